@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+export const RUN_EVENT_TYPES = ['log', 'step', 'status', 'approval', 'notification', 'metric'] as const;
+export const runEventTypeSchema = z.enum(RUN_EVENT_TYPES);
+export type RunEventType = z.infer<typeof runEventTypeSchema>;
+
+export const runEventSchema = z.object({
+  runId: z.string(),
+  seq: z.number().int().positive(),
+  ts: z.string(),
+  type: runEventTypeSchema,
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  stream: z.enum(['stdout', 'stderr']).optional(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  attempt: z.number().int(),
+});
+export type RunEvent = z.infer<typeof runEventSchema>;
+
+/** What an emitter hands the event store; the store assigns `seq` and `ts`. */
+export type NewRunEvent = Omit<RunEvent, 'runId' | 'seq' | 'ts'> & { ts?: string };
+
+export const listEventsQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+/** Messages a browser sends over /ws. */
+export const wsClientMessageSchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('subscribe'), runId: z.string(), after: z.number().int().min(0).default(0) }),
+  z.object({ op: z.literal('unsubscribe'), runId: z.string() }),
+  z.object({ op: z.literal('subscribe'), topic: z.literal('runs') }).transform((m) => ({ ...m, runId: undefined })),
+]);
+
+/** Messages the server sends over /ws. */
+export type WsServerMessage =
+  | { op: 'event'; event: RunEvent }
+  | { op: 'subscribed'; runId: string; after: number }
+  | { op: 'run'; run: { id: string; status: string; kind: string; team: string; target: string | null } }
+  | { op: 'error'; message: string; runId?: string };

@@ -1,0 +1,24 @@
+import type { z } from 'zod';
+import { TASK_QUEUES, type TaskQueue } from '../temporal.ts';
+import { terraformParamsSchema } from './terraform.ts';
+
+export type KindDefinition<S extends z.ZodType = z.ZodType> = {
+  kind: string;
+  title: string;
+  paramsSchema: S;
+  workflowType: string;
+  taskQueue: TaskQueue;
+  /** The resource a run acts on; two active runs of one kind may not share it. */
+  target: (params: z.infer<S>) => string;
+};
+
+export const terraformKind: KindDefinition<typeof terraformParamsSchema> = {
+  kind: 'terraform',
+  title: 'Terraform plan / apply',
+  paramsSchema: terraformParamsSchema,
+  workflowType: 'terraformRun',
+  taskQueue: TASK_QUEUES.infra,
+  target: (params) => params.workspace,
+};
+
+export const KINDS: Record<string, KindDefinition> = { terraform: terraformKind as KindDefinition };

@@ -1,0 +1,23 @@
+export const ROLES = ['viewer', 'operator', 'approver', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission =
+  | 'runs:read'
+  | `runs:start:${string}`
+  | 'runs:approve'
+  | 'runs:cancel'
+  | 'team:manage';
+
+const viewer: Permission[] = ['runs:read'];
+const operator: Permission[] = [...viewer, 'runs:start:*', 'runs:cancel'];
+const approver: Permission[] = [...operator, 'runs:approve'];
+const admin: Permission[] = [...approver, 'team:manage'];
+
+export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = { viewer, operator, approver, admin };
+
+/** True when `role` grants `wanted`; `runs:start:*` covers every kind. */
+export function roleAllows(role: Role, wanted: Permission): boolean {
+  const granted = ROLE_PERMISSIONS[role];
+  if (granted.includes(wanted)) return true;
+  return wanted.startsWith('runs:start:') && granted.includes('runs:start:*');
+}

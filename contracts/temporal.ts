@@ -1,0 +1,28 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { RunStatus } from './runs.ts';
+import type { TerraformParams } from './kinds/terraform.ts';
+
+export const TASK_QUEUES = { infra: 'infra', deploy: 'deploy', notify: 'notify', scan: 'scan' } as const;
+export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
+
+export type DecisionInput = { userId: string; email: string; comment: string };
+export type DecisionResult = { status: RunStatus };
+
+/** Updates, so the caller learns at once whether the run was waiting (the validator refuses otherwise). */
+export const approveUpdate = defineUpdate<DecisionResult, [DecisionInput]>('approve');
+export const rejectUpdate = defineUpdate<DecisionResult, [DecisionInput]>('reject');
+export const stateQuery = defineQuery<{ status: RunStatus; step: string | null }>('state');
+
+/** Error type names an activity throws as non-retryable ApplicationFailures. */
+export const FAILURE_TYPES = {
+  stalePlan: 'StalePlan',
+  terraform: 'TerraformFailed',
+  invalidConfig: 'InvalidConfiguration',
+} as const;
+
+export type TerraformRunInput = {
+  runId: string;
+  params: TerraformParams;
+  /** How long to wait for an approver before ending the run as timed_out. */
+  approvalTimeoutMs: number;
+};

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  REDIS_PREFIX: z.string().default('opssight:'),
+  TEMPORAL_ADDRESS: z.string().min(1),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PUBLIC_URL: z.string().url().optional(),
+  CORS_ORIGINS: list.default([]),
+  BODY_LIMIT: z.string().default('1mb'),
+  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  TERRAFORM_BIN: z.string().default('terraform'),
+  TERRAFORM_STATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//).optional(),
+  WORK_DIR: z.string().default('/tmp/opssight-work'),
+  CANCEL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
+  EVENT_FLUSH_MS: z.coerce.number().int().positive().default(50),
+  METRICS_ENABLED: bool.default(true),
+});
+
+export type Config = Omit<z.infer<typeof envSchema>, 'TERRAFORM_STATE_DATABASE_URL'> & {
+  TERRAFORM_STATE_DATABASE_URL: string;
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** The only place the environment is read. Every problem is reported at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = parsed.data;
+  return { ...c, TERRAFORM_STATE_DATABASE_URL: c.TERRAFORM_STATE_DATABASE_URL ?? c.DATABASE_URL };
+}

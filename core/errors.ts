@@ -1,0 +1,55 @@
+/** Domain errors. Thrown anywhere; mapped to HTTP in exactly one place (api/middleware/errors.ts). */
+export type FieldError = { field: string; message: string };
+
+export class DomainError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly extra: Record<string, unknown>;
+  constructor(status: number, title: string, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.status = status;
+    this.title = title;
+    this.extra = extra;
+  }
+}
+
+export class InputError extends DomainError {
+  readonly errors: FieldError[];
+  constructor(message: string, errors: FieldError[] = []) {
+    super(400, 'Invalid request', message, { errors });
+    this.errors = errors;
+  }
+}
+
+export class AuthenticationError extends DomainError {
+  constructor(message = 'authentication required') {
+    super(401, 'Unauthenticated', message);
+  }
+}
+
+export class NotAllowedError extends DomainError {
+  constructor(message = 'not allowed') {
+    super(403, 'Forbidden', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(message = 'not found') {
+    super(404, 'Not found', message);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super(409, 'Conflict', message, extra);
+  }
+}
+
+export class RateLimitedError extends DomainError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super(429, 'Too many requests', `rate limit exceeded; retry after ${retryAfterSeconds}s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -1,0 +1,23 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Secrets never reach logs: these paths are replaced wherever they appear. */
+const REDACT = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.secret',
+  'conn_str',
+];
+
+export function createLogger(opts: { level: string; name: string }): Logger {
+  return pino({ name: opts.name, level: opts.level, redact: { paths: REDACT, censor: '[redacted]' } });
+}

@@ -1,0 +1,9 @@
+import { AuditLogSchema } from './audit-log.ts';
+import { RefreshTokenSchema } from './refresh-token.ts';
+import { RunEventSchema } from './run-event.ts';
+import { RunSchema } from './run.ts';
+import { MembershipSchema, TeamSchema } from './team.ts';
+import { UserSchema } from './user.ts';
+
+export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema];
+export { AuditLogSchema, MembershipSchema, RefreshTokenSchema, RunEventSchema, RunSchema, TeamSchema, UserSchema };

@@ -1,0 +1,29 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ROLES } from '../../contracts/permissions.ts';
+import { UserSchema } from './user.ts';
+
+export const TeamSchema = defineEntity({
+  name: 'Team',
+  tableName: 'teams',
+  properties: {
+    id: p.uuid().primary().onCreate(() => crypto.randomUUID()),
+    slug: p.string().unique(),
+    name: p.string(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type Team = InferEntity<typeof TeamSchema>;
+
+export const MembershipSchema = defineEntity({
+  name: 'Membership',
+  tableName: 'memberships',
+  uniques: [{ properties: ['user', 'team'] }],
+  properties: {
+    id: p.uuid().primary().onCreate(() => crypto.randomUUID()),
+    user: () => p.manyToOne(UserSchema).index(),
+    team: () => p.manyToOne(TeamSchema),
+    role: p.enum([...ROLES]),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type Membership = InferEntity<typeof MembershipSchema>;

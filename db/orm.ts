@@ -1,0 +1,42 @@
+import { MikroORM, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { fileURLToPath } from 'node:url';
+import { ENTITIES } from './entities/index.ts';
+
+const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
+
+export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number } = {}) {
+  return defineConfig({
+    clientUrl: databaseUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    debug: opts.debug ?? false,
+    pool: { min: 0, max: opts.poolMax ?? 10 },
+    migrations: {
+      path: migrationsPath,
+      pathTs: migrationsPath,
+      glob: '!(*.d).ts',
+      emit: 'ts',
+      snapshot: false,
+      transactional: true,
+      allOrNothing: true,
+    },
+  });
+}
+
+export type Db = { orm: MikroORM; em: EntityManager; close: () => Promise<void> };
+
+export async function initOrm(databaseUrl: string, opts: { poolMax?: number } = {}): Promise<Db> {
+  const orm = await MikroORM.init(ormConfig(databaseUrl, opts));
+  return { orm, em: orm.em, close: () => orm.close(true) };
+}
+
+export async function migrateUp(databaseUrl: string): Promise<string[]> {
+  const orm = await MikroORM.init(ormConfig(databaseUrl, { poolMax: 2 }));
+  try {
+    const done = await orm.migrator.up();
+    return done.map((m) => m.name);
+  } finally {
+    await orm.close(true);
+  }
+}

@@ -1,0 +1,54 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// The import direction of DESIGN.md, as lint zones: each folder may only reach the folders listed.
+const ours = ['contracts', 'workflows', 'activities', 'core', 'db', 'api', 'workers'];
+const allowed = {
+  contracts: [],
+  workflows: ['contracts'],
+  activities: ['contracts', 'core', 'db'],
+  core: ['contracts', 'db'],
+  db: ['contracts'],
+  api: ['contracts', 'core', 'db'],
+  workers: ['contracts', 'core', 'db', 'activities', 'workflows'],
+};
+const forbiddenFor = (dir) =>
+  ours
+    .filter((o) => o !== dir && !allowed[dir].includes(o))
+    .map((o) => ({ regex: `^(\\.\\.?/)+(.*/)?${o}(/|$)`, message: `${dir}/ must not import ${o}/ (DESIGN.md: layout and the direction of imports)` }));
+
+const nodeBuiltins = ['fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'stream', 'events', 'util', 'worker_threads'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', 'web/dist/**', 'coverage/**', 'db/migrations/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly', performance: 'readonly', fetch: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  ...Object.keys(allowed)
+    .filter((dir) => dir !== 'workflows')
+    .map((dir) => ({ files: [`${dir}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: forbiddenFor(dir) }] } })),
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...forbiddenFor('workflows'),
+            { group: ['node:*', ...nodeBuiltins], message: 'Workflows are deterministic sandboxed code: no Node builtins.' },
+            {
+              regex: '^(?!@temporalio/workflow$|@temporalio/common$|\\.|zod$).*',
+              message: 'Workflows may import only @temporalio/workflow and contracts/; side effects belong in activities/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

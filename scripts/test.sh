@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole suite: lint, type-check, jest (unit + integration against real peers).
+# Peers the machine does not already run are started here and stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+source scripts/services.sh
+ensure_postgres
+ensure_redis
+
+echo "== lint"; npm run --silent lint
+echo "== typecheck"; npm run --silent typecheck
+echo "== jest"; npm test --silent -- "$@"

@@ -1,0 +1,29 @@
+import { migrateUp } from '../../db/orm.ts';
+import { createDatabase } from './postgres.ts';
+import { startTemporalDevServer } from './temporal.ts';
+
+/**
+ * Starts the peers every test file shares: one Temporal dev server and one fresh, migrated database
+ * (unique name, so parallel runs and leftovers never collide). Redis keys get a per-run prefix.
+ * Values reach the test workers through the environment.
+ */
+export default async function globalSetup(): Promise<void> {
+  const id = `${Date.now().toString(36)}_${process.pid}`;
+  const dbName = `opssight_test_${id}`;
+  const databaseUrl = await createDatabase(dbName);
+  await migrateUp(databaseUrl);
+  const temporal = await startTemporalDevServer(process.env.TEMPORAL_BIN ?? '.tools/bin/temporal');
+
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    REDIS_PREFIX: `opssight-test:${id}:`,
+    TEMPORAL_ADDRESS: temporal.address,
+    JWT_SECRET: `test-only-secret-${id}-${Math.random().toString(36).slice(2)}-padding`,
+    TERRAFORM_BIN: process.env.TERRAFORM_BIN ?? '.tools/bin/terraform',
+    TEST_DB_NAME: dbName,
+  });
+  (globalThis as Record<string, unknown>).__opssightPeers = { temporal, dbName };
+}

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && child.exitCode !== null) throw new Error(`process exited with ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.end();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The Temporal CLI dev server (SQLite in a temp dir), the real frontend the SDK talks to. */
+export async function startTemporalDevServer(bin: string): Promise<{ address: string; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-temporal-'));
+  const child = spawn(
+    bin,
+    [
+      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
+      '--db-filename', path.join(dir, 'temporal.db'), '--log-level', 'error',
+      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
+  await waitForPort(port, 30_000, child);
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { address: `127.0.0.1:${port}`, pid: child.pid!, stop };
+}
