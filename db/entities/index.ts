@@ -6,4 +6,7 @@ import { MembershipSchema, TeamSchema } from './team.ts';
 import { UserSchema } from './user.ts';
 
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema];
+export type { Run } from './run.ts';
+export type { User } from './user.ts';
+export type { Team, Membership } from './team.ts';
 export { AuditLogSchema, MembershipSchema, RefreshTokenSchema, RunEventSchema, RunSchema, TeamSchema, UserSchema };

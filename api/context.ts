@@ -1,0 +1,37 @@
+import type { Client } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RedisKeys } from '../core/redis.ts';
+import type { RunEventStore } from '../core/run-events.ts';
+import type { Principal } from '../core/access.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { TokenService } from '../core/tokens.ts';
+import type { Db } from '../db/orm.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** Everything the API needs, built by server.ts (or a test) and passed in: nothing reads the environment. */
+export type AppDeps = {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  redis: Redis;
+  keys: RedisKeys;
+  temporal: Client;
+  events: RunEventStore;
+  metrics: Metrics;
+  tokens: TokenService;
+};
+
+export type AppState = {
+  requestId: string;
+  /** Set by the auth middleware on every authenticated route. */
+  principal: Principal;
+  /** A fresh entity manager per request. */
+  em: EntityManager;
+};
+
+export type AppContext = Koa.ParameterizedContext<AppState>;
+export type AppRouter = Router<AppState>;

@@ -1,0 +1,27 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createMetrics } from '../core/metrics.ts';
+import { createRedis, redisKeys } from '../core/redis.ts';
+import { RunEventStore } from '../core/run-events.ts';
+import { createTokenService } from '../core/tokens.ts';
+import { initOrm } from '../db/orm.ts';
+import type { AppDeps } from './context.ts';
+
+/** Connects to PostgreSQL, Redis and Temporal; the returned close() releases all of them. */
+export async function buildAppDeps(config: Config, logger: Logger): Promise<AppDeps & { close: () => Promise<void> }> {
+  const db = await initOrm(config.DATABASE_URL);
+  const redis = createRedis(config.REDIS_URL, 'api');
+  const keys = redisKeys(config.REDIS_PREFIX);
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const events = new RunEventStore({ em: db.em, redis, keys, logger });
+  const metrics = createMetrics();
+  const tokens = createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, redis, keys });
+  const close = async () => {
+    await connection.close();
+    redis.disconnect();
+    await db.close();
+  };
+  return { config, logger, db, redis, keys, temporal, events, metrics, tokens, close };
+}

@@ -1,0 +1,32 @@
+import type Koa from 'koa';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Principal } from '../../core/access.ts';
+import { AuthenticationError } from '../../core/errors.ts';
+import type { TokenService } from '../../core/tokens.ts';
+import { rolesOfUser } from '../../db/repositories/access.ts';
+import { UserSchema } from '../../db/entities/index.ts';
+import type { AppState } from '../context.ts';
+
+/** Verifies an access token and loads who it belongs to; shared by HTTP routes and the WebSocket upgrade. */
+export async function principalFromToken(tokens: TokenService, em: EntityManager, token: string): Promise<Principal & { jti: string; exp: number }> {
+  const claims = await tokens.verifyAccess(token);
+  const user = await em.findOne(UserSchema, { id: claims.sub });
+  if (!user || user.disabled) throw new AuthenticationError('account not active');
+  const teams = await rolesOfUser(em, user.id);
+  return { id: user.id, email: user.email, name: user.name, isAdmin: user.isAdmin, teams, jti: claims.jti, exp: claims.exp };
+}
+
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return m?.[1]?.trim() || null;
+}
+
+/** Requires a valid bearer token; sets ctx.state.principal. */
+export function authenticate(tokens: TokenService): Koa.Middleware<AppState> {
+  return async (ctx, next) => {
+    const token = bearerToken(ctx.get('Authorization'));
+    if (!token) throw new AuthenticationError('missing bearer token');
+    ctx.state.principal = await principalFromToken(tokens, ctx.state.em, token);
+    await next();
+  };
+}

@@ -1,0 +1,147 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { isTerminal, type Approval, type ListRunsQuery, type RunStatus, type RunView } from '../../contracts/runs.ts';
+import { RunSchema, TeamSchema, UserSchema, type Run } from '../entities/index.ts';
+
+export function toRunView(run: Run): RunView {
+  const team = run.team as unknown as { slug: string };
+  const user = run.requestedBy as unknown as { id: string; email: string };
+  return {
+    id: run.id,
+    kind: run.kind,
+    team: team.slug,
+    status: run.status,
+    step: run.step ?? null,
+    target: run.target ?? null,
+    params: run.params,
+    summary: run.summary ?? null,
+    approval: run.approval ?? null,
+    error: run.error ?? null,
+    requestedBy: { id: user.id, email: user.email },
+    createdAt: run.createdAt.toISOString(),
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    lastSeq: run.lastSeq,
+  };
+}
+
+/** Thrown when another active run of the same kind holds the target. */
+export class TargetBusyError extends Error {
+  readonly activeRunId: string | null;
+  constructor(activeRunId: string | null) {
+    super('target busy');
+    this.activeRunId = activeRunId;
+  }
+}
+
+export async function insertRun(
+  em: EntityManager,
+  input: { id: string; kind: string; teamId: string; userId: string; target: string | null; params: Record<string, unknown> },
+): Promise<Run> {
+  const run = em.create(RunSchema, {
+    id: input.id,
+    kind: input.kind,
+    team: em.getReference(TeamSchema, input.teamId),
+    status: 'queued',
+    target: input.target,
+    activeTarget: input.target,
+    params: input.params,
+    requestedBy: em.getReference(UserSchema, input.userId),
+  });
+  try {
+    await em.flush();
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('active_target')) {
+      em.clear();
+      const active = await em.findOne(RunSchema, { kind: input.kind, activeTarget: input.target }, { fields: ['id'] });
+      throw new TargetBusyError(active?.id ?? null);
+    }
+    throw err;
+  }
+  await em.populate(run, ['team', 'requestedBy']);
+  return run;
+}
+
+export async function findRun(em: EntityManager, id: string): Promise<Run | null> {
+  return em.findOne(RunSchema, { id }, { populate: ['team', 'requestedBy'] });
+}
+
+export type RunStateChange = {
+  status?: RunStatus;
+  step?: string | null;
+  summary?: Record<string, unknown> | null;
+  approval?: Approval | null;
+  error?: string | null;
+};
+
+/**
+ * Applies a state change reported by a workflow. A run that already ended keeps its final status:
+ * a late or repeated report (activity retry, reconciler) must not resurrect it.
+ */
+export async function updateRunState(em: EntityManager, id: string, change: RunStateChange): Promise<Run | null> {
+  const run = await findRun(em, id);
+  if (!run) return null;
+  if (isTerminal(run.status) && change.status !== undefined) return run;
+  if (change.status !== undefined) {
+    run.status = change.status;
+    if (change.status === 'running' && !run.startedAt) run.startedAt = new Date();
+    if (isTerminal(change.status)) {
+      run.finishedAt = new Date();
+      run.activeTarget = null;
+    }
+  }
+  if (change.step !== undefined) run.step = change.step;
+  if (change.summary !== undefined) run.summary = change.summary;
+  if (change.approval !== undefined) run.approval = change.approval;
+  if (change.error !== undefined) run.error = change.error;
+  await em.flush();
+  return run;
+}
+
+/** Cursor = base64url("<createdAt ISO>|<id>") of the last row of the previous page; newest first. */
+export function encodeCursor(run: Pick<Run, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${run.createdAt.toISOString()}|${run.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
+  const [ts, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = ts ? new Date(ts) : null;
+  if (!createdAt || Number.isNaN(createdAt.getTime()) || !id) return null;
+  return { createdAt, id };
+}
+
+export async function listRuns(
+  em: EntityManager,
+  query: Omit<ListRunsQuery, 'team' | 'cursor'> & { teamIds: string[]; after?: { createdAt: Date; id: string } },
+): Promise<{ runs: Run[]; nextCursor: string | null }> {
+  const where: Record<string, unknown> = { team: { $in: query.teamIds } };
+  if (query.kind) where.kind = query.kind;
+  if (query.status) where.status = query.status;
+  if (query.workspace) where.target = query.workspace;
+  if (query.requestedBy) {
+    where.requestedBy = query.requestedBy.includes('@') ? { email: query.requestedBy } : { id: query.requestedBy };
+  }
+  if (query.after) {
+    where.$or = [
+      { createdAt: { $lt: query.after.createdAt } },
+      { createdAt: query.after.createdAt, id: { $lt: query.after.id } },
+    ];
+  }
+  const runs = await em.find(RunSchema, where, {
+    populate: ['team', 'requestedBy'],
+    orderBy: { createdAt: 'desc', id: 'desc' },
+    limit: query.limit + 1,
+  });
+  const more = runs.length > query.limit;
+  const page = more ? runs.slice(0, query.limit) : runs;
+  const last = page[page.length - 1];
+  return { runs: page, nextCursor: more && last ? encodeCursor(last) : null };
+}
+
+/** Runs whose row says active, oldest first: the reconciler's work list. */
+export async function findActiveRuns(em: EntityManager, olderThan: Date, limit: number): Promise<Run[]> {
+  return em.find(
+    RunSchema,
+    { status: { $in: ['queued', 'running', 'awaiting_approval'] }, updatedAt: { $lt: olderThan } },
+    { populate: ['team', 'requestedBy'], orderBy: { updatedAt: 'asc' }, limit },
+  );
+}
