@@ -101,3 +101,11 @@ export class RunEventBatcher {
     );
   }
 }
+
+/** What the `runs` topic carries: enough for a list row to update itself. */
+export type RunChange = { id: string; status: string; kind: string; team: string; target: string | null; step: string | null };
+
+/** Announces a run's new state on the `runs` channel every API instance relays to its sockets. */
+export async function publishRunChange(redis: Redis, keys: RedisKeys, run: RunChange): Promise<void> {
+  await redis.publish(keys.runsChannel, JSON.stringify({ op: 'run', run }));
+}

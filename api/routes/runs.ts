@@ -1,7 +1,78 @@
 import Router from '@koa/router';
-import type { AppDeps, AppRouter, AppState } from '../context.ts';
+import { listEventsQuerySchema } from '../../contracts/events.ts';
+import { KINDS } from '../../contracts/kinds/index.ts';
+import { z } from 'zod';
+import { decisionRequestSchema, listRunsQuerySchema, startRunRequestSchema } from '../../contracts/runs.ts';
+import { visibleTeamIds } from '../../core/access.ts';
+import { InputError } from '../../core/errors.ts';
+import { TeamSchema } from '../../db/entities/index.ts';
+import { decodeCursor, listRuns, toRunView } from '../../db/repositories/runs.ts';
+import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
+import { authenticate } from '../middleware/auth.ts';
+import { cancelRun, decide, runFor, startRun } from '../services/runs.ts';
 
-// Placeholder so the app composes while this router is being written.
-export function runRoutes(_deps: AppDeps): AppRouter {
-  return new Router<AppState>();
+const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
+
+export function runRoutes(deps: AppDeps): AppRouter {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  router.use(authenticate(deps.tokens));
+
+  /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
+  router.get('/kinds', (ctx) => {
+    ctx.body = {
+      kinds: Object.values(KINDS).map((k) => ({
+        kind: k.kind,
+        title: k.title,
+        paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
+      })),
+    };
+  });
+
+  router.post('/runs', async (ctx) => {
+    const body = startRunRequestSchema.parse(ctx.request.body ?? {});
+    ctx.status = 201;
+    ctx.body = await startRun(deps, ctx.state.em, caller(ctx), body);
+    ctx.set('Location', `/api/v1/runs/${(ctx.body as { id: string }).id}`);
+  });
+
+  router.get('/runs', async (ctx) => {
+    const query = listRunsQuerySchema.parse(ctx.query);
+    const em = ctx.state.em;
+    let teamIds = visibleTeamIds(ctx.state.principal);
+    if (query.team) {
+      const team = await em.findOne(TeamSchema, { slug: query.team });
+      teamIds = team && (!teamIds || teamIds.includes(team.id)) ? [team.id] : [];
+    }
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    if (after === null) throw new InputError('invalid cursor', [{ field: 'cursor', message: 'not a cursor this API issued' }]);
+    const allTeams = teamIds ?? (await em.find(TeamSchema, {}, { fields: ['id'] })).map((t) => t.id);
+    const { runs, nextCursor } = await listRuns(em, { ...query, teamIds: allTeams, ...(after ? { after } : {}) });
+    ctx.body = { runs: runs.map(toRunView), nextCursor };
+  });
+
+  router.get('/runs/:id', async (ctx) => {
+    ctx.body = toRunView(await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read'));
+  });
+
+  router.get('/runs/:id/events', async (ctx) => {
+    const run = await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read');
+    const { after, limit } = listEventsQuerySchema.parse(ctx.query);
+    const events = await deps.events.list(run.id, after, limit);
+    const last = events[events.length - 1];
+    ctx.body = { events, next: events.length === limit && last ? last.seq : null };
+  });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    router.post(`/runs/:id/${decision}`, async (ctx) => {
+      const { comment } = decisionRequestSchema.parse(ctx.request.body ?? {});
+      ctx.body = await decide(deps, ctx.state.em, caller(ctx), ctx.params.id!, decision, comment);
+    });
+  }
+
+  router.post('/runs/:id/cancel', async (ctx) => {
+    ctx.status = 202;
+    ctx.body = await cancelRun(deps, ctx.state.em, caller(ctx), ctx.params.id!);
+  });
+
+  return router;
 }

@@ -26,11 +26,15 @@ export function toRunView(run: Run): RunView {
 
 /** Thrown when another active run of the same kind holds the target. */
 export class TargetBusyError extends Error {
-  readonly activeRunId: string | null;
-  constructor(activeRunId: string | null) {
+  constructor() {
     super('target busy');
-    this.activeRunId = activeRunId;
   }
+}
+
+/** The active run holding `target`, if any (read outside the failed insert's aborted transaction). */
+export async function findActiveRunOn(em: EntityManager, kind: string, target: string): Promise<string | null> {
+  const active = await em.findOne(RunSchema, { kind, activeTarget: target }, { fields: ['id'] });
+  return active?.id ?? null;
 }
 
 export async function insertRun(
@@ -51,9 +55,7 @@ export async function insertRun(
     await em.flush();
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException && String(err.message).includes('active_target')) {
-      em.clear();
-      const active = await em.findOne(RunSchema, { kind: input.kind, activeTarget: input.target }, { fields: ['id'] });
-      throw new TargetBusyError(active?.id ?? null);
+      throw new TargetBusyError();
     }
     throw err;
   }

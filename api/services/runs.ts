@@ -1,0 +1,153 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { KINDS } from '../../contracts/kinds/index.ts';
+import { isTerminal, type RunView } from '../../contracts/runs.ts';
+import { approveUpdate, rejectUpdate, type TerraformRunInput } from '../../contracts/temporal.ts';
+import { assertCan, type Principal } from '../../core/access.ts';
+import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
+import { publishRunChange } from '../../core/run-events.ts';
+import { TeamSchema, type Run } from '../../db/entities/index.ts';
+import { recordAudit } from '../../db/repositories/audit.ts';
+import { TargetBusyError, findActiveRunOn, findRun, insertRun, toRunView, updateRunState } from '../../db/repositories/runs.ts';
+import type { AppDeps } from '../context.ts';
+import { inputErrorFrom } from '../middleware/errors.ts';
+
+type Caller = { principal: Principal; ip: string };
+
+const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
+
+/**
+ * Validates, records the run (status queued) with its audit row in one transaction, then starts the
+ * workflow with workflowId = run id. A second active run on the same target fails at insert (409).
+ */
+export async function startRun(
+  deps: AppDeps,
+  em: EntityManager,
+  caller: Caller,
+  body: { kind: string; team: string; params: Record<string, unknown> },
+): Promise<RunView> {
+  const kind = KINDS[body.kind];
+  if (!kind) {
+    throw new InputError('unknown kind', [{ field: 'kind', message: `must be one of: ${Object.keys(KINDS).join(', ')}` }]);
+  }
+  const team = await em.findOne(TeamSchema, { slug: body.team });
+  if (!team) throw new NotFoundError('team not found');
+  assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
+  const parsed = kind.paramsSchema.safeParse(body.params);
+  if (!parsed.success) throw inputErrorFrom(parsed.error, 'params');
+  const params = parsed.data as Record<string, unknown>;
+
+  const id = crypto.randomUUID();
+  const target = kind.target(params);
+  let run: Run;
+  try {
+    run = await em.transactional(async (tx) => {
+      recordAudit(tx, {
+        actor: actor(caller),
+        action: 'run.start',
+        resourceType: 'run',
+        resourceId: id,
+        teamId: team.id,
+        ip: caller.ip,
+        data: { kind: kind.kind, target },
+      });
+      return insertRun(tx, { id, kind: kind.kind, teamId: team.id, userId: caller.principal.id, target, params });
+    });
+  } catch (err) {
+    if (err instanceof TargetBusyError) {
+      const activeRunId = await findActiveRunOn(em.fork(), kind.kind, target);
+      throw new ConflictError(`${target} already has an active ${kind.kind} run${activeRunId ? ` (${activeRunId})` : ''}`, { activeRunId });
+    }
+    throw err;
+  }
+
+  // Before the workflow starts, so "queued" is always the run's first event.
+  await deps.events.append(id, [
+    { type: 'status', level: 'info', message: `queued by ${caller.principal.email}`, data: { status: 'queued' }, attempt: 0 },
+  ]);
+  const input: TerraformRunInput = {
+    runId: id,
+    params: parsed.data as TerraformRunInput['params'],
+    approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
+  };
+  try {
+    await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [input] });
+  } catch (err) {
+    // The row must not claim a run that never started; it ends failed and frees its target.
+    await updateRunState(em.fork(), id, { status: 'failed', error: 'the workflow could not be started' });
+    throw err;
+  }
+  deps.metrics.runsStarted.inc({ kind: kind.kind });
+  await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target, step: null });
+  return { ...toRunView(run), lastSeq: 1 };
+}
+
+/** Loads a run the caller may act on: another team's run is a 404, a visible one without `permission` a 403. */
+export async function runFor(em: EntityManager, principal: Principal, id: string, permission: Parameters<typeof assertCan>[2]): Promise<Run> {
+  const run = /^[0-9a-f-]{36}$/i.test(id) ? await findRun(em, id) : null;
+  if (!run) throw new NotFoundError('run not found');
+  assertCan(principal, run.team.id, permission);
+  return run;
+}
+
+/**
+ * Approve or reject through a Temporal Update: its validator refuses unless the run is waiting, so
+ * the caller learns at once (409) and nothing is recorded for a refused decision.
+ */
+export async function decide(
+  deps: AppDeps,
+  em: EntityManager,
+  caller: Caller,
+  id: string,
+  decision: 'approve' | 'reject',
+  comment: string,
+): Promise<RunView> {
+  const run = await runFor(em, caller.principal, id, 'runs:approve');
+  const handle = deps.temporal.workflow.getHandle(run.id);
+  try {
+    await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, {
+      args: [{ userId: caller.principal.id, email: caller.principal.email, comment }],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
+      const detail = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new ConflictError(`run is not awaiting approval (${detail})`, { status: run.status });
+    }
+    throw err;
+  }
+  recordAudit(em, {
+    actor: actor(caller),
+    action: `run.${decision}`,
+    resourceType: 'run',
+    resourceId: run.id,
+    teamId: run.team.id,
+    ip: caller.ip,
+    data: { comment },
+  });
+  await em.flush();
+  await em.refresh(run);
+  return toRunView(run);
+}
+
+/** Requests cancellation; the workflow stops the running activity through heartbeats and records `cancelled`. */
+export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller, id: string): Promise<RunView> {
+  const run = await runFor(em, caller.principal, id, 'runs:cancel');
+  if (isTerminal(run.status)) throw new ConflictError(`run already ended (${run.status})`, { status: run.status });
+  try {
+    await deps.temporal.workflow.getHandle(run.id).cancel();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ConflictError('run already ended', { status: run.status });
+    throw err;
+  }
+  recordAudit(em, {
+    actor: actor(caller),
+    action: 'run.cancel',
+    resourceType: 'run',
+    resourceId: run.id,
+    teamId: run.team.id,
+    ip: caller.ip,
+  });
+  await em.flush();
+  return toRunView(run);
+}
