@@ -1,0 +1,35 @@
+import type { Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RedisKeys } from '../core/redis.ts';
+import type { RunEventStore } from '../core/run-events.ts';
+import { createReconcileActivities } from './reconcile.ts';
+import { createRunStateActivities } from './run-state.ts';
+import { createTerraformActivities } from './terraform/index.ts';
+
+/** Everything activities reach the outside world through; the worker builds it from config. */
+export type ActivityDeps = {
+  config: Config;
+  em: EntityManager;
+  redis: Redis;
+  keys: RedisKeys;
+  events: RunEventStore;
+  logger: Logger;
+  temporal: Client;
+  /** Environment for child processes (terraform): only what a process needs, never the worker's secrets. */
+  processEnv: Record<string, string>;
+};
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createRunStateActivities(deps),
+    ...createTerraformActivities(deps),
+    ...createReconcileActivities(deps),
+  };
+}
+export type Activities = ReturnType<typeof createActivities>;
+export type { RecordRunStateInput } from './run-state.ts';
+export type { TerraformApplyInput, TerraformPlanInput } from './terraform/index.ts';
+export type { ReconcileInput, ReconcileResult } from './reconcile.ts';

@@ -1,0 +1,20 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { RunSchema } from './run.ts';
+
+/**
+ * A saved `terraform plan -out` file. Kept in PostgreSQL rather than on a worker's disk so the
+ * apply can run on whichever worker picks it up (including after the planning worker died).
+ */
+export const TerraformPlanSchema = defineEntity({
+  name: 'TerraformPlan',
+  tableName: 'terraform_plans',
+  properties: {
+    id: p.uuid().primary(),
+    run: () => p.manyToOne(RunSchema).deleteRule('cascade').index(),
+    workspace: p.string(),
+    plan: p.type('blob'),
+    summary: p.json<{ add: number; change: number; destroy: number }>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+export type TerraformPlan = InferEntity<typeof TerraformPlanSchema>;
