@@ -25,6 +25,8 @@ function worker() {
 }
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const mockEnv = (attempt = 1) => new MockActivityEnvironment({ attempt, heartbeatTimeoutMs: 1000 }, { logger: quiet });
+/** Runs an activity in a mock Temporal activity context (attempt, heartbeats, cancellation), keeping its types. */
+const inActivity = <A, R>(env: MockActivityEnvironment, fn: (input: A) => Promise<R>, input: A): Promise<R> => env.run(fn, input) as Promise<R>;
 const params = (files: Record<string, string>, extra: Partial<TerraformParams> = {}): TerraformParams =>
   terraformParamsSchema.parse({ workspace: `w${crypto.randomUUID().slice(0, 8)}`, files, ...extra });
 const eventsOf = async (runId: string): Promise<RunEvent[]> => ctx.events.list(runId, 0, 5000);
@@ -48,17 +50,17 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
   it('summarises add/change/destroy, applies a plan made by another worker, then plans no changes', async () => {
     const runId = await createRunRow(ctx.db.em);
     const first = params(resources({ a: {}, b: {}, c: {} }));
-    const plan1 = await mockEnv().run(worker().terraformPlan, { runId, params: first });
+    const plan1 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: first });
     expect(plan1).toMatchObject({ hasChanges: true, summary: { add: 3, change: 0, destroy: 0 } });
-    await mockEnv().run(worker().terraformApply, { runId, params: first, planId: plan1.planId });
+    await inActivity(mockEnv(), worker().terraformApply, { runId, params: first, planId: plan1.planId });
 
     // a: input changes (update), b: replaced, c: removed, d: new.
     const second = { ...first, files: resources({ a: { input: 'a2' }, b: { replace: 'r1' }, d: {} }) };
-    const plan2 = await mockEnv().run(worker().terraformPlan, { runId, params: second });
+    const plan2 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: second });
     expect(plan2).toMatchObject({ hasChanges: true, summary: { add: 2, change: 1, destroy: 2 } });
-    await mockEnv().run(worker().terraformApply, { runId, params: second, planId: plan2.planId });
+    await inActivity(mockEnv(), worker().terraformApply, { runId, params: second, planId: plan2.planId });
 
-    const plan3 = await mockEnv().run(worker().terraformPlan, { runId, params: second });
+    const plan3 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: second });
     expect(plan3).toMatchObject({ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 } });
 
     const state = await ctx.db.em.getConnection().execute(`select name from "tf_${first.workspace}".states`);
@@ -67,7 +69,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
 
   it('streams output as log events, in order, with the activity attempt, and never the state credentials', async () => {
     const runId = await createRunRow(ctx.db.em);
-    await mockEnv(3).run(worker().terraformPlan, { runId, params: params(resources({ a: {} })) });
+    await inActivity(mockEnv(3), worker().terraformPlan, { runId, params: params(resources({ a: {} })) });
     const events = await eventsOf(runId);
     expect(events.every((e) => e.type === 'log' && e.attempt === 3)).toBe(true);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
@@ -85,17 +87,17 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     const runId = await createRunRow(ctx.db.em);
     const p = params(resources({ a: {} }));
     const w = worker();
-    const one = await mockEnv().run(w.terraformPlan, { runId, params: p });
-    const two = await mockEnv().run(w.terraformPlan, { runId, params: p });
-    await mockEnv().run(w.terraformApply, { runId, params: p, planId: one.planId });
-    const err = await mockEnv().run(w.terraformApply, { runId, params: p, planId: two.planId }).catch((e: unknown) => e);
+    const one = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
+    const two = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
+    await inActivity(mockEnv(), w.terraformApply, { runId, params: p, planId: one.planId });
+    const err = await inActivity(mockEnv(), w.terraformApply, { runId, params: p, planId: two.planId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: FAILURE_TYPES.stalePlan, nonRetryable: true });
   });
 
   it('turns bad HCL into a non-retryable TerraformFailed carrying terraform\'s error', async () => {
     const runId = await createRunRow(ctx.db.em);
-    const err = await mockEnv().run(worker().terraformPlan, { runId, params: params(badHcl) }).catch((e: unknown) => e);
+    const err = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: params(badHcl) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: FAILURE_TYPES.terraform, nonRetryable: true });
     expect((err as Error).message).toMatch(/terraform init failed: .*(Invalid expression|Argument or block)/s);
@@ -103,7 +105,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
 
   it('rejects a configuration that brings its own backend before running anything', async () => {
     const runId = await createRunRow(ctx.db.em);
-    const err = await mockEnv().run(worker().terraformPlan, { runId, params: params(ownBackend) }).catch((e: unknown) => e);
+    const err = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: params(ownBackend) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
     expect(await eventsOf(runId)).toEqual([]);
   });
@@ -112,12 +114,12 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     const runId = await createRunRow(ctx.db.em);
     const p = params(slowApply(60));
     const w = worker();
-    const plan = await mockEnv().run(w.terraformPlan, { runId, params: p });
+    const plan = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
     const env = mockEnv();
     const heartbeats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
     const started = Date.now();
-    const apply = env.run(w.terraformApply, { runId, params: p, planId: plan.planId }).catch((e: unknown) => e);
+    const apply = inActivity(env, w.terraformApply, { runId, params: p, planId: plan.planId }).catch((e: unknown) => e);
     await until('the provisioner to start', async () => ((await eventsOf(runId)).some((e) => e.message.includes('provisioner-started')) ? true : undefined));
     // A heartbeat is how a cancellation reaches a real activity; the process keeps sending them while silent.
     await until('a heartbeat while terraform is silent', async () => (heartbeats.length > 0 ? true : undefined));
@@ -130,7 +132,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(messages).not.toContain('provisioner-done');
 
     // The lock is free: a plan on the same workspace (which locks the state) goes through.
-    const again = await mockEnv().run(worker().terraformPlan, { runId, params: p });
+    const again = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: p });
     expect(again.hasChanges).toBe(true);
   });
 });
