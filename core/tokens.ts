@@ -14,11 +14,15 @@ export type TokenService = {
   verifyAccess: (token: string) => Promise<AccessClaims>;
   /** Revokes one access token until it would have expired anyway. */
   revokeAccess: (claims: Pick<AccessClaims, 'jti' | 'exp'>) => Promise<void>;
+  /** Revokes every access token carrying this refresh family (reuse detected, or logout). */
+  revokeFamily: (family: string) => Promise<void>;
 };
 
 /** Short-lived HS256 access tokens (algorithm pinned on verify) with a Redis revocation list. */
 export function createTokenService(opts: { secret: string; ttlSeconds: number; redis: Redis; keys: RedisKeys }): TokenService {
   const key = new TextEncoder().encode(opts.secret);
+  // Derived from the prefix here so core/redis.ts stays untouched; one EXISTS checks both markers.
+  const revokedFamilyKey = (family: string) => `${opts.keys.prefix}revoked-family:${family}`;
   return {
     async signAccess(userId, family) {
       const jti = crypto.randomUUID();
@@ -43,13 +47,18 @@ export function createTokenService(opts: { secret: string; ttlSeconds: number; r
         throw new AuthenticationError(expired ? 'access token expired' : 'invalid access token');
       }
       if (!payload.sub || !payload.jti || !payload.exp) throw new AuthenticationError('invalid access token');
-      if (await opts.redis.exists(opts.keys.revokedJti(payload.jti))) throw new AuthenticationError('access token revoked');
       const family = typeof payload.fam === 'string' ? payload.fam : undefined;
+      const markers = [opts.keys.revokedJti(payload.jti), ...(family ? [revokedFamilyKey(family)] : [])];
+      if ((await opts.redis.exists(...markers)) > 0) throw new AuthenticationError('access token revoked');
       return { sub: payload.sub, jti: payload.jti, exp: payload.exp, ...(family ? { family } : {}) };
     },
     async revokeAccess({ jti, exp }) {
       const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
       await opts.redis.set(opts.keys.revokedJti(jti), '1', 'EX', ttl);
+    },
+    async revokeFamily(family) {
+      // Access tokens live at most ttlSeconds, so the marker can expire with the last of them.
+      await opts.redis.set(revokedFamilyKey(family), '1', 'EX', opts.ttlSeconds);
     },
   };
 }

@@ -1,7 +1,171 @@
 import Router from '@koa/router';
-import type { AppDeps, AppRouter, AppState } from '../context.ts';
+import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { ROLES } from '../../contracts/permissions.ts';
+import { assertCan, type Principal } from '../../core/access.ts';
+import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { hashPassword } from '../../core/passwords.ts';
+import { recordAudit } from '../../db/repositories/audit.ts';
+import { createTeamRow, findTeamBySlug, listMembers, listTeams, putMembership, removeMembership, toTeamView } from '../../db/repositories/teams.ts';
+import { createUserRow, findUser, listUsers, toUserView } from '../../db/repositories/users.ts';
+import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
+import { authenticate } from '../middleware/auth.ts';
+import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 
-// Placeholder so the app composes while this router is being written.
-export function adminRoutes(_deps: AppDeps): AppRouter {
-  return new Router<AppState>();
+export const createTeamRequestSchema = z.object({
+  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", 2 to 63 characters'),
+  name: z.string().trim().min(1).max(200),
+});
+
+export const createUserRequestSchema = z.object({
+  email: z.email().max(320),
+  name: z.string().trim().min(1).max(200),
+  password: z.string().min(12, 'at least 12 characters').max(1024),
+  isAdmin: z.boolean().default(false).describe('platform administrator'),
+});
+
+export const putMemberRequestSchema = z
+  .object({
+    email: z.email().optional(),
+    userId: z.uuid().optional(),
+    role: z.enum(ROLES),
+  })
+  .refine((b) => (b.email === undefined) !== (b.userId === undefined), { message: 'give exactly one of email or userId', path: ['email'] });
+
+export const listUsersQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().optional().describe('nextCursor of the previous page'),
+});
+
+export const teamSchema = z.object({ id: z.uuid(), slug: z.string(), name: z.string(), createdAt: z.string() });
+export const teamListSchema = z.object({ items: z.array(teamSchema.extend({ role: z.enum(ROLES).nullable().describe('the caller’s role; null for platform admins who are not members') })) });
+export const userSchema = z.object({ id: z.uuid(), email: z.string(), name: z.string(), isAdmin: z.boolean(), disabled: z.boolean(), createdAt: z.string() });
+export const userListSchema = z.object({ items: z.array(userSchema), nextCursor: z.string().nullable() });
+export const memberSchema = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: z.enum(ROLES), since: z.string() });
+export const memberListSchema = z.object({ items: z.array(memberSchema) });
+
+const memberPathSchema = z.object({ slug: z.string(), userId: z.uuid() });
+
+function requirePlatformAdmin(principal: Principal): void {
+  if (!principal.isAdmin) throw new NotAllowedError('platform admin only');
+}
+
+const actorOf = (ctx: AppContext) => ({ id: ctx.state.principal.id, email: ctx.state.principal.email });
+
+/** A team the caller cannot see is a 404, whatever they asked to do with it. */
+async function teamFor(ctx: AppContext, slug: string, permission: 'runs:read' | 'team:manage') {
+  const team = await findTeamBySlug(ctx.state.em, slug);
+  if (!team) throw new NotFoundError('team not found');
+  assertCan(ctx.state.principal, team.id, permission, 'team');
+  return team;
+}
+
+/** Flushes the mutation with its audit row; a unique-key clash becomes a 409 naming the field. */
+async function flushUnique(ctx: AppContext, field: string, message: string): Promise<void> {
+  try {
+    await ctx.state.em.flush();
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) throw new ConflictError(message, { errors: [{ field, message: 'already taken' }] });
+    throw err;
+  }
+}
+
+/** Minimal user and team administration: platform admins manage both, team admins their members. */
+export function adminRoutes(deps: AppDeps): AppRouter {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  const signedIn = [authenticate(deps.tokens), rateLimitPerUser(deps)];
+
+  router.post('/teams', ...signedIn, async (ctx) => {
+    requirePlatformAdmin(ctx.state.principal);
+    const body = createTeamRequestSchema.parse(ctx.request.body ?? {});
+    const team = createTeamRow(ctx.state.em, body);
+    recordAudit(ctx.state.em, { actor: actorOf(ctx), action: 'team.create', resourceType: 'team', resourceId: team.id, teamId: team.id, ip: ctx.ip, data: body });
+    await flushUnique(ctx, 'slug', `a team with slug "${body.slug}" already exists`);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/teams/${team.slug}`);
+    ctx.body = toTeamView(team);
+  });
+
+  router.get('/teams', ...signedIn, async (ctx) => {
+    const { principal } = ctx.state;
+    const teams = await listTeams(ctx.state.em, principal.isAdmin ? undefined : principal.teams.map((t) => t.teamId));
+    const roleIn = new Map(principal.teams.map((t) => [t.teamId, t.role]));
+    ctx.body = { items: teams.map((t) => ({ ...toTeamView(t), role: roleIn.get(t.id) ?? null })) };
+  });
+
+  router.get('/teams/:slug/members', ...signedIn, async (ctx) => {
+    const team = await teamFor(ctx, ctx.params.slug!, 'runs:read');
+    ctx.body = { items: await listMembers(ctx.state.em, team.id) };
+  });
+
+  router.put('/teams/:slug/members', ...signedIn, async (ctx) => {
+    const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
+    const body = putMemberRequestSchema.parse(ctx.request.body ?? {});
+    const em = ctx.state.em;
+    const user = await findUser(em, body.userId ? { id: body.userId } : { email: body.email! });
+    if (!user) throw new NotFoundError('user not found');
+    const { member, previousRole } = await putMembership(em, team.id, user.id, body.role);
+    recordAudit(em, {
+      actor: actorOf(ctx),
+      action: previousRole ? 'team.member.update' : 'team.member.add',
+      resourceType: 'membership',
+      resourceId: `${team.id}:${user.id}`,
+      teamId: team.id,
+      ip: ctx.ip,
+      data: { userId: user.id, role: body.role, previousRole },
+    });
+    // Concurrent adds of the same member meet the (user, team) unique key.
+    await flushUnique(ctx, 'userId', 'the user was added to the team concurrently; retry');
+    ctx.status = previousRole ? 200 : 201;
+    ctx.body = member;
+  });
+
+  router.delete('/teams/:slug/members/:userId', ...signedIn, async (ctx) => {
+    const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
+    const { userId } = memberPathSchema.parse(ctx.params);
+    const em = ctx.state.em;
+    const removedRole = await removeMembership(em, team.id, userId);
+    if (!removedRole) throw new NotFoundError('membership not found');
+    recordAudit(em, {
+      actor: actorOf(ctx),
+      action: 'team.member.remove',
+      resourceType: 'membership',
+      resourceId: `${team.id}:${userId}`,
+      teamId: team.id,
+      ip: ctx.ip,
+      data: { userId, previousRole: removedRole },
+    });
+    await em.flush();
+    ctx.status = 204;
+  });
+
+  router.post('/users', ...signedIn, async (ctx) => {
+    requirePlatformAdmin(ctx.state.principal);
+    const body = createUserRequestSchema.parse(ctx.request.body ?? {});
+    const em = ctx.state.em;
+    const user = createUserRow(em, { email: body.email, name: body.name, isAdmin: body.isAdmin, passwordHash: await hashPassword(body.password) });
+    recordAudit(em, {
+      actor: actorOf(ctx),
+      action: 'user.create',
+      resourceType: 'user',
+      resourceId: user.id,
+      ip: ctx.ip,
+      data: { email: user.email, name: user.name, isAdmin: user.isAdmin },
+    });
+    await flushUnique(ctx, 'email', 'a user with this email already exists');
+    ctx.status = 201;
+    ctx.body = toUserView(user);
+  });
+
+  router.get('/users', ...signedIn, async (ctx) => {
+    requirePlatformAdmin(ctx.state.principal);
+    const query = listUsersQuerySchema.parse(ctx.query);
+    const after = query.cursor ? Buffer.from(query.cursor, 'base64url').toString('utf8') : undefined;
+    const users = await listUsers(ctx.state.em, { limit: query.limit + 1, ...(after ? { after } : {}) });
+    const page = users.slice(0, query.limit);
+    const last = page[page.length - 1];
+    ctx.body = { items: page.map(toUserView), nextCursor: users.length > query.limit && last ? Buffer.from(last.email, 'utf8').toString('base64url') : null };
+  });
+
+  return router;
 }

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { listEventsQuerySchema, runEventSchema } from '../../contracts/events.ts';
+import { KINDS } from '../../contracts/kinds/index.ts';
+import { decisionRequestSchema, listRunsQuerySchema, runSchema, startRunRequestSchema } from '../../contracts/runs.ts';
+import {
+  createTeamRequestSchema,
+  createUserRequestSchema,
+  listUsersQuerySchema,
+  memberListSchema,
+  memberSchema,
+  putMemberRequestSchema,
+  teamListSchema,
+  teamSchema,
+  userListSchema,
+  userSchema,
+} from '../routes/admin.ts';
+import { loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
+import { OpenApiBuilder, type OperationSpec } from './builder.ts';
+
+// Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
+const runListSchema = z.object({ runs: z.array(runSchema), nextCursor: z.string().nullable() });
+const eventPageSchema = z.object({ events: z.array(runEventSchema), next: z.number().int().nullable().describe('pass as `after` for the next page') });
+const kindListSchema = z.object({
+  kinds: z.array(z.object({ kind: z.string(), title: z.string(), paramsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of params') })),
+});
+
+const uuid = { type: 'string', format: 'uuid' };
+const runId = { id: uuid };
+const slug = { slug: { type: 'string' } };
+const pascal = (s: string) => s.replace(/(^|[-_])(\w)/g, (_m, _sep: string, c: string) => c.toUpperCase());
+export const kindParamsComponent = (kind: string): string => `${pascal(kind)}Params`;
+
+const runOps: OperationSpec[] = [
+  { method: 'post', path: '/api/v1/runs', operationId: 'startRun', tag: 'runs', summary: 'Start a run of a kind for a team', body: 'StartRunRequest', responses: { 201: { description: 'the queued run', schema: 'Run' } }, errors: [400, 403, 404, 409] },
+  { method: 'get', path: '/api/v1/runs', operationId: 'listRuns', tag: 'runs', summary: 'Runs of the teams the caller can see, newest first', query: listRunsQuerySchema, responses: { 200: { description: 'a page of runs', schema: 'RunList' } }, errors: [400] },
+  { method: 'get', path: '/api/v1/runs/{id}', operationId: 'getRun', tag: 'runs', summary: 'One run', pathParams: runId, responses: { 200: { description: 'the run', schema: 'Run' } }, errors: [404] },
+  ...(['approve', 'reject'] as const).map(
+    (d): OperationSpec => ({ method: 'post', path: `/api/v1/runs/{id}/${d}`, operationId: `${d}Run`, tag: 'runs', summary: `${d === 'approve' ? 'Approve' : 'Reject'} a run waiting for approval (approver role)`, pathParams: runId, body: 'DecisionRequest', responses: { 200: { description: 'the run after the decision', schema: 'Run' } }, errors: [400, 403, 404, 409] }),
+  ),
+  { method: 'post', path: '/api/v1/runs/{id}/cancel', operationId: 'cancelRun', tag: 'runs', summary: 'Request cancellation of an active run', pathParams: runId, responses: { 202: { description: 'cancellation requested', schema: 'Run' } }, errors: [403, 404, 409] },
+  { method: 'get', path: '/api/v1/runs/{id}/events', operationId: 'listRunEvents', tag: 'runs', summary: 'Events of a run after a sequence number', pathParams: runId, query: listEventsQuerySchema, responses: { 200: { description: 'a page of events', schema: 'EventPage' } }, errors: [400, 404] },
+  { method: 'get', path: '/api/v1/kinds', operationId: 'listKinds', tag: 'runs', summary: 'Kinds of run and the JSON Schema of their params', responses: { 200: { description: 'the kinds', schema: 'KindList' } } },
+];
+
+const authOps: OperationSpec[] = [
+  { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password login (rate-limited per IP)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 429] },
+  { method: 'post', path: '/api/v1/auth/refresh', operationId: 'refresh', tag: 'auth', summary: 'Rotate a refresh token; a reused one revokes its whole session', auth: false, body: 'RefreshRequest', responses: { 200: { description: 'the next token pair', schema: 'TokenResponse' } }, errors: [400, 401] },
+  { method: 'post', path: '/api/v1/auth/logout', operationId: 'logout', tag: 'auth', summary: 'Revoke the current access token and its session', responses: { 204: { description: 'logged out' } } },
+  { method: 'get', path: '/api/v1/me', operationId: 'getMe', tag: 'auth', summary: 'The caller, their teams, roles and permissions', responses: { 200: { description: 'who am I', schema: 'Me' } } },
+];
+
+const adminOps: OperationSpec[] = [
+  { method: 'post', path: '/api/v1/teams', operationId: 'createTeam', tag: 'admin', summary: 'Create a team (platform admin)', body: 'CreateTeamRequest', responses: { 201: { description: 'the team', schema: 'Team' } }, errors: [400, 403, 409] },
+  { method: 'get', path: '/api/v1/teams', operationId: 'listTeams', tag: 'admin', summary: 'All teams (platform admin) or the caller’s teams', responses: { 200: { description: 'teams', schema: 'TeamList' } } },
+  { method: 'get', path: '/api/v1/teams/{slug}/members', operationId: 'listMembers', tag: 'admin', summary: 'Members of a team the caller can see', pathParams: slug, responses: { 200: { description: 'members', schema: 'MemberList' } }, errors: [404] },
+  { method: 'put', path: '/api/v1/teams/{slug}/members', operationId: 'putMember', tag: 'admin', summary: 'Add a member or change their role (team:manage)', pathParams: slug, body: 'PutMemberRequest', responses: { 200: { description: 'role changed', schema: 'Member' }, 201: { description: 'member added', schema: 'Member' } }, errors: [400, 403, 404, 409] },
+  { method: 'delete', path: '/api/v1/teams/{slug}/members/{userId}', operationId: 'removeMember', tag: 'admin', summary: 'Remove a member (team:manage)', pathParams: { ...slug, userId: uuid }, responses: { 204: { description: 'removed' } }, errors: [400, 403, 404] },
+  { method: 'post', path: '/api/v1/users', operationId: 'createUser', tag: 'admin', summary: 'Create a user (platform admin)', body: 'CreateUserRequest', responses: { 201: { description: 'the user', schema: 'User' } }, errors: [400, 403, 409] },
+  { method: 'get', path: '/api/v1/users', operationId: 'listUsers', tag: 'admin', summary: 'Users by email (platform admin)', query: listUsersQuerySchema, responses: { 200: { description: 'a page of users', schema: 'UserList' } }, errors: [400, 403] },
+];
+
+const metaOps: OperationSpec[] = [
+  { method: 'get', path: '/api/v1/openapi.json', operationId: 'getOpenApi', tag: 'meta', summary: 'This document', auth: false, responses: { 200: { description: 'OpenAPI 3.1' } } },
+  { method: 'get', path: '/api/v1/docs', operationId: 'getDocs', tag: 'meta', summary: 'Browsable API reference', auth: false, responses: { 200: { description: 'HTML page' } } },
+  { method: 'get', path: '/api/v1/docs/app.js', operationId: 'getDocsScript', tag: 'meta', summary: 'Script of the reference page', auth: false, responses: { 200: { description: 'JavaScript' } } },
+];
+
+/** The OpenAPI 3.1 document, from the zod schemas the routes validate with. */
+export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string, unknown> {
+  const b = new OpenApiBuilder()
+    .schema('LoginRequest', loginRequestSchema, 'input')
+    .schema('RefreshRequest', refreshRequestSchema, 'input')
+    .schema('TokenResponse', tokenResponseSchema, 'output')
+    .schema('Me', meResponseSchema, 'output')
+    .schema('CreateTeamRequest', createTeamRequestSchema, 'input')
+    .schema('Team', teamSchema, 'output')
+    .schema('TeamList', teamListSchema, 'output')
+    .schema('PutMemberRequest', putMemberRequestSchema, 'input')
+    .schema('Member', memberSchema, 'output')
+    .schema('MemberList', memberListSchema, 'output')
+    .schema('CreateUserRequest', createUserRequestSchema, 'input')
+    .schema('User', userSchema, 'output')
+    .schema('UserList', userListSchema, 'output')
+    .schema('StartRunRequest', startRunRequestSchema, 'input')
+    .schema('DecisionRequest', decisionRequestSchema, 'input')
+    .schema('Run', runSchema, 'output')
+    .schema('RunList', runListSchema, 'output')
+    .schema('RunEvent', runEventSchema, 'output')
+    .schema('EventPage', eventPageSchema, 'output')
+    .schema('KindList', kindListSchema, 'output');
+  for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
+  // params is validated by the schema of the chosen kind; say which, since JSON Schema cannot key on a sibling.
+  b.patch('StartRunRequest', (s) => {
+    const props = s.properties as Record<string, Record<string, unknown>>;
+    props.params = {
+      ...props.params,
+      description: 'validated by the schema of `kind`: see x-params-by-kind',
+      'x-params-by-kind': Object.fromEntries(Object.keys(KINDS).map((k) => [k, { $ref: `#/components/schemas/${kindParamsComponent(k)}` }])),
+    };
+    props.kind = { ...props.kind, enum: Object.keys(KINDS) };
+  });
+  b.patch('PutMemberRequest', (s) => {
+    s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
+  });
+  for (const op of [...authOps, ...adminOps, ...runOps, ...metaOps]) b.operation(op);
+  return b.build(
+    {
+      title: 'OpsSight API',
+      version: '1.0.0',
+      description: 'Start, watch, approve and cancel durable runs. Errors are RFC 9457 problem+json.',
+    },
+    opts.serverUrl,
+  );
+}

@@ -1,0 +1,68 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Role } from '../../contracts/permissions.ts';
+import { MembershipSchema, TeamSchema, UserSchema, type Membership, type Team } from '../entities/index.ts';
+
+export type TeamView = { id: string; slug: string; name: string; createdAt: string };
+export type MemberView = { userId: string; email: string; name: string; role: Role; since: string };
+
+export const toTeamView = (team: Team): TeamView => ({ id: team.id, slug: team.slug, name: team.name, createdAt: team.createdAt.toISOString() });
+
+function toMemberView(m: Membership): MemberView {
+  const user = m.user as unknown as { id: string; email: string; name: string };
+  return { userId: user.id, email: user.email, name: user.name, role: m.role, since: m.createdAt.toISOString() };
+}
+
+/** Queues the insert; the caller flushes (together with its audit row). */
+export function createTeamRow(em: EntityManager, input: { slug: string; name: string }): Team {
+  return em.create(TeamSchema, { id: crypto.randomUUID(), slug: input.slug, name: input.name });
+}
+
+export async function findTeamBySlug(em: EntityManager, slug: string): Promise<Team | null> {
+  return em.findOne(TeamSchema, { slug });
+}
+
+/** All teams, or only those with the given ids (undefined = no restriction). */
+export async function listTeams(em: EntityManager, ids?: string[]): Promise<Team[]> {
+  if (ids && ids.length === 0) return [];
+  return em.find(TeamSchema, ids ? { id: { $in: ids } } : {}, { orderBy: { slug: 'asc' } });
+}
+
+export async function listMembers(em: EntityManager, teamId: string): Promise<MemberView[]> {
+  const rows = await em.find(MembershipSchema, { team: teamId }, { populate: ['user'], orderBy: { createdAt: 'asc' } });
+  return rows.map(toMemberView);
+}
+
+/**
+ * Sets the user's role in the team, creating the membership when there is none. Queues the change;
+ * the caller flushes. Returns the role held before (null when the user was not a member).
+ */
+export async function putMembership(
+  em: EntityManager,
+  teamId: string,
+  userId: string,
+  role: Role,
+): Promise<{ member: MemberView; previousRole: Role | null }> {
+  const existing = await em.findOne(MembershipSchema, { team: teamId, user: userId }, { populate: ['user'] });
+  if (existing) {
+    const previousRole = existing.role;
+    existing.role = role;
+    return { member: toMemberView(existing), previousRole };
+  }
+  const created = em.create(MembershipSchema, {
+    id: crypto.randomUUID(),
+    team: em.getReference(TeamSchema, teamId),
+    user: em.getReference(UserSchema, userId),
+    role,
+    createdAt: new Date(),
+  });
+  await em.populate(created, ['user']);
+  return { member: toMemberView(created), previousRole: null };
+}
+
+/** Queues the removal; returns the removed role, or null when the user was not a member. */
+export async function removeMembership(em: EntityManager, teamId: string, userId: string): Promise<Role | null> {
+  const existing = await em.findOne(MembershipSchema, { team: teamId, user: userId });
+  if (!existing) return null;
+  em.remove(existing);
+  return existing.role;
+}

@@ -1,0 +1,44 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UserSchema, type User } from '../entities/index.ts';
+
+export type UserView = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
+
+export function toUserView(user: User): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    isAdmin: user.isAdmin,
+    disabled: user.disabled,
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+/** Emails are compared case-insensitively by storing them lower-cased. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+/** The user with their password hash (a lazy column, not loaded by ordinary finds). */
+export async function findUserForLogin(em: EntityManager, email: string): Promise<(User & { passwordHash: string }) | null> {
+  const user = await em.findOne(UserSchema, { email: normalizeEmail(email) }, { populate: ['passwordHash'] });
+  return user as (User & { passwordHash: string }) | null;
+}
+
+export async function findUser(em: EntityManager, by: { id: string } | { email: string }): Promise<User | null> {
+  return em.findOne(UserSchema, 'id' in by ? { id: by.id } : { email: normalizeEmail(by.email) });
+}
+
+/** Queues the insert; the caller flushes (together with its audit row). */
+export function createUserRow(em: EntityManager, input: { email: string; name: string; passwordHash: string; isAdmin: boolean }): User {
+  return em.create(UserSchema, {
+    id: crypto.randomUUID(),
+    email: normalizeEmail(input.email),
+    name: input.name,
+    passwordHash: input.passwordHash,
+    isAdmin: input.isAdmin,
+  });
+}
+
+/** Keyset page ordered by email; `after` is the last email of the previous page. */
+export async function listUsers(em: EntityManager, opts: { limit: number; after?: string }): Promise<User[]> {
+  return em.find(UserSchema, opts.after ? { email: { $gt: opts.after } } : {}, { orderBy: { email: 'asc' }, limit: opts.limit });
+}

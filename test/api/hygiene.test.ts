@@ -1,0 +1,126 @@
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createUser } from '../fixtures/users.ts';
+import { startApi, type TestApi } from '../peers/stack.ts';
+
+const ALLOWED = 'https://ui.example.test';
+let api: TestApi;
+beforeAll(async () => {
+  api = await startApi({ CORS_ORIGINS: `${ALLOWED},https://other-ui.example.test`, BODY_LIMIT: '2kb', RATE_LIMIT_LOGIN_PER_MINUTE: '3', RATE_LIMIT_API_PER_MINUTE: '3' });
+});
+afterAll(() => api.close());
+
+type Raw = { status: number; headers: http.IncomingHttpHeaders; body: Buffer };
+/**
+ * A plain HTTP request, optionally from another loopback address: the per-IP login budget is shared
+ * by every test file that logs in from 127.0.0.1, so the brute-force test uses an address of its own.
+ */
+function request(method: string, path: string, opts: { headers?: Record<string, string>; body?: string; from?: string } = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(api.baseUrl + path);
+    const req = http.request(
+      { method, host: url.hostname, port: url.port, path, headers: opts.headers ?? {}, ...(opts.from ? { localAddress: opts.from } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+const json = (body: unknown) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const randomLoopback = () => `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+
+describe('request hygiene', () => {
+  it('sets security headers', async () => {
+    const res = await request('GET', '/api/v1/openapi.json');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('echoes an allowed Origin and ignores any other', async () => {
+    const allowed = await request('GET', '/api/v1/openapi.json', { headers: { origin: ALLOWED } });
+    expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED);
+    expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+    const preflight = await request('OPTIONS', '/api/v1/runs', {
+      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe(ALLOWED);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+
+    const other = await request('GET', '/api/v1/openapi.json', { headers: { origin: 'https://evil.example.test' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const otherPreflight = await request('OPTIONS', '/api/v1/runs', { headers: { origin: 'https://evil.example.test', 'access-control-request-method': 'POST' } });
+    expect(otherPreflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers a body over BODY_LIMIT with 413 problem+json', async () => {
+    const res = await request('POST', '/api/v1/auth/refresh', json({ refreshToken: 'x'.repeat(4096) }));
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ status: 413, instance: '/api/v1/auth/refresh' });
+  });
+
+  it('gzips large JSON when the client accepts it, and only then', async () => {
+    const zipped = await request('GET', '/api/v1/openapi.json', { headers: { 'accept-encoding': 'gzip' } });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    const doc = JSON.parse(gunzipSync(zipped.body).toString());
+    expect(doc.openapi).toBe('3.1.0');
+    expect(zipped.body.length).toBeLessThan(gunzipSync(zipped.body).length / 2);
+    const plain = await request('GET', '/api/v1/openapi.json', { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(plain.body.toString()).openapi).toBe('3.1.0');
+  });
+});
+
+describe('rate limits', () => {
+  it('locks an address out of login after RATE_LIMIT_LOGIN_PER_MINUTE failures, even with the right password', async () => {
+    const user = await createUser(api.deps.db.em);
+    const from = randomLoopback();
+    for (let i = 0; i < 3; i++) {
+      expect((await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: `guess-${i}` }), from })).status).toBe(401);
+    }
+    const blocked = await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: user.password }), from });
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers['content-type']).toMatch(/application\/problem\+json/);
+    const retryAfter = Number(blocked.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another address is unaffected.
+    expect((await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: user.password }), from: randomLoopback() })).status).toBe(200);
+  });
+
+  it('does not count successful logins against the address', async () => {
+    const user = await createUser(api.deps.db.em);
+    const from = randomLoopback();
+    for (let i = 0; i < 5; i++) {
+      expect((await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: user.password }), from })).status).toBe(200);
+    }
+  });
+
+  it('limits each user to RATE_LIMIT_API_PER_MINUTE authenticated requests', async () => {
+    const [a, b] = await Promise.all([createUser(api.deps.db.em), createUser(api.deps.db.em)]);
+    const tokenA = (await api.deps.tokens.signAccess(a.id)).token;
+    const tokenB = (await api.deps.tokens.signAccess(b.id)).token;
+    const me = (token: string) => request('GET', '/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await me(tokenA)).status);
+    expect(statuses).toEqual([200, 200, 200]);
+    const limited = await me(tokenA);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(limited.body.toString())).toMatchObject({ status: 429, title: 'Too many requests' });
+    const other = await me(tokenB);
+    expect(other.status).toBe(200);
+    expect(other.headers['x-ratelimit-remaining']).toBe('2');
+  });
+});
