@@ -9,13 +9,14 @@ import { TeamSchema } from '../../db/entities/index.ts';
 import { decodeCursor, listRuns, toRunView } from '../../db/repositories/runs.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
+import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { cancelRun, decide, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
 export function runRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
-  router.use(authenticate(deps.tokens));
+  router.use(authenticate(deps.tokens), rateLimitPerUser(deps));
 
   /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
   router.get('/kinds', (ctx) => {
