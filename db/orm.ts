@@ -20,6 +20,8 @@ export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?
       snapshot: false,
       transactional: true,
       allOrNothing: true,
+      // Callers report what was applied (db/migrate.ts prints the names); the migrator's own log is noise in tests.
+      silent: true,
     },
   });
 }
