@@ -25,16 +25,30 @@ export const listEventsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(5000).default(500),
 });
 
-/** Messages a browser sends over /ws. */
-export const wsClientMessageSchema = z.discriminatedUnion('op', [
+/**
+ * Messages a browser sends over /ws. A plain union (not discriminated on `op`): two shapes share
+ * `op: "subscribe"`, told apart by `runId` versus `topic`.
+ */
+export const wsClientMessageSchema = z.union([
   z.object({ op: z.literal('subscribe'), runId: z.string(), after: z.number().int().min(0).default(0) }),
+  z.object({ op: z.literal('subscribe'), topic: z.literal('runs') }),
   z.object({ op: z.literal('unsubscribe'), runId: z.string() }),
-  z.object({ op: z.literal('subscribe'), topic: z.literal('runs') }).transform((m) => ({ ...m, runId: undefined })),
+  z.object({ op: z.literal('unsubscribe'), topic: z.literal('runs') }),
 ]);
+export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
+
+/** What the worker PUBLISHes on the `runs` channel on every status change, and /ws forwards. */
+export type RunAnnouncement = { id: string; status: string; kind: string; team: string; target: string | null; step?: string | null };
+
+/** Close codes /ws uses beyond the RFC 6455 ones. */
+export const WS_CLOSE = { tokenExpired: 4001, slowConsumer: 4008 } as const;
 
 /** Messages the server sends over /ws. */
 export type WsServerMessage =
   | { op: 'event'; event: RunEvent }
   | { op: 'subscribed'; runId: string; after: number }
-  | { op: 'run'; run: { id: string; status: string; kind: string; team: string; target: string | null } }
+  | { op: 'subscribed'; topic: 'runs' }
+  | { op: 'unsubscribed'; runId: string }
+  | { op: 'unsubscribed'; topic: 'runs' }
+  | { op: 'run'; run: RunAnnouncement }
   | { op: 'error'; message: string; runId?: string };

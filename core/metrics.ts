@@ -27,6 +27,12 @@ export function createMetrics() {
       help: 'WebSocket messages sent to clients',
       registers: [registry],
     }),
+    wsDisconnects: new Counter({
+      name: 'opssight_ws_disconnects_total',
+      help: 'WebSocket connections the server ended, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     runsStarted: new Counter({
       name: 'opssight_runs_started_total',
       help: 'runs started through the API by kind',

@@ -1,7 +1,112 @@
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createRedis } from '../../core/redis.ts';
 import type { AppDeps } from '../context.ts';
+import { RunsTopic } from './runs-topic.ts';
+import { Session } from './session.ts';
+import { RunStreamReader } from './stream-reader.ts';
+import { WS_PROTOCOL, authorizeUpgrade, rejectUpgrade } from './upgrade.ts';
 
-// Placeholder so server.ts composes while the hub is being written.
-export function attachWebSocketHub(_server: http.Server, _deps: AppDeps): { close: () => Promise<void> } {
-  return { close: async () => {} };
+export const WS_PATH = '/ws';
+/** Client messages are small JSON commands; anything bigger is a mistake or an attack. */
+const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+/** How long shutdown waits for peers to answer the close frame before cutting them off. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
+export type WebSocketHub = {
+  close: () => Promise<void>;
+  /** Open sockets on this instance. */
+  connections: () => number;
+  /** Runs this instance currently tails from Redis (one reader entry each, however many watchers). */
+  watchedRuns: () => number;
+};
+
+/**
+ * Serves /ws on the API's HTTP server: authenticates the upgrade, then hands each socket to a
+ * Session. Redis connections are opened on first use: one blocking reader for all watched runs and
+ * one subscriber for the `runs` topic, per API instance.
+ */
+export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocketHub {
+  const { config, logger, metrics } = deps;
+  const connect = (name: string) => {
+    const conn = createRedis(config.REDIS_URL, name);
+    conn.on('error', (err: Error) => logger.warn({ err, connection: name }, 'ws redis connection error'));
+    return conn;
+  };
+  const reader = new RunStreamReader({ connect: () => connect('api-ws-reader'), redis: deps.redis, keys: deps.keys, logger });
+  const topic = new RunsTopic({ connect: () => connect('api-ws-runs'), channel: deps.keys.runsChannel, logger });
+  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_CLIENT_MESSAGE_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  const sessions = new Map<WebSocket, Session>();
+  const authenticating = new Set<Duplex>();
+  let closing = false;
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', (err) => logger.debug({ err }, 'ws upgrade socket error'));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) return rejectUpgrade(socket, 404, 'no WebSocket endpoint here');
+    if (closing) return rejectUpgrade(socket, 503, 'shutting down');
+    authenticating.add(socket);
+    authorizeUpgrade(req, url, deps).then(
+      (outcome) => {
+        authenticating.delete(socket);
+        if (closing || socket.destroyed) return void socket.destroy();
+        if (!outcome.ok) return rejectUpgrade(socket, outcome.status, outcome.message);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          metrics.wsConnections.inc();
+          sessions.set(ws, new Session(ws, outcome.principal, sessionDeps));
+          ws.on('error', (err) => logger.debug({ err }, 'ws socket error'));
+          ws.on('close', () => {
+            sessions.delete(ws);
+            metrics.wsConnections.dec();
+          });
+        });
+      },
+      (err: unknown) => {
+        authenticating.delete(socket);
+        logger.error({ err }, 'ws upgrade failed');
+        rejectUpgrade(socket, 500, 'internal error');
+      },
+    );
+  };
+  server.on('upgrade', onUpgrade);
+
+  // A peer that misses one ping interval's pong is terminated on the next tick.
+  const pinger = setInterval(() => {
+    for (const session of sessions.values()) session.ping();
+  }, config.WS_PING_INTERVAL_MS);
+  pinger.unref();
+
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    server.off('upgrade', onUpgrade);
+    clearInterval(pinger);
+    for (const socket of authenticating) socket.destroy();
+    await Promise.all(
+      [...sessions.keys()].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === ws.CLOSED) return resolve();
+            const kill = setTimeout(() => ws.terminate(), SHUTDOWN_GRACE_MS);
+            ws.once('close', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            sessions.get(ws)?.dispose();
+            ws.close(1001, 'server shutting down');
+          }),
+      ),
+    );
+    await Promise.all([reader.stop(), topic.close()]);
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  };
+
+  return { close, connections: () => sessions.size, watchedRuns: () => reader.watchedRuns };
 }

@@ -1,0 +1,64 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Principal } from '../../core/access.ts';
+import { DomainError } from '../../core/errors.ts';
+import { principalFromToken } from '../middleware/auth.ts';
+import type { AppDeps } from '../context.ts';
+
+/** The subprotocol a browser offers next to `bearer.<token>`, and the one the server selects. */
+export const WS_PROTOCOL = 'opssight.v1';
+const BEARER_PREFIX = 'bearer.';
+
+export type UpgradeOutcome =
+  | { ok: true; principal: Principal & { jti: string; exp: number } }
+  | { ok: false; status: number; message: string };
+
+/**
+ * Browsers cannot set headers on a WebSocket, so the token comes as `?access_token=` or as a
+ * `bearer.<token>` subprotocol (kept out of URLs and access logs). The selected protocol is
+ * WS_PROTOCOL, never the token.
+ */
+export function tokenFromUpgrade(req: http.IncomingMessage, url: URL): string | null {
+  const fromQuery = url.searchParams.get('access_token');
+  if (fromQuery) return fromQuery;
+  const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
+  return bearer ? bearer.slice(BEARER_PREFIX.length) : null;
+}
+
+/**
+ * A browser always sends Origin; it must be this API's own origin or on the CORS allow-list, which
+ * stops another site from riding a user's token in a cross-site socket. No Origin means a
+ * non-browser client, whose token alone decides.
+ */
+export function originAllowed(req: http.IncomingMessage, allowList: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowList.includes(origin)) return true;
+  const host = req.headers.host;
+  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+}
+
+export async function authorizeUpgrade(req: http.IncomingMessage, url: URL, deps: AppDeps): Promise<UpgradeOutcome> {
+  if (!originAllowed(req, deps.config.CORS_ORIGINS)) return { ok: false, status: 403, message: 'origin not allowed' };
+  const token = tokenFromUpgrade(req, url);
+  if (!token) return { ok: false, status: 401, message: 'access token required' };
+  try {
+    return { ok: true, principal: await principalFromToken(deps.tokens, deps.db.em.fork(), token) };
+  } catch (err) {
+    if (err instanceof DomainError && err.status === 401) return { ok: false, status: 401, message: err.message };
+    throw err;
+  }
+}
+
+/** Answers the upgrade request with a plain HTTP error; the socket never becomes a WebSocket. */
+export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ status, title: status === 401 ? 'Unauthenticated' : status === 403 ? 'Forbidden' : 'Error', detail: message });
+  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Internal Server Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      `\r\n${body}`,
+  );
+}

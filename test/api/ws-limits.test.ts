@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Socket } from 'node:net';
+import WebSocket from 'ws';
+import type { Metrics } from '../../core/metrics.ts';
+import { findRun } from '../../db/repositories/runs.ts';
+import { createRunRow } from '../fixtures/runs.ts';
+import { createUser } from '../fixtures/users.ts';
+import { startApi, type TestApi } from '../peers/stack.ts';
+
+// Two instances: a paused client also stops answering pings, so the slow-consumer one pings rarely.
+let slowApi: TestApi;
+let pingApi: TestApi;
+beforeAll(async () => {
+  [slowApi, pingApi] = await Promise.all([
+    startApi({ WS_MAX_BUFFERED_BYTES: String(64 * 1024), WS_PING_INTERVAL_MS: '60000' }),
+    startApi({ WS_PING_INTERVAL_MS: '100' }),
+  ]);
+});
+afterAll(() => Promise.all([slowApi.close(), pingApi.close()]));
+
+async function viewerOfNewRun(api: TestApi) {
+  const runId = await createRunRow(api.deps.db.em);
+  const team = (await findRun(api.deps.db.em.fork(), runId))!.team as unknown as { id: string };
+  const user = await createUser(api.deps.db.em, { teams: [team], role: 'viewer' });
+  return { runId, token: (await api.deps.tokens.signAccess(user.id)).token };
+}
+
+async function disconnects(metrics: Metrics, reason: string): Promise<number> {
+  const { values } = await metrics.wsDisconnects.get();
+  return values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+function opened(url: string, opts: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(url, opts);
+  let socket: Socket | undefined;
+  ws.on('upgrade', (res) => (socket = res.socket as Socket));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const open = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { ws, open, closed, socket: () => socket! };
+}
+
+describe('/ws limits', () => {
+  it('disconnects a client that stops reading with 4008 and a reason once its buffer passes the limit', async () => {
+    const { runId, token } = await viewerOfNewRun(slowApi);
+    const client = opened(`${slowApi.wsUrl}?access_token=${token}`);
+    await client.open;
+    const subscribed = new Promise((resolve) => client.ws.on('message', (d) => String(d).includes('"subscribed"') && resolve(null)));
+    client.ws.send(JSON.stringify({ op: 'subscribe', runId, after: 0 }));
+    await subscribed;
+    let received = 0;
+    client.ws.on('message', () => received++);
+
+    client.socket().pause();
+    const line = 'x'.repeat(16 * 1024);
+    const before = await disconnects(slowApi.deps.metrics, 'slow_consumer');
+    let appended = 0;
+    // Kernel socket buffers on loopback absorb a few MB before the server's own buffer grows.
+    for (let batch = 0; batch < 400 && (await disconnects(slowApi.deps.metrics, 'slow_consumer')) === before; batch++) {
+      await slowApi.deps.events.append(runId, Array.from({ length: 20 }, () => ({ type: 'log' as const, level: 'info' as const, message: line, attempt: 1 })));
+      appended += 20;
+    }
+    expect(await disconnects(slowApi.deps.metrics, 'slow_consumer')).toBe(before + 1);
+
+    client.socket().resume();
+    const { code, reason } = await client.closed;
+    expect(code).toBe(4008);
+    expect(reason).toMatch(/^slow consumer/);
+    expect(received).toBeLessThan(appended);
+  });
+
+  it('pings clients, keeps those that answer and terminates one that stops answering', async () => {
+    const { token } = await viewerOfNewRun(pingApi);
+    const healthy = opened(`${pingApi.wsUrl}?access_token=${token}`);
+    const mute = opened(`${pingApi.wsUrl}?access_token=${token}`, { autoPong: false });
+    await Promise.all([healthy.open, mute.open]);
+    const before = await disconnects(pingApi.deps.metrics, 'ping_timeout');
+
+    let pings = 0;
+    const threePings = new Promise((resolve) => healthy.ws.on('ping', () => ++pings === 3 && resolve(null)));
+    const { code } = await mute.closed;
+    expect(code).toBe(1006);
+    expect(await disconnects(pingApi.deps.metrics, 'ping_timeout')).toBe(before + 1);
+    await threePings;
+    expect(healthy.ws.readyState).toBe(WebSocket.OPEN);
+    expect((await pingApi.deps.metrics.wsConnections.get()).values[0]?.value).toBe(1);
+
+    healthy.ws.close();
+    await healthy.closed;
+  });
+});
