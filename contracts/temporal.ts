@@ -25,4 +25,6 @@ export type TerraformRunInput = {
   params: TerraformParams;
   /** How long to wait for an approver before ending the run as timed_out. */
   approvalTimeoutMs: number;
+  /** How long a terraform activity may go without a heartbeat before another worker retries it (default 30 s). */
+  heartbeatTimeoutMs?: number;
 };

@@ -1,0 +1,36 @@
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../../core/config.ts';
+import { createLogger } from '../../core/logger.ts';
+import { startWorker, WORKFLOWS_PATH, type StartWorkerOptions } from '../../workers/runtime.ts';
+
+let quiet = false;
+/** Worker state changes and expected activity failures would drown the test output. */
+export function quietTemporalRuntime(): void {
+  if (quiet) return;
+  quiet = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(process.env.TEMPORAL_LOG_LEVEL === 'debug' ? 'DEBUG' : 'ERROR') });
+  } catch {
+    // Already installed by an earlier worker in this process.
+  }
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The workflow bundle, built once per jest worker process (webpack takes seconds). */
+export function workflowBundle(): Promise<{ code: string }> {
+  quietTemporalRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  return bundle;
+}
+
+/**
+ * A real infra worker (real activities: terraform, PostgreSQL, Redis) in the test process, polling the
+ * Temporal dev server global-setup started. `overrides` replace environment settings for it alone.
+ */
+export async function startTestWorker(overrides: Record<string, string> = {}, opts: StartWorkerOptions = {}) {
+  const config = loadConfig({ ...process.env, HEARTBEAT_TIMEOUT_SECONDS: '2', CANCEL_GRACE_MS: '1000', EVENT_FLUSH_MS: '20', ...overrides });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'test-worker' });
+  return startWorker(config, logger, { workflowBundle: await workflowBundle(), reconciler: false, shutdownGraceTimeMs: 2_000, ...opts });
+}
+export type TestWorker = Awaited<ReturnType<typeof startTestWorker>>;

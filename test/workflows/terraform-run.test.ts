@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { TerraformPlanResult } from '../../contracts/kinds/terraform.ts';
+import type { RunStatus } from '../../contracts/runs.ts';
+import { approveUpdate, FAILURE_TYPES, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
+import type { TerraformRunActivities } from '../../workflows/terraform-run.ts';
+import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+
+// Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
+// scripts per run. Activities themselves are tested against real terraform in test/activities.
+type Recorded = Parameters<TerraformRunActivities['recordRunState']>[0];
+type Script = {
+  plans: Array<TerraformPlanResult | Error>;
+  apply?: (attempt: number) => Promise<{ applied: true }>;
+  recorded: Recorded[];
+  planCalls: number;
+  applyCalls: number;
+  cancelledActivity?: boolean;
+};
+const scripts = new Map<string, Script>();
+const changes = (n = 1): TerraformPlanResult => ({ hasChanges: true, summary: { add: n, change: 0, destroy: 0 }, planId: crypto.randomUUID() });
+
+/** A plan that runs (heartbeating) until it is cancelled. */
+async function blockUntilCancelled(script: Script): Promise<never> {
+  try {
+    for (;;) {
+      Context.current().heartbeat();
+      await Context.current().sleep(50);
+    }
+  } catch (err) {
+    if (err instanceof CancelledFailure) script.cancelledActivity = true;
+    throw err;
+  }
+}
+const BLOCK = new Error('block');
+
+const activities: TerraformRunActivities = {
+  async recordRunState(input) {
+    scripts.get(input.runId)!.recorded.push(input);
+  },
+  async terraformPlan({ runId }) {
+    const s = scripts.get(runId)!;
+    const next = s.plans[Math.min(s.planCalls++, s.plans.length - 1)]!;
+    if (next === BLOCK) return blockUntilCancelled(s);
+    if (next instanceof Error) throw next;
+    return next;
+  },
+  async terraformApply({ runId }) {
+    const s = scripts.get(runId)!;
+    s.applyCalls++;
+    return s.apply ? s.apply(s.applyCalls) : { applied: true };
+  },
+  async terraformDiscardPlans() {
+    return 0;
+  },
+};
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `wf-test-${crypto.randomUUID()}`;
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+async function start(script: Partial<Script>, input: Partial<TerraformRunInput> = {}) {
+  const runId = crypto.randomUUID();
+  const s: Script = { plans: [changes()], recorded: [], planCalls: 0, applyCalls: 0, ...script };
+  scripts.set(runId, s);
+  const params = { workspace: 'w', files: { 'main.tf': '' }, variables: {}, autoApply: false };
+  const handle = await env.client.workflow.start('terraformRun', {
+    taskQueue,
+    workflowId: runId,
+    args: [{ runId, params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000, ...input } satisfies TerraformRunInput],
+  });
+  return { handle, script: s, runId };
+}
+
+/** Waits (by query) until the workflow reports `status`. */
+async function reaches(handle: WorkflowHandle, status: RunStatus, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await handle.query(stateQuery);
+    if (state.status === status) return state;
+    if (Date.now() > deadline) throw new Error(`run stayed ${state.status}, expected ${status}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+async function until(ok: () => boolean, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+const statuses = (s: Script) => s.recorded.filter((r) => r.status).map((r) => r.status);
+const approver = { userId: 'u1', email: 'approver@example.test', comment: 'lgtm' };
+
+describe('terraformRun', () => {
+  it('waits for approval, records who approved, applies and succeeds', async () => {
+    const { handle, script } = await start({ plans: [changes(2)] });
+    expect(await reaches(handle, 'awaiting_approval')).toEqual({ status: 'awaiting_approval', step: 'approval' });
+    expect(await handle.executeUpdate(approveUpdate, { args: [approver] })).toEqual({ status: 'running' });
+    expect(await handle.result()).toEqual({ status: 'succeeded', summary: { add: 2, change: 0, destroy: 0 } });
+    expect(statuses(script)).toEqual(['running', 'awaiting_approval', 'running', 'succeeded']);
+    const approval = script.recorded.find((r) => r.approval)!;
+    expect(approval).toMatchObject({ status: 'running', step: 'apply', approval: { decision: 'approved', by: 'u1', byEmail: approver.email, comment: 'lgtm' } });
+    expect(new Date(approval.approval!.at).getTime()).not.toBeNaN();
+    expect(script.applyCalls).toBe(1);
+  });
+
+  it('succeeds without approval when the plan has no changes, and applies at once with autoApply', async () => {
+    const noop = await start({ plans: [{ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 }, planId: 'p' }] });
+    expect(await noop.handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(statuses(noop.script)).toEqual(['running', 'succeeded']);
+    expect(noop.script.applyCalls).toBe(0);
+
+    const params = { workspace: 'w', files: { 'main.tf': '' }, variables: {}, autoApply: true };
+    const again = await start({}, { params });
+    expect(await again.handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(statuses(again.script)).toEqual(['running', 'succeeded']);
+    expect(again.script.applyCalls).toBe(1);
+  });
+
+  it('ends as failed with the rejecting user and comment when rejected', async () => {
+    const { handle, script } = await start({});
+    await reaches(handle, 'awaiting_approval');
+    expect(await handle.executeUpdate(rejectUpdate, { args: [{ ...approver, comment: 'not today' }] })).toEqual({ status: 'failed' });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Rejected', message: `rejected by ${approver.email}: not today` });
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'failed', error: `rejected by ${approver.email}: not today`, approval: { decision: 'rejected' } });
+    expect(script.applyCalls).toBe(0);
+  });
+
+  it('times out when nobody decides in time', async () => {
+    const { handle, script } = await start({}, { approvalTimeoutMs: 800 });
+    expect(await handle.result()).toMatchObject({ status: 'timed_out' });
+    expect(statuses(script)).toEqual(['running', 'awaiting_approval', 'timed_out']);
+  });
+
+  it('goes back to plan and approval when the saved plan went stale', async () => {
+    const stale = ApplicationFailure.create({ message: 'stale', type: FAILURE_TYPES.stalePlan, nonRetryable: true });
+    const { handle, script } = await start({
+      plans: [changes(1), changes(3)],
+      apply: async (n) => {
+        if (n === 1) throw stale;
+        return { applied: true };
+      },
+    });
+    await reaches(handle, 'awaiting_approval');
+    await handle.executeUpdate(approveUpdate, { args: [approver] });
+    // A second plan and a second approval: the first decision was for a plan that no longer applies.
+    await reaches(handle, 'awaiting_approval');
+    expect(script.planCalls).toBe(2);
+    await handle.executeUpdate(approveUpdate, { args: [{ ...approver, comment: 'again' }] });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded', summary: { add: 3 } });
+    expect(statuses(script)).toEqual(['running', 'awaiting_approval', 'running', 'running', 'awaiting_approval', 'running', 'succeeded']);
+    expect(script.recorded.some((r) => /stale/.test(r.message ?? ''))).toBe(true);
+  });
+
+  it('cancellation reaches the running activity, then the run is recorded cancelled', async () => {
+    const { handle, script } = await start({ plans: [BLOCK] });
+    await until(() => script.planCalls > 0);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(script.cancelledActivity).toBe(true);
+    expect(statuses(script)).toEqual(['running', 'cancelled']);
+  });
+
+  it('cancellation while waiting for approval records cancelled', async () => {
+    const { handle, script } = await start({});
+    await reaches(handle, 'awaiting_approval');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    expect(statuses(script)).toEqual(['running', 'awaiting_approval', 'cancelled']);
+  });
+
+  it('refuses approve/reject (validator) when the run is not awaiting approval', async () => {
+    const { handle, script } = await start({ plans: [BLOCK] });
+    await reaches(handle, 'running');
+    await expect(handle.executeUpdate(approveUpdate, { args: [approver] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+    expect(script.recorded.some((r) => r.approval)).toBe(false);
+
+    const second = await start({});
+    await reaches(second.handle, 'awaiting_approval');
+    await second.handle.executeUpdate(approveUpdate, { args: [approver] });
+    const late = await second.handle.executeUpdate(rejectUpdate, { args: [approver] }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(Error);
+    expect(await second.handle.result()).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a terraform failure ends the run failed with terraform\'s message', async () => {
+    const bad = ApplicationFailure.create({ message: 'terraform plan failed: Error: Invalid expression', type: FAILURE_TYPES.terraform, nonRetryable: true });
+    const { handle, script } = await start({ plans: [bad] });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toMatchObject({ type: FAILURE_TYPES.terraform, message: bad.message });
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'failed', error: bad.message });
+  });
+});

@@ -1,0 +1,113 @@
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, ScheduleAlreadyRunning } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import { TASK_QUEUES } from '../contracts/temporal.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRedis, redisKeys } from '../core/redis.ts';
+import { RunEventStore } from '../core/run-events.ts';
+import { initOrm } from '../db/orm.ts';
+import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
+import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export const RECONCILER_SCHEDULE_ID = 'opssight-run-reconciler';
+
+export type StartWorkerOptions = {
+  /** A prebuilt bundle (tests build one per file); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundleOption;
+  taskQueue?: string;
+  identity?: string;
+  /** Sweep for rows whose workflow ended silently; false = leave the schedule alone. */
+  reconciler?: { everyMs: number; olderThanMs: number } | false;
+  shutdownGraceTimeMs?: number;
+  /** Environment terraform runs with; defaults to the worker's PATH/HOME/locale and nothing else. */
+  processEnv?: Record<string, string>;
+};
+
+// Terraform and its local-exec provisioners need a usable shell environment, but must never see the
+// worker's secrets (DATABASE_URL, JWT_SECRET...): only these are passed through.
+const PASS_THROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', 'USER'];
+function defaultProcessEnv(): Record<string, string> {
+  return Object.fromEntries(PASS_THROUGH.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+}
+
+async function ensureReconcilerSchedule(client: Client, taskQueue: string, opts: { everyMs: number; olderThanMs: number }, logger: Logger) {
+  try {
+    await client.schedule.create({
+      scheduleId: RECONCILER_SCHEDULE_ID,
+      spec: { intervals: [{ every: opts.everyMs }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'runReconciler',
+        workflowId: RECONCILER_SCHEDULE_ID,
+        taskQueue,
+        args: [{ olderThanMs: opts.olderThanMs, limit: 200 }],
+      },
+      policies: { overlap: 'SKIP', catchupWindow: opts.everyMs },
+    });
+    logger.info({ scheduleId: RECONCILER_SCHEDULE_ID }, 'created the run reconciler schedule');
+  } catch (err) {
+    // Every worker tries at start; the first one wins and the schedule then lives in Temporal.
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+}
+
+/** Connects everything the infra worker needs and starts polling; `done` settles when it has stopped. */
+export async function startWorker(config: Config, logger: Logger, opts: StartWorkerOptions = {}) {
+  const taskQueue = opts.taskQueue ?? TASK_QUEUES.infra;
+  const closers: Array<() => Promise<unknown> | void> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch((err: unknown) => logger.warn({ err }, 'closing failed'));
+  };
+  try {
+    const db = await initOrm(config.DATABASE_URL);
+    closers.push(() => db.close());
+    const redis = createRedis(config.REDIS_URL, 'worker');
+    closers.push(() => redis.disconnect());
+    const keys = redisKeys(config.REDIS_PREFIX);
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    closers.push(() => connection.close());
+    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const deps: ActivityDeps = {
+      config,
+      em: db.em,
+      redis,
+      keys,
+      events: new RunEventStore({ em: db.em, redis, keys, logger }),
+      logger,
+      temporal,
+      processEnv: opts.processEnv ?? defaultProcessEnv(),
+    };
+    // The compiler checks here that the activities match what the workflows expect of them.
+    const activities = createActivities(deps) satisfies TerraformRunActivities & RunReconcilerActivities;
+
+    const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    closers.push(() => nativeConnection.close());
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue,
+      identity: opts.identity,
+      activities,
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+      shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
+    });
+    if (opts.reconciler !== false) {
+      await ensureReconcilerSchedule(temporal, taskQueue, opts.reconciler ?? { everyMs: 60_000, olderThanMs: 120_000 }, logger);
+    }
+
+    const done = worker.run().finally(closeAll);
+    const shutdown = async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    };
+    logger.info({ taskQueue, identity: opts.identity }, 'worker started');
+    return { worker, taskQueue, shutdown, done };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+export type RunningWorker = Awaited<ReturnType<typeof startWorker>>;
