@@ -64,10 +64,19 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
   try {
     const db = await initOrm(config.DATABASE_URL);
     closers.push(() => db.close());
+    // Connections are lazy: prove each peer answers now, so a bad URL stops start-up instead of failing runs later.
+    await db.em.getConnection().execute('select 1').catch((err: Error) => {
+      throw new Error(`PostgreSQL (DATABASE_URL) is not reachable: ${err.message}`);
+    });
     const redis = createRedis(config.REDIS_URL, 'worker');
     closers.push(() => redis.disconnect());
+    await redis.ping().catch((err: Error) => {
+      throw new Error(`Redis (REDIS_URL) is not reachable: ${err.message}`);
+    });
     const keys = redisKeys(config.REDIS_PREFIX);
-    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((err: Error) => {
+      throw new Error(`Temporal (TEMPORAL_ADDRESS=${config.TEMPORAL_ADDRESS}) is not reachable: ${err.message}`);
+    });
     closers.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     const deps: ActivityDeps = {
@@ -89,7 +98,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      identity: opts.identity,
+      ...(opts.identity ? { identity: opts.identity } : {}),
       activities,
       ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
