@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 
 /** `node workers/main.ts` as its own process, exactly as deployed; resolves once it polls. */
 export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[] }> {
@@ -31,7 +32,7 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 
 /** A namespace of its own, so no other test file's worker can pick up this test's tasks. */
 export async function createNamespace(connection: Connection, namespace: string): Promise<void> {
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 24 * 3600 } });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
