@@ -60,7 +60,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
         if (!outcome.ok) return rejectUpgrade(socket, outcome.status, outcome.message);
         wss.handleUpgrade(req, socket, head, (ws) => {
           metrics.wsConnections.inc();
-          sessions.set(ws, new Session(ws, outcome.principal, sessionDeps));
+          sessions.set(ws, new Session(ws, socket, outcome.principal, sessionDeps));
           ws.on('error', (err) => logger.debug({ err }, 'ws socket error'));
           ws.on('close', () => {
             sessions.delete(ws);

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { WS_CLOSE, wsClientMessageSchema, type WsServerMessage } from '../../contracts/events.ts';
 import { can, type Principal } from '../../core/access.ts';
@@ -33,6 +34,8 @@ export class Session {
   readonly principal: Principal;
   alive = true;
   private readonly ws: WebSocket;
+  /** The upgraded TCP socket under `ws`, for corking. */
+  private readonly socket: Duplex;
   private readonly deps: SessionDeps;
   private readonly watches = new Map<string, Watch>();
   private readonly member: TopicMember;
@@ -41,10 +44,12 @@ export class Session {
   private disposed = false;
   private timers: NodeJS.Timeout[] = [];
   private inbox: Promise<void> = Promise.resolve();
+  private corked = false;
   private queued = 0;
 
-  constructor(ws: WebSocket, principal: Principal & { exp: number }, deps: SessionDeps) {
+  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { exp: number }, deps: SessionDeps) {
     this.ws = ws;
+    this.socket = socket;
     this.principal = principal;
     this.deps = deps;
     this.member = { principal, sendRaw: (json) => void this.send(json, false) };
@@ -60,11 +65,28 @@ export class Session {
   send(json: string, flushed: boolean): Promise<void> | void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.deps.metrics.wsMessages.inc();
+    this.corkUntilNextTurn();
     const done = flushed ? new Promise<void>((resolve) => this.ws.send(json, () => resolve())) : (this.ws.send(json), undefined);
     if (this.ws.bufferedAmount > this.deps.maxBufferedBytes) {
       this.end(WS_CLOSE.slowConsumer, `slow consumer: more than ${this.deps.maxBufferedBytes} bytes unread`, 'slow_consumer');
     }
     return done;
+  }
+
+  /**
+   * A batch of events reaches a socket as many small frames within one turn of the event loop;
+   * corking the TCP socket until the next turn writes them with one syscall instead of one each.
+   */
+  private corkUntilNextTurn(): void {
+    if (this.corked) return;
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    this.corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   /** Closes with a reason; a peer that does not complete the close handshake in time is cut off. */

@@ -1,0 +1,108 @@
+// Live events: WATCHERS WebSocket watchers of one run while an emitter appends RATE log lines/s for
+// SECONDS through RunEventBatcher (PostgreSQL commit, then Redis Stream, then the /ws hub), against
+// a baseline measured in the same run: raw XADD → XREAD with as many readers at the same rate.
+// Run: npm run bench (or node bench/live-events.ts). Loopback only; bounded by SECONDS.
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Redis } from 'ioredis';
+import { RunEventBatcher } from '../core/run-events.ts';
+import { findRun } from '../db/repositories/runs.ts';
+import { createRunRow } from '../test/fixtures/runs.ts';
+import { startBenchStack } from './peers.ts';
+import { fmt, nowMs, table } from './stats.ts';
+import type { WatchResult, WatchSetup } from './watchers.ts';
+
+const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 10), 60);
+const TICK_MS = 10;
+const PER_TICK = Math.max(1, Math.round((RATE * TICK_MS) / 1000));
+const TICKS = Math.round((SECONDS * 1000) / TICK_MS);
+const line = (i: number) => `module.bench.terraform_data.item[${i}]: Creating... [id=${'0'.repeat(36)}] elapsed 0s`;
+
+/** Starts the watchers in a child process and resolves once all of them are subscribed. */
+async function startWatchers(setup: WatchSetup): Promise<{ child: ChildProcess; result: (total: number) => Promise<WatchResult> }> {
+  const child = fork(new URL('./watchers.ts', import.meta.url), { stdio: 'inherit' });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`watchers exited with ${code}`)));
+  });
+  child.send(setup);
+  await ready;
+  const result = (total: number) =>
+    new Promise<WatchResult>((resolve) => {
+      child.once('message', (m: { result: WatchResult }) => resolve(m.result));
+      child.send({ type: 'expect', total });
+    });
+  return { child, result };
+}
+
+/** Calls `emit(tick)` every TICK_MS for TICKS ticks on a drift-free schedule. */
+async function paced(emit: (tick: number) => void): Promise<void> {
+  const start = performance.now();
+  for (let tick = 0; tick < TICKS; tick++) {
+    const due = start + tick * TICK_MS;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    emit(tick);
+  }
+}
+
+async function baseline(redis: Redis, redisUrl: string, key: string): Promise<WatchResult & { emitted: number }> {
+  const { result } = await startWatchers({ mode: 'redis', n: WATCHERS, redisUrl, key });
+  let seq = 0;
+  const writes: Promise<unknown>[] = [];
+  await paced(() => {
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < PER_TICK; i++) {
+      seq++;
+      const event = { runId: 'baseline', seq, ts: new Date().toISOString(), type: 'log', level: 'info', stream: 'stdout', message: line(seq), data: { t: nowMs() }, attempt: 1 };
+      pipeline.xadd(key, 'MAXLEN', '~', 20_000, '*', 'e', JSON.stringify(event));
+    }
+    writes.push(pipeline.exec());
+  });
+  await Promise.all(writes);
+  return { ...(await result(seq)), emitted: seq };
+}
+
+async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<WatchResult & { emitted: number }> {
+  const { api } = stack;
+  const runId = await createRunRow(api.deps.db.em);
+  const owner = (await findRun(api.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
+  const { token } = await api.deps.tokens.signAccess(owner.id);
+  const { result } = await startWatchers({ mode: 'ws', n: WATCHERS, url: api.wsUrl, token, runId });
+  const batcher = new RunEventBatcher(api.deps.events, runId, { flushMs: api.config.EVENT_FLUSH_MS });
+  let emitted = 0;
+  await paced(() => {
+    for (let i = 0; i < PER_TICK; i++) {
+      emitted++;
+      batcher.push({ type: 'log', level: 'info', stream: 'stdout', message: line(emitted), data: { t: nowMs() }, attempt: 1 });
+    }
+  });
+  await batcher.flush();
+  return { ...(await result(emitted)), emitted };
+}
+
+const stack = await startBenchStack();
+let failed = false;
+try {
+  const { api, env } = stack;
+  console.log(`live events: ${WATCHERS} watchers of one run, ${PER_TICK * (1000 / TICK_MS)} lines/s for ${SECONDS} s, flush every ${api.config.EVENT_FLUSH_MS} ms`);
+  const raw = await baseline(api.deps.redis, env.REDIS_URL, `${env.REDIS_PREFIX}bench:baseline`);
+  const hub = await throughHub(stack);
+  const ratio = (r: WatchResult & { emitted: number }) => r.delivered / (r.emitted * WATCHERS);
+  console.log(
+    table([
+      ['path', 'delivered/emitted', 'out of order', 'p50 ms', 'p99 ms', 'max ms'],
+      ['raw XADD → XREAD', fmt(ratio(raw), 3), String(raw.outOfOrder), fmt(raw.p50), fmt(raw.p99), fmt(raw.max)],
+      ['/ws via RunEventBatcher', fmt(ratio(hub), 3), String(hub.outOfOrder), fmt(hub.p50), fmt(hub.p99), fmt(hub.max)],
+      ['ratio /ws ÷ raw', '', '', `${fmt(hub.p50 / raw.p50, 1)}×`, `${fmt(hub.p99 / raw.p99, 1)}×`, `${fmt(hub.max / raw.max, 1)}×`],
+    ]),
+  );
+  if (ratio(hub) !== 1 || hub.outOfOrder !== 0) {
+    failed = true;
+    console.error(`FAIL: /ws delivered ${hub.delivered} of ${hub.emitted * WATCHERS} (${hub.outOfOrder} out of order)`);
+  }
+} finally {
+  await stack.stop();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,46 @@
+import { Redis } from 'ioredis';
+import { fileURLToPath } from 'node:url';
+import { migrateUp } from '../db/orm.ts';
+import { createDatabase, dropDatabase } from '../test/peers/postgres.ts';
+import { startApi } from '../test/peers/stack.ts';
+import { startTemporalDevServer } from '../test/peers/temporal.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The peers a benchmark needs, on loopback, the way the tests get them: a fresh migrated database
+ * (dropped afterwards), a Temporal dev server, a private Redis key prefix (deleted afterwards), and
+ * the real API listening on a free port.
+ */
+export async function startBenchStack(overrides: Record<string, string> = {}) {
+  const id = `${Date.now().toString(36)}_${process.pid}`;
+  const dbName = `opssight_bench_${id}`;
+  const databaseUrl = await createDatabase(dbName);
+  await migrateUp(databaseUrl);
+  const temporal = await startTemporalDevServer(process.env.TEMPORAL_BIN ?? `${root}.tools/bin/temporal`);
+  const env = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    REDIS_PREFIX: `opssight-bench:${id}:`,
+    TEMPORAL_ADDRESS: temporal.address,
+    JWT_SECRET: `bench-only-secret-${id}-${Math.random().toString(36).slice(2)}-padding`,
+    ...overrides,
+  };
+  const api = await startApi(env);
+  const stop = async () => {
+    await api.close();
+    await temporal.stop();
+    await dropDatabase(dbName);
+    const redis = new Redis(env.REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await redis.quit();
+  };
+  return { api, env, stop };
+}
