@@ -12,6 +12,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
+import { webRoutes } from './routes/web.ts';
 
 /** Builds the Koa app; never listens (server.ts does, and attaches the WebSocket hub). */
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -43,7 +44,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     await RequestContext.create(ctx.state.em, next);
   });
 
-  for (const router of [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), runRoutes(deps)]) {
+  for (const router of [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), runRoutes(deps), webRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -24,3 +24,16 @@ ensure_redis() {
   echo "Redis is not reachable at $url and redis-server is not installed (apt-get install redis-server)" >&2
   return 1
 }
+
+# The dashboard's end-to-end tests and bench drive Debian's Chromium through playwright-core
+# (`npx playwright install` cannot download a browser here).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing Debian chromium for the browser tests" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core) >&2
+  fi
+  [ -x /usr/bin/chromium ] && return 0
+  echo "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)" >&2
+  return 1
+}

@@ -7,7 +7,9 @@ source scripts/bootstrap.sh
 source scripts/services.sh
 ensure_postgres
 ensure_redis
+ensure_chromium
 
 echo "== lint"; npm run --silent lint
 echo "== typecheck"; npm run --silent typecheck
+echo "== web"; npm run --silent build:web -- --logLevel warn
 echo "== jest"; npm test --silent -- "$@"

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+/** Debian's Chromium (scripts/services.sh ensure_chromium); playwright's own download cannot work here. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * Headless Chromium with a fresh profile in a temporary user-data dir (removed on close), so no
+ * state leaks between runs. Each call is one isolated browser: cookies and sessionStorage unshared.
+ */
+export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}) {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'opssight-chromium-'));
+  const context: BrowserContext = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    acceptDownloads: true,
+  });
+  const close = async () => {
+    await context.close().catch(() => undefined);
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+/**
+ * A TCP proxy in front of the API that can cut every WebSocket passing through it: both legs are
+ * destroyed at once, so the browser sees its socket drop while the run goes on, as on a network
+ * failure or a restarted API instance. Plain HTTP passes through untouched.
+ */
+export async function startCuttableProxy(target: { host: string; port: number }) {
+  const sockets = new Set<{ client: net.Socket; upstream: net.Socket; ws: boolean }>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target.port, target.host);
+    const pair = { client, upstream, ws: false };
+    sockets.add(pair);
+    client.once('data', (first) => {
+      pair.ws = /^GET \/ws[?/ ]/.test(first.toString('latin1', 0, 16)) && /\r\nupgrade:\s*websocket/i.test(first.toString('latin1'));
+    });
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      sockets.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    /** Destroys every WebSocket connection; returns how many there were. */
+    cutWebSockets(): number {
+      let n = 0;
+      for (const pair of sockets) {
+        if (!pair.ws) continue;
+        n++;
+        pair.upstream.destroy();
+        pair.client.destroy();
+      }
+      return n;
+    },
+    close: async () => {
+      for (const { client, upstream } of sockets) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((r) => server.close(r));
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The subset of JSON Schema (2020-12, as zod's toJSONSchema writes it) the generated run form
+ * understands, and how each schema maps to an editor. A kind added later gets a form from its
+ * schema alone; a shape not listed here falls back to a JSON text editor.
+ */
+export type JsonSchema = {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  format?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+};
+
+export type Scalar = 'string' | 'number' | 'integer' | 'boolean';
+export type FieldKind =
+  | { kind: 'enum'; options: string[] }
+  | { kind: 'string'; multiline: boolean }
+  | { kind: 'number'; integer: boolean }
+  | { kind: 'boolean' }
+  | { kind: 'files' }
+  | { kind: 'map'; valueTypes: Scalar[] }
+  | { kind: 'list'; itemType: Scalar }
+  | { kind: 'object' }
+  | { kind: 'json' };
+
+const SCALARS: Scalar[] = ['string', 'number', 'integer', 'boolean'];
+
+/** The scalar types a schema admits: `type: "x"`, `type: [..]`, or an anyOf/oneOf of those. */
+export function scalarTypes(s: JsonSchema | undefined): Scalar[] {
+  if (!s) return [];
+  const branches = s.anyOf ?? s.oneOf;
+  if (branches) return [...new Set(branches.flatMap(scalarTypes))];
+  const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  return types.filter((t): t is Scalar => (SCALARS as string[]).includes(t));
+}
+
+/** Large text values keyed by something that reads like a file name are a set of files. */
+function looksLikeFiles(name: string, s: JsonSchema, value: JsonSchema): boolean {
+  const text = `${name} ${s.title ?? ''} ${s.description ?? ''}`;
+  return (value.maxLength === undefined || value.maxLength >= 4096) && /\bfiles?\b/i.test(text);
+}
+
+export function fieldKind(name: string, s: JsonSchema): FieldKind {
+  if (s.enum && s.enum.every((v) => typeof v === 'string')) return { kind: 'enum', options: s.enum as string[] };
+  const types = scalarTypes(s);
+  if (s.properties) return { kind: 'object' };
+  if (s.type === 'object' && typeof s.additionalProperties === 'object') {
+    const valueTypes = scalarTypes(s.additionalProperties);
+    if (valueTypes.length === 1 && valueTypes[0] === 'string' && looksLikeFiles(name, s, s.additionalProperties)) return { kind: 'files' };
+    if (valueTypes.length > 0) return { kind: 'map', valueTypes };
+  }
+  if (s.type === 'array' && s.items) {
+    const [itemType] = scalarTypes(s.items);
+    if (itemType) return { kind: 'list', itemType };
+  }
+  if (types.length === 1) {
+    const t = types[0]!;
+    if (t === 'boolean') return { kind: 'boolean' };
+    if (t === 'number' || t === 'integer') return { kind: 'number', integer: t === 'integer' };
+    return { kind: 'string', multiline: (s.maxLength ?? 0) > 1000 };
+  }
+  return { kind: 'json' };
+}
+
+/** The form's starting value: each property's default, else an empty value of its kind. */
+export function initialValue(s: JsonSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, prop] of Object.entries(s.properties ?? {})) {
+    if (prop.default !== undefined) {
+      out[name] = structuredClone(prop.default);
+      continue;
+    }
+    const k = fieldKind(name, prop);
+    if (k.kind === 'boolean') out[name] = false;
+    else if (k.kind === 'object') out[name] = initialValue(prop);
+    else if (k.kind === 'files' || k.kind === 'map') out[name] = {};
+    else if (k.kind === 'list') out[name] = [];
+  }
+  return out;
+}
+
+/** A readable label from a property name: `autoApply` → "Auto apply". */
+export function labelOf(name: string, s: JsonSchema): string {
+  if (s.title) return s.title;
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** Server field paths ("params.files.main.tf") → the top-level field they belong to. */
+export function errorsByField(errors: { field: string; message: string }[], prefix: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const e of errors) {
+    const path = e.field.startsWith(`${prefix}.`) ? e.field.slice(prefix.length + 1) : e.field === prefix ? '' : null;
+    if (path === null) continue;
+    const [head = '', ...rest] = path.split('.');
+    const msg = rest.length ? `${rest.join('.')}: ${e.message}` : e.message;
+    out.set(head, [...(out.get(head) ?? []), msg]);
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { resetMe } from './client/me.ts';
+import { session } from './client/session.ts';
+import { Layout } from './components/Layout.tsx';
+import { AdminPage } from './pages/Admin.tsx';
+import { LoginPage } from './pages/Login.tsx';
+import { RunPage } from './pages/Run.tsx';
+import { RunsPage } from './pages/Runs.tsx';
+import { StartRunPage } from './pages/StartRun.tsx';
+import { applyTheme, themePref } from './prefs.ts';
+import { navigate, useLocation } from './router.tsx';
+import './styles.css';
+
+applyTheme(themePref.read());
+
+function Routes() {
+  const { path } = useLocation();
+  // Move focus to the new page's content, so keyboard and screen-reader users start there.
+  useEffect(() => document.getElementById('main')?.focus({ preventScroll: true }), [path]);
+  const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
+  if (path === '/runs/new') return <StartRunPage />;
+  if (run) return <RunPage id={run[1]!} key={run[1]} />;
+  if (path === '/admin') return <AdminPage />;
+  if (path === '/' || path === '/login') return <RunsPage />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        Nothing lives at <code>{path}</code>.
+      </p>
+    </section>
+  );
+}
+
+function App() {
+  const [user, setUser] = useState(session.user);
+  const [notice, setNotice] = useState<string | null>(null);
+  useEffect(
+    () =>
+      session.subscribe((reason) => {
+        resetMe();
+        setUser(session.user);
+        if (reason) setNotice(reason);
+        else if (location.pathname === '/login') navigate('/', true);
+      }),
+    [],
+  );
+  if (!user) return <LoginPage notice={notice} />;
+  return (
+    <Layout key={user.id}>
+      <Routes />
+    </Layout>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,178 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, get, post, query, type FieldError } from '../client/http.ts';
+import { useMe } from '../client/me.ts';
+import { FieldMessage } from '../components/FieldMessage.tsx';
+import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
+
+type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
+
+/** A readable one-time password for an invited user (crypto-random, 16 characters). */
+function generatePassword(): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+const failure = (err: unknown): { errors: FieldError[]; message: string } =>
+  err instanceof ApiError ? { errors: err.errors, message: err.message } : { errors: [], message: 'The request failed.' };
+
+/** Teams, users and memberships: platform admins create teams and users, team admins set roles. */
+export function AdminPage() {
+  const me = useMe();
+  const [teams, setTeams] = useState<TeamItem[]>([]);
+  const [users, setUsers] = useState<UserItem[]>([]);
+  const [usersNext, setUsersNext] = useState<string | null>(null);
+  const platform = me?.user.isAdmin ?? false;
+
+  const loadTeams = () => get<{ items: TeamItem[] }>('/api/v1/teams').then((r) => setTeams(r.items), () => undefined);
+  const loadUsers = (cursor?: string) =>
+    get<{ items: UserItem[]; nextCursor: string | null }>(`/api/v1/users${query({ limit: 50, cursor })}`).then((r) => {
+      setUsers((u) => (cursor ? [...u, ...r.items] : r.items));
+      setUsersNext(r.nextCursor);
+    }, () => undefined);
+
+  useEffect(() => {
+    void loadTeams();
+    if (platform) void loadUsers();
+  }, [platform]);
+
+  if (!me) return <p aria-busy="true">Loading…</p>;
+  const managed = teams.filter((t) => platform || me.teams.some((m) => m.slug === t.slug && m.permissions.includes('team:manage')));
+
+  return (
+    <section aria-labelledby="admin-title">
+      <h1 id="admin-title">Administration</h1>
+      <div class="admin-grid">
+        {platform && <CreateTeam onCreated={() => void loadTeams()} />}
+        {platform && <InviteUser onCreated={() => void loadUsers()} />}
+      </div>
+      <AdminMembers teams={managed} />
+      {platform && (
+        <section class="card" aria-labelledby="users-title">
+          <h2 id="users-title">Users</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Platform admin</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {users.map((u) => (
+                  <tr key={u.id}>
+                    <td data-label="Email">{u.email}</td>
+                    <td data-label="Name">{u.name}</td>
+                    <td data-label="Platform admin">{u.isAdmin ? 'yes' : 'no'}</td>
+                    <td data-label="Status">{u.disabled ? 'disabled' : 'active'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {usersNext && (
+            <button type="button" class="secondary" onClick={() => void loadUsers(usersNext)}>
+              Load more users
+            </button>
+          )}
+        </section>
+      )}
+    </section>
+  );
+}
+
+function CreateTeam({ onCreated }: { onCreated: () => void }) {
+  const [slug, setSlug] = useState('');
+  const [name, setName] = useState('');
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await post('/api/v1/teams', { slug, name });
+      setMessage(`Team ${slug} created.`);
+      setErrors([]);
+      setSlug('');
+      setName('');
+      onCreated();
+    } catch (err) {
+      const f = failure(err);
+      setErrors(f.errors);
+      setMessage(f.message);
+    }
+  };
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-team-title">
+      <h2 id="new-team-title">Create a team</h2>
+      {message && <p role="status">{message}</p>}
+      <label class="label" for="team-slug">
+        Slug
+      </label>
+      <input id="team-slug" value={slug} required onInput={(e) => setSlug(e.currentTarget.value)} aria-describedby="team-slug-err" placeholder="platform-team" />
+      <FieldMessage id="team-slug-err" field="slug" errors={errors} />
+      <label class="label" for="team-name">
+        Name
+      </label>
+      <input id="team-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} aria-describedby="team-name-err" />
+      <FieldMessage id="team-name-err" field="name" errors={errors} />
+      <button type="submit">Create team</button>
+    </form>
+  );
+}
+
+function InviteUser({ onCreated }: { onCreated: () => void }) {
+  const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState(generatePassword);
+  const [isAdmin, setIsAdmin] = useState(false);
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await post('/api/v1/users', { email, name, password, isAdmin });
+      setMessage(`Created ${email}. Send them this one-time password: ${password}`);
+      setErrors([]);
+      setEmail('');
+      setName('');
+      setPassword(generatePassword());
+      setIsAdmin(false);
+      onCreated();
+    } catch (err) {
+      const f = failure(err);
+      setErrors(f.errors);
+      setMessage(f.message);
+    }
+  };
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="invite-title">
+      <h2 id="invite-title">Invite a user</h2>
+      {message && <p role="status">{message}</p>}
+      <label class="label" for="invite-email">
+        Email
+      </label>
+      <input id="invite-email" type="email" value={email} required onInput={(e) => setEmail(e.currentTarget.value)} aria-describedby="invite-email-err" />
+      <FieldMessage id="invite-email-err" field="email" errors={errors} />
+      <label class="label" for="invite-name">
+        Name
+      </label>
+      <input id="invite-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} aria-describedby="invite-name-err" />
+      <FieldMessage id="invite-name-err" field="name" errors={errors} />
+      <label class="label" for="invite-password">
+        Initial password
+      </label>
+      <div class="inline-row">
+        <input id="invite-password" value={password} required onInput={(e) => setPassword(e.currentTarget.value)} aria-describedby="invite-password-err" spellcheck={false} />
+        <button type="button" class="secondary small" onClick={() => setPassword(generatePassword())}>
+          Generate
+        </button>
+      </div>
+      <FieldMessage id="invite-password-err" field="password" errors={errors} />
+      <label class="label inline">
+        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.currentTarget.checked)} /> Platform administrator
+      </label>
+      <button type="submit">Create user</button>
+    </form>
+  );
+}

@@ -1,0 +1,130 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ROLES, type Role } from '../../../contracts/permissions.ts';
+import { ApiError, del, get, put, type FieldError } from '../client/http.ts';
+import { FieldMessage } from '../components/FieldMessage.tsx';
+
+export type TeamItem = { id: string; slug: string; name: string; createdAt: string; role: Role | null };
+type Member = { userId: string; email: string; name: string; role: Role; since: string };
+
+/** Members of one team: add by email with a role, change a role in place, remove. */
+export function AdminMembers({ teams }: { teams: TeamItem[] }) {
+  const [slug, setSlug] = useState('');
+  const [members, setMembers] = useState<Member[]>([]);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const team = teams.find((t) => t.slug === slug) ?? teams[0];
+
+  const load = () => {
+    if (team) void get<{ items: Member[] }>(`/api/v1/teams/${team.slug}/members`).then((r) => setMembers(r.items), () => setMembers([]));
+  };
+  useEffect(load, [team?.slug]);
+
+  const run = async (what: () => Promise<unknown>, done: string) => {
+    try {
+      await what();
+      setErrors([]);
+      setMessage(done);
+      load();
+    } catch (err) {
+      setErrors(err instanceof ApiError ? err.errors : []);
+      setMessage(err instanceof ApiError ? err.message : 'The request failed.');
+    }
+  };
+
+  if (!team) return <p class="muted">You do not manage any team.</p>;
+  return (
+    <section class="card" aria-labelledby="members-title">
+      <h2 id="members-title">Team members</h2>
+      <label class="label" for="members-team">
+        Team
+      </label>
+      <select id="members-team" value={team.slug} onChange={(e) => setSlug(e.currentTarget.value)}>
+        {teams.map((t) => (
+          <option key={t.slug} value={t.slug}>
+            {t.name} ({t.slug})
+          </option>
+        ))}
+      </select>
+      {message && <p role="status">{message}</p>}
+      <form
+        class="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void run(() => put(`/api/v1/teams/${team.slug}/members`, { email: email.trim(), role }), `${email} is now ${role} in ${team.slug}.`).then(() => setEmail(''));
+        }}
+        aria-label={`Add a member to ${team.name}`}
+      >
+        <div>
+          <label class="label" for="member-email">
+            Email of an existing user
+          </label>
+          <input id="member-email" type="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} aria-describedby="member-email-err" />
+          <FieldMessage id="member-email-err" field="email" errors={errors} />
+        </div>
+        <div>
+          <label class="label" for="member-role">
+            Role
+          </label>
+          <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Add or update</button>
+      </form>
+      <div class="table-wrap">
+        <table>
+          <caption class="sr-only">Members of {team.name}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span class="sr-only">Remove</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => (
+              <tr key={m.userId}>
+                <td data-label="Member">
+                  {m.name} <span class="muted">{m.email}</span>
+                </td>
+                <td data-label="Role">
+                  <select
+                    aria-label={`Role of ${m.email}`}
+                    value={m.role}
+                    onChange={(e) => {
+                      const next = e.currentTarget.value;
+                      void run(() => put(`/api/v1/teams/${team.slug}/members`, { userId: m.userId, role: next }), `${m.email} is now ${next}.`);
+                    }}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    class="secondary small"
+                    onClick={() => confirm(`Remove ${m.email} from ${team.slug}?`) && void run(() => del(`/api/v1/teams/${team.slug}/members/${m.userId}`), `${m.email} removed.`)}
+                  >
+                    Remove<span class="sr-only"> {m.email}</span>
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,166 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { RunEvent } from '../../../contracts/events.ts';
+import { isTerminal, type PlanSummary, type RunStatus, type RunView } from '../../../contracts/runs.ts';
+import { fetchEvents } from '../client/events.ts';
+import { ApiError, get } from '../client/http.ts';
+import { useMe } from '../client/me.ts';
+import { live } from '../client/socket.ts';
+import { StatusBadge } from '../components/StatusBadge.tsx';
+import { formatTime, runDuration } from '../format.ts';
+import { stripAnsi } from '../log/ansi.ts';
+import type { LogView } from '../log/log-view.ts';
+import { LogViewer } from '../log/LogViewer.tsx';
+import { Link } from '../router.tsx';
+import { RunActions } from './RunActions.tsx';
+import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
+
+function summaryOf(run: RunView): PlanSummary | null {
+  const s = run.summary as Partial<PlanSummary> | null;
+  return s && typeof s.add === 'number' ? { add: s.add, change: s.change ?? 0, destroy: s.destroy ?? 0 } : null;
+}
+
+async function download(runId: string): Promise<void> {
+  const events = await fetchEvents(runId, 0);
+  const text = events.filter((e) => e.type === 'log').map((e) => stripAnsi(e.message)).join('\n');
+  const url = URL.createObjectURL(new Blob([text + '\n'], { type: 'text/plain' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `run-${runId}.log`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+export function RunPage({ id }: { id: string }) {
+  const me = useMe();
+  const [run, setRun] = useState<RunView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
+  const [, setTick] = useState(0);
+  const view = useRef<LogView | null>(null);
+  // Log lines that arrive before the viewer mounted.
+  const early = useRef<RunEvent[]>([]);
+  const refetch = useRef<ReturnType<typeof setTimeout>>(undefined);
+
+  const reload = () => {
+    clearTimeout(refetch.current);
+    // Status events come in bursts (status + step); one refetch of the row covers them.
+    refetch.current = setTimeout(() => void get<RunView>(`/api/v1/runs/${id}`).then(setRun, () => undefined), 100);
+  };
+
+  useEffect(() => {
+    setRun(null);
+    setTimeline([]);
+    view.current?.clear();
+    get<RunView>(`/api/v1/runs/${id}`).then(setRun, (err: unknown) => setError(err instanceof ApiError && err.status === 404 ? 'This run does not exist or belongs to a team you cannot see.' : (err as Error).message));
+    // The socket replays everything after seq 0, then tails live; it resumes from the last seq on reconnect.
+    const stop = live.watchRun(
+      id,
+      0,
+      (events) => {
+        const logs = events.filter((e) => e.type === 'log');
+        if (view.current) view.current.append(logs.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+        else early.current.push(...logs);
+        const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric');
+        if (marks.length) {
+          setTimeline((t) => [...t, ...marks]);
+          const status = [...marks].reverse().find((e) => e.type === 'status')?.data?.status as RunStatus | undefined;
+          if (status) setRun((r) => (r ? { ...r, status } : r));
+          reload();
+        }
+      },
+      (after, before) => fetchEvents(id, after, before),
+    );
+    return () => {
+      stop();
+      clearTimeout(refetch.current);
+    };
+  }, [id]);
+
+  const running = run !== null && !isTerminal(run.status);
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => setTick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+
+  const onReady = (v: LogView | null) => {
+    view.current = v;
+    if (v && early.current.length) {
+      v.append(early.current.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+      early.current = [];
+    }
+  };
+
+  if (error) {
+    return (
+      <section>
+        <h1>Run not found</h1>
+        <p role="alert">{error}</p>
+        <Link href="/">Back to runs</Link>
+      </section>
+    );
+  }
+  const summary = run ? summaryOf(run) : null;
+
+  return (
+    <section aria-labelledby="run-title" class="run-page">
+      <header class="run-head">
+        <div>
+          <p class="crumbs">
+            <Link href="/">Runs</Link> / {run?.kind ?? '…'}
+          </p>
+          <h1 id="run-title">
+            {run?.target ?? id.slice(0, 8)} {run && <StatusBadge status={run.status} />}
+          </h1>
+          {run && (
+            <dl class="facts">
+              <dt>Team</dt>
+              <dd>{run.team}</dd>
+              <dt>Started by</dt>
+              <dd>{run.requestedBy.email}</dd>
+              <dt>Created</dt>
+              <dd>{formatTime(run.createdAt)}</dd>
+              <dt>Duration</dt>
+              <dd data-testid="run-duration">{runDuration(run)}</dd>
+              {run.step && !isTerminal(run.status) && (
+                <>
+                  <dt>Step</dt>
+                  <dd>{run.step}</dd>
+                </>
+              )}
+            </dl>
+          )}
+          {run?.error && (
+            <p class="error" role="alert">
+              {run.error}
+            </p>
+          )}
+          {run?.approval && (
+            <p class="muted">
+              {run.approval.decision === 'approved' ? 'Approved' : 'Rejected'} by {run.approval.byEmail} at {formatTime(run.approval.at)}
+              {run.approval.comment ? `: “${run.approval.comment}”` : ''}
+            </p>
+          )}
+        </div>
+        {summary && (
+          <div class="plan-summary" aria-label="Plan summary" data-testid="plan-summary">
+            <span class="add">
+              <strong>{summary.add}</strong> to add
+            </span>
+            <span class="change">
+              <strong>{summary.change}</strong> to change
+            </span>
+            <span class="destroy">
+              <strong>{summary.destroy}</strong> to destroy
+            </span>
+          </div>
+        )}
+      </header>
+      {run && <RunActions run={run} me={me} onChanged={setRun} />}
+      <div class="run-body">
+        <LogViewer onReady={onReady} onDownload={() => download(id)} />
+        {run && <RunTimeline entries={timeline} startedAt={run.createdAt} />}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,191 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { RunAnnouncement } from '../../../contracts/events.ts';
+import { RUN_STATUSES, isTerminal, type RunStatus, type RunView } from '../../../contracts/runs.ts';
+import { get, query } from '../client/http.ts';
+import { useKinds } from '../client/kinds.ts';
+import { useMe } from '../client/me.ts';
+import { live } from '../client/socket.ts';
+import { StatusBadge } from '../components/StatusBadge.tsx';
+import { formatTime, runDuration } from '../format.ts';
+import { teamPref } from '../prefs.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+
+type Page = { runs: RunView[]; nextCursor: string | null };
+type Filters = { kind: string; status: string; workspace: string; team: string };
+
+const PAGE_SIZE = 25;
+
+function matches(f: Filters, r: Pick<RunView, 'kind' | 'status' | 'team' | 'target'>): boolean {
+  return (!f.kind || r.kind === f.kind) && (!f.status || r.status === f.status) && (!f.team || r.team === f.team) && (!f.workspace || r.target === f.workspace);
+}
+
+/** Re-renders every second while something on screen is still running, so durations tick. */
+function useTick(active: boolean): void {
+  const [, setT] = useState(0);
+  useEffect(() => {
+    if (!active) return;
+    const id = setInterval(() => setT((t) => t + 1), 1000);
+    return () => clearInterval(id);
+  }, [active]);
+}
+
+export function RunsPage() {
+  const { search } = useLocation();
+  const [team, setTeam] = teamPref.use();
+  const filters: Filters = { kind: search.get('kind') ?? '', status: search.get('status') ?? '', workspace: search.get('workspace') ?? '', team };
+  const key = JSON.stringify(filters);
+  const [runs, setRuns] = useState<RunView[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const kinds = useKinds();
+  const me = useMe();
+  const filtersRef = useRef(filters);
+  filtersRef.current = filters;
+
+  const load = async (cursor?: string) => {
+    setLoading(true);
+    try {
+      const page = await get<Page>(`/api/v1/runs${query({ ...filters, limit: PAGE_SIZE, cursor })}`);
+      setRuns((prev) => (cursor ? [...prev, ...page.runs.filter((r) => !prev.some((p) => p.id === r.id))] : page.runs));
+      setNext(page.nextCursor);
+      setError(null);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  useEffect(() => {
+    void load();
+  }, [key]);
+
+  // Live: a change to a listed run refreshes that row; a new run matching the filters goes on top.
+  useEffect(() => {
+    const refetch = async (a: RunAnnouncement) => {
+      const run = await get<RunView>(`/api/v1/runs/${a.id}`).catch(() => null);
+      if (!run) return;
+      setRuns((prev) => {
+        const at = prev.findIndex((r) => r.id === run.id);
+        if (at >= 0) return prev.map((r) => (r.id === run.id ? run : r));
+        return matches(filtersRef.current, run) ? [run, ...prev] : prev;
+      });
+    };
+    return live.watchRuns((a) => void refetch(a));
+  }, []);
+
+  useTick(runs.some((r) => !isTerminal(r.status)));
+
+  const setFilter = (name: keyof Filters, value: string) => {
+    if (name === 'team') return setTeam(value);
+    const q = new URLSearchParams(location.search);
+    if (value) q.set(name, value);
+    else q.delete(name);
+    const s = q.toString();
+    navigate(`/${s ? `?${s}` : ''}`, true);
+  };
+
+  return (
+    <section aria-labelledby="runs-title">
+      <div class="page-head">
+        <h1 id="runs-title">Runs</h1>
+        <Link href="/runs/new" class="button">
+          Start a run
+        </Link>
+      </div>
+      <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Kind
+          <select value={filters.kind} onChange={(e) => setFilter('kind', e.currentTarget.value)} name="kind">
+            <option value="">Any</option>
+            {kinds?.map((k) => (
+              <option value={k.kind} key={k.kind}>
+                {k.title}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Status
+          <select value={filters.status} onChange={(e) => setFilter('status', e.currentTarget.value)} name="status">
+            <option value="">Any</option>
+            {RUN_STATUSES.map((s) => (
+              <option value={s} key={s}>
+                {s.replace('_', ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Team
+          <select value={filters.team} onChange={(e) => setFilter('team', e.currentTarget.value)} name="team">
+            <option value="">All teams</option>
+            {me?.teams.map((t) => (
+              <option value={t.slug} key={t.slug}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Workspace
+          <input
+            type="search"
+            name="workspace"
+            value={filters.workspace}
+            placeholder="exact name"
+            onChange={(e) => setFilter('workspace', e.currentTarget.value.trim())}
+          />
+        </label>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="table-wrap">
+        <table class="runs" aria-busy={loading}>
+          <caption class="sr-only">Runs, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Target</th>
+              <th scope="col">Team</th>
+              <th scope="col">Started by</th>
+              <th scope="col">Created</th>
+              <th scope="col">Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.id} data-run-id={r.id}>
+                <td data-label="Status">
+                  <StatusBadge status={r.status as RunStatus} />
+                </td>
+                <td data-label="Kind">{r.kind}</td>
+                <td data-label="Target">
+                  <Link href={`/runs/${r.id}`}>{r.target ?? r.id.slice(0, 8)}</Link>
+                  {r.step && !isTerminal(r.status) && <span class="muted"> · {r.step}</span>}
+                </td>
+                <td data-label="Team">{r.team}</td>
+                <td data-label="Started by">{r.requestedBy.email}</td>
+                <td data-label="Created">
+                  <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
+                </td>
+                <td data-label="Duration">{runDuration(r)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {!loading && runs.length === 0 && <p class="muted">No runs match these filters.</p>}
+      {next && (
+        <button type="button" class="secondary load-more" disabled={loading} onClick={() => void load(next)}>
+          {loading ? 'Loading…' : 'Load older runs'}
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,133 @@
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { RunView } from '../../../contracts/runs.ts';
+import { ApiError, post, type FieldError } from '../client/http.ts';
+import { useKinds } from '../client/kinds.ts';
+import { may, useMe } from '../client/me.ts';
+import { SchemaForm } from '../form/SchemaForm.tsx';
+import { errorsByField, initialValue } from '../form/json-schema.ts';
+import { teamPref } from '../prefs.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+
+/** Start a run: pick a kind and a team, fill the form generated from the kind's params schema. */
+export function StartRunPage() {
+  const kinds = useKinds();
+  const me = useMe();
+  const { search } = useLocation();
+  const [kind, setKind] = useState(search.get('kind') ?? '');
+  const [team, setTeam] = useState(teamPref.read());
+  const [params, setParams] = useState<Record<string, unknown>>({});
+  const [errors, setErrors] = useState<FieldError[]>([]);
+  const [problem, setProblem] = useState<{ message: string; activeRunId?: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const info = kinds?.find((k) => k.kind === kind) ?? kinds?.[0];
+  const teams = useMemo(() => (me?.user.isAdmin ? me.teams : (me?.teams.filter((t) => may(me, t.slug, `runs:start:${info?.kind ?? ''}`)) ?? [])), [me, info]);
+
+  useEffect(() => {
+    if (info) setParams(initialValue(info.paramsSchema));
+    setErrors([]);
+  }, [info?.kind]);
+  useEffect(() => {
+    if (teams.length && !teams.some((t) => t.slug === team)) setTeam(teams[0]!.slug);
+  }, [teams]);
+
+  const fieldErrors = errorsByField(errors, 'params');
+  const topErrors = (f: string) => errors.filter((e) => e.field === f).map((e) => e.message);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!info) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      const run = await post<RunView>('/api/v1/runs', { kind: info.kind, team, params });
+      navigate(`/runs/${run.id}`);
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : null;
+      setErrors(apiErr?.errors ?? []);
+      const m = /\(([0-9a-f-]{36})\)/.exec(apiErr?.message ?? '');
+      setProblem({ message: apiErr?.status === 400 ? 'The run was not started: fix the fields marked below.' : (err as Error).message, ...(m ? { activeRunId: m[1] } : {}) });
+      // Focus the first field the server named, so keyboard and screen-reader users land on it.
+      requestAnimationFrame(() => document.querySelector<HTMLElement>('.has-error input, .has-error select, .has-error textarea, .has-error button')?.focus());
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!kinds || !me) return <p aria-busy="true">Loading…</p>;
+  if (teams.length === 0) return <p>You are not allowed to start runs in any team. Ask a team admin for the operator role.</p>;
+
+  return (
+    <section aria-labelledby="start-title" class="narrow">
+      <h1 id="start-title">Start a run</h1>
+      <form onSubmit={(e) => void submit(e)} noValidate data-testid="start-form">
+        {problem && (
+          <div class="error" role="alert">
+            {problem.message}
+            {problem.activeRunId && (
+              <>
+                {' '}
+                <Link href={`/runs/${problem.activeRunId}`}>Open the active run</Link>
+              </>
+            )}
+          </div>
+        )}
+        <div class="row">
+          <div class={`field${topErrors('kind').length ? ' has-error' : ''}`}>
+            <label for="run-kind" class="label">
+              Kind
+            </label>
+            <select id="run-kind" value={info?.kind} onChange={(e) => setKind(e.currentTarget.value)}>
+              {kinds.map((k) => (
+                <option key={k.kind} value={k.kind}>
+                  {k.title}
+                </option>
+              ))}
+            </select>
+            {topErrors('kind').map((m) => (
+              <p class="field-errors" key={m}>
+                {m}
+              </p>
+            ))}
+          </div>
+          <div class={`field${topErrors('team').length ? ' has-error' : ''}`}>
+            <label for="run-team" class="label">
+              Team
+            </label>
+            <select id="run-team" value={team} onChange={(e) => setTeam(e.currentTarget.value)}>
+              {teams.map((t) => (
+                <option key={t.slug} value={t.slug}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+            {topErrors('team').map((m) => (
+              <p class="field-errors" key={m}>
+                {m}
+              </p>
+            ))}
+          </div>
+        </div>
+        {info && (
+          <fieldset>
+            <legend>{info.title}</legend>
+            <SchemaForm key={info.kind} schema={info.paramsSchema} value={params} onChange={setParams} errors={fieldErrors} idPrefix="param" />
+            {(fieldErrors.get('') ?? []).map((m) => (
+              <p class="field-errors" key={m}>
+                {m}
+              </p>
+            ))}
+          </fieldset>
+        )}
+        <div class="actions">
+          <button type="submit" disabled={busy}>
+            {busy ? 'Starting…' : 'Start run'}
+          </button>
+          <Link href="/" class="button secondary">
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </section>
+  );
+}
