@@ -144,7 +144,6 @@ describe('the dashboard in a real browser', () => {
 
       await page.getByRole('link', { name: 'Runs' }).first().click();
       await page.locator(`tr[data-run-id="${runId}"] [data-status=succeeded]`).waitFor();
-      await shot(page, 'runs-list');
     });
   });
 
