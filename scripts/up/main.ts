@@ -6,7 +6,7 @@
  * the rest are stopped and this exits 1 naming it.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { ensureAdmin } from '../create-admin.ts';
@@ -138,6 +138,23 @@ async function startTemporal(namespace: string): Promise<{ address: string; ui?:
   return { address, ui: `http://127.0.0.1:${uiPort}` };
 }
 
+/** Newest modification time of any file under `dir` (0 when it does not exist). */
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .reduce((max, e) => Math.max(max, statSync(path.join(e.parentPath, e.name)).mtimeMs), 0);
+}
+
+/** The API serves the dashboard from web/dist: build it when missing or older than its sources. */
+async function buildDashboard(): Promise<void> {
+  const built = path.join(ROOT, 'web/dist/index.html');
+  const sources = Math.max(newest(path.join(ROOT, 'web/src')), newest(path.join(ROOT, 'contracts')), statSync(path.join(ROOT, 'web/index.html')).mtimeMs);
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  say('  dashboard  building web/dist');
+  await sup.run({ name: 'build-web', command: 'npm', args: ['run', '--silent', 'build:web'], cwd: ROOT });
+}
+
 async function main(): Promise<void> {
   clearPreviousRun(data.pidFile, (line) => say(`  ${line}`));
   if (!env.REDIS_URL && !hasCommand('redis-server')) {
@@ -168,6 +185,7 @@ async function main(): Promise<void> {
     WORK_DIR: env.WORK_DIR || data.work,
   };
 
+  await buildDashboard();
   const migrated = await sup.run({ name: 'migrate', command: node, args: [path.join(ROOT, 'db/migrate.ts')], env: appEnv, cwd: ROOT });
   for (const line of migrated.split('\n').filter((l) => l.startsWith('migrate:'))) say(`  ${line}`);
 

@@ -103,6 +103,8 @@ test('scripts/up.sh brings the platform up on embedded defaults and Ctrl-C stops
   expect(pids.supervisor).toBe(up.pid);
   expect(Object.keys(pids.children)).toEqual(['postgres', 'redis', 'temporal', 'worker', 'api']);
 
+  const dashboard = await fetch(`${apiUrl}/`);
+  expect([dashboard.status, dashboard.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);
   const health = await fetch(`${apiUrl}/health`);
   expect(health.status).toBe(200);
   const detailed = await fetch(`${apiUrl}/health/detailed`);
