@@ -6,14 +6,12 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../core/config.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// js-yaml comes with jest (via istanbul); a YAML parser is all this test needs from it.
-const yaml = createRequire(import.meta.url)('js-yaml') as { safeLoad: (text: string) => unknown };
 
 type Service = {
   image?: string;
@@ -24,7 +22,8 @@ type Service = {
   volumes?: string[];
 };
 const raw = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
-const compose = yaml.safeLoad(raw) as { services: Record<string, Service> };
+// The file shares settings through YAML merge keys (<<: *anchor), which YAML 1.2 leaves off by default.
+const compose = parseYaml(raw, { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 
 /** Compose's interpolation (${X}, ${X:-default}, ${X:?error}) with the values of a filled-in .env. */
