@@ -219,6 +219,7 @@ describe('the dashboard in a real browser', () => {
       await page.goto(`${proxy.url}/`);
       await page.getByRole('heading', { name: 'Runs' }).waitFor();
       await page.locator('tr[data-run-id]').nth(2).waitFor();
+      await page.getByLabel('Theme').selectOption('light');
       await shot(page, 'runs-list');
       await page.setViewportSize({ width: 390, height: 844 });
       await shot(page, 'runs-list-phone');
