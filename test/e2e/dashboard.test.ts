@@ -214,6 +214,44 @@ describe('the dashboard in a real browser', () => {
     });
   });
 
+  it('lets a platform admin create a team, invite a user and set their role; new runs appear in the list live', async () => {
+    const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
+    const own = await launchBrowser();
+    const slug = `ui-${crypto.randomUUID().slice(0, 6)}`;
+    const invited = `invited-${slug}@example.test`;
+    try {
+      const page = await own.context.newPage();
+      await signIn(page, admin);
+      await page.getByRole('link', { name: 'Admin' }).click();
+      await page.getByLabel('Slug').fill(slug);
+      await page.getByLabel('Name', { exact: true }).first().fill(`Team ${slug}`);
+      await page.getByRole('button', { name: 'Create team' }).click();
+      await page.getByText(`Team ${slug} created.`).waitFor();
+      await page.locator('#invite-email').fill(invited);
+      await page.locator('#invite-name').fill('Invited Person');
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await page.getByText(`Created ${invited}`).waitFor();
+      await page.getByLabel('Team', { exact: true }).last().selectOption(slug);
+      await page.getByLabel('Email of an existing user').fill(invited);
+      await page.getByLabel('Role', { exact: true }).selectOption('operator');
+      await page.getByRole('button', { name: 'Add or update' }).click();
+      await page.getByLabel(`Role of ${invited}`).waitFor();
+      const members = await client(api, await tokenOf(admin)).get(`/api/v1/teams/${slug}/members`);
+      expect(members.body.items).toEqual([expect.objectContaining({ email: invited, role: 'operator' })]);
+
+      // The runs list is live: a run started elsewhere shows up without a reload.
+      await page.getByRole('link', { name: 'Runs', exact: true }).click();
+      await page.getByRole('heading', { name: 'Runs' }).waitFor();
+      const token = await tokenOf(approver);
+      const started = await client(api, token).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace: workspace(), files: simpleConfig() } });
+      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=awaiting_approval]`).waitFor({ timeout: 60_000 });
+      expect((await client(api, token).post(`/api/v1/runs/${started.body.id}/reject`, { comment: 'test over' })).status).toBe(200);
+      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=failed], tr[data-run-id="${started.body.id}"] [data-status=cancelled]`).first().waitFor();
+    } finally {
+      await own.close();
+    }
+  });
+
   it('lands a revoked session on the login page with a message', async () => {
     await withPage(async (page) => {
       await page.goto(`${proxy.url}/`);
