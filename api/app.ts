@@ -25,7 +25,18 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     ctx.set('X-Request-Id', ctx.state.requestId);
     await next();
   });
-  app.use(helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'] } } }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          connectSrc: ["'self'", 'ws:', 'wss:'],
+          // Only production sits behind TLS; elsewhere (up.sh on a LAN address) it would break every asset.
+          upgradeInsecureRequests: deps.config.NODE_ENV === 'production' ? [] : null,
+        },
+      },
+    }),
+  );
   app.use(
     cors({
       origin: (ctx) => {

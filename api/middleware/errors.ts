@@ -7,7 +7,9 @@ import type { Logger } from '../../core/logger.ts';
 export function inputErrorFrom(err: ZodError, prefix = ''): InputError {
   const errors = err.issues.map((i) => ({
     field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
-    message: i.message,
+    // A bad record key (a file or variable name) says only "Invalid key in record"; the key schema's
+    // own message is the useful one.
+    message: i.code === 'invalid_key' && i.issues[0] ? `${i.issues[0].message}` : i.message,
   }));
   return new InputError('request validation failed', errors);
 }
