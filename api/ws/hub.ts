@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createRedis } from '../../core/redis.ts';
 import type { AppDeps } from '../context.ts';
+import { catchUpFromStore } from './catch-up.ts';
 import { RunsTopic } from './runs-topic.ts';
 import { Session } from './session.ts';
 import { RunStreamReader } from './stream-reader.ts';
@@ -78,8 +79,12 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   server.on('upgrade', onUpgrade);
 
   // A peer that misses one ping interval's pong is terminated on the next tick.
+  let catchingUp: Promise<void> | undefined;
   const pinger = setInterval(() => {
     for (const session of sessions.values()) session.ping();
+    catchingUp ??= catchUpFromStore(deps.db, logger, [...sessions.values()].flatMap((s) => [...s.subscriptions()])).finally(
+      () => (catchingUp = undefined),
+    );
   }, config.WS_PING_INTERVAL_MS);
   pinger.unref();
 
@@ -104,7 +109,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
           }),
       ),
     );
-    await Promise.all([reader.stop(), topic.close()]);
+    await Promise.all([reader.stop(), topic.close(), catchingUp]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
 

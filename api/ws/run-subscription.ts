@@ -24,6 +24,7 @@ export class RunSubscription {
   private readonly io: SubscriptionIo;
   private pending: { event: RunEvent; raw: string }[] = [];
   private replayed = false;
+  private committedUpTo = 0;
   private pumping = false;
   private closed = false;
 
@@ -51,6 +52,16 @@ export class RunSubscription {
     if (this.replayed) void this.pump();
   };
 
+  /**
+   * Told by the hub's periodic check that the run has committed events up to `seq`. Redis is the
+   * fast path only: an event whose publish failed, with nothing after it, arrives this way.
+   */
+  catchUp(seq: number): void {
+    if (this.closed || seq <= this.last) return;
+    this.committedUpTo = Math.max(this.committedUpTo, seq);
+    if (this.replayed) void this.pump();
+  }
+
   close(): void {
     this.closed = true;
     this.pending = [];
@@ -64,7 +75,14 @@ export class RunSubscription {
         await this.fill(Number.POSITIVE_INFINITY);
         this.replayed = true;
       }
-      while (!this.closed && this.pending.length > 0) {
+      while (!this.closed) {
+        if (this.pending.length === 0) {
+          if (this.committedUpTo <= this.last) break;
+          const upTo = this.committedUpTo;
+          this.committedUpTo = 0;
+          await this.fill(upTo);
+          continue;
+        }
         const { event, raw } = this.pending.shift()!;
         if (event.seq <= this.last) continue;
         if (event.seq > this.last + 1) await this.fill(event.seq - 1);

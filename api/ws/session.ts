@@ -100,6 +100,11 @@ export class Session {
     this.ws.once('close', () => clearTimeout(kill));
   }
 
+  /** The run subscriptions currently open on this socket. */
+  *subscriptions(): Iterable<RunSubscription> {
+    for (const watch of this.watches.values()) yield watch.sub;
+  }
+
   /** Called by the hub's ping timer: a peer that did not answer the previous ping is gone. */
   ping(): void {
     if (!this.alive) {

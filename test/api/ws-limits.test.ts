@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Metrics } from '../../core/metrics.ts';
+import { createTokenService } from '../../core/tokens.ts';
+import { insertRunEvents } from '../../db/repositories/run-events.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { createUser } from '../fixtures/users.ts';
@@ -89,5 +91,39 @@ describe('/ws limits', () => {
 
     healthy.ws.close();
     await healthy.closed;
+  });
+
+  it('delivers an event whose Redis publish was lost even when nothing follows it, from PostgreSQL', async () => {
+    const { runId, token } = await viewerOfNewRun(pingApi);
+    const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
+    await client.open;
+    await pingApi.deps.events.append(runId, [{ type: 'log', level: 'info', message: 'first', attempt: 1 }]);
+    const seqs: number[] = [];
+    const got = new Promise((resolve) =>
+      client.ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as { op: string; event?: { seq: number } };
+        if (m.op !== 'event') return;
+        seqs.push(m.event!.seq);
+        // Replayed seq 1 is the last event the reader will ever see; seq 2 is committed but never XADDed.
+        if (seqs.length === 1) void insertRunEvents(pingApi.deps.db.em.fork(), runId, [{ type: 'status', level: 'info', message: 'last words', attempt: 1 }]);
+        else resolve(null);
+      }),
+    );
+    client.ws.send(JSON.stringify({ op: 'subscribe', runId, after: 0 }));
+    await got;
+    expect(seqs).toEqual([1, 2]);
+    client.ws.close();
+    await client.closed;
+   }, 15_000);
+
+  it('closes the socket with 4001 when the access token it was opened with expires', async () => {
+    const { runId } = await viewerOfNewRun(pingApi);
+    const owner = (await findRun(pingApi.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
+    const shortLived = createTokenService({ secret: pingApi.config.JWT_SECRET, ttlSeconds: 1, redis: pingApi.deps.redis, keys: pingApi.deps.keys });
+    const client = opened(`${pingApi.wsUrl}?access_token=${(await shortLived.signAccess(owner.id)).token}`);
+    await client.open;
+    const { code, reason } = await client.closed;
+    expect(code).toBe(4001);
+    expect(reason).toBe('access token expired');
   });
 });
