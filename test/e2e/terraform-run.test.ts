@@ -47,6 +47,8 @@ beforeAll(async () => {
   approverToken = await login(approver.email, approver.password);
   ws = await connectWs(api.wsUrl, operatorToken);
   ws.send({ op: 'subscribe', topic: 'runs' });
+  // Confirmed only once Redis has the subscription: status messages published earlier would be missed.
+  await ws.waitFor(() => ws.messages.find((m) => m.op === 'subscribed' && 'topic' in m), 'the runs topic subscription');
 });
 afterAll(async () => {
   await ws?.close();
