@@ -70,6 +70,7 @@ export async function startRun(
     runId: id,
     params: parsed.data as TerraformRunInput['params'],
     approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
+    heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
   };
   try {
     await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [input] });
