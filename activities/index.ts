@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -18,16 +19,37 @@ export type ActivityDeps = {
   events: RunEventStore;
   logger: Logger;
   temporal: Client;
+  metrics?: Metrics;
   /** Environment for child processes (terraform): only what a process needs, never the worker's secrets. */
   processEnv: Record<string, string>;
 };
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...createRunStateActivities(deps),
     ...createTerraformActivities(deps),
     ...createReconcileActivities(deps),
   };
+  return deps.metrics ? timed(activities, deps.metrics) : activities;
+}
+
+/** Wraps every activity so its duration and outcome land in the worker's metrics. */
+function timed<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T, metrics: Metrics): T {
+  const wrapped = Object.entries(activities).map(([name, fn]) => [
+    name,
+    async (...args: never[]) => {
+      const end = metrics.activityDuration.startTimer({ activity: name });
+      try {
+        const result = await fn(...args);
+        end({ outcome: 'completed' });
+        return result;
+      } catch (err) {
+        end({ outcome: 'failed' });
+        throw err;
+      }
+    },
+  ]);
+  return Object.fromEntries(wrapped) as T;
 }
 export type Activities = ReturnType<typeof createActivities>;
 export type { RecordRunStateInput } from './run-state.ts';

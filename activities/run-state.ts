@@ -3,9 +3,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { NewRunEvent } from '../contracts/events.ts';
-import type { Approval, RunStatus } from '../contracts/runs.ts';
+import { isTerminal, type Approval, type RunStatus } from '../contracts/runs.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisKeys } from '../core/redis.ts';
+import type { Metrics } from '../core/metrics.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { updateRunState } from '../db/repositories/runs.ts';
 
@@ -20,7 +21,7 @@ export type RecordRunStateInput = {
   message?: string;
 };
 
-export type RunStateDeps = { em: EntityManager; redis: Redis; keys: RedisKeys; events: RunEventStore; logger: Logger };
+export type RunStateDeps = { em: EntityManager; redis: Redis; keys: RedisKeys; events: RunEventStore; logger: Logger; metrics?: Metrics };
 
 function eventsFor(input: RecordRunStateInput, key: string, attempt: number): NewRunEvent[] {
   const events: NewRunEvent[] = [];
@@ -65,7 +66,10 @@ export async function applyRunState(deps: RunStateDeps, input: RecordRunStateInp
     [runId, key],
   );
   const events = eventsFor(input, key, attempt);
-  if ((seen[0]?.n ?? 0) === 0 && events.length > 0) await deps.events.append(runId, events);
+  const firstTime = (seen[0]?.n ?? 0) === 0;
+  if (firstTime && events.length > 0) await deps.events.append(runId, events);
+  // Counted once per run: a retry carries a seen key, and a late report cannot move a terminal status.
+  if (firstTime && status && isTerminal(status) && run.status === status) deps.metrics?.runOutcomes.inc({ kind: run.kind, status });
 
   const team = run.team as unknown as { slug: string };
   const announcement = {

@@ -29,6 +29,8 @@ const envSchema = z.object({
   HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
   EVENT_FLUSH_MS: z.coerce.number().int().positive().default(50),
   METRICS_ENABLED: bool.default(true),
+  /** Where a worker serves its own /metrics (activity durations, run outcomes); unset = not served. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
 });

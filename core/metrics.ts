@@ -41,8 +41,15 @@ export function createMetrics() {
     }),
     runOutcomes: new Counter({
       name: 'opssight_run_outcomes_total',
-      help: 'runs that ended, by kind and final status',
+      help: 'runs that ended, by kind and final status (counted by the worker that recorded the end)',
       labelNames: ['kind', 'status'] as const,
+      registers: [registry],
+    }),
+    activityDuration: new Histogram({
+      name: 'opssight_activity_duration_seconds',
+      help: 'activity executions by name and outcome',
+      labelNames: ['activity', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
       registers: [registry],
     }),
   };

@@ -5,11 +5,13 @@ import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { TASK_QUEUES } from '../contracts/temporal.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys } from '../core/redis.ts';
 import { RunEventStore } from '../core/run-events.ts';
 import { initOrm } from '../db/orm.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
+import { serveWorkerMetrics } from './metrics-server.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 export const RECONCILER_SCHEDULE_ID = 'opssight-run-reconciler';
@@ -79,6 +81,9 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     });
     closers.push(() => connection.close());
     const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const metrics = createMetrics();
+    const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveWorkerMetrics(metrics, config.WORKER_METRICS_PORT);
+    if (metricsServer) closers.push(() => metricsServer.close());
     const deps: ActivityDeps = {
       config,
       em: db.em,
@@ -87,6 +92,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       events: new RunEventStore({ em: db.em, redis, keys, logger }),
       logger,
       temporal,
+      metrics,
       processEnv: opts.processEnv ?? defaultProcessEnv(),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
@@ -113,7 +119,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       await done;
     };
     logger.info({ taskQueue, identity: opts.identity }, 'worker started');
-    return { worker, taskQueue, shutdown, done };
+    return { worker, taskQueue, shutdown, done, metricsPort: metricsServer?.port };
   } catch (err) {
     await closeAll();
     throw err;

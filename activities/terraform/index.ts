@@ -13,6 +13,11 @@ import { runProcess, type ProcessResult } from './process.ts';
 import { summarisePlan } from './summary.ts';
 import { PLAN_FILE, prepareWorkDir, removeWorkDir } from './workdir.ts';
 
+// One active run per workspace is enforced before terraform starts, so a held lock is almost always a
+// process that was just interrupted or killed: PostgreSQL frees its advisory lock moments after the
+// session ends. Waiting briefly beats failing the attempt and paying a retry.
+const LOCK_WAIT = '-lock-timeout=20s';
+
 export type TerraformDeps = {
   config: Pick<Config, 'TERRAFORM_BIN' | 'TERRAFORM_STATE_DATABASE_URL' | 'WORK_DIR' | 'CANCEL_GRACE_MS' | 'EVENT_FLUSH_MS'>;
   em: EntityManager;
@@ -105,7 +110,7 @@ export function createTerraformActivities(deps: TerraformDeps) {
   return {
     async terraformPlan(input: TerraformPlanInput): Promise<TerraformPlanResult> {
       return session(input.runId, input.params, 'plan', async (run) => {
-        const plan = await run('plan', ['plan', '-input=false', '-no-color', '-detailed-exitcode', `-out=${PLAN_FILE}`], { okCodes: [2] });
+        const plan = await run('plan', ['plan', '-input=false', '-no-color', LOCK_WAIT, '-detailed-exitcode', `-out=${PLAN_FILE}`], { okCodes: [2] });
         const show = await run('show', ['show', '-json', PLAN_FILE], { capture: true });
         const summary = summarisePlan(show.stdout);
         const planId = crypto.randomUUID();
@@ -120,7 +125,7 @@ export function createTerraformActivities(deps: TerraformDeps) {
       const bytes = await loadPlan(deps.em, input.planId, input.runId);
       return session(input.runId, input.params, 'apply', async (run) => {
         await writeFile(path.join(run.dir, PLAN_FILE), bytes);
-        await run('apply', ['apply', '-input=false', '-no-color', PLAN_FILE]);
+        await run('apply', ['apply', '-input=false', '-no-color', LOCK_WAIT, PLAN_FILE]);
         await discardPlans(deps.em, input.runId);
         return { applied: true as const };
       });

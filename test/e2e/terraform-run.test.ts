@@ -39,7 +39,7 @@ const storedEvents = async (runId: string) => (await client(api, operatorToken).
 
 beforeAll(async () => {
   api = await startApi();
-  worker = await startTestWorker({ CANCEL_GRACE_MS: '2000' });
+  worker = await startTestWorker({ CANCEL_GRACE_MS: '2000', WORKER_METRICS_PORT: '0' });
   team = await createTeam(api.deps.db.em);
   const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   const approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
@@ -82,6 +82,11 @@ describe('a Terraform run through the API', () => {
     expect(run).toMatchObject({ status: 'succeeded', approval: { decision: 'approved', comment: 'looks right' }, finishedAt: expect.any(String) });
     const audit = await api.deps.db.em.fork().execute<{ action: string }[]>('select action from audit_log where resource_id = ? order by id', [runId]);
     expect(audit.map((a) => a.action)).toEqual(['run.start', 'run.approve']);
+
+    // The worker that recorded the outcome counts it, and times every activity it ran.
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/opssight_run_outcomes_total\{kind="terraform",status="succeeded"\} [1-9]/);
+    expect(metrics).toMatch(/opssight_activity_duration_seconds_count\{activity="terraformApply",outcome="completed"\} [1-9]/);
   });
 
   it('succeeds without approval when the plan has no changes', async () => {
