@@ -11,14 +11,21 @@ import { createTerraformActivities } from '../../activities/terraform/index.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { badHcl, ownBackend, resources, slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
+import { createDatabase, dropDatabase } from '../peers/postgres.ts';
+import { initOrm, type Db } from '../../db/orm.ts';
 
 // A password in the state URL (trust auth ignores it) so the test can check it never reaches an event.
 const STATE_PASSWORD = 'never-in-logs-7c1e';
 let ctx: Awaited<ReturnType<typeof peerContext>>;
+// Terraform's pg backend takes one database-wide lock to create a workspace, so first plans in other
+// test files would make these (retry-less) activity calls fail at random: state gets a database of its own.
+const stateDbName = `${process.env.TEST_DB_NAME}_tfstate`;
+let stateDbUrl: string;
+let stateDb: Db;
 
 /** Activities as one worker would build them: each has its own work dir, like separate machines. */
 function worker() {
-  const stateUrl = new URL(process.env.DATABASE_URL!);
+  const stateUrl = new URL(stateDbUrl);
   stateUrl.password = STATE_PASSWORD;
   const config = { ...ctx.config, TERRAFORM_STATE_DATABASE_URL: stateUrl.toString(), WORK_DIR: mkdtempSync(path.join(os.tmpdir(), 'opssight-tf-')), CANCEL_GRACE_MS: 3000, EVENT_FLUSH_MS: 20 };
   return createTerraformActivities({ config, em: ctx.db.em, events: ctx.events, logger: ctx.logger, processEnv: { PATH: process.env.PATH!, HOME: os.tmpdir() } });
@@ -43,8 +50,14 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 beforeAll(async () => {
   ctx = await peerContext();
+  stateDbUrl = await createDatabase(stateDbName);
+  stateDb = await initOrm(stateDbUrl, { poolMax: 1 });
 });
-afterAll(() => ctx.close());
+afterAll(async () => {
+  await stateDb.close();
+  await dropDatabase(stateDbName);
+  await ctx.close();
+});
 
 describe('terraformPlan / terraformApply against the pg backend', () => {
   it('summarises add/change/destroy, applies a plan made by another worker, then plans no changes', async () => {
@@ -63,7 +76,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     const plan3 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: second });
     expect(plan3).toMatchObject({ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 } });
 
-    const state = await ctx.db.em.getConnection().execute(`select name from "tf_${first.workspace}".states`);
+    const state = await stateDb.em.getConnection().execute(`select name from "tf_${first.workspace}".states`);
     expect(state).toEqual([{ name: 'default' }]);
   });
 

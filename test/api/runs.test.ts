@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Connection } from '@temporalio/client';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { createNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
 
 // These tests run no worker: workflows are started on the real Temporal server and stay queued,
-// which is all the start/list/RBAC paths need. The full lifecycle is in test/e2e/.
+// which is all the start/list/RBAC paths need. Their own namespace keeps other files' workers from
+// picking them up. The full lifecycle is in test/e2e/.
 let api: TestApi;
 let team: { id: string; slug: string };
 let otherTeam: { id: string; slug: string };
@@ -21,7 +24,11 @@ const terraform = (workspace: string, extra: Record<string, unknown> = {}) => ({
 const ws = () => `ws-${crypto.randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  api = await startApi();
+  const namespace = `runs-${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  await createNamespace(connection, namespace);
+  await connection.close();
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace });
   const em = api.deps.db.em;
   team = await createTeam(em);
   otherTeam = await createTeam(em);

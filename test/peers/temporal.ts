@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,4 +57,21 @@ export async function startTemporalDevServer(bin: string): Promise<{ address: st
     await exited;
   };
   return { address: `127.0.0.1:${port}`, pid: child.pid!, stop };
+}
+
+/** A namespace of its own, so no other test file's worker can pick up this test's tasks. */
+export async function createNamespace(connection: Connection, namespace: string): Promise<void> {
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      // Registration propagates to the frontend's cache asynchronously; a list call proves it is usable.
+      await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }

@@ -10,7 +10,8 @@ import { findRun } from '../../db/repositories/runs.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
-import { createNamespace, spawnWorkerProcess, stopProcess } from './worker-process.ts';
+import { createNamespace } from '../peers/temporal.ts';
+import { spawnWorkerProcess, stopProcess } from './worker-process.ts';
 
 let ctx: Awaited<ReturnType<typeof peerContext>>;
 let connection: Connection;

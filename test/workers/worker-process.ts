@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 
 /** `node workers/main.ts` as its own process, exactly as deployed; resolves once it polls. */
 export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[] }> {
@@ -28,21 +26,4 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill(signal);
   return exited;
-}
-
-/** A namespace of its own, so no other test file's worker can pick up this test's tasks. */
-export async function createNamespace(connection: Connection, namespace: string): Promise<void> {
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await connection.workflowService.describeNamespace({ namespace });
-      // Registration propagates to the frontend's cache asynchronously; a list call proves it is usable.
-      await connection.workflowService.listWorkflowExecutions({ namespace, pageSize: 1 });
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 }
