@@ -3,23 +3,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import type { NewRunEvent } from '../contracts/events.ts';
-import { isTerminal, type Approval, type RunStatus } from '../contracts/runs.ts';
+import { isTerminal } from '../contracts/runs.ts';
+import type { RecordRunStateInput } from '../contracts/temporal.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { updateRunState } from '../db/repositories/runs.ts';
 
-export type RecordRunStateInput = {
-  runId: string;
-  status?: RunStatus;
-  step?: string | null;
-  summary?: Record<string, unknown> | null;
-  approval?: Approval | null;
-  error?: string | null;
-  /** Human-readable text for the event; a default is derived from the change. */
-  message?: string;
-};
+export type { RecordRunStateInput };
 
 export type RunStateDeps = { em: EntityManager; redis: Redis; keys: RedisKeys; events: RunEventStore; logger: Logger; metrics?: Metrics };
 

@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { RunStatus } from './runs.ts';
+import type { Approval, RunStatus } from './runs.ts';
 import type { TerraformParams } from './kinds/terraform.ts';
 
 export const TASK_QUEUES = { infra: 'infra', deploy: 'deploy', notify: 'notify', scan: 'scan' } as const;
@@ -27,4 +27,16 @@ export type TerraformRunInput = {
   approvalTimeoutMs: number;
   /** How long a terraform activity may go without a heartbeat before another worker retries it (default 30 s). */
   heartbeatTimeoutMs?: number;
+};
+
+/** What a workflow reports through the recordRunState activity. */
+export type RecordRunStateInput = {
+  runId: string;
+  status?: RunStatus;
+  step?: string | null;
+  summary?: Record<string, unknown> | null;
+  approval?: Approval | null;
+  error?: string | null;
+  /** Human-readable text for the event; a default is derived from the change. */
+  message?: string;
 };

@@ -15,6 +15,7 @@ import {
   rejectUpdate,
   stateQuery,
   type DecisionInput,
+  type RecordRunStateInput,
   type TerraformRunInput,
 } from '../contracts/temporal.ts';
 
@@ -23,15 +24,7 @@ import {
  * createActivities builds satisfies this, so the two cannot drift apart.
  */
 export type TerraformRunActivities = {
-  recordRunState(input: {
-    runId: string;
-    status?: RunStatus;
-    step?: string | null;
-    summary?: Record<string, unknown> | null;
-    approval?: Approval | null;
-    error?: string | null;
-    message?: string;
-  }): Promise<void>;
+  recordRunState(input: RecordRunStateInput): Promise<void>;
   terraformPlan(input: { runId: string; params: TerraformParams }): Promise<TerraformPlanResult>;
   terraformApply(input: { runId: string; params: TerraformParams; planId: string }): Promise<{ applied: true }>;
   terraformDiscardPlans(input: { runId: string }): Promise<number>;

@@ -13,6 +13,7 @@ import { badHcl, ownBackend, resources, slowApply } from '../fixtures/terraform/
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
+import { until } from '../fixtures/until.ts';
 
 // A password in the state URL (trust auth ignores it) so the test can check it never reaches an event.
 const STATE_PASSWORD = 'never-in-logs-7c1e';
@@ -38,15 +39,6 @@ const params = (files: Record<string, string>, extra: Partial<TerraformParams> =
   terraformParamsSchema.parse({ workspace: `w${crypto.randomUUID().slice(0, 8)}`, files, ...extra });
 const eventsOf = async (runId: string): Promise<RunEvent[]> => ctx.events.list(runId, 0, 5000);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   ctx = await peerContext();

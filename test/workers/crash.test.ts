@@ -12,6 +12,7 @@ import { slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createNamespace } from '../peers/temporal.ts';
 import { spawnWorkerProcess, stopProcess } from './worker-process.ts';
+import { until } from '../fixtures/until.ts';
 
 let ctx: Awaited<ReturnType<typeof peerContext>>;
 let connection: Connection;
@@ -37,15 +38,6 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 const status = async (handle: WorkflowHandle): Promise<RunStatus> => (await handle.query(stateQuery)).status;
 const approve = (handle: WorkflowHandle, comment: string) =>
   handle.executeUpdate(approveUpdate, { args: [{ userId: 'u1', email: 'approver@example.test', comment }] });
