@@ -41,7 +41,9 @@ export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
 export type RunAnnouncement = { id: string; status: string; kind: string; team: string; target: string | null; step?: string | null };
 
 /** Close codes /ws uses beyond the RFC 6455 ones. */
-export const WS_CLOSE = { tokenExpired: 4001, slowConsumer: 4008 } as const;
+// 4001: the socket's credentials no longer hold (expired or revoked); the client signs in again or
+// refreshes, then reconnects with `after`.
+export const WS_CLOSE = { tokenExpired: 4001, tokenRevoked: 4001, slowConsumer: 4008 } as const;
 
 /** Messages the server sends over /ws. */
 export type WsServerMessage =

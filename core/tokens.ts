@@ -14,6 +14,8 @@ export type TokenService = {
   verifyAccess: (token: string) => Promise<AccessClaims>;
   /** Revokes one access token until it would have expired anyway. */
   revokeAccess: (claims: Pick<AccessClaims, 'jti' | 'exp'>) => Promise<void>;
+  /** Whether a token already verified (an open WebSocket's) has been revoked since. */
+  isRevoked: (claims: Pick<AccessClaims, 'jti' | 'family'>) => Promise<boolean>;
   /** Revokes every access token carrying this refresh family (reuse detected, or logout). */
   revokeFamily: (family: string) => Promise<void>;
 };
@@ -23,6 +25,10 @@ export function createTokenService(opts: { secret: string; ttlSeconds: number; r
   const key = new TextEncoder().encode(opts.secret);
   // Derived from the prefix here so core/redis.ts stays untouched; one EXISTS checks both markers.
   const revokedFamilyKey = (family: string) => `${opts.keys.prefix}revoked-family:${family}`;
+  const isRevoked = async ({ jti, family }: Pick<AccessClaims, 'jti' | 'family'>) => {
+    const markers = [opts.keys.revokedJti(jti), ...(family ? [revokedFamilyKey(family)] : [])];
+    return (await opts.redis.exists(...markers)) > 0;
+  };
   return {
     async signAccess(userId, family) {
       const jti = crypto.randomUUID();
@@ -48,10 +54,11 @@ export function createTokenService(opts: { secret: string; ttlSeconds: number; r
       }
       if (!payload.sub || !payload.jti || !payload.exp) throw new AuthenticationError('invalid access token');
       const family = typeof payload.fam === 'string' ? payload.fam : undefined;
-      const markers = [opts.keys.revokedJti(payload.jti), ...(family ? [revokedFamilyKey(family)] : [])];
-      if ((await opts.redis.exists(...markers)) > 0) throw new AuthenticationError('access token revoked');
-      return { sub: payload.sub, jti: payload.jti, exp: payload.exp, ...(family ? { family } : {}) };
+      const claims = { sub: payload.sub, jti: payload.jti, exp: payload.exp, ...(family ? { family } : {}) };
+      if (await isRevoked(claims)) throw new AuthenticationError('access token revoked');
+      return claims;
     },
+    isRevoked,
     async revokeAccess({ jti, exp }) {
       const ttl = Math.max(1, exp - Math.floor(Date.now() / 1000));
       await opts.redis.set(opts.keys.revokedJti(jti), '1', 'EX', ttl);

@@ -8,12 +8,25 @@ import { UserSchema } from '../../db/entities/index.ts';
 import type { AppState } from '../context.ts';
 
 /** Verifies an access token and loads who it belongs to; shared by HTTP routes and the WebSocket upgrade. */
-export async function principalFromToken(tokens: TokenService, em: EntityManager, token: string): Promise<Principal & { jti: string; exp: number }> {
+export async function principalFromToken(
+  tokens: TokenService,
+  em: EntityManager,
+  token: string,
+): Promise<Principal & { jti: string; exp: number; family?: string }> {
   const claims = await tokens.verifyAccess(token);
   const user = await em.findOne(UserSchema, { id: claims.sub });
   if (!user || user.disabled) throw new AuthenticationError('account not active');
   const teams = await rolesOfUser(em, user.id);
-  return { id: user.id, email: user.email, name: user.name, isAdmin: user.isAdmin, teams, jti: claims.jti, exp: claims.exp };
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    isAdmin: user.isAdmin,
+    teams,
+    jti: claims.jti,
+    exp: claims.exp,
+    ...(claims.family ? { family: claims.family } : {}),
+  };
 }
 
 export function bearerToken(header: string | undefined): string | null {

@@ -37,7 +37,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   };
   const reader = new RunStreamReader({ connect: () => connect('api-ws-reader'), redis: deps.redis, keys: deps.keys, logger });
   const topic = new RunsTopic({ connect: () => connect('api-ws-runs'), channel: deps.keys.runsChannel, logger });
-  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
+  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, tokens: deps.tokens, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
@@ -81,7 +81,10 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   // A peer that misses one ping interval's pong is terminated on the next tick.
   let catchingUp: Promise<void> | undefined;
   const pinger = setInterval(() => {
-    for (const session of sessions.values()) session.ping();
+    for (const session of sessions.values()) {
+      session.ping();
+      void session.recheckToken();
+    }
     catchingUp ??= catchUpFromStore(deps.db, logger, [...sessions.values()].flatMap((s) => [...s.subscriptions()])).finally(
       () => (catchingUp = undefined),
     );

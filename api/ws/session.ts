@@ -5,6 +5,7 @@ import { can, type Principal } from '../../core/access.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
+import type { TokenService } from '../../core/tokens.ts';
 import type { Db } from '../../db/orm.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { RunSubscription } from './run-subscription.ts';
@@ -18,6 +19,7 @@ export type SessionDeps = {
   topic: RunsTopic;
   metrics: Metrics;
   logger: Logger;
+  tokens: TokenService;
   maxBufferedBytes: number;
 };
 
@@ -37,6 +39,7 @@ export class Session {
   /** The upgraded TCP socket under `ws`, for corking. */
   private readonly socket: Duplex;
   private readonly deps: SessionDeps;
+  private readonly credentials: { jti: string; family?: string };
   private readonly watches = new Map<string, Watch>();
   private readonly member: TopicMember;
   private onTopic = false;
@@ -47,8 +50,9 @@ export class Session {
   private corked = false;
   private queued = 0;
 
-  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { exp: number }, deps: SessionDeps) {
+  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { jti: string; exp: number; family?: string }, deps: SessionDeps) {
     this.ws = ws;
+    this.credentials = { jti: principal.jti, ...(principal.family ? { family: principal.family } : {}) };
     this.socket = socket;
     this.principal = principal;
     this.deps = deps;
@@ -103,6 +107,17 @@ export class Session {
   /** The run subscriptions currently open on this socket. */
   *subscriptions(): Iterable<RunSubscription> {
     for (const watch of this.watches.values()) yield watch.sub;
+  }
+
+  /** Called by the hub's ping timer: a token revoked since the socket opened (logout, refresh reuse) ends it. */
+  async recheckToken(): Promise<void> {
+    if (this.ended) return;
+    const revoked = await this.deps.tokens.isRevoked(this.credentials).catch((err: unknown) => {
+      // Redis unreachable: keep the socket; the next tick asks again.
+      this.deps.logger.warn({ err }, 'ws token revocation check failed');
+      return false;
+    });
+    if (revoked) this.end(WS_CLOSE.tokenRevoked, 'access token revoked', 'token_revoked');
   }
 
   /** Called by the hub's ping timer: a peer that did not answer the previous ping is gone. */

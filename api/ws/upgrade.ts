@@ -10,7 +10,7 @@ export const WS_PROTOCOL = 'opssight.v1';
 const BEARER_PREFIX = 'bearer.';
 
 export type UpgradeOutcome =
-  | { ok: true; principal: Principal & { jti: string; exp: number } }
+  | { ok: true; principal: Principal & { jti: string; exp: number; family?: string } }
   | { ok: false; status: number; message: string };
 
 /**

@@ -94,7 +94,7 @@ describe('/ws limits', () => {
   });
 
   it('delivers an event whose Redis publish was lost even when nothing follows it, from PostgreSQL', async () => {
-    const { runId, token } = await viewerOfNewRun(pingApi);
+    const { token } = await viewerOfNewRun(pingApi);
     const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
     await client.open;
     await pingApi.deps.events.append(runId, [{ type: 'log', level: 'info', message: 'first', attempt: 1 }]);
@@ -125,5 +125,17 @@ describe('/ws limits', () => {
     const { code, reason } = await client.closed;
     expect(code).toBe(4001);
     expect(reason).toBe('access token expired');
+  });
+
+  it('closes the socket with 4001 once its access token is revoked (logout), within a ping interval', async () => {
+    const { token } = await viewerOfNewRun(pingApi);
+    const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
+    await client.open;
+    const logout = await fetch(`${pingApi.baseUrl}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(logout.status).toBeLessThan(300);
+    const { code, reason } = await client.closed;
+    expect(code).toBe(4001);
+    expect(reason).toBe('access token revoked');
+    expect(await disconnects(pingApi.deps.metrics, 'token_revoked')).toBeGreaterThanOrEqual(1);
   });
 });
