@@ -94,7 +94,7 @@ describe('/ws limits', () => {
   });
 
   it('delivers an event whose Redis publish was lost even when nothing follows it, from PostgreSQL', async () => {
-    const { token } = await viewerOfNewRun(pingApi);
+    const { runId, token } = await viewerOfNewRun(pingApi);
     const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
     await client.open;
     await pingApi.deps.events.append(runId, [{ type: 'log', level: 'info', message: 'first', attempt: 1 }]);
