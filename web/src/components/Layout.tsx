@@ -50,9 +50,9 @@ export function Layout({ children }: { children: ComponentChildren }) {
             <span class="sr-only">Team</span>
             <select value={team} onChange={(e) => setTeam(e.currentTarget.value)} data-testid="team-switcher" aria-label="Team">
               <option value="">All teams</option>
-              {teams.map((t) => (
+              {(me?.choices ?? []).map((t) => (
                 <option value={t.slug} key={t.slug}>
-                  {t.name} ({t.role})
+                  {t.name} ({t.role ?? 'platform admin'})
                 </option>
               ))}
             </select>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get, post, query, type FieldError } from '../client/http.ts';
-import { useMe } from '../client/me.ts';
+import { refreshMe, useMe } from '../client/me.ts';
 import { FieldMessage } from '../components/FieldMessage.tsx';
 import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
 
@@ -42,7 +42,14 @@ export function AdminPage() {
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">Administration</h1>
       <div class="admin-grid">
-        {platform && <CreateTeam onCreated={() => void loadTeams()} />}
+        {platform && (
+          <CreateTeam
+            onCreated={() => {
+              void loadTeams();
+              refreshMe();
+            }}
+          />
+        )}
         {platform && <InviteUser onCreated={() => void loadUsers()} />}
       </div>
       <AdminMembers teams={managed} />

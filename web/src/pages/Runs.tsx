@@ -121,7 +121,7 @@ export function RunsPage() {
           Team
           <select value={filters.team} onChange={(e) => setFilter('team', e.currentTarget.value)} name="team">
             <option value="">All teams</option>
-            {me?.teams.map((t) => (
+            {me?.choices.map((t) => (
               <option value={t.slug} key={t.slug}>
                 {t.name}
               </option>

@@ -21,7 +21,7 @@ export function StartRunPage() {
   const [busy, setBusy] = useState(false);
 
   const info = kinds?.find((k) => k.kind === kind) ?? kinds?.[0];
-  const teams = useMemo(() => (me?.user.isAdmin ? me.teams : (me?.teams.filter((t) => may(me, t.slug, `runs:start:${info?.kind ?? ''}`)) ?? [])), [me, info]);
+  const teams = useMemo(() => me?.choices.filter((t) => may(me, t.slug, `runs:start:${info?.kind ?? ''}`)) ?? [], [me, info]);
 
   useEffect(() => {
     if (info) setParams(initialValue(info.paramsSchema));
