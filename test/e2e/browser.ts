@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (scripts/services.sh ensure_chromium); playwright's own download cannot work here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -83,4 +83,48 @@ export async function startCuttableProxy(target: { host: string; port: number })
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+// Page helpers shared by the dashboard tests. Their in-page functions run in Chromium, but these files
+// are type-checked for Node (no DOM library), hence the casts. (String expressions would not do in
+// waitForFunction: the dashboard's Content-Security-Policy forbids eval.)
+type LogViewEl = { __logView?: { snapshot(): { seq: number; text: string }[] } };
+type Doc = { document: { querySelector(s: string): LogViewEl | null; querySelectorAll(s: string): { length: number } } };
+
+/** Every line the log viewer holds (it is virtualised: most are not in the DOM). */
+export const viewerLines = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as Doc).document.querySelector('[data-testid=log]')?.__logView?.snapshot() ?? []);
+
+export const waitForLogLine = (page: Page, pattern: RegExp, timeout = 90_000) =>
+  page.waitForFunction(
+    (src) => (globalThis as unknown as Doc).document.querySelector('[data-testid=log]')?.__logView?.snapshot().some((l) => new RegExp(src).test(l.text)) ?? false,
+    pattern.source,
+    { timeout },
+  );
+
+/** Waits until the log viewer holds exactly `n` lines. */
+export const waitForLineCount = (page: Page, n: number, timeout = 90_000) =>
+  page.waitForFunction((want) => (globalThis as unknown as Doc).document.querySelector('[data-testid=log]')?.__logView?.snapshot().length === want, n, { timeout });
+
+/** Waits until `selector` matches exactly `n` elements. */
+export const waitForCount = (page: Page, selector: string, n: number, timeout = 30_000) =>
+  page.waitForFunction(([sel, want]) => (globalThis as unknown as Doc).document.querySelectorAll(sel).length === want, [selector, n] as const, { timeout });
+
+/** Signs in through the login form and waits for the runs list. */
+export async function signIn(page: Page, baseUrl: string, who: { email: string; password: string }) {
+  await page.goto(`${baseUrl}/`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Runs' }).waitFor();
+}
+
+/** A new tab of `context`, closed whatever the test's outcome (a leftover tab would keep a socket and a session). */
+export async function withPage(context: BrowserContext, fn: (page: Page) => Promise<void>): Promise<void> {
+  const page = await context.newPage();
+  try {
+    await fn(page);
+  } finally {
+    await page.close();
+  }
 }

@@ -7,7 +7,7 @@ import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { simpleConfig, slowConfig } from '../fixtures/terraform.ts';
-import { launchBrowser, startCuttableProxy } from './browser.ts';
+import { launchBrowser, signIn as signInAt, startCuttableProxy, viewerLines, waitForLogLine, withPage as withPageOf } from './browser.ts';
 
 // The dashboard in headless Chromium against the real stack: API + WebSocket hub, a real infra
 // worker, the Temporal dev server, PostgreSQL, Redis and the real terraform binary. Needs the built
@@ -27,23 +27,6 @@ const workspace = () => `ui-${crypto.randomUUID().slice(0, 8)}`;
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 const tokenOf = async (who: { email: string; password: string }) => (await client(api).post('/api/v1/auth/login', who)).body.accessToken as string;
 
-// These functions run in the page; this file is type-checked for Node (no DOM library), hence the casts.
-type LogViewEl = { __logView?: { snapshot(): { seq: number; text: string }[] } };
-/** Every line the log viewer holds (it is virtualised: most are not in the DOM). */
-const viewerLines = (page: Page) =>
-  page.evaluate(() => {
-    const el = (globalThis as unknown as { document: { querySelector(s: string): LogViewEl | null } }).document.querySelector('[data-testid=log]');
-    return el?.__logView?.snapshot() ?? [];
-  });
-const waitForLogLine = (page: Page, pattern: RegExp, timeout = 90_000) =>
-  page.waitForFunction(
-    (src) => {
-      const el = (globalThis as unknown as { document: { querySelector(s: string): LogViewEl | null } }).document.querySelector('[data-testid=log]');
-      return el?.__logView?.snapshot().some((l) => new RegExp(src).test(l.text)) ?? false;
-    },
-    pattern.source,
-    { timeout },
-  );
 const storedLogLines = async (token: string, runId: string) => {
   const res = await client(api, token).get(`/api/v1/runs/${runId}/events?limit=5000`);
   return (res.body.events as { seq: number; type: string; message: string }[]).filter((e) => e.type === 'log').map((e) => ({ seq: e.seq, text: e.message }));
@@ -58,23 +41,8 @@ const waitForStatus = async (token: string, runId: string, status: string) => {
   }
 };
 
-/** A new tab of the shared browser, closed whatever the test's outcome (a leftover tab would keep a socket and a session). */
-async function withPage(fn: (page: Page) => Promise<void>): Promise<void> {
-  const page = await browser.context.newPage();
-  try {
-    await fn(page);
-  } finally {
-    await page.close();
-  }
-}
-
-async function signIn(page: Page, who: { email: string; password: string }) {
-  await page.goto(`${proxy.url}/`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Runs' }).waitFor();
-}
+const withPage = (fn: (page: Page) => Promise<void>) => withPageOf(browser.context, fn);
+const signIn = (page: Page, who: { email: string; password: string }) => signInAt(page, proxy.url, who);
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
