@@ -50,6 +50,37 @@ export const runSchema = z.object({
 });
 export type RunView = z.infer<typeof runSchema>;
 
+export type RunField = keyof RunView;
+export const RUN_FIELDS = Object.keys(runSchema.shape) as RunField[];
+
+/**
+ * `fields=`: comma-separated top-level fields of the run view to return; `id` always comes back.
+ * Parsed to the list of names, or undefined for the whole view.
+ */
+export const runFieldsSchema = z
+  .string()
+  .optional()
+  .transform((raw, ctx): RunField[] | undefined => {
+    if (raw === undefined) return undefined;
+    const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
+    const unknown = names.filter((n) => !(RUN_FIELDS as string[]).includes(n));
+    if (names.length === 0 || unknown.length > 0) {
+      const what = names.length === 0 ? 'name at least one field' : `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`;
+      ctx.addIssue({ code: 'custom', message: `${what}; choose from ${RUN_FIELDS.join(', ')}` });
+      return z.NEVER;
+    }
+    return ['id', ...new Set(names.filter((n) => n !== 'id'))] as RunField[];
+  })
+  .describe(`comma-separated top-level fields of each run to return (\`id\` always included); all when omitted. One of: ${RUN_FIELDS.join(', ')}`);
+
+export const getRunQuerySchema = z.object({ fields: runFieldsSchema });
+
+/** The view cut down to `fields` (the whole view when undefined). */
+export function selectRunFields(view: RunView, fields: readonly RunField[] | undefined): Partial<RunView> {
+  if (!fields) return view;
+  return Object.fromEntries(fields.map((f) => [f, view[f]]));
+}
+
 export const startRunRequestSchema = z.object({
   kind: z.string().min(1),
   team: z.string().min(1).describe('team slug'),
@@ -68,5 +99,6 @@ export const listRunsQuerySchema = z.object({
   team: z.string().optional(),
   workspace: z.string().optional(),
   requestedBy: z.string().optional().describe('user id or email'),
+  fields: runFieldsSchema,
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;

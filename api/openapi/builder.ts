@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 type Json = Record<string, unknown>;
-type Method = 'get' | 'post' | 'put' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 /** A response: a named component schema, or none (204 and friends). */
 export type ResponseSpec = { description: string; schema?: string; contentType?: string };
@@ -40,7 +40,7 @@ const ERROR_RESPONSES: Record<number, [name: string, description: string]> = {
   401: ['Unauthenticated', 'missing, invalid, expired or revoked access token (or bad credentials)'],
   403: ['Forbidden', 'authenticated, but missing the permission'],
   404: ['NotFound', 'no such resource, or it belongs to a team the caller cannot see'],
-  409: ['Conflict', 'conflicts with the current state (duplicate, busy target, run not waiting)'],
+  409: ['Conflict', 'conflicts with the current state (duplicate, busy target, run not waiting, a team’s last admin)'],
   413: ['PayloadTooLarge', 'the body exceeds BODY_LIMIT'],
   429: ['TooManyRequests', 'rate limit exceeded; retry after `Retry-After` seconds'],
 };

@@ -12,7 +12,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60re
 h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; text-transform: capitalize; }
 .op { margin: .4rem 0; border: 1px solid #e3e6ea; border-radius: 4px; padding: .4rem .6rem; }
 .method { display: inline-block; min-width: 4.5rem; font-weight: 600; text-transform: uppercase; }
-.get { color: #1f6feb; } .post { color: #1a7f37; } .put { color: #9a6700; } .delete { color: #cf222e; }
+.get { color: #1f6feb; } .post { color: #1a7f37; } .put { color: #9a6700; } .patch { color: #8250df; } .delete { color: #cf222e; }
 code { font-size: 13px; } pre { background: #f6f8fa; padding: .5rem; overflow: auto; }
 .muted { color: #6e7781; }
 </style>

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listEventsQuerySchema, runEventSchema } from '../../contracts/events.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
-import { decisionRequestSchema, listRunsQuerySchema, runSchema, startRunRequestSchema } from '../../contracts/runs.ts';
+import { decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, runSchema, startRunRequestSchema } from '../../contracts/runs.ts';
 import {
   createTeamRequestSchema,
   createUserRequestSchema,
@@ -11,10 +11,11 @@ import {
   putMemberRequestSchema,
   teamListSchema,
   teamSchema,
+  updateUserRequestSchema,
   userListSchema,
   userSchema,
 } from '../routes/admin.ts';
-import { loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
+import { changePasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
 import { OpenApiBuilder, type OperationSpec } from './builder.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
@@ -32,8 +33,8 @@ export const kindParamsComponent = (kind: string): string => `${pascal(kind)}Par
 
 const runOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/runs', operationId: 'startRun', tag: 'runs', summary: 'Start a run of a kind for a team', body: 'StartRunRequest', responses: { 201: { description: 'the queued run', schema: 'Run' } }, errors: [400, 403, 404, 409] },
-  { method: 'get', path: '/api/v1/runs', operationId: 'listRuns', tag: 'runs', summary: 'Runs of the teams the caller can see, newest first', query: listRunsQuerySchema, responses: { 200: { description: 'a page of runs', schema: 'RunList' } }, errors: [400] },
-  { method: 'get', path: '/api/v1/runs/{id}', operationId: 'getRun', tag: 'runs', summary: 'One run', pathParams: runId, responses: { 200: { description: 'the run', schema: 'Run' } }, errors: [404] },
+  { method: 'get', path: '/api/v1/runs', operationId: 'listRuns', tag: 'runs', summary: 'Runs of the teams the caller can see, newest first', query: listRunsQuerySchema, responses: { 200: { description: 'a page of runs (each cut to `fields` when given)', schema: 'RunList' } }, errors: [400] },
+  { method: 'get', path: '/api/v1/runs/{id}', operationId: 'getRun', tag: 'runs', summary: 'One run', pathParams: runId, query: getRunQuerySchema, responses: { 200: { description: 'the run (cut to `fields` when given)', schema: 'Run' } }, errors: [400, 404] },
   ...(['approve', 'reject'] as const).map(
     (d): OperationSpec => ({ method: 'post', path: `/api/v1/runs/{id}/${d}`, operationId: `${d}Run`, tag: 'runs', summary: `${d === 'approve' ? 'Approve' : 'Reject'} a run waiting for approval (approver role)`, pathParams: runId, body: 'DecisionRequest', responses: { 200: { description: 'the run after the decision', schema: 'Run' } }, errors: [400, 403, 404, 409] }),
   ),
@@ -46,6 +47,7 @@ const authOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password login (rate-limited per IP)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 429] },
   { method: 'post', path: '/api/v1/auth/refresh', operationId: 'refresh', tag: 'auth', summary: 'Rotate a refresh token; a reused one revokes its whole session', auth: false, body: 'RefreshRequest', responses: { 200: { description: 'the next token pair', schema: 'TokenResponse' } }, errors: [400, 401] },
   { method: 'post', path: '/api/v1/auth/logout', operationId: 'logout', tag: 'auth', summary: 'Revoke the current access token and its session', responses: { 204: { description: 'logged out' } } },
+  { method: 'post', path: '/api/v1/auth/password', operationId: 'changePassword', tag: 'auth', summary: 'Change the caller’s password; every other session of theirs ends', body: 'ChangePasswordRequest', responses: { 204: { description: 'changed' } }, errors: [400] },
   { method: 'get', path: '/api/v1/me', operationId: 'getMe', tag: 'auth', summary: 'The caller, their teams, roles and permissions', responses: { 200: { description: 'who am I', schema: 'Me' } } },
 ];
 
@@ -53,9 +55,10 @@ const adminOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/teams', operationId: 'createTeam', tag: 'admin', summary: 'Create a team (platform admin)', body: 'CreateTeamRequest', responses: { 201: { description: 'the team', schema: 'Team' } }, errors: [400, 403, 409] },
   { method: 'get', path: '/api/v1/teams', operationId: 'listTeams', tag: 'admin', summary: 'All teams (platform admin) or the caller’s teams', responses: { 200: { description: 'teams', schema: 'TeamList' } } },
   { method: 'get', path: '/api/v1/teams/{slug}/members', operationId: 'listMembers', tag: 'admin', summary: 'Members of a team the caller can see', pathParams: slug, responses: { 200: { description: 'members', schema: 'MemberList' } }, errors: [404] },
-  { method: 'put', path: '/api/v1/teams/{slug}/members', operationId: 'putMember', tag: 'admin', summary: 'Add a member or change their role (team:manage)', pathParams: slug, body: 'PutMemberRequest', responses: { 200: { description: 'role changed', schema: 'Member' }, 201: { description: 'member added', schema: 'Member' } }, errors: [400, 403, 404, 409] },
-  { method: 'delete', path: '/api/v1/teams/{slug}/members/{userId}', operationId: 'removeMember', tag: 'admin', summary: 'Remove a member (team:manage)', pathParams: { ...slug, userId: uuid }, responses: { 204: { description: 'removed' } }, errors: [400, 403, 404] },
+  { method: 'put', path: '/api/v1/teams/{slug}/members', operationId: 'putMember', tag: 'admin', summary: 'Add a member or change their role (team:manage); the last admin cannot be demoted', pathParams: slug, body: 'PutMemberRequest', responses: { 200: { description: 'role changed', schema: 'Member' }, 201: { description: 'member added', schema: 'Member' } }, errors: [400, 403, 404, 409] },
+  { method: 'delete', path: '/api/v1/teams/{slug}/members/{userId}', operationId: 'removeMember', tag: 'admin', summary: 'Remove a member (team:manage); never the team’s last admin', pathParams: { ...slug, userId: uuid }, responses: { 204: { description: 'removed' } }, errors: [400, 403, 404, 409] },
   { method: 'post', path: '/api/v1/users', operationId: 'createUser', tag: 'admin', summary: 'Create a user (platform admin)', body: 'CreateUserRequest', responses: { 201: { description: 'the user', schema: 'User' } }, errors: [400, 403, 409] },
+  { method: 'patch', path: '/api/v1/users/{id}', operationId: 'updateUser', tag: 'admin', summary: 'Rename, disable (ends their sessions) or (un)make platform admin (platform admin)', pathParams: { id: uuid }, body: 'UpdateUserRequest', responses: { 200: { description: 'the user', schema: 'User' } }, errors: [400, 403, 404, 409] },
   { method: 'get', path: '/api/v1/users', operationId: 'listUsers', tag: 'admin', summary: 'Users by email (platform admin)', query: listUsersQuerySchema, responses: { 200: { description: 'a page of users', schema: 'UserList' } }, errors: [400, 403] },
 ];
 
@@ -72,6 +75,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('RefreshRequest', refreshRequestSchema, 'input')
     .schema('TokenResponse', tokenResponseSchema, 'output')
     .schema('Me', meResponseSchema, 'output')
+    .schema('ChangePasswordRequest', changePasswordRequestSchema, 'input')
     .schema('CreateTeamRequest', createTeamRequestSchema, 'input')
     .schema('Team', teamSchema, 'output')
     .schema('TeamList', teamListSchema, 'output')
@@ -79,6 +83,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('Member', memberSchema, 'output')
     .schema('MemberList', memberListSchema, 'output')
     .schema('CreateUserRequest', createUserRequestSchema, 'input')
+    .schema('UpdateUserRequest', updateUserRequestSchema, 'input')
     .schema('User', userSchema, 'output')
     .schema('UserList', userListSchema, 'output')
     .schema('StartRunRequest', startRunRequestSchema, 'input')
@@ -101,6 +106,9 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   });
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
+  });
+  b.patch('UpdateUserRequest', (s) => {
+    s.minProperties = 1;
   });
   for (const op of [...authOps, ...adminOps, ...runOps, ...metaOps]) b.operation(op);
   return b.build(

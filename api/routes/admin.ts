@@ -6,11 +6,13 @@ import { assertCan, type Principal } from '../../core/access.ts';
 import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { hashPassword } from '../../core/passwords.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { createTeamRow, findTeamBySlug, listMembers, listTeams, putMembership, removeMembership, toTeamView } from '../../db/repositories/teams.ts';
+import { createTeamRow, findTeamBySlug, listMembers, listTeams, toTeamView } from '../../db/repositories/teams.ts';
 import { createUserRow, findUser, listUsers, toUserView } from '../../db/repositories/users.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { removeMember, setMemberRole } from '../services/memberships.ts';
+import { updateUser } from '../services/users.ts';
 
 export const createTeamRequestSchema = z.object({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", 2 to 63 characters'),
@@ -44,13 +46,23 @@ export const userListSchema = z.object({ items: z.array(userSchema), nextCursor:
 export const memberSchema = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: z.enum(ROLES), since: z.string() });
 export const memberListSchema = z.object({ items: z.array(memberSchema) });
 
+export const updateUserRequestSchema = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    disabled: z.boolean().optional().describe('true ends every session of the user and refuses their sign-in'),
+    isAdmin: z.boolean().optional().describe('platform administrator'),
+  })
+  .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined, { message: 'give at least one of name, disabled, isAdmin' });
+
 const memberPathSchema = z.object({ slug: z.string(), userId: z.uuid() });
+const userPathSchema = z.object({ id: z.uuid() });
 
 function requirePlatformAdmin(principal: Principal): void {
   if (!principal.isAdmin) throw new NotAllowedError('platform admin only');
 }
 
 const actorOf = (ctx: AppContext) => ({ id: ctx.state.principal.id, email: ctx.state.principal.email });
+const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
 /** A team the caller cannot see is a 404, whatever they asked to do with it. */
 async function teamFor(ctx: AppContext, slug: string, permission: 'runs:read' | 'team:manage') {
@@ -101,21 +113,9 @@ export function adminRoutes(deps: AppDeps): AppRouter {
   router.put('/teams/:slug/members', ...signedIn, async (ctx) => {
     const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
     const body = putMemberRequestSchema.parse(ctx.request.body ?? {});
-    const em = ctx.state.em;
-    const user = await findUser(em, body.userId ? { id: body.userId } : { email: body.email! });
+    const user = await findUser(ctx.state.em, body.userId ? { id: body.userId } : { email: body.email! });
     if (!user) throw new NotFoundError('user not found');
-    const { member, previousRole } = await putMembership(em, team.id, user.id, body.role);
-    recordAudit(em, {
-      actor: actorOf(ctx),
-      action: previousRole ? 'team.member.update' : 'team.member.add',
-      resourceType: 'membership',
-      resourceId: `${team.id}:${user.id}`,
-      teamId: team.id,
-      ip: ctx.ip,
-      data: { userId: user.id, role: body.role, previousRole },
-    });
-    // Concurrent adds of the same member meet the (user, team) unique key.
-    await flushUnique(ctx, 'userId', 'the user was added to the team concurrently; retry');
+    const { member, previousRole } = await setMemberRole(ctx.state.em, caller(ctx), team, user, body.role);
     ctx.status = previousRole ? 200 : 201;
     ctx.body = member;
   });
@@ -123,19 +123,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
   router.delete('/teams/:slug/members/:userId', ...signedIn, async (ctx) => {
     const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
     const { userId } = memberPathSchema.parse(ctx.params);
-    const em = ctx.state.em;
-    const removedRole = await removeMembership(em, team.id, userId);
-    if (!removedRole) throw new NotFoundError('membership not found');
-    recordAudit(em, {
-      actor: actorOf(ctx),
-      action: 'team.member.remove',
-      resourceType: 'membership',
-      resourceId: `${team.id}:${userId}`,
-      teamId: team.id,
-      ip: ctx.ip,
-      data: { userId, previousRole: removedRole },
-    });
-    await em.flush();
+    await removeMember(ctx.state.em, caller(ctx), team, userId);
     ctx.status = 204;
   });
 
@@ -165,6 +153,13 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const page = users.slice(0, query.limit);
     const last = page[page.length - 1];
     ctx.body = { items: page.map(toUserView), nextCursor: users.length > query.limit && last ? Buffer.from(last.email, 'utf8').toString('base64url') : null };
+  });
+
+  router.patch('/users/:id', ...signedIn, async (ctx) => {
+    requirePlatformAdmin(ctx.state.principal);
+    const { id } = userPathSchema.parse(ctx.params);
+    const body = updateUserRequestSchema.parse(ctx.request.body ?? {});
+    ctx.body = await updateUser(ctx.state.em, deps.tokens, caller(ctx), id, body);
   });
 
   return router;

@@ -5,10 +5,12 @@ import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { AuthenticationError } from '../../core/errors.ts';
 import { createSessionService } from '../../core/refresh-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
+import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
 import { findUser, findUserForLogin } from '../../db/repositories/users.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate, bearerToken } from '../middleware/auth.ts';
 import { rateLimitLogin, rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { changePassword } from '../services/users.ts';
 
 export const loginRequestSchema = z.object({
   email: z.email().max(320),
@@ -18,6 +20,13 @@ export const loginRequestSchema = z.object({
 export const refreshRequestSchema = z.object({
   refreshToken: z.string().min(1).max(512),
 });
+
+export const changePasswordRequestSchema = z
+  .object({
+    currentPassword: z.string().min(1).max(1024),
+    newPassword: z.string().min(12, 'at least 12 characters').max(1024),
+  })
+  .refine((b) => b.newPassword !== b.currentPassword, { message: 'must differ from the current password', path: ['newPassword'] });
 
 export const publicUserSchema = z.object({
   id: z.uuid(),
@@ -49,7 +58,7 @@ export const meResponseSchema = z.object({
 
 const publicUser = (u: { id: string; email: string; name: string; isAdmin: boolean }) => ({ id: u.id, email: u.email, name: u.name, isAdmin: u.isAdmin });
 
-/** Login, refresh-token rotation, logout, and who-am-I. */
+/** Login, refresh-token rotation, logout, password change, and who-am-I. */
 export function authRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
   const sessions = createSessionService({ tokens: deps.tokens, refreshTtlSeconds: deps.config.REFRESH_TOKEN_TTL_SECONDS });
@@ -65,6 +74,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash), body.password);
     if (!user || !ok || user.disabled) throw new AuthenticationError('invalid email or password');
     recordAudit(em, { actor: { id: user.id, email: user.email }, action: 'auth.login', resourceType: 'user', resourceId: user.id, ip: ctx.ip });
+    await deleteExpiredRefreshTokens(em, { userId: user.id });
     const session = await sessions.start(em, user.id);
     ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
   });
@@ -75,6 +85,8 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const body = refreshRequestSchema.parse(ctx.request.body ?? {});
     const em = ctx.state.em;
     const session = await sessions.rotate(em, body.refreshToken, ctx.ip);
+    // A long-lived session leaves one used row per rotation; its expired ones go here, a bounded batch at a time.
+    await deleteExpiredRefreshTokens(em, { family: session.family });
     const user = await findUser(em, { id: session.userId });
     if (!user) throw new AuthenticationError('account not active');
     ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
@@ -94,6 +106,14 @@ export function authRoutes(deps: AppDeps): AppRouter {
       ip: ctx.ip,
     });
     await em.flush();
+    ctx.status = 204;
+  });
+
+  router.post('/auth/password', ...signedIn, async (ctx) => {
+    const body = changePasswordRequestSchema.parse(ctx.request.body ?? {});
+    // The claims name this session's refresh family, the one that stays signed in.
+    const claims = await deps.tokens.verifyAccess(bearerToken(ctx.get('Authorization'))!);
+    await changePassword(ctx.state.em, deps.tokens, { principal: ctx.state.principal, ip: ctx.ip }, claims.family, body);
     ctx.status = 204;
   });
 

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { listEventsQuerySchema } from '../../contracts/events.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { z } from 'zod';
-import { decisionRequestSchema, listRunsQuerySchema, startRunRequestSchema } from '../../contracts/runs.ts';
+import { decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, selectRunFields, startRunRequestSchema } from '../../contracts/runs.ts';
 import { visibleTeamIds } from '../../core/access.ts';
 import { InputError } from '../../core/errors.ts';
 import { TeamSchema } from '../../db/entities/index.ts';
@@ -48,11 +48,12 @@ export function runRoutes(deps: AppDeps): AppRouter {
     if (after === null) throw new InputError('invalid cursor', [{ field: 'cursor', message: 'not a cursor this API issued' }]);
     const allTeams = teamIds ?? (await em.find(TeamSchema, {}, { fields: ['id'] })).map((t) => t.id);
     const { runs, nextCursor } = await listRuns(em, { ...query, teamIds: allTeams, ...(after ? { after } : {}) });
-    ctx.body = { runs: runs.map(toRunView), nextCursor };
+    ctx.body = { runs: runs.map((r) => selectRunFields(toRunView(r), query.fields)), nextCursor };
   });
 
   router.get('/runs/:id', async (ctx) => {
-    ctx.body = toRunView(await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read'));
+    const { fields } = getRunQuerySchema.parse(ctx.query);
+    ctx.body = selectRunFields(toRunView(await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read')), fields);
   });
 
   router.get('/runs/:id/events', async (ctx) => {

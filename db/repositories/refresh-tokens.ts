@@ -30,3 +30,31 @@ export async function claimRefreshToken(em: EntityManager, id: string): Promise<
 export async function revokeRefreshFamily(em: EntityManager, family: string): Promise<number> {
   return em.nativeUpdate(RefreshTokenSchema, { family, revokedAt: null }, { revokedAt: new Date() });
 }
+
+/**
+ * Revokes every live refresh family of the user except `keep` (the caller's own session, when it
+ * changes its password). Returns the families it ended so their access tokens can be revoked too,
+ * once the transaction this runs in has committed.
+ */
+export async function revokeUserRefreshFamilies(em: EntityManager, userId: string, keep?: string): Promise<string[]> {
+  const rows = await em.execute<{ family: string }[]>(
+    `update refresh_tokens set revoked_at = ? where user_id = ? and revoked_at is null${keep ? ' and family <> ?' : ''} returning family`,
+    [new Date(), userId, ...(keep ? [keep] : [])],
+  );
+  return [...new Set(rows.map((r) => r.family))];
+}
+
+/**
+ * Deletes up to `limit` expired rows of one user or one family. Housekeeping run on login and refresh
+ * instead of a timer: an expired token can never be traded again, so its row only takes space.
+ * family is indexed; user_id is not (yet), so the per-user form scans the table until it is.
+ */
+export async function deleteExpiredRefreshTokens(em: EntityManager, of: { userId: string } | { family: string }, limit = 500): Promise<number> {
+  const [column, value] = 'userId' in of ? ['user_id', of.userId] : ['family', of.family];
+  const res = await em.execute<{ affectedRows: number }>(
+    `delete from refresh_tokens where id in (select id from refresh_tokens where ${column} = ? and expires_at <= ? limit ?)`,
+    [value, new Date(), limit],
+    'run',
+  );
+  return res.affectedRows;
+}

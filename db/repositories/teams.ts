@@ -66,3 +66,13 @@ export async function removeMembership(em: EntityManager, teamId: string, userId
   em.remove(existing);
   return existing.role;
 }
+
+/**
+ * Locks every membership row of the team until the transaction `em` runs in ends, and returns who
+ * holds which role. Role changes and removals that must keep an admin take this first, so two of them
+ * cannot each see "another admin remains" and together remove both. Id order: no lock-order deadlock.
+ */
+export async function lockMemberships(em: EntityManager, teamId: string): Promise<{ userId: string; role: Role }[]> {
+  const rows = await em.execute<{ user_id: string; role: Role }[]>('select user_id, role from memberships where team_id = ? order by id for update', [teamId]);
+  return rows.map((r) => ({ userId: r.user_id, role: r.role }));
+}

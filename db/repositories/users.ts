@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { UserSchema, type User } from '../entities/index.ts';
 
 export type UserView = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
@@ -41,4 +41,15 @@ export function createUserRow(em: EntityManager, input: { email: string; name: s
 /** Keyset page ordered by email; `after` is the last email of the previous page. */
 export async function listUsers(em: EntityManager, opts: { limit: number; after?: string }): Promise<User[]> {
   return em.find(UserSchema, opts.after ? { email: { $gt: opts.after } } : {}, { orderBy: { email: 'asc' }, limit: opts.limit });
+}
+
+/** The user with their password hash, row-locked until the transaction `em` runs in ends. */
+export async function lockUserWithPassword(em: EntityManager, id: string): Promise<(User & { passwordHash: string }) | null> {
+  const user = await em.findOne(UserSchema, { id }, { populate: ['passwordHash'], lockMode: LockMode.PESSIMISTIC_WRITE });
+  return user as (User & { passwordHash: string }) | null;
+}
+
+/** The user row-locked for an update in the transaction `em` runs in. */
+export async function lockUser(em: EntityManager, id: string): Promise<User | null> {
+  return em.findOne(UserSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, RefreshTokenSchema } from '../../db/entities/index.ts';
 import { createTokenService } from '../../core/tokens.ts';
+import { createRefreshTokenRow } from '../../db/repositories/refresh-tokens.ts';
 import { client } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
@@ -118,6 +120,43 @@ describe('refresh', () => {
     const bad = await refresh(42);
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'refreshToken' })]);
+  });
+});
+
+describe('expired refresh tokens', () => {
+  /** A refresh-token row as the session service writes it, expiring at `expiresAt`. */
+  async function row(userId: string, family: string, expiresAt: Date): Promise<string> {
+    const fork = em();
+    const created = createRefreshTokenRow(fork, { userId, family, tokenHash: randomBytes(32).toString('hex'), expiresAt });
+    await fork.flush();
+    return created.id;
+  }
+  const ids = async (userId: string) => (await em().find(RefreshTokenSchema, { user: userId })).map((r) => r.id);
+  const past = () => new Date(Date.now() - 60_000);
+
+  it('are deleted when their user logs in; live ones stay', async () => {
+    const user = await createUser(api.deps.db.em);
+    const expired = [await row(user.id, crypto.randomUUID(), past()), await row(user.id, crypto.randomUUID(), past())];
+    const live = await row(user.id, crypto.randomUUID(), new Date(Date.now() + 3_600_000));
+    const other = await createUser(api.deps.db.em);
+    const othersExpired = await row(other.id, crypto.randomUUID(), past());
+
+    expect((await login(user.email, user.password)).status).toBe(200);
+    const left = await ids(user.id);
+    expect(left).toHaveLength(2); // the live row and the new login's
+    expect(left).toContain(live);
+    for (const id of expired) expect(left).not.toContain(id);
+    expect(await ids(other.id)).toEqual([othersExpired]);
+  });
+
+  it('are deleted from the family a refresh rotates', async () => {
+    const user = await createUser(api.deps.db.em);
+    const first = tokensOf(await login(user.email, user.password));
+    const { family } = await em().findOneOrFail(RefreshTokenSchema, { user: user.id });
+    const stale = await row(user.id, family, past());
+    expect((await refresh(first.refreshToken)).status).toBe(200);
+    expect(await ids(user.id)).not.toContain(stale);
+    expect(await ids(user.id)).toHaveLength(2);
   });
 });
 

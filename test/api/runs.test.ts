@@ -154,6 +154,41 @@ describe('reading runs', () => {
     expect((await client(api, token).get('/api/v1/runs?status=bogus')).body.errors[0].field).toBe('status');
   });
 
+  it('returns only the fields named in `fields` (id always), on the list and on one run', async () => {
+    const earlier = await client(api, operator).post('/api/v1/runs', terraform(ws()));
+    const created = await client(api, operator).post('/api/v1/runs', terraform(ws()));
+    const one = await client(api, viewer).get(`/api/v1/runs/${created.body.id}?fields=status,target`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual({ id: created.body.id, status: 'queued', target: created.body.target });
+    const spaced = await client(api, viewer).get(`/api/v1/runs/${created.body.id}?fields=${encodeURIComponent(' kind , id,')}`);
+    expect(spaced.body).toEqual({ id: created.body.id, kind: 'terraform' });
+
+    // Paging is untouched by the selection: the cursor still leads to the next run.
+    const list = await client(api, viewer).get(`/api/v1/runs?team=${team.slug}&limit=1&fields=requestedBy,createdAt`);
+    expect(list.status).toBe(200);
+    expect(list.body.runs).toEqual([{ id: created.body.id, requestedBy: created.body.requestedBy, createdAt: created.body.createdAt }]);
+    const next = await client(api, viewer).get(`/api/v1/runs?team=${team.slug}&limit=1&fields=status&cursor=${list.body.nextCursor}`);
+    expect(next.body.runs).toEqual([{ id: earlier.body.id, status: 'queued' }]);
+    const whole = await client(api, viewer).get(`/api/v1/runs/${created.body.id}`);
+    expect(Object.keys(whole.body)).toEqual(expect.arrayContaining(['params', 'summary', 'approval', 'lastSeq']));
+  });
+
+  it('answers 400 naming `fields` for unknown or no names, and documents the parameter', async () => {
+    const created = await client(api, operator).post('/api/v1/runs', terraform(ws()));
+    for (const path of [`/api/v1/runs?fields=status,password`, `/api/v1/runs/${created.body.id}?fields=status,password`]) {
+      const res = await client(api, viewer).get(path);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ field: 'fields', message: expect.stringMatching(/^unknown field password; choose from id, kind, /) }]);
+    }
+    expect((await client(api, viewer).get('/api/v1/runs?fields=,')).body.errors).toEqual([expect.objectContaining({ field: 'fields' })]);
+
+    const doc = (await client(api).get('/api/v1/openapi.json')).body;
+    for (const op of [doc.paths['/api/v1/runs'].get, doc.paths['/api/v1/runs/{id}'].get]) {
+      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'fields', in: 'query', required: false, schema: { type: 'string' } }));
+      expect(op.responses['400']).toBeDefined();
+    }
+  });
+
   it('publishes each kind with a JSON Schema of its params', async () => {
     const res = await client(api, viewer).get('/api/v1/kinds');
     const tf = res.body.kinds.find((k: { kind: string }) => k.kind === 'terraform');
