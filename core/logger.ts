@@ -6,6 +6,8 @@ export type { Logger };
 const REDACT = [
   'password',
   '*.password',
+  '*.currentPassword',
+  '*.newPassword',
   'token',
   '*.token',
   'accessToken',

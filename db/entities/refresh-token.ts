@@ -8,7 +8,8 @@ export const RefreshTokenSchema = defineEntity({
   properties: {
     id: p.uuid().primary(),
     family: p.uuid().index(),
-    user: () => p.manyToOne(UserSchema),
+    // Indexed: revoking or pruning all of a user's sessions (disable, password change, login) looks rows up by user.
+    user: () => p.manyToOne(UserSchema).index(),
     tokenHash: p.string().unique(),
     expiresAt: p.datetime(),
     usedAt: p.datetime().nullable(),

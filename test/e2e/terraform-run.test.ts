@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Connection } from '@temporalio/client';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { createNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
@@ -37,9 +39,17 @@ const statusReached = (runId: string, status: string) =>
   );
 const storedEvents = async (runId: string) => (await client(api, operatorToken).get(`/api/v1/runs/${runId}/events?limit=5000`)).body.events;
 
+// A namespace of its own: no other test file's worker may run these workflows or activities (the
+// worker's metrics below must count exactly this file's runs).
+let isolated: Record<string, string>;
+
 beforeAll(async () => {
-  api = await startApi();
-  worker = await startTestWorker({ CANCEL_GRACE_MS: '2000', WORKER_METRICS_PORT: '0' });
+  isolated = { TEMPORAL_NAMESPACE: `e2e-${crypto.randomUUID().slice(0, 8)}` };
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  await createNamespace(connection, isolated.TEMPORAL_NAMESPACE!);
+  await connection.close();
+  api = await startApi(isolated);
+  worker = await startTestWorker({ ...isolated, CANCEL_GRACE_MS: '2000', WORKER_METRICS_PORT: '0' });
   team = await createTeam(api.deps.db.em);
   const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   const approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
@@ -129,7 +139,7 @@ describe('a Terraform run through the API', () => {
   });
 
   it('ends as timed_out when nobody decides in time', async () => {
-    const shortApi = await startApi({ APPROVAL_TIMEOUT_SECONDS: '2' });
+    const shortApi = await startApi({ ...isolated, APPROVAL_TIMEOUT_SECONDS: '2' });
     try {
       const res = await client(shortApi, operatorToken).post('/api/v1/runs', {
         kind: 'terraform',
