@@ -55,7 +55,8 @@ export default tseslint.config(
             ...forbiddenFor('workflows'),
             { group: ['node:*', ...nodeBuiltins], message: 'Workflows are deterministic sandboxed code: no Node builtins.' },
             {
-              regex: '^(?!@temporalio/workflow$|@temporalio/common$|\\.|zod$).*',
+              // The tracing interceptors' workflow entry is sandbox-safe (it is built to be bundled): that file only.
+              regex: '^(?!@temporalio/workflow$|@temporalio/common$|@temporalio/interceptors-opentelemetry/lib/workflow-interceptors\\.js$|\\.|zod$).*',
               message: 'Workflows may import only @temporalio/workflow and contracts/; side effects belong in activities/.',
             },
           ],

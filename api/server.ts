@@ -19,6 +19,7 @@ try {
   const deps = await buildAppDeps(config, logger);
   const app = createApp(deps);
   const server = http.createServer(app.callback());
+  deps.telemetry?.traceServer(server);
   const hub = attachWebSocketHub(server, deps);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

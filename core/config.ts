@@ -2,6 +2,19 @@ import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const decode = (v: string) => {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+};
+/** `key=value,key2=value2`, the OTEL_* list format (values percent-encoded, and may contain '='). */
+const keyValues = list.pipe(
+  z.array(z.string().regex(/^[^=]+=/, 'must be key=value pairs, comma-separated')).transform((pairs) =>
+    Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')).trim(), decode(p.slice(p.indexOf('=') + 1).trim())])),
+  ),
+);
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -33,6 +46,12 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** An OTLP/HTTP collector's base URL (`/v1/traces` is appended); unset or empty = tracing off, nothing started. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
+  /** Headers sent with every export, e.g. a vendor's API key. */
+  OTEL_EXPORTER_OTLP_HEADERS: keyValues.default({}),
+  /** Added to every span's resource (deployment.environment.name=prod); service.name is set per process. */
+  OTEL_RESOURCE_ATTRIBUTES: keyValues.default({}),
 });
 
 export type Config = Omit<z.infer<typeof envSchema>, 'TERRAFORM_STATE_DATABASE_URL'> & {

@@ -1,6 +1,14 @@
 import { fileURLToPath } from 'node:url';
+import { createTraceState } from '@opentelemetry/api';
 import { Client, Connection, ScheduleAlreadyRunning } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+  type OpenTelemetrySinks,
+  type SerializableSpan,
+} from '@temporalio/interceptors-opentelemetry';
+import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import type { WorkflowInfo } from '@temporalio/workflow';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { TASK_QUEUES } from '../contracts/temporal.ts';
 import type { Config } from '../core/config.ts';
@@ -8,16 +16,22 @@ import type { Logger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys } from '../core/redis.ts';
 import { RunEventStore } from '../core/run-events.ts';
+import { startTelemetry, temporalClientTracing, type Telemetry } from '../core/telemetry.ts';
 import { initOrm } from '../db/orm.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** The workflow interceptors tracing adds to the bundle; a prebuilt bundle must include them itself. */
+export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
 export const RECONCILER_SCHEDULE_ID = 'opssight-run-reconciler';
 
 export type StartWorkerOptions = {
-  /** A prebuilt bundle (tests build one per file); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build one per file); otherwise the workflows are bundled at start. With
+   * tracing on, bundle WORKFLOW_INTERCEPTORS_PATH into it, or workflows and activities go untraced.
+   */
   workflowBundle?: WorkflowBundleOption;
   taskQueue?: string;
   identity?: string;
@@ -56,6 +70,41 @@ async function ensureReconcilerSchedule(client: Client, taskQueue: string, opts:
   }
 }
 
+/**
+ * The workflow sandbox's spans arrive as plain objects shaped for OpenTelemetry SDK 1 (the one the
+ * interceptor package bundles); this process exports with SDK 3, which reads the parent and the scope
+ * from other fields.
+ */
+function toReadableSpan(span: SerializableSpan, info: WorkflowInfo, telemetry: Telemetry) {
+  const { spanContext, parentSpanId, instrumentationLibrary, ...rest } = span;
+  const { traceState, ...ids } = spanContext;
+  const context = { ...ids, ...(traceState ? { traceState: createTraceState(traceState) } : {}) };
+  return {
+    ...rest,
+    spanContext: () => context,
+    parentSpanContext: parentSpanId ? { traceId: ids.traceId, spanId: parentSpanId, traceFlags: ids.traceFlags } : undefined,
+    instrumentationScope: instrumentationLibrary,
+    resource: telemetry.resource,
+    attributes: { ...rest.attributes, temporalWorkflowId: info.workflowId, run_id: info.runId, taskQueue: info.taskQueue },
+  };
+}
+
+/** Worker options that trace workflows and activities; none at all when tracing is off. */
+export function workerTracing(telemetry: Telemetry | undefined, bundled: boolean): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  if (!telemetry) return {};
+  const tracer = telemetry.tracer('@temporalio/interceptor-activity');
+  const sinks: InjectedSinks<OpenTelemetrySinks> = {
+    exporter: { export: { fn: (info, spans) => spans.forEach((s) => telemetry.exportEnded(toReadableSpan(s, info, telemetry))) } },
+  };
+  return {
+    interceptors: {
+      ...(bundled ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }),
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks,
+  };
+}
+
 /** Connects everything the infra worker needs and starts polling; `done` settles when it has stopped. */
 export async function startWorker(config: Config, logger: Logger, opts: StartWorkerOptions = {}) {
   const taskQueue = opts.taskQueue ?? TASK_QUEUES.infra;
@@ -64,6 +113,9 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((err: unknown) => logger.warn({ err }, 'closing failed'));
   };
   try {
+    // First in, so last out: the spans of everything closing after it are still flushed.
+    const telemetry = startTelemetry(config, 'opssight-worker', logger);
+    if (telemetry) closers.push(() => telemetry.shutdown());
     const db = await initOrm(config.DATABASE_URL);
     closers.push(() => db.close());
     // Connections are lazy: prove each peer answers now, so a bad URL stops start-up instead of failing runs later.
@@ -80,7 +132,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       throw new Error(`Temporal (TEMPORAL_ADDRESS=${config.TEMPORAL_ADDRESS}) is not reachable: ${err.message}`);
     });
     closers.push(() => connection.close());
-    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...temporalClientTracing(telemetry) });
     const metrics = createMetrics();
     const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveWorkerMetrics(metrics, config.WORKER_METRICS_PORT);
     if (metricsServer) closers.push(() => metricsServer.close());
@@ -108,6 +160,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       activities,
       ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
+      ...workerTracing(telemetry, Boolean(opts.workflowBundle)),
     });
     if (opts.reconciler !== false) {
       await ensureReconcilerSchedule(temporal, taskQueue, opts.reconciler ?? { everyMs: 60_000, olderThanMs: 120_000 }, logger);
@@ -119,7 +172,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       await done;
     };
     logger.info({ taskQueue, identity: opts.identity }, 'worker started');
-    return { worker, taskQueue, shutdown, done, metricsPort: metricsServer?.port };
+    return { worker, taskQueue, shutdown, done, metricsPort: metricsServer?.port, telemetry };
   } catch (err) {
     await closeAll();
     throw err;

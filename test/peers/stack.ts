@@ -16,6 +16,7 @@ export async function startApi(overrides: Record<string, string> = {}) {
   const deps = await buildAppDeps(config, logger);
   const app = createApp(deps);
   const server = http.createServer(app.callback());
+  deps.telemetry?.traceServer(server);
   const hub = attachWebSocketHub(server, deps);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
