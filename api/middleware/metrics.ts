@@ -1,4 +1,6 @@
 import type Koa from 'koa';
+import { context } from '@opentelemetry/api';
+import { RPCType, getRPCMetadata } from '@opentelemetry/core';
 import type { Metrics } from '../../core/metrics.ts';
 
 /** Labels by matched route pattern (not raw path) so run ids do not explode the series count. */
@@ -8,7 +10,11 @@ export function httpMetrics(metrics: Metrics): Koa.Middleware {
     try {
       await next();
     } finally {
-      const labels = { method: ctx.method, route: (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched', status: String(ctx.status) };
+      const matched = (ctx as { _matchedRoute?: string })._matchedRoute;
+      const labels = { method: ctx.method, route: matched ?? 'unmatched', status: String(ctx.status) };
+      // The same route names the request's trace span ("POST /api/v1/runs"); a no-op when tracing is off.
+      const rpc = getRPCMetadata(context.active());
+      if (matched && rpc?.type === RPCType.HTTP) rpc.route = matched;
       end(labels);
       if (ctx.status >= 400) metrics.httpErrors.inc(labels);
     }

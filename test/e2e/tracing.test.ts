@@ -109,6 +109,9 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     };
     expect(post).toMatchObject({ service: 'opssight-api', parentSpanId: undefined, resource: expect.objectContaining({ 'deployment.environment.name': 'test' }) });
     expect(post.attributes['http.response.status_code'] ?? post.attributes['http.status_code']).toBe(201);
+    // Named by the matched route, not the raw path: run ids never explode the span-name cardinality.
+    expect(post.name).toBe('POST /api/v1/runs');
+    expect(post.attributes['http.route']).toBe('/api/v1/runs');
 
     const start = one('StartWorkflow:terraformRun', post);
     expect(start).toMatchObject({ service: 'opssight-api', attributes: expect.objectContaining({ temporalWorkflowId: runId }) });
