@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
+import http from 'node:http';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
@@ -68,6 +69,14 @@ describe('the dashboard in a real browser', () => {
     const index = await fetch(`${api.baseUrl}/runs/00000000-0000-4000-8000-000000000000`);
     expect(index.status).toBe(200);
     expect(index.headers.get('cache-control')).toBe('no-cache');
+    const tag = index.headers.get('etag');
+    expect(tag).toBeTruthy();
+    // node:http, not fetch: fetch adds `Cache-Control: no-cache` to conditional requests, which
+    // (rightly) disables the 304 a browser revalidating its cached copy gets.
+    const revalidated = await new Promise<number>((resolve, reject) =>
+      http.get(`${api.baseUrl}/`, { headers: { 'if-none-match': tag! } }, (res) => resolve(res.resume().statusCode!)).on('error', reject),
+    );
+    expect(revalidated).toBe(304);
     const html = await index.text();
     const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(asset).toBeDefined();
@@ -76,7 +85,10 @@ describe('the dashboard in a real browser', () => {
     expect(js.headers.get('content-type')).toContain('javascript');
     expect((await fetch(`${api.baseUrl}/api/v1/nope`)).headers.get('content-type')).toContain('problem+json');
     expect((await fetch(`${api.baseUrl}/assets/missing-123.js`)).status).toBe(404);
-    expect((await fetch(`${api.baseUrl}/%2e%2e/package.json`)).status).not.toBe(200);
+    for (const escape of ['/%2e%2e/package.json', '/..%2fpackage.json', '/assets/..%2f..%2fpackage.json']) {
+      const res = await fetch(`${api.baseUrl}${escape}`);
+      expect([res.status, await res.text()]).not.toEqual([200, expect.stringContaining('"name": "opssight"')]);
+    }
   });
 
   it('logs in, starts a Terraform run from the generated form, streams the plan, approves, and ends succeeded', async () => {
