@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, get, post, query, type FieldError } from '../client/http.ts';
+import { get, post, query } from '../client/http.ts';
 import { refreshMe, useMe } from '../client/me.ts';
-import { FieldMessage } from '../components/FieldMessage.tsx';
+import { TextField } from '../components/TextField.tsx';
+import { useSubmit } from '../form/use-submit.ts';
 import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
 
 type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
@@ -11,9 +12,6 @@ function generatePassword(): string {
   const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % alphabet.length]).join('');
 }
-
-const failure = (err: unknown): { errors: FieldError[]; message: string } =>
-  err instanceof ApiError ? { errors: err.errors, message: err.message } : { errors: [], message: 'The request failed.' };
 
 /** Teams, users and memberships: platform admins create teams and users, team admins set roles. */
 export function AdminPage() {
@@ -92,37 +90,19 @@ export function AdminPage() {
 function CreateTeam({ onCreated }: { onCreated: () => void }) {
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await post('/api/v1/teams', { slug, name });
-      setMessage(`Team ${slug} created.`);
-      setErrors([]);
-      setSlug('');
-      setName('');
-      onCreated();
-    } catch (err) {
-      const f = failure(err);
-      setErrors(f.errors);
-      setMessage(f.message);
-    }
-  };
+  const { errors, message, submit } = useSubmit(async () => {
+    await post('/api/v1/teams', { slug, name });
+    setSlug('');
+    setName('');
+    onCreated();
+    return `Team ${slug} created.`;
+  });
   return (
     <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-team-title">
       <h2 id="new-team-title">Create a team</h2>
       {message && <p role="status">{message}</p>}
-      <label class="label" for="team-slug">
-        Slug
-      </label>
-      <input id="team-slug" value={slug} required onInput={(e) => setSlug(e.currentTarget.value)} aria-describedby="team-slug-err" placeholder="platform-team" />
-      <FieldMessage id="team-slug-err" field="slug" errors={errors} />
-      <label class="label" for="team-name">
-        Name
-      </label>
-      <input id="team-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} aria-describedby="team-name-err" />
-      <FieldMessage id="team-name-err" field="name" errors={errors} />
+      <TextField id="team-slug" label="Slug" field="slug" value={slug} onInput={setSlug} errors={errors} placeholder="platform-team" />
+      <TextField id="team-name" label="Name" field="name" value={name} onInput={setName} errors={errors} />
       <button type="submit">Create team</button>
     </form>
   );
@@ -133,49 +113,26 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [password, setPassword] = useState(generatePassword);
   const [isAdmin, setIsAdmin] = useState(false);
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await post('/api/v1/users', { email, name, password, isAdmin });
-      setMessage(`Created ${email}. Send them this one-time password: ${password}`);
-      setErrors([]);
-      setEmail('');
-      setName('');
-      setPassword(generatePassword());
-      setIsAdmin(false);
-      onCreated();
-    } catch (err) {
-      const f = failure(err);
-      setErrors(f.errors);
-      setMessage(f.message);
-    }
-  };
+  const { errors, message, submit } = useSubmit(async () => {
+    await post('/api/v1/users', { email, name, password, isAdmin });
+    setEmail('');
+    setName('');
+    setPassword(generatePassword());
+    setIsAdmin(false);
+    onCreated();
+    return `Created ${email}. Send them this one-time password: ${password}`;
+  });
   return (
     <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="invite-title">
       <h2 id="invite-title">Invite a user</h2>
       {message && <p role="status">{message}</p>}
-      <label class="label" for="invite-email">
-        Email
-      </label>
-      <input id="invite-email" type="email" value={email} required onInput={(e) => setEmail(e.currentTarget.value)} aria-describedby="invite-email-err" />
-      <FieldMessage id="invite-email-err" field="email" errors={errors} />
-      <label class="label" for="invite-name">
-        Name
-      </label>
-      <input id="invite-name" value={name} required onInput={(e) => setName(e.currentTarget.value)} aria-describedby="invite-name-err" />
-      <FieldMessage id="invite-name-err" field="name" errors={errors} />
-      <label class="label" for="invite-password">
-        Initial password
-      </label>
-      <div class="inline-row">
-        <input id="invite-password" value={password} required onInput={(e) => setPassword(e.currentTarget.value)} aria-describedby="invite-password-err" spellcheck={false} />
+      <TextField id="invite-email" label="Email" field="email" type="email" value={email} onInput={setEmail} errors={errors} />
+      <TextField id="invite-name" label="Name" field="name" value={name} onInput={setName} errors={errors} />
+      <TextField id="invite-password" label="Initial password" field="password" value={password} onInput={setPassword} errors={errors} spellcheck={false}>
         <button type="button" class="secondary small" onClick={() => setPassword(generatePassword())}>
           Generate
         </button>
-      </div>
-      <FieldMessage id="invite-password-err" field="password" errors={errors} />
+      </TextField>
       <label class="label inline">
         <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.currentTarget.checked)} /> Platform administrator
       </label>
