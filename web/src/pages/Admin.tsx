@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, post, query } from '../client/http.ts';
 import { refreshMe, useMe } from '../client/me.ts';
 import { TextField } from '../components/TextField.tsx';
-import { useSubmit } from '../form/use-submit.ts';
+import { useApiAction } from '../form/use-api-action.ts';
 import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
 
 type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
@@ -90,7 +90,8 @@ export function AdminPage() {
 function CreateTeam({ onCreated }: { onCreated: () => void }) {
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
-  const { errors, message, submit } = useSubmit(async () => {
+  const { errors, message, submit } = useApiAction();
+  const create = submit(async () => {
     await post('/api/v1/teams', { slug, name });
     setSlug('');
     setName('');
@@ -98,7 +99,7 @@ function CreateTeam({ onCreated }: { onCreated: () => void }) {
     return `Team ${slug} created.`;
   });
   return (
-    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="new-team-title">
+    <form class="card" onSubmit={create} aria-labelledby="new-team-title">
       <h2 id="new-team-title">Create a team</h2>
       {message && <p role="status">{message}</p>}
       <TextField id="team-slug" label="Slug" field="slug" value={slug} onInput={setSlug} errors={errors} placeholder="platform-team" />
@@ -113,7 +114,8 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [password, setPassword] = useState(generatePassword);
   const [isAdmin, setIsAdmin] = useState(false);
-  const { errors, message, submit } = useSubmit(async () => {
+  const { errors, message, submit } = useApiAction();
+  const invite = submit(async () => {
     await post('/api/v1/users', { email, name, password, isAdmin });
     setEmail('');
     setName('');
@@ -123,7 +125,7 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
     return `Created ${email}. Send them this one-time password: ${password}`;
   });
   return (
-    <form class="card" onSubmit={(e) => void submit(e)} aria-labelledby="invite-title">
+    <form class="card" onSubmit={invite} aria-labelledby="invite-title">
       <h2 id="invite-title">Invite a user</h2>
       {message && <p role="status">{message}</p>}
       <TextField id="invite-email" label="Email" field="email" type="email" value={email} onInput={setEmail} errors={errors} />

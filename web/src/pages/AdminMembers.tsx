@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ROLES, type Role } from '../../../contracts/permissions.ts';
-import { ApiError, del, get, put, type FieldError } from '../client/http.ts';
+import { del, get, put } from '../client/http.ts';
 import { FieldMessage } from '../components/FieldMessage.tsx';
+import { useApiAction } from '../form/use-api-action.ts';
 
 export type TeamItem = { id: string; slug: string; name: string; createdAt: string; role: Role | null };
 type Member = { userId: string; email: string; name: string; role: Role; since: string };
@@ -12,8 +13,8 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
   const [members, setMembers] = useState<Member[]>([]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
-  const [errors, setErrors] = useState<FieldError[]>([]);
-  const [message, setMessage] = useState<string | null>(null);
+  const action = useApiAction();
+  const { errors, message } = action;
   const team = teams.find((t) => t.slug === slug) ?? teams[0];
 
   const load = () => {
@@ -21,17 +22,13 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
   };
   useEffect(load, [team?.slug]);
 
-  const run = async (what: () => Promise<unknown>, done: string) => {
-    try {
+  /** Every change reloads the member list; `done` is what to tell the admin when it worked. */
+  const run = (what: () => Promise<unknown>, done: string) =>
+    action.run(async () => {
       await what();
-      setErrors([]);
-      setMessage(done);
       load();
-    } catch (err) {
-      setErrors(err instanceof ApiError ? err.errors : []);
-      setMessage(err instanceof ApiError ? err.message : 'The request failed.');
-    }
-  };
+      return done;
+    });
 
   if (!team) return <p class="muted">You do not manage any team.</p>;
   return (
@@ -52,7 +49,7 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
         class="inline-form"
         onSubmit={(e) => {
           e.preventDefault();
-          void run(() => put(`/api/v1/teams/${team.slug}/members`, { email: email.trim(), role }), `${email} is now ${role} in ${team.slug}.`).then(() => setEmail(''));
+          void run(() => put(`/api/v1/teams/${team.slug}/members`, { email: email.trim(), role }), `${email} is now ${role} in ${team.slug}.`).then((ok) => ok && setEmail(''));
         }}
         aria-label={`Add a member to ${team.name}`}
       >
