@@ -6,6 +6,7 @@ import { createRunStateActivities } from '../../activities/run-state.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { peerContext } from '../peers/context.ts';
+import { until } from '../fixtures/until.ts';
 
 let ctx: Awaited<ReturnType<typeof peerContext>>;
 let connection: Connection;
@@ -58,9 +59,10 @@ describe('recordRunState', () => {
     expect(row).toMatchObject({ status: 'succeeded', step: null, approval, summary: { add: 1, change: 0, destroy: 0 } });
     expect(row?.finishedAt).toBeInstanceOf(Date);
 
-    const until = Date.now() + 5000;
-    while (announced.filter((a) => a.run.id === runId).length < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    const mine = announced.filter((a) => a.run.id === runId);
+    const mine = await until('five announcements', async () => {
+      const got = announced.filter((a) => a.run.id === runId);
+      return got.length >= 5 ? got : undefined;
+    }, 5000, 20);
     expect(mine[0]).toEqual({ op: 'run', run: { id: runId, status: 'running', kind: 'terraform', team: expect.stringMatching(/^t-/), target: expect.any(String), step: 'plan' } });
     expect(mine.at(-1)?.run.status).toBe('succeeded');
     sub.disconnect();

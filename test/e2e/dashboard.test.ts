@@ -9,6 +9,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { simpleConfig, slowConfig } from '../fixtures/terraform.ts';
 import { launchBrowser, signIn as signInAt, startCuttableProxy, viewerLines, waitForLogLine, withPage as withPageOf } from './browser.ts';
+import { until } from '../fixtures/until.ts';
 
 // The dashboard in headless Chromium against the real stack: API + WebSocket hub, a real infra
 // worker, the Temporal dev server, PostgreSQL, Redis and the real terraform binary. Needs the built
@@ -32,15 +33,11 @@ const storedLogLines = async (token: string, runId: string) => {
   const res = await client(api, token).get(`/api/v1/runs/${runId}/events?limit=5000`);
   return (res.body.events as { seq: number; type: string; message: string }[]).filter((e) => e.type === 'log').map((e) => ({ seq: e.seq, text: e.message }));
 };
-const waitForStatus = async (token: string, runId: string, status: string) => {
-  const deadline = Date.now() + 90_000;
-  for (;;) {
+const waitForStatus = (token: string, runId: string, status: string) =>
+  until(`run ${runId} to become ${status}`, async () => {
     const run = (await client(api, token).get(`/api/v1/runs/${runId}`)).body;
-    if (run.status === status) return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} is ${run.status}, not ${status}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+    return run.status === status ? run : undefined;
+  }, 90_000, 250);
 
 const withPage = (fn: (page: Page) => Promise<void>) => withPageOf(browser.context, fn);
 const signIn = (page: Page, who: { email: string; password: string }) => signInAt(page, proxy.url, who);

@@ -9,6 +9,7 @@ import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, FAILURE_TYPES, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
 import type { TerraformRunActivities } from '../../workflows/terraform-run.ts';
 import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { until } from '../fixtures/until.ts';
 
 // Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
 // scripts per run. Activities themselves are tested against real terraform in test/activities.
@@ -90,22 +91,11 @@ async function start(script: Partial<Script>, input: Partial<TerraformRunInput> 
 }
 
 /** Waits (by query) until the workflow reports `status`. */
-async function reaches(handle: WorkflowHandle, status: RunStatus, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+const reaches = (handle: WorkflowHandle, status: RunStatus) =>
+  until(`the run to become ${status}`, async () => {
     const state = await handle.query(stateQuery);
-    if (state.status === status) return state;
-    if (Date.now() > deadline) throw new Error(`run stayed ${state.status}, expected ${status}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-async function until(ok: () => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+    return state.status === status ? state : undefined;
+  }, 20_000, 25);
 const statuses = (s: Script) => s.recorded.filter((r) => r.status).map((r) => r.status);
 const approver = { userId: 'u1', email: 'approver@example.test', comment: 'lgtm' };
 
@@ -174,7 +164,7 @@ describe('terraformRun', () => {
 
   it('cancellation reaches the running activity, then the run is recorded cancelled', async () => {
     const { handle, script } = await start({ plans: [BLOCK] });
-    await until(() => script.planCalls > 0);
+    await until('a plan call', async () => (script.planCalls > 0 ? true : undefined), 20_000, 25);
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
