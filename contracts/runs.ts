@@ -6,13 +6,15 @@ export const RUN_STATUSES = [
   'awaiting_approval',
   'succeeded',
   'failed',
+  'discarded',
   'cancelled',
   'timed_out',
 ] as const;
 export const runStatusSchema = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'timed_out'];
+/** `discarded`: a person rejected the proposed change, so nothing was applied (neither success nor failure). */
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'discarded', 'cancelled', 'timed_out'];
 export const isTerminal = (status: RunStatus): boolean => TERMINAL_STATUSES.includes(status);
 
 export const planSummarySchema = z.object({
@@ -31,6 +33,18 @@ export const approvalSchema = z.object({
 });
 export type Approval = z.infer<typeof approvalSchema>;
 
+/**
+ * Who asked to stop the run, and when. Set the moment the API accepts the request (the run shows
+ * "cancelling" at once); `force` once someone asked to kill a process that did not stop gracefully.
+ */
+export const cancelRequestSchema = z.object({
+  by: z.string(),
+  byEmail: z.string(),
+  at: z.string(),
+  force: z.boolean(),
+});
+export type CancelRequest = z.infer<typeof cancelRequestSchema>;
+
 export const runSchema = z.object({
   id: z.uuid(),
   kind: z.string(),
@@ -41,6 +55,7 @@ export const runSchema = z.object({
   params: z.record(z.string(), z.unknown()),
   summary: z.record(z.string(), z.unknown()).nullable(),
   approval: approvalSchema.nullable(),
+  cancelRequest: cancelRequestSchema.nullable(),
   error: z.string().nullable(),
   requestedBy: z.object({ id: z.string(), email: z.string() }),
   createdAt: z.string(),
@@ -89,6 +104,13 @@ export const startRunRequestSchema = z.object({
 
 export const decisionRequestSchema = z.object({
   comment: z.string().max(2000).default(''),
+});
+
+export const cancelRequestBodySchema = z.object({
+  force: z
+    .boolean()
+    .default(false)
+    .describe('kill the run\'s process at once (after a graceful cancel did not stop it); the tool may leave its state unsaved'),
 });
 
 export const listRunsQuerySchema = z.object({

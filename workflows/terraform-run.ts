@@ -30,11 +30,10 @@ export type TerraformRunActivities = {
   terraformDiscardPlans(input: { runId: string }): Promise<number>;
 };
 
-export type TerraformRunResult = { status: Extract<RunStatus, 'succeeded' | 'timed_out'>; summary: PlanSummary | null };
+export type TerraformRunResult = { status: Extract<RunStatus, 'succeeded' | 'discarded' | 'timed_out'>; summary: PlanSummary | null };
 
 /** A busy state can make every fresh plan stale again; past this many rounds a human should look. */
 const MAX_PLAN_ROUNDS = 5;
-const REJECTED = 'Rejected';
 
 const bookkeeping = proxyActivities<TerraformRunActivities>({
   startToCloseTimeout: '30 seconds',
@@ -66,8 +65,8 @@ const isStalePlan = (err: unknown) => {
 /**
  * init + plan → (no changes: done) → approval unless autoApply → apply the saved plan → done.
  * A stale plan (state changed between plan and apply, e.g. after a worker crash) goes back to plan.
- * Rejection ends the run as `failed` (error "rejected by …", decision kept in `approval`): the
- * run's change did not happen, and the status list has no separate "rejected".
+ * Rejection ends the run as `discarded`: the proposed change was not applied, by a person's choice,
+ * which is neither a success nor a failure. The decision is kept in `approval`.
  */
 export async function terraformRun(input: TerraformRunInput): Promise<TerraformRunResult> {
   const { runId, params } = input;
@@ -75,7 +74,6 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
   const state: { status: RunStatus; step: string | null } = { status: 'queued', step: null };
   let decision: Approval | undefined;
   let decisionRecorded = false;
-  let failureRecorded = false;
 
   setHandler(stateQuery, () => ({ ...state }));
   const validator = (d: DecisionInput) => {
@@ -118,11 +116,9 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
         }
         const d = decision!;
         if (d.decision === 'rejected') {
-          const error = `rejected by ${d.byEmail}${d.comment ? `: ${d.comment}` : ''}`;
-          await report({ approval: d, status: 'failed', error });
+          await report({ approval: d, status: 'discarded', step: null, summary });
           decisionRecorded = true;
-          failureRecorded = true;
-          throw ApplicationFailure.create({ message: error, type: REJECTED, nonRetryable: true });
+          return { status: 'discarded', summary };
         }
         await report({ approval: d, status: 'running', step: 'apply' });
         decisionRecorded = true;
@@ -142,7 +138,6 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
       await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
       throw err;
     }
-    if (failureRecorded) throw err;
     const { message, type } = failureOf(err);
     await report({ status: 'failed', error: message });
     throw ApplicationFailure.create({ message, type, nonRetryable: true });

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { listEventsQuerySchema } from '../../contracts/events.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { z } from 'zod';
-import { decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, selectRunFields, startRunRequestSchema } from '../../contracts/runs.ts';
+import { cancelRequestBodySchema, decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, selectRunFields, startRunRequestSchema } from '../../contracts/runs.ts';
 import { visibleTeamIds } from '../../core/access.ts';
 import { InputError } from '../../core/errors.ts';
 import { TeamSchema } from '../../db/entities/index.ts';
@@ -72,8 +72,9 @@ export function runRoutes(deps: AppDeps): AppRouter {
   }
 
   router.post('/runs/:id/cancel', async (ctx) => {
+    const { force } = cancelRequestBodySchema.parse(ctx.request.body ?? {});
     ctx.status = 202;
-    ctx.body = await cancelRun(deps, ctx.state.em, caller(ctx), ctx.params.id!);
+    ctx.body = await cancelRun(deps, ctx.state.em, caller(ctx), ctx.params.id!, force);
   });
 
   return router;

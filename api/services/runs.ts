@@ -113,7 +113,7 @@ export async function decide(
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
       const detail = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new ConflictError(`run is not awaiting approval (${detail})`, { status: run.status });
+      throw new ConflictError(`run is not awaiting approval (${detail})`, { runStatus: run.status });
     }
     throw err;
   }
@@ -131,24 +131,37 @@ export async function decide(
   return toRunView(run);
 }
 
-/** Requests cancellation; the workflow stops the running activity through heartbeats and records `cancelled`. */
-export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller, id: string): Promise<RunView> {
+/**
+ * Records who asked to stop the run on its row at once (the run shows "cancelling" before any worker
+ * reacts), then asks Temporal to cancel the workflow: the running activity learns of it through its
+ * heartbeat and stops its process gracefully (SIGINT). `force` is the second, explicit step for a
+ * process that did not stop: the activity sees it on the row and kills the process group; the tool
+ * may not have saved its state, which the run's events then say.
+ */
+export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller, id: string, force = false): Promise<RunView> {
   const run = await runFor(em, caller.principal, id, 'runs:cancel');
-  if (isTerminal(run.status)) throw new ConflictError(`run already ended (${run.status})`, { status: run.status });
+  if (isTerminal(run.status)) throw new ConflictError(`run already ended (${run.status})`, { runStatus: run.status });
+  if (force && !run.cancelRequest) throw new ConflictError('cancel the run first; force only stops a process that a cancel did not stop', { runStatus: run.status });
+  if (!force && run.cancelRequest) return toRunView(run);
+  const request = { by: caller.principal.id, byEmail: caller.principal.email, at: new Date().toISOString(), force };
   try {
-    await deps.temporal.workflow.getHandle(run.id).cancel();
+    if (!force) await deps.temporal.workflow.getHandle(run.id).cancel();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ConflictError('run already ended', { status: run.status });
+    if (err instanceof WorkflowNotFoundError) throw new ConflictError('run already ended', { runStatus: run.status });
     throw err;
   }
+  run.cancelRequest = request;
   recordAudit(em, {
     actor: actor(caller),
-    action: 'run.cancel',
+    action: force ? 'run.force_cancel' : 'run.cancel',
     resourceType: 'run',
     resourceId: run.id,
     teamId: run.team.id,
     ip: caller.ip,
   });
   await em.flush();
+  const message = force ? `force cancel requested by ${caller.principal.email}: the process is killed; its state may not be saved` : `cancel requested by ${caller.principal.email}`;
+  await deps.events.append(run.id, [{ type: 'step', level: force ? 'warn' : 'info', message, data: { cancelRequest: request }, attempt: 0 }]);
+  await publishRunChange(deps.redis, deps.keys, { id: run.id, status: run.status, kind: run.kind, team: run.team.slug, target: run.target ?? null, step: run.step ?? null });
   return toRunView(run);
 }

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { RUN_STATUSES, type Approval } from '../../contracts/runs.ts';
+import { RUN_STATUSES, type Approval, type CancelRequest } from '../../contracts/runs.ts';
 import { TeamSchema } from './team.ts';
 import { UserSchema } from './user.ts';
 
@@ -30,6 +30,7 @@ export const RunSchema = defineEntity({
     params: p.json<Record<string, unknown>>(),
     summary: p.json<Record<string, unknown>>().nullable(),
     approval: p.json<Approval>().nullable(),
+    cancelRequest: p.json<CancelRequest>().nullable(),
     error: p.text().nullable(),
     requestedBy: () => p.manyToOne(UserSchema),
     lastSeq: p.integer().default(0),

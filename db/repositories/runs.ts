@@ -15,6 +15,7 @@ export function toRunView(run: Run): RunView {
     params: run.params,
     summary: run.summary ?? null,
     approval: run.approval ?? null,
+    cancelRequest: run.cancelRequest ?? null,
     error: run.error ?? null,
     requestedBy: { id: user.id, email: user.email },
     createdAt: run.createdAt.toISOString(),

@@ -115,7 +115,7 @@ describe('a Terraform run through the API', () => {
     await statusReached(runId, 'awaiting_approval');
     const rejected = await client(api, approverToken).post(`/api/v1/runs/${runId}/reject`, { comment: 'not today' });
     expect(rejected.status).toBe(200);
-    await statusReached(runId, 'failed');
+    await statusReached(runId, 'discarded');
     const run = (await client(api, operatorToken).get(`/api/v1/runs/${runId}`)).body;
     expect(run.approval).toMatchObject({ decision: 'rejected', comment: 'not today' });
     expect(ws.events(runId).some((e) => e.type === 'log' && /Apply complete/.test(e.message))).toBe(false);

@@ -125,14 +125,12 @@ describe('terraformRun', () => {
     expect(again.script.applyCalls).toBe(1);
   });
 
-  it('ends as failed with the rejecting user and comment when rejected', async () => {
+  it('ends as discarded, with the rejecting user and comment, when rejected', async () => {
     const { handle, script } = await start({});
     await reaches(handle, 'awaiting_approval');
-    expect(await handle.executeUpdate(rejectUpdate, { args: [{ ...approver, comment: 'not today' }] })).toEqual({ status: 'failed' });
-    const err = await handle.result().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'Rejected', message: `rejected by ${approver.email}: not today` });
-    expect(script.recorded.at(-1)).toMatchObject({ status: 'failed', error: `rejected by ${approver.email}: not today`, approval: { decision: 'rejected' } });
+    expect(await handle.executeUpdate(rejectUpdate, { args: [{ ...approver, comment: 'not today' }] })).toEqual({ status: 'discarded' });
+    expect(await handle.result()).toMatchObject({ status: 'discarded' });
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'discarded', approval: { decision: 'rejected', byEmail: approver.email, comment: 'not today' } });
     expect(script.applyCalls).toBe(0);
   });
 

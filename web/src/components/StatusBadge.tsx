@@ -6,6 +6,7 @@ const LABELS: Record<RunStatus, string> = {
   awaiting_approval: 'Awaiting approval',
   succeeded: 'Succeeded',
   failed: 'Failed',
+  discarded: 'Discarded',
   cancelled: 'Cancelled',
   timed_out: 'Timed out',
 };
