@@ -6,9 +6,12 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
+import { createProcessActivities } from './process/index.ts';
+import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
 import { createRunStateActivities } from './run-state.ts';
 import { createTerraformActivities } from './terraform/index.ts';
+import type { StateStore } from './terraform/state.ts';
 
 /** Everything activities reach the outside world through; the worker builds it from config. */
 export type ActivityDeps = {
@@ -22,12 +25,20 @@ export type ActivityDeps = {
   metrics?: Metrics;
   /** Environment for child processes (terraform): only what a process needs, never the worker's secrets. */
   processEnv: Record<string, string>;
+  /** The host this worker runs on: processes it starts are followed by workers of the same host. */
+  hostId: string;
+  /** True when user code runs as a per-run sandbox uid (the worker is root). */
+  sandboxed: boolean;
+  /** The Terraform state database, through the worker's administrative connection. */
+  state: StateStore;
 };
 
 export function createActivities(deps: ActivityDeps) {
+  const runner = createProcessRunner({ em: deps.em, events: deps.events, logger: deps.logger, hostId: deps.hostId, graceMs: deps.config.CANCEL_GRACE_MS });
   const activities = {
     ...createRunStateActivities(deps),
-    ...createTerraformActivities(deps),
+    ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
+    ...createTerraformActivities({ ...deps, runner }),
     ...createReconcileActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;

@@ -59,6 +59,7 @@ try {
     const id = crypto.randomUUID();
     const input: TerraformRunInput = {
       runId: id,
+      teamId: team.id,
       params: { workspace: `bare-${workspace++}`, files, variables: {}, autoApply: false },
       approvalTimeoutMs: api.config.APPROVAL_TIMEOUT_SECONDS * 1000,
     };

@@ -1,9 +1,15 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Approval, RunStatus } from './runs.ts';
 import type { TerraformParams } from './kinds/terraform.ts';
 
 export const TASK_QUEUES = { infra: 'infra', deploy: 'deploy', notify: 'notify', scan: 'scan' } as const;
 export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
+
+/**
+ * The queue only the workers of one host poll, beside the shared one: a retry of a step whose process
+ * still runs on that host (and writes its output to that host's disk) is sent there to follow it.
+ */
+export const hostTaskQueue = (taskQueue: string, hostId: string) => `${taskQueue}@${hostId}`;
 
 export type DecisionInput = { userId: string; email: string; comment: string };
 export type DecisionResult = { status: RunStatus };
@@ -12,17 +18,34 @@ export type DecisionResult = { status: RunStatus };
 export const approveUpdate = defineUpdate<DecisionResult, [DecisionInput]>('approve');
 export const rejectUpdate = defineUpdate<DecisionResult, [DecisionInput]>('reject');
 export const stateQuery = defineQuery<{ status: RunStatus; step: string | null }>('state');
+/**
+ * The API's way to deliver a decision it has already recorded on the run row: a signal is accepted by
+ * Temporal even while no worker runs, so the person is answered at once and the run goes on when a
+ * worker is back. The Updates above serve clients that want the workflow's own validation.
+ */
+export const decisionSignal = defineSignal<[DecisionInput & { decision: 'approved' | 'rejected' }]>('decision');
 
 /** Error type names an activity throws as non-retryable ApplicationFailures. */
 export const FAILURE_TYPES = {
   stalePlan: 'StalePlan',
   terraform: 'TerraformFailed',
   invalidConfig: 'InvalidConfiguration',
+  /** The step's process runs (or ran) on another host; details: [{ hostId }]. The workflow follows it there. */
+  processOnHost: 'ProcessOnHost',
+  /** What happened cannot be decided safely by the platform; the message tells a person what to check. */
+  needsAttention: 'NeedsAttention',
+  policy: 'PolicyViolation',
 } as const;
+
+/** Recorded by the API when a run may skip its approval gate: who allowed it, and why they may. */
+export type AutoApprove = { by: string; byEmail: string; reason: 'permission' | 'team-setting' };
 
 export type TerraformRunInput = {
   runId: string;
+  teamId: string;
   params: TerraformParams;
+  /** Present only when the API verified the starter may apply without approval; `params.autoApply` alone never skips the gate. */
+  autoApprove?: AutoApprove;
   /** How long to wait for an approver before ending the run as timed_out. */
   approvalTimeoutMs: number;
   /** How long a terraform activity may go without a heartbeat before another worker retries it (default 30 s). */

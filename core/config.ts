@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -36,8 +37,19 @@ const envSchema = z.object({
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   TERRAFORM_BIN: z.string().default('terraform'),
+  /**
+   * Where Terraform state lives: an administrative connection the worker uses to create one role and
+   * schemas per team (terraform itself only ever gets its team's role). Default: the database
+   * `<DATABASE_URL's database>_tfstate` on the same server, created when missing.
+   */
   TERRAFORM_STATE_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//).optional(),
+  /** Derives the team roles' passwords (HMAC); default: derived from TERRAFORM_STATE_DATABASE_URL. */
+  STATE_ROLE_KEY: z.string().min(16).optional(),
   WORK_DIR: z.string().default('/tmp/opssight-work'),
+  /** Which host this worker is on, for following processes that outlive a worker; workers sharing one share WORK_DIR. */
+  WORKER_HOST_ID: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+  /** Run user code as root when the worker is root and cannot drop privileges (never in production). */
+  ALLOW_ROOT_RUNS: bool.default(false),
   CANCEL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
   EVENT_FLUSH_MS: z.coerce.number().int().positive().default(50),
@@ -54,9 +66,17 @@ const envSchema = z.object({
   OTEL_RESOURCE_ATTRIBUTES: keyValues.default({}),
 });
 
-export type Config = Omit<z.infer<typeof envSchema>, 'TERRAFORM_STATE_DATABASE_URL'> & {
+export type Config = Omit<z.infer<typeof envSchema>, 'TERRAFORM_STATE_DATABASE_URL' | 'STATE_ROLE_KEY'> & {
   TERRAFORM_STATE_DATABASE_URL: string;
+  STATE_ROLE_KEY: string;
 };
+
+/** The default state database: a sibling of the OpsSight database, never the OpsSight database itself. */
+function stateDatabaseUrl(databaseUrl: string): string {
+  const u = new URL(databaseUrl);
+  u.pathname = `/${decodeURIComponent(u.pathname.slice(1) || 'opssight')}_tfstate`;
+  return u.toString();
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -74,5 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = parsed.data;
-  return { ...c, TERRAFORM_STATE_DATABASE_URL: c.TERRAFORM_STATE_DATABASE_URL ?? c.DATABASE_URL };
+  const stateUrl = c.TERRAFORM_STATE_DATABASE_URL ?? stateDatabaseUrl(c.DATABASE_URL);
+  const roleKey = c.STATE_ROLE_KEY ?? createHash('sha256').update(`opssight-state-roles:${stateUrl}`).digest('base64url');
+  return { ...c, TERRAFORM_STATE_DATABASE_URL: stateUrl, STATE_ROLE_KEY: roleKey };
 }

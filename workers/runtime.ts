@@ -9,8 +9,15 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
-import { TASK_QUEUES } from '../contracts/temporal.ts';
+import { defaultHostId } from '../activities/process/host.ts';
+import { sweepEndedRuns } from '../activities/process/index.ts';
+import { isolationMode } from '../activities/process/sandbox.ts';
+import { prepareStateDatabase } from '../activities/terraform/state-setup.ts';
+import { createStateStore } from '../activities/terraform/state.ts';
+import { hostTaskQueue, TASK_QUEUES } from '../contracts/temporal.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
@@ -43,8 +50,18 @@ export type StartWorkerOptions = {
 };
 
 // Terraform and its local-exec provisioners need a usable shell environment, but must never see the
-// worker's secrets (DATABASE_URL, JWT_SECRET...): only these are passed through.
-const PASS_THROUGH = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'TZ', 'USER'];
+// worker's secrets (DATABASE_URL, JWT_SECRET...): only these are passed through. HOME, TMPDIR and USER
+// are the run's own (its work dir, its sandbox user), set where the process starts.
+const PASS_THROUGH = ['PATH', 'LANG', 'LC_ALL', 'TZ'];
+
+const hasCommand = (cmd: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 function defaultProcessEnv(): Record<string, string> {
   return Object.fromEntries(PASS_THROUGH.flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
 }
@@ -136,6 +153,18 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     const metrics = createMetrics();
     const metricsServer = config.WORKER_METRICS_PORT === undefined ? undefined : await serveWorkerMetrics(metrics, config.WORKER_METRICS_PORT);
     if (metricsServer) closers.push(() => metricsServer.close());
+
+    const mode = isolationMode({ isRoot: process.getuid?.() === 0, hasSetpriv: hasCommand('setpriv'), allowRootRuns: config.ALLOW_ROOT_RUNS });
+    if (mode !== 'sandbox') logger.warn({ mode }, mode === 'root-allowed' ? 'user code runs as root (ALLOW_ROOT_RUNS=true)' : 'user code runs as the worker\'s own user: run the worker as root to give each run a user of its own');
+    // Traversable but not listable: each run's sandbox user reaches its own work dir and nothing else.
+    mkdirSync(config.WORK_DIR, { recursive: true, mode: 0o711 });
+    const hostId = config.WORKER_HOST_ID ?? defaultHostId();
+    const state = createStateStore({ adminUrl: config.TERRAFORM_STATE_DATABASE_URL, roleKey: config.STATE_ROLE_KEY, logger });
+    closers.push(() => state.close());
+    await prepareStateDatabase({ databaseUrl: config.DATABASE_URL, stateUrl: config.TERRAFORM_STATE_DATABASE_URL, store: state, logger }).catch((err: Error) => {
+      throw new Error(`Terraform state database (TERRAFORM_STATE_DATABASE_URL): ${err.message}`);
+    });
+    await sweepEndedRuns({ workRoot: config.WORK_DIR, em: db.em, logger });
     const deps: ActivityDeps = {
       config,
       em: db.em,
@@ -146,32 +175,40 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       temporal,
       metrics,
       processEnv: opts.processEnv ?? defaultProcessEnv(),
+      hostId,
+      sandboxed: mode === 'sandbox',
+      state,
     };
     // The compiler checks here that the activities match what the workflows expect of them.
     const activities = createActivities(deps) satisfies TerraformRunActivities & RunReconcilerActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());
-    const worker = await Worker.create({
+    const common = {
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue,
       ...(opts.identity ? { identity: opts.identity } : {}),
       activities,
-      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
+    };
+    const worker = await Worker.create({
+      ...common,
+      taskQueue,
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
       ...workerTracing(telemetry, Boolean(opts.workflowBundle)),
     });
+    // Steps whose process runs on this host are sent here to be followed (activities only, no workflows).
+    const hostWorker = await Worker.create({ ...common, taskQueue: hostTaskQueue(taskQueue, hostId), ...workerTracing(telemetry, true) });
     if (opts.reconciler !== false) {
       await ensureReconcilerSchedule(temporal, taskQueue, opts.reconciler ?? { everyMs: 60_000, olderThanMs: 120_000 }, logger);
     }
 
-    const done = worker.run().finally(closeAll);
+    const done = Promise.all([worker.run(), hostWorker.run()]).finally(closeAll);
     const shutdown = async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of [worker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     };
-    logger.info({ taskQueue, identity: opts.identity }, 'worker started');
+    logger.info({ taskQueue, hostId, isolation: mode, identity: opts.identity }, 'worker started');
     return { worker, taskQueue, shutdown, done, metricsPort: metricsServer?.port, telemetry };
   } catch (err) {
     await closeAll();

@@ -1,54 +1,33 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
-import type { Approval, PlanSummary, RunStatus } from '../contracts/runs.ts';
-import {
-  approveUpdate,
-  FAILURE_TYPES,
-  rejectUpdate,
-  stateQuery,
-  type DecisionInput,
-  type RecordRunStateInput,
-  type TerraformRunInput,
-} from '../contracts/temporal.ts';
+import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
+import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
+import { createApprovalGate } from './blocks/approval-gate.ts';
+import { onProcessHost } from './blocks/follow-host.ts';
+import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
+import { releaseRunFiles } from './blocks/run-files.ts';
+
+type StepInput = { runId: string; teamId: string; params: TerraformParams; step: string };
 
 /**
  * The activities this workflow calls, as it sees them. workers/runtime.ts checks that what
  * createActivities builds satisfies this, so the two cannot drift apart.
  */
-export type TerraformRunActivities = {
-  recordRunState(input: RecordRunStateInput): Promise<void>;
-  terraformPlan(input: { runId: string; params: TerraformParams }): Promise<TerraformPlanResult>;
-  terraformApply(input: { runId: string; params: TerraformParams; planId: string }): Promise<{ applied: true }>;
+export type TerraformRunActivities = RunBookkeepingActivities & {
+  terraformPlan(input: StepInput): Promise<TerraformPlanResult>;
+  terraformApply(input: StepInput & { planId: string; hostGone?: string }): Promise<{ applied: true }>;
   terraformDiscardPlans(input: { runId: string }): Promise<number>;
 };
 
 export type TerraformRunResult = { status: Extract<RunStatus, 'succeeded' | 'discarded' | 'timed_out'>; summary: PlanSummary | null };
 
-/** A busy state can make every fresh plan stale again; past this many rounds a human should look. */
-const MAX_PLAN_ROUNDS = 5;
-
-const bookkeeping = proxyActivities<TerraformRunActivities>({
+const quick = proxyActivities<TerraformRunActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' },
 });
 
-function terraformActivities(heartbeatTimeoutMs: number) {
-  return proxyActivities<TerraformRunActivities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: heartbeatTimeoutMs,
-    // Cancellation must reach terraform and let it release the state lock before the run reports cancelled.
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-  });
-}
+/** A busy state can make every fresh plan stale again; past this many rounds a human should look. */
+const MAX_PLAN_ROUNDS = 5;
 
 function failureOf(err: unknown): { message: string; type: string } {
   const cause = (err as { cause?: unknown }).cause;
@@ -63,71 +42,63 @@ const isStalePlan = (err: unknown) => {
 };
 
 /**
- * init + plan → (no changes: done) → approval unless autoApply → apply the saved plan → done.
- * A stale plan (state changed between plan and apply, e.g. after a worker crash) goes back to plan.
- * Rejection ends the run as `discarded`: the proposed change was not applied, by a person's choice,
- * which is neither a success nor a failure. The decision is kept in `approval`.
+ * init + plan → (no changes: done) → approval, unless the API verified an auto-apply → apply the saved
+ * plan → done. A stale plan (the state changed under it, e.g. an interrupted apply saved part of its
+ * work) goes back to plan, and a plan with changes asks again. Rejection ends the run `discarded`.
  */
 export async function terraformRun(input: TerraformRunInput): Promise<TerraformRunResult> {
-  const { runId, params } = input;
-  const terraform = terraformActivities(input.heartbeatTimeoutMs ?? 30_000);
-  const state: { status: RunStatus; step: string | null } = { status: 'queued', step: null };
-  let decision: Approval | undefined;
-  let decisionRecorded = false;
-
-  setHandler(stateQuery, () => ({ ...state }));
-  const validator = (d: DecisionInput) => {
-    if (state.status !== 'awaiting_approval' || decision) throw new Error(`run is ${state.status}, not awaiting approval`);
-    if (!d?.userId || !d?.email) throw new Error('a decision needs the deciding user');
-  };
-  const decide = (kind: Approval['decision']) => async (d: DecisionInput) => {
-    decision = { decision: kind, by: d.userId, byEmail: d.email, comment: d.comment ?? '', at: new Date().toISOString() };
-    // Answer once the decision is on the run row, so the caller reads back what it did.
-    await condition(() => decisionRecorded);
-    return { status: state.status };
-  };
-  setHandler(approveUpdate, decide('approved'), { validator });
-  setHandler(rejectUpdate, decide('rejected'), { validator });
-
-  const report = async (change: Omit<Parameters<TerraformRunActivities['recordRunState']>[0], 'runId'>) => {
-    if (change.status) state.status = change.status;
-    if (change.step !== undefined) state.step = change.step;
-    await bookkeeping.recordRunState({ runId, ...change });
-  };
+  const { runId, teamId, params } = input;
+  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
+  const terraform = {
+    taskQueue: workflowInfo().taskQueue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout,
+    // Cancellation must reach terraform and let it release the state lock before the run reports cancelled.
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+    // A host whose workers stay silent this long is taken as gone.
+    hostWaitMs: Math.max(3 * heartbeatTimeout, 5_000),
+  } as const;
+  const plan = proxyActivities<TerraformRunActivities>(terraform);
+  const reporter = createReporter(runId);
+  const { report } = reporter;
+  const gate = createApprovalGate(reporter);
 
   try {
     await report({ status: 'running', step: 'plan' });
     for (let round = 1; ; round++) {
-      const plan = await terraform.terraformPlan({ runId, params });
-      const summary = plan.summary;
-      if (!plan.hasChanges) {
+      const planned = await plan.terraformPlan({ runId, teamId, params, step: `plan-${round}` });
+      const summary = planned.summary;
+      if (!planned.hasChanges) {
         await report({ status: 'succeeded', step: null, summary, message: 'no changes: nothing to apply' });
         return { status: 'succeeded', summary };
       }
-      if (params.autoApply) {
-        await report({ step: 'apply', summary });
+      if (input.autoApprove) {
+        await report({ step: 'apply', summary, approval: gate.automatic(input.autoApprove) });
       } else {
-        decision = undefined;
-        decisionRecorded = false;
-        await report({ status: 'awaiting_approval', step: 'approval', summary });
-        if (!(await condition(() => decision !== undefined, input.approvalTimeoutMs))) {
+        const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
+        if ('timedOut' in outcome) {
           await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
           return { status: 'timed_out', summary };
         }
-        const d = decision!;
-        if (d.decision === 'rejected') {
-          await report({ approval: d, status: 'discarded', step: null, summary });
-          decisionRecorded = true;
+        const { decision } = outcome;
+        if (decision.decision === 'rejected') {
+          await report({ approval: decision, status: 'discarded', step: null, summary });
+          gate.recorded();
           return { status: 'discarded', summary };
         }
-        await report({ approval: d, status: 'running', step: 'apply' });
-        decisionRecorded = true;
+        await report({ approval: decision, status: 'running', step: 'apply' });
+        gate.recorded();
       }
       try {
-        await terraform.terraformApply({ runId, params, planId: plan.planId });
+        await onProcessHost<TerraformRunActivities, StepInput & { planId: string; hostGone?: string }, { applied: true }>(
+          terraform,
+          (a, i) => a.terraformApply(i),
+          { runId, teamId, params, step: `apply-${planned.planId}`, planId: planned.planId },
+        );
       } catch (err) {
         if (!isStalePlan(err) || round >= MAX_PLAN_ROUNDS) throw err;
-        await report({ status: 'running', step: 'plan', message: 'the saved plan is stale (the state changed after it was made): planning again' });
+        await report({ status: 'running', step: 'plan', message: `planning again: ${failureOf(err).message}` });
         continue;
       }
       await report({ status: 'succeeded', step: null, summary });
@@ -135,19 +106,21 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
     }
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
+      const why = (err as { cause?: Error }).cause?.message;
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: why ? `cancelled: ${why}` : 'cancelled' }));
       throw err;
     }
     const { message, type } = failureOf(err);
     await report({ status: 'failed', error: message });
     throw ApplicationFailure.create({ message, type, nonRetryable: true });
   } finally {
-    // An update handler still waiting for its decision to be recorded must not hold the run open.
-    decisionRecorded = true;
+    // An Update still waiting for its decision to be recorded must not hold the run open.
+    gate.recorded();
     await CancellationScope.nonCancellable(async () => {
       // Saved plans hold variable values; none is needed once the run is over.
-      await bookkeeping.terraformDiscardPlans({ runId }).catch(() => 0);
+      await quick.terraformDiscardPlans({ runId }).catch(() => 0);
       await condition(allHandlersFinished);
     });
+    await releaseRunFiles(runId);
   }
 }

@@ -1,17 +1,19 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { TerraformParams } from '../../contracts/kinds/terraform.ts';
+import type { Sandbox } from '../process/sandbox.ts';
 
 /** Files we generate next to the user's configuration; a user file with one of these names would shadow ours. */
 export const BACKEND_FILE = '_opssight_backend.tf';
 export const VARS_FILE = 'opssight.auto.tfvars.json';
 export const PLAN_FILE = 'opssight.tfplan';
+/** What terraform leaves when it could not save the state it changed; never thrown away. */
+export const ERRORED_STATE = 'errored.tfstate';
 const RESERVED = new Set([BACKEND_FILE, VARS_FILE]);
 
-const invalid = (message: string) =>
-  ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
+const invalid = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
 
 function stripHclComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:"])(#|\/\/).*$/gm, '$1');
@@ -46,21 +48,58 @@ export function validateFiles(files: Record<string, string>): void {
 }
 
 /**
- * A fresh directory per activity invocation: nothing is carried between plan and apply on disk,
- * so any worker can run either (the plan itself travels through PostgreSQL).
+ * Where one step of a run (a plan round, an apply of one saved plan) keeps its files on this host:
+ * `<root>/<runId>/<step>/` holds the worker's control directories (process output, exit codes) and
+ * `work/`, the tool's working directory, which only the run's sandbox user can read. Every attempt of
+ * the step on this host shares it, so what a dead attempt left (a saved plan, errored.tfstate) is found.
  */
-export async function prepareWorkDir(root: string, runId: string, tag: string, params: TerraformParams): Promise<string> {
-  validateFiles(params.files);
-  const dir = path.join(root, runId, `${tag}-${crypto.randomUUID().slice(0, 8)}`);
-  await mkdir(dir, { recursive: true });
-  for (const [name, text] of Object.entries(params.files)) await writeFile(path.join(dir, name), text);
-  await writeFile(path.join(dir, VARS_FILE), JSON.stringify(params.variables ?? {}, null, 2));
-  await writeFile(path.join(dir, BACKEND_FILE), 'terraform {\n  backend "pg" {}\n}\n');
-  // An empty CLI config keeps the user's/host's ~/.terraformrc (credentials, mirrors) out of runs.
-  await writeFile(path.join(dir, '.terraformrc'), '');
-  return dir;
+export function stepDirs(root: string, runId: string, step: string): { runDir: string; stepDir: string; workDir: string } {
+  const runDir = path.join(root, runId);
+  const stepDir = path.join(runDir, step);
+  return { runDir, stepDir, workDir: path.join(stepDir, 'work') };
 }
 
-export async function removeWorkDir(dir: string): Promise<void> {
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+/** Directories others may pass through but not list: a sandbox user reaches its own work dir and nothing beside it. */
+async function traversable(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o711 });
+  await chmod(dir, 0o711);
+}
+
+/**
+ * Writes the configuration, variables and our backend block into the step's work dir, owned by the
+ * sandbox user; an existing work dir (an earlier attempt of this step on this host) is kept as it is.
+ */
+export async function prepareWorkDir(root: string, runId: string, step: string, params: TerraformParams, sandbox: Sandbox): Promise<ReturnType<typeof stepDirs>> {
+  validateFiles(params.files);
+  const dirs = stepDirs(root, runId, step);
+  await traversable(root);
+  await traversable(dirs.runDir);
+  await traversable(dirs.stepDir);
+  if (await exists(dirs.workDir)) return dirs;
+  const staging = `${dirs.workDir}.new`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { mode: 0o700 });
+  const files: Record<string, string> = {
+    ...params.files,
+    [VARS_FILE]: JSON.stringify(params.variables ?? {}, null, 2),
+    [BACKEND_FILE]: 'terraform {\n  backend "pg" {}\n}\n',
+    // An empty CLI config keeps the host's ~/.terraformrc (credentials, mirrors) out of runs.
+    '.terraformrc': '',
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(staging, name), text, { mode: 0o600 });
+  if (sandbox) {
+    for (const name of [...Object.keys(files), '']) await chown(path.join(staging, name), sandbox.uid, sandbox.gid);
+  }
+  // Renamed into place whole, so an attempt that dies while writing never leaves a half-written work dir.
+  await rename(staging, dirs.workDir);
+  return dirs;
+}
+
+export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
+

@@ -1,10 +1,9 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { isTerminal, type RunView } from '../../contracts/runs.ts';
-import { approveUpdate, rejectUpdate, type TerraformRunInput } from '../../contracts/temporal.ts';
-import { assertCan, type Principal } from '../../core/access.ts';
+import { decisionSignal, type TerraformRunInput } from '../../contracts/temporal.ts';
+import { assertCan, can, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange } from '../../core/run-events.ts';
 import { TeamSchema, type Run } from '../../db/entities/index.ts';
@@ -68,7 +67,12 @@ export async function startRun(
   ]);
   const input: TerraformRunInput = {
     runId: id,
+    teamId: team.id,
     params: parsed.data as TerraformRunInput['params'],
+    // Only someone who may approve skips the approval gate; the workflow ignores autoApply without this.
+    ...(params.autoApply === true && can(caller.principal, team.id, 'runs:approve')
+      ? { autoApprove: { by: caller.principal.id, byEmail: caller.principal.email, reason: 'permission' as const } }
+      : {}),
     approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
     heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
   };
@@ -93,8 +97,10 @@ export async function runFor(em: EntityManager, principal: Principal, id: string
 }
 
 /**
- * Approve or reject through a Temporal Update: its validator refuses unless the run is waiting, so
- * the caller learns at once (409) and nothing is recorded for a refused decision.
+ * Approve or reject. The decision is recorded on the run row at once — only if the run is waiting and
+ * undecided, which the conditional UPDATE checks atomically (409 otherwise) — then delivered to the
+ * workflow as a signal, which Temporal accepts even while no worker runs: the person is answered now and
+ * the run goes on when a worker is there. A failed delivery rolls the decision back.
  */
 export async function decide(
   deps: AppDeps,
@@ -105,28 +111,36 @@ export async function decide(
   comment: string,
 ): Promise<RunView> {
   const run = await runFor(em, caller.principal, id, 'runs:approve');
-  const handle = deps.temporal.workflow.getHandle(run.id);
-  try {
-    await handle.executeUpdate(decision === 'approve' ? approveUpdate : rejectUpdate, {
-      args: [{ userId: caller.principal.id, email: caller.principal.email, comment }],
+  const approval = {
+    decision: decision === 'approve' ? ('approved' as const) : ('rejected' as const),
+    by: caller.principal.id,
+    byEmail: caller.principal.email,
+    comment,
+    at: new Date().toISOString(),
+  };
+  await em.transactional(async (tx) => {
+    const claimed = await tx.execute<{ id: string }[]>(
+      `update runs set approval = ?::jsonb, updated_at = now() where id = ? and status = 'awaiting_approval' and approval is null returning id`,
+      [JSON.stringify(approval), run.id],
+    );
+    if (claimed.length === 0) throw new ConflictError(`run is not awaiting approval (it is ${run.status})`, { runStatus: run.status });
+    recordAudit(tx, {
+      actor: actor(caller),
+      action: `run.${decision}`,
+      resourceType: 'run',
+      resourceId: run.id,
+      teamId: run.team.id,
+      ip: caller.ip,
+      data: { comment },
     });
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
-      const detail = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new ConflictError(`run is not awaiting approval (${detail})`, { runStatus: run.status });
+    await tx.flush();
+    try {
+      await deps.temporal.workflow.getHandle(run.id).signal(decisionSignal, { decision: approval.decision, userId: approval.by, email: approval.byEmail, comment });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ConflictError('run already ended', { runStatus: run.status });
+      throw err;
     }
-    throw err;
-  }
-  recordAudit(em, {
-    actor: actor(caller),
-    action: `run.${decision}`,
-    resourceType: 'run',
-    resourceId: run.id,
-    teamId: run.team.id,
-    ip: caller.ip,
-    data: { comment },
   });
-  await em.flush();
   await em.refresh(run);
   return toRunView(run);
 }

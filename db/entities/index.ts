@@ -1,13 +1,17 @@
 import { AuditLogSchema } from './audit-log.ts';
 import { RefreshTokenSchema } from './refresh-token.ts';
 import { RunEventSchema } from './run-event.ts';
+import { RunProcessSchema } from './run-process.ts';
 import { RunSchema } from './run.ts';
 import { MembershipSchema, TeamSchema } from './team.ts';
 import { TerraformPlanSchema } from './terraform-plan.ts';
+import { TerraformUnsavedStateSchema } from './terraform-unsaved-state.ts';
 import { UserSchema } from './user.ts';
 
-export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema];
+export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema];
 export type { Run } from './run.ts';
+export type { RunProcess } from './run-process.ts';
+export type { TerraformUnsavedState } from './terraform-unsaved-state.ts';
 export type { User } from './user.ts';
 export type { Team, Membership } from './team.ts';
-export { AuditLogSchema, MembershipSchema, RefreshTokenSchema, RunEventSchema, RunSchema, TeamSchema, TerraformPlanSchema, UserSchema };
+export { AuditLogSchema, MembershipSchema, RefreshTokenSchema, RunEventSchema, RunProcessSchema, RunSchema, TeamSchema, TerraformPlanSchema, TerraformUnsavedStateSchema, UserSchema };

@@ -14,6 +14,12 @@ export const TerraformPlanSchema = defineEntity({
     workspace: p.string(),
     plan: p.type('blob'),
     summary: p.json<{ add: number; change: number; destroy: number }>(),
+    /**
+     * The state the plan was made against (null: no state yet). After an interrupted apply, a state
+     * with another serial or lineage proves the apply wrote something, so the plan is stale.
+     */
+    priorSerial: p.integer().nullable(),
+    priorLineage: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

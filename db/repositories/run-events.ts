@@ -68,3 +68,26 @@ export async function listRunEvents(em: EntityManager, runId: string, after: num
   );
   return rows.map(toEvent);
 }
+
+/**
+ * How far the event store holds a launch's output files: per stream, the byte offset just after the
+ * last stored line (0 when none). A reader resuming from here neither repeats nor skips a line.
+ */
+export async function storedOutputOffsets(em: EntityManager, runId: string, procId: string): Promise<{ stdout: number; stderr: number }> {
+  const rows = await em.execute<{ stream: string; off: string }[]>(
+    `select stream, max((data->>'off')::bigint) as off from run_events
+      where run_id = ? and type = 'log' and data->>'proc' = ? group by stream`,
+    [runId, procId],
+  );
+  const offsets = { stdout: 0, stderr: 0 };
+  for (const r of rows) if (r.stream === 'stdout' || r.stream === 'stderr') offsets[r.stream] = Number(r.off);
+  return offsets;
+}
+
+/** The stored output lines of one launch, in order: what it reported before it ended or vanished. */
+export async function storedOutput(em: EntityManager, runId: string, procId: string): Promise<Array<{ stream: string; message: string }>> {
+  return em.execute<Array<{ stream: string; message: string }>>(
+    `select stream, message from run_events where run_id = ? and type = 'log' and data->>'proc' = ? order by seq`,
+    [runId, procId],
+  );
+}

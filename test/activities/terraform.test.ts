@@ -1,35 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunEvent } from '../../contracts/events.ts';
 import { terraformParamsSchema, type TerraformParams } from '../../contracts/kinds/terraform.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
-import { createTerraformActivities } from '../../activities/terraform/index.ts';
-import { createRunRow } from '../fixtures/runs.ts';
+import { stateSchema } from '../../activities/terraform/state.ts';
+import { createRunWithTeam } from '../fixtures/runs.ts';
 import { badHcl, ownBackend, resources, slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
+import { workerActivities, type WorkerActivities } from '../peers/activities.ts';
 
 // A password in the state URL (trust auth ignores it) so the test can check it never reaches an event.
 const STATE_PASSWORD = 'never-in-logs-7c1e';
 let ctx: Awaited<ReturnType<typeof peerContext>>;
 // Terraform's pg backend takes one database-wide lock to create a workspace, so first plans in other
 // test files would make these (retry-less) activity calls fail at random: state gets a database of its own.
-const stateDbName = `${process.env.TEST_DB_NAME}_tfstate`;
+const stateDbName = `${process.env.TEST_DB_NAME}_activity_tfstate`;
 let stateDbUrl: string;
 let stateDb: Db;
 
-/** Activities as one worker would build them: each has its own work dir, like separate machines. */
-function worker() {
+const workers: WorkerActivities[] = [];
+/** Activities as one worker would build them: each has its own work dir and host id, like separate machines. */
+async function worker() {
   const stateUrl = new URL(stateDbUrl);
   stateUrl.password = STATE_PASSWORD;
-  const config = { ...ctx.config, TERRAFORM_STATE_DATABASE_URL: stateUrl.toString(), WORK_DIR: mkdtempSync(path.join(os.tmpdir(), 'opssight-tf-')), CANCEL_GRACE_MS: 3000, EVENT_FLUSH_MS: 20 };
-  return createTerraformActivities({ config, em: ctx.db.em, events: ctx.events, logger: ctx.logger, processEnv: { PATH: process.env.PATH!, HOME: os.tmpdir() } });
+  const w = await workerActivities(ctx, { stateUrl: stateUrl.toString() });
+  workers.push(w);
+  return w.activities;
 }
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 const mockEnv = (attempt = 1) => new MockActivityEnvironment({ attempt, heartbeatTimeoutMs: 1000 }, { logger: quiet });
@@ -46,6 +47,7 @@ beforeAll(async () => {
   stateDb = await initOrm(stateDbUrl, { poolMax: 1 });
 });
 afterAll(async () => {
+  for (const w of workers) await w.close();
   await stateDb.close();
   await dropDatabase(stateDbName);
   await ctx.close();
@@ -53,78 +55,79 @@ afterAll(async () => {
 
 describe('terraformPlan / terraformApply against the pg backend', () => {
   it('summarises add/change/destroy, applies a plan made by another worker, then plans no changes', async () => {
-    const runId = await createRunRow(ctx.db.em);
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
     const first = params(resources({ a: {}, b: {}, c: {} }));
-    const plan1 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: first });
+    const plan1 = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: first });
     expect(plan1).toMatchObject({ hasChanges: true, summary: { add: 3, change: 0, destroy: 0 } });
-    await inActivity(mockEnv(), worker().terraformApply, { runId, params: first, planId: plan1.planId });
+    await inActivity(mockEnv(), (await worker()).terraformApply, { runId, teamId, step: `apply-${plan1.planId}`, params: first, planId: plan1.planId });
 
     // a: input changes (update), b: replaced, c: removed, d: new.
     const second = { ...first, files: resources({ a: { input: 'a2' }, b: { replace: 'r1' }, d: {} }) };
-    const plan2 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: second });
+    const plan2 = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: second });
     expect(plan2).toMatchObject({ hasChanges: true, summary: { add: 2, change: 1, destroy: 2 } });
-    await inActivity(mockEnv(), worker().terraformApply, { runId, params: second, planId: plan2.planId });
+    await inActivity(mockEnv(), (await worker()).terraformApply, { runId, teamId, step: `apply-${plan2.planId}`, params: second, planId: plan2.planId });
 
-    const plan3 = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: second });
+    const plan3 = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: second });
     expect(plan3).toMatchObject({ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 } });
 
-    const state = await stateDb.em.getConnection().execute(`select name from "tf_${first.workspace}".states`);
+    const state = await stateDb.em.getConnection().execute(`select name from "${stateSchema(teamId, first.workspace)}".states`);
     expect(state).toEqual([{ name: 'default' }]);
   });
 
   it('streams output as log events, in order, with the activity attempt, and never the state credentials', async () => {
-    const runId = await createRunRow(ctx.db.em);
-    await inActivity(mockEnv(3), worker().terraformPlan, { runId, params: params(resources({ a: {} })) });
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    await inActivity(mockEnv(3), (await worker()).terraformPlan, { runId, teamId, step: "plan-1", params: params(resources({ a: {} })) });
     const events = await eventsOf(runId);
     expect(events.every((e) => e.type === 'log' && e.attempt === 3)).toBe(true);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    const messages = events.map((e) => e.message);
+    // Terraform's colours are kept for the viewer; the words are what is checked here.
+    const messages = events.map((e) => stripVTControlCharacters(e.message));
     const at = (re: RegExp) => messages.findIndex((m) => re.test(m));
     expect(at(/^\$ terraform init/)).toBe(0);
     expect(at(/Terraform has been successfully initialized/)).toBeGreaterThan(0);
     expect(at(/^\$ terraform plan/)).toBeGreaterThan(at(/successfully initialized/));
     expect(at(/Plan: 1 to add, 0 to change, 0 to destroy/)).toBeGreaterThan(at(/^\$ terraform plan/));
-    expect(events.find((e) => /Plan: 1 to add/.test(e.message))?.stream).toBe('stdout');
+    expect(events[at(/Plan: 1 to add/)]?.stream).toBe('stdout');
     expect(JSON.stringify(events)).not.toContain(STATE_PASSWORD);
   });
 
   it('refuses a saved plan whose state changed since (StalePlan, not retryable)', async () => {
-    const runId = await createRunRow(ctx.db.em);
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
     const p = params(resources({ a: {} }));
-    const w = worker();
-    const one = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
-    const two = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
-    await inActivity(mockEnv(), w.terraformApply, { runId, params: p, planId: one.planId });
-    const err = await inActivity(mockEnv(), w.terraformApply, { runId, params: p, planId: two.planId }).catch((e: unknown) => e);
+    const w = await worker();
+    const one = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
+    const two = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
+    await inActivity(mockEnv(), w.terraformApply, { runId, teamId, step: `apply-${one.planId}`, params: p, planId: one.planId });
+    const err = await inActivity(mockEnv(), w.terraformApply, { runId, teamId, step: `apply-${two.planId}`, params: p, planId: two.planId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: FAILURE_TYPES.stalePlan, nonRetryable: true });
   });
 
   it('turns bad HCL into a non-retryable TerraformFailed carrying terraform\'s error', async () => {
-    const runId = await createRunRow(ctx.db.em);
-    const err = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: params(badHcl) }).catch((e: unknown) => e);
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const err = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: params(badHcl) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: FAILURE_TYPES.terraform, nonRetryable: true });
     expect((err as Error).message).toMatch(/terraform init failed: .*(Invalid expression|Argument or block)/s);
   });
 
   it('rejects a configuration that brings its own backend before running anything', async () => {
-    const runId = await createRunRow(ctx.db.em);
-    const err = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: params(ownBackend) }).catch((e: unknown) => e);
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const err = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: params(ownBackend) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
     expect(await eventsOf(runId)).toEqual([]);
   });
 
   it('on cancellation interrupts terraform (SIGINT), which releases the state lock', async () => {
-    const runId = await createRunRow(ctx.db.em);
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
     const p = params(slowApply(60));
-    const w = worker();
-    const plan = await inActivity(mockEnv(), w.terraformPlan, { runId, params: p });
+    const w = await worker();
+    const plan = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
     const env = mockEnv();
     const heartbeats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
     const started = Date.now();
-    const apply = inActivity(env, w.terraformApply, { runId, params: p, planId: plan.planId }).catch((e: unknown) => e);
+    const apply = inActivity(env, w.terraformApply, { runId, teamId, step: `apply-${plan.planId}`, params: p, planId: plan.planId }).catch((e: unknown) => e);
     await until('the provisioner to start', async () => ((await eventsOf(runId)).some((e) => e.message.includes('provisioner-started')) ? true : undefined));
     // A heartbeat is how a cancellation reaches a real activity; the process keeps sending them while silent.
     await until('a heartbeat while terraform is silent', async () => (heartbeats.length > 0 ? true : undefined));
@@ -137,7 +140,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(messages).not.toContain('provisioner-done');
 
     // The lock is free: a plan on the same workspace (which locks the state) goes through.
-    const again = await inActivity(mockEnv(), worker().terraformPlan, { runId, params: p });
+    const again = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
     expect(again.hasChanges).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -31,7 +32,7 @@ const tokenOf = async (who: { email: string; password: string }) => (await clien
 
 const storedLogLines = async (token: string, runId: string) => {
   const res = await client(api, token).get(`/api/v1/runs/${runId}/events?limit=5000`);
-  return (res.body.events as { seq: number; type: string; message: string }[]).filter((e) => e.type === 'log').map((e) => ({ seq: e.seq, text: e.message }));
+  return (res.body.events as { seq: number; type: string; message: string }[]).filter((e) => e.type === 'log').map((e) => ({ seq: e.seq, text: stripVTControlCharacters(e.message) }));
 };
 const waitForStatus = (token: string, runId: string, status: string) =>
   until(`run ${runId} to become ${status}`, async () => {
@@ -223,7 +224,7 @@ describe('the dashboard in a real browser', () => {
       const started = await client(api, token).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace: workspace(), files: simpleConfig() } });
       await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=awaiting_approval]`).waitFor({ timeout: 60_000 });
       expect((await client(api, token).post(`/api/v1/runs/${started.body.id}/reject`, { comment: 'test over' })).status).toBe(200);
-      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=failed], tr[data-run-id="${started.body.id}"] [data-status=cancelled]`).first().waitFor();
+      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=discarded]`).first().waitFor();
     } finally {
       await own.close();
     }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stripVTControlCharacters } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { createNamespace } from '../peers/temporal.ts';
@@ -69,7 +70,7 @@ afterAll(async () => {
 describe('a Terraform run through the API', () => {
   it('plans, waits for approval, applies, and the socket delivered exactly the stored events', async () => {
     const runId = await start({ workspace: workspace(), files: slowConfig(1, 2), variables: { unused: 'x' } });
-    await ws.waitForEvent(runId, (e) => e.type === 'log' && /Plan: 1 to add, 0 to change, 0 to destroy/.test(e.message), 'plan output');
+    await ws.waitForEvent(runId, (e) => e.type === 'log' && /Plan: 1 to add, 0 to change, 0 to destroy/.test(stripVTControlCharacters(e.message)), 'plan output');
     await statusReached(runId, 'awaiting_approval');
     const waiting = await client(api, operatorToken).get(`/api/v1/runs/${runId}`);
     expect(waiting.body.summary).toMatchObject({ add: 1, change: 0, destroy: 0 });
@@ -84,7 +85,7 @@ describe('a Terraform run through the API', () => {
     await ws.waitForEvent(runId, (e) => e.type === 'status' && e.data?.status === 'succeeded', 'final status event');
     const events = ws.events(runId);
     expect(events.some((e) => e.type === 'log' && /progress 2/.test(e.message))).toBe(true);
-    expect(events.some((e) => e.type === 'log' && /Apply complete! Resources: 1 added/.test(e.message))).toBe(true);
+    expect(events.some((e) => e.type === 'log' && /Apply complete! Resources: 1 added/.test(stripVTControlCharacters(e.message)))).toBe(true);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(await storedEvents(runId)).toEqual(events);
 
@@ -101,7 +102,7 @@ describe('a Terraform run through the API', () => {
 
   it('succeeds without approval when the plan has no changes', async () => {
     const ws1 = workspace();
-    const first = await start({ workspace: ws1, files: simpleConfig('same'), autoApply: true });
+    const first = await start({ workspace: ws1, files: simpleConfig('same'), autoApply: true }, approverToken);
     await statusReached(first, 'succeeded');
     const second = await start({ workspace: ws1, files: simpleConfig('same') });
     await statusReached(second, 'succeeded');
@@ -131,7 +132,7 @@ describe('a Terraform run through the API', () => {
       expect(cancelled.status).toBe(202);
       await statusReached(runId, 'cancelled');
       // The state lock went with the terraform process: the next run on the workspace plans normally.
-      const next = await start({ workspace: ws1, files: simpleConfig(), autoApply: true });
+      const next = await start({ workspace: ws1, files: simpleConfig(), autoApply: true }, approverToken);
       await statusReached(next, 'succeeded');
     } finally {
       await upstream.close();
@@ -155,7 +156,7 @@ describe('a Terraform run through the API', () => {
   });
 
   it('delivers exactly the missing events to a client that reconnects with after', async () => {
-    const runId = await start({ workspace: workspace(), files: simpleConfig(), autoApply: true });
+    const runId = await start({ workspace: workspace(), files: simpleConfig(), autoApply: true }, approverToken);
     await statusReached(runId, 'succeeded');
     const all = await storedEvents(runId);
     const cut = Math.floor(all.length / 2);

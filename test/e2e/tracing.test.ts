@@ -67,7 +67,7 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     });
     worker = await startTestWorker(env, { workflowBundle: bundle });
     team = await createTeam(api.deps.db.em);
-    const operator = await createUser(api.deps.db.em, { teams: [team as { id: string; slug: string }], role: 'operator' });
+    const operator = await createUser(api.deps.db.em, { teams: [team as { id: string; slug: string }], role: 'approver' });
     token = (await client(api).post('/api/v1/auth/login', { email: operator.email, password: PASSWORD })).body.accessToken;
   });
   afterAll(async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
@@ -29,7 +32,16 @@ export function workflowBundle(): Promise<{ code: string }> {
  * Temporal dev server global-setup started. `overrides` replace environment settings for it alone.
  */
 export async function startTestWorker(overrides: Record<string, string> = {}, opts: StartWorkerOptions = {}) {
-  const config = loadConfig({ ...process.env, HEARTBEAT_TIMEOUT_SECONDS: '2', CANCEL_GRACE_MS: '1000', EVENT_FLUSH_MS: '20', ...overrides });
+  const config = loadConfig({
+    ...process.env,
+    HEARTBEAT_TIMEOUT_SECONDS: '2',
+    CANCEL_GRACE_MS: '1000',
+    EVENT_FLUSH_MS: '20',
+    // A host's workers share a work dir; tests in other processes are other hosts.
+    WORK_DIR: mkdtempSync(path.join(os.tmpdir(), 'opssight-work-')),
+    WORKER_HOST_ID: `test-${crypto.randomUUID().slice(0, 8)}`,
+    ...overrides,
+  });
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'test-worker' });
   return startWorker(config, logger, { workflowBundle: await workflowBundle(), reconciler: false, shutdownGraceTimeMs: 2_000, ...opts });
 }

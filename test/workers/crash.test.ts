@@ -6,8 +6,10 @@ import type { ChildProcess } from 'node:child_process';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { approveUpdate, stateQuery, TASK_QUEUES, type TerraformRunInput } from '../../contracts/temporal.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
+import pg from 'pg';
+import { stateSchema } from '../../activities/terraform/state.ts';
 import { findRun } from '../../db/repositories/runs.ts';
-import { createRunRow } from '../fixtures/runs.ts';
+import { createRunWithTeam } from '../fixtures/runs.ts';
 import { slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createNamespace } from '../peers/temporal.ts';
@@ -43,13 +45,14 @@ const approve = (handle: WorkflowHandle, comment: string) =>
   handle.executeUpdate(approveUpdate, { args: [{ userId: 'u1', email: 'approver@example.test', comment }] });
 
 it('a run whose worker process is SIGKILLed mid-apply finishes on another worker, with the state applied once', async () => {
-  const runId = await createRunRow(ctx.db.em);
+  const { runId, teamId } = await createRunWithTeam(ctx.db.em);
   const workspace = `crash${runId.slice(0, 8)}`;
   const first = await spawnWorkerProcess(workerEnv);
   children.push(first.child);
 
   const input: TerraformRunInput = {
     runId,
+    teamId,
     params: { workspace, files: slowApply(5), variables: {}, autoApply: false },
     approvalTimeoutMs: 120_000,
     heartbeatTimeoutMs: 2_000,
@@ -79,7 +82,10 @@ it('a run whose worker process is SIGKILLed mid-apply finishes on another worker
 
   const row = await findRun(ctx.db.em.fork(), runId);
   expect(row?.status).toBe('succeeded');
-  const [state] = await ctx.db.em.getConnection().execute<{ data: string }[]>(`select data from "tf_${workspace}".states where name = 'default'`);
+  const stateDb = new pg.Client({ connectionString: ctx.config.TERRAFORM_STATE_DATABASE_URL });
+  await stateDb.connect();
+  const { rows: [state] } = await stateDb.query<{ data: string }>(`select data from "${stateSchema(teamId, workspace)}".states where name = 'default'`);
+  await stateDb.end();
   const resources = (JSON.parse(state!.data) as { resources: Array<{ type: string; name: string; instances: unknown[] }> }).resources;
   expect(resources.map((r) => `${r.type}.${r.name}`)).toEqual(['terraform_data.slow']);
   expect(resources[0]!.instances).toHaveLength(1);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { approveUpdate, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
-import { createRunRow } from '../fixtures/runs.ts';
+import { createRunWithTeam } from '../fixtures/runs.ts';
 import { resources } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { startTestWorker } from '../peers/worker.ts';
@@ -35,9 +35,10 @@ export async function recordHistories(): Promise<string[]> {
   const written: string[] = [];
   try {
     const record = async (name: string, decide: 'approve' | 'reject') => {
-      const runId = await createRunRow(ctx.db.em);
+      const { runId, teamId } = await createRunWithTeam(ctx.db.em);
       const input: TerraformRunInput = {
         runId,
+        teamId,
         params: { workspace: `rec${runId.slice(0, 8)}`, files: resources({ a: {}, b: {} }), variables: { label: 'x' }, autoApply: false },
         approvalTimeoutMs: 60_000,
         heartbeatTimeoutMs: 5_000,

@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { TerraformPlanResult } from '../../contracts/kinds/terraform.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
-import { approveUpdate, FAILURE_TYPES, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
+import { approveUpdate, decisionSignal, FAILURE_TYPES, hostTaskQueue, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
 import type { TerraformRunActivities } from '../../workflows/terraform-run.ts';
 import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
 import { until } from '../fixtures/until.ts';
@@ -14,9 +14,11 @@ import { until } from '../fixtures/until.ts';
 // Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
 // scripts per run. Activities themselves are tested against real terraform in test/activities.
 type Recorded = Parameters<TerraformRunActivities['recordRunState']>[0];
+type ApplyInput = Parameters<TerraformRunActivities['terraformApply']>[0];
 type Script = {
   plans: Array<TerraformPlanResult | Error>;
-  apply?: (attempt: number) => Promise<{ applied: true }>;
+  apply?: (attempt: number, input: ApplyInput) => Promise<{ applied: true }>;
+  applyInputs?: ApplyInput[];
   recorded: Recorded[];
   planCalls: number;
   applyCalls: number;
@@ -50,14 +52,19 @@ const activities: TerraformRunActivities = {
     if (next instanceof Error) throw next;
     return next;
   },
-  async terraformApply({ runId }) {
-    const s = scripts.get(runId)!;
+  async terraformApply(input) {
+    const s = scripts.get(input.runId)!;
     s.applyCalls++;
-    return s.apply ? s.apply(s.applyCalls) : { applied: true };
+    (s.applyInputs ??= []).push(input);
+    return s.apply ? s.apply(s.applyCalls, input) : { applied: true };
   },
   async terraformDiscardPlans() {
     return 0;
   },
+  async runHosts() {
+    return [];
+  },
+  async releaseRunFiles() {},
 };
 
 let env: TestWorkflowEnvironment;
@@ -85,7 +92,7 @@ async function start(script: Partial<Script>, input: Partial<TerraformRunInput> 
   const handle = await env.client.workflow.start('terraformRun', {
     taskQueue,
     workflowId: runId,
-    args: [{ runId, params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000, ...input } satisfies TerraformRunInput],
+    args: [{ runId, teamId: 't1', params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000, ...input } satisfies TerraformRunInput],
   });
   return { handle, script: s, runId };
 }
@@ -112,17 +119,73 @@ describe('terraformRun', () => {
     expect(script.applyCalls).toBe(1);
   });
 
-  it('succeeds without approval when the plan has no changes, and applies at once with autoApply', async () => {
+  it('succeeds without approval when the plan has no changes, and applies at once when the API verified an auto-apply', async () => {
     const noop = await start({ plans: [{ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 }, planId: 'p' }] });
     expect(await noop.handle.result()).toMatchObject({ status: 'succeeded' });
     expect(statuses(noop.script)).toEqual(['running', 'succeeded']);
     expect(noop.script.applyCalls).toBe(0);
 
     const params = { workspace: 'w', files: { 'main.tf': '' }, variables: {}, autoApply: true };
-    const again = await start({}, { params });
+    const again = await start({}, { params, autoApprove: { by: 'u9', byEmail: 'lead@example.test', reason: 'permission' } });
     expect(await again.handle.result()).toMatchObject({ status: 'succeeded' });
     expect(statuses(again.script)).toEqual(['running', 'succeeded']);
     expect(again.script.applyCalls).toBe(1);
+    expect(again.script.recorded.find((r) => r.approval)?.approval).toMatchObject({ decision: 'approved', by: 'u9', byEmail: 'lead@example.test' });
+  });
+
+  it('ignores autoApply in the params unless the API recorded who allowed it', async () => {
+    const params = { workspace: 'w', files: { 'main.tf': '' }, variables: {}, autoApply: true };
+    const { handle, script } = await start({}, { params });
+    await reaches(handle, 'awaiting_approval');
+    expect(script.applyCalls).toBe(0);
+    await handle.cancel();
+    await handle.result().catch(() => undefined);
+  });
+
+  it('takes a decision the API delivers as a signal, and ignores one sent while not waiting', async () => {
+    const { handle, script } = await start({ plans: [changes(1)] });
+    await reaches(handle, 'awaiting_approval');
+    await handle.signal(decisionSignal, { decision: 'approved', userId: 'u2', email: 'signal@example.test', comment: 'via api' });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(script.recorded.find((r) => r.approval)?.approval).toMatchObject({ decision: 'approved', by: 'u2', comment: 'via api' });
+
+    const early = await start({ plans: [BLOCK] });
+    await reaches(early.handle, 'running');
+    await early.handle.signal(decisionSignal, { decision: 'approved', userId: 'u2', email: 'signal@example.test', comment: 'too early' });
+    await early.handle.cancel();
+    await early.handle.result().catch(() => undefined);
+    expect(early.script.recorded.some((r) => r.approval)).toBe(false);
+  });
+
+  it('follows an apply whose process runs on another host to that host\'s queue', async () => {
+    const elsewhere = ApplicationFailure.create({ message: 'on h-live', type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId: 'h-live' }] });
+    const { handle, script, runId } = await start({ apply: async (n) => (n === 1 ? Promise.reject(elsewhere) : { applied: true }) });
+    const onHost: string[] = [];
+    const hostWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: hostTaskQueue(taskQueue, 'h-live'),
+      activities: { ...activities, terraformApply: async (input: ApplyInput) => (onHost.push(input.runId), activities.terraformApply(input)) },
+    });
+    const hostRunning = hostWorker.run();
+    try {
+      await reaches(handle, 'awaiting_approval');
+      await handle.executeUpdate(approveUpdate, { args: [approver] });
+      expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+      expect(onHost).toEqual([runId]);
+      expect(script.applyInputs?.map((i) => i.hostGone)).toEqual([undefined, undefined]);
+    } finally {
+      hostWorker.shutdown();
+      await hostRunning;
+    }
+  });
+
+  it('decides without a host that no longer answers: the step is called again with hostGone', async () => {
+    const elsewhere = ApplicationFailure.create({ message: 'on h-gone', type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId: 'h-gone' }] });
+    const { handle, script } = await start({ apply: async (n, input) => (n === 1 && !input.hostGone ? Promise.reject(elsewhere) : { applied: true }) });
+    await reaches(handle, 'awaiting_approval');
+    await handle.executeUpdate(approveUpdate, { args: [approver] });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded' });
+    expect(script.applyInputs?.map((i) => i.hostGone)).toEqual([undefined, 'h-gone']);
   });
 
   it('ends as discarded, with the rejecting user and comment, when rejected', async () => {

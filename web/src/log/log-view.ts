@@ -78,7 +78,7 @@ export class LogView {
 
   /** Every line as plain text, in order, with the seq of the event it came from (tests read this). */
   snapshot(): { seq: number; text: string }[] {
-    return this.lines.map((l) => ({ seq: l.seq, text: l.text }));
+    return this.lines.map((l) => ({ seq: l.seq, text: l.plain }));
   }
 
   setFollow(on: boolean): void {

@@ -1,0 +1,190 @@
+import { readFile, rm, stat, writeFile, chown } from 'node:fs/promises';
+import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { FAILURE_TYPES } from '../../contracts/temporal.ts';
+import type { RunProcess } from '../../db/entities/index.ts';
+import { storedOutput } from '../../db/repositories/run-events.ts';
+import { recordEnding } from '../../db/repositories/run-processes.ts';
+import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/repositories/terraform-states.ts';
+import type { Ending } from '../process/runner.ts';
+import { isStale, isTransient, stalePlan } from './failures.ts';
+import { loadPlan, type SavedPlan } from './plans.ts';
+import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
+import type { StateVersion } from './state.ts';
+import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
+
+export type ApplyInput = TerraformStepInput & {
+  planId: string;
+  /** Set by the workflow once the host that ran this step's apply stopped answering: judge without it. */
+  hostGone?: string;
+};
+
+export type ApplyDeps = SessionDeps & { em: EntityManager; hostId: string };
+
+/** How long to wait for an interrupted apply's state lock before asking Temporal to try again later. */
+const LOCK_DEADLINE_MS = 60_000;
+/** Terraform's progress lines for a resource it has begun to change. */
+const CHANGE_STARTED = /^(\S+): (Creating|Modifying|Destroying|Provisioning with|Still creating|Still modifying|Still destroying)/;
+
+const needsAttention = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.needsAttention, nonRetryable: true });
+const sameVersion = (a: StateVersion, b: StateVersion) => a?.serial === b?.serial && a?.lineage === b?.lineage;
+
+function processOnHost(hostId: string) {
+  return ApplicationFailure.create({
+    message: `the apply of this plan runs (or ran) on host ${hostId}`,
+    type: FAILURE_TYPES.processOnHost,
+    nonRetryable: true,
+    details: [{ hostId }],
+  });
+}
+
+function endingOf(row: RunProcess): Ending {
+  if (row.outcome === 'exited' && row.exitCode !== null && row.exitCode !== undefined) {
+    return { kind: 'exited', code: row.exitCode, interrupted: false, proc: row, stderrTail: [] };
+  }
+  return { kind: row.outcome === 'killed' ? 'killed' : 'lost', proc: row, stderrTail: [] };
+}
+
+/**
+ * Applies a saved plan at most once. A launch of the apply is recorded before it starts; every later
+ * attempt, on any worker, first finds out what that launch did — following it while it runs on this
+ * host, or asking the state (its lock, serial and lineage) when its host is gone — and only starts
+ * the apply again when the state proves the earlier launch changed nothing.
+ */
+export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promise<{ applied: true }> {
+  const plan = await loadPlan(deps.em, input.planId, input.runId);
+  const key = { runId: input.runId, step: input.step, command: 'apply' };
+  const args = ['apply', '-input=false', LOCK_WAIT, PLAN_FILE];
+  for (;;) {
+    const last = await deps.runner.latest(key);
+    let session: Session | undefined;
+    let ending: Ending;
+    if (!last || last.outcome === 'superseded') {
+      session = await openSession(deps, input);
+      await placePlanFile(session, plan);
+      await pushUnsavedStates(deps, session, input.runId);
+      await session.run('init', initArgs(session.state.schema));
+      ending = await deps.runner.start(session.spec('apply', args, true), (last?.launch ?? 0) + 1);
+    } else if (!last.outcome && last.hostId !== deps.hostId) {
+      if (input.hostGone !== last.hostId) throw processOnHost(last.hostId);
+      ending = { kind: 'lost', proc: last, stderrTail: [] };
+      await recordEnding(deps.em.fork(), last.id, { outcome: 'lost', exitCode: null });
+    } else if (!last.outcome) {
+      session = await openSession(deps, input);
+      ending = await deps.runner.attach(last, session.spec('apply', args, true));
+    } else {
+      // Judged before by an attempt that failed afterwards (a database outage): judge again.
+      ending = endingOf(last);
+      if (last.hostId === deps.hostId) session = await openSession(deps, input);
+    }
+
+    const verdict = await judge(deps, input, plan, ending, session);
+    if (verdict === 'applied') {
+      if (session) await removeDir(session.dirs.stepDir);
+      return { applied: true };
+    }
+    // The earlier launch provably changed nothing: this attempt may launch the apply once more.
+    await recordEnding(deps.em.fork(), ending.proc.id, { outcome: 'superseded', exitCode: ending.kind === 'exited' ? ending.code : null });
+    if (verdict === 'retry-later') throw new Error(`terraform apply failed before changing anything; trying again: ${tailText(ending)}`);
+  }
+}
+
+type Verdict = 'applied' | 'relaunch' | 'retry-later';
+
+async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending: Ending, session: Session | undefined): Promise<Verdict> {
+  if (ending.kind === 'exited' && ending.code === 0 && !ending.interrupted) return 'applied';
+  const state = session?.state ?? (await deps.state.forWorkspace(input.teamId, input.params.workspace));
+  if (ending.kind !== 'exited') {
+    const ctx = Context.current();
+    const free = await deps.state.waitUntilUnlocked(state.schema, Date.now() + LOCK_DEADLINE_MS, () => ctx.heartbeat({ waiting: 'state lock' }));
+    // Its host may be gone with its database session still open: PostgreSQL drops it in time.
+    if (!free) throw new Error(`the state of ${input.params.workspace} is still locked by the interrupted apply; waiting for it to be released`);
+  }
+  // Anything terraform could not save goes into the state before anything is decided from it.
+  const pushed = session ? await keepErroredState(deps, session, ending.proc) : false;
+  if (session) await pushUnsavedStates(deps, session, input.runId);
+  const changed = pushed || !sameVersion(await deps.state.version(state.schema), plan.prior);
+  const text = tailText(ending);
+
+  if (ending.kind === 'exited' && ending.interrupted) {
+    throw new CancelledFailure(changed ? 'the apply stopped on the cancel; what it had changed is recorded in the state' : 'the apply stopped on the cancel before changing anything');
+  }
+  if (ending.kind === 'exited') {
+    // Terraform refused the plan before changing anything: the state moved on since it was made.
+    if (isStale(text)) throw stalePlan();
+    if (!isTransient(text)) {
+      throw ApplicationFailure.create({ message: `terraform apply failed: ${text.slice(-2000) || `exit ${ending.code}`}`, type: FAILURE_TYPES.terraform, nonRetryable: true });
+    }
+    if (changed) throw stalePlan('the apply was interrupted by an outage after changing the state: planning again from what it saved');
+    return 'retry-later';
+  }
+
+  // Lost or killed: the process is gone and its lock released, so the state says what it saved.
+  const started = await changesStarted(deps, input.runId, ending.proc.id);
+  if (ending.kind === 'killed') {
+    const detail = changed ? 'the state records what it had finished' : started.length ? `it had started changing ${started.join(', ')}, which the state does not record; check them before the next run` : 'it had not started changing anything';
+    throw new CancelledFailure(`the apply was killed on a force cancel: ${detail}`);
+  }
+  if (changed) throw stalePlan('the apply was interrupted after changing the state: planning again from what it saved');
+  if (started.length > 0) {
+    throw needsAttention(
+      `the apply was interrupted (its process vanished on host ${ending.proc.hostId}) after it had started changing ` +
+        `${started.join(', ')}, and the state records none of it. Those resources may exist outside the state: check them, ` +
+        'import what exists (terraform import) or remove it, then start a new run.',
+    );
+  }
+  return 'relaunch';
+}
+
+const tailText = (ending: Ending) => stripVTControlCharacters(ending.stderrTail.join('\n'));
+
+/** Resource addresses the launch reported starting to change, from the output the event store holds. */
+async function changesStarted(deps: ApplyDeps, runId: string, procId: string): Promise<string[]> {
+  const lines = await storedOutput(deps.em.fork(), runId, procId);
+  const addresses = lines.map((l) => CHANGE_STARTED.exec(stripVTControlCharacters(l.message))?.[1]).filter((a): a is string => Boolean(a));
+  return [...new Set(addresses)];
+}
+
+async function placePlanFile(session: Session, plan: SavedPlan): Promise<void> {
+  const file = path.join(session.dirs.workDir, PLAN_FILE);
+  if (await stat(file).then(() => true, () => false)) return;
+  await writeFile(file, plan.bytes, { mode: 0o600 });
+  if (session.sandbox) await chown(file, session.sandbox.uid, session.sandbox.gid);
+}
+
+/** Copies an errored.tfstate the launch left into PostgreSQL (once per launch) and removes the file. */
+async function keepErroredState(deps: ApplyDeps, session: Session, proc: RunProcess): Promise<boolean> {
+  const file = path.join(session.dirs.workDir, ERRORED_STATE);
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return false;
+  await keepUnsavedState(deps.em.fork(), { runId: proc.run.id, procId: proc.id, schema: session.state.schema, state: text });
+  await rm(file, { force: true });
+  return true;
+}
+
+/** Pushes every state of this run that terraform could not save, oldest first, before anything else runs. */
+async function pushUnsavedStates(deps: ApplyDeps, session: Session, runId: string): Promise<void> {
+  for (const unsaved of await unsavedStates(deps.em.fork(), runId)) {
+    const file = path.join(session.dirs.workDir, `unsaved-${unsaved.id}.tfstate`);
+    await writeFile(file, unsaved.state, { mode: 0o600 });
+    if (session.sandbox) await chown(file, session.sandbox.uid, session.sandbox.gid);
+    await session.run('init', initArgs(session.state.schema));
+    try {
+      settle('state push', await deps.runner.exec(session.spec(`state-push-${unsaved.id.slice(0, 8)}`, ['state', 'push', LOCK_WAIT, path.basename(file)])));
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FAILURE_TYPES.terraform) {
+        throw needsAttention(
+          `terraform could not save the state of ${session.state.schema} after applying, and pushing it failed: ${err.message}. ` +
+            `The state is kept in OpsSight's database (table terraform_unsaved_states, id ${unsaved.id}); ` +
+            'push it with `terraform state push` before anything else runs on this workspace.',
+        );
+      }
+      throw err;
+    }
+    await forgetUnsavedState(deps.em.fork(), unsaved.id);
+    await rm(file, { force: true });
+  }
+}

@@ -1,0 +1,34 @@
+import { proxyActivities, setHandler } from '@temporalio/workflow';
+import type { RunStatus } from '../../contracts/runs.ts';
+import { stateQuery, type RecordRunStateInput } from '../../contracts/temporal.ts';
+
+/** The bookkeeping every kind of run uses: its row and events, and where its files lie. */
+export type RunBookkeepingActivities = {
+  recordRunState(input: RecordRunStateInput): Promise<void>;
+  runHosts(input: { runId: string }): Promise<string[]>;
+  releaseRunFiles(input: { runId: string }): Promise<void>;
+};
+
+export const bookkeeping = proxyActivities<RunBookkeepingActivities>({
+  startToCloseTimeout: '30 seconds',
+  // A database outage must delay the record, never drop it: retried until PostgreSQL answers.
+  retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' },
+});
+
+export type RunState = { status: RunStatus; step: string | null };
+
+/**
+ * The run's status and step as the workflow knows them (answered by the `state` query), kept in step
+ * with the Run row: every change goes through recordRunState, which also emits the events.
+ */
+export function createReporter(runId: string) {
+  const state: RunState = { status: 'queued', step: null };
+  setHandler(stateQuery, () => ({ ...state }));
+  async function report(change: Omit<RecordRunStateInput, 'runId'>): Promise<void> {
+    if (change.status) state.status = change.status;
+    if (change.step !== undefined) state.step = change.step;
+    await bookkeeping.recordRunState({ runId, ...change });
+  }
+  return { state, report };
+}
+export type Reporter = ReturnType<typeof createReporter>;
