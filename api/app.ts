@@ -10,6 +10,7 @@ import { httpMetrics } from './middleware/metrics.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
+import { integrationRoutes } from './routes/integrations.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { webRoutes } from './routes/web.ts';
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     await RequestContext.create(ctx.state.em, next);
   });
 
-  for (const router of [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), runRoutes(deps), webRoutes(deps)]) {
+  for (const router of [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), runRoutes(deps), integrationRoutes(deps), webRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -1,4 +1,5 @@
 import { AuditLogSchema } from './audit-log.ts';
+import { IntegrationSchema, RunIntegrationSchema } from './integration.ts';
 import { RefreshTokenSchema } from './refresh-token.ts';
 import { RunEventSchema } from './run-event.ts';
 import { RunSchema } from './run.ts';
@@ -6,8 +7,9 @@ import { MembershipSchema, TeamSchema } from './team.ts';
 import { TerraformPlanSchema } from './terraform-plan.ts';
 import { UserSchema } from './user.ts';
 
-export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema];
+export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, IntegrationSchema, RunIntegrationSchema];
+export type { Integration } from './integration.ts';
 export type { Run } from './run.ts';
 export type { User } from './user.ts';
 export type { Team, Membership } from './team.ts';
-export { AuditLogSchema, MembershipSchema, RefreshTokenSchema, RunEventSchema, RunSchema, TeamSchema, TerraformPlanSchema, UserSchema };
+export { AuditLogSchema, IntegrationSchema, MembershipSchema, RunIntegrationSchema, RefreshTokenSchema, RunEventSchema, RunSchema, TeamSchema, TerraformPlanSchema, UserSchema };
