@@ -3,8 +3,7 @@ import { client, tokenFor } from '../fixtures/http.ts';
 import { testKeys } from '../fixtures/integrations.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import type { Page } from 'playwright-core';
-import { launchBrowser, signIn, withPage } from './browser.ts';
+import { inOwnBrowser, signIn } from './browser.ts';
 
 // The Integrations page in headless Chromium against the real API: a team admin pastes a key, is
 // told which field is wrong, sees the fingerprint, edits and deletes; an operator only reads.
@@ -22,16 +21,6 @@ beforeAll(async () => {
   operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
 });
 afterAll(() => api?.close());
-
-/** A browser of its own (fresh session) for one test, closed whatever the outcome. */
-async function inOwnBrowser(fn: (page: Page) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await withPage(browser.context, fn);
-  } finally {
-    await browser.close();
-  }
-}
 
 describe('Integrations page', () => {
   it('a team admin adds an SSH login by pasting a key, fixes the passphrase, edits and deletes it', async () => {

@@ -23,7 +23,8 @@ describe('INTEGRATIONS_KEY', () => {
       loadConfig({ ...env, ...over });
       return [];
     } catch (err) {
-      return (err as ConfigError).problems.filter((p) => p.startsWith('INTEGRATIONS_'));
+      if (!(err instanceof ConfigError)) throw err;
+      return err.problems.filter((p) => p.startsWith('INTEGRATIONS_'));
     }
   };
 

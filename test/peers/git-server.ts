@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './temporal.ts';
+import { startListening } from './listening-process.ts';
+import { freePort } from './temporal.ts';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 'OpsSight Test', GIT_AUTHOR_EMAIL: 'test@opssight.local', GIT_COMMITTER_NAME: 'OpsSight Test', GIT_COMMITTER_EMAIL: 'test@opssight.local' } });
@@ -26,17 +27,8 @@ export type GitServerPeer = {
 export async function startGitServer(): Promise<GitServerPeer> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'opssight-git-'));
   const port = await freePort();
-  const child = spawn('git', ['daemon', '--reuseaddr', `--base-path=${root}`, '--export-all', '--informative-errors', '--listen=127.0.0.1', `--port=${port}`, root], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  try {
-    await waitForPort(port, 15_000, child);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`git daemon did not start: ${(err as Error).message}\n${log}`, { cause: err });
-  }
+  const daemonArgs = ['daemon', '--reuseaddr', `--base-path=${root}`, '--export-all', '--informative-errors', '--listen=127.0.0.1', `--port=${port}`, root];
+  const { stop } = await startListening('git daemon', 'git', daemonArgs, port, () => rmSync(root, { recursive: true, force: true }));
 
   const createRepo = (name: string, files: Record<string, string>) => {
     const bare = path.join(root, `${name}.git`);
@@ -57,13 +49,5 @@ export async function startGitServer(): Promise<GitServerPeer> {
     }
   };
 
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(root, { recursive: true, force: true });
-  };
   return { root, port, url: (name) => `git://127.0.0.1:${port}/${name}.git`, createRepo, stop };
 }

@@ -1,8 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from './temporal.ts';
+import { startListening } from './listening-process.ts';
+import { freePort } from './temporal.ts';
 
 export const SSHD_BIN = process.env.SSHD_BIN ?? '/usr/sbin/sshd';
 
@@ -63,23 +64,7 @@ export async function startSshd(opts: { clientKeyPassphrase?: string; authorized
   );
   // The privilege-separation directory Debian's sshd insists on.
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const child = spawn(SSHD_BIN, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  try {
-    await waitForPort(port, 15_000, child);
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`sshd did not start: ${(err as Error).message}\n${log}`, { cause: err });
-  }
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { stop } = await startListening('sshd', SSHD_BIN, ['-D', '-e', '-f', path.join(dir, 'sshd_config')], port, () => rmSync(dir, { recursive: true, force: true }));
   return {
     host: '127.0.0.1',
     port,
