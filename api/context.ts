@@ -9,6 +9,7 @@ import type { RunEventStore } from '../core/run-events.ts';
 import type { Principal } from '../core/access.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { TokenService } from '../core/tokens.ts';
+import type { Keyring } from '../core/secrets/keyring.ts';
 import type { Db } from '../db/orm.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -23,6 +24,8 @@ export type AppDeps = {
   events: RunEventStore;
   metrics: Metrics;
   tokens: TokenService;
+  /** Seals and opens integration secrets (INTEGRATIONS_KEY and the previous keys still accepted). */
+  keyring: Keyring;
 };
 
 export type AppState = {

@@ -6,6 +6,7 @@ import { createRedis, redisKeys } from '../core/redis.ts';
 import { RunEventStore } from '../core/run-events.ts';
 import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
 import { createTokenService } from '../core/tokens.ts';
+import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { initOrm } from '../db/orm.ts';
 import type { AppDeps } from './context.ts';
 
@@ -30,6 +31,6 @@ export async function buildAppDeps(config: Config, logger: Logger) {
     // Last, so spans ended while closing still go out.
     await telemetry?.shutdown();
   };
-  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens };
+  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, keyring: keyringFromConfig(config) };
   return { ...deps, telemetry, close };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { migrateUp } from '../db/orm.ts';
@@ -26,6 +27,7 @@ export async function startBenchStack(overrides: Record<string, string> = {}) {
     REDIS_PREFIX: `opssight-bench:${id}:`,
     TEMPORAL_ADDRESS: temporal.address,
     JWT_SECRET: `bench-only-secret-${id}-${Math.random().toString(36).slice(2)}-padding`,
+    INTEGRATIONS_KEY: randomBytes(32).toString('base64'),
     ...overrides,
   };
   const api = await startApi(env);

@@ -6,12 +6,15 @@ export type Permission =
   | `runs:start:${string}`
   | 'runs:approve'
   | 'runs:cancel'
-  | 'team:manage';
+  | 'team:manage'
+  | 'integrations:manage';
 
 const viewer: Permission[] = ['runs:read'];
 const operator: Permission[] = [...viewer, 'runs:start:*', 'runs:cancel'];
 const approver: Permission[] = [...operator, 'runs:approve'];
-const admin: Permission[] = [...approver, 'team:manage'];
+// Integrations hold a team's credentials: only admins create, change or delete them; reading their
+// metadata (never the secrets) needs only runs:read, so operators can pick one when starting a run.
+const admin: Permission[] = [...approver, 'team:manage', 'integrations:manage'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = { viewer, operator, approver, admin };
 

@@ -17,6 +17,28 @@ const keyValues = list.pipe(
   ),
 );
 
+/**
+ * A 32-byte AES-256 key given as 64 hex digits or as base64 / base64url (`openssl rand -base64 32`).
+ * There is no default and no fallback: a missing or short key is a startup error naming the variable.
+ */
+const KEY_HELP = '32 random bytes as base64 or hex, e.g. `openssl rand -base64 32` (scripts/up.sh keeps one in its data dir)';
+export function decodeKey(value: string): Buffer | null {
+  const v = value.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, 'hex') : /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) ? Buffer.from(v, 'base64') : null;
+  return bytes?.length === 32 ? bytes : null;
+}
+const encryptionKey = z.string({ error: `required: ${KEY_HELP}` }).transform((v, ctx) => {
+  const key = decodeKey(v);
+  if (!key) ctx.addIssue({ code: 'custom', message: `must be ${KEY_HELP}` });
+  return key ?? Buffer.alloc(0);
+});
+const integrationKeys = {
+  /** Encrypts integration secrets (AES-256-GCM); its id is derived from it and stored with each secret. */
+  INTEGRATIONS_KEY: encryptionKey,
+  /** Keys still accepted for reading during a rotation (comma-separated), never used to encrypt. */
+  INTEGRATIONS_PREVIOUS_KEYS: list.pipe(z.array(encryptionKey)).default([]),
+};
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -64,6 +86,7 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_HEADERS: keyValues.default({}),
   /** Added to every span's resource (deployment.environment.name=prod); service.name is set per process. */
   OTEL_RESOURCE_ATTRIBUTES: keyValues.default({}),
+  ...integrationKeys,
 });
 
 export type Config = Omit<z.infer<typeof envSchema>, 'TERRAFORM_STATE_DATABASE_URL' | 'STATE_ROLE_KEY'> & {
@@ -87,14 +110,24 @@ export class ConfigError extends Error {
   }
 }
 
+function parse<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return parsed.data;
+}
+
 /** The only place the environment is read. Every problem is reported at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  const c = parsed.data;
+  const c = parse(envSchema, env);
   const stateUrl = c.TERRAFORM_STATE_DATABASE_URL ?? stateDatabaseUrl(c.DATABASE_URL);
   const roleKey = c.STATE_ROLE_KEY ?? createHash('sha256').update(`opssight-state-roles:${stateUrl}`).digest('base64url');
   return { ...c, TERRAFORM_STATE_DATABASE_URL: stateUrl, STATE_ROLE_KEY: roleKey };
+}
+
+const keyRotationSchema = envSchema.pick({ DATABASE_URL: true, INTEGRATIONS_KEY: true, INTEGRATIONS_PREVIOUS_KEYS: true });
+export type KeyRotationConfig = z.infer<typeof keyRotationSchema>;
+
+/** What `npm run integrations:rotate-key` needs, and nothing else (no Redis, Temporal or JWT settings). */
+export function loadKeyRotationConfig(env: NodeJS.ProcessEnv = process.env): KeyRotationConfig {
+  return parse(keyRotationSchema, env);
 }

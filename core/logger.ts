@@ -18,6 +18,11 @@ const REDACT = [
   'req.headers.cookie',
   '*.secret',
   'conn_str',
+  // Integration secrets (private keys, passphrases, tokens), wherever a request body is logged.
+  'secrets',
+  '*.secrets',
+  '*.privateKey',
+  '*.passphrase',
 ];
 
 export function createLogger(opts: { level: string; name: string }): Logger {

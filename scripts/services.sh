@@ -37,3 +37,23 @@ ensure_chromium() {
   echo "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)" >&2
   return 1
 }
+
+# The integration tests start their own sshd processes (test/peers/sshd.ts) on loopback ports with
+# generated keys; they need Debian's OpenSSH server binary, not a running ssh service. A
+# policy-rc.d that refuses service starts (Debian's mechanism, also the norm in containers) keeps
+# the package from starting a system sshd on port 22 while it installs.
+ensure_sshd() {
+  if [ -x /usr/sbin/sshd ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing Debian openssh-server for the SSH test peers" >&2
+    local policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+    fi
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server) >&2 || true
+    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+  fi
+  [ -x /usr/sbin/sshd ] && return 0
+  echo "sshd is not installed at /usr/sbin/sshd (apt-get install openssh-server)" >&2
+  return 1
+}

@@ -8,6 +8,7 @@ source scripts/services.sh
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_sshd
 
 echo "== lint"; npm run --silent lint
 echo "== typecheck"; npm run --silent typecheck

@@ -17,6 +17,7 @@ import {
 } from '../routes/admin.ts';
 import { changePasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
 import { OpenApiBuilder, type OperationSpec } from './builder.ts';
+import { integrationOps, integrationSchemas } from './integrations.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
 const runListSchema = z.object({ runs: z.array(runSchema), nextCursor: z.string().nullable() });
@@ -93,6 +94,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('RunEvent', runEventSchema, 'output')
     .schema('EventPage', eventPageSchema, 'output')
     .schema('KindList', kindListSchema, 'output');
+  integrationSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   // params is validated by the schema of the chosen kind; say which, since JSON Schema cannot key on a sibling.
   b.patch('StartRunRequest', (s) => {
@@ -110,7 +112,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('UpdateUserRequest', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...runOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...runOps, ...integrationOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

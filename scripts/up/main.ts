@@ -177,6 +177,8 @@ async function main(): Promise<void> {
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: namespace,
     JWT_SECRET: env.JWT_SECRET || persistentSecret(data.jwtSecret),
+    // 32 bytes: the AES-256 key of integration secrets. Losing this file loses every stored integration secret.
+    INTEGRATIONS_KEY: env.INTEGRATIONS_KEY || persistentSecret(data.integrationsKey, 32),
     API_HOST: apiHost,
     API_PORT: String(apiPort),
     PUBLIC_URL: env.PUBLIC_URL || apiUrl,

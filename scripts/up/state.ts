@@ -10,6 +10,7 @@ export type DataDir = {
   postgres: string;
   postgresPassword: string;
   jwtSecret: string;
+  integrationsKey: string;
   temporalDb: string;
   work: string;
 };
@@ -23,6 +24,7 @@ export function dataDir(root: string): DataDir {
     postgres: path.join(root, 'postgres'),
     postgresPassword: path.join(root, 'postgres.password'),
     jwtSecret: path.join(root, 'jwt-secret'),
+    integrationsKey: path.join(root, 'integrations-key'),
     temporalDb: path.join(root, 'temporal.db'),
     work: path.join(root, 'work'),
   };

@@ -4,6 +4,7 @@ import { adminRoutes } from '../../api/routes/admin.ts';
 import { authRoutes } from '../../api/routes/auth.ts';
 import { openApiRoutes } from '../../api/routes/openapi.ts';
 import { runRoutes } from '../../api/routes/runs.ts';
+import { integrationRoutes } from '../../api/routes/integrations.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -39,7 +40,7 @@ describe('OpenAPI document', () => {
 
   it('documents every route the API routers register', () => {
     const documented = new Set(operations().map(({ path, method }) => `${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`));
-    const routers = [authRoutes(api.deps), adminRoutes(api.deps), runRoutes(api.deps), openApiRoutes(api.deps)];
+    const routers = [authRoutes(api.deps), adminRoutes(api.deps), runRoutes(api.deps), integrationRoutes(api.deps), openApiRoutes(api.deps)];
     const registered = routers.flatMap((r) =>
       r.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:\w+/g, '{}')}`)),
     );

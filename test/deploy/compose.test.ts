@@ -34,7 +34,7 @@ function interpolate(value: string, env: Record<string, string>): string {
     return op === '-' ? (arg ?? '') : '';
   });
 }
-const dotEnv = { POSTGRES_PASSWORD: 'pg-secret', REDIS_PASSWORD: 'redis-secret', JWT_SECRET: 'x'.repeat(48) };
+const dotEnv = { POSTGRES_PASSWORD: 'pg-secret', REDIS_PASSWORD: 'redis-secret', JWT_SECRET: 'x'.repeat(48), INTEGRATIONS_KEY: Buffer.alloc(32, 7).toString('base64') };
 const envOf = (service: string) =>
   Object.fromEntries(Object.entries(services[service]!.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), dotEnv)]));
 
@@ -80,7 +80,7 @@ describe('docker-compose.yml', () => {
   test('refuses to start without the secrets, and deploy/env.example names each of them', () => {
     expect(() => envOf('api')).not.toThrow();
     const required = [...new Set([...raw.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1]!))].sort();
-    expect(required).toEqual(['JWT_SECRET', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD']);
+    expect(required).toEqual(['INTEGRATIONS_KEY', 'JWT_SECRET', 'POSTGRES_PASSWORD', 'REDIS_PASSWORD']);
     const example = readFileSync(path.join(ROOT, 'deploy/env.example'), 'utf8');
     for (const name of required) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
     expect(() => interpolate(String(services.api!.environment!.JWT_SECRET), {})).toThrow(/JWT_SECRET is required/);

@@ -119,6 +119,16 @@ export async function signIn(page: Page, baseUrl: string, who: { email: string; 
   await page.getByRole('heading', { name: 'Runs' }).waitFor();
 }
 
+/** A browser of its own (fresh session) for one test, closed whatever the outcome. */
+export async function inOwnBrowser(fn: (page: Page) => Promise<void>): Promise<void> {
+  const browser = await launchBrowser();
+  try {
+    await withPage(browser.context, fn);
+  } finally {
+    await browser.close();
+  }
+}
+
 /** A new tab of `context`, closed whatever the test's outcome (a leftover tab would keep a socket and a session). */
 export async function withPage(context: BrowserContext, fn: (page: Page) => Promise<void>): Promise<void> {
   const page = await context.newPage();

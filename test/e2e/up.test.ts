@@ -68,7 +68,7 @@ test('scripts/up.sh brings the platform up on embedded defaults and Ctrl-C stops
   const env: NodeJS.ProcessEnv = { ...process.env };
   // global-setup exported the shared peers; this test must use none of them.
   for (const name of [
-    'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'TEMPORAL_ADDRESS', 'JWT_SECRET', 'NODE_ENV',
+    'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'TEMPORAL_ADDRESS', 'JWT_SECRET', 'INTEGRATIONS_KEY', 'NODE_ENV',
     'OPSSIGHT_ADMIN_EMAIL', 'OPSSIGHT_ADMIN_PASSWORD', 'OPSSIGHT_POSTGRES_PORT', 'OPSSIGHT_REDIS_PORT',
   ]) {
     delete env[name];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { migrateUp } from '../../db/orm.ts';
 import { createDatabase } from './postgres.ts';
 import { startTemporalDevServer } from './temporal.ts';
@@ -22,6 +23,8 @@ export default async function globalSetup(): Promise<void> {
     REDIS_PREFIX: `opssight-test:${id}:`,
     TEMPORAL_ADDRESS: temporal.address,
     JWT_SECRET: `test-only-secret-${id}-${Math.random().toString(36).slice(2)}-padding`,
+    // A fresh key per run: there is no built-in fallback key, in tests either.
+    INTEGRATIONS_KEY: randomBytes(32).toString('base64'),
     TERRAFORM_BIN: process.env.TERRAFORM_BIN ?? '.tools/bin/terraform',
     TEST_DB_NAME: dbName,
   });

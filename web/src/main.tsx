@@ -4,6 +4,7 @@ import { resetMe } from './client/me.ts';
 import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
 import { RunsPage } from './pages/Runs.tsx';
@@ -22,6 +23,7 @@ function Routes() {
   if (path === '/runs/new') return <StartRunPage />;
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
+  if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (
     <section>

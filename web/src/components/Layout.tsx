@@ -42,6 +42,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         <nav aria-label="Main">
           {nav('/', 'Runs')}
           {nav('/runs/new', 'Start a run')}
+          {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}
         </nav>
         <div class="topbar-tools">
