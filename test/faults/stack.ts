@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { initOrm } from '../../db/orm.ts';
+import { migrateUp } from '../../db/orm.ts';
+import { createTeam, createUser } from '../fixtures/users.ts';
+import { startOwnPostgres } from '../peers/own-postgres.ts';
+import { startOwnRedis } from '../peers/own-redis.ts';
+import { createNamespace, freePort, waitForPort } from '../peers/temporal.ts';
+import { spawnWorkerProcess, stopProcess } from '../workers/worker-process.ts';
+
+/**
+ * What a person would see destroyed twice: an HTTP server that counts each creation a Terraform
+ * provisioner reports (`curl -X POST .../effect/<tag>`). Terraform state keeps one entry per address
+ * however often a resource was really created; this counter does not.
+ */
+export async function startEffectCounter() {
+  const counts = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const tag = decodeURIComponent(req.url?.replace(/^\/effect\//, '') ?? '');
+    counts.set(tag, (counts.get(tag) ?? 0) + 1);
+    res.end('ok\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    counts,
+    /** A shell command for a provisioner: reports one creation of `tag`. */
+    command: (tag: string) => `curl -fsS -X POST http://127.0.0.1:${port}/effect/${encodeURIComponent(tag)}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/**
+ * A whole platform of its own for a fault test: its own PostgreSQL and (optionally) Redis, which the
+ * test may stop; its own Temporal namespace; the API and the workers as separate processes exactly as
+ * deployed (`node api/server.ts`, `node workers/main.ts`), which the test may kill -9.
+ */
+export async function faultStack(opts: { ownRedis?: boolean } = {}) {
+  const db = await startOwnPostgres();
+  const admin = new pg.Client({ connectionString: db.url() });
+  await admin.connect();
+  await admin.query('create database opssight');
+  await admin.end();
+  const databaseUrl = db.url('opssight');
+  await migrateUp(databaseUrl);
+  const redis = opts.ownRedis ? await startOwnRedis() : undefined;
+  const namespace = `faults-${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  await createNamespace(connection, namespace);
+  await connection.close();
+  const children: ChildProcess[] = [];
+
+  const env: Record<string, string> = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis?.url ?? process.env.REDIS_URL!,
+    REDIS_PREFIX: `opssight-faults:${namespace}:`,
+    TEMPORAL_NAMESPACE: namespace,
+    HEARTBEAT_TIMEOUT_SECONDS: '2',
+    CANCEL_GRACE_MS: '2000',
+    LOG_LEVEL: 'info',
+  };
+
+  const orm = await initOrm(databaseUrl, { poolMax: 2 });
+  const team = await createTeam(orm.em);
+  const approver = await createUser(orm.em, { teams: [team], role: 'approver' });
+  await orm.close();
+
+  const apiPort = await freePort();
+  const apiLog: string[] = [];
+  const api = spawn(process.execPath, ['api/server.ts'], { env: { ...process.env, ...env, API_PORT: String(apiPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const s of [api.stdout!, api.stderr!]) createInterface({ input: s }).on('line', (l) => apiLog.push(l));
+  children.push(api);
+  await waitForPort(apiPort, 60_000, api);
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+
+  const call = async (method: string, url: string, token?: string, body?: unknown) => {
+    const res = await fetch(`${baseUrl}${url}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
+  };
+  const login = await call('POST', '/api/v1/auth/login', undefined, { email: approver.email, password: approver.password });
+  const token = login.body.accessToken as string;
+
+  /** A worker process on host `hostId` (workers sharing a host share its work dir). */
+  const workDirs = new Map<string, string>();
+  const worker = async (hostId = 'host-a') => {
+    if (!workDirs.has(hostId)) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `opssight-faults-${hostId}-`));
+      chmodSync(dir, 0o711);
+      workDirs.set(hostId, dir);
+    }
+    const started = await spawnWorkerProcess({ ...env, WORKER_HOST_ID: hostId, WORK_DIR: workDirs.get(hostId)! });
+    children.push(started.child);
+    return started;
+  };
+
+  /** Reads the record directly (a fresh connection each time: the server may have been restarted). */
+  const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    const c = new pg.Client({ connectionString: databaseUrl });
+    await c.connect();
+    try {
+      return (await c.query<T>(sql, params)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+
+  const startRun = async (params: Record<string, unknown>) => {
+    const res = await call('POST', '/api/v1/runs', token, { kind: 'terraform', team: team.slug, params });
+    if (res.status !== 201) throw new Error(`start answered ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body.id as string;
+  };
+  const status = async (runId: string) => (await query<{ status: string; error: string | null }>('select status, error from runs where id = $1', [runId]))[0]!;
+  const logLines = async (runId: string) =>
+    (await query<{ seq: number; message: string }>(`select seq, message from run_events where run_id = $1 and type = 'log' order by seq`, [runId]));
+
+  const close = async () => {
+    for (const child of children.reverse()) await stopProcess(child, 'SIGKILL');
+    await redis?.stop();
+    db.destroy();
+  };
+  return { db, redis, env, team, token, call, worker, workDirs, query, startRun, status, logLines, apiLog, close };
+}
+export type FaultStack = Awaited<ReturnType<typeof faultStack>>;
+
+/** Terraform resources that each report their creation to the effect counter, then take `seconds`. */
+export function countedResources(effects: { command: (tag: string) => string }, runTag: string, names: string[], seconds = 2, extra = '') {
+  const blocks = names.map(
+    (name) => `
+resource "terraform_data" "${name}" {
+  input = "${name}"
+  provisioner "local-exec" {
+    command = "${effects.command(`${runTag}/${name}`)} && echo created-${name} && ${extra}sleep ${seconds}"
+  }
+}`,
+  );
+  return { 'main.tf': blocks.join('\n') };
+}
