@@ -9,6 +9,7 @@ import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutput } from '../../db/repositories/run-events.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
 import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/repositories/terraform-states.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
 import type { Ending } from '../process/runner.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
 import { loadPlan, type SavedPlan } from './plans.ts';
@@ -22,7 +23,7 @@ export type ApplyInput = TerraformStepInput & {
   hostGone?: string;
 };
 
-export type ApplyDeps = SessionDeps & { em: EntityManager; hostId: string };
+export type ApplyDeps = SessionDeps & { em: EntityManager; hostId: string; events: RunEventStore };
 
 /** How long to wait for an interrupted apply's state lock before asking Temporal to try again later. */
 const LOCK_DEADLINE_MS = 60_000;
@@ -110,7 +111,7 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
   const text = tailText(ending);
 
   if (ending.kind === 'exited' && ending.interrupted) {
-    throw new CancelledFailure(changed ? 'the apply stopped on the cancel; what it had changed is recorded in the state' : 'the apply stopped on the cancel before changing anything');
+    throw await cancelled(deps, ending, changed ? 'the apply stopped on the cancel; what it had changed is recorded in the state' : 'the apply stopped on the cancel before changing anything');
   }
   if (ending.kind === 'exited') {
     // Terraform refused the plan before changing anything: the state moved on since it was made.
@@ -126,7 +127,7 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
   const started = await changesStarted(deps, input.runId, ending.proc.id);
   if (ending.kind === 'killed') {
     const detail = changed ? 'the state records what it had finished' : started.length ? `it had started changing ${started.join(', ')}, which the state does not record; check them before the next run` : 'it had not started changing anything';
-    throw new CancelledFailure(`the apply was killed on a force cancel: ${detail}`);
+    throw await cancelled(deps, ending, `the apply was killed on a force cancel: ${detail}`);
   }
   if (changed) throw stalePlan('the apply was interrupted after changing the state: planning again from what it saved');
   if (started.length > 0) {
@@ -137,6 +138,15 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
     );
   }
   return 'relaunch';
+}
+
+/**
+ * A cancelled activity's message does not reach the workflow (Temporal reports only that it was
+ * cancelled), so what the cancel left behind is told in the run's events.
+ */
+async function cancelled(deps: ApplyDeps, ending: Ending, message: string): Promise<CancelledFailure> {
+  await deps.events.append(ending.proc.run.id, [{ type: 'step', level: 'warn', message, data: { proc: ending.proc.id, cancelled: true }, attempt: Context.current().info.attempt }]);
+  return new CancelledFailure(message);
 }
 
 const tailText = (ending: Ending) => stripVTControlCharacters(ending.stderrTail.join('\n'));

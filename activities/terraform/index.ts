@@ -4,6 +4,7 @@ import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TerraformPlanResult } from '../../contracts/kinds/terraform.ts';
 import type { Config } from '../../core/config.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
 import { runCaptured } from '../process/captured.ts';
 import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, type ApplyInput } from './apply.ts';
@@ -19,6 +20,7 @@ export type TerraformDeps = {
   em: EntityManager;
   runner: ProcessRunner;
   state: StateStore;
+  events: RunEventStore;
   hostId: string;
   sandboxed: boolean;
   /** Environment terraform runs with: what a process needs (PATH, locale), never the worker's own secrets. */

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { until } from '../fixtures/until.ts';
+import { stopProcess } from '../workers/worker-process.ts';
+import { countedResources, faultStack, startEffectCounter, type FaultStack } from './stack.ts';
+import { recordFault } from './report.ts';
+
+// Two hosts (own host ids and work dirs). An apply's process lives on the host that started it; when
+// that host's worker dies, the other host cannot follow the process, so it waits until host A is
+// taken as gone and then decides from the state: its lock, serial and lineage.
+let stack: FaultStack;
+let effects: Awaited<ReturnType<typeof startEffectCounter>>;
+
+beforeAll(async () => {
+  stack = await faultStack();
+  effects = await startEffectCounter();
+}, 120_000);
+afterAll(async () => {
+  await stack?.close();
+  await effects?.close();
+});
+
+const ended = (runId: string) =>
+  until(`run ${runId} to end`, async () => {
+    const s = await stack.status(runId);
+    return ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
+  }, 180_000);
+
+/** The wrapper of the run's apply on `hostId`: the leader of the process group terraform runs in. */
+function applyPid(hostId: string, runId: string): number {
+  const runDir = path.join(stack.workDirs.get(hostId)!, runId);
+  const step = readdirSync(runDir).find((d) => d.startsWith('apply-'))!;
+  return Number(readFileSync(path.join(runDir, step, 'ctl-apply-1', 'pid'), 'utf8'));
+}
+
+async function applyOnHostA(tag: string, names: string[]) {
+  const a = await stack.worker('host-a');
+  const runId = await stack.startRun({ workspace: `host-${tag}`, files: countedResources(effects, tag, names, 3), autoApply: true });
+  await until('the apply to start on host A', async () => (effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
+  const b = await stack.worker('host-b');
+  return { a, b, runId };
+}
+
+it('a worker dies on host A, its apply lives on: host B waits for the state lock and finishes without applying again', async () => {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const names = ['x', 'y'];
+  const { a, b, runId } = await applyOnHostA(tag, names);
+  await stopProcess(a.child, 'SIGKILL');
+  const final = await ended(runId);
+  const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
+  recordFault({ fault: 'worker kill -9, retry on another host', passed: final.status === 'succeeded' && created.every((c) => c === 1) ? 1 : 0, rounds: 1, detail: 'host A taken as gone, the orphaned apply finished, B re-planned from the saved state: no changes' });
+  expect(final).toMatchObject({ status: 'succeeded' });
+  expect(created).toEqual([1, 1]);
+  await stopProcess(b.child, 'SIGKILL');
+}, 300_000);
+
+it('host A dies with its apply: the run stops and names what may exist outside the state, nothing is applied twice', async () => {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const names = ['p', 'q'];
+  const { a, b, runId } = await applyOnHostA(tag, names);
+  // The whole host: the worker and every process it started.
+  process.kill(-applyPid('host-a', runId), 'SIGKILL');
+  await stopProcess(a.child, 'SIGKILL');
+  const final = await ended(runId);
+  const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
+  const ok = final.status === 'failed' && /terraform_data\.p/.test(final.error ?? '') && /import/.test(final.error ?? '') && created.every((c) => c <= 1);
+  recordFault({ fault: 'host lost mid-apply (worker and terraform killed)', passed: ok ? 1 : 0, rounds: 1, detail: 'run failed naming the resources that may exist outside the state; nothing applied again' });
+  expect(final.status).toBe('failed');
+  expect(final.error).toMatch(/started changing .*terraform_data\.p.*the state records none of it/s);
+  expect(created.every((c) => c <= 1)).toBe(true);
+  await stopProcess(b.child, 'SIGKILL');
+}, 300_000);
