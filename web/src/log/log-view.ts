@@ -22,6 +22,8 @@ export class LogView {
   private query = '';
   private matches: number[] = [];
   private current = -1;
+  /** A line pointed at from outside the log (a failure's line), drawn like the current match. */
+  private marked = -1;
   private frame = 0;
   private readonly onChange: (s: LogViewState) => void;
 
@@ -109,6 +111,20 @@ export class LogView {
     this.repaintAll();
   }
 
+  /** The index of the first line containing `text` (ANSI colours ignored), or -1. */
+  find(text: string): number {
+    return this.lines.findIndex((l) => l.plain.includes(text));
+  }
+
+  /** Scrolls line `i` into the middle of the view and marks it; following pauses so it stays there. */
+  reveal(i: number): void {
+    if (i < 0 || i >= this.lines.length) return;
+    this.follow = false;
+    this.marked = i;
+    this.root.scrollTop = Math.max(0, i * this.rowHeight - this.root.clientHeight / 2);
+    this.repaintAll();
+  }
+
   destroy(): void {
     cancelAnimationFrame(this.frame);
     this.root.removeEventListener('scroll', this.onScroll);
@@ -164,7 +180,7 @@ export class LogView {
     no.className = 'ln';
     no.textContent = String(i + 1);
     row.append(no);
-    const isCurrent = this.current >= 0 && this.matches[this.current] === i;
+    const isCurrent = (this.current >= 0 && this.matches[this.current] === i) || this.marked === i;
     if (isCurrent) row.classList.add('current');
     for (const span of parseAnsi(line.text)) {
       const el = document.createElement('span');
