@@ -128,3 +128,25 @@ export async function withPage(context: BrowserContext, fn: (page: Page) => Prom
     await page.close();
   }
 }
+
+/**
+ * A screenshot into test-artifacts/ (kept by CI). The README's screenshots are some of these:
+ * `npm run docs` runs the browser tests and copies the ones the README shows into docs/screenshots.
+ */
+export const ARTIFACTS = path.resolve('test-artifacts');
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+/** The computed value of a CSS custom property of the page's root (the theme's colours). */
+export const cssVar = (page: Page, name: string) =>
+  page.evaluate((n) => {
+    const probe = (globalThis as unknown as { document: { body: { appendChild(e: unknown): void; removeChild(e: unknown): void }; createElement(t: string): { style: { color: string } } }; getComputedStyle(e: unknown): { color: string } });
+    const el = probe.document.createElement('span');
+    el.style.color = `var(${n})`;
+    probe.document.body.appendChild(el);
+    const color = probe.getComputedStyle(el).color;
+    probe.document.body.removeChild(el);
+    return color;
+  }, name);

@@ -26,6 +26,7 @@ export class LogView {
   private marked = -1;
   private frame = 0;
   private readonly onChange: (s: LogViewState) => void;
+  private readonly resized = new ResizeObserver(() => this.schedule());
 
   constructor(root: HTMLElement, onChange: (s: LogViewState) => void = () => {}) {
     this.root = root;
@@ -36,6 +37,8 @@ export class LogView {
     root.append(this.spacer);
     this.measure();
     root.addEventListener('scroll', this.onScroll, { passive: true });
+    // A resized view (the window, the layout above it) shows other rows, and the newest while following.
+    this.resized.observe(root);
     (root as HTMLElement & { __logView?: LogView }).__logView = this;
   }
 
@@ -127,6 +130,7 @@ export class LogView {
 
   destroy(): void {
     cancelAnimationFrame(this.frame);
+    this.resized.disconnect();
     this.root.removeEventListener('scroll', this.onScroll);
   }
 
