@@ -162,6 +162,38 @@ describe('the run page', () => {
     });
   });
 
+  it('says "Cancelling…" and who asked at once, then offers Force cancel with its warning (item 1)', async () => {
+    // No worker polls this file's namespace: the run stays queued, so "cancelling" lasts as long as the test looks.
+    const token = (await client(api).post('/api/v1/auth/login', operator)).body.accessToken as string;
+    const started = await client(api, token).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace: `cx-${crypto.randomUUID().slice(0, 6)}`, files: simpleConfig() } });
+    const runId = started.body.id as string;
+    try {
+      await withPage(async (page) => {
+        await page.goto(`${api.baseUrl}/runs/${runId}`);
+        await page.locator('h1 [data-status=queued]').waitFor();
+        page.once('dialog', (d) => void d.accept());
+        await page.getByRole('button', { name: 'Cancel run' }).click();
+        await page.locator('h1 .badge', { hasText: /^Cancelling…$/ }).waitFor();
+        expect(await color(page, 'h1 .badge')).toBe(await cssVar(page, '--idle'));
+        await page.getByTestId('cancel-request').filter({ hasText: `Cancel requested by ${operator.email}` }).waitFor();
+        expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+        await expect(page.locator('#force-warning').textContent()).resolves.toContain('state may be lost');
+        let warned = '';
+        page.once('dialog', (d) => {
+          warned = d.message();
+          void d.accept();
+        });
+        await page.getByRole('button', { name: 'Force cancel' }).click();
+        await page.getByTestId('cancel-request').filter({ hasText: `Force cancel requested by ${operator.email}` }).waitFor();
+        expect(warned).toMatch(/may not save its state/);
+        await page.getByRole('button', { name: 'Force cancel' }).waitFor({ state: 'detached' });
+        await screenshot(page, 'run-cancelling');
+      });
+    } finally {
+      await api.deps.temporal.workflow.getHandle(runId).terminate('test over');
+    }
+  });
+
   it('fits the log in a 1366×900 window while following: the newest line is on screen (item 12)', async () => {
     const runId = await insertRun(api.deps.db.em, team, operator.id, {
       status: 'running',

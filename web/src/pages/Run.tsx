@@ -157,7 +157,8 @@ export function RunPage({ id }: { id: string }) {
         <RunActions
           run={run}
           me={me}
-          onChanged={setRun}
+          // An answer that left before the run ended must not bring back an ended run's buttons.
+          onChanged={(next) => setRun((r) => (r && isTerminal(r.status) && !isTerminal(next.status) ? { ...r, cancelRequest: next.cancelRequest } : next))}
           // The decision's buttons go away with it: focus moves to the run's title (and its new status), not to the page.
           onDecided={() => requestAnimationFrame(() => document.getElementById('run-title')?.focus())}
         />
