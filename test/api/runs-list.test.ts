@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Connection } from '@temporalio/client';
 import { RunSchema, TeamSchema, UserSchema } from '../../db/entities/index.ts';
 import { updateRunState } from '../../db/repositories/runs.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { createNamespace } from '../peers/temporal.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
@@ -48,10 +47,7 @@ const list = async (query: string) => {
 };
 
 beforeAll(async () => {
-  const namespace = `runs-list-${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  await createNamespace(connection, namespace);
-  await connection.close();
+  const namespace = await ownNamespace('runs-list');
   api = await startApi({ TEMPORAL_NAMESPACE: namespace });
   const em = api.deps.db.em;
   team = await createTeam(em);

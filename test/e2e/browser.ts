@@ -150,3 +150,20 @@ export const cssVar = (page: Page, name: string) =>
     probe.document.body.removeChild(el);
     return color;
   }, name);
+
+/** A browser of its own (a fresh session) for one test, closed whatever the outcome. */
+export async function inOwnBrowser(fn: (page: Page) => Promise<void>, opts: Parameters<typeof launchBrowser>[0] = {}): Promise<void> {
+  const browser = await launchBrowser(opts);
+  try {
+    await withPage(browser.context, fn);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** A computed style property (`color`, `whiteSpace`, …) of the first element matching `selector`. */
+export const computedStyle = (page: Page, selector: string, prop: string) =>
+  page
+    .locator(selector)
+    .first()
+    .evaluate((el, p) => (el.ownerDocument.defaultView!.getComputedStyle(el) as unknown as Record<string, string>)[p], prop);

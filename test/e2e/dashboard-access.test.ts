@@ -8,7 +8,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { startHangingServer } from '../fixtures/hanging-http.ts';
 import { blockingPlanConfig, simpleConfig } from '../fixtures/terraform.ts';
-import { launchBrowser, signIn, waitForLogLine, withPage } from './browser.ts';
+import { inOwnBrowser, signIn, waitForLogLine } from './browser.ts';
 
 // Who may do what, and how, in headless Chromium against the real stack (API + WebSocket hub, a real
 // infra worker, Temporal dev server, PostgreSQL, Redis, real terraform): a platform admin outside every
@@ -22,16 +22,6 @@ let approver: { id: string; email: string; password: string };
 
 const workspace = () => `kb-${crypto.randomUUID().slice(0, 8)}`;
 const tokenOf = async (who: { email: string; password: string }) => (await client(api).post('/api/v1/auth/login', who)).body.accessToken as string;
-
-/** A browser of its own (fresh session) for one test, closed whatever the outcome. */
-async function inOwnBrowser(fn: (page: Page) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await withPage(browser.context, fn);
-  } finally {
-    await browser.close();
-  }
-}
 
 const isFocused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement) as Promise<boolean>;
 

@@ -9,7 +9,7 @@ import { client } from '../fixtures/http.ts';
 import { startHangingServer } from '../fixtures/hanging-http.ts';
 import { blockingPlanConfig, simpleConfig } from '../fixtures/terraform.ts';
 import { until } from '../fixtures/until.ts';
-import { cssVar, launchBrowser, screenshot, signIn, withPage as withPageOf } from './browser.ts';
+import { computedStyle as style, cssVar, launchBrowser, screenshot, signIn, withPage as withPageOf } from './browser.ts';
 
 // Acting on runs, as a new user does it (issue 8, items 1, 4, 5, 11): headless Chromium against the
 // real stack (API + WebSocket hub, a real infra worker, Temporal dev server, PostgreSQL, Redis, real
@@ -34,8 +34,6 @@ const statusOf = async (runId: string) => (await client(api, token).get(`/api/v1
 const awaiting = (runId: string) => until(`${runId} to await approval`, async () => ((await statusOf(runId)) === 'awaiting_approval' ? true : undefined), 90_000, 250);
 const isFocused = (target: Locator) => target.evaluate((el) => el === el.ownerDocument.activeElement) as Promise<boolean>;
 const activeTag = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { tagName: string } | null } }).document.activeElement?.tagName ?? '');
-const style = (page: Page, selector: string, prop: string) =>
-  page.locator(selector).first().evaluate((el, p) => (el.ownerDocument.defaultView!.getComputedStyle(el) as unknown as Record<string, string>)[p], prop);
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');

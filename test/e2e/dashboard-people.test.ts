@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { insertRun } from '../fixtures/runs.ts';
-import { cssVar, launchBrowser, screenshot, signIn, withPage } from './browser.ts';
+import { computedStyle as style, cssVar, inOwnBrowser, screenshot, signIn } from './browser.ts';
 
 // Who the user is and what they may do, as a new user meets it (issue 8, items 7, 8, 9, 10, 16):
 // headless Chromium against the real API, PostgreSQL and Redis; no worker. Each test has a browser
@@ -16,16 +16,6 @@ let api: TestApi;
 let team: { id: string; slug: string };
 let admin: { id: string; email: string; password: string };
 
-async function inOwnBrowser(fn: (page: Page) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await withPage(browser.context, fn);
-  } finally {
-    await browser.close();
-  }
-}
-const style = (page: Page, selector: string, prop: string) =>
-  page.locator(selector).first().evaluate((el, p) => (el.ownerDocument.defaultView!.getComputedStyle(el) as unknown as Record<string, string>)[p], prop);
 
 /** Fills the login form (without the helper's wait for the runs list: some sign-ins lead elsewhere). */
 async function fillLogin(page: Page, email: string, password: string) {

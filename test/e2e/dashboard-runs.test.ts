@@ -1,16 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Connection } from '@temporalio/client';
 import type { Page } from 'playwright-core';
 import type { NewRunEvent } from '../../contracts/events.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { createNamespace } from '../peers/temporal.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { insertRun } from '../fixtures/runs.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
-import { cssVar, launchBrowser, screenshot, signIn, waitForCount, waitForLineCount, withPage as withPageOf } from './browser.ts';
+import { computedStyle, cssVar, launchBrowser, screenshot, signIn, waitForCount, waitForLineCount, withPage as withPageOf } from './browser.ts';
 
 // The runs list and the run page, as a new user meets them (issue 8, items 2, 3, 6, 12, 13, 14, 15,
 // 17): headless Chromium against the real API, PostgreSQL and Redis. Runs are rows and events written
@@ -27,16 +26,11 @@ let approver: { id: string; email: string; password: string };
 const withPage = (fn: (page: Page) => Promise<void>) => withPageOf(browser.context, fn);
 const log = (message: string, stream: 'stdout' | 'stderr' = 'stdout'): NewRunEvent => ({ type: 'log', level: 'info', stream, message, attempt: 1 });
 const ago = (ms: number) => new Date(Date.now() - ms);
-/** A computed style property of the first element matching `selector`. */
-const color = (page: Page, selector: string, prop = 'color') =>
-  page.locator(selector).first().evaluate((el, p) => (el.ownerDocument.defaultView!.getComputedStyle(el) as unknown as Record<string, string>)[p], prop);
+const color = (page: Page, selector: string, prop = 'color') => computedStyle(page, selector, prop);
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
-  const namespace = `ui-runs-${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  await createNamespace(connection, namespace);
-  await connection.close();
+  const namespace = await ownNamespace('ui-runs');
   api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000', TEMPORAL_NAMESPACE: namespace });
   team = await createTeam(api.deps.db.em);
   operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
@@ -237,7 +231,7 @@ describe('the runs list', () => {
     const theirs = await insertRun(api.deps.db.em, team, approver.id, { target: `net-${tag}`, createdAt: ago(60_000) });
     await withPage(async (page) => {
       await page.goto(`${api.baseUrl}/`);
-      const filters = page.getByRole('search', { name: 'Filter runs' });
+      const filters = page.getByRole('form', { name: 'Filter runs' });
       await filters.getByLabel('Search').fill(tag);
       await filters.getByLabel('Search').press('Enter');
       await waitForCount(page, 'tr[data-run-id]', 2);

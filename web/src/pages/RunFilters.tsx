@@ -41,7 +41,7 @@ export function RunFilters({ filters, kinds, me, set }: Props) {
   // Text boxes apply on Enter or when left, not on every key (each change is a request).
   const onText = (name: keyof Filters) => (e: Event) => set(name, (e.currentTarget as HTMLInputElement).value.trim());
   return (
-    <form class="filters" aria-label="Filter runs" role="search" onSubmit={(e) => e.preventDefault()}>
+    <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
       <label class="grow">
         Search
         <input type="search" name="q" value={filters.q} placeholder="workspace, user, error, run id" onChange={onText('q')} />
