@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RunSchema, TeamSchema, UserSchema } from '../../db/entities/index.ts';
 import { updateRunState } from '../../db/repositories/runs.ts';
+import { applyRunState } from '../../activities/run-state.ts';
+import { createMetrics } from '../../core/metrics.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
@@ -101,6 +103,21 @@ describe('time working and time waiting for approval', () => {
     await at(start + 2_000 + 6 * 60_000 + 3_000, 'succeeded');
     const run = (await client(api, aliceToken).get(`/api/v1/runs/${id}`)).body;
     expect([run.waitingMs, run.workingMs, run.waitingSince]).toEqual([6 * 60_000, 5_000, null]);
+  });
+});
+
+describe('a rejected plan', () => {
+  it('counts as a discarded outcome, not a failure, and ends its wait for approval', async () => {
+    await insert('outcome', { status: 'awaiting_approval', by: alice, at: Date.now(), target: `outcome-${crypto.randomUUID().slice(0, 6)}` });
+    await updateRunState(api.deps.db.em.fork(), ids.outcome!, { status: 'awaiting_approval' }, new Date(Date.now() - 30_000));
+    const metrics = createMetrics();
+    const approval = { decision: 'rejected' as const, by: bob.id, byEmail: bob.email, comment: 'no', at: new Date().toISOString() };
+    await applyRunState({ em: api.deps.db.em, redis: api.deps.redis, keys: api.deps.keys, events: api.deps.events, logger: api.deps.logger, metrics }, { runId: ids.outcome!, status: 'discarded', approval }, `test:${ids.outcome}`);
+    const counted = await metrics.registry.getSingleMetricAsString('opssight_run_outcomes_total');
+    expect(counted).toContain('opssight_run_outcomes_total{kind="terraform",status="discarded"} 1');
+    expect(counted).not.toContain('status="failed"');
+    const run = (await client(api, aliceToken).get(`/api/v1/runs/${ids.outcome}`)).body;
+    expect([run.status, run.waitingSince, run.waitingMs >= 30_000]).toEqual(['discarded', null, true]);
   });
 });
 

@@ -24,6 +24,8 @@ export class LogView {
   private current = -1;
   /** A line pointed at from outside the log (a failure's line), drawn like the current match. */
   private marked = -1;
+  /** scrollTop when last seen, to tell a scroll up (the user) from a resize. */
+  private lastTop = 0;
   private frame = 0;
   private readonly onChange: (s: LogViewState) => void;
   private readonly resized = new ResizeObserver(() => this.schedule());
@@ -136,9 +138,15 @@ export class LogView {
 
   private onScroll = (): void => {
     const r = this.root;
-    // Scrolling away from the bottom pauses following; returning to it (End, wheel) resumes.
+    // Scrolling up pauses following; returning to the bottom (End, wheel) resumes. Only upward moves
+    // count: a resize (the window, the layout above) leaves the view short of the bottom without the
+    // user having moved, and the next frame takes it back there.
     const atBottom = r.scrollTop + r.clientHeight >= r.scrollHeight - this.rowHeight;
-    if (atBottom !== this.follow && this.current < 0) this.follow = atBottom;
+    if (this.current < 0) {
+      if (atBottom) this.follow = true;
+      else if (r.scrollTop < this.lastTop) this.follow = false;
+    }
+    this.lastTop = r.scrollTop;
     this.schedule();
   };
 
@@ -160,7 +168,10 @@ export class LogView {
     const r = this.root;
     const total = this.lines.length;
     this.spacer.style.height = `${total * this.rowHeight}px`;
-    if (this.follow) r.scrollTop = r.scrollHeight;
+    if (this.follow) {
+      r.scrollTop = r.scrollHeight;
+      this.lastTop = r.scrollTop;
+    }
     const first = Math.max(0, Math.floor(r.scrollTop / this.rowHeight) - OVERSCAN);
     const last = Math.min(total, Math.ceil((r.scrollTop + r.clientHeight) / this.rowHeight) + OVERSCAN);
     for (const [i, row] of this.rows) {
