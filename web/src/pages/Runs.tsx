@@ -41,17 +41,21 @@ export function RunsPage() {
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
 
+  // Only the latest request's answer is shown: an earlier one (other filters) may come back later.
+  const latest = useRef(0);
   const load = async (cursor?: string) => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
       const page = await get<Page>(`/api/v1/runs${query({ ...apiQuery(filters), limit: PAGE_SIZE, cursor })}`);
+      if (mine !== latest.current) return;
       setRuns((prev) => (cursor ? [...prev, ...page.runs.filter((r) => !prev.some((p) => p.id === r.id))] : page.runs));
       setNext(page.nextCursor);
       setError(null);
     } catch (err) {
-      setError((err as Error).message);
+      if (mine === latest.current) setError((err as Error).message);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   };
 
