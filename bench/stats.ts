@@ -15,8 +15,10 @@ export const MARKDOWN = process.argv.includes('--markdown');
 /** A fixed-width text table, or a markdown one with `--markdown`: first row is the header. */
 export function table(rows: string[][]): string {
   if (MARKDOWN) {
-    const line = (r: string[]) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-    return [line(rows[0]!), `|${rows[0]!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+    const cell = (c: string) => c.replace(/\|/g, '\\|').replace(/</g, '&lt;');
+    const line = (r: string[]) => `| ${r.map(cell).join(' | ')} |`;
+    // A blank line first: a table cannot interrupt the paragraph printed before it.
+    return ['', line(rows[0]!), `|${rows[0]!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
