@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'preact/hooks';
 import { RUN_STATUSES } from '../../../contracts/runs.ts';
 import type { KindInfo } from '../client/kinds.ts';
 import type { Me } from '../client/me.ts';
@@ -37,15 +38,26 @@ export function matches(f: Filters, r: { kind: string; status: string; team: str
 
 type Props = { filters: Filters; kinds: KindInfo[] | null; me: Me | null; set: (name: keyof Filters, value: string) => void };
 
+/**
+ * A text filter applied on Enter or when left, not on every key (each change is a request). What is
+ * typed is the box's own until then: the list re-renders every second while a run is active, and a
+ * box bound to the applied value would lose the typing.
+ */
+function TextFilter({ label, name, value, placeholder, set }: { label: string; name: keyof Filters; value: string; placeholder: string; set: Props['set'] }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return (
+    <label class={name === 'q' ? 'grow' : undefined}>
+      {label}
+      <input type="search" name={name} value={draft} placeholder={placeholder} onInput={(e) => setDraft(e.currentTarget.value)} onChange={(e) => set(name, e.currentTarget.value.trim())} />
+    </label>
+  );
+}
+
 export function RunFilters({ filters, kinds, me, set }: Props) {
-  // Text boxes apply on Enter or when left, not on every key (each change is a request).
-  const onText = (name: keyof Filters) => (e: Event) => set(name, (e.currentTarget as HTMLInputElement).value.trim());
   return (
     <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-      <label class="grow">
-        Search
-        <input type="search" name="q" value={filters.q} placeholder="workspace, user, error, run id" onChange={onText('q')} />
-      </label>
+      <TextFilter label="Search" name="q" value={filters.q} placeholder="workspace, user, error, run id" set={set} />
       <label>
         Kind
         <select value={filters.kind} onChange={(e) => set('kind', e.currentTarget.value)} name="kind">
@@ -79,14 +91,8 @@ export function RunFilters({ filters, kinds, me, set }: Props) {
           ))}
         </select>
       </label>
-      <label>
-        Workspace
-        <input type="search" name="workspace" value={filters.workspace} placeholder="exact name" onChange={onText('workspace')} />
-      </label>
-      <label>
-        Started by
-        <input type="search" name="by" value={filters.by} placeholder="email" onChange={onText('by')} />
-      </label>
+      <TextFilter label="Workspace" name="workspace" value={filters.workspace} placeholder="exact name" set={set} />
+      <TextFilter label="Started by" name="by" value={filters.by} placeholder="email" set={set} />
       <label>
         From
         <input type="date" name="from" value={filters.from} onChange={(e) => set('from', e.currentTarget.value)} />
