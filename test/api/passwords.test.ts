@@ -3,14 +3,14 @@ import { ensureAdmin } from '../../scripts/create-admin.ts';
 import { passwordProblem } from '../../core/password-policy.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createUser, PASSWORD } from '../fixtures/users.ts';
-import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 
 // Where a password is set (admin create, admin reset, the user's change, the first sign-in's change,
 // scripts/create-admin.ts) the same policy holds, and a password an admin chose serves one sign-in.
 let api: TestApi;
 let adminToken: string;
 beforeAll(async () => {
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000', ...ownRedisKeys('passwords') });
   adminToken = await tokenFor(api, (await createUser(api.deps.db.em, { role: 'platform-admin' })).id);
 });
 afterAll(() => api.close());

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { insertRun } from '../fixtures/runs.ts';
 import { computedStyle as style, cssVar, inOwnBrowser, screenshot, signIn } from './browser.ts';
@@ -26,7 +26,7 @@ async function fillLogin(page: Page, email: string, password: string) {
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000', ...ownRedisKeys('ui-people') });
   team = await createTeam(api.deps.db.em);
   admin = await createUser(api.deps.db.em, { teams: [team], role: 'platform-admin' });
 });

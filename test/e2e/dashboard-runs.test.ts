@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import type { NewRunEvent } from '../../contracts/events.ts';
-import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
@@ -31,7 +31,7 @@ const color = (page: Page, selector: string, prop = 'color') => computedStyle(pa
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
   const namespace = await ownNamespace('ui-runs');
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000', TEMPORAL_NAMESPACE: namespace });
+  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000', TEMPORAL_NAMESPACE: namespace, ...ownRedisKeys('ui-runs') });
   team = await createTeam(api.deps.db.em);
   operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
