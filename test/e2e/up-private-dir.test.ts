@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,14 @@ function copyWorkingTree(): void {
   execFileSync('bash', ['-c', `mkdir -p "${checkout}" && git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "${checkout}"`], { cwd: ROOT });
   // Hard links: same files, no second 500 MB; modification times kept, so bootstrap sees no reason for npm ci.
   execFileSync('cp', ['-al', path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules')]);
-  // The tools (Node 24, Temporal CLI, Terraform) are shared; a worktree may already link to them.
-  if (!existsSync(path.join(checkout, '.tools'))) symlinkSync(realpathSync(path.join(ROOT, '.tools')), path.join(checkout, '.tools'));
+  // The tools (Node 24, Temporal CLI, Terraform) are linked, not installed again; bin/ is the copy's
+  // own, because bootstrap writes links there and the shared .tools must not point into this copy.
+  const tools = path.join(checkout, '.tools');
+  rmSync(tools, { recursive: true, force: true });
+  mkdirSync(path.join(tools, 'bin'), { recursive: true });
+  const own = realpathSync(path.join(ROOT, '.tools'));
+  for (const dir of ['venv', 'node']) if (existsSync(path.join(own, dir))) symlinkSync(path.join(own, dir), path.join(tools, dir));
+  for (const file of ['terraformrc', 'bin/terraform']) if (existsSync(path.join(own, file))) cpSync(path.join(own, file), path.join(tools, file));
 }
 
 afterAll(() => {
