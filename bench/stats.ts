@@ -9,8 +9,17 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 
 export const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-/** A fixed-width text table: first row is the header. */
+/** `--markdown` (npm run bench -- --markdown): tables as GitHub markdown, for the README. */
+export const MARKDOWN = process.argv.includes('--markdown');
+
+/** A fixed-width text table, or a markdown one with `--markdown`: first row is the header. */
 export function table(rows: string[][]): string {
+  if (MARKDOWN) {
+    const cell = (c: string) => c.replace(/\|/g, '\\|').replace(/</g, '&lt;');
+    const line = (r: string[]) => `| ${r.map(cell).join(' | ')} |`;
+    // A blank line first: a table cannot interrupt the paragraph printed before it.
+    return ['', line(rows[0]!), `|${rows[0]!.map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+  }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');

@@ -61,6 +61,9 @@ export const runSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  waitingMs: z.number().int().describe('milliseconds spent awaiting approval, up to the response'),
+  workingMs: z.number().int().describe('milliseconds from the first start to the end (or the response), less the waits for approval'),
+  waitingSince: z.string().nullable().describe('set while the run awaits approval'),
   lastSeq: z.number().int(),
 });
 export type RunView = z.infer<typeof runSchema>;
@@ -121,6 +124,9 @@ export const listRunsQuerySchema = z.object({
   team: z.string().optional(),
   workspace: z.string().optional(),
   requestedBy: z.string().optional().describe('user id or email'),
+  q: z.string().trim().max(200).optional().describe('text search: every word must match the target, the starter\'s or approver\'s email, the error, or the start of the run id'),
+  createdFrom: z.coerce.date().optional().describe('runs created at or after this time (ISO 8601)'),
+  createdTo: z.coerce.date().optional().describe('runs created before this time (ISO 8601)'),
   fields: runFieldsSchema,
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;

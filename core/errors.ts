@@ -34,6 +34,13 @@ export class NotAllowedError extends DomainError {
   }
 }
 
+/** The password was right but an admin set it: it only serves to set the user's own (POST /auth/password/initial). */
+export class PasswordChangeRequiredError extends DomainError {
+  constructor() {
+    super(403, 'Password change required', 'this password was set by an administrator: choose your own to sign in', { passwordChangeRequired: true });
+  }
+}
+
 export class NotFoundError extends DomainError {
   constructor(message = 'not found') {
     super(404, 'Not found', message);

@@ -6,6 +6,7 @@
  * never written to a log or a file.
  */
 import { randomBytes } from 'node:crypto';
+import { passwordProblem } from '../core/password-policy.ts';
 import { hashPassword } from '../core/passwords.ts';
 import { MembershipSchema, TeamSchema, UserSchema } from '../db/entities/index.ts';
 import { initOrm } from '../db/orm.ts';
@@ -32,7 +33,8 @@ export async function ensureAdmin(
 
     const generatedPassword = opts.password ? undefined : randomBytes(18).toString('base64url');
     const password = opts.password ?? generatedPassword!;
-    if (password.length < 12) throw new Error('OPSSIGHT_ADMIN_PASSWORD must be at least 12 characters');
+    const problem = passwordProblem(password, email);
+    if (problem) throw new Error(`OPSSIGHT_ADMIN_PASSWORD is not acceptable: ${problem}`);
 
     const user = em.create(UserSchema, { email, name: 'Administrator', passwordHash: await hashPassword(password), isAdmin: true });
     let team = await em.findOne(TeamSchema, { slug: DEFAULT_TEAM_SLUG });

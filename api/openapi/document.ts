@@ -15,7 +15,7 @@ import {
   userListSchema,
   userSchema,
 } from '../routes/admin.ts';
-import { changePasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
+import { changePasswordRequestSchema, initialPasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
 import { OpenApiBuilder, type OperationSpec } from './builder.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 
@@ -39,15 +39,17 @@ const runOps: OperationSpec[] = [
   ...(['approve', 'reject'] as const).map(
     (d): OperationSpec => ({ method: 'post', path: `/api/v1/runs/{id}/${d}`, operationId: `${d}Run`, tag: 'runs', summary: `${d === 'approve' ? 'Approve' : 'Reject'} a run waiting for approval (approver role)`, pathParams: runId, body: 'DecisionRequest', responses: { 200: { description: 'the run after the decision', schema: 'Run' } }, errors: [400, 403, 404, 409] }),
   ),
+  { method: 'post', path: '/api/v1/runs/{id}/rerun', operationId: 'rerunRun', tag: 'runs', summary: 'Start a new run with the inputs (kind, team, params) of this one', pathParams: runId, responses: { 201: { description: 'the new, queued run', schema: 'Run' } }, errors: [400, 403, 404, 409] },
   { method: 'post', path: '/api/v1/runs/{id}/cancel', operationId: 'cancelRun', tag: 'runs', summary: 'Request cancellation of an active run', pathParams: runId, responses: { 202: { description: 'cancellation requested', schema: 'Run' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/runs/{id}/events', operationId: 'listRunEvents', tag: 'runs', summary: 'Events of a run after a sequence number', pathParams: runId, query: listEventsQuerySchema, responses: { 200: { description: 'a page of events', schema: 'EventPage' } }, errors: [400, 404] },
   { method: 'get', path: '/api/v1/kinds', operationId: 'listKinds', tag: 'runs', summary: 'Kinds of run and the JSON Schema of their params', responses: { 200: { description: 'the kinds', schema: 'KindList' } } },
 ];
 
 const authOps: OperationSpec[] = [
-  { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password login (rate-limited per IP)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 429] },
+  { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password login (rate-limited per IP)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 403, 429] },
   { method: 'post', path: '/api/v1/auth/refresh', operationId: 'refresh', tag: 'auth', summary: 'Rotate a refresh token; a reused one revokes its whole session', auth: false, body: 'RefreshRequest', responses: { 200: { description: 'the next token pair', schema: 'TokenResponse' } }, errors: [400, 401] },
   { method: 'post', path: '/api/v1/auth/logout', operationId: 'logout', tag: 'auth', summary: 'Revoke the current access token and its session', responses: { 204: { description: 'logged out' } } },
+  { method: 'post', path: '/api/v1/auth/password/initial', operationId: 'setInitialPassword', tag: 'auth', summary: 'First sign-in with a password an admin set (login answered 403 passwordChangeRequired): replace it, get a session', auth: false, body: 'InitialPasswordRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 429] },
   { method: 'post', path: '/api/v1/auth/password', operationId: 'changePassword', tag: 'auth', summary: 'Change the caller’s password; every other session of theirs ends', body: 'ChangePasswordRequest', responses: { 204: { description: 'changed' } }, errors: [400] },
   { method: 'get', path: '/api/v1/me', operationId: 'getMe', tag: 'auth', summary: 'The caller, their teams, roles and permissions', responses: { 200: { description: 'who am I', schema: 'Me' } } },
 ];
@@ -77,6 +79,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('TokenResponse', tokenResponseSchema, 'output')
     .schema('Me', meResponseSchema, 'output')
     .schema('ChangePasswordRequest', changePasswordRequestSchema, 'input')
+    .schema('InitialPasswordRequest', initialPasswordRequestSchema, 'input')
     .schema('CreateTeamRequest', createTeamRequestSchema, 'input')
     .schema('Team', teamSchema, 'output')
     .schema('TeamList', teamListSchema, 'output')

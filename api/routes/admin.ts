@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ROLES } from '../../contracts/permissions.ts';
 import { assertCan, type Principal } from '../../core/access.ts';
 import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword } from '../../core/passwords.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { createTeamRow, findTeamBySlug, listMembers, listTeams, toTeamView } from '../../db/repositories/teams.ts';
@@ -41,7 +42,15 @@ export const listUsersQuerySchema = z.object({
 
 export const teamSchema = z.object({ id: z.uuid(), slug: z.string(), name: z.string(), createdAt: z.string() });
 export const teamListSchema = z.object({ items: z.array(teamSchema.extend({ role: z.enum(ROLES).nullable().describe('the caller’s role; null for platform admins who are not members') })) });
-export const userSchema = z.object({ id: z.uuid(), email: z.string(), name: z.string(), isAdmin: z.boolean(), disabled: z.boolean(), createdAt: z.string() });
+export const userSchema = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  isAdmin: z.boolean(),
+  disabled: z.boolean(),
+  passwordChangeRequired: z.boolean().describe('the password was set by an admin; the next sign-in must replace it'),
+  createdAt: z.string(),
+});
 export const userListSchema = z.object({ items: z.array(userSchema), nextCursor: z.string().nullable() });
 export const memberSchema = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: z.enum(ROLES), since: z.string() });
 export const memberListSchema = z.object({ items: z.array(memberSchema) });
@@ -51,8 +60,9 @@ export const updateUserRequestSchema = z
     name: z.string().trim().min(1).max(200).optional(),
     disabled: z.boolean().optional().describe('true ends every session of the user and refuses their sign-in'),
     isAdmin: z.boolean().optional().describe('platform administrator'),
+    password: z.string().max(1024).optional().describe('reset: a new one-time password the user must replace at their next sign-in; ends their sessions'),
   })
-  .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined, { message: 'give at least one of name, disabled, isAdmin' });
+  .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined || b.password !== undefined, { message: 'give at least one of name, disabled, isAdmin, password' });
 
 const memberPathSchema = z.object({ slug: z.string(), userId: z.uuid() });
 const userPathSchema = z.object({ id: z.uuid() });
@@ -130,8 +140,10 @@ export function adminRoutes(deps: AppDeps): AppRouter {
   router.post('/users', ...signedIn, async (ctx) => {
     requirePlatformAdmin(ctx.state.principal);
     const body = createUserRequestSchema.parse(ctx.request.body ?? {});
+    assertAcceptablePassword(body.password, body.email, 'password');
     const em = ctx.state.em;
-    const user = createUserRow(em, { email: body.email, name: body.name, isAdmin: body.isAdmin, passwordHash: await hashPassword(body.password) });
+    // The admin chose this password: it serves once, to set the user's own at their first sign-in.
+    const user = createUserRow(em, { email: body.email, name: body.name, isAdmin: body.isAdmin, passwordHash: await hashPassword(body.password), passwordChangeRequired: true });
     recordAudit(em, {
       actor: actorOf(ctx),
       action: 'user.create',

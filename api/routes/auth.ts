@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { ROLES, ROLE_PERMISSIONS } from '../../contracts/permissions.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
-import { AuthenticationError } from '../../core/errors.ts';
+import { AuthenticationError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { createSessionService } from '../../core/refresh-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
@@ -10,7 +10,7 @@ import { findUser, findUserForLogin } from '../../db/repositories/users.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate, bearerToken } from '../middleware/auth.ts';
 import { rateLimitLogin, rateLimitPerUser } from '../middleware/rate-limit.ts';
-import { changePassword } from '../services/users.ts';
+import { changePassword, setInitialPassword } from '../services/users.ts';
 
 export const loginRequestSchema = z.object({
   email: z.email().max(320),
@@ -27,6 +27,12 @@ export const changePasswordRequestSchema = z
     newPassword: z.string().min(12, 'at least 12 characters').max(1024),
   })
   .refine((b) => b.newPassword !== b.currentPassword, { message: 'must differ from the current password', path: ['newPassword'] });
+
+export const initialPasswordRequestSchema = z.object({
+  email: z.email().max(320),
+  currentPassword: z.string().min(1).max(1024).describe('the one-time password an admin set'),
+  newPassword: z.string().min(12, 'at least 12 characters').max(1024),
+});
 
 export const publicUserSchema = z.object({
   id: z.uuid(),
@@ -73,9 +79,18 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const user = await findUserForLogin(em, body.email);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash), body.password);
     if (!user || !ok || user.disabled) throw new AuthenticationError('invalid email or password');
+    if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
     recordAudit(em, { actor: { id: user.id, email: user.email }, action: 'auth.login', resourceType: 'user', resourceId: user.id, ip: ctx.ip });
     await deleteExpiredRefreshTokens(em, { userId: user.id });
     const session = await sessions.start(em, user.id);
+    ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
+  });
+
+  // First sign-in with a password an admin set: it only buys the chance to set one's own, then a session.
+  router.post('/auth/password/initial', rateLimitLogin(deps), async (ctx) => {
+    const body = initialPasswordRequestSchema.parse(ctx.request.body ?? {});
+    const user = await setInitialPassword(ctx.state.em, ctx.ip, body);
+    const session = await sessions.start(ctx.state.em, user.id);
     ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
   });
 

@@ -10,7 +10,7 @@ import { decodeCursor, listRuns, toRunView } from '../../db/repositories/runs.ts
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
-import { cancelRun, decide, runFor, startRun } from '../services/runs.ts';
+import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
@@ -70,6 +70,13 @@ export function runRoutes(deps: AppDeps): AppRouter {
       ctx.body = await decide(deps, ctx.state.em, caller(ctx), ctx.params.id!, decision, comment);
     });
   }
+
+  router.post('/runs/:id/rerun', async (ctx) => {
+    const run = await rerun(deps, ctx.state.em, caller(ctx), ctx.params.id!);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/runs/${run.id}`);
+    ctx.body = run;
+  });
 
   router.post('/runs/:id/cancel', async (ctx) => {
     const { force } = cancelRequestBodySchema.parse(ctx.request.body ?? {});

@@ -25,6 +25,7 @@ export async function startRun(
   em: EntityManager,
   caller: Caller,
   body: { kind: string; team: string; params: Record<string, unknown> },
+  rerunOf?: string,
 ): Promise<RunView> {
   const kind = KINDS[body.kind];
   if (!kind) {
@@ -49,7 +50,7 @@ export async function startRun(
         resourceId: id,
         teamId: team.id,
         ip: caller.ip,
-        data: { kind: kind.kind, target },
+        data: { kind: kind.kind, target, ...(rerunOf ? { rerunOf } : {}) },
       });
       return insertRun(tx, { id, kind: kind.kind, teamId: team.id, userId: caller.principal.id, target, params });
     });
@@ -63,7 +64,13 @@ export async function startRun(
 
   // Before the workflow starts, so "queued" is always the run's first event.
   await deps.events.append(id, [
-    { type: 'status', level: 'info', message: `queued by ${caller.principal.email}`, data: { status: 'queued' }, attempt: 0 },
+    {
+      type: 'status',
+      level: 'info',
+      message: `queued by ${caller.principal.email}${rerunOf ? ` (re-run of ${rerunOf})` : ''}`,
+      data: { status: 'queued', ...(rerunOf ? { rerunOf } : {}) },
+      attempt: 0,
+    },
   ]);
   const input: TerraformRunInput = {
     runId: id,
@@ -86,6 +93,16 @@ export async function startRun(
   deps.metrics.runsStarted.inc({ kind: kind.kind });
   await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target, step: null });
   return { ...toRunView(run), lastSeq: 1 };
+}
+
+/**
+ * Starts a new run with the inputs of run `id` (kind, team, params), as if the caller started it:
+ * the same validation, permission and one-active-run-per-target rules apply.
+ */
+export async function rerun(deps: AppDeps, em: EntityManager, caller: Caller, id: string): Promise<RunView> {
+  const source = await runFor(em, caller.principal, id, 'runs:read');
+  const team = source.team as unknown as { slug: string };
+  return startRun(deps, em, caller, { kind: source.kind, team: team.slug, params: source.params }, source.id);
 }
 
 /** Loads a run the caller may act on: another team's run is a 404, a visible one without `permission` a 403. */

@@ -1,14 +1,15 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../core/access.ts';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
+import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import type { TokenService } from '../../core/tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { revokeUserRefreshFamilies } from '../../db/repositories/refresh-tokens.ts';
-import { lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
+import { findUserForLogin, lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
 
 type Caller = { principal: Principal; ip: string };
-type UserChange = { name?: string | undefined; disabled?: boolean | undefined; isAdmin?: boolean | undefined };
+type UserChange = { name?: string | undefined; disabled?: boolean | undefined; isAdmin?: boolean | undefined; password?: string | undefined };
 
 const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
 
@@ -23,7 +24,8 @@ async function endAccessOf(tokens: TokenService, families: string[]): Promise<vo
 /**
  * A platform admin edits a user. Disabling ends every session of theirs: refresh families revoked
  * (no refresh, no new access token) and their live access tokens revoked; authentication already
- * refuses disabled users. The change and its audit row commit together.
+ * refuses disabled users. A password reset sets a one-time password (the user must replace it at
+ * their next sign-in) and ends their sessions too. The change and its audit row commit together.
  */
 export async function updateUser(em: EntityManager, tokens: TokenService, caller: Caller, id: string, change: UserChange): Promise<UserView> {
   // An admin cannot lock themselves out, which also keeps at least one platform admin able to sign in.
@@ -32,10 +34,12 @@ export async function updateUser(em: EntityManager, tokens: TokenService, caller
       errors: [{ field: change.disabled === true ? 'disabled' : 'isAdmin', message: 'not on your own account' }],
     });
   }
+  const newHash = change.password === undefined ? undefined : await hashPassword(change.password);
   const { view, families } = await em.transactional(
     async (tx) => {
       const user = await lockUser(tx, id);
       if (!user) throw new NotFoundError('user not found');
+      if (change.password !== undefined) assertAcceptablePassword(change.password, user.email, 'password');
       const changes: Record<string, { from: unknown; to: unknown }> = {};
       for (const key of ['name', 'disabled', 'isAdmin'] as const) {
         const to = change[key];
@@ -43,15 +47,20 @@ export async function updateUser(em: EntityManager, tokens: TokenService, caller
         changes[key] = { from: user[key], to };
         Object.assign(user, { [key]: to });
       }
+      if (newHash) {
+        Object.assign(user, { passwordHash: newHash, passwordChangeRequired: true });
+        changes.password = { from: 'hidden', to: 'reset' };
+      }
       // Revoked even when already disabled: a session could have been issued by a refresh racing the first disable.
-      const families = change.disabled === true ? await revokeUserRefreshFamilies(tx, user.id) : [];
+      const endSessions = change.disabled === true || newHash !== undefined;
+      const families = endSessions ? await revokeUserRefreshFamilies(tx, user.id) : [];
       recordAudit(tx, {
         actor: actor(caller),
         action: 'user.update',
         resourceType: 'user',
         resourceId: user.id,
         ip: caller.ip,
-        data: { changes, ...(change.disabled === true ? { revokedSessions: families.length } : {}) },
+        data: { changes, ...(endSessions ? { revokedSessions: families.length } : {}) },
       });
       return { view: toUserView(user), families };
     },
@@ -72,6 +81,7 @@ export async function changePassword(
   keepFamily: string | undefined,
   body: { currentPassword: string; newPassword: string },
 ): Promise<void> {
+  assertAcceptablePassword(body.newPassword, caller.principal.email, 'newPassword');
   const newHash = await hashPassword(body.newPassword);
   const families = await em.transactional(
     async (tx) => {
@@ -81,7 +91,7 @@ export async function changePassword(
       if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
         throw new InputError('the current password is wrong', [{ field: 'currentPassword', message: 'does not match' }]);
       }
-      user.passwordHash = newHash;
+      Object.assign(user, { passwordHash: newHash, passwordChangeRequired: false });
       const revoked = await revokeUserRefreshFamilies(tx, user.id, keepFamily);
       recordAudit(tx, {
         actor: actor(caller),
@@ -96,4 +106,33 @@ export async function changePassword(
     { clear: true },
   );
   await endAccessOf(tokens, families);
+}
+
+/**
+ * First sign-in with a password an admin set: proves it, replaces it with the user's own and returns
+ * the user, whom the caller then signs in. Refused (401, as a failed login) unless the password is
+ * right and still the admin's one-time password.
+ */
+export async function setInitialPassword(
+  em: EntityManager,
+  ip: string,
+  body: { email: string; currentPassword: string; newPassword: string },
+): Promise<UserView> {
+  const found = await findUserForLogin(em, body.email);
+  if (found) assertAcceptablePassword(body.newPassword, found.email, 'newPassword');
+  const newHash = await hashPassword(body.newPassword);
+  return em.transactional(
+    async (tx) => {
+      const user = found ? await lockUserWithPassword(tx, found.id) : null;
+      const ok = user ? await verifyPassword(user.passwordHash, body.currentPassword) : false;
+      if (!user || !ok || user.disabled || !user.passwordChangeRequired) throw new AuthenticationError('invalid email or password');
+      if (await verifyPassword(user.passwordHash, body.newPassword)) {
+        throw new InputError('choose a password of your own', [{ field: 'newPassword', message: 'must differ from the one-time password' }]);
+      }
+      Object.assign(user, { passwordHash: newHash, passwordChangeRequired: false });
+      recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.password_initial', resourceType: 'user', resourceId: user.id, ip });
+      return toUserView(user);
+    },
+    { clear: true },
+  );
 }

@@ -34,6 +34,9 @@ export const RunSchema = defineEntity({
     error: p.text().nullable(),
     requestedBy: () => p.manyToOne(UserSchema),
     lastSeq: p.integer().default(0),
+    /** Milliseconds spent awaiting approval in waits that ended; `waitingSince` is set during one. */
+    waitingMs: p.bigint('number').default(0),
+    waitingSince: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     startedAt: p.datetime().nullable(),
     finishedAt: p.datetime().nullable(),

@@ -10,6 +10,8 @@ export const UserSchema = defineEntity({
     passwordHash: p.string().hidden().lazy(),
     isAdmin: p.boolean().default(false),
     disabled: p.boolean().default(false),
+    /** Set when an admin chose the password: it signs in once, to set the user's own. */
+    passwordChangeRequired: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -1,8 +1,16 @@
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { isTerminal, type Approval, type ListRunsQuery, type RunStatus, type RunView } from '../../contracts/runs.ts';
 import { RunSchema, TeamSchema, UserSchema, type Run } from '../entities/index.ts';
 
-export function toRunView(run: Run): RunView {
+/** Time awaiting approval and time working (from the first start to the end or now, less the waits). */
+function timeSplit(run: Run, now: number): { waitingMs: number; workingMs: number } {
+  const waitingMs = Number(run.waitingMs ?? 0) + (run.waitingSince ? Math.max(0, now - run.waitingSince.getTime()) : 0);
+  const end = run.finishedAt?.getTime() ?? now;
+  const workingMs = run.startedAt ? Math.max(0, end - run.startedAt.getTime() - waitingMs) : 0;
+  return { waitingMs, workingMs };
+}
+
+export function toRunView(run: Run, now = Date.now()): RunView {
   const team = run.team as unknown as { slug: string };
   const user = run.requestedBy as unknown as { id: string; email: string };
   return {
@@ -21,6 +29,8 @@ export function toRunView(run: Run): RunView {
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
+    ...timeSplit(run, now),
+    waitingSince: run.waitingSince?.toISOString() ?? null,
     lastSeq: run.lastSeq,
   };
 }
@@ -80,15 +90,21 @@ export type RunStateChange = {
  * Applies a state change reported by a workflow. A run that already ended keeps its final status:
  * a late or repeated report (activity retry, reconciler) must not resurrect it.
  */
-export async function updateRunState(em: EntityManager, id: string, change: RunStateChange): Promise<Run | null> {
+export async function updateRunState(em: EntityManager, id: string, change: RunStateChange, now = new Date()): Promise<Run | null> {
   const run = await findRun(em, id);
   if (!run) return null;
   if (isTerminal(run.status) && change.status !== undefined) return run;
   if (change.status !== undefined) {
+    // The wait for approval ends with any other status (approved, rejected, cancelled, timed out).
+    if (run.waitingSince && change.status !== 'awaiting_approval') {
+      run.waitingMs = Number(run.waitingMs ?? 0) + Math.max(0, now.getTime() - run.waitingSince.getTime());
+      run.waitingSince = null;
+    }
+    if (change.status === 'awaiting_approval' && !run.waitingSince) run.waitingSince = now;
     run.status = change.status;
-    if (change.status === 'running' && !run.startedAt) run.startedAt = new Date();
+    if (change.status === 'running' && !run.startedAt) run.startedAt = now;
     if (isTerminal(change.status)) {
-      run.finishedAt = new Date();
+      run.finishedAt = now;
       run.activeTarget = null;
     }
   }
@@ -116,19 +132,39 @@ export async function listRuns(
   em: EntityManager,
   query: Omit<ListRunsQuery, 'team' | 'cursor'> & { teamIds: string[]; after?: { createdAt: Date; id: string } },
 ): Promise<{ runs: Run[]; nextCursor: string | null }> {
-  const where: Record<string, unknown> = { team: { $in: query.teamIds } };
-  if (query.kind) where.kind = query.kind;
-  if (query.status) where.status = query.status;
-  if (query.workspace) where.target = query.workspace;
+  const and: Record<string, unknown>[] = [{ team: { $in: query.teamIds } }];
+  if (query.kind) and.push({ kind: query.kind });
+  if (query.status) and.push({ status: query.status });
+  if (query.workspace) and.push({ target: query.workspace });
   if (query.requestedBy) {
-    where.requestedBy = query.requestedBy.includes('@') ? { email: query.requestedBy } : { id: query.requestedBy };
+    and.push({ requestedBy: query.requestedBy.includes('@') ? { email: query.requestedBy.toLowerCase() } : { id: query.requestedBy } });
+  }
+  if (query.createdFrom) and.push({ createdAt: { $gte: query.createdFrom } });
+  if (query.createdTo) and.push({ createdAt: { $lt: query.createdTo } });
+  if (query.q) {
+    // Words of the search each match the target, the starter's email, the approver's, the error or the id's start.
+    for (const word of query.q.split(/\s+/).filter(Boolean)) {
+      const like = `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      and.push({
+        $or: [
+          { target: { $ilike: like } },
+          { requestedBy: { email: { $ilike: like } } },
+          { approval: { byEmail: { $ilike: like } } },
+          { error: { $ilike: like } },
+          ...(/^[0-9a-f-]{4,36}$/i.test(word) ? [{ [raw((alias: string) => `${alias}.id::text`)]: { $like: `${word.toLowerCase()}%` } }] : []),
+        ],
+      });
+    }
   }
   if (query.after) {
-    where.$or = [
-      { createdAt: { $lt: query.after.createdAt } },
-      { createdAt: query.after.createdAt, id: { $lt: query.after.id } },
-    ];
+    and.push({
+      $or: [
+        { createdAt: { $lt: query.after.createdAt } },
+        { createdAt: query.after.createdAt, id: { $lt: query.after.id } },
+      ],
+    });
   }
+  const where = { $and: and };
   const runs = await em.find(RunSchema, where, {
     populate: ['team', 'requestedBy'],
     orderBy: { createdAt: 'desc', id: 'desc' },

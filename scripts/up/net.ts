@@ -60,10 +60,10 @@ export async function temporalReady(address: string, namespace: string): Promise
 }
 
 /**
- * A worker polls `taskQueue` (its poller was seen after `since`, so one of an earlier run that the
- * server still remembers does not count). Bundling the workflows takes the worker a few seconds.
+ * `count` workers poll `taskQueue` (pollers seen after `since`, so those of an earlier run that the
+ * server still remembers do not count). Bundling the workflows takes a worker a few seconds.
  */
-export async function workerPolling(address: string, namespace: string, taskQueue: string, since: Date): Promise<boolean> {
+export async function workerPolling(address: string, namespace: string, taskQueue: string, since: Date, count = 1): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 2_000 });
   try {
     const { pollers } = await connection.workflowService.describeTaskQueue({
@@ -72,7 +72,7 @@ export async function workerPolling(address: string, namespace: string, taskQueu
       taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
     });
     const sinceSeconds = Math.floor(since.getTime() / 1000) - 1;
-    return pollers.some((p) => Number(p.lastAccessTime?.seconds ?? 0) >= sinceSeconds);
+    return pollers.filter((p) => Number(p.lastAccessTime?.seconds ?? 0) >= sinceSeconds).length >= count;
   } finally {
     await connection.close();
   }

@@ -1,8 +1,15 @@
 /**
- * Starts the processes of the local stack, sends their output to one log file each, stops them in
- * reverse start order, and reports the first one that dies on its own. Each child gets its own
- * process group, so a Ctrl-C in the terminal reaches only the supervisor, which then stops the
- * children in order (the API before the worker before Temporal before the databases).
+ * Starts the processes of the local stack, sends their output to one log file each, and stops them
+ * in reverse start order. Each child gets its own process group, so a Ctrl-C in the terminal reaches
+ * only the supervisor, which then stops the children in order (the API before the workers before
+ * Temporal before the databases).
+ *
+ * Like a process manager: once the stack is up (`serving()`), a child that dies is started again
+ * after a backoff (1 s doubling to 30 s, reset after a minute of running), each restart logged and
+ * counted in the pid file. A child marked `critical` (the databases, Temporal) that keeps dying
+ * (MAX_CRITICAL_RESTARTS in a row without a minute of running) cannot be brought back: that is
+ * `fatal`, and up.sh stops. Before the stack is up, any death is fatal: a start-up failure is
+ * reported at once instead of retried.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
@@ -21,9 +28,27 @@ export type ChildSpec = {
   signalGroup?: boolean;
   /** How long a graceful stop may take before SIGKILL (default 20 s). */
   stopTimeoutMs?: number;
+  /** The stack cannot run without it: if restarting it keeps failing, up.sh stops. */
+  critical?: boolean;
 };
 
-type Running = { spec: ChildSpec; child: ChildProcess; log: WriteStream; logPath: string; exited: Promise<void> };
+type Running = {
+  spec: ChildSpec;
+  child: ChildProcess;
+  log: WriteStream;
+  logPath: string;
+  exited: Promise<void>;
+  onLine: ((line: string) => void) | undefined;
+  startedAt: number;
+  restarts: number;
+  /** Restarts since the child last ran for STABLE_MS. */
+  streak: number;
+  timer?: ReturnType<typeof setTimeout>;
+};
+
+const STABLE_MS = 60_000;
+const MAX_BACKOFF_MS = 30_000;
+const MAX_CRITICAL_RESTARTS = 5;
 
 export class ChildDiedError extends Error {
   readonly child: string;
@@ -39,17 +64,25 @@ export class ChildDiedError extends Error {
 export class Supervisor {
   private readonly running: Running[] = [];
   private stopping = false;
+  private up = false;
   private died?: (err: ChildDiedError) => void;
-  /** Settles with the first child that exits while the stack is supposed to be running. */
-  readonly firstDeath: Promise<ChildDiedError>;
+  /** Settles with the death that stops the stack: any before `serving()`, a critical child's that cannot be undone after. */
+  readonly fatal: Promise<ChildDiedError>;
 
   private readonly logDir: string;
   private readonly pidFile: string;
+  private readonly say: (line: string) => void;
 
-  constructor(logDir: string, pidFile: string) {
+  constructor(logDir: string, pidFile: string, say: (line: string) => void = () => {}) {
     this.logDir = logDir;
     this.pidFile = pidFile;
-    this.firstDeath = new Promise((resolve) => (this.died = resolve));
+    this.say = say;
+    this.fatal = new Promise((resolve) => (this.died = resolve));
+  }
+
+  /** The stack is up: from now on a child that dies is restarted. */
+  serving(): void {
+    this.up = true;
   }
 
   /** Starts a child; `onLine` sees each stdout line (readiness markers), everything goes to the log. */
@@ -57,6 +90,15 @@ export class Supervisor {
     if (this.stopping) throw new Error(`not starting ${spec.name}: shutting down`);
     const logPath = path.join(this.logDir, `${spec.name}.log`);
     const log = createWriteStream(logPath, { flags: 'a', mode: 0o640 });
+    const r = { spec, log, logPath, onLine, restarts: 0, streak: 0 } as Running;
+    this.spawnInto(r);
+    this.running.push(r);
+    this.writePidFile();
+    return r.child;
+  }
+
+  private spawnInto(r: Running): void {
+    const { spec, log, onLine } = r;
     log.write(`\n--- ${new Date().toISOString()} starting ${spec.command} ${spec.args.join(' ')}\n`);
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -74,21 +116,49 @@ export class Supervisor {
     } else {
       child.stdout!.pipe(log, { end: false });
     }
-    const exited = new Promise<void>((resolve) => {
+    r.child = child;
+    r.startedAt = Date.now();
+    r.exited = new Promise<void>((resolve) => {
       child.once('error', (err) => {
         log.write(`failed to start: ${err.message}\n`);
-        this.reportDeath(spec.name, `could not be started (${err.message})`, logPath);
+        this.onDeath(r, `could not be started (${err.message})`);
         resolve();
       });
       child.once('exit', (code, signal) => {
         log.write(`--- ${new Date().toISOString()} exited (code ${code}, signal ${signal})\n`);
-        this.reportDeath(spec.name, `exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`, logPath);
+        this.onDeath(r, `exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})`);
         resolve();
       });
     });
-    this.running.push({ spec, child, log, logPath, exited });
-    this.writePidFile();
-    return child;
+  }
+
+  /** Restart with backoff, or report the death as fatal (see the class comment). */
+  private onDeath(r: Running, detail: string): void {
+    if (this.stopping) return;
+    const { name } = r.spec;
+    if (!this.up) {
+      this.died?.(new ChildDiedError(name, detail, r.logPath));
+      return;
+    }
+    if (Date.now() - r.startedAt >= STABLE_MS) r.streak = 0;
+    if (r.spec.critical && r.streak >= MAX_CRITICAL_RESTARTS) {
+      this.died?.(new ChildDiedError(name, `${detail}; gave up after ${r.streak} restarts in a row`, r.logPath));
+      return;
+    }
+    // What the child left in its group (the server a helper started) would hold its port and files.
+    this.signal(r, 'SIGKILL', true);
+    const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** r.streak);
+    r.streak++;
+    r.restarts++;
+    const line = `${name} ${detail}; restart #${r.restarts} in ${delay / 1000} s`;
+    r.log.write(`--- ${line}\n`);
+    this.say(`up: ${line} (log ${r.logPath})`);
+    r.timer = setTimeout(() => {
+      if (this.stopping) return;
+      this.spawnInto(r);
+      this.writePidFile();
+      this.say(`up: ${name} restarted (pid ${r.child.pid})`);
+    }, delay);
   }
 
   /** Runs a command to completion (migrations): output to its log, rejects on a non-zero exit. */
@@ -118,9 +188,14 @@ export class Supervisor {
     return Object.fromEntries(this.running.filter((r) => r.child.pid).map((r) => [r.spec.name, r.child.pid!]));
   }
 
+  restarts(): Record<string, number> {
+    return Object.fromEntries(this.running.map((r) => [r.spec.name, r.restarts]));
+  }
+
   /** Stops every child, last started first; SIGKILL for one that outlives its grace period. */
   async stopAll(): Promise<void> {
     this.stopping = true;
+    for (const r of this.running) clearTimeout(r.timer);
     for (const r of [...this.running].reverse()) {
       if (r.child.exitCode === null && r.child.signalCode === null && r.child.pid) {
         const grace = r.spec.stopTimeoutMs ?? 20_000;
@@ -142,7 +217,10 @@ export class Supervisor {
   /** Immediate SIGKILL of everything (a second Ctrl-C). */
   killAll(): void {
     this.stopping = true;
-    for (const r of this.running) this.signal(r, 'SIGKILL', true);
+    for (const r of this.running) {
+      clearTimeout(r.timer);
+      this.signal(r, 'SIGKILL', true);
+    }
     rmSync(this.pidFile, { force: true });
   }
 
@@ -155,13 +233,9 @@ export class Supervisor {
     }
   }
 
-  private reportDeath(name: string, detail: string, logPath: string): void {
-    if (!this.stopping) this.died?.(new ChildDiedError(name, detail, logPath));
-  }
-
   private writePidFile(): void {
     const tmp = `${this.pidFile}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ supervisor: process.pid, children: this.pids() }, null, 2)}\n`, { mode: 0o644 });
+    writeFileSync(tmp, `${JSON.stringify({ supervisor: process.pid, children: this.pids(), restarts: this.restarts() }, null, 2)}\n`, { mode: 0o644 });
     renameSync(tmp, this.pidFile);
   }
 }

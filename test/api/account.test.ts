@@ -74,7 +74,7 @@ describe('PATCH /api/v1/users/:id', () => {
     const before = await audits();
     const empty = await patchUser(user.id, {});
     expect(empty.status).toBe(400);
-    expect(empty.body.errors).toEqual([{ field: '(body)', message: 'give at least one of name, disabled, isAdmin' }]);
+    expect(empty.body.errors).toEqual([{ field: '(body)', message: 'give at least one of name, disabled, isAdmin, password' }]);
     const bad = await patchUser(user.id, { name: ' ', disabled: 'yes', isAdmin: 1 });
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['disabled', 'isAdmin', 'name']);
     expect((await patchUser('not-a-uuid', { name: 'x' })).body.errors).toEqual([expect.objectContaining({ field: 'id' })]);

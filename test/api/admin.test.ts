@@ -66,7 +66,7 @@ describe('teams', () => {
 });
 
 describe('users', () => {
-  it('a platform admin creates a user who can then log in; duplicates (any case) are 409', async () => {
+  it('a platform admin creates a user whose first sign-in must set their own password; duplicates (any case) are 409', async () => {
     const email = `new-${tag()}@example.test`;
     const res = await call('POST', '/api/v1/users', admin, { email, name: 'New Person', password: 'a long enough password' });
     expect(res.status).toBe(201);
@@ -76,7 +76,9 @@ describe('users', () => {
     const audit = await em().findOneOrFail(AuditLogSchema, { action: 'user.create', resourceId: res.body.id as string });
     expect(JSON.stringify(audit.data)).not.toContain('a long enough password');
 
-    await tokenFor({ email, password: 'a long enough password' });
+    // The password is right, and an admin chose it: the answer is "set your own", not a session.
+    const first = await call('POST', '/api/v1/auth/login', null, { email, password: 'a long enough password' });
+    expect([first.status, first.body.passwordChangeRequired]).toEqual([403, true]);
     const dup = await call('POST', '/api/v1/users', admin, { email: email.toUpperCase(), name: 'Twin', password: 'another long password' });
     expect(dup.status).toBe(409);
     expect(dup.body.errors).toEqual([{ field: 'email', message: 'already taken' }]);

@@ -119,16 +119,6 @@ export async function signIn(page: Page, baseUrl: string, who: { email: string; 
   await page.getByRole('heading', { name: 'Runs' }).waitFor();
 }
 
-/** A browser of its own (fresh session) for one test, closed whatever the outcome. */
-export async function inOwnBrowser(fn: (page: Page) => Promise<void>): Promise<void> {
-  const browser = await launchBrowser();
-  try {
-    await withPage(browser.context, fn);
-  } finally {
-    await browser.close();
-  }
-}
-
 /** A new tab of `context`, closed whatever the test's outcome (a leftover tab would keep a socket and a session). */
 export async function withPage(context: BrowserContext, fn: (page: Page) => Promise<void>): Promise<void> {
   const page = await context.newPage();
@@ -138,3 +128,42 @@ export async function withPage(context: BrowserContext, fn: (page: Page) => Prom
     await page.close();
   }
 }
+
+/**
+ * A screenshot into test-artifacts/ (kept by CI). The README's screenshots are some of these:
+ * `npm run docs` runs the browser tests and copies the ones the README shows into docs/screenshots.
+ */
+export const ARTIFACTS = path.resolve('test-artifacts');
+export async function screenshot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+/** The computed value of a CSS custom property of the page's root (the theme's colours). */
+export const cssVar = (page: Page, name: string) =>
+  page.evaluate((n) => {
+    const probe = (globalThis as unknown as { document: { body: { appendChild(e: unknown): void; removeChild(e: unknown): void }; createElement(t: string): { style: { color: string } } }; getComputedStyle(e: unknown): { color: string } });
+    const el = probe.document.createElement('span');
+    el.style.color = `var(${n})`;
+    probe.document.body.appendChild(el);
+    const color = probe.getComputedStyle(el).color;
+    probe.document.body.removeChild(el);
+    return color;
+  }, name);
+
+/** A browser of its own (a fresh session) for one test, closed whatever the outcome. */
+export async function inOwnBrowser(fn: (page: Page) => Promise<void>, opts: Parameters<typeof launchBrowser>[0] = {}): Promise<void> {
+  const browser = await launchBrowser(opts);
+  try {
+    await withPage(browser.context, fn);
+  } finally {
+    await browser.close();
+  }
+}
+
+/** A computed style property (`color`, `whiteSpace`, …) of the first element matching `selector`. */
+export const computedStyle = (page: Page, selector: string, prop: string) =>
+  page
+    .locator(selector)
+    .first()
+    .evaluate((el, p) => (el.ownerDocument.defaultView!.getComputedStyle(el) as unknown as Record<string, string>)[p], prop);

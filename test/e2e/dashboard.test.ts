@@ -9,13 +9,12 @@ import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { simpleConfig, slowConfig } from '../fixtures/terraform.ts';
-import { launchBrowser, signIn as signInAt, startCuttableProxy, viewerLines, waitForLogLine, withPage as withPageOf } from './browser.ts';
+import { launchBrowser, screenshot, signIn as signInAt, startCuttableProxy, viewerLines, waitForLogLine, withPage as withPageOf } from './browser.ts';
 import { until } from '../fixtures/until.ts';
 
 // The dashboard in headless Chromium against the real stack: API + WebSocket hub, a real infra
 // worker, the Temporal dev server, PostgreSQL, Redis and the real terraform binary. Needs the built
 // dashboard (npm run build:web; scripts/test.sh builds it first).
-const ARTIFACTS = path.resolve('test-artifacts');
 const dist = path.resolve('web/dist/index.html');
 
 let api: TestApi;
@@ -27,7 +26,7 @@ let approver: { id: string; email: string; password: string };
 let viewer: { id: string; email: string; password: string };
 
 const workspace = () => `ui-${crypto.randomUUID().slice(0, 8)}`;
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+const shot = screenshot;
 const tokenOf = async (who: { email: string; password: string }) => (await client(api).post('/api/v1/auth/login', who)).body.accessToken as string;
 
 const storedLogLines = async (token: string, runId: string) => {
@@ -45,7 +44,6 @@ const signIn = (page: Page, who: { email: string; password: string }) => signInA
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
   worker = await startTestWorker();
   const { hostname, port } = new URL(api.baseUrl);
@@ -224,7 +222,7 @@ describe('the dashboard in a real browser', () => {
       const started = await client(api, token).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace: workspace(), files: simpleConfig() } });
       await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=awaiting_approval]`).waitFor({ timeout: 60_000 });
       expect((await client(api, token).post(`/api/v1/runs/${started.body.id}/reject`, { comment: 'test over' })).status).toBe(200);
-      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=discarded]`).first().waitFor();
+      await page.locator(`tr[data-run-id="${started.body.id}"] [data-status=discarded]`).waitFor();
     } finally {
       await own.close();
     }

@@ -30,3 +30,11 @@ export async function startApi(overrides: Record<string, string> = {}) {
   return { deps, config, baseUrl, wsUrl: `ws://127.0.0.1:${port}/ws`, close };
 }
 export type TestApi = Awaited<ReturnType<typeof startApi>>;
+
+/**
+ * Settings giving a test file Redis keys of its own (under the run's prefix, so teardown still removes
+ * them): its failed sign-ins then count against a login budget of its own, not the one other files'
+ * APIs share on 127.0.0.1. Only for a file whose runs no shared worker picks up (no runs, or a
+ * namespace of its own): a worker writes run events under its own prefix.
+ */
+export const ownRedisKeys = (name: string) => ({ REDIS_PREFIX: `${process.env.REDIS_PREFIX}${name}:` });

@@ -9,11 +9,22 @@ export function formatDuration(ms: number): string {
   return `${h}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A run's duration: from start (or creation) to finish, or to now while it is still going. */
-export function runDuration(run: { createdAt: string; startedAt: string | null; finishedAt: string | null }, now = Date.now()): string {
-  const from = Date.parse(run.startedAt ?? run.createdAt);
-  const to = run.finishedAt ? Date.parse(run.finishedAt) : now;
-  return formatDuration(to - from);
+type Timed = { status: string; waitingMs: number; workingMs: number };
+/** When each run object arrived from the API: its times are as of then, and grow from there while it is active. */
+const received = new WeakMap<Timed, number>();
+
+/**
+ * Time working and time waiting for approval, as the API counted them when it answered, plus what
+ * passed since in the run's current state (so they tick between fetches on the browser's clock).
+ */
+export function runTimes(run: Timed, now = Date.now()): { working: number; waiting: number } {
+  let at = received.get(run);
+  if (at === undefined) received.set(run, (at = now));
+  const since = Math.max(0, now - at);
+  return {
+    working: run.workingMs + (run.status === 'running' ? since : 0),
+    waiting: run.waitingMs + (run.status === 'awaiting_approval' ? since : 0),
+  };
 }
 
 export function formatTime(iso: string | null): string {

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { resetMe } from './client/me.ts';
 import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
+import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
@@ -24,6 +25,7 @@ function Routes() {
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
   if (path === '/integrations') return <IntegrationsPage />;
+  if (path === '/account') return <AccountPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (
     <section>

@@ -65,3 +65,8 @@ export function may(me: Me | null, teamSlug: string, wanted: Permission): boolea
   if (!team) return false;
   return team.permissions.includes(wanted) || (wanted.startsWith('runs:start:') && team.permissions.includes('runs:start:*'));
 }
+
+/** Whether the caller may start some kind of run in some team (what "Start a run" leads to). */
+export function canStartRuns(me: Me | null): boolean {
+  return !!me && me.choices.some((t) => may(me, t.slug, 'runs:start:*'));
+}

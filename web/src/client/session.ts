@@ -61,20 +61,29 @@ export const session = {
   },
 };
 
-export async function login(email: string, password: string): Promise<{ ok: true } | { ok: false; message: string }> {
-  const res = await fetch('/api/v1/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
+export type SignInResult =
+  | { ok: true }
+  | { ok: false; message: string; errors?: { field: string; message: string }[] }
+  /** The password was right, but an admin set it: the user must choose their own (setInitialPassword). */
+  | { ok: false; changePassword: true };
+
+async function signIn(path: string, body: unknown): Promise<SignInResult> {
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!res.ok) {
-    const problem = (await res.json().catch(() => ({}))) as { detail?: string };
+    const problem = (await res.json().catch(() => ({}))) as { detail?: string; passwordChangeRequired?: boolean; errors?: { field: string; message: string }[] };
+    if (res.status === 403 && problem.passwordChangeRequired) return { ok: false, changePassword: true };
     const message = res.status === 429 ? 'Too many attempts; wait a minute and try again.' : res.status === 401 ? 'Wrong email or password.' : (problem.detail ?? `Sign-in failed (${res.status}).`);
-    return { ok: false, message };
+    return { ok: false, message, ...(problem.errors ? { errors: problem.errors } : {}) };
   }
   store((await res.json()) as TokenResponse);
   return { ok: true };
 }
+
+export const login = (email: string, password: string) => signIn('/api/v1/auth/login', { email, password });
+
+/** First sign-in with a password an admin set: replaces it with the user's own and signs in. */
+export const setInitialPassword = (email: string, currentPassword: string, newPassword: string) =>
+  signIn('/api/v1/auth/password/initial', { email, currentPassword, newPassword });
 
 /** Trades the refresh token for a new pair; one attempt at a time across every tab. */
 export function refresh(): Promise<boolean> {

@@ -1,14 +1,25 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { useMe } from '../client/me.ts';
+import { canStartRuns, useMe } from '../client/me.ts';
 import { logout } from '../client/session.ts';
 import { live, type SocketState } from '../client/socket.ts';
 import { applyTheme, teamPref, themePref, type Theme } from '../prefs.ts';
 import { Link, useLocation } from '../router.tsx';
 
+/**
+ * The live connection's state. It keeps the socket open on every page (subscribed to the runs topic),
+ * so "Live" means the same wherever the user starts, not only on pages that watch runs.
+ */
 function LiveIndicator() {
   const [state, setState] = useState<SocketState>(live.state);
-  useEffect(() => live.onState(setState), []);
+  useEffect(() => {
+    const stop = live.watchRuns(() => undefined);
+    const off = live.onState(setState);
+    return () => {
+      off();
+      stop();
+    };
+  }, []);
   const label = state === 'open' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
   return (
     <span class={`live live-${state}`} role="status" aria-live="polite" data-testid="live-state">
@@ -41,9 +52,13 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </Link>
         <nav aria-label="Main">
           {nav('/', 'Runs')}
-          {nav('/runs/new', 'Start a run')}
+          {canStartRuns(me) && nav('/runs/new', 'Start a run')}
           {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}
+          {nav('/account', 'Account')}
+          <a href="/api/v1/docs" target="_blank" rel="noopener">
+            API docs
+          </a>
         </nav>
         <div class="topbar-tools">
           <LiveIndicator />

@@ -1,4 +1,4 @@
-import type { RunStatus } from '../../../contracts/runs.ts';
+import { isTerminal, type RunStatus } from '../../../contracts/runs.ts';
 
 const LABELS: Record<RunStatus, string> = {
   queued: 'Queued',
@@ -11,11 +11,19 @@ const LABELS: Record<RunStatus, string> = {
   timed_out: 'Timed out',
 };
 
-/** Colour plus a word, so the status never depends on colour alone. */
-export function StatusBadge({ status }: { status: RunStatus }) {
+/**
+ * Colour plus a word, so the status never depends on colour alone. An active run someone asked to
+ * cancel reads "Cancelling…" (neutral) from the moment the API accepted the request.
+ */
+export function StatusBadge({ status, cancelling = false }: { status: RunStatus; cancelling?: boolean }) {
   return (
-    <span class={`badge badge-${status}`} data-status={status}>
-      {LABELS[status] ?? status}
+    <span class={`badge badge-${cancelling ? 'cancelling' : status}`} data-status={status} data-cancelling={cancelling || undefined}>
+      {cancelling ? 'Cancelling…' : (LABELS[status] ?? status)}
     </span>
   );
+}
+
+/** The badge of a run, cancelling included. */
+export function RunBadge({ run }: { run: { status: RunStatus; cancelRequest: unknown } }) {
+  return <StatusBadge status={run.status} cancelling={run.cancelRequest !== null && !isTerminal(run.status)} />;
 }

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 type File = { id: number; name: string; text: string };
 let nextId = 1;
@@ -7,17 +7,29 @@ let nextId = 1;
  * Editor for a map of file name → text (Terraform's `.tf` files): a tab per file, a name field and a
  * monospace text area. Files are kept in the order they were added.
  */
-export function FileMapEditor(props: { id: string; label: string; value: Record<string, string>; onChange: (v: Record<string, string>) => void; suggestName?: string }) {
+export function FileMapEditor(props: {
+  id: string;
+  label: string;
+  value: Record<string, string>;
+  onChange: (v: Record<string, string>) => void;
+  suggestName?: string;
+  errors?: string[];
+}) {
   const { id, label } = props;
   const [files, setFiles] = useState<File[]>(() => {
     const entries = Object.entries(props.value ?? {});
     return entries.length ? entries.map(([name, text]) => ({ id: nextId++, name, text })) : [{ id: nextId++, name: props.suggestName ?? 'main.tf', text: '' }];
   });
   const [active, setActive] = useState(files[0]?.id ?? 0);
+  const emit = (next: File[]) => props.onChange(Object.fromEntries(next.filter((f) => f.name !== '').map((f) => [f.name, f.text])));
   const update = (next: File[]) => {
     setFiles(next);
-    props.onChange(Object.fromEntries(next.filter((f) => f.name !== '').map((f) => [f.name, f.text])));
+    emit(next);
   };
+  // The form's value is what the editor shows from the start (the suggested main.tf), not {} until a first edit.
+  useEffect(() => emit(files), []);
+  // A file the server refused by name: its name box is the one marked.
+  const badName = (name: string) => (props.errors ?? []).some((m) => m.includes(name));
   const current = files.find((f) => f.id === active) ?? files[0];
   const patch = (change: Partial<File>) => current && update(files.map((f) => (f.id === current.id ? { ...f, ...change } : f)));
   const add = () => {
@@ -68,7 +80,13 @@ export function FileMapEditor(props: { id: string; label: string; value: Record<
           <div class="files-name">
             <label>
               File name
-              <input value={current.name} onInput={(e) => patch({ name: e.currentTarget.value.trim() })} name={`${id}-name`} spellcheck={false} />
+              <input
+                value={current.name}
+                onInput={(e) => patch({ name: e.currentTarget.value.trim() })}
+                name={`${id}-name`}
+                spellcheck={false}
+                aria-invalid={badName(current.name) || undefined}
+              />
             </label>
             <button type="button" class="secondary small" onClick={remove} disabled={files.length === 0}>
               Remove file

@@ -85,7 +85,7 @@ function Field({ id, name, schema, required, value, onChange, errors }: FieldPro
       );
       break;
     case 'files':
-      control = <FileMapEditor id={id} label={label} value={(value as Record<string, string>) ?? {}} onChange={onChange} />;
+      control = <FileMapEditor id={id} label={label} value={(value as Record<string, string>) ?? {}} onChange={onChange} errors={errors} />;
       break;
     case 'map':
       control = <KeyValueEditor id={id} label={label} value={(value as Record<string, unknown>) ?? {}} valueTypes={k.valueTypes} onChange={onChange} />;

@@ -112,3 +112,17 @@ export function errorsByField(errors: { field: string; message: string }[], pref
   }
   return out;
 }
+
+/**
+ * Required properties left empty ('' or nothing; an empty map of files), as the field errors the
+ * server would name, in words: "Workspace is required" on that field alone.
+ */
+export function missingRequired(s: JsonSchema, value: Record<string, unknown>, prefix: string): { field: string; message: string }[] {
+  return (s.required ?? []).flatMap((name) => {
+    const prop = s.properties?.[name] ?? {};
+    const v = value[name];
+    const k = fieldKind(name, prop);
+    const empty = v === undefined || v === null || (typeof v === 'string' && v.trim() === '') || (k.kind === 'files' && Object.keys(v as object).length === 0);
+    return empty ? [{ field: `${prefix}.${name}`, message: `${labelOf(name, prop)} is required` }] : [];
+  });
+}

@@ -9,14 +9,18 @@ import { ApiError, type FieldError } from '../client/http.ts';
 export function useApiAction() {
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [message, setMessage] = useState<string | null>(null);
+  const [ok, setOk] = useState(true);
   const run = async (action: () => Promise<string>): Promise<boolean> => {
     try {
       setMessage(await action());
       setErrors([]);
+      setOk(true);
       return true;
     } catch (err) {
       setErrors(err instanceof ApiError ? err.errors : []);
-      setMessage(err instanceof ApiError ? err.message : 'The request failed.');
+      const text = err instanceof ApiError ? err.message : 'The request failed.';
+      setMessage(`${text.charAt(0).toUpperCase()}${text.slice(1)}.`.replace(/\.\.$/, '.'));
+      setOk(false);
       return false;
     }
   };
@@ -25,5 +29,5 @@ export function useApiAction() {
     e.preventDefault();
     void run(action);
   };
-  return { errors, message, run, submit };
+  return { errors, message, ok, run, submit };
 }

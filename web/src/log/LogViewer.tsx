@@ -27,7 +27,20 @@ export function LogViewer({ onReady, onDownload }: Props) {
     });
     view.current = v;
     onReady(v);
+    // The log takes the rest of the window below it, so its newest line is on screen while following
+    // (a fixed 60vh ran past the bottom of a 900 px window under the run's header).
+    const el = box.current!;
+    const fit = () => {
+      const top = el.getBoundingClientRect().top + window.scrollY;
+      el.style.height = `${Math.max(240, Math.floor(window.innerHeight - top - 12))}px`;
+    };
+    fit();
+    const layout = new ResizeObserver(fit);
+    layout.observe(document.body);
+    addEventListener('resize', fit);
     return () => {
+      layout.disconnect();
+      removeEventListener('resize', fit);
       v.destroy();
       onReady(null);
     };

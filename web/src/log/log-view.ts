@@ -22,8 +22,13 @@ export class LogView {
   private query = '';
   private matches: number[] = [];
   private current = -1;
+  /** A line pointed at from outside the log (a failure's line), drawn like the current match. */
+  private marked = -1;
+  /** scrollTop when last seen, to tell a scroll up (the user) from a resize. */
+  private lastTop = 0;
   private frame = 0;
   private readonly onChange: (s: LogViewState) => void;
+  private readonly resized = new ResizeObserver(() => this.schedule());
 
   constructor(root: HTMLElement, onChange: (s: LogViewState) => void = () => {}) {
     this.root = root;
@@ -34,6 +39,8 @@ export class LogView {
     root.append(this.spacer);
     this.measure();
     root.addEventListener('scroll', this.onScroll, { passive: true });
+    // A resized view (the window, the layout above it) shows other rows, and the newest while following.
+    this.resized.observe(root);
     (root as HTMLElement & { __logView?: LogView }).__logView = this;
   }
 
@@ -109,16 +116,37 @@ export class LogView {
     this.repaintAll();
   }
 
+  /** The index of the first line containing `text` (ANSI colours ignored), or -1. */
+  find(text: string): number {
+    return this.lines.findIndex((l) => l.plain.includes(text));
+  }
+
+  /** Scrolls line `i` into the middle of the view and marks it; following pauses so it stays there. */
+  reveal(i: number): void {
+    if (i < 0 || i >= this.lines.length) return;
+    this.follow = false;
+    this.marked = i;
+    this.root.scrollTop = Math.max(0, i * this.rowHeight - this.root.clientHeight / 2);
+    this.repaintAll();
+  }
+
   destroy(): void {
     cancelAnimationFrame(this.frame);
+    this.resized.disconnect();
     this.root.removeEventListener('scroll', this.onScroll);
   }
 
   private onScroll = (): void => {
     const r = this.root;
-    // Scrolling away from the bottom pauses following; returning to it (End, wheel) resumes.
+    // Scrolling up pauses following; returning to the bottom (End, wheel) resumes. Only upward moves
+    // count: a resize (the window, the layout above) leaves the view short of the bottom without the
+    // user having moved, and the next frame takes it back there.
     const atBottom = r.scrollTop + r.clientHeight >= r.scrollHeight - this.rowHeight;
-    if (atBottom !== this.follow && this.current < 0) this.follow = atBottom;
+    if (this.current < 0) {
+      if (atBottom) this.follow = true;
+      else if (r.scrollTop < this.lastTop) this.follow = false;
+    }
+    this.lastTop = r.scrollTop;
     this.schedule();
   };
 
@@ -140,7 +168,10 @@ export class LogView {
     const r = this.root;
     const total = this.lines.length;
     this.spacer.style.height = `${total * this.rowHeight}px`;
-    if (this.follow) r.scrollTop = r.scrollHeight;
+    if (this.follow) {
+      r.scrollTop = r.scrollHeight;
+      this.lastTop = r.scrollTop;
+    }
     const first = Math.max(0, Math.floor(r.scrollTop / this.rowHeight) - OVERSCAN);
     const last = Math.min(total, Math.ceil((r.scrollTop + r.clientHeight) / this.rowHeight) + OVERSCAN);
     for (const [i, row] of this.rows) {
@@ -164,7 +195,7 @@ export class LogView {
     no.className = 'ln';
     no.textContent = String(i + 1);
     row.append(no);
-    const isCurrent = this.current >= 0 && this.matches[this.current] === i;
+    const isCurrent = (this.current >= 0 && this.matches[this.current] === i) || this.marked === i;
     if (isCurrent) row.classList.add('current');
     for (const span of parseAnsi(line.text)) {
       const el = document.createElement('span');

@@ -1,16 +1,47 @@
 import { useEffect, useState } from 'preact/hooks';
-import { get, post, query } from '../client/http.ts';
+import { api, get, post, query } from '../client/http.ts';
 import { refreshMe, useMe } from '../client/me.ts';
+import { ActionMessage } from '../components/ActionMessage.tsx';
 import { TextField } from '../components/TextField.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
 
-type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; createdAt: string };
+type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; passwordChangeRequired: boolean; createdAt: string };
 
 /** A readable one-time password for an invited user (crypto-random, 16 characters). */
 function generatePassword(): string {
   const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** Disable / enable a user and reset their password (a new one-time password, shown once here). */
+function UserActions({ user, self, onChanged }: { user: UserItem; self: boolean; onChanged: () => void }) {
+  const action = useApiAction();
+  const patch = (body: object, done: string) =>
+    action.run(async () => {
+      await api('PATCH', `/api/v1/users/${user.id}`, body);
+      onChanged();
+      return done;
+    });
+  const reset = () => {
+    if (!confirm(`Reset the password of ${user.email}? Their sessions end, and they must choose a new password at their next sign-in.`)) return;
+    const password = generatePassword();
+    void patch({ password }, `New one-time password for ${user.email}: ${password}`);
+  };
+  return (
+    <>
+      <div class="actions">
+        <button type="button" class="secondary small" disabled={self} onClick={() => void patch({ disabled: !user.disabled }, `${user.email} ${user.disabled ? 'enabled' : 'disabled; their sessions ended'}.`)}>
+          {user.disabled ? 'Enable' : 'Disable'}
+          <span class="sr-only"> {user.email}</span>
+        </button>
+        <button type="button" class="secondary small" onClick={reset}>
+          Reset password<span class="sr-only"> of {user.email}</span>
+        </button>
+      </div>
+      <ActionMessage message={action.message} ok={action.ok} />
+    </>
+  );
 }
 
 /** Teams, users and memberships: platform admins create teams and users, team admins set roles. */
@@ -62,6 +93,9 @@ export function AdminPage() {
                   <th scope="col">Name</th>
                   <th scope="col">Platform admin</th>
                   <th scope="col">Status</th>
+                  <th scope="col">
+                    <span class="sr-only">Actions</span>
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -70,7 +104,10 @@ export function AdminPage() {
                     <td data-label="Email">{u.email}</td>
                     <td data-label="Name">{u.name}</td>
                     <td data-label="Platform admin">{u.isAdmin ? 'yes' : 'no'}</td>
-                    <td data-label="Status">{u.disabled ? 'disabled' : 'active'}</td>
+                    <td data-label="Status">{u.disabled ? 'disabled' : u.passwordChangeRequired ? 'active, must set a password' : 'active'}</td>
+                    <td>
+                      <UserActions user={u} self={u.id === me.user.id} onChanged={() => void loadUsers()} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -90,7 +127,7 @@ export function AdminPage() {
 function CreateTeam({ onCreated }: { onCreated: () => void }) {
   const [slug, setSlug] = useState('');
   const [name, setName] = useState('');
-  const { errors, message, submit } = useApiAction();
+  const { errors, message, ok, submit } = useApiAction();
   const create = submit(async () => {
     await post('/api/v1/teams', { slug, name });
     setSlug('');
@@ -101,7 +138,7 @@ function CreateTeam({ onCreated }: { onCreated: () => void }) {
   return (
     <form class="card" onSubmit={create} aria-labelledby="new-team-title">
       <h2 id="new-team-title">Create a team</h2>
-      {message && <p role="status">{message}</p>}
+      <ActionMessage message={message} ok={ok} />
       <TextField id="team-slug" label="Slug" field="slug" value={slug} onInput={setSlug} errors={errors} placeholder="platform-team" />
       <TextField id="team-name" label="Name" field="name" value={name} onInput={setName} errors={errors} />
       <button type="submit">Create team</button>
@@ -114,7 +151,7 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
   const [name, setName] = useState('');
   const [password, setPassword] = useState(generatePassword);
   const [isAdmin, setIsAdmin] = useState(false);
-  const { errors, message, submit } = useApiAction();
+  const { errors, message, ok, submit } = useApiAction();
   const invite = submit(async () => {
     await post('/api/v1/users', { email, name, password, isAdmin });
     setEmail('');
@@ -122,12 +159,12 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
     setPassword(generatePassword());
     setIsAdmin(false);
     onCreated();
-    return `Created ${email}. Send them this one-time password: ${password}`;
+    return `Created ${email}. Send them this one-time password (it works once; they then choose their own): ${password}`;
   });
   return (
     <form class="card" onSubmit={invite} aria-labelledby="invite-title">
       <h2 id="invite-title">Invite a user</h2>
-      {message && <p role="status">{message}</p>}
+      <ActionMessage message={message} ok={ok} />
       <TextField id="invite-email" label="Email" field="email" type="email" value={email} onInput={setEmail} errors={errors} />
       <TextField id="invite-name" label="Name" field="name" value={name} onInput={setName} errors={errors} />
       <TextField id="invite-password" label="Initial password" field="password" value={password} onInput={setPassword} errors={errors} spellcheck={false}>
@@ -135,8 +172,9 @@ function InviteUser({ onCreated }: { onCreated: () => void }) {
           Generate
         </button>
       </TextField>
-      <label class="label inline">
-        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.currentTarget.checked)} /> Platform administrator
+      <label class="label inline checkbox">
+        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.currentTarget.checked)} />
+        Platform administrator
       </label>
       <button type="submit">Create user</button>
     </form>

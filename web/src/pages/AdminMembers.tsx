@@ -1,11 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ROLES, type Role } from '../../../contracts/permissions.ts';
 import { del, get, put } from '../client/http.ts';
+import { ActionMessage } from '../components/ActionMessage.tsx';
 import { FieldMessage } from '../components/FieldMessage.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 
 export type TeamItem = { id: string; slug: string; name: string; createdAt: string; role: Role | null };
 type Member = { userId: string; email: string; name: string; role: Role; since: string };
+
+/** What each role may do in its team (each includes the ones before it); the API's ROLE_PERMISSIONS decide. */
+export const ROLE_HELP: Record<Role, string> = {
+  viewer: 'sees the team’s runs, their logs and inputs',
+  operator: 'a viewer who also starts runs, re-runs and cancels them',
+  approver: 'an operator who also approves or rejects plans',
+  admin: 'an approver who also adds members and sets their roles',
+};
 
 /** Members of one team: add by email with a role, change a role in place, remove. */
 export function AdminMembers({ teams }: { teams: TeamItem[] }) {
@@ -14,7 +23,7 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const action = useApiAction();
-  const { errors, message } = action;
+  const { errors, message, ok } = action;
   const team = teams.find((t) => t.slug === slug) ?? teams[0];
 
   const load = () => {
@@ -44,7 +53,7 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
           </option>
         ))}
       </select>
-      {message && <p role="status">{message}</p>}
+      <ActionMessage message={message} ok={ok} />
       <form
         class="inline-form"
         onSubmit={(e) => {
@@ -64,7 +73,7 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
           <label class="label" for="member-role">
             Role
           </label>
-          <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+          <select id="member-role" value={role} onChange={(e) => setRole(e.currentTarget.value as Role)} aria-describedby="role-help">
             {ROLES.map((r) => (
               <option key={r} value={r}>
                 {r}
@@ -74,6 +83,14 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
         </div>
         <button type="submit">Add or update</button>
       </form>
+      <dl class="roles small" id="role-help" data-testid="role-help">
+        {ROLES.map((r) => (
+          <div key={r}>
+            <dt>{r}</dt>
+            <dd>{ROLE_HELP[r]}</dd>
+          </div>
+        ))}
+      </dl>
       <div class="table-wrap">
         <table>
           <caption class="sr-only">Members of {team.name}</caption>

@@ -1,20 +1,42 @@
 import { useState } from 'preact/hooks';
-import { login } from '../client/session.ts';
+import { login, setInitialPassword, type SignInResult } from '../client/session.ts';
+import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
 
-/** Email + password sign-in; `notice` says why the user is here again (signed out, session ended). */
+/**
+ * Email + password sign-in; `notice` says why the user is here again (signed out, session ended).
+ * A password an admin set signs in once: the form then asks for the user's own before going on.
+ * The URL is left alone, so a link opened while signed out is where the user lands.
+ */
 export function LoginPage({ notice }: { notice: string | null }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [fresh, setFresh] = useState({ password: '', confirm: '' });
+  const [choosing, setChoosing] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [fieldError, setFieldError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (choosing && fresh.password !== fresh.confirm) {
+      setFieldError('The two passwords differ.');
+      return;
+    }
     setBusy(true);
     setError(null);
+    setFieldError(null);
     try {
-      const res = await login(email.trim(), password);
-      if (!res.ok) setError(res.message);
+      const res: SignInResult = choosing ? await setInitialPassword(email.trim(), password, fresh.password) : await login(email.trim(), password);
+      if (res.ok) return;
+      if ('changePassword' in res) {
+        setChoosing(true);
+        requestAnimationFrame(() => document.getElementById('new-password')?.focus());
+      } else if (res.errors?.some((f) => f.field === 'newPassword')) {
+        setFieldError(res.errors.filter((f) => f.field === 'newPassword').map((f) => f.message).join('; '));
+        document.getElementById('new-password')?.focus();
+      } else {
+        setError(res.message);
+      }
     } catch {
       setError('The server could not be reached.');
     } finally {
@@ -25,10 +47,15 @@ export function LoginPage({ notice }: { notice: string | null }) {
   return (
     <main id="main" class="login">
       <form class="card login-card" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
-        <h1 id="login-title">Sign in to OpsSight</h1>
-        {notice && !error && (
+        <h1 id="login-title">{choosing ? 'Choose your password' : 'Sign in to OpsSight'}</h1>
+        {notice && !error && !choosing && (
           <p class="notice" role="status" data-testid="login-notice">
             {notice}
+          </p>
+        )}
+        {choosing && (
+          <p class="notice" role="status">
+            An administrator set the password you signed in with; it works only once. Choose your own to go on.
           </p>
         )}
         {error && (
@@ -39,13 +66,14 @@ export function LoginPage({ notice }: { notice: string | null }) {
         <label for="login-email" class="label">
           Email
         </label>
-        <input id="login-email" type="email" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} autofocus />
+        <input id="login-email" type="email" autocomplete="username" required readOnly={choosing} value={email} onInput={(e) => setEmail(e.currentTarget.value)} autofocus />
         <label for="login-password" class="label">
-          Password
+          {choosing ? 'One-time password' : 'Password'}
         </label>
-        <input id="login-password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        <input id="login-password" type="password" autocomplete="current-password" required readOnly={choosing} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        {choosing && <NewPasswordFields value={fresh} onInput={setFresh} error={fieldError} />}
         <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : 'Sign in'}
+          {busy ? 'Signing in…' : choosing ? 'Set password and sign in' : 'Sign in'}
         </button>
       </form>
     </main>

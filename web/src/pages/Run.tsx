@@ -1,23 +1,21 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RunEvent } from '../../../contracts/events.ts';
-import { isTerminal, type PlanSummary, type RunStatus, type RunView } from '../../../contracts/runs.ts';
+import { isTerminal, type RunStatus, type RunView } from '../../../contracts/runs.ts';
 import { fetchEvents } from '../client/events.ts';
 import { ApiError, get } from '../client/http.ts';
 import { useMe } from '../client/me.ts';
 import { live } from '../client/socket.ts';
-import { StatusBadge } from '../components/StatusBadge.tsx';
-import { formatTime, runDuration } from '../format.ts';
+import { RunBadge } from '../components/StatusBadge.tsx';
+import { RunTimes, summaryOf } from '../components/RunFacts.tsx';
+import { formatTime } from '../format.ts';
 import { stripAnsi } from '../log/ansi.ts';
 import type { LogView } from '../log/log-view.ts';
 import { LogViewer } from '../log/LogViewer.tsx';
 import { Link } from '../router.tsx';
 import { RunActions } from './RunActions.tsx';
+import { RunError } from './RunError.tsx';
+import { RunInputs } from './RunInputs.tsx';
 import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
-
-function summaryOf(run: RunView): PlanSummary | null {
-  const s = run.summary as Partial<PlanSummary> | null;
-  return s && typeof s.add === 'number' ? { add: s.add, change: s.change ?? 0, destroy: s.destroy ?? 0 } : null;
-}
 
 async function download(runId: string): Promise<void> {
   const events = await fetchEvents(runId, 0);
@@ -109,8 +107,8 @@ export function RunPage({ id }: { id: string }) {
           <p class="crumbs">
             <Link href="/">Runs</Link> / {run?.kind ?? '…'}
           </p>
-          <h1 id="run-title">
-            {run?.target ?? id.slice(0, 8)} {run && <StatusBadge status={run.status} />}
+          <h1 id="run-title" tabIndex={-1}>
+            {run?.target ?? id.slice(0, 8)} {run && <RunBadge run={run} />}
           </h1>
           {run && (
             <dl class="facts">
@@ -120,8 +118,10 @@ export function RunPage({ id }: { id: string }) {
               <dd>{run.requestedBy.email}</dd>
               <dt>Created</dt>
               <dd>{formatTime(run.createdAt)}</dd>
-              <dt>Duration</dt>
-              <dd data-testid="run-duration">{runDuration(run)}</dd>
+              <dt>Time</dt>
+              <dd data-testid="run-duration">
+                <RunTimes run={run} />
+              </dd>
               {run.step && !isTerminal(run.status) && (
                 <>
                   <dt>Step</dt>
@@ -130,14 +130,11 @@ export function RunPage({ id }: { id: string }) {
               )}
             </dl>
           )}
-          {run?.error && (
-            <p class="error" role="alert">
-              {run.error}
-            </p>
-          )}
+          {run?.error && <RunError error={run.error} log={() => view.current} />}
           {run?.approval && (
-            <p class="muted">
-              {run.approval.decision === 'approved' ? 'Approved' : 'Rejected'} by {run.approval.byEmail} at {formatTime(run.approval.at)}
+            <p class={run.status === 'discarded' ? 'notice' : 'muted'} data-testid="decision">
+              {run.status === 'discarded' ? 'Discarded: the plan was rejected' : run.approval.decision === 'approved' ? 'Approved' : 'Rejected'} by{' '}
+              {run.approval.byEmail} at {formatTime(run.approval.at)}
               {run.approval.comment ? `: “${run.approval.comment}”` : ''}
             </p>
           )}
@@ -156,11 +153,21 @@ export function RunPage({ id }: { id: string }) {
           </div>
         )}
       </header>
-      {run && <RunActions run={run} me={me} onChanged={setRun} />}
+      {run && (
+        <RunActions
+          run={run}
+          me={me}
+          // An answer that left before the run ended must not bring back an ended run's buttons.
+          onChanged={(next) => setRun((r) => (r && isTerminal(r.status) && !isTerminal(next.status) ? { ...r, cancelRequest: next.cancelRequest } : next))}
+          // The decision's buttons go away with it: focus moves to the run's title (and its new status), not to the page.
+          onDecided={() => requestAnimationFrame(() => document.getElementById('run-title')?.focus())}
+        />
+      )}
       <div class="run-body">
         <LogViewer onReady={onReady} onDownload={() => download(id)} />
-        {run && <RunTimeline entries={timeline} startedAt={run.createdAt} />}
+        {run && <RunTimeline entries={timeline} run={run} />}
       </div>
+      {run && <RunInputs run={run} />}
     </section>
   );
 }

@@ -2,32 +2,55 @@ import { useState } from 'preact/hooks';
 import { isTerminal, type RunView } from '../../../contracts/runs.ts';
 import { ApiError, post } from '../client/http.ts';
 import { may, type Me } from '../client/me.ts';
+import { formatTime } from '../format.ts';
+import { navigate } from '../router.tsx';
+
+type Action = 'approve' | 'reject' | 'cancel' | 'force' | 'rerun';
+const CONFIRM: Partial<Record<Action, string>> = {
+  cancel: 'Cancel this run? A running terraform process is asked to stop.',
+  force: 'Force cancel kills the process at once. The tool may not save its state (a Terraform state lock can stay behind). Force cancel?',
+};
 
 /**
- * Approve / Reject (with a comment) while the run waits, Cancel while it runs — each shown only when
- * the caller's role in the run's team allows it. The API checks again; this only hides dead buttons.
+ * Approve / Reject (with a comment) while the run waits, Cancel while it runs, then Force cancel once
+ * a cancel was asked for and the run still goes on, Re-run once it ended — each shown only when the
+ * caller's role in the run's team allows it. The API checks again; this only hides dead buttons.
+ * `onDecided` runs after an approval or rejection, whose buttons then go away (the page moves focus).
  */
-export function RunActions({ run, me, onChanged }: { run: RunView; me: Me | null; onChanged: (r: RunView) => void }) {
+export function RunActions({ run, me, onChanged, onDecided }: { run: RunView; me: Me | null; onChanged: (r: RunView) => void; onDecided: () => void }) {
   const [comment, setComment] = useState('');
-  const [busy, setBusy] = useState<string | null>(null);
+  const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const active = !isTerminal(run.status);
   const canDecide = run.status === 'awaiting_approval' && may(me, run.team, 'runs:approve');
-  const canCancel = !isTerminal(run.status) && may(me, run.team, 'runs:cancel');
-  if (!canDecide && !canCancel) return null;
+  const canCancel = active && !run.cancelRequest && may(me, run.team, 'runs:cancel');
+  const canForce = active && !!run.cancelRequest && !run.cancelRequest.force && may(me, run.team, 'runs:cancel');
+  const canRerun = !active && may(me, run.team, `runs:start:${run.kind}`);
+  if (!canDecide && !canCancel && !canForce && !canRerun && !run.cancelRequest) return null;
 
-  const act = async (action: 'approve' | 'reject' | 'cancel') => {
-    if (action === 'cancel' && !confirm('Cancel this run? A running terraform process is stopped.')) return;
+  const act = async (action: Action) => {
+    const question = CONFIRM[action];
+    if (question && !confirm(question)) return;
     setBusy(action);
     setError(null);
     try {
-      onChanged(await post<RunView>(`/api/v1/runs/${run.id}/${action}`, action === 'cancel' ? {} : { comment }));
+      if (action === 'rerun') {
+        const next = await post<RunView>(`/api/v1/runs/${run.id}/rerun`);
+        navigate(`/runs/${next.id}`);
+        return;
+      }
+      const path = action === 'force' ? 'cancel' : action;
+      const body = action === 'force' ? { force: true } : action === 'cancel' ? {} : { comment };
+      onChanged(await post<RunView>(`/api/v1/runs/${run.id}/${path}`, body));
       setComment('');
+      if (action === 'approve' || action === 'reject') onDecided();
     } catch (err) {
       setError(err instanceof ApiError ? err.message : 'The request failed; try again.');
     } finally {
       setBusy(null);
     }
   };
+  const cr = run.cancelRequest;
 
   return (
     <section class="card actions-card" aria-labelledby="actions-title">
@@ -40,6 +63,11 @@ export function RunActions({ run, me, onChanged }: { run: RunView; me: Me | null
           </label>
           <textarea id="decision-comment" rows={2} maxLength={2000} value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
         </>
+      )}
+      {cr && active && (
+        <p class="notice" role="status" data-testid="cancel-request">
+          {cr.force ? 'Force cancel' : 'Cancel'} requested by {cr.byEmail} at {formatTime(cr.at)}; waiting for the run to stop…
+        </p>
       )}
       {error && (
         <p class="error" role="alert">
@@ -62,7 +90,22 @@ export function RunActions({ run, me, onChanged }: { run: RunView; me: Me | null
             {busy === 'cancel' ? 'Cancelling…' : 'Cancel run'}
           </button>
         )}
+        {canForce && (
+          <button type="button" class="danger" disabled={!!busy} onClick={() => void act('force')} aria-describedby="force-warning">
+            {busy === 'force' ? 'Killing…' : 'Force cancel'}
+          </button>
+        )}
+        {canRerun && (
+          <button type="button" class="secondary" disabled={!!busy} onClick={() => void act('rerun')}>
+            {busy === 'rerun' ? 'Starting…' : 'Re-run'}
+          </button>
+        )}
       </div>
+      {canForce && (
+        <p class="help" id="force-warning">
+          Force cancel kills the process at once if it does not stop: the tool&apos;s state may be lost.
+        </p>
+      )}
     </section>
   );
 }

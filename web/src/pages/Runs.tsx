@@ -1,23 +1,20 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RunAnnouncement } from '../../../contracts/events.ts';
-import { RUN_STATUSES, isTerminal, type RunStatus, type RunView } from '../../../contracts/runs.ts';
+import { isTerminal, type RunView } from '../../../contracts/runs.ts';
 import { get, query } from '../client/http.ts';
 import { useKinds } from '../client/kinds.ts';
-import { useMe } from '../client/me.ts';
+import { canStartRuns, useMe } from '../client/me.ts';
 import { live } from '../client/socket.ts';
-import { StatusBadge } from '../components/StatusBadge.tsx';
-import { formatTime, runDuration } from '../format.ts';
+import { RunBadge } from '../components/StatusBadge.tsx';
+import { PlanSummaryInline, RunTimes } from '../components/RunFacts.tsx';
+import { formatTime } from '../format.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
+import { apiQuery, matches, RunFilters, URL_FILTERS, type Filters } from './RunFilters.tsx';
 
 type Page = { runs: RunView[]; nextCursor: string | null };
-type Filters = { kind: string; status: string; workspace: string; team: string };
 
 const PAGE_SIZE = 25;
-
-function matches(f: Filters, r: Pick<RunView, 'kind' | 'status' | 'team' | 'target'>): boolean {
-  return (!f.kind || r.kind === f.kind) && (!f.status || r.status === f.status) && (!f.team || r.team === f.team) && (!f.workspace || r.target === f.workspace);
-}
 
 /** Re-renders every second while something on screen is still running, so durations tick. */
 function useTick(active: boolean): void {
@@ -32,7 +29,8 @@ function useTick(active: boolean): void {
 export function RunsPage() {
   const { search } = useLocation();
   const [team, setTeam] = teamPref.use();
-  const filters: Filters = { kind: search.get('kind') ?? '', status: search.get('status') ?? '', workspace: search.get('workspace') ?? '', team };
+  const filters = { team } as Filters;
+  for (const name of URL_FILTERS) filters[name] = search.get(name) ?? '';
   const key = JSON.stringify(filters);
   const [runs, setRuns] = useState<RunView[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -43,17 +41,21 @@ export function RunsPage() {
   const filtersRef = useRef(filters);
   filtersRef.current = filters;
 
+  // Only the latest request's answer is shown: an earlier one (other filters) may come back later.
+  const latest = useRef(0);
   const load = async (cursor?: string) => {
+    const mine = ++latest.current;
     setLoading(true);
     try {
-      const page = await get<Page>(`/api/v1/runs${query({ ...filters, limit: PAGE_SIZE, cursor })}`);
+      const page = await get<Page>(`/api/v1/runs${query({ ...apiQuery(filters), limit: PAGE_SIZE, cursor })}`);
+      if (mine !== latest.current) return;
       setRuns((prev) => (cursor ? [...prev, ...page.runs.filter((r) => !prev.some((p) => p.id === r.id))] : page.runs));
       setNext(page.nextCursor);
       setError(null);
     } catch (err) {
-      setError((err as Error).message);
+      if (mine === latest.current) setError((err as Error).message);
     } finally {
-      setLoading(false);
+      if (mine === latest.current) setLoading(false);
     }
   };
 
@@ -90,55 +92,13 @@ export function RunsPage() {
     <section aria-labelledby="runs-title">
       <div class="page-head">
         <h1 id="runs-title">Runs</h1>
-        <Link href="/runs/new" class="button">
-          Start a run
-        </Link>
+        {canStartRuns(me) && (
+          <Link href="/runs/new" class="button">
+            Start a run
+          </Link>
+        )}
       </div>
-      <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Kind
-          <select value={filters.kind} onChange={(e) => setFilter('kind', e.currentTarget.value)} name="kind">
-            <option value="">Any</option>
-            {kinds?.map((k) => (
-              <option value={k.kind} key={k.kind}>
-                {k.title}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={filters.status} onChange={(e) => setFilter('status', e.currentTarget.value)} name="status">
-            <option value="">Any</option>
-            {RUN_STATUSES.map((s) => (
-              <option value={s} key={s}>
-                {s.replace('_', ' ')}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Team
-          <select value={filters.team} onChange={(e) => setFilter('team', e.currentTarget.value)} name="team">
-            <option value="">All teams</option>
-            {me?.choices.map((t) => (
-              <option value={t.slug} key={t.slug}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Workspace
-          <input
-            type="search"
-            name="workspace"
-            value={filters.workspace}
-            placeholder="exact name"
-            onChange={(e) => setFilter('workspace', e.currentTarget.value.trim())}
-          />
-        </label>
-      </form>
+      <RunFilters filters={filters} kinds={kinds} me={me} set={setFilter} />
       {error && (
         <p class="error" role="alert">
           {error}
@@ -155,14 +115,16 @@ export function RunsPage() {
               <th scope="col">Team</th>
               <th scope="col">Started by</th>
               <th scope="col">Created</th>
-              <th scope="col">Duration</th>
+              <th scope="col">Plan</th>
+              <th scope="col">Approval</th>
+              <th scope="col">Time</th>
             </tr>
           </thead>
           <tbody>
             {runs.map((r) => (
               <tr key={r.id} data-run-id={r.id}>
                 <td data-label="Status">
-                  <StatusBadge status={r.status as RunStatus} />
+                  <RunBadge run={r} />
                 </td>
                 <td data-label="Kind">{r.kind}</td>
                 <td data-label="Target">
@@ -174,7 +136,21 @@ export function RunsPage() {
                 <td data-label="Created">
                   <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
                 </td>
-                <td data-label="Duration">{runDuration(r)}</td>
+                <td data-label="Plan">
+                  <PlanSummaryInline run={r} />
+                </td>
+                <td data-label="Approval">
+                  {r.approval ? (
+                    <span data-testid="approver">
+                      {r.approval.decision === 'approved' ? 'approved' : 'rejected'} by {r.approval.byEmail}
+                    </span>
+                  ) : (
+                    <span class="muted">–</span>
+                  )}
+                </td>
+                <td data-label="Time">
+                  <RunTimes run={r} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { RunView } from '../../../contracts/runs.ts';
 import { ApiError, post, type FieldError } from '../client/http.ts';
 import { useKinds } from '../client/kinds.ts';
 import { may, useMe } from '../client/me.ts';
 import { SchemaForm } from '../form/SchemaForm.tsx';
-import { errorsByField, initialValue } from '../form/json-schema.ts';
+import { errorsByField, initialValue, missingRequired } from '../form/json-schema.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 
@@ -19,6 +19,7 @@ export function StartRunPage() {
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [problem, setProblem] = useState<{ message: string; activeRunId?: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const problemBox = useRef<HTMLDivElement>(null);
 
   const info = kinds?.find((k) => k.kind === kind) ?? kinds?.[0];
   const teams = useMemo(() => me?.choices.filter((t) => may(me, t.slug, `runs:start:${info?.kind ?? ''}`)) ?? [], [me, info]);
@@ -34,9 +35,22 @@ export function StartRunPage() {
   const fieldErrors = errorsByField(errors, 'params');
   const topErrors = (f: string) => errors.filter((e) => e.field === f).map((e) => e.message);
 
+  /** Field errors: focus the first field named. Anything else: the message beside the button, focused, where the user is. */
+  const show = (fields: FieldError[], other?: { message: string; activeRunId?: string }) => {
+    setErrors(fields);
+    setProblem(other ?? null);
+    requestAnimationFrame(() => {
+      const target = other ? problemBox.current : document.querySelector<HTMLElement>('.has-error input, .has-error select, .has-error textarea, .has-error button');
+      target?.focus();
+      target?.scrollIntoView({ block: 'center' });
+    });
+  };
+
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!info) return;
+    const missing = missingRequired(info.paramsSchema, params, 'params');
+    if (missing.length) return show(missing);
     setBusy(true);
     setProblem(null);
     try {
@@ -44,11 +58,9 @@ export function StartRunPage() {
       navigate(`/runs/${run.id}`);
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : null;
-      setErrors(apiErr?.errors ?? []);
+      if (apiErr?.status === 400 && apiErr.errors.length) return show(apiErr.errors);
       const m = /\(([0-9a-f-]{36})\)/.exec(apiErr?.message ?? '');
-      setProblem({ message: apiErr?.status === 400 ? 'The run was not started: fix the fields marked below.' : (err as Error).message, ...(m ? { activeRunId: m[1] } : {}) });
-      // Focus the first field the server named, so keyboard and screen-reader users land on it.
-      requestAnimationFrame(() => document.querySelector<HTMLElement>('.has-error input, .has-error select, .has-error textarea, .has-error button')?.focus());
+      show([], { message: apiErr ? `The run was not started: ${apiErr.message}.` : 'The server could not be reached; try again.', ...(m ? { activeRunId: m[1] } : {}) });
     } finally {
       setBusy(false);
     }
@@ -61,17 +73,6 @@ export function StartRunPage() {
     <section aria-labelledby="start-title" class="narrow">
       <h1 id="start-title">Start a run</h1>
       <form onSubmit={(e) => void submit(e)} noValidate data-testid="start-form">
-        {problem && (
-          <div class="error" role="alert">
-            {problem.message}
-            {problem.activeRunId && (
-              <>
-                {' '}
-                <Link href={`/runs/${problem.activeRunId}`}>Open the active run</Link>
-              </>
-            )}
-          </div>
-        )}
         <div class="row">
           <div class={`field${topErrors('kind').length ? ' has-error' : ''}`}>
             <label for="run-kind" class="label">
@@ -118,6 +119,17 @@ export function StartRunPage() {
               </p>
             ))}
           </fieldset>
+        )}
+        {problem && (
+          <div class="error" role="alert" tabIndex={-1} ref={problemBox} data-testid="start-problem">
+            {problem.message}
+            {problem.activeRunId && (
+              <>
+                {' '}
+                <Link href={`/runs/${problem.activeRunId}`}>Open the active run</Link>
+              </>
+            )}
+          </div>
         )}
         <div class="actions">
           <button type="submit" disabled={busy}>

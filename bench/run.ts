@@ -1,0 +1,45 @@
+// `npm run bench`: every benchmark in turn, each in its own process (each starts and stops its own
+// peers). `npm run bench -- --markdown` prints their tables as markdown and writes them into the
+// README between its `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers, so the figures there
+// are always a run of the code as it is. Exits non-zero if a benchmark fails.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MARKDOWN } from './stats.ts';
+
+const BENCHES = ['live-events', 'run-start', 'log-viewer'] as const;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const readme = `${root}README.md`;
+
+function run(name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${root}bench/${name}.ts`, ...(MARKDOWN ? ['--markdown'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`bench/${name}.ts exited ${code}`))));
+  });
+}
+
+/** The README with the block of `name` replaced by `body`; the markers must be there already. */
+export function replaceBlock(text: string, name: string, body: string): string {
+  const open = `<!-- bench:${name} -->`;
+  const close = `<!-- /bench:${name} -->`;
+  const a = text.indexOf(open);
+  const b = text.indexOf(close);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${open} … ${close} block`);
+  return `${text.slice(0, a + open.length)}\n${body}\n${text.slice(b)}`;
+}
+
+const results: Record<string, string> = {};
+for (const name of BENCHES) results[name] = await run(name);
+if (MARKDOWN) {
+  const stamp = `<sub>Measured by \`npm run bench -- --markdown\` on ${new Date().toISOString().slice(0, 10)}.</sub>`;
+  let text = readFileSync(readme, 'utf8');
+  for (const name of BENCHES) text = replaceBlock(text, name, `${results[name]}\n\n${stamp}`);
+  writeFileSync(readme, text);
+  console.log('README.md: benchmark tables updated');
+}
