@@ -10,6 +10,7 @@ import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, type ApplyInput } from './apply.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
+import { NO_POLICY } from './policy.ts';
 import { initArgs, LOCK_WAIT, openSession, type TerraformStepInput } from './session.ts';
 import type { StateStore } from './state.ts';
 import { summarisePlan } from './summary.ts';
@@ -30,7 +31,8 @@ export type TerraformDeps = {
 export type TerraformPlanInput = TerraformStepInput;
 export type TerraformApplyInput = ApplyInput;
 
-export function createTerraformActivities(deps: TerraformDeps) {
+export function createTerraformActivities(base: TerraformDeps) {
+  const deps = { ...base, policyFor: async (_teamId: string) => NO_POLICY };
   return {
     /** init + plan in the step's work dir; the saved plan and the state it was made against go to PostgreSQL. */
     async terraformPlan(input: TerraformPlanInput): Promise<TerraformPlanResult> {

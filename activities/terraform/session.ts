@@ -6,6 +6,7 @@ import type { Config } from '../../core/config.ts';
 import type { CommandSpec, Ending, ProcessRunner } from '../process/runner.ts';
 import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
 import { commandFailure } from './failures.ts';
+import { checkConfiguration, type TerraformPolicy } from './policy.ts';
 import type { StateStore, WorkspaceState } from './state.ts';
 import { prepareWorkDir, type stepDirs } from './workdir.ts';
 
@@ -30,6 +31,8 @@ export type SessionDeps = {
   sandboxed: boolean;
   /** What a process needs from the worker's environment (PATH, locale); never its secrets. */
   processEnv: Record<string, string>;
+  /** The team's Terraform policy, read when a step starts (a change applies to the next step). */
+  policyFor: (teamId: string) => Promise<TerraformPolicy>;
 };
 
 export type Session = {
@@ -52,6 +55,7 @@ export function settle(command: string, ending: Ending, okCodes: number[] = [0])
 
 /** Everything one step needs on this host: its work dir, the team's state credentials, the command specs. */
 export async function openSession(deps: SessionDeps, input: TerraformStepInput): Promise<Session> {
+  await checkConfiguration(input.params.files, await deps.policyFor(input.teamId));
   const root = deps.config.WORK_DIR;
   const sandbox = deps.sandboxed ? await leaseSandbox(root, input.runId) : null;
   const dirs = await prepareWorkDir(root, input.runId, input.step, input.params, sandbox);

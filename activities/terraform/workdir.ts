@@ -15,35 +15,11 @@ const RESERVED = new Set([BACKEND_FILE, VARS_FILE]);
 
 const invalid = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
 
-function stripHclComments(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:"])(#|\/\/).*$/gm, '$1');
-}
-
-/** True when a file declares where state lives; state location is ours to decide (one pg schema per workspace). */
-function declaresBackend(name: string, text: string): boolean {
-  if (name.endsWith('.tf.json')) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw invalid(`${name} is not valid JSON`);
-    }
-    const blocks = (doc as { terraform?: unknown }).terraform;
-    const list = Array.isArray(blocks) ? blocks : blocks ? [blocks] : [];
-    return list.some((b) => b && typeof b === 'object' && ('backend' in b || 'cloud' in b));
-  }
-  const code = stripHclComments(text);
-  return /\bbackend\s+"[^"]*"\s*\{/.test(code) || /(^|[\s{])cloud\s*\{/.test(code);
-}
-
-/** Rejects configurations we must not run, before any process starts. */
+/** File names we must not write (the configuration's content is checked by policy.ts). */
 export function validateFiles(files: Record<string, string>): void {
-  for (const [name, text] of Object.entries(files)) {
+  for (const name of Object.keys(files)) {
     if (RESERVED.has(name)) throw invalid(`${name} is a reserved file name`);
     if (name !== path.basename(name)) throw invalid(`${name} must be a plain file name`);
-    if (declaresBackend(name, text)) {
-      throw invalid(`${name} declares a backend; OpsSight keeps state in its own pg backend, remove the backend block`);
-    }
   }
 }
 

@@ -103,12 +103,13 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(err).toMatchObject({ type: FAILURE_TYPES.stalePlan, nonRetryable: true });
   });
 
-  it('turns bad HCL into a non-retryable TerraformFailed carrying terraform\'s error', async () => {
+  it('turns bad HCL into a non-retryable InvalidConfiguration naming the file and line, before terraform runs', async () => {
     const { runId, teamId } = await createRunWithTeam(ctx.db.em);
     const err = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: params(badHcl) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: FAILURE_TYPES.terraform, nonRetryable: true });
-    expect((err as Error).message).toMatch(/terraform init failed: .*(Invalid expression|Argument or block)/s);
+    expect(err).toMatchObject({ type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
+    expect((err as Error).message).toMatch(/^main\.tf:\d+,\d+-[\d,]+: .*(Invalid expression|Argument or block)/s);
+    expect(await eventsOf(runId)).toEqual([]);
   });
 
   it('rejects a configuration that brings its own backend before running anything', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../fixtures/until.ts';
 import { stopProcess } from '../workers/worker-process.ts';
@@ -27,26 +27,26 @@ const ended = (runId: string) =>
     return ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
   }, 180_000);
 
-/** The wrapper of the run's apply on `hostId`: the leader of the process group terraform runs in. */
-function applyPid(hostId: string, runId: string): number {
-  const runDir = path.join(stack.workDirs.get(hostId)!, runId);
-  const step = readdirSync(runDir).find((d) => d.startsWith('apply-'))!;
-  return Number(readFileSync(path.join(runDir, step, 'ctl-apply-1', 'pid'), 'utf8'));
+/** The wrapper of the run's apply (the leader of terraform's process group), from the launch's record. */
+async function applyPid(runId: string): Promise<{ pid: number; hostId: string }> {
+  const [launch] = await stack.query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'apply'`, [runId]);
+  return { pid: Number(readFileSync(path.join(launch!.dir, 'pid'), 'utf8')), hostId: launch!.host_id };
 }
 
+/** An apply under way on host A, its resources taking 8 s each; host B's worker is not started yet. */
 async function applyOnHostA(tag: string, names: string[]) {
   const a = await stack.worker('host-a');
-  const runId = await stack.startRun({ workspace: `host-${tag}`, files: countedResources(effects, tag, names, 3), autoApply: true });
+  const runId = await stack.startRun({ workspace: `host-${tag}`, files: countedResources(effects, tag, names, 8), autoApply: true });
   await until('the apply to start on host A', async () => (effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
-  const b = await stack.worker('host-b');
-  return { a, b, runId };
+  return { a, runId };
 }
 
 it('a worker dies on host A, its apply lives on: host B waits for the state lock and finishes without applying again', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
   const names = ['x', 'y'];
-  const { a, b, runId } = await applyOnHostA(tag, names);
+  const { a, runId } = await applyOnHostA(tag, names);
   await stopProcess(a.child, 'SIGKILL');
+  const b = await stack.worker('host-b');
   const final = await ended(runId);
   const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
   recordFault({ fault: 'worker kill -9, retry on another host', passed: final.status === 'succeeded' && created.every((c) => c === 1) ? 1 : 0, rounds: 1, detail: 'host A taken as gone, the orphaned apply finished, B re-planned from the saved state: no changes' });
@@ -58,10 +58,13 @@ it('a worker dies on host A, its apply lives on: host B waits for the state lock
 it('host A dies with its apply: the run stops and names what may exist outside the state, nothing is applied twice', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
   const names = ['p', 'q'];
-  const { a, b, runId } = await applyOnHostA(tag, names);
+  const { a, runId } = await applyOnHostA(tag, names);
   // The whole host: the worker and every process it started.
-  process.kill(-applyPid('host-a', runId), 'SIGKILL');
+  const apply = await applyPid(runId);
+  expect(apply.hostId).toBe('host-a');
+  process.kill(-apply.pid, 'SIGKILL');
   await stopProcess(a.child, 'SIGKILL');
+  const b = await stack.worker('host-b');
   const final = await ended(runId);
   const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
   const ok = final.status === 'failed' && /terraform_data\.p/.test(final.error ?? '') && /import/.test(final.error ?? '') && created.every((c) => c <= 1);
