@@ -12,7 +12,7 @@ import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/re
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Ending } from '../process/runner.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
-import { loadPlan, type SavedPlan } from './plans.ts';
+import { discardPlans, loadPlan, type SavedPlan } from './plans.ts';
 import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
 import type { StateVersion } from './state.ts';
 import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
@@ -84,6 +84,8 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
 
     const verdict = await judge(deps, input, plan, ending, session);
     if (verdict === 'applied') {
+      // Applied: the run's saved plans (they hold variable values) have no use left.
+      await discardPlans(deps.em, input.runId);
       if (session) await removeDir(session.dirs.stepDir);
       return { applied: true };
     }

@@ -1,43 +1,27 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../fixtures/until.ts';
 import { stopProcess } from '../workers/worker-process.ts';
-import { countedResources, faultStack, startEffectCounter, type FaultStack } from './stack.ts';
+import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 
 // Two hosts (own host ids and work dirs). An apply's process lives on the host that started it; when
 // that host's worker dies, the other host cannot follow the process, so it waits until host A is
 // taken as gone and then decides from the state: its lock, serial and lineage.
-let stack: FaultStack;
-let effects: Awaited<ReturnType<typeof startEffectCounter>>;
-
-beforeAll(async () => {
-  stack = await faultStack();
-  effects = await startEffectCounter();
-}, 120_000);
-afterAll(async () => {
-  await stack?.close();
-  await effects?.close();
-});
-
-const ended = (runId: string) =>
-  until(`run ${runId} to end`, async () => {
-    const s = await stack.status(runId);
-    return ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
-  }, 180_000);
+const stack = useFaultStack({ workers: 0 });
 
 /** The wrapper of the run's apply (the leader of terraform's process group), from the launch's record. */
 async function applyPid(runId: string): Promise<{ pid: number; hostId: string }> {
-  const [launch] = await stack.query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'apply'`, [runId]);
+  const [launch] = await stack().query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'apply'`, [runId]);
   return { pid: Number(readFileSync(path.join(launch!.dir, 'pid'), 'utf8')), hostId: launch!.host_id };
 }
 
 /** An apply under way on host A, its resources taking 8 s each; host B's worker is not started yet. */
 async function applyOnHostA(tag: string, names: string[]) {
-  const a = await stack.worker('host-a');
-  const runId = await stack.startRun({ workspace: `host-${tag}`, files: countedResources(effects, tag, names, 8), autoApply: true });
-  await until('the apply to start on host A', async () => (effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
+  const a = await stack().worker('host-a');
+  const runId = await stack().startRun({ workspace: `host-${tag}`, files: countedResources(stack().effects, tag, names, 8), autoApply: true });
+  await until('the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
   return { a, runId };
 }
 
@@ -46,9 +30,9 @@ it('a worker dies on host A, its apply lives on: host B waits for the state lock
   const names = ['x', 'y'];
   const { a, runId } = await applyOnHostA(tag, names);
   await stopProcess(a.child, 'SIGKILL');
-  const b = await stack.worker('host-b');
-  const final = await ended(runId);
-  const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
+  const b = await stack().worker('host-b');
+  const final = await stack().ended(runId);
+  const created = names.map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
   recordFault({ fault: 'worker kill -9, retry on another host', passed: final.status === 'succeeded' && created.every((c) => c === 1) ? 1 : 0, rounds: 1, detail: 'host A taken as gone, the orphaned apply finished, B re-planned from the saved state: no changes' });
   expect(final).toMatchObject({ status: 'succeeded' });
   expect(created).toEqual([1, 1]);
@@ -64,9 +48,9 @@ it('host A dies with its apply: the run stops and names what may exist outside t
   expect(apply.hostId).toBe('host-a');
   process.kill(-apply.pid, 'SIGKILL');
   await stopProcess(a.child, 'SIGKILL');
-  const b = await stack.worker('host-b');
-  const final = await ended(runId);
-  const created = names.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
+  const b = await stack().worker('host-b');
+  const final = await stack().ended(runId);
+  const created = names.map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
   const ok = final.status === 'failed' && /terraform_data\.p/.test(final.error ?? '') && /import/.test(final.error ?? '') && created.every((c) => c <= 1);
   recordFault({ fault: 'host lost mid-apply (worker and terraform killed)', passed: ok ? 1 : 0, rounds: 1, detail: 'run failed naming the resources that may exist outside the state; nothing applied again' });
   expect(final.status).toBe('failed');

@@ -1,23 +1,12 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { startHangingServer } from '../fixtures/hanging-http.ts';
 import { until } from '../fixtures/until.ts';
-import { faultStack, startEffectCounter, type FaultStack } from './stack.ts';
+import { useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 
 // A provisioner that ignores SIGINT keeps terraform from stopping on a cancel. The run must say so,
 // and a person's force cancel must kill it and leave a run someone can recover as its message says.
-let stack: FaultStack;
-let effects: Awaited<ReturnType<typeof startEffectCounter>>;
-
-beforeAll(async () => {
-  stack = await faultStack();
-  effects = await startEffectCounter();
-  await stack.worker();
-}, 120_000);
-afterAll(async () => {
-  await stack?.close();
-  await effects?.close();
-});
+const stack = useFaultStack({ workers: 1 });
 
 /**
  * Creates `stuck`, then reads remote state from a server that never answers: a read that depends on
@@ -28,7 +17,7 @@ const hung = (tag: string, address: string) => ({
 resource "terraform_data" "stuck" {
   input = "stuck"
   provisioner "local-exec" {
-    command = "${effects.command(`${tag}/stuck`)}"
+    command = "${stack().effects.command(`${tag}/stuck`)}"
   }
 }
 
@@ -49,42 +38,42 @@ it('a hung terraform is reported after a cancel, force cancel kills it, and the 
   const tag = crypto.randomUUID().slice(0, 8);
   const workspace = `hung-${tag}`;
   const upstream = await startHangingServer();
-  const runId = await stack.startRun({ workspace, files: hung(tag, upstream.url), autoApply: true });
-  await until('the provisioner to run', async () => (effects.counts.has(`${tag}/stuck`) ? true : undefined), 120_000);
+  const runId = await stack().startRun({ workspace, files: hung(tag, upstream.url), autoApply: true });
+  await until('the provisioner to run', async () => (stack().effects.counts.has(`${tag}/stuck`) ? true : undefined), 120_000);
   await upstream.requested;
 
-  expect((await stack.call('POST', `/api/v1/runs/${runId}/cancel`, stack.token, { force: true })).status).toBe(409);
-  const cancel = await stack.call('POST', `/api/v1/runs/${runId}/cancel`, stack.token, {});
+  expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true })).status).toBe(409);
+  const cancel = await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {});
   expect(cancel.status).toBe(202);
   expect(cancel.body.cancelRequest).toMatchObject({ force: false, byEmail: expect.any(String) });
 
   const warning = await until('the run to report the process has not stopped', async () => {
-    const rows = await stack.query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'hung' = 'true'`, [runId]);
+    const rows = await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'hung' = 'true'`, [runId]);
     return rows[0]?.message;
   }, 60_000);
   expect(warning).toMatch(/has not stopped .* Force cancel kills it/);
-  expect((await stack.status(runId)).status).toBe('running');
+  expect((await stack().status(runId)).status).toBe('running');
 
-  const force = await stack.call('POST', `/api/v1/runs/${runId}/cancel`, stack.token, { force: true });
+  const force = await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true });
   expect(force.status).toBe(202);
   const final = await until('the run to end', async () => {
-    const s = await stack.status(runId);
+    const s = await stack().status(runId);
     return s.status === 'cancelled' ? s : undefined;
   }, 60_000);
-  const events = await stack.query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'cancelled' = 'true'`, [runId]);
+  const events = await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'cancelled' = 'true'`, [runId]);
   // terraform had saved the state after creating `stuck`, before it hung reading the upstream state.
   expect(events[0]?.message).toMatch(/killed on a force cancel: the state records what it had finished/);
 
   // The lock went with the killed process, and the state is what the message says: the next run of
   // the finished part plans no changes (nothing would be created twice).
-  const next = await stack.startRun({ workspace, files: { 'main.tf': `resource "terraform_data" "stuck" {\n  input = "stuck"\n  provisioner "local-exec" {\n    command = "${effects.command(`${tag}/stuck`)}"\n  }\n}\n` } });
+  const next = await stack().startRun({ workspace, files: { 'main.tf': `resource "terraform_data" "stuck" {\n  input = "stuck"\n  provisioner "local-exec" {\n    command = "${stack().effects.command(`${tag}/stuck`)}"\n  }\n}\n` } });
   const planned = await until('the next run to plan', async () => {
-    const s = await stack.status(next);
+    const s = await stack().status(next);
     return ['succeeded', 'awaiting_approval', 'failed'].includes(s.status) ? s : undefined;
   }, 120_000);
-  const ok = final.status === 'cancelled' && planned.status === 'succeeded' && effects.counts.get(`${tag}/stuck`) === 1;
+  const ok = final.status === 'cancelled' && planned.status === 'succeeded' && stack().effects.counts.get(`${tag}/stuck`) === 1;
   recordFault({ fault: 'hung terraform, force cancel', passed: ok ? 1 : 0, rounds: 1, detail: 'cancel reported "not stopped"; force cancel killed it; its message says what the state holds; the next run plans no changes' });
   expect(planned.status).toBe('succeeded');
-  expect(effects.counts.get(`${tag}/stuck`)).toBe(1);
+  expect(stack().effects.counts.get(`${tag}/stuck`)).toBe(1);
   await upstream.close();
 }, 300_000);

@@ -1,37 +1,20 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { stripVTControlCharacters } from 'node:util';
 import { until } from '../fixtures/until.ts';
-import { countedResources, faultStack, startEffectCounter, type FaultStack } from './stack.ts';
+import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault, rounds } from './report.ts';
 
 // PostgreSQL is both the record and (by default) where Terraform state lives. Stopped mid-apply, it
 // must cost neither a log line nor a double creation; stopped while terraform saves the state, the
 // state terraform could not save must be pushed, not applied again.
-let stack: FaultStack;
-let effects: Awaited<ReturnType<typeof startEffectCounter>>;
+const stack = useFaultStack({ workers: 1 });
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? (process.env.FAULTS === 'full' ? 10_000 : 5_000));
 const LINES = 400;
 
-beforeAll(async () => {
-  stack = await faultStack();
-  effects = await startEffectCounter();
-  await stack.worker();
-}, 120_000);
-afterAll(async () => {
-  await stack?.close();
-  await effects?.close();
-});
-
-const ended = (runId: string) =>
-  until(`run ${runId} to end`, async () => {
-    const s = await stack.status(runId).catch(() => undefined);
-    return s && ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
-  }, 240_000, 250);
-
 async function outage(): Promise<void> {
-  stack.db.stop('immediate');
+  stack().db.stop('immediate');
   await new Promise((r) => setTimeout(r, OUTAGE_MS));
-  await stack.db.start();
+  await stack().db.start();
 }
 
 it('PostgreSQL stopped during apply output: every line stored once, in order; each resource created once', async () => {
@@ -40,14 +23,14 @@ it('PostgreSQL stopped during apply output: every line stored once, in order; ea
   for (let i = 0; i < n; i++) {
     const tag = crypto.randomUUID().slice(0, 8);
     const chatter = `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.01; done && `;
-    const runId = await stack.startRun({ workspace: `pgout-${tag}`, files: countedResources(effects, tag, ['talker'], 1, chatter), autoApply: true });
-    await until('a quarter of the output to be stored', async () => ((await stack.logLines(runId)).filter((l) => /line-\d+$/.test(l.message)).length >= LINES / 4 ? true : undefined), 120_000, 50);
+    const runId = await stack().startRun({ workspace: `pgout-${tag}`, files: countedResources(stack().effects, tag, ['talker'], 1, chatter), autoApply: true });
+    await until('a quarter of the output to be stored', async () => ((await stack().logLines(runId)).filter((l) => /line-\d+$/.test(l.message)).length >= LINES / 4 ? true : undefined), 120_000, 50);
     await outage();
-    const final = await ended(runId);
-    const lines = (await stack.logLines(runId)).map((l) => stripVTControlCharacters(l.message)).filter((m) => /line-\d+$/.test(m)).map((m) => Number(/line-(\d+)$/.exec(m)![1]));
+    const final = await stack().ended(runId);
+    const lines = (await stack().logLines(runId)).map((l) => stripVTControlCharacters(l.message)).filter((m) => /line-\d+$/.test(m)).map((m) => Number(/line-(\d+)$/.exec(m)![1]));
     const inOrder = lines.length === LINES && lines.every((v, k) => v === k + 1);
-    const ok = final.status === 'succeeded' && inOrder && effects.counts.get(`${tag}/talker`) === 1;
-    if (!ok) console.error({ final, stored: lines.length, firstGap: lines.findIndex((v, k) => v !== k + 1), effects: effects.counts.get(`${tag}/talker`) });
+    const ok = final.status === 'succeeded' && inOrder && stack().effects.counts.get(`${tag}/talker`) === 1;
+    if (!ok) console.error({ final, stored: lines.length, firstGap: lines.findIndex((v, k) => v !== k + 1), effects: stack().effects.counts.get(`${tag}/talker`) });
     results.push(ok);
   }
   recordFault({ fault: 'PostgreSQL stopped during apply output', passed: results.filter(Boolean).length, rounds: n, detail: `${LINES} lines all stored once in order, resource created once, run succeeded (outage ${OUTAGE_MS / 1000}s)` });
@@ -60,13 +43,13 @@ it('PostgreSQL stopped while terraform saves the state: the unsaved state is pus
   for (let i = 0; i < n; i++) {
     const tag = crypto.randomUUID().slice(0, 8);
     const names = ['a', 'b'];
-    const runId = await stack.startRun({ workspace: `pgsave-${tag}`, files: countedResources(effects, tag, names, 1), autoApply: true });
+    const runId = await stack().startRun({ workspace: `pgsave-${tag}`, files: countedResources(stack().effects, tag, names, 1), autoApply: true });
     // Both creations reported: terraform finishes them a second later and then saves the state.
-    await until('both creations', async () => (names.every((x) => effects.counts.has(`${tag}/${x}`)) ? true : undefined), 120_000, 20);
+    await until('both creations', async () => (names.every((x) => stack().effects.counts.has(`${tag}/${x}`)) ? true : undefined), 120_000, 20);
     await outage();
-    const final = await ended(runId);
-    const created = names.map((x) => effects.counts.get(`${tag}/${x}`));
-    const lines = (await stack.logLines(runId)).map((l) => stripVTControlCharacters(l.message));
+    const final = await stack().ended(runId);
+    const created = names.map((x) => stack().effects.counts.get(`${tag}/${x}`));
+    const lines = (await stack().logLines(runId)).map((l) => stripVTControlCharacters(l.message));
     // The outage must have hit the save: terraform's unsaved state was pushed, then a fresh plan found nothing to do.
     const pushed = lines.some((l) => l.startsWith('$ terraform state push'));
     const ok = final.status === 'succeeded' && created.every((c) => c === 1) && pushed;

@@ -5,10 +5,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { initOrm } from '../../db/orm.ts';
 import { migrateUp } from '../../db/orm.ts';
+import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startOwnPostgres } from '../peers/own-postgres.ts';
 import { startOwnRedis } from '../peers/own-redis.ts';
@@ -43,6 +45,7 @@ export async function startEffectCounter() {
  * deployed (`node api/server.ts`, `node workers/main.ts`), which the test may kill -9.
  */
 export async function faultStack(opts: { ownRedis?: boolean } = {}) {
+  const effects = await startEffectCounter();
   const db = await startOwnPostgres();
   const admin = new pg.Client({ connectionString: db.url() });
   await admin.connect();
@@ -125,14 +128,35 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
   const logLines = async (runId: string) =>
     (await query<{ seq: number; message: string }>(`select seq, message from run_events where run_id = $1 and type = 'log' order by seq`, [runId]));
 
+  /** Waits until the run's row says it ended (the server may be down meanwhile: failed reads are retried). */
+  const ended = (runId: string, timeoutMs = 240_000) =>
+    until(`run ${runId} to end`, async () => {
+      const s = await status(runId).catch(() => undefined);
+      return s && ['succeeded', 'failed', 'discarded', 'cancelled', 'timed_out'].includes(s.status) ? s : undefined;
+    }, timeoutMs, 250);
+
   const close = async () => {
     for (const child of children.reverse()) await stopProcess(child, 'SIGKILL');
     await redis?.stop();
+    await effects.close();
     db.destroy();
   };
-  return { db, redis, env, team, token, call, worker, workDirs, query, startRun, status, logLines, apiLog, close };
+  return { db, redis, env, team, token, effects, call, worker, workDirs, query, startRun, status, ended, logLines, apiLog, close };
 }
 export type FaultStack = Awaited<ReturnType<typeof faultStack>>;
+
+/** A fault stack for the test file, with `workers` worker processes on host-a started. */
+export function useFaultStack(opts: { ownRedis?: boolean; workers?: number } = {}): () => FaultStack {
+  let stack: FaultStack | undefined;
+  beforeAll(async () => {
+    stack = await faultStack(opts);
+    for (let i = 0; i < (opts.workers ?? 0); i++) await stack.worker();
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return () => stack!;
+}
 
 /** Terraform resources that each report their creation to the effect counter, then take `seconds`. */
 export function countedResources(effects: { command: (tag: string) => string }, runTag: string, names: string[], seconds = 2, extra = '') {

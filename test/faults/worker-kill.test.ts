@@ -1,53 +1,43 @@
 import { stripVTControlCharacters } from 'node:util';
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { until } from '../fixtures/until.ts';
 import { stopProcess } from '../workers/worker-process.ts';
-import { countedResources, faultStack, startEffectCounter, type FaultStack } from './stack.ts';
+import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault, rounds } from './report.ts';
 
 // Worker processes are killed with SIGKILL while terraform applies: no cleanup runs in them, their
 // terraform keeps going. Every resource must still be created exactly once, every output line stored
 // once, and the run must end succeeded on the next worker.
-let stack: FaultStack;
-let effects: Awaited<ReturnType<typeof startEffectCounter>>;
+const stack = useFaultStack({ workers: 0 });
 const RESOURCES = ['one', 'two', 'three'];
 const BATCH = 5;
-
-beforeAll(async () => {
-  stack = await faultStack();
-  effects = await startEffectCounter();
-}, 120_000);
-afterAll(async () => {
-  await stack?.close();
-  await effects?.close();
-});
 
 it('worker kill -9 mid-apply: every resource created exactly once, every line stored once', async () => {
   const total = rounds(10, 20);
   const outcomes: Array<{ runId: string; ok: boolean; why: string }> = [];
-  let workers = [await stack.worker(), await stack.worker()];
+  let workers = [await stack().worker(), await stack().worker()];
   for (let done = 0; done < total; done += BATCH) {
     const runs = await Promise.all(
       Array.from({ length: Math.min(BATCH, total - done) }, async () => {
         const tag = crypto.randomUUID().slice(0, 8);
-        const runId = await stack.startRun({ workspace: `kill-${tag}`, files: countedResources(effects, tag, RESOURCES), autoApply: true });
+        const runId = await stack().startRun({ workspace: `kill-${tag}`, files: countedResources(stack().effects, tag, RESOURCES), autoApply: true });
         return { runId, tag };
       }),
     );
     // Mid-apply for every run of the batch: at least one creation reported, the apply not finished.
-    await until('every apply to be under way', async () => (runs.every((r) => RESOURCES.some((n) => effects.counts.has(`${r.tag}/${n}`))) ? true : undefined), 120_000);
+    await until('every apply to be under way', async () => (runs.every((r) => RESOURCES.some((n) => stack().effects.counts.has(`${r.tag}/${n}`))) ? true : undefined), 120_000);
     for (const w of workers) await stopProcess(w.child, 'SIGKILL');
-    workers = [await stack.worker(), await stack.worker()];
+    workers = [await stack().worker(), await stack().worker()];
 
     for (const { runId, tag } of runs) {
       const final = await until(`run ${runId} to end`, async () => {
-        const s = await stack.status(runId);
+        const s = await stack().status(runId);
         return ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
       }, 180_000);
-      const created = RESOURCES.map((n) => effects.counts.get(`${tag}/${n}`) ?? 0);
-      const lines = (await stack.logLines(runId)).map((l) => stripVTControlCharacters(l.message));
+      const created = RESOURCES.map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
+      const lines = (await stack().logLines(runId)).map((l) => stripVTControlCharacters(l.message));
       const announced = RESOURCES.map((n) => lines.filter((l) => l === `terraform_data.${n} (local-exec): created-${n}`).length);
-      const leftovers = await stack.query('select 1 from terraform_plans where run_id = $1', [runId]);
+      const leftovers = await stack().query('select 1 from terraform_plans where run_id = $1', [runId]);
       const ok = final.status === 'succeeded' && created.every((c) => c === 1) && announced.every((c) => c === 1) && leftovers.length === 0;
       outcomes.push({ runId, ok, why: `${final.status} ${final.error ?? ''} created=${created} lines=${announced} plans=${leftovers.length}` });
     }
