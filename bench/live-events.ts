@@ -1,10 +1,15 @@
-// Live events: WATCHERS WebSocket watchers of one run while an emitter appends RATE log lines/s for
-// SECONDS through RunEventBatcher (PostgreSQL commit, then Redis Stream, then the /ws hub), against
-// a baseline measured in the same run: raw XADD → XREAD with as many readers at the same rate.
+// Live events: WATCHERS WebSocket watchers of one run while a process the run launched prints RATE
+// lines/s for SECONDS, through the path every run's output takes (the process's output file, the
+// runner's tail, the PostgreSQL commit, the Redis Stream, the /ws hub), against a baseline measured in
+// the same run: raw XADD → XREAD with as many readers at the same rate.
 // Run: npm run bench (or node bench/live-events.ts). Loopback only; bounded by SECONDS.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import { RunEventBatcher } from '../core/run-events.ts';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createProcessRunner } from '../activities/process/runner.ts';
 import { findRun } from '../db/repositories/runs.ts';
 import { createRunRow } from '../test/fixtures/runs.ts';
 import { startBenchStack } from './peers.ts';
@@ -64,29 +69,44 @@ async function baseline(redis: Redis, redisUrl: string, key: string): Promise<Wa
   return { ...(await result(seq)), emitted: seq };
 }
 
+// Prints `line <i> t=<epoch ms>` at RATE lines/s on a drift-free schedule; the watchers read t back.
+const EMITTER = `
+import sys, time
+rate, total = int(sys.argv[1]), int(sys.argv[2])
+start = time.time()
+for i in range(1, total + 1):
+    delay = start + i / rate - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    print(f"module.bench.terraform_data.item[{i}]: Creating... t={time.time() * 1000:.3f}", flush=True)
+`;
+
 async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<WatchResult & { emitted: number }> {
   const { api } = stack;
   const runId = await createRunRow(api.deps.db.em);
   const owner = (await findRun(api.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
   const { token } = await api.deps.tokens.signAccess(owner.id);
   const { result } = await startWatchers({ mode: 'ws', n: WATCHERS, url: api.wsUrl, token, runId });
-  const batcher = new RunEventBatcher(api.deps.events, runId, { flushMs: api.config.EVENT_FLUSH_MS });
-  let emitted = 0;
-  await paced(() => {
-    for (let i = 0; i < PER_TICK; i++) {
-      emitted++;
-      batcher.push({ type: 'log', level: 'info', stream: 'stdout', message: line(emitted), data: { t: nowMs() }, attempt: 1 });
-    }
-  });
-  await batcher.flush();
-  return { ...(await result(emitted)), emitted };
+  const runner = createProcessRunner({ em: api.deps.db.em, events: api.deps.events, logger: api.deps.logger, hostId: 'bench', graceMs: 1_000 });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bench-'));
+  const emitted = RATE * SECONDS;
+  const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 10_000 });
+  await env.run(() =>
+    runner.exec({
+      runId, step: 'bench', command: 'emit', sideEffects: false,
+      bin: 'python3', args: ['-c', EMITTER, String(RATE), String(emitted)], env: { PATH: process.env.PATH! },
+      cwd: dir, stepDir: dir, sandbox: null, header: '$ emit', secrets: [],
+    }),
+  );
+  // The command line heading the output is an event too.
+  return { ...(await result(emitted + 1)), emitted: emitted + 1 };
 }
 
 const stack = await startBenchStack();
 let failed = false;
 try {
   const { api, env } = stack;
-  console.log(`live events: ${WATCHERS} watchers of one run, ${PER_TICK * (1000 / TICK_MS)} lines/s for ${SECONDS} s, flush every ${api.config.EVENT_FLUSH_MS} ms`);
+  console.log(`live events: ${WATCHERS} watchers of one run, ${PER_TICK * (1000 / TICK_MS)} lines/s for ${SECONDS} s`);
   const raw = await baseline(api.deps.redis, env.REDIS_URL, `${env.REDIS_PREFIX}bench:baseline`);
   const hub = await throughHub(stack);
   const ratio = (r: WatchResult & { emitted: number }) => r.delivered / (r.emitted * WATCHERS);
@@ -94,7 +114,7 @@ try {
     table([
       ['path', 'delivered/emitted', 'out of order', 'p50 ms', 'p99 ms', 'max ms'],
       ['raw XADD → XREAD', fmt(ratio(raw), 3), String(raw.outOfOrder), fmt(raw.p50), fmt(raw.p99), fmt(raw.max)],
-      ['/ws via RunEventBatcher', fmt(ratio(hub), 3), String(hub.outOfOrder), fmt(hub.p50), fmt(hub.p99), fmt(hub.max)],
+      ['process output → /ws', fmt(ratio(hub), 3), String(hub.outOfOrder), fmt(hub.p50), fmt(hub.p99), fmt(hub.max)],
       ['ratio /ws ÷ raw', '', '', `${fmt(hub.p50 / raw.p50, 1)}×`, `${fmt(hub.p99 / raw.p99, 1)}×`, `${fmt(hub.max / raw.max, 1)}×`],
     ]),
   );

@@ -20,7 +20,7 @@ let outOfOrder = 0;
 let lastProgress = Date.now();
 
 function record(w: Watcher, seq: number, sentAt: number): void {
-  latencies.push(nowMs() - sentAt);
+  if (Number.isFinite(sentAt)) latencies.push(nowMs() - sentAt);
   if (seq !== w.lastSeq + 1) outOfOrder++;
   w.lastSeq = seq;
   w.count++;
@@ -32,9 +32,10 @@ async function wsWatcher(s: Extract<WatchSetup, { mode: 'ws' }>): Promise<Watche
   const w: Watcher = { count: 0, lastSeq: 0, close: () => ws.terminate() };
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data) => {
-      const m = JSON.parse(String(data)) as { op: string; event?: { seq: number; data?: { t?: number } } };
+      const m = JSON.parse(String(data)) as { op: string; event?: { seq: number; message: string; data?: { t?: number } } };
       if (m.op === 'subscribed') resolve();
-      else if (m.op === 'event') record(w, m.event!.seq, m.event!.data?.t ?? Number.NaN);
+      // An emitter's time travels in data.t, or (a process's output line) as ` t=<epoch ms>` at the line's end.
+      else if (m.op === 'event') record(w, m.event!.seq, m.event!.data?.t ?? Number(/ t=([\d.]+)$/.exec(m.event!.message)?.[1] ?? Number.NaN));
       else if (m.op === 'error') reject(new Error(JSON.stringify(m)));
     });
     ws.once('open', () => ws.send(JSON.stringify({ op: 'subscribe', runId: s.runId, after: 0 })));

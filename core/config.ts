@@ -74,7 +74,6 @@ const envSchema = z.object({
   ALLOW_ROOT_RUNS: bool.default(false),
   CANCEL_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   HEARTBEAT_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(30),
-  EVENT_FLUSH_MS: z.coerce.number().int().positive().default(50),
   METRICS_ENABLED: bool.default(true),
   /** Where a worker serves its own /metrics (activity durations, run outcomes); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),

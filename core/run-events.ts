@@ -8,20 +8,35 @@ import type { RedisKeys } from './redis.ts';
 /** Live tails keep this many entries per run; older ones are served from PostgreSQL. */
 const STREAM_MAX_LEN = 20_000;
 
+/** Publishes waiting beyond this are dropped: live readers then fill the gap from PostgreSQL. */
+const MAX_PENDING_PUBLISHES = 1_000;
+
 /**
  * PostgreSQL is the record, Redis the fast path: an event is committed (with its seq) before it is
  * published to the run's Redis Stream, so a reader that sees seq N in Redis can read all before it.
+ * The record never waits on Redis: append resolves once PostgreSQL has the events, and the publish
+ * follows in order behind it (a Redis outage delays live delivery, never the record).
  */
 export class RunEventStore {
   private readonly deps: { em: EntityManager; redis: Redis; keys: RedisKeys; logger: Logger };
+  private publishing: Promise<void> = Promise.resolve();
+  private pending = 0;
   constructor(deps: { em: EntityManager; redis: Redis; keys: RedisKeys; logger: Logger }) {
     this.deps = deps;
   }
 
   async append(runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
     const stored = await insertRunEvents(this.deps.em.fork(), runId, events);
-    await this.publish(runId, stored);
+    if (this.pending < MAX_PENDING_PUBLISHES) {
+      this.pending++;
+      this.publishing = this.publishing.then(() => this.publish(runId, stored)).finally(() => this.pending--);
+    }
     return stored;
+  }
+
+  /** Resolves once everything appended so far was handed to Redis (or given up on). */
+  published(): Promise<void> {
+    return this.publishing;
   }
 
   list(runId: string, after: number, limit: number): Promise<RunEvent[]> {
@@ -40,65 +55,6 @@ export class RunEventStore {
       // Already durable in PostgreSQL; live readers fill the gap from there when the next event arrives.
       this.deps.logger.warn({ err, runId }, 'publishing run events to redis failed');
     }
-  }
-}
-
-/**
- * Buffers high-rate output (log lines) and appends it in batches, in order, one batch in flight.
- */
-export class RunEventBatcher {
-  private buffer: NewRunEvent[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
-  private failure: unknown;
-  private readonly store: RunEventStore;
-  private readonly runId: string;
-  private readonly flushMs: number;
-  private readonly maxBatch: number;
-
-  constructor(store: RunEventStore, runId: string, opts: { flushMs: number; maxBatch?: number }) {
-    this.store = store;
-    this.runId = runId;
-    this.flushMs = opts.flushMs;
-    this.maxBatch = opts.maxBatch ?? 500;
-  }
-
-  push(event: NewRunEvent): void {
-    this.buffer.push(event);
-    if (this.buffer.length >= this.maxBatch) this.flushSoon(0);
-    else this.flushSoon(this.flushMs);
-  }
-
-  /** Resolves when everything pushed so far is stored; rejects if any batch failed. */
-  async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.drain();
-    await this.inFlight;
-    if (this.failure) throw this.failure;
-  }
-
-  private flushSoon(ms: number): void {
-    if (this.timer && ms > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.drain();
-    }, ms);
-  }
-
-  private drain(): void {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.inFlight = this.inFlight.then(() =>
-      this.store.append(this.runId, batch).then(
-        () => undefined,
-        (err: unknown) => {
-          this.failure ??= err;
-        },
-      ),
-    );
   }
 }
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RunEventBatcher } from '../../core/run-events.ts';
 import { peerContext } from '../peers/context.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 
@@ -22,6 +21,7 @@ describe('RunEventStore', () => {
     expect(stored.map((e) => e.message)).toEqual(['one', 'two', 'three']);
     expect(await ctx.events.list(runId, 2, 100)).toEqual([b[0]]);
 
+    await ctx.events.published();
     const entries = await ctx.redis.xrange(ctx.keys.runStream(runId), '-', '+');
     expect(entries.map(([, fields]) => JSON.parse(fields[1]!).seq)).toEqual([1, 2, 3]);
   });
@@ -37,18 +37,5 @@ describe('RunEventStore', () => {
     const missing = crypto.randomUUID();
     await expect(ctx.events.append(missing, [log('x')])).rejects.toThrow(/does not exist/);
     expect(await ctx.events.list(missing, 0, 10)).toEqual([]);
-  });
-});
-
-describe('RunEventBatcher', () => {
-  it('stores lines in push order in few batches and reports when all are stored', async () => {
-    const runId = await createRunRow(ctx.db.em);
-    const batcher = new RunEventBatcher(ctx.events, runId, { flushMs: 20, maxBatch: 100 });
-    for (let i = 0; i < 250; i++) batcher.push(log(`line ${i}`));
-    await batcher.flush();
-    const stored = await ctx.events.list(runId, 0, 1000);
-    expect(stored.map((e) => e.message)).toEqual(Array.from({ length: 250 }, (_, i) => `line ${i}`));
-    const entries = await ctx.redis.xlen(ctx.keys.runStream(runId));
-    expect(entries).toBe(250);
   });
 });

@@ -36,7 +36,6 @@ export async function startTestWorker(overrides: Record<string, string> = {}, op
     ...process.env,
     HEARTBEAT_TIMEOUT_SECONDS: '2',
     CANCEL_GRACE_MS: '1000',
-    EVENT_FLUSH_MS: '20',
     // A host's workers share a work dir; tests in other processes are other hosts.
     WORK_DIR: mkdtempSync(path.join(os.tmpdir(), 'opssight-work-')),
     WORKER_HOST_ID: `test-${crypto.randomUUID().slice(0, 8)}`,
