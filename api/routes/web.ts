@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { send } from '@koa/send';
 import conditional from 'koa-conditional-get';
-import etag from 'koa-etag';
+import etag from '@koa/etag';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 
 const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
