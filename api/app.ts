@@ -1,30 +1,31 @@
 import Koa from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
 import compress from 'koa-compress';
 import helmet from 'koa-helmet';
 import { RequestContext } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
 import { errorMapper } from './middleware/errors.ts';
+import { jsonBody } from './middleware/json-body.ts';
+import { methodNotAllowed } from './middleware/methods.ts';
 import { httpMetrics } from './middleware/metrics.ts';
+import { requestContext } from './middleware/request-context.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
-import { webRoutes } from './routes/web.ts';
+import { teamSettingsRoutes } from './routes/team-settings.ts';
+import { dashboard } from './routes/web.ts';
 
 /** Builds the Koa app; never listens (server.ts does, and attaches the WebSocket hub). */
 export function createApp(deps: AppDeps): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: deps.config.NODE_ENV === 'production' });
+  // X-Forwarded-* are not believed wholesale (proxy: false); requestContext takes the client address from
+  // X-Forwarded-For only through TRUSTED_PROXIES.
+  const app = new Koa<AppState>({ proxy: false });
   // Outside the error mapper, so the status it records is the one the client got.
   app.use(httpMetrics(deps.metrics));
   app.use(errorMapper(deps.logger));
-  app.use(async (ctx, next) => {
-    ctx.state.requestId = ctx.get('x-request-id') || crypto.randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId);
-    await next();
-  });
+  app.use(requestContext(deps));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -48,16 +49,16 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }),
   );
   app.use(compress({ threshold: 1024 }));
-  app.use(bodyParser({ jsonLimit: deps.config.BODY_LIMIT, enableTypes: ['json'], encoding: 'utf-8' }));
+  app.use(jsonBody({ limit: deps.config.BODY_LIMIT }));
   // A fresh identity map per request, so nothing loaded for one caller leaks into another's.
   app.use(async (ctx, next) => {
     ctx.state.em = deps.db.em.fork();
     await RequestContext.create(ctx.state.em, next);
   });
 
-  for (const router of [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), runRoutes(deps), webRoutes(deps)]) {
-    app.use(router.routes());
-    app.use(router.allowedMethods());
-  }
+  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps)];
+  app.use(methodNotAllowed(routers));
+  for (const router of routers) app.use(router.routes());
+  app.use(dashboard());
   return app;
 }

@@ -8,6 +8,7 @@ import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import type { Principal } from '../core/access.ts';
 import type { Metrics } from '../core/metrics.ts';
+import type { SessionService } from '../core/refresh-tokens.ts';
 import type { TokenService } from '../core/tokens.ts';
 import type { Db } from '../db/orm.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -23,12 +24,14 @@ export type AppDeps = {
   events: RunEventStore;
   metrics: Metrics;
   tokens: TokenService;
+  /** Login sessions (refresh families): start, rotate, revoke, and whether one still holds. */
+  sessions: SessionService;
 };
 
 export type AppState = {
   requestId: string;
-  /** Set by the auth middleware on every authenticated route. */
-  principal: Principal;
+  /** Set by the auth middleware on every authenticated route; `family` is the caller's session. */
+  principal: Principal & { family: string };
   /** A fresh entity manager per request. */
   em: EntityManager;
 };

@@ -68,7 +68,7 @@ async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): P
   const { api } = stack;
   const runId = await createRunRow(api.deps.db.em);
   const owner = (await findRun(api.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
-  const { token } = await api.deps.tokens.signAccess(owner.id);
+  const { accessToken: token } = await api.deps.sessions.start(api.deps.db.em.fork(), owner.id);
   const { result } = await startWatchers({ mode: 'ws', n: WATCHERS, url: api.wsUrl, token, runId });
   const batcher = new RunEventBatcher(api.deps.events, runId, { flushMs: api.config.EVENT_FLUSH_MS });
   let emitted = 0;

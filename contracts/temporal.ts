@@ -20,6 +20,13 @@ export const FAILURE_TYPES = {
   invalidConfig: 'InvalidConfiguration',
 } as const;
 
+/**
+ * Set by the API only when the starter may skip the approval (runs:approve on the team without
+ * four-eyes, or the team's settings allow auto-apply for the kind). The workflow applies without
+ * waiting for approval when this is present, and never because of params.autoApply alone.
+ */
+export type AutoApprove = { by: string; byEmail: string; reason: 'permission' | 'team-setting' };
+
 export type TerraformRunInput = {
   runId: string;
   params: TerraformParams;
@@ -27,6 +34,7 @@ export type TerraformRunInput = {
   approvalTimeoutMs: number;
   /** How long a terraform activity may go without a heartbeat before another worker retries it (default 30 s). */
   heartbeatTimeoutMs?: number;
+  autoApprove?: AutoApprove;
 };
 
 /** What a workflow reports through the recordRunState activity. */

@@ -1,3 +1,4 @@
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -16,6 +17,15 @@ const keyValues = list.pipe(
   ),
 );
 
+/** Addresses or CIDRs (or proxy-addr's names: loopback, linklocal, uniquelocal) whose X-Forwarded-For is believed. */
+const trustedProxies = list.superRefine((entries, ctx) => {
+  try {
+    proxyaddr.compile(entries);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -32,7 +42,12 @@ const envSchema = z.object({
   PUBLIC_URL: z.string().url().optional(),
   CORS_ORIGINS: list.default([]),
   BODY_LIMIT: z.string().default('1mb'),
-  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Failed logins (and wrong current passwords) per client address per minute. */
+  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Failures an account may have before each further one doubles its wait (1 s, 2 s, 4 s ...). */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(0).default(5),
+  LOGIN_MAX_BACKOFF_SECONDS: z.coerce.number().int().positive().default(900),
+  TRUSTED_PROXIES: trustedProxies.default([]),
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   TERRAFORM_BIN: z.string().default('terraform'),
@@ -46,6 +61,12 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** Also accept the /ws token as `?access_token=` (it then shows up in proxy logs); the subprotocol is the way. */
+  WS_QUERY_TOKEN: bool.default(false),
+  /** Longest the API waits on PostgreSQL (connect, query) or Redis (a command) before answering 503. */
+  DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Longest a request waits on Temporal (start, cancel, an approval's update) before answering 503. */
+  TEMPORAL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** An OTLP/HTTP collector's base URL (`/v1/traces` is appended); unset or empty = tracing off, nothing started. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
   /** Headers sent with every export, e.g. a vendor's API key. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuditLogSchema, RefreshTokenSchema } from '../../db/entities/index.ts';
+import { AuditLogSchema, RefreshFamilySchema, RefreshTokenSchema } from '../../db/entities/index.ts';
 import { createTokenService } from '../../core/tokens.ts';
-import { createRefreshTokenRow } from '../../db/repositories/refresh-tokens.ts';
-import { client } from '../fixtures/http.ts';
+import { createRefreshFamilyRow, createRefreshTokenRow } from '../../db/repositories/refresh-tokens.ts';
+import { client, sessionFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -127,6 +127,7 @@ describe('expired refresh tokens', () => {
   /** A refresh-token row as the session service writes it, expiring at `expiresAt`. */
   async function row(userId: string, family: string, expiresAt: Date): Promise<string> {
     const fork = em();
+    if (!(await fork.findOne(RefreshFamilySchema, { id: family }))) createRefreshFamilyRow(fork, { id: family, userId });
     const created = createRefreshTokenRow(fork, { userId, family, tokenHash: randomBytes(32).toString('hex'), expiresAt });
     await fork.flush();
     return created.id;
@@ -146,6 +147,8 @@ describe('expired refresh tokens', () => {
     expect(left).toHaveLength(2); // the live row and the new login's
     expect(left).toContain(live);
     for (const id of expired) expect(left).not.toContain(id);
+    // Their sessions, left with no token, go too.
+    expect(await em().count(RefreshFamilySchema, { user: user.id })).toBe(2);
     expect(await ids(other.id)).toEqual([othersExpired]);
   });
 
@@ -183,10 +186,10 @@ describe('access tokens', () => {
 
   it('refuses expired, garbage, unsigned (alg none) and foreign-key tokens with 401', async () => {
     const user = await createUser(api.deps.db.em);
-    const { redis, keys } = api.deps;
-    const expired = await createTokenService({ secret: api.config.JWT_SECRET, ttlSeconds: -60, redis, keys }).signAccess(user.id);
-    const foreign = await createTokenService({ secret: 'x'.repeat(40), ttlSeconds: 60, redis, keys }).signAccess(user.id);
-    const valid = await api.deps.tokens.signAccess(user.id);
+    const { family } = await sessionFor(api, user.id);
+    const expired = await createTokenService({ secret: api.config.JWT_SECRET, ttlSeconds: -60 }).signAccess(user.id, family);
+    const foreign = await createTokenService({ secret: 'x'.repeat(40), ttlSeconds: 60 }).signAccess(user.id, family);
+    const valid = await api.deps.tokens.signAccess(user.id, family);
     const [, payload] = valid.token.split('.');
     const algNone = `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`;
 

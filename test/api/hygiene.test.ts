@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { tokenFor } from '../fixtures/http.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -109,8 +110,8 @@ describe('rate limits', () => {
 
   it('limits each user to RATE_LIMIT_API_PER_MINUTE authenticated requests', async () => {
     const [a, b] = await Promise.all([createUser(api.deps.db.em), createUser(api.deps.db.em)]);
-    const tokenA = (await api.deps.tokens.signAccess(a.id)).token;
-    const tokenB = (await api.deps.tokens.signAccess(b.id)).token;
+    const tokenA = await tokenFor(api, a.id);
+    const tokenB = await tokenFor(api, b.id);
     const me = (token: string) => request('GET', '/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await me(tokenA)).status);
