@@ -124,7 +124,7 @@ export const cancelRequestBodySchema = z.object({
 
 export const listRunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,15}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a cursor this API issued').optional().describe('nextCursor of the previous page'),
+  cursor: z.string().regex(/^\d{1,13}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a cursor this API issued').optional().describe('nextCursor of the previous page'),
   kind: z.string().optional(),
   status: runStatusSchema.optional(),
   team: z.string().optional(),

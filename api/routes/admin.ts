@@ -22,7 +22,8 @@ export const createTeamRequestSchema = z.object({
 });
 
 export const createUserRequestSchema = z.object({
-  email: z.email().max(320),
+  // users.email is varchar(255)
+  email: z.email().max(255),
   name: z.string().trim().min(1).max(200),
   password: z.string().min(12, 'at least 12 characters').max(1024),
   isAdmin: z.boolean().default(false).describe('platform administrator'),
@@ -56,8 +57,8 @@ export const updateUserRequestSchema = z
   })
   .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined, { message: 'give at least one of name, disabled, isAdmin' });
 
-const memberPathSchema = teamPathSchema.extend({ userId: z.uuid() });
-const userPathSchema = z.object({ id: z.uuid() });
+export const memberPathSchema = teamPathSchema.extend({ userId: z.uuid() });
+export const userPathSchema = z.object({ id: z.uuid() });
 
 function requirePlatformAdmin(principal: Principal): void {
   if (!principal.isAdmin) throw new NotAllowedError('platform admin only');

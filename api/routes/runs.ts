@@ -14,7 +14,7 @@ import { cancelRun, decide, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 /** A run id that is not a UUID is a 400 naming `id`, not a query PostgreSQL would refuse. */
-const runPathSchema = z.object({ id: z.uuid() });
+export const runPathSchema = z.object({ id: z.uuid() });
 const runId = (ctx: AppContext) => runPathSchema.parse(ctx.params).id;
 
 export function runRoutes(deps: AppDeps): AppRouter {

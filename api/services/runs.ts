@@ -50,12 +50,13 @@ export async function startRun(
 ): Promise<RunView> {
   const kind = kindNamed(body.kind);
   if (!kind) throw new InputError('unknown kind', [{ field: 'kind', message: `must be one of: ${kindNames().join(', ')}` }]);
-  const team = await em.findOne(TeamSchema, { slug: body.team });
-  if (!team) throw new NotFoundError('team not found');
-  assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
+  // Input first: whether it is valid says nothing about the team, which may be one the caller cannot see.
   const parsed = kind.paramsSchema.safeParse(body.params);
   if (!parsed.success) throw inputErrorFrom(parsed.error, 'params');
   const params = parsed.data as Record<string, unknown>;
+  const team = await em.findOne(TeamSchema, { slug: body.team });
+  if (!team) throw new NotFoundError('team not found');
+  assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
   const autoApprove = params.autoApply === true ? autoApproval(caller, team, kind.kind) : undefined;
 
   const id = crypto.randomUUID();

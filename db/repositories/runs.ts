@@ -109,7 +109,7 @@ export function encodeCursor(run: Pick<Run, 'createdAt' | 'id'>): string {
 }
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
-  const m = /^(\d{1,15})\.([0-9a-f-]{36})$/.exec(cursor);
+  const m = /^(\d{1,13})\.([0-9a-f-]{36})$/.exec(cursor);
   return m ? { createdAt: new Date(Number(m[1])), id: m[2]! } : null;
 }
 
