@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
@@ -22,7 +22,13 @@ export async function buildAppDeps(config: Config, logger: Logger) {
   redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
   await redisSettled(redis, config.DEPENDENCY_TIMEOUT_MS);
   const keys = redisKeys(config.REDIS_PREFIX);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  // The SDK's own backoff sleeps up to 5 s between retries, past any deadline; a request's Temporal
+  // calls end at TEMPORAL_TIMEOUT_MS (requestContext sets it), so retries here wait at most 500 ms.
+  const retries = makeGrpcRetryInterceptor({
+    delayFunction: (attempt) => Math.min(500, 100 * 1.7 ** attempt),
+    retryableDecider: (attempt, status) => attempt < 10 && isRetryableError(status),
+  });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, interceptors: [retries] });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...temporalClientTracing(telemetry) });
   const events = new RunEventStore({ em: db.em, redis, keys, logger });
   const metrics = createMetrics();

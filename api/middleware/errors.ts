@@ -6,12 +6,15 @@ import { outageOf } from '../../core/outages.ts';
 
 /** zod issues → field errors; the path is the field name clients show the message next to. */
 export function inputErrorFrom(err: ZodError, prefix = ''): InputError {
-  const errors = err.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
-    // A bad record key (a file or variable name) says only "Invalid key in record"; the key schema's
-    // own message is the useful one.
-    message: i.code === 'invalid_key' && i.issues[0] ? `${i.issues[0].message}` : i.message,
-  }));
+  const field = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+  const errors = err.issues.flatMap((i) =>
+    // A strict object names the keys it does not know: each is its own field.
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ field: field([...i.path, key]), message: 'unknown field' }))
+      : // A bad record key (a file or variable name) says only "Invalid key in record"; the key schema's
+        // own message is the useful one.
+        [{ field: field(i.path), message: i.code === 'invalid_key' && i.issues[0] ? `${i.issues[0].message}` : i.message }],
+  );
   return new InputError('request validation failed', errors);
 }
 

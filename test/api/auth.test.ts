@@ -108,11 +108,46 @@ describe('refresh', () => {
     expect((await refresh(other.refreshToken)).status).toBe(200);
   });
 
-  it('lets exactly one of two concurrent refreshes with the same token win', async () => {
+  it('lets exactly one of two concurrent refreshes with the same token win, and the reuse ends the session, winner included', async () => {
     const user = await createUser(api.deps.db.em);
     const { refreshToken } = tokensOf(await login(user.email, user.password));
     const results = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    // Before, the winner's new refresh token went on rotating: the family was revoked before it was written.
+    const winner = tokensOf(results.find((r) => r.status === 200)!);
+    expect((await refresh(winner.refreshToken)).status).toBe(401);
+    expect((await me(winner.accessToken)).status).toBe(401);
+  });
+
+  it('has at most one winner among many concurrent refreshes, and then none of them works', async () => {
+    const user = await createUser(api.deps.db.em);
+    const { refreshToken } = tokensOf(await login(user.email, user.password));
+    const results = await Promise.all(Array.from({ length: 6 }, () => refresh(refreshToken)));
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true);
+    for (const r of results.filter((x) => x.status === 200)) {
+      expect((await refresh(tokensOf(r).refreshToken)).status).toBe(401);
+      expect((await me(tokensOf(r).accessToken)).status).toBe(401);
+    }
+    const rows = await em().find(RefreshTokenSchema, { user: user.id });
+    expect(rows.every((r) => r.revokedAt !== null)).toBe(true);
+  });
+
+  it('keeps a reused session revoked for good, with nothing of it left in Redis', async () => {
+    const user = await createUser(api.deps.db.em);
+    const first = tokensOf(await login(user.email, user.password));
+    const second = tokensOf(await refresh(first.refreshToken));
+    expect((await refresh(first.refreshToken)).status).toBe(401); // the replay
+    // Another API instance with a Redis prefix of its own sees no Redis state of the first: what it
+    // refuses, it refuses from PostgreSQL (before, the family came back once a Redis marker expired).
+    const fresh = await startApi({ REDIS_PREFIX: `opssight-test:fresh-${crypto.randomUUID()}:` });
+    try {
+      expect((await client(fresh, second.accessToken).get('/api/v1/me')).status).toBe(401);
+      expect((await client(fresh).post('/api/v1/auth/refresh', { refreshToken: second.refreshToken })).status).toBe(401);
+      expect((await client(fresh).post('/api/v1/auth/refresh', { refreshToken: first.refreshToken })).status).toBe(401);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('refuses unknown and malformed refresh tokens', async () => {

@@ -47,6 +47,36 @@ describe('request hygiene', () => {
     expect(res.headers['x-request-id']).toBeTruthy();
   });
 
+  it('marks every API answer Cache-Control: no-store: tokens, runs with their files and variables, errors', async () => {
+    const user = await createUser(api.deps.db.em);
+    const token = await tokenFor(api, user.id);
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const answers = [
+      await request('GET', '/api/v1/me', auth),
+      await request('GET', '/api/v1/runs', auth),
+      // (3 authenticated requests: this instance's RATE_LIMIT_API_PER_MINUTE)
+      await request('GET', `/api/v1/runs/${crypto.randomUUID()}`, auth),
+      await request('GET', '/api/v1/me'),
+      await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: user.password }), from: randomLoopback() }),
+    ];
+    expect(answers.map((r) => [r.status, r.headers['cache-control']])).toEqual([
+      [200, 'no-store'],
+      [200, 'no-store'],
+      [404, 'no-store'],
+      [401, 'no-store'],
+      [200, 'no-store'],
+    ]);
+  });
+
+  it('keeps a caller’s X-Request-Id only when it is a short plain token, and never echoes anything else', async () => {
+    const kept = await request('GET', '/health', { headers: { 'x-request-id': 'req-42.abc:7' } });
+    expect(kept.headers['x-request-id']).toBe('req-42.abc:7');
+    for (const given of ['<script>alert(1)</script>', 'a'.repeat(129), 'two words', 'é']) {
+      const res = await request('GET', '/health', { headers: { 'x-request-id': given } });
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('echoes an allowed Origin and ignores any other', async () => {
     const allowed = await request('GET', '/api/v1/openapi.json', { headers: { origin: ALLOWED } });
     expect(allowed.headers['access-control-allow-origin']).toBe(ALLOWED);

@@ -101,6 +101,17 @@ describe('POST /api/v1/runs', () => {
     expect(second.body.detail).toContain(first.body.id);
   });
 
+  it('never names another team’s active run (which would be a 404 to the caller)', async () => {
+    const workspace = ws();
+    const theirs = await client(api, outsider).post('/api/v1/runs', { kind: 'terraform', team: otherTeam.slug, params: { workspace, files: simpleConfig() } });
+    expect(theirs.status).toBe(201);
+    const mine = await client(api, operator).post('/api/v1/runs', terraform(workspace));
+    // Busy (one active run per workspace) or not (per team), the answer carries nothing of theirs.
+    expect([201, 409]).toContain(mine.status);
+    expect(JSON.stringify(mine.body)).not.toContain(theirs.body.id);
+    expect((await client(api, operator).get(`/api/v1/runs/${theirs.body.id}`)).status).toBe(404);
+  });
+
   it('lets only one of many concurrent starts on one workspace through', async () => {
     const workspace = ws();
     const results = await Promise.all(Array.from({ length: 5 }, () => client(api, operator).post('/api/v1/runs', terraform(workspace))));
