@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TerraformRunInput } from '../../contracts/temporal.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
 import { createUser } from '../fixtures/users.ts';
-import { createNamespace } from '../peers/temporal.ts';
+import { newNamespace } from '../peers/temporal.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
 // Route × role × own/other team for what decides whether a change is applied without a second person:
@@ -30,11 +29,7 @@ async function workflowInput(runId: string): Promise<TerraformRunInput> {
 }
 
 beforeAll(async () => {
-  const namespace = `rbac-${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  await createNamespace(connection, namespace);
-  await connection.close();
-  api = await startApi({ TEMPORAL_NAMESPACE: namespace });
+  api = await startApi({ TEMPORAL_NAMESPACE: await newNamespace('rbac') });
   const em = api.deps.db.em;
   const platform = await tokenFor(api, (await createUser(em, { role: 'platform-admin' })).id);
   for (const [name, settings] of [['fourEyes', null], ['noFourEyes', { fourEyes: false }], ['autoApply', { autoApply: { kinds: ['terraform'] } }]] as const) {

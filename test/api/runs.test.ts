@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Connection } from '@temporalio/client';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { createNamespace } from '../peers/temporal.ts';
+import { newNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
@@ -24,11 +23,7 @@ const terraform = (workspace: string, extra: Record<string, unknown> = {}) => ({
 const ws = () => `ws-${crypto.randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  const namespace = `runs-${crypto.randomUUID().slice(0, 8)}`;
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  await createNamespace(connection, namespace);
-  await connection.close();
-  api = await startApi({ TEMPORAL_NAMESPACE: namespace });
+  api = await startApi({ TEMPORAL_NAMESPACE: await newNamespace('runs') });
   const em = api.deps.db.em;
   team = await createTeam(em);
   otherTeam = await createTeam(em);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 
 export async function freePort(): Promise<number> {
@@ -82,4 +82,16 @@ export async function createNamespace(connection: Connection, namespace: string)
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+/** A fresh namespace (`<prefix>-<random>`) on the dev server global-setup started; returns its name. */
+export async function newNamespace(prefix: string): Promise<string> {
+  const namespace = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    await createNamespace(connection, namespace);
+  } finally {
+    await connection.close();
+  }
+  return namespace;
 }
