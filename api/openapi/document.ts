@@ -82,15 +82,13 @@ const metaOps: OperationSpec[] = [
  */
 function startRunRequestComponent(): Record<string, unknown> {
   const { $schema: _s, ...slug } = z.toJSONSchema(teamSlugSchema) as Record<string, unknown>;
-  const team = { ...(hardenInput(slug) as Record<string, unknown>), description: 'team slug' };
-  return {
+  return hardenInput({
     oneOf: Object.keys(KINDS).map((kind) => ({
       type: 'object',
-      properties: { kind: { const: kind }, team, params: { $ref: `#/components/schemas/${kindParamsComponent(kind)}` } },
+      properties: { kind: { const: kind }, team: { ...slug, description: 'team slug' }, params: { $ref: `#/components/schemas/${kindParamsComponent(kind)}` } },
       required: ['kind', 'team', 'params'],
-      propertyNames: { pattern: '^[^\\u0000]*$', not: { const: '__proto__' } },
     })),
-  };
+  }) as Record<string, unknown>;
 }
 
 /** The OpenAPI 3.1 document, from the zod schemas the routes validate with. */

@@ -5,7 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { tokenFor } from '../fixtures/http.ts';
 import { createUser } from '../fixtures/users.ts';
+import { migrateUp } from '../../db/orm.ts';
+import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { newNamespace } from '../peers/temporal.ts';
 
 // Schemathesis (PyPI, installed by scripts/bootstrap.sh) generates requests from the published OpenAPI
 // document — valid ones, invalid ones, unsupported methods — and checks every answer against the
@@ -17,13 +20,27 @@ const MAX_EXAMPLES = '80';
 
 let api: TestApi;
 let token: string;
+const dbName = `opssight_fuzz_${process.pid}_${Date.now().toString(36)}`;
 beforeAll(async () => {
-  // A budget the fuzzer cannot exhaust, so it exercises the routes rather than the rate limiter.
-  api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000000' });
+  // A database, Redis prefix and Temporal namespace of its own: the fuzzer is a platform admin and
+  // reuses ids it sees in answers, so on the shared ones it would disable other test files' users and
+  // decide on their runs while they run.
+  const databaseUrl = await createDatabase(dbName);
+  await migrateUp(databaseUrl);
+  api = await startApi({
+    DATABASE_URL: databaseUrl,
+    REDIS_PREFIX: `${process.env.REDIS_PREFIX}${dbName}:`,
+    TEMPORAL_NAMESPACE: await newNamespace('fuzz'),
+    // A budget the fuzzer cannot exhaust, so it exercises the routes rather than the rate limiter.
+    RATE_LIMIT_API_PER_MINUTE: '1000000',
+  });
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
   token = await tokenFor(api, admin.id);
 });
-afterAll(() => api.close());
+afterAll(async () => {
+  await api?.close();
+  await dropDatabase(dbName);
+});
 
 /** Runs in `cwd` (a temp dir): schemathesis keeps a cache of past failures there, which must not carry over. */
 function schemathesis(args: string[], cwd: string): Promise<{ code: number; output: string }> {
@@ -52,8 +69,8 @@ it('schemathesis finds no server error and no response that breaks the OpenAPI d
     '--phases', 'examples,coverage,fuzzing',
   ];
   // Everything but two operations. Logging out would revoke the token every later request carries.
-  // Teams the fuzzer created would let it start runs and then approve them, which waits for a worker
-  // this test does not run (the run's workflow only moves when one polls).
+  // Teams the fuzzer created would let it start runs and then decide on them, which waits for a
+  // worker this test does not run (the run's workflow only moves when one polls).
   const main = await schemathesis(
     ['run', ...common, '--max-examples', MAX_EXAMPLES, '--exclude-operation-id', 'logout', '--exclude-operation-id', 'createTeam', '--report', 'junit', '--report-junit-path', path.join(reportDir, 'main.xml')],
     reportDir,

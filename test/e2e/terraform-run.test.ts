@@ -50,7 +50,8 @@ beforeAll(async () => {
   await connection.close();
   api = await startApi(isolated);
   worker = await startTestWorker({ ...isolated, CANCEL_GRACE_MS: '2000', WORKER_METRICS_PORT: '0' });
-  team = await createTeam(api.deps.db.em);
+  // The operator starts runs with autoApply: the team's settings must allow it (runs:approve is the approver's).
+  team = await createTeam(api.deps.db.em, undefined, { autoApply: { kinds: ['terraform'] } });
   const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   const approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
   operatorToken = await login(operator.email, operator.password);
