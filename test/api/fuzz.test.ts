@@ -8,7 +8,7 @@ import { createUser } from '../fixtures/users.ts';
 import { migrateUp } from '../../db/orm.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { newNamespace } from '../peers/temporal.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 
 // Schemathesis (PyPI, installed by scripts/bootstrap.sh) generates requests from the published OpenAPI
 // document — valid ones, invalid ones, unsupported methods — and checks every answer against the
@@ -30,7 +30,7 @@ beforeAll(async () => {
   api = await startApi({
     DATABASE_URL: databaseUrl,
     REDIS_PREFIX: `${process.env.REDIS_PREFIX}${dbName}:`,
-    TEMPORAL_NAMESPACE: await newNamespace('fuzz'),
+    TEMPORAL_NAMESPACE: await ownNamespace('fuzz'),
     // A budget the fuzzer cannot exhaust, so it exercises the routes rather than the rate limiter.
     RATE_LIMIT_API_PER_MINUTE: '1000000',
   });

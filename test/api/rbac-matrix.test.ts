@@ -4,7 +4,7 @@ import type { TerraformRunInput } from '../../contracts/temporal.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
 import { createUser } from '../fixtures/users.ts';
-import { newNamespace } from '../peers/temporal.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
 // Route × role × own/other team for what decides whether a change is applied without a second person:
@@ -29,7 +29,7 @@ async function workflowInput(runId: string): Promise<TerraformRunInput> {
 }
 
 beforeAll(async () => {
-  api = await startApi({ TEMPORAL_NAMESPACE: await newNamespace('rbac') });
+  api = await startApi({ TEMPORAL_NAMESPACE: await ownNamespace('rbac') });
   const em = api.deps.db.em;
   const platform = await tokenFor(api, (await createUser(em, { role: 'platform-admin' })).id);
   for (const [name, settings] of [['fourEyes', null], ['noFourEyes', { fourEyes: false }], ['autoApply', { autoApply: { kinds: ['terraform'] } }]] as const) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { newNamespace } from '../peers/temporal.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
@@ -23,7 +23,8 @@ const terraform = (workspace: string, extra: Record<string, unknown> = {}) => ({
 const ws = () => `ws-${crypto.randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  api = await startApi({ TEMPORAL_NAMESPACE: await newNamespace('runs') });
+  const namespace = await ownNamespace('runs');
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace });
   const em = api.deps.db.em;
   team = await createTeam(em);
   otherTeam = await createTeam(em);

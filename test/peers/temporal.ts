@@ -84,8 +84,11 @@ export async function createNamespace(connection: Connection, namespace: string)
   }
 }
 
-/** A fresh namespace (`<prefix>-<random>`) on the dev server global-setup started; returns its name. */
-export async function newNamespace(prefix: string): Promise<string> {
+/**
+ * A fresh namespace on the dev server global-setup started, for a test file whose workflows must stay
+ * queued (no worker polls it) or must not be picked up by another file's worker.
+ */
+export async function ownNamespace(prefix: string): Promise<string> {
   const namespace = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   try {
