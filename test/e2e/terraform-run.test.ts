@@ -50,8 +50,7 @@ beforeAll(async () => {
   await connection.close();
   api = await startApi(isolated);
   worker = await startTestWorker({ ...isolated, CANCEL_GRACE_MS: '2000', WORKER_METRICS_PORT: '0' });
-  // The operator starts runs with autoApply: the team's settings must allow it (runs:approve is the approver's).
-  team = await createTeam(api.deps.db.em, undefined, { autoApply: { kinds: ['terraform'] } });
+  team = await createTeam(api.deps.db.em);
   const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   const approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
   operatorToken = await login(operator.email, operator.password);
@@ -102,7 +101,7 @@ describe('a Terraform run through the API', () => {
 
   it('succeeds without approval when the plan has no changes', async () => {
     const ws1 = workspace();
-    const first = await start({ workspace: ws1, files: simpleConfig('same'), autoApply: true });
+    const first = await start({ workspace: ws1, files: simpleConfig('same'), autoApply: true }, approverToken);
     await statusReached(first, 'succeeded');
     const second = await start({ workspace: ws1, files: simpleConfig('same') });
     await statusReached(second, 'succeeded');
@@ -132,7 +131,7 @@ describe('a Terraform run through the API', () => {
       expect(cancelled.status).toBe(202);
       await statusReached(runId, 'cancelled');
       // The state lock went with the terraform process: the next run on the workspace plans normally.
-      const next = await start({ workspace: ws1, files: simpleConfig(), autoApply: true });
+      const next = await start({ workspace: ws1, files: simpleConfig(), autoApply: true }, approverToken);
       await statusReached(next, 'succeeded');
     } finally {
       await upstream.close();
@@ -156,7 +155,7 @@ describe('a Terraform run through the API', () => {
   });
 
   it('delivers exactly the missing events to a client that reconnects with after', async () => {
-    const runId = await start({ workspace: workspace(), files: simpleConfig(), autoApply: true });
+    const runId = await start({ workspace: workspace(), files: simpleConfig(), autoApply: true }, approverToken);
     await statusReached(runId, 'succeeded');
     const all = await storedEvents(runId);
     const cut = Math.floor(all.length / 2);

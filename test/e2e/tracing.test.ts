@@ -66,9 +66,8 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
     });
     worker = await startTestWorker(env, { workflowBundle: bundle });
-    // The operator starts runs with autoApply: the team's settings must allow it (runs:approve is the approver's).
-    team = await createTeam(api.deps.db.em, undefined, { autoApply: { kinds: ['terraform'] } });
-    const operator = await createUser(api.deps.db.em, { teams: [team as { id: string; slug: string }], role: 'operator' });
+    team = await createTeam(api.deps.db.em);
+    const operator = await createUser(api.deps.db.em, { teams: [team as { id: string; slug: string }], role: 'approver' });
     token = (await client(api).post('/api/v1/auth/login', { email: operator.email, password: PASSWORD })).body.accessToken;
   });
   afterAll(async () => {
