@@ -8,6 +8,7 @@ import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import type { Principal } from '../core/access.ts';
 import type { Metrics } from '../core/metrics.ts';
+import type { SessionService } from '../core/refresh-tokens.ts';
 import type { TokenService } from '../core/tokens.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
 import type { Db } from '../db/orm.ts';
@@ -26,12 +27,14 @@ export type AppDeps = {
   tokens: TokenService;
   /** Seals and opens integration secrets (INTEGRATIONS_KEY and the previous keys still accepted). */
   keyring: Keyring;
+  /** Login sessions (refresh families): start, rotate, revoke, and whether one still holds. */
+  sessions: SessionService;
 };
 
 export type AppState = {
   requestId: string;
-  /** Set by the auth middleware on every authenticated route. */
-  principal: Principal;
+  /** Set by the auth middleware on every authenticated route; `family` is the caller's session. */
+  principal: Principal & { family: string };
   /** A fresh entity manager per request. */
   em: EntityManager;
 };

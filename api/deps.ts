@@ -1,8 +1,9 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
-import { createRedis, redisKeys } from '../core/redis.ts';
+import { createRedis, redisKeys, redisSettled } from '../core/redis.ts';
+import { createSessionService } from '../core/refresh-tokens.ts';
 import { RunEventStore } from '../core/run-events.ts';
 import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
 import { createTokenService } from '../core/tokens.ts';
@@ -12,18 +13,28 @@ import type { AppDeps } from './context.ts';
 
 /**
  * Connects to PostgreSQL, Redis and Temporal, and starts tracing when configured (`telemetry`, whose
- * traceServer() the caller hands its http server); the returned close() releases all of them.
+ * traceServer() the caller hands its http server); the returned close() releases all of them. Redis
+ * may be down: the API starts anyway and works without it where that is safe (README: Redis outages).
  */
 export async function buildAppDeps(config: Config, logger: Logger) {
   const telemetry = startTelemetry(config, 'opssight-api', logger);
-  const db = await initOrm(config.DATABASE_URL);
-  const redis = createRedis(config.REDIS_URL, 'api');
+  const db = await initOrm(config.DATABASE_URL, { timeoutMs: config.DEPENDENCY_TIMEOUT_MS });
+  const redis = createRedis(config.REDIS_URL, 'api', { failFastMs: config.DEPENDENCY_TIMEOUT_MS });
+  redis.on('error', (err: Error) => logger.warn({ err }, 'redis connection error'));
+  await redisSettled(redis, config.DEPENDENCY_TIMEOUT_MS);
   const keys = redisKeys(config.REDIS_PREFIX);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  // The SDK's own backoff sleeps up to 5 s between retries, past any deadline; a request's Temporal
+  // calls end at TEMPORAL_TIMEOUT_MS (requestContext sets it), so retries here wait at most 500 ms.
+  const retries = makeGrpcRetryInterceptor({
+    delayFunction: (attempt) => Math.min(500, 100 * 1.7 ** attempt),
+    retryableDecider: (attempt, status) => attempt < 10 && isRetryableError(status),
+  });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, interceptors: [retries] });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, ...temporalClientTracing(telemetry) });
   const events = new RunEventStore({ em: db.em, redis, keys, logger });
   const metrics = createMetrics();
-  const tokens = createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, redis, keys });
+  const tokens = createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const sessions = createSessionService({ tokens, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, redis, keys, logger });
   const close = async () => {
     await connection.close();
     redis.disconnect();
@@ -31,6 +42,6 @@ export async function buildAppDeps(config: Config, logger: Logger) {
     // Last, so spans ended while closing still go out.
     await telemetry?.shutdown();
   };
-  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, keyring: keyringFromConfig(config) };
+  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, keyring: keyringFromConfig(config) };
   return { ...deps, telemetry, close };
 }

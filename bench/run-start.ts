@@ -41,7 +41,7 @@ try {
   const { api } = stack;
   const team = await createTeam(api.deps.db.em);
   const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
-  const { token } = await api.deps.tokens.signAccess(operator.id);
+  const { accessToken: token } = await api.deps.sessions.start(api.deps.db.em.fork(), operator.id);
   let workspace = 0;
 
   const viaApi = async () => {

@@ -28,7 +28,7 @@ function record(w: Watcher, seq: number, sentAt: number): void {
 }
 
 async function wsWatcher(s: Extract<WatchSetup, { mode: 'ws' }>): Promise<Watcher> {
-  const ws = new WebSocket(`${s.url}?access_token=${encodeURIComponent(s.token)}`);
+  const ws = new WebSocket(s.url, ['opssight.v1', `bearer.${s.token}`]);
   const w: Watcher = { count: 0, lastSeq: 0, close: () => ws.terminate() };
   await new Promise<void>((resolve, reject) => {
     ws.on('message', (data) => {

@@ -75,15 +75,24 @@ export const RUN_FIELDS = Object.keys(runSchema.shape) as RunField[];
  * `fields=`: comma-separated top-level fields of the run view to return; `id` always comes back.
  * Parsed to the list of names, or undefined for the whole view.
  */
+const fieldNames = `(${RUN_FIELDS.join('|')})`;
+/**
+ * Exactly what is accepted, published as the parameter's pattern: names separated by commas, spaces
+ * around them and empty entries allowed, at least one name. Spaces only (not every Unicode blank), so
+ * the API and a client generating from the pattern agree on every string.
+ */
+const FIELDS_PATTERN = new RegExp(`^( *,)* *${fieldNames} *(, *${fieldNames}? *)*$`);
+
 export const runFieldsSchema = z
   .string()
+  .meta({ pattern: FIELDS_PATTERN.source })
   .optional()
   .transform((raw, ctx): RunField[] | undefined => {
     if (raw === undefined) return undefined;
     const names = raw.split(',').map((n) => n.trim()).filter(Boolean);
-    const unknown = names.filter((n) => !(RUN_FIELDS as string[]).includes(n));
-    if (names.length === 0 || unknown.length > 0) {
-      const what = names.length === 0 ? 'name at least one field' : `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`;
+    if (!FIELDS_PATTERN.test(raw)) {
+      const unknown = names.filter((n) => !(RUN_FIELDS as string[]).includes(n));
+      const what = names.length === 0 ? 'name at least one field' : unknown.length > 0 ? `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}` : 'separate names with commas';
       ctx.addIssue({ code: 'custom', message: `${what}; choose from ${RUN_FIELDS.join(', ')}` });
       return z.NEVER;
     }
@@ -118,12 +127,12 @@ export const cancelRequestBodySchema = z.object({
 
 export const listRunsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional(),
+  cursor: z.string().regex(/^\d{1,13}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a cursor this API issued').optional().describe('nextCursor of the previous page'),
   kind: z.string().optional(),
   status: runStatusSchema.optional(),
   team: z.string().optional(),
   workspace: z.string().optional(),
-  requestedBy: z.string().optional().describe('user id or email'),
+  requestedBy: z.union([z.uuid(), z.email()]).optional().describe('user id or email'),
   q: z.string().trim().max(200).optional().describe('text search: every word must match the target, the starter\'s or approver\'s email, the error, or the start of the run id'),
   createdFrom: z.coerce.date().optional().describe('runs created at or after this time (ISO 8601)'),
   createdTo: z.coerce.date().optional().describe('runs created before this time (ISO 8601)'),

@@ -37,7 +37,11 @@ export const FAILURE_TYPES = {
   policy: 'PolicyViolation',
 } as const;
 
-/** Recorded by the API when a run may skip its approval gate: who allowed it, and why they may. */
+/**
+ * Set by the API only when the starter may skip the approval (runs:approve on the team without
+ * four-eyes, or the team's settings allow auto-apply for the kind). The workflow applies without
+ * waiting for approval when this is present, and never because of params.autoApply alone.
+ */
 export type AutoApprove = { by: string; byEmail: string; reason: 'permission' | 'team-setting' };
 
 export type TerraformRunInput = {

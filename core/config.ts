@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -38,6 +39,14 @@ const integrationKeys = {
   /** Keys still accepted for reading during a rotation (comma-separated), never used to encrypt. */
   INTEGRATIONS_PREVIOUS_KEYS: list.pipe(z.array(encryptionKey)).default([]),
 };
+/** Addresses or CIDRs (or proxy-addr's names: loopback, linklocal, uniquelocal) whose X-Forwarded-For is believed. */
+const trustedProxies = list.superRefine((entries, ctx) => {
+  try {
+    proxyaddr.compile(entries);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -55,7 +64,12 @@ const envSchema = z.object({
   PUBLIC_URL: z.string().url().optional(),
   CORS_ORIGINS: list.default([]),
   BODY_LIMIT: z.string().default('1mb'),
-  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().positive().default(10),
+  /** Failed logins (and wrong current passwords) per client address per minute. */
+  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().positive().default(60),
+  /** Failures an account may have before each further one doubles its wait (1 s, 2 s, 4 s ...). */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(0).default(5),
+  LOGIN_MAX_BACKOFF_SECONDS: z.coerce.number().int().positive().default(900),
+  TRUSTED_PROXIES: trustedProxies.default([]),
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   TERRAFORM_BIN: z.string().default('terraform'),
@@ -79,6 +93,12 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** Also accept the /ws token as `?access_token=` (it then shows up in proxy logs); the subprotocol is the way. */
+  WS_QUERY_TOKEN: bool.default(false),
+  /** Longest the API waits on PostgreSQL (connect, query) or Redis (a command) before answering 503. */
+  DEPENDENCY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Longest a request waits on Temporal (start, cancel, an approval's update) before answering 503. */
+  TEMPORAL_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** An OTLP/HTTP collector's base URL (`/v1/traces` is appended); unset or empty = tracing off, nothing started. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
   /** Headers sent with every export, e.g. a vendor's API key. */

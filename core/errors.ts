@@ -29,8 +29,9 @@ export class AuthenticationError extends DomainError {
 }
 
 export class NotAllowedError extends DomainError {
-  constructor(message = 'not allowed') {
-    super(403, 'Forbidden', message);
+  /** `errors` names the field whose value the caller may not use (e.g. params.autoApply). */
+  constructor(message = 'not allowed', errors: FieldError[] = []) {
+    super(403, 'Forbidden', message, errors.length ? { errors } : {});
   }
 }
 
@@ -53,10 +54,27 @@ export class ConflictError extends DomainError {
   }
 }
 
-export class RateLimitedError extends DomainError {
+/** An error the client should retry after `retryAfterSeconds` (sent as Retry-After). */
+export abstract class RetryLaterError extends DomainError {
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number) {
-    super(429, 'Too many requests', `rate limit exceeded; retry after ${retryAfterSeconds}s`);
+  constructor(status: number, title: string, message: string, retryAfterSeconds: number) {
+    super(status, title, message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+export class RateLimitedError extends RetryLaterError {
+  constructor(retryAfterSeconds: number) {
+    super(429, 'Too many requests', `rate limit exceeded; retry after ${retryAfterSeconds}s`, retryAfterSeconds);
+  }
+}
+
+/** A dependency (PostgreSQL, Redis, Temporal) is down or did not answer in time: 503, never a 500 or a hang. */
+export class UnavailableError extends RetryLaterError {
+  readonly dependency: string;
+  constructor(dependency: string, retryAfterSeconds = 5) {
+    super(503, 'Service unavailable', `${dependency} is unavailable; retry after ${retryAfterSeconds}s`, retryAfterSeconds);
+    this.dependency = dependency;
+  }
+}
+

@@ -4,7 +4,8 @@ export type RedisKeys = {
   prefix: string;
   runStream: (runId: string) => string;
   runsChannel: string;
-  revokedJti: (jti: string) => string;
+  /** Where ended sessions are announced (`{families: [...]}`) so every API process closes their sockets. */
+  revocationsChannel: string;
 };
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -12,10 +13,31 @@ export function redisKeys(prefix: string): RedisKeys {
     prefix,
     runStream: (runId) => `${prefix}run:${runId}:events`,
     runsChannel: `${prefix}runs`,
-    revokedJti: (jti) => `${prefix}revoked:${jti}`,
+    revocationsChannel: `${prefix}sessions:revoked`,
   };
 }
 
-export function createRedis(url: string, name: string): Redis {
-  return new Redis(url, { connectionName: name, maxRetriesPerRequest: 3, lazyConnect: false });
+/**
+ * With `failFastMs`, a command fails at once while the connection is down (no offline queue, no
+ * retries) and after `failFastMs` when Redis does not answer, instead of waiting for a reconnect: for
+ * request paths, which answer 503 or fall back rather than hang. Without it, commands queue until
+ * Redis is back (blocking readers and subscribers, which resubscribe on reconnect).
+ */
+export function createRedis(url: string, name: string, opts: { failFastMs?: number } = {}): Redis {
+  const failFast = opts.failFastMs ? { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: opts.failFastMs } : { maxRetriesPerRequest: 3 };
+  return new Redis(url, { connectionName: name, lazyConnect: false, ...failFast });
+}
+
+/** Resolves once the client is ready, or has failed to connect once, or after `timeoutMs`: never throws. */
+export function redisSettled(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done).off('error', done).off('end', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done).once('error', done).once('end', done);
+  });
 }

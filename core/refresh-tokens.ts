@@ -1,9 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
 import { recordAudit } from '../db/repositories/audit.ts';
-import { claimRefreshToken, createRefreshTokenRow, findRefreshToken, revokeRefreshFamily } from '../db/repositories/refresh-tokens.ts';
+import {
+  createRefreshFamilyRow,
+  createRefreshTokenRow,
+  findRefreshToken,
+  isRefreshFamilyLive,
+  lockRefreshFamily,
+  markRefreshTokenUsed,
+  revokeRefreshFamily,
+} from '../db/repositories/refresh-tokens.ts';
 import { findUser } from '../db/repositories/users.ts';
 import { AuthenticationError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { RedisKeys } from './redis.ts';
 import type { TokenService } from './tokens.ts';
 
 export type Session = { accessToken: string; refreshToken: string; expiresIn: number; family: string; userId: string };
@@ -12,69 +23,96 @@ export type SessionService = {
   /** A new login: a fresh refresh family, its first refresh token and an access token bound to it. */
   start: (em: EntityManager, userId: string) => Promise<Session>;
   /**
-   * Trades a refresh token for a new pair in the same family. A token that was already used (or
-   * revoked) is a replay: the whole family is revoked, rows and live access tokens alike.
+   * Trades a refresh token for a new pair in the same family. A token that was already used is a
+   * replay, however close in time: the whole family is revoked for good, rows and access tokens alike.
    */
   rotate: (em: EntityManager, refreshToken: string, ip?: string | null) => Promise<Session>;
   /** Ends the family: its refresh tokens stop rotating and its access tokens stop verifying. */
-  revoke: (em: EntityManager, family: string) => Promise<void>;
+  revoke: (em: EntityManager, family: string, reason: string) => Promise<void>;
+  /** Whether an access token of this family may still be used (checked in PostgreSQL on every request). */
+  isLive: (em: EntityManager, family: string) => Promise<boolean>;
+  /**
+   * Tells every API process that these families ended, so their open WebSockets close now. Best effort:
+   * the record is PostgreSQL, which sockets re-check on their own while this channel is down.
+   */
+  announce: (families: string[]) => Promise<void>;
 };
 
 // The token is opaque random bytes; only its SHA-256 is stored, so a database leak yields nothing usable.
 // 256 bits of entropy make a slow hash unnecessary.
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
-export function createSessionService(opts: { tokens: TokenService; refreshTtlSeconds: number }): SessionService {
+type Rotation = { session: Session } | { failure: string; revokedFamily?: string };
+
+export function createSessionService(opts: { tokens: TokenService; refreshTtlSeconds: number; redis: Redis; keys: RedisKeys; logger: Logger }): SessionService {
   const { tokens } = opts;
 
+  /** Queues the new refresh token and signs its access token; the caller's transaction commits both. */
   async function issue(em: EntityManager, userId: string, family: string): Promise<Session> {
     const refreshToken = randomBytes(32).toString('base64url');
-    createRefreshTokenRow(em, {
-      userId,
-      family,
-      tokenHash: hashToken(refreshToken),
-      expiresAt: new Date(Date.now() + opts.refreshTtlSeconds * 1000),
-    });
-    await em.flush();
+    createRefreshTokenRow(em, { userId, family, tokenHash: hashToken(refreshToken), expiresAt: new Date(Date.now() + opts.refreshTtlSeconds * 1000) });
     const access = await tokens.signAccess(userId, family);
     const expiresIn = Math.round((access.expiresAt.getTime() - Date.now()) / 1000);
     return { accessToken: access.token, refreshToken, expiresIn, family, userId };
   }
 
-  async function revoke(em: EntityManager, family: string): Promise<void> {
-    await revokeRefreshFamily(em, family);
-    await tokens.revokeFamily(family);
+  async function announce(families: string[]): Promise<void> {
+    if (families.length === 0) return;
+    try {
+      await opts.redis.publish(opts.keys.revocationsChannel, JSON.stringify({ families }));
+    } catch (err) {
+      opts.logger.warn({ err, families: families.length }, 'announcing ended sessions failed; open sockets find out from PostgreSQL');
+    }
+  }
+
+  /** One transaction under the family's lock; the outcome is returned, not thrown, so a revocation commits. */
+  async function rotation(em: EntityManager, refreshToken: string, ip: string | null): Promise<Rotation> {
+    return em.transactional(async (tx) => {
+      const row = await findRefreshToken(tx, hashToken(refreshToken));
+      if (!row) return { failure: 'invalid refresh token' };
+      const userId = (row.user as unknown as { id: string }).id;
+      const family = await lockRefreshFamily(tx, row.family);
+      // Re-read under the lock: a concurrent rotation of the same token may have just used it.
+      await tx.refresh(row);
+      if (!family || family.revokedAt || row.revokedAt) return { failure: 'refresh token revoked' };
+      if (row.usedAt) {
+        await revokeRefreshFamily(tx, row.family, 'refresh-reuse');
+        recordAudit(tx, { actor: null, action: 'auth.refresh_reuse', resourceType: 'session', resourceId: row.family, ip, data: { userId, tokenId: row.id } });
+        return { failure: 'refresh token already used; the session has been revoked', revokedFamily: row.family };
+      }
+      if (row.expiresAt.getTime() <= Date.now()) return { failure: 'refresh token expired' };
+      const user = await findUser(tx, { id: userId });
+      if (!user || user.disabled) {
+        await revokeRefreshFamily(tx, row.family, 'account-inactive');
+        return { failure: 'account not active', revokedFamily: row.family };
+      }
+      await markRefreshTokenUsed(tx, row.id);
+      // Signed before the commit, so it cannot outlive a revocation that follows the commit.
+      return { session: await issue(tx, userId, row.family) };
+    });
   }
 
   return {
-    start: (em, userId) => issue(em, userId, crypto.randomUUID()),
-    revoke,
+    announce,
+    isLive: (em, family) => isRefreshFamilyLive(em, family),
+    async start(em, userId) {
+      const family = crypto.randomUUID();
+      return em.transactional(async (tx) => {
+        createRefreshFamilyRow(tx, { id: family, userId });
+        return issue(tx, userId, family);
+      });
+    },
+    async revoke(em, family, reason) {
+      await em.transactional(async (tx) => {
+        if (await lockRefreshFamily(tx, family)) await revokeRefreshFamily(tx, family, reason);
+      });
+      await announce([family]);
+    },
     async rotate(em, refreshToken, ip) {
-      const row = await findRefreshToken(em, hashToken(refreshToken));
-      if (!row) throw new AuthenticationError('invalid refresh token');
-      const userId = (row.user as unknown as { id: string }).id;
-      // Revoked rows belong to a family that already ended (logout, or an earlier replay).
-      if (row.revokedAt) throw new AuthenticationError('refresh token revoked');
-      if (!(await claimRefreshToken(em, row.id))) {
-        await revoke(em, row.family);
-        recordAudit(em, {
-          actor: null,
-          action: 'auth.refresh_reuse',
-          resourceType: 'session',
-          resourceId: row.family,
-          ip: ip ?? null,
-          data: { userId, tokenId: row.id },
-        });
-        await em.flush();
-        throw new AuthenticationError('refresh token already used; the session has been revoked');
-      }
-      if (row.expiresAt.getTime() <= Date.now()) throw new AuthenticationError('refresh token expired');
-      const user = await findUser(em, { id: userId });
-      if (!user || user.disabled) {
-        await revoke(em, row.family);
-        throw new AuthenticationError('account not active');
-      }
-      return issue(em, userId, row.family);
+      const outcome = await rotation(em, refreshToken, ip ?? null);
+      if ('session' in outcome) return outcome.session;
+      if (outcome.revokedFamily) await announce([outcome.revokedFamily]);
+      throw new AuthenticationError(outcome.failure);
     },
   };
 }

@@ -5,13 +5,18 @@ import { ENTITIES } from './entities/index.ts';
 
 const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
 
-export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number } = {}) {
+/**
+ * `timeoutMs` bounds connecting and each query (pg's connectionTimeoutMillis and query_timeout): a
+ * PostgreSQL that is down or hung fails the call after it instead of holding it forever.
+ */
+export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number; timeoutMs?: number } = {}) {
   return defineConfig({
     clientUrl: databaseUrl,
     entities: ENTITIES,
     extensions: [Migrator],
     debug: opts.debug ?? false,
     pool: { min: 0, max: opts.poolMax ?? 10 },
+    ...(opts.timeoutMs ? { driverOptions: { connectionTimeoutMillis: opts.timeoutMs, query_timeout: opts.timeoutMs } } : {}),
     migrations: {
       path: migrationsPath,
       pathTs: migrationsPath,
@@ -28,7 +33,7 @@ export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?
 
 export type Db = { orm: MikroORM; em: EntityManager; close: () => Promise<void> };
 
-export async function initOrm(databaseUrl: string, opts: { poolMax?: number } = {}): Promise<Db> {
+export async function initOrm(databaseUrl: string, opts: { poolMax?: number; timeoutMs?: number } = {}): Promise<Db> {
   const orm = await MikroORM.init(ormConfig(databaseUrl, opts));
   return { orm, em: orm.em, close: () => orm.close(true) };
 }

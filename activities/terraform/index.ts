@@ -10,6 +10,7 @@ import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, type ApplyInput } from './apply.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
+import { findTeamSettings } from '../../db/repositories/teams.ts';
 import { NO_POLICY } from './policy.ts';
 import { initArgs, LOCK_WAIT, openSession, type TerraformStepInput } from './session.ts';
 import type { StateStore } from './state.ts';
@@ -32,7 +33,9 @@ export type TerraformPlanInput = TerraformStepInput;
 export type TerraformApplyInput = ApplyInput;
 
 export function createTerraformActivities(base: TerraformDeps) {
-  const deps = { ...base, policyFor: async (_teamId: string) => NO_POLICY };
+  // Read when each step starts: a policy a team admin tightens applies to the next step of any run.
+  const policyFor = async (teamId: string) => (await findTeamSettings(base.em.fork(), teamId))?.terraform ?? NO_POLICY;
+  const deps = { ...base, policyFor };
   return {
     /** init + plan in the step's work dir; the saved plan and the state it was made against go to PostgreSQL. */
     async terraformPlan(input: TerraformPlanInput): Promise<TerraformPlanResult> {

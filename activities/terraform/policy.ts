@@ -1,12 +1,10 @@
 import { createRequire } from 'node:module';
 import { ApplicationFailure } from '@temporalio/common';
+import type { TeamSettings } from '../../contracts/teams.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 
-/** What a team forbids in the configurations its runs apply (stored on the team, see contracts/teams.ts). */
-export type TerraformPolicy = {
-  forbidProvisioners: ReadonlyArray<'local-exec' | 'remote-exec' | 'file'>;
-  forbidExternalData: boolean;
-};
+/** What a team forbids in the configurations its runs apply: the `terraform` part of its settings. */
+export type TerraformPolicy = TeamSettings['terraform'];
 export const NO_POLICY: TerraformPolicy = { forbidProvisioners: [], forbidExternalData: false };
 
 // HashiCorp's HCL parser (hcl2json compiled to WebAssembly). Loaded without its type declarations,

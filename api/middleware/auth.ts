@@ -2,31 +2,23 @@ import type Koa from 'koa';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Principal } from '../../core/access.ts';
 import { AuthenticationError } from '../../core/errors.ts';
-import type { TokenService } from '../../core/tokens.ts';
 import { rolesOfUser } from '../../db/repositories/access.ts';
 import { UserSchema } from '../../db/entities/index.ts';
-import type { AppState } from '../context.ts';
+import type { AppDeps, AppState } from '../context.ts';
 
-/** Verifies an access token and loads who it belongs to; shared by HTTP routes and the WebSocket upgrade. */
-export async function principalFromToken(
-  tokens: TokenService,
-  em: EntityManager,
-  token: string,
-): Promise<Principal & { jti: string; exp: number; family?: string }> {
-  const claims = await tokens.verifyAccess(token);
+export type AuthenticatedPrincipal = Principal & { jti: string; exp: number; family: string };
+
+/**
+ * Verifies an access token, that its session was not revoked (in PostgreSQL, so a revocation holds
+ * whether or not Redis is up), and loads who it belongs to; shared by HTTP routes and the WebSocket upgrade.
+ */
+export async function principalFromToken(deps: Pick<AppDeps, 'tokens' | 'sessions'>, em: EntityManager, token: string): Promise<AuthenticatedPrincipal> {
+  const claims = await deps.tokens.verifyAccess(token);
+  if (!(await deps.sessions.isLive(em, claims.family))) throw new AuthenticationError('access token revoked');
   const user = await em.findOne(UserSchema, { id: claims.sub });
   if (!user || user.disabled) throw new AuthenticationError('account not active');
   const teams = await rolesOfUser(em, user.id);
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    isAdmin: user.isAdmin,
-    teams,
-    jti: claims.jti,
-    exp: claims.exp,
-    ...(claims.family ? { family: claims.family } : {}),
-  };
+  return { id: user.id, email: user.email, name: user.name, isAdmin: user.isAdmin, teams, jti: claims.jti, exp: claims.exp, family: claims.family };
 }
 
 export function bearerToken(header: string | undefined): string | null {
@@ -35,11 +27,11 @@ export function bearerToken(header: string | undefined): string | null {
 }
 
 /** Requires a valid bearer token; sets ctx.state.principal. */
-export function authenticate(tokens: TokenService): Koa.Middleware<AppState> {
+export function authenticate(deps: Pick<AppDeps, 'tokens' | 'sessions'>): Koa.Middleware<AppState> {
   return async (ctx, next) => {
     const token = bearerToken(ctx.get('Authorization'));
     if (!token) throw new AuthenticationError('missing bearer token');
-    ctx.state.principal = await principalFromToken(tokens, ctx.state.em, token);
+    ctx.state.principal = await principalFromToken(deps, ctx.state.em, token);
     await next();
   };
 }

@@ -1,22 +1,30 @@
 import type Koa from 'koa';
 import { ZodError } from 'zod';
-import { DomainError, InputError, RateLimitedError } from '../../core/errors.ts';
+import { DomainError, InputError, RetryLaterError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
+import { outageOf } from '../../core/outages.ts';
 
 /** zod issues → field errors; the path is the field name clients show the message next to. */
 export function inputErrorFrom(err: ZodError, prefix = ''): InputError {
-  const errors = err.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
-    // A bad record key (a file or variable name) says only "Invalid key in record"; the key schema's
-    // own message is the useful one.
-    message: i.code === 'invalid_key' && i.issues[0] ? `${i.issues[0].message}` : i.message,
-  }));
+  const field = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+  const errors = err.issues.flatMap((i) =>
+    // A strict object names the keys it does not know: each is its own field.
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ field: field([...i.path, key]), message: 'unknown field' }))
+      : // A bad record key (a file or variable name) says only "Invalid key in record"; the key schema's
+        // own message is the useful one.
+        [{ field: field(i.path), message: i.code === 'invalid_key' && i.issues[0] ? `${i.issues[0].message}` : i.message }],
+  );
   return new InputError('request validation failed', errors);
 }
 
+/** RFC 9457's members: an error's extra fields add to them and never replace them (a run's status is `runStatus`). */
+const PROBLEM_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance']);
+const extraMembers = (extra: Record<string, unknown>) => Object.fromEntries(Object.entries(extra).filter(([k]) => !PROBLEM_MEMBERS.has(k)));
+
 /**
- * The one error path: typed errors become RFC 9457 problem+json; anything else is a 500 whose details
- * stay in the log.
+ * The one error path: typed errors become RFC 9457 problem+json; an unreachable dependency becomes a
+ * 503 with Retry-After; anything else is a 500 whose details stay in the log.
  */
 export function errorMapper(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {
@@ -24,27 +32,28 @@ export function errorMapper(logger: Logger): Koa.Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new DomainError(404, 'Not found', `no route for ${ctx.method} ${ctx.path}`);
     } catch (raw) {
-      const err = raw instanceof ZodError ? inputErrorFrom(raw) : raw;
+      const err = raw instanceof ZodError ? inputErrorFrom(raw) : raw instanceof DomainError ? raw : (outageOf(raw) ?? exposedHttpError(raw) ?? raw);
       const known = err instanceof DomainError;
-      const status = known ? err.status : httpStatusOf(err);
-      if (!known && status >= 500) logger.error({ err, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
-      if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      const status = known ? err.status : 500;
+      if (!known) logger.error({ err, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
+      else if (status === 503) logger.warn({ err: raw, path: ctx.path, requestId: ctx.state.requestId }, 'dependency unavailable');
+      if (err instanceof RetryLaterError) ctx.set('Retry-After', String(err.retryAfterSeconds));
       ctx.status = status;
       ctx.type = 'application/problem+json';
       ctx.body = {
         type: 'about:blank',
-        title: known ? err.title : status >= 500 ? 'Internal Server Error' : 'Bad request',
+        title: known ? err.title : 'Internal Server Error',
         status,
-        detail: known || status < 500 ? (err as Error).message : 'an unexpected error occurred',
+        detail: known ? err.message : 'an unexpected error occurred',
         instance: ctx.path,
-        ...(known ? err.extra : {}),
+        ...(known ? extraMembers(err.extra) : {}),
       };
     }
   };
 }
 
-/** Errors thrown by Koa middleware (body parser limits, malformed JSON) carry an expose-able status. */
-function httpStatusOf(err: unknown): number {
-  const e = err as { status?: number; expose?: boolean };
-  return typeof e?.status === 'number' && e.expose ? e.status : 500;
+/** Errors thrown by Koa middleware (a path @koa/send refuses) carry an expose-able 4xx status. */
+function exposedHttpError(err: unknown): DomainError | null {
+  const e = err as { status?: number; expose?: boolean; message?: string };
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose ? new DomainError(e.status, 'Bad request', e.message ?? 'bad request') : null;
 }

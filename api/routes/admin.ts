@@ -2,26 +2,29 @@ import Router from '@koa/router';
 import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ROLES } from '../../contracts/permissions.ts';
-import { assertCan, type Principal } from '../../core/access.ts';
-import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { teamPathSchema, teamSlugSchema } from '../../contracts/teams.ts';
+import type { Principal } from '../../core/access.ts';
+import { ConflictError, NotAllowedError } from '../../core/errors.ts';
 import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword } from '../../core/passwords.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { createTeamRow, findTeamBySlug, listMembers, listTeams, toTeamView } from '../../db/repositories/teams.ts';
-import { createUserRow, findUser, listUsers, toUserView } from '../../db/repositories/users.ts';
+import { createTeamRow, listMembers, listTeams, toTeamView } from '../../db/repositories/teams.ts';
+import { createUserRow, listUsers, toUserView } from '../../db/repositories/users.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
-import { rateLimitPerUser } from '../middleware/rate-limit.ts';
-import { removeMember, setMemberRole } from '../services/memberships.ts';
+import { missBudget, rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { addableUser, removeMember, setMemberRole } from '../services/memberships.ts';
+import { teamFor } from '../services/teams.ts';
 import { updateUser } from '../services/users.ts';
 
 export const createTeamRequestSchema = z.object({
-  slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", 2 to 63 characters'),
+  slug: teamSlugSchema,
   name: z.string().trim().min(1).max(200),
 });
 
 export const createUserRequestSchema = z.object({
-  email: z.email().max(320),
+  // users.email is varchar(255)
+  email: z.email().max(255),
   name: z.string().trim().min(1).max(200),
   password: z.string().min(12, 'at least 12 characters').max(1024),
   isAdmin: z.boolean().default(false).describe('platform administrator'),
@@ -64,8 +67,8 @@ export const updateUserRequestSchema = z
   })
   .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined || b.password !== undefined, { message: 'give at least one of name, disabled, isAdmin, password' });
 
-const memberPathSchema = z.object({ slug: z.string(), userId: z.uuid() });
-const userPathSchema = z.object({ id: z.uuid() });
+export const memberPathSchema = teamPathSchema.extend({ userId: z.uuid() });
+export const userPathSchema = z.object({ id: z.uuid() });
 
 function requirePlatformAdmin(principal: Principal): void {
   if (!principal.isAdmin) throw new NotAllowedError('platform admin only');
@@ -73,14 +76,6 @@ function requirePlatformAdmin(principal: Principal): void {
 
 const actorOf = (ctx: AppContext) => ({ id: ctx.state.principal.id, email: ctx.state.principal.email });
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
-
-/** A team the caller cannot see is a 404, whatever they asked to do with it. */
-async function teamFor(ctx: AppContext, slug: string, permission: 'runs:read' | 'team:manage') {
-  const team = await findTeamBySlug(ctx.state.em, slug);
-  if (!team) throw new NotFoundError('team not found');
-  assertCan(ctx.state.principal, team.id, permission, 'team');
-  return team;
-}
 
 /** Flushes the mutation with its audit row; a unique-key clash becomes a 409 naming the field. */
 async function flushUnique(ctx: AppContext, field: string, message: string): Promise<void> {
@@ -95,7 +90,9 @@ async function flushUnique(ctx: AppContext, field: string, message: string): Pro
 /** Minimal user and team administration: platform admins manage both, team admins their members. */
 export function adminRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
-  const signedIn = [authenticate(deps.tokens), rateLimitPerUser(deps)];
+  const signedIn = [authenticate(deps), rateLimitPerUser(deps)];
+  // Team admins adding members: at most this many lookups that find no addable account per hour.
+  const memberLookups = missBudget(deps, 'member-lookup-misses', 20, 3600);
 
   router.post('/teams', ...signedIn, async (ctx) => {
     requirePlatformAdmin(ctx.state.principal);
@@ -116,23 +113,24 @@ export function adminRoutes(deps: AppDeps): AppRouter {
   });
 
   router.get('/teams/:slug/members', ...signedIn, async (ctx) => {
-    const team = await teamFor(ctx, ctx.params.slug!, 'runs:read');
+    const { slug } = teamPathSchema.parse(ctx.params);
+    const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'runs:read');
     ctx.body = { items: await listMembers(ctx.state.em, team.id) };
   });
 
   router.put('/teams/:slug/members', ...signedIn, async (ctx) => {
-    const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
+    const { slug } = teamPathSchema.parse(ctx.params);
+    const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'team:manage');
     const body = putMemberRequestSchema.parse(ctx.request.body ?? {});
-    const user = await findUser(ctx.state.em, body.userId ? { id: body.userId } : { email: body.email! });
-    if (!user) throw new NotFoundError('user not found');
+    const user = await addableUser(ctx.state.em, memberLookups, ctx.state.principal, body.userId ? { id: body.userId } : { email: body.email! });
     const { member, previousRole } = await setMemberRole(ctx.state.em, caller(ctx), team, user, body.role);
     ctx.status = previousRole ? 200 : 201;
     ctx.body = member;
   });
 
   router.delete('/teams/:slug/members/:userId', ...signedIn, async (ctx) => {
-    const team = await teamFor(ctx, ctx.params.slug!, 'team:manage');
-    const { userId } = memberPathSchema.parse(ctx.params);
+    const { slug, userId } = memberPathSchema.parse(ctx.params);
+    const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'team:manage');
     await removeMember(ctx.state.em, caller(ctx), team, userId);
     ctx.status = 204;
   });
@@ -171,7 +169,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     requirePlatformAdmin(ctx.state.principal);
     const { id } = userPathSchema.parse(ctx.params);
     const body = updateUserRequestSchema.parse(ctx.request.body ?? {});
-    ctx.body = await updateUser(ctx.state.em, deps.tokens, caller(ctx), id, body);
+    ctx.body = await updateUser(ctx.state.em, deps.sessions, caller(ctx), id, body);
   });
 
   return router;

@@ -2,14 +2,13 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { ROLES, ROLE_PERMISSIONS } from '../../contracts/permissions.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
-import { AuthenticationError, PasswordChangeRequiredError } from '../../core/errors.ts';
-import { createSessionService } from '../../core/refresh-tokens.ts';
+import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
-import { findUser, findUserForLogin } from '../../db/repositories/users.ts';
+import { findUser, findUserForLogin, normalizeEmail } from '../../db/repositories/users.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
-import { authenticate, bearerToken } from '../middleware/auth.ts';
-import { rateLimitLogin, rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { authenticate } from '../middleware/auth.ts';
+import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { changePassword, setInitialPassword } from '../services/users.ts';
 
 export const loginRequestSchema = z.object({
@@ -21,12 +20,12 @@ export const refreshRequestSchema = z.object({
   refreshToken: z.string().min(1).max(512),
 });
 
-export const changePasswordRequestSchema = z
-  .object({
-    currentPassword: z.string().min(1).max(1024),
-    newPassword: z.string().min(12, 'at least 12 characters').max(1024),
-  })
-  .refine((b) => b.newPassword !== b.currentPassword, { message: 'must differ from the current password', path: ['newPassword'] });
+// That the new password differs from the current one is checked after the current one is proven
+// (services/users.ts): JSON Schema cannot say it, and a wrong current password must be the first answer.
+export const changePasswordRequestSchema = z.object({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: z.string().min(12, 'at least 12 characters').max(1024),
+});
 
 export const initialPasswordRequestSchema = z.object({
   email: z.email().max(320),
@@ -67,18 +66,26 @@ const publicUser = (u: { id: string; email: string; name: string; isAdmin: boole
 /** Login, refresh-token rotation, logout, password change, and who-am-I. */
 export function authRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
-  const sessions = createSessionService({ tokens: deps.tokens, refreshTtlSeconds: deps.config.REFRESH_TOKEN_TTL_SECONDS });
-  const signedIn = [authenticate(deps.tokens), rateLimitPerUser(deps)];
+  const { sessions } = deps;
+  const throttle = loginThrottle(deps);
+  const signedIn = [authenticate(deps), rateLimitPerUser(deps)];
   // Unknown emails are checked against this hash too, so both failures cost one argon2 verify and
   // response time does not reveal which emails have accounts.
   const dummyHash = hashPassword(crypto.randomUUID());
 
-  router.post('/auth/login', rateLimitLogin(deps), async (ctx) => {
+  router.post('/auth/login', async (ctx) => {
     const body = loginRequestSchema.parse(ctx.request.body ?? {});
     const em = ctx.state.em;
+    const account = normalizeEmail(body.email);
+    await throttle.check(ctx.ip, account);
     const user = await findUserForLogin(em, body.email);
     const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash), body.password);
-    if (!user || !ok || user.disabled) throw new AuthenticationError('invalid email or password');
+    if (!user || !ok || user.disabled) {
+      await throttle.failed(account);
+      throw new AuthenticationError('invalid email or password');
+    }
+    await throttle.succeeded(ctx.ip, account);
+    // The right one-time password is not a failed guess, but it only buys setting one's own.
     if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
     recordAudit(em, { actor: { id: user.id, email: user.email }, action: 'auth.login', resourceType: 'user', resourceId: user.id, ip: ctx.ip });
     await deleteExpiredRefreshTokens(em, { userId: user.id });
@@ -87,9 +94,16 @@ export function authRoutes(deps: AppDeps): AppRouter {
   });
 
   // First sign-in with a password an admin set: it only buys the chance to set one's own, then a session.
-  router.post('/auth/password/initial', rateLimitLogin(deps), async (ctx) => {
+  router.post('/auth/password/initial', async (ctx) => {
     const body = initialPasswordRequestSchema.parse(ctx.request.body ?? {});
-    const user = await setInitialPassword(ctx.state.em, ctx.ip, body);
+    // A wrong one-time password is a guess like a failed login: the same budgets.
+    const account = normalizeEmail(body.email);
+    await throttle.check(ctx.ip, account);
+    const user = await setInitialPassword(ctx.state.em, ctx.ip, body).catch(async (err: unknown) => {
+      if (err instanceof AuthenticationError) await throttle.failed(account);
+      throw err;
+    });
+    await throttle.succeeded(ctx.ip, account);
     const session = await sessions.start(ctx.state.em, user.id);
     ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
   });
@@ -108,27 +122,26 @@ export function authRoutes(deps: AppDeps): AppRouter {
   });
 
   router.post('/auth/logout', ...signedIn, async (ctx) => {
-    // authenticate() already verified this token; the claims carry the refresh family to end.
-    const claims = await deps.tokens.verifyAccess(bearerToken(ctx.get('Authorization'))!);
     const { principal, em } = ctx.state;
-    await deps.tokens.revokeAccess(claims);
-    if (claims.family) await sessions.revoke(em, claims.family);
-    recordAudit(em, {
-      actor: { id: principal.id, email: principal.email },
-      action: 'auth.logout',
-      resourceType: 'session',
-      resourceId: claims.family ?? claims.jti,
-      ip: ctx.ip,
-    });
+    // Ends this session for good, and every socket on it, in every API process.
+    await sessions.revoke(em, principal.family, 'logout');
+    recordAudit(em, { actor: { id: principal.id, email: principal.email }, action: 'auth.logout', resourceType: 'session', resourceId: principal.family, ip: ctx.ip });
     await em.flush();
     ctx.status = 204;
   });
 
   router.post('/auth/password', ...signedIn, async (ctx) => {
     const body = changePasswordRequestSchema.parse(ctx.request.body ?? {});
-    // The claims name this session's refresh family, the one that stays signed in.
-    const claims = await deps.tokens.verifyAccess(bearerToken(ctx.get('Authorization'))!);
-    await changePassword(ctx.state.em, deps.tokens, { principal: ctx.state.principal, ip: ctx.ip }, claims.family, body);
+    const { principal } = ctx.state;
+    // A wrong current password is a guess like a failed login: the same per-account and per-address budget.
+    const account = normalizeEmail(principal.email);
+    await throttle.check(ctx.ip, account);
+    const proven = await changePassword(ctx.state.em, sessions, { principal, ip: ctx.ip }, principal.family, body);
+    if (!proven) {
+      await throttle.failed(account);
+      throw new NotAllowedError('the current password is wrong', [{ field: 'currentPassword', message: 'does not match' }]);
+    }
+    await throttle.succeeded(ctx.ip, account);
     ctx.status = 204;
   });
 

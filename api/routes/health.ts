@@ -46,6 +46,7 @@ export function healthRoutes(deps: AppDeps): AppRouter {
     const checks = { postgres, redis, temporal };
     const up = Object.values(checks).every((c) => c.status === 'up');
     ctx.status = up ? 200 : 503;
+    if (!up) ctx.set('Retry-After', '5');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: up ? 'ok' : 'degraded', checks };
   });

@@ -24,7 +24,7 @@ const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.i
  */
 export function integrationRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
-  router.use(authenticate(deps.tokens), rateLimitPerUser(deps));
+  router.use(authenticate(deps), rateLimitPerUser(deps));
 
   /** Each type with the JSON Schemas of its settings and secrets, from the zod schemas the API validates with. */
   router.get('/integration-types', (ctx) => {

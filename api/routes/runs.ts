@@ -13,10 +13,13 @@ import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
+/** A run id that is not a UUID is a 400 naming `id`, not a query PostgreSQL would refuse. */
+export const runPathSchema = z.object({ id: z.uuid() });
+const runId = (ctx: AppContext) => runPathSchema.parse(ctx.params).id;
 
 export function runRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
-  router.use(authenticate(deps.tokens), rateLimitPerUser(deps));
+  router.use(authenticate(deps), rateLimitPerUser(deps));
 
   /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
   router.get('/kinds', (ctx) => {
@@ -53,11 +56,11 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   router.get('/runs/:id', async (ctx) => {
     const { fields } = getRunQuerySchema.parse(ctx.query);
-    ctx.body = selectRunFields(toRunView(await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read')), fields);
+    ctx.body = selectRunFields(toRunView(await runFor(ctx.state.em, ctx.state.principal, runId(ctx), 'runs:read')), fields);
   });
 
   router.get('/runs/:id/events', async (ctx) => {
-    const run = await runFor(ctx.state.em, ctx.state.principal, ctx.params.id!, 'runs:read');
+    const run = await runFor(ctx.state.em, ctx.state.principal, runId(ctx), 'runs:read');
     const { after, limit } = listEventsQuerySchema.parse(ctx.query);
     const events = await deps.events.list(run.id, after, limit);
     const last = events[events.length - 1];
@@ -66,8 +69,9 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:id/${decision}`, async (ctx) => {
+      const id = runId(ctx);
       const { comment } = decisionRequestSchema.parse(ctx.request.body ?? {});
-      ctx.body = await decide(deps, ctx.state.em, caller(ctx), ctx.params.id!, decision, comment);
+      ctx.body = await decide(deps, ctx.state.em, caller(ctx), id, decision, comment);
     });
   }
 
@@ -79,9 +83,10 @@ export function runRoutes(deps: AppDeps): AppRouter {
   });
 
   router.post('/runs/:id/cancel', async (ctx) => {
+    const id = runId(ctx);
     const { force } = cancelRequestBodySchema.parse(ctx.request.body ?? {});
     ctx.status = 202;
-    ctx.body = await cancelRun(deps, ctx.state.em, caller(ctx), ctx.params.id!, force);
+    ctx.body = await cancelRun(deps, ctx.state.em, caller(ctx), id, force);
   });
 
   return router;

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Router from '@koa/router';
 import { send } from '@koa/send';
+import compose from 'koa-compose';
+import type Koa from 'koa';
 import conditional from 'koa-conditional-get';
 import etag from '@koa/etag';
-import type { AppDeps, AppRouter, AppState } from '../context.ts';
 
 const DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -23,13 +23,12 @@ const CACHE = {
 /**
  * Serves the built dashboard (web/dist, `npm run build:web`) with @koa/send, which also refuses paths
  * that would leave web/dist; ETag + conditional GET answer 304 for unchanged files. Any other non-API
- * path answers with index.html: the dashboard routes in the browser.
+ * GET answers with index.html: the dashboard routes in the browser. Plain middleware after the API
+ * routers rather than a catch-all route, so API paths keep their own 404 and 405 (and Allow).
  */
-export function webRoutes(_deps: AppDeps): AppRouter {
-  const router = new Router<AppState>();
-  router.use(conditional(), etag());
-  router.get('/{*path}', async (ctx, next) => {
-    if (API_PATH.test(ctx.path)) return next();
+export function dashboard(): Koa.Middleware<Koa.DefaultState, Koa.Context> {
+  return compose([conditional(), etag(), async (ctx, next) => {
+    if (API_PATH.test(ctx.path) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     if (path.extname(ctx.path) !== '') {
       // send() only sets Cache-Control when none is set, so the policy here wins.
       ctx.set('Cache-Control', ctx.path.startsWith('/assets/') ? CACHE.hashed : CACHE.other);
@@ -51,6 +50,5 @@ export function webRoutes(_deps: AppDeps): AppRouter {
     }
     ctx.set('Cache-Control', CACHE.index);
     await send(ctx, 'index.html', { root: DIST, index: false });
-  });
-  return router;
+  }]);
 }

@@ -5,6 +5,8 @@ import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Team, User } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { lockMemberships, putMembership, removeMembership, type MemberView } from '../../db/repositories/teams.ts';
+import { findUser } from '../../db/repositories/users.ts';
+import type { MissBudget } from '../middleware/rate-limit.ts';
 
 type Caller = { principal: Principal; ip: string };
 
@@ -22,6 +24,25 @@ function assertKeepsAnAdmin(team: Team, members: { userId: string; role: Role }[
   throw new ConflictError(`the last admin of team ${team.slug} cannot be ${what}; make another member admin first`, {
     errors: [{ field, message: 'the team’s last admin' }],
   });
+}
+
+/**
+ * The user a team admin may add: an active account that is not a platform admin (who sees every team
+ * anyway). Anything else, including no account at all, is the same 404, and each such miss spends the
+ * caller's lookup budget, so a team admin cannot map which emails have accounts. Platform admins, who
+ * list users anyway, may add anyone who exists.
+ */
+export async function addableUser(em: EntityManager, misses: MissBudget, principal: Principal, by: { id: string } | { email: string }): Promise<User> {
+  if (principal.isAdmin) {
+    const user = await findUser(em, by);
+    if (!user) throw new NotFoundError('user not found');
+    return user;
+  }
+  await misses.check(principal.id);
+  const user = await findUser(em, by);
+  if (user && !user.disabled && !user.isAdmin) return user;
+  await misses.miss(principal.id);
+  throw new NotFoundError('no user with this email or id can be added');
 }
 
 /** Adds `user` to the team or changes their role, audited in the same transaction. */

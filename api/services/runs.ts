@@ -1,20 +1,41 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { KINDS } from '../../contracts/kinds/index.ts';
+import { kindNamed, kindNames } from '../../contracts/kinds/index.ts';
 import { isTerminal, type RunView } from '../../contracts/runs.ts';
-import { decisionSignal, type TerraformRunInput } from '../../contracts/temporal.ts';
+import { decisionSignal, type AutoApprove, type TerraformRunInput } from '../../contracts/temporal.ts';
 import { assertCan, can, type Principal } from '../../core/access.ts';
-import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
-import { publishRunChange } from '../../core/run-events.ts';
-import { TeamSchema, type Run } from '../../db/entities/index.ts';
+import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { publishRunChange, type RunChange } from '../../core/run-events.ts';
+import { TeamSchema, type Run, type Team } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { TargetBusyError, findActiveRunOn, findRun, insertRun, toRunView, updateRunState } from '../../db/repositories/runs.ts';
+import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
 
 type Caller = { principal: Principal; ip: string };
 
 const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
+
+/**
+ * Who may skip the approval: the caller with runs:approve on the team, or anyone who may start the
+ * kind when the team's settings allow auto-apply for it. With four-eyes on, holding runs:approve is
+ * not enough (that would be approving one's own run). The workflow applies without approval only
+ * when its input carries the grant this returns.
+ */
+function autoApproval(caller: Caller, team: Team, kind: string): AutoApprove {
+  const settings = settingsOf(team);
+  const grant = (reason: AutoApprove['reason']): AutoApprove => ({ by: caller.principal.id, byEmail: caller.principal.email, reason });
+  if (settings.autoApply.kinds.includes(kind)) return grant('team-setting');
+  if (can(caller.principal, team.id, 'runs:approve') && !settings.fourEyes) return grant('permission');
+  const why = settings.fourEyes ? 'four-eyes is on for this team, so a run needs an approver other than the one who started it' : 'it needs runs:approve on this team';
+  throw new NotAllowedError(`auto-apply not allowed: ${why}`, [{ field: 'params.autoApply', message: `not allowed: ${why}` }]);
+}
+
+/** Live announcements are the fast path: the change is already recorded, so a Redis outage must not fail the request. */
+async function announce(deps: AppDeps, change: RunChange): Promise<void> {
+  await publishRunChange(deps.redis, deps.keys, change).catch((err: unknown) => deps.logger.warn({ err, runId: change.id }, 'announcing a run change failed'));
+}
 
 /**
  * Validates, records the run (status queued) with its audit row in one transaction, then starts the
@@ -27,16 +48,16 @@ export async function startRun(
   body: { kind: string; team: string; params: Record<string, unknown> },
   rerunOf?: string,
 ): Promise<RunView> {
-  const kind = KINDS[body.kind];
-  if (!kind) {
-    throw new InputError('unknown kind', [{ field: 'kind', message: `must be one of: ${Object.keys(KINDS).join(', ')}` }]);
-  }
-  const team = await em.findOne(TeamSchema, { slug: body.team });
-  if (!team) throw new NotFoundError('team not found');
-  assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
+  const kind = kindNamed(body.kind);
+  if (!kind) throw new InputError('unknown kind', [{ field: 'kind', message: `must be one of: ${kindNames().join(', ')}` }]);
+  // Input first: whether it is valid says nothing about the team, which may be one the caller cannot see.
   const parsed = kind.paramsSchema.safeParse(body.params);
   if (!parsed.success) throw inputErrorFrom(parsed.error, 'params');
   const params = parsed.data as Record<string, unknown>;
+  const team = await em.findOne(TeamSchema, { slug: body.team });
+  if (!team) throw new NotFoundError('team not found');
+  assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
+  const autoApprove = params.autoApply === true ? autoApproval(caller, team, kind.kind) : undefined;
 
   const id = crypto.randomUUID();
   const target = kind.target(params);
@@ -50,13 +71,15 @@ export async function startRun(
         resourceId: id,
         teamId: team.id,
         ip: caller.ip,
-        data: { kind: kind.kind, target, ...(rerunOf ? { rerunOf } : {}) },
+        data: { kind: kind.kind, target, ...(rerunOf ? { rerunOf } : {}), ...(autoApprove ? { autoApprove: autoApprove.reason } : {}) },
       });
       return insertRun(tx, { id, kind: kind.kind, teamId: team.id, userId: caller.principal.id, target, params });
     });
   } catch (err) {
     if (err instanceof TargetBusyError) {
-      const activeRunId = await findActiveRunOn(em.fork(), kind.kind, target);
+      // The busy run's id only for a caller who may read it: another team's run does not exist for them.
+      const activeRun = await findActiveRunOn(em.fork(), kind.kind, target).then((runId) => (runId ? findRun(em.fork(), runId) : null));
+      const activeRunId = activeRun && can(caller.principal, activeRun.team.id, 'runs:read') ? activeRun.id : null;
       throw new ConflictError(`${target} already has an active ${kind.kind} run${activeRunId ? ` (${activeRunId})` : ''}`, { activeRunId });
     }
     throw err;
@@ -76,12 +99,9 @@ export async function startRun(
     runId: id,
     teamId: team.id,
     params: parsed.data as TerraformRunInput['params'],
-    // Only someone who may approve skips the approval gate; the workflow ignores autoApply without this.
-    ...(params.autoApply === true && can(caller.principal, team.id, 'runs:approve')
-      ? { autoApprove: { by: caller.principal.id, byEmail: caller.principal.email, reason: 'permission' as const } }
-      : {}),
     approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
     heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    ...(autoApprove ? { autoApprove } : {}),
   };
   try {
     await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [input] });
@@ -91,7 +111,7 @@ export async function startRun(
     throw err;
   }
   deps.metrics.runsStarted.inc({ kind: kind.kind });
-  await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target, step: null });
+  await announce(deps, { id, status: 'queued', kind: kind.kind, team: team.slug, target, step: null });
   return { ...toRunView(run), lastSeq: 1 };
 }
 
@@ -105,9 +125,11 @@ export async function rerun(deps: AppDeps, em: EntityManager, caller: Caller, id
   return startRun(deps, em, caller, { kind: source.kind, team: team.slug, params: source.params }, source.id);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Loads a run the caller may act on: another team's run is a 404, a visible one without `permission` a 403. */
 export async function runFor(em: EntityManager, principal: Principal, id: string, permission: Parameters<typeof assertCan>[2]): Promise<Run> {
-  const run = /^[0-9a-f-]{36}$/i.test(id) ? await findRun(em, id) : null;
+  const run = UUID.test(id) ? await findRun(em, id) : null;
   if (!run) throw new NotFoundError('run not found');
   assertCan(principal, run.team.id, permission);
   return run;
@@ -128,6 +150,10 @@ export async function decide(
   comment: string,
 ): Promise<RunView> {
   const run = await runFor(em, caller.principal, id, 'runs:approve');
+  // Four-eyes: whoever started the run may still reject it, never approve it.
+  if (decision === 'approve' && settingsOf(run.team).fourEyes && run.requestedBy.id === caller.principal.id) {
+    throw new NotAllowedError('four-eyes is on for this team: a run must be approved by someone other than the person who started it');
+  }
   const approval = {
     decision: decision === 'approve' ? ('approved' as const) : ('rejected' as const),
     by: caller.principal.id,
@@ -193,6 +219,6 @@ export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller
   await em.flush();
   const message = force ? `force cancel requested by ${caller.principal.email}: the process is killed; its state may not be saved` : `cancel requested by ${caller.principal.email}`;
   await deps.events.append(run.id, [{ type: 'step', level: force ? 'warn' : 'info', message, data: { cancelRequest: request }, attempt: 0 }]);
-  await publishRunChange(deps.redis, deps.keys, { id: run.id, status: run.status, kind: run.kind, team: run.team.slug, target: run.target ?? null, step: run.step ?? null });
+  await announce(deps, { id: run.id, status: run.status, kind: run.kind, team: run.team.slug, target: run.target ?? null, step: run.step ?? null });
   return toRunView(run);
 }

@@ -3,7 +3,7 @@ import type { Principal } from '../../core/access.ts';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
-import type { TokenService } from '../../core/tokens.ts';
+import type { SessionService } from '../../core/refresh-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { revokeUserRefreshFamilies } from '../../db/repositories/refresh-tokens.ts';
 import { findUserForLogin, lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
@@ -14,20 +14,12 @@ type UserChange = { name?: string | undefined; disabled?: boolean | undefined; i
 const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
 
 /**
- * Refresh rows are revoked inside the transaction; the access tokens of those families only once it
- * committed (Redis is not part of it). Open WebSockets watch these markers and close on them.
- */
-async function endAccessOf(tokens: TokenService, families: string[]): Promise<void> {
-  await Promise.all(families.map((f) => tokens.revokeFamily(f)));
-}
-
-/**
  * A platform admin edits a user. Disabling ends every session of theirs: refresh families revoked
  * (no refresh, no new access token) and their live access tokens revoked; authentication already
  * refuses disabled users. A password reset sets a one-time password (the user must replace it at
  * their next sign-in) and ends their sessions too. The change and its audit row commit together.
  */
-export async function updateUser(em: EntityManager, tokens: TokenService, caller: Caller, id: string, change: UserChange): Promise<UserView> {
+export async function updateUser(em: EntityManager, sessions: SessionService, caller: Caller, id: string, change: UserChange): Promise<UserView> {
   // An admin cannot lock themselves out, which also keeps at least one platform admin able to sign in.
   if (id === caller.principal.id && (change.disabled === true || change.isAdmin === false)) {
     throw new ConflictError('you cannot disable yourself or drop your own platform admin role; ask another platform admin', {
@@ -53,7 +45,7 @@ export async function updateUser(em: EntityManager, tokens: TokenService, caller
       }
       // Revoked even when already disabled: a session could have been issued by a refresh racing the first disable.
       const endSessions = change.disabled === true || newHash !== undefined;
-      const families = endSessions ? await revokeUserRefreshFamilies(tx, user.id) : [];
+      const families = endSessions ? await revokeUserRefreshFamilies(tx, user.id, change.disabled === true ? 'user-disabled' : 'password-reset') : [];
       recordAudit(tx, {
         actor: actor(caller),
         action: 'user.update',
@@ -66,21 +58,23 @@ export async function updateUser(em: EntityManager, tokens: TokenService, caller
     },
     { clear: true },
   );
-  await endAccessOf(tokens, families);
+  // After the commit: open sockets of those sessions close now, in every API process.
+  await sessions.announce(families);
   return view;
 }
 
 /**
  * The caller changes their own password after proving the current one. Every other session ends;
- * the one making the request (`keepFamily`, from its access token) stays signed in.
+ * the one making the request (`keepFamily`, from its access token) stays signed in. False, changing
+ * nothing, when the current password is wrong (the caller counts that as a failed guess).
  */
 export async function changePassword(
   em: EntityManager,
-  tokens: TokenService,
+  sessions: SessionService,
   caller: Caller,
-  keepFamily: string | undefined,
+  keepFamily: string,
   body: { currentPassword: string; newPassword: string },
-): Promise<void> {
+): Promise<boolean> {
   assertAcceptablePassword(body.newPassword, caller.principal.email, 'newPassword');
   const newHash = await hashPassword(body.newPassword);
   const families = await em.transactional(
@@ -88,11 +82,12 @@ export async function changePassword(
       // Locked, so two concurrent changes cannot both prove the same old password.
       const user = await lockUserWithPassword(tx, caller.principal.id);
       if (!user || user.disabled) throw new AuthenticationError('account not active');
-      if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
-        throw new InputError('the current password is wrong', [{ field: 'currentPassword', message: 'does not match' }]);
+      if (!(await verifyPassword(user.passwordHash, body.currentPassword))) return null;
+      if (body.newPassword === body.currentPassword) {
+        throw new InputError('the new password is the current one', [{ field: 'newPassword', message: 'must differ from the current password' }]);
       }
       Object.assign(user, { passwordHash: newHash, passwordChangeRequired: false });
-      const revoked = await revokeUserRefreshFamilies(tx, user.id, keepFamily);
+      const revoked = await revokeUserRefreshFamilies(tx, user.id, 'password-change', keepFamily);
       recordAudit(tx, {
         actor: actor(caller),
         action: 'auth.password_change',
@@ -105,7 +100,9 @@ export async function changePassword(
     },
     { clear: true },
   );
-  await endAccessOf(tokens, families);
+  if (!families) return false;
+  await sessions.announce(families);
+  return true;
 }
 
 /**

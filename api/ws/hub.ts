@@ -1,9 +1,11 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { outageOf } from '../../core/outages.ts';
 import { createRedis } from '../../core/redis.ts';
 import type { AppDeps } from '../context.ts';
 import { catchUpFromStore } from './catch-up.ts';
+import { SessionRevocations } from './revocations.ts';
 import { RunsTopic } from './runs-topic.ts';
 import { Session } from './session.ts';
 import { RunStreamReader } from './stream-reader.ts';
@@ -37,7 +39,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   };
   const reader = new RunStreamReader({ connect: () => connect('api-ws-reader'), redis: deps.redis, keys: deps.keys, logger });
   const topic = new RunsTopic({ connect: () => connect('api-ws-runs'), channel: deps.keys.runsChannel, logger });
-  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, tokens: deps.tokens, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
+  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
@@ -47,12 +49,21 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   const sessions = new Map<WebSocket, Session>();
   const authenticating = new Set<Duplex>();
   let closing = false;
+  const revocations = new SessionRevocations(
+    { connect: () => connect('api-ws-revocations'), channel: deps.keys.revocationsChannel, db: deps.db, logger, sweepEveryMs: config.WS_PING_INTERVAL_MS },
+    () => [...sessions.values()].map((s) => s.family),
+    (ended) => {
+      for (const session of sessions.values()) if (ended.has(session.family)) session.revoked();
+    },
+  );
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (err) => logger.debug({ err }, 'ws upgrade socket error'));
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WS_PATH) return rejectUpgrade(socket, 404, 'no WebSocket endpoint here');
-    if (closing) return rejectUpgrade(socket, 503, 'shutting down');
+    if (closing) return rejectUpgrade(socket, 503, 'shutting down', 1);
+    // Live events travel through Redis only: without it a socket would stay silent, so say so instead.
+    if (deps.redis.status !== 'ready') return rejectUpgrade(socket, 503, 'Redis is unavailable; retry later', 5);
     authenticating.add(socket);
     authorizeUpgrade(req, url, deps).then(
       (outcome) => {
@@ -62,6 +73,8 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
         wss.handleUpgrade(req, socket, head, (ws) => {
           metrics.wsConnections.inc();
           sessions.set(ws, new Session(ws, socket, outcome.principal, sessionDeps));
+          // A revocation announced between the token check and now reached no socket: look once more.
+          void revocations.check([outcome.principal.family]);
           ws.on('error', (err) => logger.debug({ err }, 'ws socket error'));
           ws.on('close', () => {
             sessions.delete(ws);
@@ -71,6 +84,11 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
       },
       (err: unknown) => {
         authenticating.delete(socket);
+        const outage = outageOf(err);
+        if (outage) {
+          logger.warn({ err }, 'ws upgrade: dependency unavailable');
+          return rejectUpgrade(socket, 503, outage.message, outage.retryAfterSeconds);
+        }
         logger.error({ err }, 'ws upgrade failed');
         rejectUpgrade(socket, 500, 'internal error');
       },
@@ -81,10 +99,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
   // A peer that misses one ping interval's pong is terminated on the next tick.
   let catchingUp: Promise<void> | undefined;
   const pinger = setInterval(() => {
-    for (const session of sessions.values()) {
-      session.ping();
-      void session.recheckToken();
-    }
+    for (const session of sessions.values()) session.ping();
     catchingUp ??= catchUpFromStore(deps.db, logger, [...sessions.values()].flatMap((s) => [...s.subscriptions()])).finally(
       () => (catchingUp = undefined),
     );
@@ -112,7 +127,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
           }),
       ),
     );
-    await Promise.all([reader.stop(), topic.close(), catchingUp]);
+    await Promise.all([reader.stop(), topic.close(), revocations.close(), catchingUp]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
 

@@ -5,7 +5,6 @@ import { can, type Principal } from '../../core/access.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
-import type { TokenService } from '../../core/tokens.ts';
 import type { Db } from '../../db/orm.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { RunSubscription } from './run-subscription.ts';
@@ -19,7 +18,6 @@ export type SessionDeps = {
   topic: RunsTopic;
   metrics: Metrics;
   logger: Logger;
-  tokens: TokenService;
   maxBufferedBytes: number;
 };
 
@@ -34,12 +32,13 @@ type Watch = { sub: RunSubscription; unwatch?: () => void };
 /** One authenticated socket: its run subscriptions, its `runs` topic membership, and its send budget. */
 export class Session {
   readonly principal: Principal;
+  /** The login session the socket's token belongs to; revoking it closes the socket. */
+  readonly family: string;
   alive = true;
   private readonly ws: WebSocket;
   /** The upgraded TCP socket under `ws`, for corking. */
   private readonly socket: Duplex;
   private readonly deps: SessionDeps;
-  private readonly credentials: { jti: string; family?: string };
   private readonly watches = new Map<string, Watch>();
   private readonly member: TopicMember;
   private onTopic = false;
@@ -50,9 +49,9 @@ export class Session {
   private corked = false;
   private queued = 0;
 
-  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { jti: string; exp: number; family?: string }, deps: SessionDeps) {
+  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { exp: number; family: string }, deps: SessionDeps) {
     this.ws = ws;
-    this.credentials = { jti: principal.jti, ...(principal.family ? { family: principal.family } : {}) };
+    this.family = principal.family;
     this.socket = socket;
     this.principal = principal;
     this.deps = deps;
@@ -109,15 +108,9 @@ export class Session {
     for (const watch of this.watches.values()) yield watch.sub;
   }
 
-  /** Called by the hub's ping timer: a token revoked since the socket opened (logout, refresh reuse) ends it. */
-  async recheckToken(): Promise<void> {
-    if (this.ended) return;
-    const revoked = await this.deps.tokens.isRevoked(this.credentials).catch((err: unknown) => {
-      // Redis unreachable: keep the socket; the next tick asks again.
-      this.deps.logger.warn({ err }, 'ws token revocation check failed');
-      return false;
-    });
-    if (revoked) this.end(WS_CLOSE.tokenRevoked, 'access token revoked', 'token_revoked');
+  /** The socket's session was revoked (logout, refresh-token reuse, user disabled, password changed). */
+  revoked(): void {
+    this.end(WS_CLOSE.tokenRevoked, 'session revoked', 'token_revoked');
   }
 
   /** Called by the hub's ping timer: a peer that did not answer the previous ping is gone. */

@@ -1,8 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Principal } from '../../core/access.ts';
 import { DomainError } from '../../core/errors.ts';
-import { principalFromToken } from '../middleware/auth.ts';
+import { principalFromToken, type AuthenticatedPrincipal } from '../middleware/auth.ts';
 import type { AppDeps } from '../context.ts';
 
 /** The subprotocol a browser offers next to `bearer.<token>`, and the one the server selects. */
@@ -10,16 +9,16 @@ export const WS_PROTOCOL = 'opssight.v1';
 const BEARER_PREFIX = 'bearer.';
 
 export type UpgradeOutcome =
-  | { ok: true; principal: Principal & { jti: string; exp: number; family?: string } }
+  | { ok: true; principal: AuthenticatedPrincipal }
   | { ok: false; status: number; message: string };
 
 /**
- * Browsers cannot set headers on a WebSocket, so the token comes as `?access_token=` or as a
- * `bearer.<token>` subprotocol (kept out of URLs and access logs). The selected protocol is
- * WS_PROTOCOL, never the token.
+ * Browsers cannot set headers on a WebSocket, so the token comes as a `bearer.<token>` subprotocol
+ * (kept out of URLs and access logs); the selected protocol is WS_PROTOCOL, never the token. The
+ * `?access_token=` form, which proxies log with the URL, is read only when WS_QUERY_TOKEN allows it.
  */
-export function tokenFromUpgrade(req: http.IncomingMessage, url: URL): string | null {
-  const fromQuery = url.searchParams.get('access_token');
+export function tokenFromUpgrade(req: http.IncomingMessage, url: URL, allowQuery: boolean): string | null {
+  const fromQuery = allowQuery ? url.searchParams.get('access_token') : null;
   if (fromQuery) return fromQuery;
   const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
   const bearer = offered.find((p) => p.startsWith(BEARER_PREFIX));
@@ -41,24 +40,27 @@ export function originAllowed(req: http.IncomingMessage, allowList: readonly str
 
 export async function authorizeUpgrade(req: http.IncomingMessage, url: URL, deps: AppDeps): Promise<UpgradeOutcome> {
   if (!originAllowed(req, deps.config.CORS_ORIGINS)) return { ok: false, status: 403, message: 'origin not allowed' };
-  const token = tokenFromUpgrade(req, url);
-  if (!token) return { ok: false, status: 401, message: 'access token required' };
+  const token = tokenFromUpgrade(req, url, deps.config.WS_QUERY_TOKEN);
+  if (!token) return { ok: false, status: 401, message: 'access token required (as the subprotocol bearer.<token>)' };
   try {
-    return { ok: true, principal: await principalFromToken(deps.tokens, deps.db.em.fork(), token) };
+    return { ok: true, principal: await principalFromToken(deps, deps.db.em.fork(), token) };
   } catch (err) {
     if (err instanceof DomainError && err.status === 401) return { ok: false, status: 401, message: err.message };
     throw err;
   }
 }
 
-/** Answers the upgrade request with a plain HTTP error; the socket never becomes a WebSocket. */
-export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ status, title: status === 401 ? 'Unauthenticated' : status === 403 ? 'Forbidden' : 'Error', detail: message });
-  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 404 ? 'Not Found' : 'Internal Server Error';
+const REASONS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+
+/** Answers the upgrade request with a plain HTTP problem+json; the socket never becomes a WebSocket. */
+export function rejectUpgrade(socket: Duplex, status: number, message: string, retryAfterSeconds?: number): void {
+  const reason = REASONS[status] ?? 'Internal Server Error';
+  const body = JSON.stringify({ type: 'about:blank', title: reason, status, detail: message, instance: '/ws' });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/problem+json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+      (retryAfterSeconds ? `Retry-After: ${retryAfterSeconds}\r\n` : '') +
       `\r\n${body}`,
   );
 }

@@ -22,3 +22,7 @@ export const terraformKind: KindDefinition<typeof terraformParamsSchema> = {
 };
 
 export const KINDS: Record<string, KindDefinition> = { terraform: terraformKind as KindDefinition };
+
+/** The kind called `name`; own keys only, so `constructor` or `__proto__` are unknown kinds, not Object's. */
+export const kindNamed = (name: string): KindDefinition | undefined => (Object.hasOwn(KINDS, name) ? KINDS[name] : undefined);
+export const kindNames = (): string[] => Object.keys(KINDS);

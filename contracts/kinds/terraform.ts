@@ -12,6 +12,8 @@ export const terraformParamsSchema = z.object({
   files: z
     .record(fileName, z.string().max(512 * 1024))
     .refine((files) => Object.keys(files).length > 0, 'at least one .tf file is required')
+    // The refine above, as published JSON Schema says it.
+    .meta({ minProperties: 1 })
     .describe('configuration files: name → HCL text'),
   variables: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'not a valid variable name'), z.union([z.string(), z.number(), z.boolean()]))

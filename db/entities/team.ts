@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { ROLES } from '../../contracts/permissions.ts';
+import { newTeamSettings, type TeamSettings } from '../../contracts/teams.ts';
 import { UserSchema } from './user.ts';
 
 export const TeamSchema = defineEntity({
@@ -9,6 +10,8 @@ export const TeamSchema = defineEntity({
     id: p.uuid().primary().onCreate(() => crypto.randomUUID()),
     slug: p.string().unique(),
     name: p.string(),
+    /** Policy (four-eyes, auto-apply, Terraform restrictions); read through teamSettingsSchema, which fills defaults. */
+    settings: p.json<Partial<TeamSettings>>().onCreate(() => newTeamSettings()),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -1,6 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { RefreshTokenSchema, UserSchema } from '../entities/index.ts';
+import { RefreshFamilySchema, RefreshTokenSchema, UserSchema } from '../entities/index.ts';
 import type { RefreshToken } from '../entities/refresh-token.ts';
+
+/** Queues a new session (refresh family) row. The caller flushes, with its first token. */
+export function createRefreshFamilyRow(em: EntityManager, input: { id: string; userId: string }): void {
+  em.create(RefreshFamilySchema, { id: input.id, user: em.getReference(UserSchema, input.userId) });
+}
 
 /** Queues a new refresh-token row; only the token's hash is stored. The caller flushes. */
 export function createRefreshTokenRow(em: EntityManager, input: { userId: string; family: string; tokenHash: string; expiresAt: Date }): RefreshToken {
@@ -18,36 +23,61 @@ export async function findRefreshToken(em: EntityManager, tokenHash: string): Pr
 }
 
 /**
- * Marks the token used if, and only if, nobody has used or revoked it yet. One conditional UPDATE, so
- * two concurrent refreshes with the same token cannot both win: the loser sees `false`.
+ * Row-locks the family until the transaction `em` runs in ends: every rotation and revocation of one
+ * session takes this lock first, so they happen one after the other. Null when there is no such family.
  */
-export async function claimRefreshToken(em: EntityManager, id: string): Promise<boolean> {
-  const changed = await em.nativeUpdate(RefreshTokenSchema, { id, usedAt: null, revokedAt: null }, { usedAt: new Date() });
-  return changed === 1;
+export async function lockRefreshFamily(em: EntityManager, family: string): Promise<{ revokedAt: Date | null } | null> {
+  const rows = await em.execute<{ revoked_at: Date | null }[]>('select revoked_at from refresh_families where id = ? for update', [family]);
+  return rows[0] ? { revokedAt: rows[0].revoked_at } : null;
 }
 
-/** Revokes every not-yet-revoked token of the family; returns how many rows changed. */
-export async function revokeRefreshFamily(em: EntityManager, family: string): Promise<number> {
-  return em.nativeUpdate(RefreshTokenSchema, { family, revokedAt: null }, { revokedAt: new Date() });
+/** Marks the token used (the caller holds its family's lock, so nobody else can at the same time). */
+export async function markRefreshTokenUsed(em: EntityManager, id: string): Promise<void> {
+  await em.nativeUpdate(RefreshTokenSchema, { id }, { usedAt: new Date() });
+}
+
+/** Revokes the family and every one of its tokens, for good. Returns whether it was live until now. */
+export async function revokeRefreshFamily(em: EntityManager, family: string, reason: string): Promise<boolean> {
+  const now = new Date();
+  const changed = await em.nativeUpdate(RefreshFamilySchema, { id: family, revokedAt: null }, { revokedAt: now, revokedReason: reason });
+  await em.nativeUpdate(RefreshTokenSchema, { family, revokedAt: null }, { revokedAt: now });
+  return changed > 0;
 }
 
 /**
- * Revokes every live refresh family of the user except `keep` (the caller's own session, when it
- * changes its password). Returns the families it ended so their access tokens can be revoked too,
- * once the transaction this runs in has committed.
+ * Revokes every live family of the user except `keep` (the caller's own session, when it changes its
+ * password) and their tokens. Returns the families it ended, so open sockets on them can be told once
+ * the transaction this runs in has committed.
  */
-export async function revokeUserRefreshFamilies(em: EntityManager, userId: string, keep?: string): Promise<string[]> {
-  const rows = await em.execute<{ family: string }[]>(
-    `update refresh_tokens set revoked_at = ? where user_id = ? and revoked_at is null${keep ? ' and family <> ?' : ''} returning family`,
-    [new Date(), userId, ...(keep ? [keep] : [])],
+export async function revokeUserRefreshFamilies(em: EntityManager, userId: string, reason: string, keep?: string): Promise<string[]> {
+  const now = new Date();
+  const rows = await em.execute<{ id: string }[]>(
+    `update refresh_families set revoked_at = ?, revoked_reason = ? where user_id = ? and revoked_at is null${keep ? ' and id <> ?' : ''} returning id`,
+    [now, reason, userId, ...(keep ? [keep] : [])],
   );
-  return [...new Set(rows.map((r) => r.family))];
+  const families = rows.map((r) => r.id);
+  if (families.length) await em.nativeUpdate(RefreshTokenSchema, { family: { $in: families }, revokedAt: null }, { revokedAt: now });
+  return families;
+}
+
+/** Whether the family exists and is not revoked: the check every access token passes on every use. */
+export async function isRefreshFamilyLive(em: EntityManager, family: string): Promise<boolean> {
+  const rows = await em.execute<{ n: number }[]>('select 1 as n from refresh_families where id = ? and revoked_at is null', [family]);
+  return rows.length > 0;
+}
+
+/** Those of `families` that are revoked or gone. */
+export async function endedRefreshFamilies(em: EntityManager, families: string[]): Promise<string[]> {
+  if (families.length === 0) return [];
+  const live = await em.find(RefreshFamilySchema, { id: { $in: families }, revokedAt: null }, { fields: ['id'] });
+  const liveIds = new Set(live.map((f) => f.id));
+  return families.filter((f) => !liveIds.has(f));
 }
 
 /**
- * Deletes up to `limit` expired rows of one user or one family. Housekeeping run on login and refresh
- * instead of a timer: an expired token can never be traded again, so its row only takes space.
- * family is indexed; user_id is not (yet), so the per-user form scans the table until it is.
+ * Deletes up to `limit` expired rows of one user or one family, then (per user) the families left with
+ * no token. Housekeeping run on login and refresh instead of a timer: an expired token can never be
+ * traded again, and an access token never outlives the refresh token it was issued with.
  */
 export async function deleteExpiredRefreshTokens(em: EntityManager, of: { userId: string } | { family: string }, limit = 500): Promise<number> {
   const [column, value] = 'userId' in of ? ['user_id', of.userId] : ['family', of.family];
@@ -56,5 +86,12 @@ export async function deleteExpiredRefreshTokens(em: EntityManager, of: { userId
     [value, new Date(), limit],
     'run',
   );
+  if ('userId' in of) {
+    await em.execute(
+      'delete from refresh_families f where f.user_id = ? and not exists (select 1 from refresh_tokens t where t.family = f.id)',
+      [of.userId],
+      'run',
+    );
+  }
   return res.affectedRows;
 }

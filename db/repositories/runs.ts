@@ -116,16 +116,17 @@ export async function updateRunState(em: EntityManager, id: string, change: RunS
   return run;
 }
 
-/** Cursor = base64url("<createdAt ISO>|<id>") of the last row of the previous page; newest first. */
+/**
+ * Cursor = "<createdAt in ms>.<id>" of the last row of the previous page; newest first. Every string of
+ * that shape (listRunsQuerySchema's pattern) decodes, so a cursor is valid exactly when it matches.
+ */
 export function encodeCursor(run: Pick<Run, 'createdAt' | 'id'>): string {
-  return Buffer.from(`${run.createdAt.toISOString()}|${run.id}`).toString('base64url');
+  return `${run.createdAt.getTime()}.${run.id}`;
 }
 
 export function decodeCursor(cursor: string): { createdAt: Date; id: string } | null {
-  const [ts, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = ts ? new Date(ts) : null;
-  if (!createdAt || Number.isNaN(createdAt.getTime()) || !id) return null;
-  return { createdAt, id };
+  const m = /^(\d{1,13})\.([0-9a-f-]{36})$/.exec(cursor);
+  return m ? { createdAt: new Date(Number(m[1])), id: m[2]! } : null;
 }
 
 export async function listRuns(

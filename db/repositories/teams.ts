@@ -1,5 +1,6 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { Role } from '../../contracts/permissions.ts';
+import { teamSettingsSchema, type TeamSettings } from '../../contracts/teams.ts';
 import { MembershipSchema, TeamSchema, UserSchema, type Membership, type Team } from '../entities/index.ts';
 
 export type TeamView = { id: string; slug: string; name: string; createdAt: string };
@@ -19,6 +20,20 @@ export function createTeamRow(em: EntityManager, input: { slug: string; name: st
 
 export async function findTeamBySlug(em: EntityManager, slug: string): Promise<Team | null> {
   return em.findOne(TeamSchema, { slug });
+}
+
+/** The team's settings with defaults for whatever the stored document does not say. */
+export const settingsOf = (team: Pick<Team, 'settings'>): TeamSettings => teamSettingsSchema.parse(team.settings ?? {});
+
+/** A team's settings by id (the Terraform activity reads its `terraform` policy here); null when there is no such team. */
+export async function findTeamSettings(em: EntityManager, teamId: string): Promise<TeamSettings | null> {
+  const team = await em.findOne(TeamSchema, { id: teamId }, { fields: ['settings'] });
+  return team ? settingsOf(team) : null;
+}
+
+/** The team row-locked for an update in the transaction `em` runs in. */
+export async function lockTeam(em: EntityManager, id: string): Promise<Team | null> {
+  return em.findOne(TeamSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
 }
 
 /** All teams, or only those with the given ids (undefined = no restriction). */

@@ -119,6 +119,17 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(await eventsOf(runId)).toEqual([]);
   });
 
+  it('refuses what the team\'s stored policy forbids, read when the step starts', async () => {
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const p = params(slowApply(1));
+    const w = await worker();
+    expect(await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: 'plan-1', params: p })).toMatchObject({ hasChanges: true });
+    await ctx.db.em.getConnection().execute(`update teams set settings = ?::jsonb where id = ?`, [JSON.stringify({ terraform: { forbidProvisioners: ['local-exec'] } }), teamId]);
+    const err = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: 'plan-2', params: p }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: FAILURE_TYPES.policy, nonRetryable: true });
+    expect((err as Error).message).toContain('main.tf line 4: the team\'s policy forbids "local-exec" provisioners');
+  });
+
   it('on cancellation interrupts terraform (SIGINT), which releases the state lock', async () => {
     const { runId, teamId } = await createRunWithTeam(ctx.db.em);
     const p = params(slowApply(60));

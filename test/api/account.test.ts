@@ -45,7 +45,7 @@ describe('PATCH /api/v1/users/:id', () => {
   it('disabling ends every session: access tokens, refresh tokens and new logins are refused', async () => {
     const user = await createUser(api.deps.db.em);
     const [one, two] = [await login(user.email), await login(user.email)];
-    const bare = await tokenFor(api, user.id); // no refresh family: refused because the user is disabled
+    const bare = await tokenFor(api, user.id); // a session made without the password, ended alike
     const res = await patchUser(user.id, { disabled: true });
     expect(res.status).toBe(200);
     expect(res.body.disabled).toBe(true);
@@ -57,10 +57,10 @@ describe('PATCH /api/v1/users/:id', () => {
     const rows = await em().find(RefreshTokenSchema, { user: user.id });
     expect(rows.length).toBeGreaterThanOrEqual(2);
     expect(rows.every((r) => r.revokedAt !== null)).toBe(true);
-    // Open WebSockets check these markers, so they close too.
-    for (const family of new Set(rows.map((r) => r.family))) expect(await api.deps.tokens.isRevoked({ jti: crypto.randomUUID(), family })).toBe(true);
+    // Revoked for good in PostgreSQL, which every request (and every open socket) checks.
+    for (const family of new Set(rows.map((r) => r.family))) expect(await api.deps.sessions.isLive(em(), family)).toBe(false);
     const audit = await em().findOneOrFail(AuditLogSchema, { action: 'user.update', resourceId: user.id });
-    expect(audit.data).toEqual({ changes: { disabled: { from: false, to: true } }, revokedSessions: 2 });
+    expect(audit.data).toEqual({ changes: { disabled: { from: false, to: true } }, revokedSessions: 3 });
 
     // Re-enabled: they sign in afresh; the ended sessions stay ended.
     expect((await patchUser(user.id, { disabled: false })).body.disabled).toBe(false);
@@ -115,8 +115,9 @@ describe('POST /api/v1/auth/password', () => {
   it('refuses a wrong current password, a short or unchanged new one, and anonymous callers, changing nothing', async () => {
     const user = await createUser(api.deps.db.em);
     const { accessToken } = await login(user.email);
+    // Authenticated but not proven: 403 (a 401 would read as "signed out"), counted as a failed guess.
     const wrong = await change(accessToken, { currentPassword: 'not my password', newPassword: NEW });
-    expect(wrong.status).toBe(400);
+    expect(wrong.status).toBe(403);
     expect(wrong.body.errors).toEqual([{ field: 'currentPassword', message: 'does not match' }]);
     const short = await change(accessToken, { currentPassword: PASSWORD, newPassword: 'too short' });
     expect(short.body.errors).toEqual([{ field: 'newPassword', message: 'at least 12 characters' }]);

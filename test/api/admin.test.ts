@@ -159,6 +159,32 @@ describe('members', () => {
     expect(await em().count(AuditLogSchema, { resourceId: `${team.id}:${target.id}` })).toBe(0);
   });
 
+  it('a team admin can neither add a platform admin nor tell which emails have accounts', async () => {
+    const team = await createTeam(api.deps.db.em);
+    const lead = await tokenFor(await createUser(api.deps.db.em, { teams: [team], role: 'admin' }));
+    const path = `/api/v1/teams/${team.slug}/members`;
+    const platformAdmin = await createUser(api.deps.db.em, { role: 'platform-admin' });
+    const disabled = await createUser(api.deps.db.em);
+    await em().nativeUpdate(UserSchema, { id: disabled.id }, { disabled: true });
+
+    // A platform admin, a disabled account and no account at all: one and the same answer.
+    const answers = [];
+    for (const body of [{ email: platformAdmin.email }, { userId: platformAdmin.id }, { email: disabled.email }, { email: `nobody-${tag()}@example.test` }]) {
+      const res = await call('PUT', path, lead, { ...body, role: 'viewer' });
+      answers.push([res.status, res.body.detail]);
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify([404, 'no user with this email or id can be added'])]));
+    expect((await call('GET', path, lead)).body.items.map((m: { userId: string }) => m.userId)).not.toContain(platformAdmin.id);
+
+    // Guessing is budgeted: 20 misses an hour, then 429 whatever the email.
+    for (let i = answers.length; i < 20; i++) expect((await call('PUT', path, lead, { email: `guess-${i}-${tag()}@example.test`, role: 'viewer' })).status).toBe(404);
+    const real = await createUser(api.deps.db.em);
+    const limited = await call('PUT', path, lead, { email: real.email, role: 'viewer' });
+    expect(limited.status).toBe(429);
+    // A platform admin (who lists users anyway) is not limited, and may add a platform admin.
+    expect((await call('PUT', path, admin, { email: platformAdmin.email, role: 'viewer' })).status).toBe(201);
+  });
+
   it('names bad fields, refuses unknown users, and writes nothing', async () => {
     const team = await createTeam(api.deps.db.em);
     const target = await createUser(api.deps.db.em);

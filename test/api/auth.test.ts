@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuditLogSchema, RefreshTokenSchema } from '../../db/entities/index.ts';
+import { AuditLogSchema, RefreshFamilySchema, RefreshTokenSchema } from '../../db/entities/index.ts';
 import { createTokenService } from '../../core/tokens.ts';
-import { createRefreshTokenRow } from '../../db/repositories/refresh-tokens.ts';
-import { client } from '../fixtures/http.ts';
+import { createRefreshFamilyRow, createRefreshTokenRow } from '../../db/repositories/refresh-tokens.ts';
+import { client, sessionFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -108,11 +108,46 @@ describe('refresh', () => {
     expect((await refresh(other.refreshToken)).status).toBe(200);
   });
 
-  it('lets exactly one of two concurrent refreshes with the same token win', async () => {
+  it('lets exactly one of two concurrent refreshes with the same token win, and the reuse ends the session, winner included', async () => {
     const user = await createUser(api.deps.db.em);
     const { refreshToken } = tokensOf(await login(user.email, user.password));
     const results = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    // Before, the winner's new refresh token went on rotating: the family was revoked before it was written.
+    const winner = tokensOf(results.find((r) => r.status === 200)!);
+    expect((await refresh(winner.refreshToken)).status).toBe(401);
+    expect((await me(winner.accessToken)).status).toBe(401);
+  });
+
+  it('has at most one winner among many concurrent refreshes, and then none of them works', async () => {
+    const user = await createUser(api.deps.db.em);
+    const { refreshToken } = tokensOf(await login(user.email, user.password));
+    const results = await Promise.all(Array.from({ length: 6 }, () => refresh(refreshToken)));
+    expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+    expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true);
+    for (const r of results.filter((x) => x.status === 200)) {
+      expect((await refresh(tokensOf(r).refreshToken)).status).toBe(401);
+      expect((await me(tokensOf(r).accessToken)).status).toBe(401);
+    }
+    const rows = await em().find(RefreshTokenSchema, { user: user.id });
+    expect(rows.every((r) => r.revokedAt !== null)).toBe(true);
+  });
+
+  it('keeps a reused session revoked for good, with nothing of it left in Redis', async () => {
+    const user = await createUser(api.deps.db.em);
+    const first = tokensOf(await login(user.email, user.password));
+    const second = tokensOf(await refresh(first.refreshToken));
+    expect((await refresh(first.refreshToken)).status).toBe(401); // the replay
+    // Another API instance with a Redis prefix of its own sees no Redis state of the first: what it
+    // refuses, it refuses from PostgreSQL (before, the family came back once a Redis marker expired).
+    const fresh = await startApi({ REDIS_PREFIX: `opssight-test:fresh-${crypto.randomUUID()}:` });
+    try {
+      expect((await client(fresh, second.accessToken).get('/api/v1/me')).status).toBe(401);
+      expect((await client(fresh).post('/api/v1/auth/refresh', { refreshToken: second.refreshToken })).status).toBe(401);
+      expect((await client(fresh).post('/api/v1/auth/refresh', { refreshToken: first.refreshToken })).status).toBe(401);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('refuses unknown and malformed refresh tokens', async () => {
@@ -127,6 +162,7 @@ describe('expired refresh tokens', () => {
   /** A refresh-token row as the session service writes it, expiring at `expiresAt`. */
   async function row(userId: string, family: string, expiresAt: Date): Promise<string> {
     const fork = em();
+    if (!(await fork.findOne(RefreshFamilySchema, { id: family }))) createRefreshFamilyRow(fork, { id: family, userId });
     const created = createRefreshTokenRow(fork, { userId, family, tokenHash: randomBytes(32).toString('hex'), expiresAt });
     await fork.flush();
     return created.id;
@@ -146,6 +182,8 @@ describe('expired refresh tokens', () => {
     expect(left).toHaveLength(2); // the live row and the new login's
     expect(left).toContain(live);
     for (const id of expired) expect(left).not.toContain(id);
+    // Their sessions, left with no token, go too.
+    expect(await em().count(RefreshFamilySchema, { user: user.id })).toBe(2);
     expect(await ids(other.id)).toEqual([othersExpired]);
   });
 
@@ -183,10 +221,10 @@ describe('access tokens', () => {
 
   it('refuses expired, garbage, unsigned (alg none) and foreign-key tokens with 401', async () => {
     const user = await createUser(api.deps.db.em);
-    const { redis, keys } = api.deps;
-    const expired = await createTokenService({ secret: api.config.JWT_SECRET, ttlSeconds: -60, redis, keys }).signAccess(user.id);
-    const foreign = await createTokenService({ secret: 'x'.repeat(40), ttlSeconds: 60, redis, keys }).signAccess(user.id);
-    const valid = await api.deps.tokens.signAccess(user.id);
+    const { family } = await sessionFor(api, user.id);
+    const expired = await createTokenService({ secret: api.config.JWT_SECRET, ttlSeconds: -60 }).signAccess(user.id, family);
+    const foreign = await createTokenService({ secret: 'x'.repeat(40), ttlSeconds: 60 }).signAccess(user.id, family);
+    const valid = await api.deps.tokens.signAccess(user.id, family);
     const [, payload] = valid.token.split('.');
     const algNone = `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`;
 

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { tokenFor } from '../fixtures/http.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -44,6 +45,36 @@ describe('request hygiene', () => {
     expect(res.headers['referrer-policy']).toBe('no-referrer');
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('marks every API answer Cache-Control: no-store: tokens, runs with their files and variables, errors', async () => {
+    const user = await createUser(api.deps.db.em);
+    const token = await tokenFor(api, user.id);
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    const answers = [
+      await request('GET', '/api/v1/me', auth),
+      await request('GET', '/api/v1/runs', auth),
+      // (3 authenticated requests: this instance's RATE_LIMIT_API_PER_MINUTE)
+      await request('GET', `/api/v1/runs/${crypto.randomUUID()}`, auth),
+      await request('GET', '/api/v1/me'),
+      await request('POST', '/api/v1/auth/login', { ...json({ email: user.email, password: user.password }), from: randomLoopback() }),
+    ];
+    expect(answers.map((r) => [r.status, r.headers['cache-control']])).toEqual([
+      [200, 'no-store'],
+      [200, 'no-store'],
+      [404, 'no-store'],
+      [401, 'no-store'],
+      [200, 'no-store'],
+    ]);
+  });
+
+  it('keeps a caller’s X-Request-Id only when it is a short plain token, and never echoes anything else', async () => {
+    const kept = await request('GET', '/health', { headers: { 'x-request-id': 'req-42.abc:7' } });
+    expect(kept.headers['x-request-id']).toBe('req-42.abc:7');
+    for (const given of ['<script>alert(1)</script>', 'a'.repeat(129), 'two words', 'é']) {
+      const res = await request('GET', '/health', { headers: { 'x-request-id': given } });
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 
   it('echoes an allowed Origin and ignores any other', async () => {
@@ -109,8 +140,8 @@ describe('rate limits', () => {
 
   it('limits each user to RATE_LIMIT_API_PER_MINUTE authenticated requests', async () => {
     const [a, b] = await Promise.all([createUser(api.deps.db.em), createUser(api.deps.db.em)]);
-    const tokenA = (await api.deps.tokens.signAccess(a.id)).token;
-    const tokenB = (await api.deps.tokens.signAccess(b.id)).token;
+    const tokenA = await tokenFor(api, a.id);
+    const tokenB = await tokenFor(api, b.id);
     const me = (token: string) => request('GET', '/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await me(tokenA)).status);

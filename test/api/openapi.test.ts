@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { adminRoutes } from '../../api/routes/admin.ts';
 import { authRoutes } from '../../api/routes/auth.ts';
 import { openApiRoutes } from '../../api/routes/openapi.ts';
+import { hardenInput } from '../../api/openapi/builder.ts';
 import { runRoutes } from '../../api/routes/runs.ts';
 import { integrationRoutes } from '../../api/routes/integrations.ts';
+import { teamSettingsRoutes } from '../../api/routes/team-settings.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -40,7 +42,7 @@ describe('OpenAPI document', () => {
 
   it('documents every route the API routers register', () => {
     const documented = new Set(operations().map(({ path, method }) => `${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`));
-    const routers = [authRoutes(api.deps), adminRoutes(api.deps), runRoutes(api.deps), integrationRoutes(api.deps), openApiRoutes(api.deps)];
+    const routers = [authRoutes(api.deps), adminRoutes(api.deps), teamSettingsRoutes(api.deps), runRoutes(api.deps), integrationRoutes(api.deps), openApiRoutes(api.deps)];
     const registered = routers.flatMap((r) =>
       r.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:\w+/g, '{}')}`)),
     );
@@ -67,10 +69,14 @@ describe('OpenAPI document', () => {
     for (const def of Object.values(KINDS)) {
       const name = `${def.kind[0]!.toUpperCase()}${def.kind.slice(1)}Params`;
       const { $schema: _s, ...expected } = z.toJSONSchema(def.paramsSchema, { io: 'input' }) as Record<string, unknown>;
-      expect(doc.components.schemas[name]).toEqual(expected);
+      // As the API accepts it: the same schema, NUL and "__proto__" excluded (hardenInput).
+      expect(doc.components.schemas[name]).toEqual(hardenInput(expected));
     }
     expect(doc.components.schemas.LoginRequest).toMatchObject({ required: ['email', 'password'] });
-    expect((doc.components.schemas.StartRunRequest!.properties as Record<string, { enum?: string[] }>).kind!.enum).toEqual(Object.keys(KINDS));
+    // One shape per kind: `params` is that kind's schema.
+    const shapes = doc.components.schemas.StartRunRequest!.oneOf as { properties: { kind: { const: string }; params: { $ref: string } } }[];
+    expect(shapes.map((s) => s.properties.kind.const)).toEqual(Object.keys(KINDS));
+    expect(shapes[0]!.properties.params.$ref).toBe('#/components/schemas/TerraformParams');
     const listRuns = doc.paths['/api/v1/runs']!.get!.parameters!.map((p) => `${p.in}:${p.name}`);
     expect(listRuns).toEqual(expect.arrayContaining(['query:limit', 'query:cursor', 'query:status', 'query:team', 'query:workspace']));
   });

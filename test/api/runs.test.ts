@@ -97,6 +97,17 @@ describe('POST /api/v1/runs', () => {
     expect(second.body.detail).toContain(first.body.id);
   });
 
+  it('never names another team’s active run (which would be a 404 to the caller)', async () => {
+    const workspace = ws();
+    const theirs = await client(api, outsider).post('/api/v1/runs', { kind: 'terraform', team: otherTeam.slug, params: { workspace, files: simpleConfig() } });
+    expect(theirs.status).toBe(201);
+    const mine = await client(api, operator).post('/api/v1/runs', terraform(workspace));
+    // Busy (one active run per workspace) or not (per team), the answer carries nothing of theirs.
+    expect([201, 409]).toContain(mine.status);
+    expect(JSON.stringify(mine.body)).not.toContain(theirs.body.id);
+    expect((await client(api, operator).get(`/api/v1/runs/${theirs.body.id}`)).status).toBe(404);
+  });
+
   it('lets only one of many concurrent starts on one workspace through', async () => {
     const workspace = ws();
     const results = await Promise.all(Array.from({ length: 5 }, () => client(api, operator).post('/api/v1/runs', terraform(workspace))));
@@ -180,7 +191,7 @@ describe('reading runs', () => {
 
     const doc = (await client(api).get('/api/v1/openapi.json')).body;
     for (const op of [doc.paths['/api/v1/runs'].get, doc.paths['/api/v1/runs/{id}'].get]) {
-      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'fields', in: 'query', required: false, schema: { type: 'string' } }));
+      expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'fields', in: 'query', required: false, schema: { type: 'string', pattern: expect.stringContaining('cancelRequest') } }));
       expect(op.responses['400']).toBeDefined();
     }
   });

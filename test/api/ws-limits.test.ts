@@ -6,6 +6,8 @@ import { createTokenService } from '../../core/tokens.ts';
 import { insertRunEvents } from '../../db/repositories/run-events.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { createRunRow } from '../fixtures/runs.ts';
+import { bearer } from '../fixtures/ws.ts';
+import { sessionFor, tokenFor } from '../fixtures/http.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -24,7 +26,7 @@ async function viewerOfNewRun(api: TestApi) {
   const runId = await createRunRow(api.deps.db.em);
   const team = (await findRun(api.deps.db.em.fork(), runId))!.team as unknown as { id: string };
   const user = await createUser(api.deps.db.em, { teams: [team], role: 'viewer' });
-  return { runId, token: (await api.deps.tokens.signAccess(user.id)).token };
+  return { runId, token: await tokenFor(api, user.id) };
 }
 
 async function disconnects(metrics: Metrics, reason: string): Promise<number> {
@@ -32,8 +34,8 @@ async function disconnects(metrics: Metrics, reason: string): Promise<number> {
   return values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
-function opened(url: string, opts: WebSocket.ClientOptions = {}) {
-  const ws = new WebSocket(url, opts);
+function opened(url: string, token: string, opts: WebSocket.ClientOptions = {}) {
+  const ws = new WebSocket(url, bearer(token), opts);
   let socket: Socket | undefined;
   ws.on('upgrade', (res) => (socket = res.socket as Socket));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
@@ -47,7 +49,7 @@ function opened(url: string, opts: WebSocket.ClientOptions = {}) {
 describe('/ws limits', () => {
   it('disconnects a client that stops reading with 4008 and a reason once its buffer passes the limit', async () => {
     const { runId, token } = await viewerOfNewRun(slowApi);
-    const client = opened(`${slowApi.wsUrl}?access_token=${token}`);
+    const client = opened(slowApi.wsUrl, token);
     await client.open;
     const subscribed = new Promise((resolve) => client.ws.on('message', (d) => String(d).includes('"subscribed"') && resolve(null)));
     client.ws.send(JSON.stringify({ op: 'subscribe', runId, after: 0 }));
@@ -75,8 +77,8 @@ describe('/ws limits', () => {
 
   it('pings clients, keeps those that answer and terminates one that stops answering', async () => {
     const { token } = await viewerOfNewRun(pingApi);
-    const healthy = opened(`${pingApi.wsUrl}?access_token=${token}`);
-    const mute = opened(`${pingApi.wsUrl}?access_token=${token}`, { autoPong: false });
+    const healthy = opened(pingApi.wsUrl, token);
+    const mute = opened(pingApi.wsUrl, token, { autoPong: false });
     await Promise.all([healthy.open, mute.open]);
     const before = await disconnects(pingApi.deps.metrics, 'ping_timeout');
 
@@ -95,7 +97,7 @@ describe('/ws limits', () => {
 
   it('delivers an event whose Redis publish was lost even when nothing follows it, from PostgreSQL', async () => {
     const { runId, token } = await viewerOfNewRun(pingApi);
-    const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
+    const client = opened(pingApi.wsUrl, token);
     await client.open;
     await pingApi.deps.events.append(runId, [{ type: 'log', level: 'info', message: 'first', attempt: 1 }]);
     const seqs: number[] = [];
@@ -119,8 +121,9 @@ describe('/ws limits', () => {
   it('closes the socket with 4001 when the access token it was opened with expires', async () => {
     const { runId } = await viewerOfNewRun(pingApi);
     const owner = (await findRun(pingApi.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
-    const shortLived = createTokenService({ secret: pingApi.config.JWT_SECRET, ttlSeconds: 1, redis: pingApi.deps.redis, keys: pingApi.deps.keys });
-    const client = opened(`${pingApi.wsUrl}?access_token=${(await shortLived.signAccess(owner.id)).token}`);
+    const shortLived = createTokenService({ secret: pingApi.config.JWT_SECRET, ttlSeconds: 1 });
+    const { family } = await sessionFor(pingApi, owner.id);
+    const client = opened(pingApi.wsUrl, (await shortLived.signAccess(owner.id, family)).token);
     await client.open;
     const { code, reason } = await client.closed;
     expect(code).toBe(4001);
@@ -129,13 +132,13 @@ describe('/ws limits', () => {
 
   it('closes the socket with 4001 once its access token is revoked (logout), within a ping interval', async () => {
     const { token } = await viewerOfNewRun(pingApi);
-    const client = opened(`${pingApi.wsUrl}?access_token=${token}`);
+    const client = opened(pingApi.wsUrl, token);
     await client.open;
     const logout = await fetch(`${pingApi.baseUrl}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(logout.status).toBeLessThan(300);
     const { code, reason } = await client.closed;
     expect(code).toBe(4001);
-    expect(reason).toBe('access token revoked');
+    expect(reason).toBe('session revoked');
     expect(await disconnects(pingApi.deps.metrics, 'token_revoked')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -5,6 +5,8 @@ import type { NewRunEvent, RunEvent } from '../../contracts/events.ts';
 import { insertRunEvents } from '../../db/repositories/run-events.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { createRunRow } from '../fixtures/runs.ts';
+import { bearer } from '../fixtures/ws.ts';
+import { tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -98,7 +100,7 @@ async function runWithViewer() {
   const run = await findRun(api.deps.db.em.fork(), runId);
   const team = run!.team as unknown as { id: string; slug: string };
   const viewer = await createUser(api.deps.db.em, { teams: [team], role: 'viewer' });
-  const { token } = await api.deps.tokens.signAccess(viewer.id);
+  const token = await tokenFor(api, viewer.id);
   return { runId, team, token };
 }
 
@@ -121,18 +123,26 @@ describe('/ws authentication', () => {
     expect(await statusCodeOf(api.wsUrl, {}, ['opssight.v1', 'bearer.not-a-jwt'])).toBe(401);
   });
 
-  it('accepts the token as a query parameter or as a bearer subprotocol, and selects opssight.v1', async () => {
+  it('takes the token as a bearer subprotocol and selects opssight.v1; ?access_token= only when WS_QUERY_TOKEN allows it', async () => {
     const { token } = await runWithViewer();
-    const viaQuery = await Client.open(`${api.wsUrl}?access_token=${token}`);
     const viaProtocol = await Client.open(api.wsUrl, {}, ['opssight.v1', `bearer.${token}`]);
     expect(viaProtocol.ws.protocol).toBe('opssight.v1');
-    await Promise.all([viaQuery.close(), viaProtocol.close()]);
+    await viaProtocol.close();
+    // A token in the URL ends up in proxy logs: refused unless the deployment opted in.
+    expect(await statusCodeOf(`${api.wsUrl}?access_token=${token}`)).toBe(401);
+    const lenient = await startApi({ WS_QUERY_TOKEN: 'true' });
+    try {
+      const viaQuery = await Client.open(`${lenient.wsUrl}?access_token=${await tokenFor(lenient, (await createUser(lenient.deps.db.em)).id)}`);
+      await viaQuery.close();
+    } finally {
+      await lenient.close();
+    }
   });
 
   it('refuses a foreign Origin with 403 and accepts the allow-listed one', async () => {
     const { token } = await runWithViewer();
-    expect(await statusCodeOf(`${api.wsUrl}?access_token=${token}`, { origin: 'https://evil.example' })).toBe(403);
-    const ok = await Client.open(`${api.wsUrl}?access_token=${token}`, { origin: UI_ORIGIN });
+    expect(await statusCodeOf(api.wsUrl, { origin: 'https://evil.example' }, bearer(token))).toBe(403);
+    const ok = await Client.open(api.wsUrl, { origin: UI_ORIGIN }, bearer(token));
     await ok.close();
   });
 });
@@ -141,7 +151,7 @@ describe('/ws run subscriptions', () => {
   it('replays history, then streams live events with no gap and no duplicate, even while appends race the subscribe', async () => {
     const { runId, token } = await runWithViewer();
     for (let i = 0; i < 3; i++) await api.deps.events.append(runId, range(1, 400).map((n) => log(`history ${i}.${n}`)));
-    const client = await Client.open(`${api.wsUrl}?access_token=${token}`);
+    const client = await Client.open(api.wsUrl, {}, bearer(token));
 
     // Three concurrent appenders: their XADDs may reach Redis out of seq order, which the hub must repair.
     const racing = Promise.all(
@@ -165,7 +175,7 @@ describe('/ws run subscriptions', () => {
 
   it('fills from PostgreSQL the events whose Redis publish was lost, when a later one arrives live', async () => {
     const { runId, token } = await runWithViewer();
-    const client = await Client.open(`${api.wsUrl}?access_token=${token}`);
+    const client = await Client.open(api.wsUrl, {}, bearer(token));
     await client.subscribe(runId, 0);
     await api.deps.events.append(runId, [log('one')]);
     await client.until(() => client.seqs(runId).length === 1, 'seq 1');
@@ -181,13 +191,13 @@ describe('/ws run subscriptions', () => {
   it('a reconnect with `after` delivers exactly the missing events', async () => {
     const { runId, token } = await runWithViewer();
     await api.deps.events.append(runId, range(1, 10).map((n) => log(`a${n}`)));
-    const first = await Client.open(`${api.wsUrl}?access_token=${token}`);
+    const first = await Client.open(api.wsUrl, {}, bearer(token));
     await first.subscribe(runId, 0);
     await first.until(() => first.seqs(runId).length === 10, 'first 10');
     await first.close();
 
     await api.deps.events.append(runId, range(1, 7).map((n) => log(`b${n}`)));
-    const second = await Client.open(`${api.wsUrl}?access_token=${token}`);
+    const second = await Client.open(api.wsUrl, {}, bearer(token));
     await second.subscribe(runId, 10);
     await api.deps.events.append(runId, [log('c1')]);
     await second.until(() => second.seqs(runId).includes(18), 'seq 18');
@@ -198,7 +208,7 @@ describe('/ws run subscriptions', () => {
   it("answers another team's run as not found and delivers nothing of it; unsubscribe stops delivery", async () => {
     const mine = await runWithViewer();
     const theirs = await runWithViewer();
-    const client = await Client.open(`${api.wsUrl}?access_token=${mine.token}`);
+    const client = await Client.open(api.wsUrl, {}, bearer(mine.token));
     client.send({ op: 'subscribe', runId: theirs.runId, after: 0 });
     client.send({ op: 'subscribe', runId: 'not-a-uuid', after: 0 });
     await client.until(() => client.messages.filter((m) => m.op === 'error').length === 2, 'two errors');
@@ -209,7 +219,7 @@ describe('/ws run subscriptions', () => {
 
     // A second watcher of the same run keeps the shared reader on it after the client leaves.
     const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-    const watcher = await Client.open(`${api.wsUrl}?access_token=${(await api.deps.tokens.signAccess(admin.id)).token}`);
+    const watcher = await Client.open(api.wsUrl, {}, bearer(await tokenFor(api, admin.id)));
     await watcher.subscribe(mine.runId, 0);
     await client.subscribe(mine.runId, 0);
     await api.deps.events.append(theirs.runId, [log('secret')]);
@@ -234,7 +244,7 @@ describe('/ws runs topic', () => {
   it("forwards status changes only of runs whose team the caller can see", async () => {
     const mine = await runWithViewer();
     const foreign = await createTeam(api.deps.db.em);
-    const client = await Client.open(`${api.wsUrl}?access_token=${mine.token}`);
+    const client = await Client.open(api.wsUrl, {}, bearer(mine.token));
     client.send({ op: 'subscribe', topic: 'runs' });
     await client.until(() => client.messages.some((m) => m.op === 'subscribed' && m.topic === 'runs'), 'topic subscribed');
 

@@ -36,10 +36,16 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
   }
 }
 
-/** The Temporal CLI dev server (SQLite in a temp dir), the real frontend the SDK talks to. */
-export async function startTemporalDevServer(bin: string): Promise<{ address: string; pid: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-temporal-'));
+/**
+ * The Temporal CLI dev server (SQLite in a temp dir), the real frontend the SDK talks to. Given the
+ * `port` and `dir` of one that was stopped, it starts that server again, with its state.
+ */
+export async function startTemporalDevServer(
+  bin: string,
+  again: { port: number; dir: string } | undefined = undefined,
+): Promise<{ address: string; pid: number; port: number; dir: string; stop: () => Promise<void> }> {
+  const port = again?.port ?? (await freePort());
+  const dir = again?.dir ?? mkdtempSync(path.join(os.tmpdir(), 'opssight-temporal-'));
   const child = spawn(
     bin,
     [
@@ -58,7 +64,7 @@ export async function startTemporalDevServer(bin: string): Promise<{ address: st
     child.kill('SIGTERM');
     await exited;
   };
-  return { address: `127.0.0.1:${port}`, pid: child.pid!, stop };
+  return { address: `127.0.0.1:${port}`, pid: child.pid!, port, dir, stop };
 }
 
 /** A namespace of its own, so no other test file's worker can pick up this test's tasks. */

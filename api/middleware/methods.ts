@@ -1,0 +1,27 @@
+import type Koa from 'koa';
+import { DomainError } from '../../core/errors.ts';
+import type { AppRouter } from '../context.ts';
+
+/**
+ * Runs around every router: a path some router serves, asked with a method none of them serves, is a
+ * 405 whose Allow lists the methods of all routers together (each router's own allowedMethods() would
+ * only know its own, and answers 501 to methods it has never heard of). OPTIONS answers 204 with Allow.
+ */
+export function methodNotAllowed(routers: readonly AppRouter[]): Koa.Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body !== undefined) return;
+    const allowed = new Set<string>();
+    for (const router of routers) {
+      for (const layer of router.match(ctx.path, ctx.method).path) for (const method of layer.methods) allowed.add(method);
+    }
+    if (allowed.size === 0) return;
+    const allow = [...allowed].join(', ');
+    ctx.set('Allow', allow);
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      return;
+    }
+    throw new DomainError(405, 'Method not allowed', `${ctx.method} is not allowed here; use ${allow}`);
+  };
+}
