@@ -12,6 +12,7 @@ import { createReconcileActivities } from './reconcile.ts';
 import { createRunStateActivities } from './run-state.ts';
 import { createTerraformActivities } from './terraform/index.ts';
 import type { StateStore } from './terraform/state.ts';
+import type { Keyring } from '../core/secrets/keyring.ts';
 
 /** Everything activities reach the outside world through; the worker builds it from config. */
 export type ActivityDeps = {
@@ -31,6 +32,8 @@ export type ActivityDeps = {
   sandboxed: boolean;
   /** The Terraform state database, through the worker's administrative connection. */
   state: StateStore;
+  /** Opens the teams' integration secrets (INTEGRATIONS_KEY). */
+  keyring: Keyring;
 };
 
 export function createActivities(deps: ActivityDeps) {

@@ -45,6 +45,14 @@ export const cancelRequestSchema = z.object({
 });
 export type CancelRequest = z.infer<typeof cancelRequestSchema>;
 
+/** Who asked for a run: a person, or the platform on behalf of a schedule, a webhook delivery or an alert. */
+export const requesterSchema = z.object({
+  type: z.enum(['user', 'schedule', 'webhook', 'alert']),
+  id: z.string(),
+  label: z.string().describe('what to show: an email, a schedule\'s name, an alert\'s title'),
+});
+export type Requester = z.infer<typeof requesterSchema>;
+
 export const runSchema = z.object({
   id: z.uuid(),
   kind: z.string(),
@@ -57,7 +65,8 @@ export const runSchema = z.object({
   approval: approvalSchema.nullable(),
   cancelRequest: cancelRequestSchema.nullable(),
   error: z.string().nullable(),
-  requestedBy: z.object({ id: z.string(), email: z.string() }),
+  requestedBy: z.object({ id: z.string(), email: z.string() }).nullable().describe('the person who started the run (null when the platform did)'),
+  requester: requesterSchema,
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
@@ -131,7 +140,8 @@ export const listRunsQuerySchema = z.object({
   kind: z.string().optional(),
   status: runStatusSchema.optional(),
   team: z.string().optional(),
-  workspace: z.string().optional(),
+  target: z.string().max(255).optional().describe('what the runs act on, exactly (a Terraform workspace, a deploy target)'),
+  workspace: z.string().max(255).optional().describe('Terraform\'s name for `target` (kept for existing clients)'),
   requestedBy: z.union([z.uuid(), z.email()]).optional().describe('user id or email'),
   q: z.string().trim().max(200).optional().describe('text search: every word must match the target, the starter\'s or approver\'s email, the error, or the start of the run id'),
   createdFrom: z.coerce.date().optional().describe('runs created at or after this time (ISO 8601)'),

@@ -2,7 +2,11 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Approval, RunStatus } from './runs.ts';
 import type { TerraformParams } from './kinds/terraform.ts';
 
-export const TASK_QUEUES = { infra: 'infra', deploy: 'deploy', notify: 'notify', scan: 'scan' } as const;
+/**
+ * Each queue is served by workers holding only what its kinds need (credentials, binaries): `infra`
+ * runs Terraform, Ansible and SSH; `delivery` deploys; `notifications` pages people; `scans` reads clouds.
+ */
+export const TASK_QUEUES = { infra: 'infra', delivery: 'delivery', notifications: 'notifications', scans: 'scans' } as const;
 export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
 
 /**
@@ -44,17 +48,19 @@ export const FAILURE_TYPES = {
  */
 export type AutoApprove = { by: string; byEmail: string; reason: 'permission' | 'team-setting' };
 
-export type TerraformRunInput = {
+/** What every kind's workflow is started with. */
+export type RunInput<P = Record<string, unknown>> = {
   runId: string;
   teamId: string;
-  params: TerraformParams;
+  params: P;
   /** Present only when the API verified the starter may apply without approval; `params.autoApply` alone never skips the gate. */
   autoApprove?: AutoApprove;
   /** How long to wait for an approver before ending the run as timed_out. */
   approvalTimeoutMs: number;
-  /** How long a terraform activity may go without a heartbeat before another worker retries it (default 30 s). */
+  /** How long a long activity may go without a heartbeat before another worker retries it (default 30 s). */
   heartbeatTimeoutMs?: number;
 };
+export type TerraformRunInput = RunInput<TerraformParams>;
 
 /** What a workflow reports through the recordRunState activity. */
 export type RecordRunStateInput = {

@@ -22,7 +22,8 @@ others_can_reach() {
 # in a shared place instead, with .tools pointing there.
 TOOLS="$ROOT/.tools"
 if [ ! -L "$TOOLS" ] && [ "$(id -u)" = 0 ] && ! others_can_reach "$ROOT"; then
-  shared="/opt/opssight/tools-$(printf %s "$ROOT" | sha256sum | cut -c1-12)"
+  # Keyed by what is installed, not by the checkout: every private checkout of this version shares it.
+  shared="/opt/opssight/tools-$(cat "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -c1-12)"
   echo "bootstrap: $ROOT is private to root; installing the tools the sandbox users run into $shared" >&2
   mkdir -p "$shared" && chmod 755 /opt/opssight "$shared"
   rm -rf "$TOOLS" && ln -s "$shared" "$TOOLS"

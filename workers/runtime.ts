@@ -1,14 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { createTraceState } from '@opentelemetry/api';
 import { Client, Connection, ScheduleAlreadyRunning } from '@temporalio/client';
-import {
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  type OpenTelemetrySinks,
-  type SerializableSpan,
-} from '@temporalio/interceptors-opentelemetry';
-import { NativeConnection, Worker, type InjectedSinks, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
-import type { WorkflowInfo } from '@temporalio/workflow';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
@@ -17,21 +9,25 @@ import { sweepEndedRuns } from '../activities/process/index.ts';
 import { isolationMode } from '../activities/process/sandbox.ts';
 import { prepareStateDatabase } from '../activities/terraform/state-setup.ts';
 import { createStateStore } from '../activities/terraform/state.ts';
-import { hostTaskQueue, TASK_QUEUES } from '../contracts/temporal.ts';
+import { hostTaskQueue } from '../contracts/temporal.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys } from '../core/redis.ts';
 import { RunEventStore } from '../core/run-events.ts';
-import { startTelemetry, temporalClientTracing, type Telemetry } from '../core/telemetry.ts';
+import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
+import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { initOrm } from '../db/orm.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
+import { queuesToServe } from './queues.ts';
+import { workerTracing } from './tracing.ts';
+
+export { workerTracing } from './tracing.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-/** The workflow interceptors tracing adds to the bundle; a prebuilt bundle must include them itself. */
-export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
+export { WORKFLOW_INTERCEPTORS_PATH } from './tracing.ts';
 export const RECONCILER_SCHEDULE_ID = 'opssight-run-reconciler';
 
 export type StartWorkerOptions = {
@@ -40,7 +36,8 @@ export type StartWorkerOptions = {
    * tracing on, bundle WORKFLOW_INTERCEPTORS_PATH into it, or workflows and activities go untraced.
    */
   workflowBundle?: WorkflowBundleOption;
-  taskQueue?: string;
+  /** The queues to poll (tests use queues of their own); default WORKER_QUEUES, else every kind's queue. */
+  taskQueues?: string[];
   identity?: string;
   /** Sweep for rows whose workflow ended silently; false = leave the schedule alone. */
   reconciler?: { everyMs: number; olderThanMs: number } | false;
@@ -88,43 +85,13 @@ async function ensureReconcilerSchedule(client: Client, taskQueue: string, opts:
 }
 
 /**
- * The workflow sandbox's spans arrive as plain objects shaped for OpenTelemetry SDK 1 (the one the
- * interceptor package bundles); this process exports with SDK 3, which reads the parent and the scope
- * from other fields.
+ * Connects what the worker's queues need and starts polling them: for each queue one Temporal worker
+ * with the workflows and activities, and one on the queue of this host alone (activities only), where
+ * steps whose processes run here are followed. `done` settles when all have stopped.
  */
-function toReadableSpan(span: SerializableSpan, info: WorkflowInfo, telemetry: Telemetry) {
-  const { spanContext, parentSpanId, instrumentationLibrary, ...rest } = span;
-  const { traceState, ...ids } = spanContext;
-  const context = { ...ids, ...(traceState ? { traceState: createTraceState(traceState) } : {}) };
-  return {
-    ...rest,
-    spanContext: () => context,
-    parentSpanContext: parentSpanId ? { traceId: ids.traceId, spanId: parentSpanId, traceFlags: ids.traceFlags } : undefined,
-    instrumentationScope: instrumentationLibrary,
-    resource: telemetry.resource,
-    attributes: { ...rest.attributes, temporalWorkflowId: info.workflowId, run_id: info.runId, taskQueue: info.taskQueue },
-  };
-}
-
-/** Worker options that trace workflows and activities; none at all when tracing is off. */
-export function workerTracing(telemetry: Telemetry | undefined, bundled: boolean): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
-  if (!telemetry) return {};
-  const tracer = telemetry.tracer('@temporalio/interceptor-activity');
-  const sinks: InjectedSinks<OpenTelemetrySinks> = {
-    exporter: { export: { fn: (info, spans) => spans.forEach((s) => telemetry.exportEnded(toReadableSpan(s, info, telemetry))) } },
-  };
-  return {
-    interceptors: {
-      ...(bundled ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }),
-      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
-    },
-    sinks,
-  };
-}
-
-/** Connects everything the infra worker needs and starts polling; `done` settles when it has stopped. */
 export async function startWorker(config: Config, logger: Logger, opts: StartWorkerOptions = {}) {
-  const taskQueue = opts.taskQueue ?? TASK_QUEUES.infra;
+  const taskQueues = opts.taskQueues ?? queuesToServe(config.WORKER_QUEUES);
+  const taskQueue = taskQueues[0]!;
   const closers: Array<() => Promise<unknown> | void> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await Promise.resolve(close()).catch((err: unknown) => logger.warn({ err }, 'closing failed'));
@@ -178,6 +145,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       hostId,
       sandboxed: mode === 'sandbox',
       state,
+      keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
     const activities = createActivities(deps) satisfies TerraformRunActivities & RunReconcilerActivities;
@@ -191,25 +159,30 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       activities,
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
     };
-    const worker = await Worker.create({
-      ...common,
-      taskQueue,
-      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-      ...workerTracing(telemetry, Boolean(opts.workflowBundle)),
-    });
-    // Steps whose process runs on this host are sent here to be followed (activities only, no workflows).
-    const hostWorker = await Worker.create({ ...common, taskQueue: hostTaskQueue(taskQueue, hostId), ...workerTracing(telemetry, true) });
+    const workers: Worker[] = [];
+    for (const queue of taskQueues) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: queue,
+          ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+          ...workerTracing(telemetry, Boolean(opts.workflowBundle)),
+        }),
+      );
+      // Steps whose process runs on this host are sent here to be followed (activities only, no workflows).
+      workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(queue, hostId), ...workerTracing(telemetry, true) }));
+    }
     if (opts.reconciler !== false) {
       await ensureReconcilerSchedule(temporal, taskQueue, opts.reconciler ?? { everyMs: 60_000, olderThanMs: 120_000 }, logger);
     }
 
-    const done = Promise.all([worker.run(), hostWorker.run()]).finally(closeAll);
+    const done = Promise.all(workers.map((w) => w.run())).finally(closeAll);
     const shutdown = async () => {
-      for (const w of [worker, hostWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     };
-    logger.info({ taskQueue, hostId, isolation: mode, identity: opts.identity }, 'worker started');
-    return { worker, taskQueue, shutdown, done, metricsPort: metricsServer?.port, telemetry };
+    logger.info({ taskQueues, hostId, isolation: mode, identity: opts.identity }, 'worker started');
+    return { workers, taskQueues, shutdown, done, metricsPort: metricsServer?.port, telemetry };
   } catch (err) {
     await closeAll();
     throw err;

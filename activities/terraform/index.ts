@@ -10,6 +10,8 @@ import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, type ApplyInput } from './apply.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
 import { findTeamSettings } from '../../db/repositories/teams.ts';
 import { NO_POLICY } from './policy.ts';
 import { initArgs, LOCK_WAIT, openSession, type TerraformStepInput } from './session.ts';
@@ -23,6 +25,7 @@ export type TerraformDeps = {
   runner: ProcessRunner;
   state: StateStore;
   events: RunEventStore;
+  keyring: Keyring;
   hostId: string;
   sandboxed: boolean;
   /** Environment terraform runs with: what a process needs (PATH, locale), never the worker's own secrets. */
@@ -35,7 +38,11 @@ export type TerraformApplyInput = ApplyInput;
 export function createTerraformActivities(base: TerraformDeps) {
   // Read when each step starts: a policy a team admin tightens applies to the next step of any run.
   const policyFor = async (teamId: string) => (await findTeamSettings(base.em.fork(), teamId))?.terraform ?? NO_POLICY;
-  const deps = { ...base, policyFor };
+  const gitCredentials = async (teamId: string, integrationId: string) => {
+    const loaded = await loadIntegrationSecret(base.em.fork(), base.keyring, { teamId, integrationId, type: 'git' });
+    return { settings: loaded.settings, secrets: loaded.secrets };
+  };
+  const deps = { ...base, policyFor, gitCredentials };
   return {
     /** init + plan in the step's work dir; the saved plan and the state it was made against go to PostgreSQL. */
     async terraformPlan(input: TerraformPlanInput): Promise<TerraformPlanResult> {
@@ -52,7 +59,7 @@ export function createTerraformActivities(base: TerraformDeps) {
         signal: Context.current().cancellationSignal,
       });
       if (show.code !== 0) throw commandFailure('show', { code: show.code, stderrTail: show.stderr.split('\n').slice(-30) });
-      const summary = summarisePlan(show.stdout);
+      const summary = { ...summarisePlan(show.stdout), ...(session.commit ? { commit: session.commit } : {}) };
       const planId = crypto.randomUUID();
       const bytes = await readFile(path.join(session.dirs.workDir, PLAN_FILE));
       await savePlan(deps.em, { id: planId, runId: input.runId, workspace: input.params.workspace, plan: bytes, summary, prior });

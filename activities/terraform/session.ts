@@ -8,7 +8,8 @@ import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
 import { commandFailure } from './failures.ts';
 import { checkConfiguration, type TerraformPolicy } from './policy.ts';
 import type { StateStore, WorkspaceState } from './state.ts';
-import { prepareWorkDir, type stepDirs } from './workdir.ts';
+import { configurationFiles, prepareWorkDir, type stepDirs } from './workdir.ts';
+import { checkout, type GitCredentials } from '../git/checkout.ts';
 
 // One active run per workspace is enforced before terraform starts, so a held lock is almost always a
 // process that was just interrupted or killed: PostgreSQL frees its advisory lock moments after the
@@ -33,10 +34,14 @@ export type SessionDeps = {
   processEnv: Record<string, string>;
   /** The team's Terraform policy, read when a step starts (a change applies to the next step). */
   policyFor: (teamId: string) => Promise<TerraformPolicy>;
+  /** The team's git integration, decrypted, for a private source repository. */
+  gitCredentials: (teamId: string, integrationId: string) => Promise<GitCredentials>;
 };
 
 export type Session = {
   dirs: ReturnType<typeof stepDirs>;
+  /** The commit of the run's git source this step's configuration came from (null: inline files). */
+  commit: string | null;
   state: WorkspaceState;
   sandbox: Sandbox;
   env: Record<string, string>;
@@ -55,10 +60,18 @@ export function settle(command: string, ending: Ending, okCodes: number[] = [0])
 
 /** Everything one step needs on this host: its work dir, the team's state credentials, the command specs. */
 export async function openSession(deps: SessionDeps, input: TerraformStepInput): Promise<Session> {
-  await checkConfiguration(input.params.files, await deps.policyFor(input.teamId));
   const root = deps.config.WORK_DIR;
   const sandbox = deps.sandboxed ? await leaseSandbox(root, input.runId) : null;
-  const dirs = await prepareWorkDir(root, input.runId, input.step, input.params, sandbox);
+  const { source } = input.params;
+  const fetchSource = source
+    ? async (into: string) => {
+        const credentials = source.integration ? await deps.gitCredentials(input.teamId, source.integration) : undefined;
+        return checkout({ source, dest: into, scratch: `${into}.scratch`, credentials, signal: Context.current().cancellationSignal });
+      }
+    : undefined;
+  const { commit, ...dirs } = await prepareWorkDir(root, input.runId, input.step, input.params, sandbox, fetchSource);
+  // Checked on what is in the work dir: inline files and a checkout alike, before terraform reads any of it.
+  await checkConfiguration(await configurationFiles(dirs.workDir), await deps.policyFor(input.teamId));
   const state = await deps.state.forWorkspace(input.teamId, input.params.workspace);
   const home = dirs.workDir;
   const env: Record<string, string> = {
@@ -89,7 +102,7 @@ export async function openSession(deps: SessionDeps, input: TerraformStepInput):
     secrets: state.secrets,
   });
   const run = async (command: string, args: string[], okCodes = [0]) => settle(command, await deps.runner.exec(spec(command, args)), okCodes);
-  return { dirs, state, sandbox, env, spec, run };
+  return { dirs, commit, state, sandbox, env, spec, run };
 }
 
 /**

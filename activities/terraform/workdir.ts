@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, lchown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
@@ -45,20 +45,45 @@ async function traversable(dir: string): Promise<void> {
   await chmod(dir, 0o711);
 }
 
+/** Fills a staging directory with the configuration from git; resolves to the commit it checked out. */
+export type FetchSource = (into: string) => Promise<{ commit: string }>;
+
 /**
- * Writes the configuration, variables and our backend block into the step's work dir, owned by the
- * sandbox user; an existing work dir (an earlier attempt of this step on this host) is kept as it is.
+ * Writes the configuration (inline files, or a checkout of the run's git source), variables and our
+ * backend block into the step's work dir, owned by the sandbox user. An existing work dir (an earlier
+ * attempt of this step on this host) is kept as it is, with the commit it was made from.
  */
-export async function prepareWorkDir(root: string, runId: string, step: string, params: TerraformParams, sandbox: Sandbox): Promise<ReturnType<typeof stepDirs>> {
-  validateFiles(params.files);
+export async function prepareWorkDir(
+  root: string,
+  runId: string,
+  step: string,
+  params: TerraformParams,
+  sandbox: Sandbox,
+  fetchSource?: FetchSource,
+): Promise<ReturnType<typeof stepDirs> & { commit: string | null }> {
+  validateFiles(params.files ?? {});
   const dirs = stepDirs(root, runId, step);
+  const commitFile = path.join(dirs.stepDir, 'commit');
   await traversable(root);
   await traversable(dirs.runDir);
   await traversable(dirs.stepDir);
-  if (await exists(dirs.workDir)) return dirs;
+  if (await exists(dirs.workDir)) return { ...dirs, commit: (await readFile(commitFile, 'utf8').catch(() => '')) || null };
   const staging = `${dirs.workDir}.new`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { mode: 0o700 });
+  let commit: string | null = null;
+  if (params.source && fetchSource) {
+    const checkoutDir = `${dirs.stepDir}/checkout`;
+    await rm(checkoutDir, { recursive: true, force: true });
+    ({ commit } = await fetchSource(checkoutDir));
+    const from = path.join(checkoutDir, params.source.path);
+    if (!(await exists(from))) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
+    // Symlinks stay symlinks: whatever they point at is read later as the sandbox user, never as the worker.
+    await cp(from, staging, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' });
+    await rm(checkoutDir, { recursive: true, force: true });
+    for (const name of RESERVED) if (await exists(path.join(staging, name))) throw invalid(`${name} is a reserved file name`);
+    await writeFile(commitFile, commit);
+  }
   const files: Record<string, string> = {
     ...params.files,
     [VARS_FILE]: JSON.stringify(params.variables ?? {}, null, 2),
@@ -67,12 +92,31 @@ export async function prepareWorkDir(root: string, runId: string, step: string, 
     '.terraformrc': '',
   };
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(staging, name), text, { mode: 0o600 });
-  if (sandbox) {
-    for (const name of [...Object.keys(files), '']) await chown(path.join(staging, name), sandbox.uid, sandbox.gid);
-  }
+  if (sandbox) await chownTree(staging, sandbox);
   // Renamed into place whole, so an attempt that dies while writing never leaves a half-written work dir.
   await rename(staging, dirs.workDir);
-  return dirs;
+  return { ...dirs, commit };
+}
+
+async function chownTree(dir: string, sandbox: NonNullable<Sandbox>): Promise<void> {
+  await lchown(dir, sandbox.uid, sandbox.gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(p, sandbox);
+    else await lchown(p, sandbox.uid, sandbox.gid);
+  }
+}
+
+/** The Terraform configuration files in a work dir (its root module and local modules below it). */
+export async function configurationFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name === '.terraform' || entry.name.startsWith('.')) continue;
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) Object.assign(files, await configurationFiles(path.join(dir, entry.name), rel));
+    else if (entry.isFile() && /\.tf(\.json)?$/.test(entry.name) && entry.name !== BACKEND_FILE) files[rel] = await readFile(path.join(dir, entry.name), 'utf8');
+  }
+  return files;
 }
 
 export async function removeDir(dir: string): Promise<void> {

@@ -29,7 +29,16 @@ const runFieldsSchema = runSchema.partial().required({ id: true });
 const runListSchema = z.object({ runs: z.array(runFieldsSchema), nextCursor: z.string().nullable() });
 const eventPageSchema = z.object({ events: z.array(runEventSchema), next: z.number().int().nullable().describe('pass as `after` for the next page') });
 const kindListSchema = z.object({
-  kinds: z.array(z.object({ kind: z.string(), title: z.string(), paramsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of params') })),
+  kinds: z.array(
+    z.object({
+      kind: z.string(),
+      title: z.string(),
+      description: z.string(),
+      approval: z.enum(['always', 'optional', 'never']).describe('whether runs of this kind wait for a person before they change anything'),
+      summary: z.enum(['plan', 'hosts', 'deploy', 'findings', 'none']).describe('how a run\'s summary is shown'),
+      paramsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of params'),
+    }),
+  ),
 });
 
 const pascal = (s: string) => s.replace(/(^|[-_])(\w)/g, (_m, _sep: string, c: string) => c.toUpperCase());

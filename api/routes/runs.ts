@@ -27,6 +27,9 @@ export function runRoutes(deps: AppDeps): AppRouter {
       kinds: Object.values(KINDS).map((k) => ({
         kind: k.kind,
         title: k.title,
+        description: k.description,
+        approval: k.approval,
+        summary: k.summary,
         paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
       })),
     };

@@ -2,13 +2,15 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { kindNamed, kindNames } from '../../contracts/kinds/index.ts';
 import { isTerminal, type RunView } from '../../contracts/runs.ts';
-import { decisionSignal, type AutoApprove, type TerraformRunInput } from '../../contracts/temporal.ts';
+import { decisionSignal, type AutoApprove } from '../../contracts/temporal.ts';
 import { assertCan, can, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange, type RunChange } from '../../core/run-events.ts';
 import { TeamSchema, type Run, type Team } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { TargetBusyError, findActiveRunOn, findRun, insertRun, toRunView, updateRunState } from '../../db/repositories/runs.ts';
+import { UnknownIntegrationError } from '../../db/repositories/integrations.ts';
+import { TargetBusyError, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
+import { startRunWorkflow } from '../../core/run-start.ts';
 import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
@@ -38,8 +40,9 @@ async function announce(deps: AppDeps, change: RunChange): Promise<void> {
 }
 
 /**
- * Validates, records the run (status queued) with its audit row in one transaction, then starts the
- * workflow with workflowId = run id. A second active run on the same target fails at insert (409).
+ * Validates the request, checks the caller may start the kind on the team (and may skip its approval
+ * when the params ask to), then starts the run (core/run-start.ts). A second active run on the team's
+ * target is a 409 that names the busy run only to a caller who may see it.
  */
 export async function startRun(
   deps: AppDeps,
@@ -51,68 +54,35 @@ export async function startRun(
   const kind = kindNamed(body.kind);
   if (!kind) throw new InputError('unknown kind', [{ field: 'kind', message: `must be one of: ${kindNames().join(', ')}` }]);
   // Input first: whether it is valid says nothing about the team, which may be one the caller cannot see.
-  const parsed = kind.paramsSchema.safeParse(body.params);
-  if (!parsed.success) throw inputErrorFrom(parsed.error, 'params');
-  const params = parsed.data as Record<string, unknown>;
+  const parsed = kind.parse(body.params);
+  if (!parsed.ok) throw inputErrorFrom(parsed.error, 'params');
   const team = await em.findOne(TeamSchema, { slug: body.team });
   if (!team) throw new NotFoundError('team not found');
   assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
-  const autoApprove = params.autoApply === true ? autoApproval(caller, team, kind.kind) : undefined;
-
-  const id = crypto.randomUUID();
-  const target = kind.target(params);
-  let run: Run;
+  const autoApprove = parsed.value.params.autoApply === true ? autoApproval(caller, team, kind.kind) : undefined;
+  const requester = { type: 'user' as const, id: caller.principal.id, label: caller.principal.email };
   try {
-    run = await em.transactional(async (tx) => {
-      recordAudit(tx, {
-        actor: actor(caller),
-        action: 'run.start',
-        resourceType: 'run',
-        resourceId: id,
-        teamId: team.id,
-        ip: caller.ip,
-        data: { kind: kind.kind, target, ...(rerunOf ? { rerunOf } : {}), ...(autoApprove ? { autoApprove: autoApprove.reason } : {}) },
-      });
-      return insertRun(tx, { id, kind: kind.kind, teamId: team.id, userId: caller.principal.id, target, params });
+    const run = await startRunWorkflow(deps, em, {
+      kind,
+      team,
+      parsed: parsed.value,
+      requester,
+      audit: { actor: actor(caller), ip: caller.ip },
+      ...(autoApprove ? { autoApprove } : {}),
+      ...(rerunOf ? { rerunOf } : {}),
     });
+    return { ...toRunView(run), lastSeq: 1 };
   } catch (err) {
-    if (err instanceof TargetBusyError) {
-      // The busy run's id only for a caller who may read it: another team's run does not exist for them.
-      const activeRun = await findActiveRunOn(em.fork(), kind.kind, target).then((runId) => (runId ? findRun(em.fork(), runId) : null));
-      const activeRunId = activeRun && can(caller.principal, activeRun.team.id, 'runs:read') ? activeRun.id : null;
-      throw new ConflictError(`${target} already has an active ${kind.kind} run${activeRunId ? ` (${activeRunId})` : ''}`, { activeRunId });
+    if (err instanceof UnknownIntegrationError) {
+      throw new InputError('the params name integrations of another team, or none', err.ids.map((id) => ({ field: 'params', message: `${id} is not an integration of ${team.slug}` })));
     }
-    throw err;
+    if (!(err instanceof TargetBusyError) || !parsed.value.target) throw err;
+    const target = parsed.value.target;
+    // The busy run's id only for a caller who may read it: another team's run does not exist for them.
+    const activeRun = await findActiveRunOn(em.fork(), team.id, kind.kind, target).then((runId) => (runId ? findRun(em.fork(), runId) : null));
+    const activeRunId = activeRun && can(caller.principal, activeRun.team.id, 'runs:read') ? activeRun.id : null;
+    throw new ConflictError(`${target} already has an active ${kind.kind} run${activeRunId ? ` (${activeRunId})` : ''}`, { activeRunId });
   }
-
-  // Before the workflow starts, so "queued" is always the run's first event.
-  await deps.events.append(id, [
-    {
-      type: 'status',
-      level: 'info',
-      message: `queued by ${caller.principal.email}${rerunOf ? ` (re-run of ${rerunOf})` : ''}`,
-      data: { status: 'queued', ...(rerunOf ? { rerunOf } : {}) },
-      attempt: 0,
-    },
-  ]);
-  const input: TerraformRunInput = {
-    runId: id,
-    teamId: team.id,
-    params: parsed.data as TerraformRunInput['params'],
-    approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
-    heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
-    ...(autoApprove ? { autoApprove } : {}),
-  };
-  try {
-    await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [input] });
-  } catch (err) {
-    // The row must not claim a run that never started; it ends failed and frees its target.
-    await updateRunState(em.fork(), id, { status: 'failed', error: 'the workflow could not be started' });
-    throw err;
-  }
-  deps.metrics.runsStarted.inc({ kind: kind.kind });
-  await announce(deps, { id, status: 'queued', kind: kind.kind, team: team.slug, target, step: null });
-  return { ...toRunView(run), lastSeq: 1 };
 }
 
 /**
@@ -151,7 +121,7 @@ export async function decide(
 ): Promise<RunView> {
   const run = await runFor(em, caller.principal, id, 'runs:approve');
   // Four-eyes: whoever started the run may still reject it, never approve it.
-  if (decision === 'approve' && settingsOf(run.team).fourEyes && run.requestedBy.id === caller.principal.id) {
+  if (decision === 'approve' && settingsOf(run.team).fourEyes && run.requester.type === 'user' && run.requester.id === caller.principal.id) {
     throw new NotAllowedError('four-eyes is on for this team: a run must be approved by someone other than the person who started it');
   }
   const approval = {

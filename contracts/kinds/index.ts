@@ -1,28 +1,18 @@
-import type { z } from 'zod';
-import { TASK_QUEUES, type TaskQueue } from '../temporal.ts';
-import { terraformParamsSchema } from './terraform.ts';
+import type { Kind } from './kind.ts';
+import { terraformKind } from './terraform.ts';
 
-export type KindDefinition<S extends z.ZodType = z.ZodType> = {
-  kind: string;
-  title: string;
-  paramsSchema: S;
-  workflowType: string;
-  taskQueue: TaskQueue;
-  /** The resource a run acts on; two active runs of one kind may not share it. */
-  target: (params: z.infer<S>) => string;
-};
+export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
 
-export const terraformKind: KindDefinition<typeof terraformParamsSchema> = {
-  kind: 'terraform',
-  title: 'Terraform plan / apply',
-  paramsSchema: terraformParamsSchema,
-  workflowType: 'terraformRun',
-  taskQueue: TASK_QUEUES.infra,
-  target: (params) => params.workspace,
-};
+/**
+ * Every kind of run the platform offers. Adding one: its contract and params schema (a file here),
+ * its workflow (workflows/), its activities (activities/<system>/), and one line each here and in
+ * workers/queues.ts. The API, the OpenAPI document, RBAC (`runs:start:<kind>`) and the dashboard's
+ * start form pick it up from this list.
+ */
+const ALL: Kind[] = [terraformKind];
 
-export const KINDS: Record<string, KindDefinition> = { terraform: terraformKind as KindDefinition };
+export const KINDS: Readonly<Record<string, Kind>> = Object.freeze(Object.fromEntries(ALL.map((k) => [k.kind, k])));
 
 /** The kind called `name`; own keys only, so `constructor` or `__proto__` are unknown kinds, not Object's. */
-export const kindNamed = (name: string): KindDefinition | undefined => (Object.hasOwn(KINDS, name) ? KINDS[name] : undefined);
+export const kindNamed = (name: string): Kind | undefined => (Object.hasOwn(KINDS, name) ? KINDS[name] : undefined);
 export const kindNames = (): string[] => Object.keys(KINDS);

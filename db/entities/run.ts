@@ -1,13 +1,14 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { RUN_STATUSES, type Approval, type CancelRequest } from '../../contracts/runs.ts';
+import { RUN_STATUSES, type Approval, type CancelRequest, type Requester } from '../../contracts/runs.ts';
 import { TeamSchema } from './team.ts';
 import { UserSchema } from './user.ts';
 
 export const RunSchema = defineEntity({
   name: 'Run',
   tableName: 'runs',
-  // NULLs are distinct in a unique index, so finished runs (activeTarget null) never collide.
-  uniques: [{ properties: ['kind', 'activeTarget'], name: 'runs_kind_active_target_unique' }],
+  // NULLs are distinct in a unique index, so finished runs (activeTarget null) never collide. Per team:
+  // two teams' workspaces of one name are different workspaces.
+  uniques: [{ properties: ['team', 'kind', 'activeTarget'], name: 'runs_team_kind_active_target_unique' }],
   indexes: [
     { properties: ['createdAt', 'id'] },
     { properties: ['team', 'createdAt'] },
@@ -32,7 +33,9 @@ export const RunSchema = defineEntity({
     approval: p.json<Approval>().nullable(),
     cancelRequest: p.json<CancelRequest>().nullable(),
     error: p.text().nullable(),
-    requestedBy: () => p.manyToOne(UserSchema),
+    /** The person who started the run; null when the platform did (a schedule, a webhook, an alert). */
+    requestedBy: () => p.manyToOne(UserSchema).nullable(),
+    requester: p.json<Requester>(),
     lastSeq: p.integer().default(0),
     /** Milliseconds spent awaiting approval in waits that ended; `waitingSince` is set during one. */
     waitingMs: p.bigint('number').default(0),

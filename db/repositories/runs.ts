@@ -1,5 +1,5 @@
 import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
-import { isTerminal, type Approval, type ListRunsQuery, type RunStatus, type RunView } from '../../contracts/runs.ts';
+import { isTerminal, type Approval, type ListRunsQuery, type Requester, type RunStatus, type RunView } from '../../contracts/runs.ts';
 import { RunSchema, TeamSchema, UserSchema, type Run } from '../entities/index.ts';
 
 /** Time awaiting approval and time working (from the first start to the end or now, less the waits). */
@@ -12,7 +12,7 @@ function timeSplit(run: Run, now: number): { waitingMs: number; workingMs: numbe
 
 export function toRunView(run: Run, now = Date.now()): RunView {
   const team = run.team as unknown as { slug: string };
-  const user = run.requestedBy as unknown as { id: string; email: string };
+  const user = run.requestedBy as unknown as { id: string; email: string } | null;
   return {
     id: run.id,
     kind: run.kind,
@@ -25,7 +25,8 @@ export function toRunView(run: Run, now = Date.now()): RunView {
     approval: run.approval ?? null,
     cancelRequest: run.cancelRequest ?? null,
     error: run.error ?? null,
-    requestedBy: { id: user.id, email: user.email },
+    requestedBy: user ? { id: user.id, email: user.email } : null,
+    requester: run.requester,
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
@@ -42,15 +43,15 @@ export class TargetBusyError extends Error {
   }
 }
 
-/** The active run holding `target`, if any (read outside the failed insert's aborted transaction). */
-export async function findActiveRunOn(em: EntityManager, kind: string, target: string): Promise<string | null> {
-  const active = await em.findOne(RunSchema, { kind, activeTarget: target }, { fields: ['id'] });
+/** The team's active run holding `target`, if any (read outside the failed insert's aborted transaction). */
+export async function findActiveRunOn(em: EntityManager, teamId: string, kind: string, target: string): Promise<string | null> {
+  const active = await em.findOne(RunSchema, { team: teamId, kind, activeTarget: target }, { fields: ['id'] });
   return active?.id ?? null;
 }
 
 export async function insertRun(
   em: EntityManager,
-  input: { id: string; kind: string; teamId: string; userId: string; target: string | null; params: Record<string, unknown> },
+  input: { id: string; kind: string; teamId: string; requester: Requester; target: string | null; params: Record<string, unknown> },
 ): Promise<Run> {
   const run = em.create(RunSchema, {
     id: input.id,
@@ -60,7 +61,8 @@ export async function insertRun(
     target: input.target,
     activeTarget: input.target,
     params: input.params,
-    requestedBy: em.getReference(UserSchema, input.userId),
+    requestedBy: input.requester.type === 'user' ? em.getReference(UserSchema, input.requester.id) : null,
+    requester: input.requester,
   });
   try {
     await em.flush();
@@ -136,7 +138,8 @@ export async function listRuns(
   const and: Record<string, unknown>[] = [{ team: { $in: query.teamIds } }];
   if (query.kind) and.push({ kind: query.kind });
   if (query.status) and.push({ status: query.status });
-  if (query.workspace) and.push({ target: query.workspace });
+  const target = query.target ?? query.workspace;
+  if (target) and.push({ target });
   if (query.requestedBy) {
     and.push({ requestedBy: query.requestedBy.includes('@') ? { email: query.requestedBy.toLowerCase() } : { id: query.requestedBy } });
   }

@@ -33,6 +33,7 @@ async function insert(name: string, row: { status: string; by: { id: string }; a
     activeTarget: null,
     params: { workspace: row.target, files: simpleConfig(), variables: { who: name }, autoApply: false },
     requestedBy: em.getReference(UserSchema, row.by.id),
+    requester: { type: 'user', id: row.by.id, label: 'fixture@example.test' },
     approval: (row.approval ?? null) as never,
     error: row.error ?? null,
     createdAt: new Date(row.at),

@@ -200,6 +200,9 @@ describe('reading runs', () => {
     const res = await client(api, viewer).get('/api/v1/kinds');
     const tf = res.body.kinds.find((k: { kind: string }) => k.kind === 'terraform');
     expect(tf.paramsSchema.properties).toHaveProperty('workspace');
-    expect(tf.paramsSchema.required).toEqual(expect.arrayContaining(['workspace', 'files']));
+    expect(tf.paramsSchema.required).toEqual(expect.arrayContaining(['workspace']));
+    // Either inline files or a git source, never both: said in the schema as well as checked.
+    expect(tf.paramsSchema.oneOf).toEqual([{ required: ['files'] }, { required: ['source'] }]);
+    expect(tf).toMatchObject({ approval: 'always', summary: 'plan', description: expect.any(String) });
   });
 });

@@ -36,6 +36,7 @@ async function insertRuns(): Promise<string[]> {
       activeTarget: null,
       params: {},
       requestedBy: em.getReference(UserSchema, member.id),
+      requester: { type: 'user', id: member.id, label: 'fixture@example.test' },
       createdAt: at,
       updatedAt: new Date(at.getTime() + 42_000),
     }).id;
@@ -81,8 +82,8 @@ describe('the dashboard layout in a real browser', () => {
         expect(page.url()).toMatch(/\?status=failed$/);
         expect(await page.locator('tr[data-run-id] [data-status=failed]').count()).toBe(RUNS / 3);
 
-        await filters.getByLabel('Workspace').fill('page-3');
-        await filters.getByLabel('Workspace').press('Enter');
+        await filters.getByLabel('Target').fill('page-3');
+        await filters.getByLabel('Target').press('Enter');
         await waitForCount(page, 'tr[data-run-id]', 1);
         expect(await rows.first().getAttribute('data-run-id')).toBe(runIds[3]);
         // The filters live in the URL: a reload keeps them.

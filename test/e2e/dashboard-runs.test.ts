@@ -264,9 +264,9 @@ describe('the runs list', () => {
     const target = `rej-${crypto.randomUUID().slice(0, 6)}`;
     const runId = await insertRun(api.deps.db.em, team, operator.id, { target, status: 'discarded' });
     await withPage(async (page) => {
-      await page.goto(`${api.baseUrl}/?workspace=${target}&status=failed`);
+      await page.goto(`${api.baseUrl}/?target=${target}&status=failed`);
       await page.getByText('No runs match these filters.').waitFor();
-      await page.goto(`${api.baseUrl}/?workspace=${target}&status=discarded`);
+      await page.goto(`${api.baseUrl}/?target=${target}&status=discarded`);
       await page.locator(`tr[data-run-id="${runId}"] [data-status=discarded]`).waitFor();
     });
   });

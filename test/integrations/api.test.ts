@@ -173,6 +173,6 @@ const patch = (id: string, body: unknown) => as.admin.patch(`/api/v1/integration
 async function activeRun(teamId: string): Promise<string> {
   const id = crypto.randomUUID();
   const userId = (await createUser(api.deps.db.em)).id;
-  await insertRun(em(), { id, kind: 'terraform', teamId, userId, target: `ws-${tag()}`, params: {} });
+  await insertRun(em(), { id, kind: 'terraform', teamId, requester: { type: 'user', id: userId, label: 'fixture@example.test' }, target: `ws-${tag()}`, params: {} });
   return id;
 }

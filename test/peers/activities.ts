@@ -6,6 +6,7 @@ import { createActivities } from '../../activities/index.ts';
 import { prepareStateDatabase } from '../../activities/terraform/state-setup.ts';
 import { createStateStore } from '../../activities/terraform/state.ts';
 import { loadConfig } from '../../core/config.ts';
+import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import type { peerContext } from './context.ts';
 
 /**
@@ -39,6 +40,7 @@ export async function workerActivities(
     hostId: opts.hostId ?? `test-host-${crypto.randomUUID().slice(0, 8)}`,
     sandboxed: process.getuid?.() === 0,
     state,
+    keyring: keyringFromConfig(config),
   });
   const close = async () => {
     await state.close();

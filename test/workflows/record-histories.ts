@@ -29,7 +29,7 @@ export const HISTORIES_DIR = path.join(import.meta.dirname, '../fixtures/histori
 export async function recordHistories(): Promise<string[]> {
   const ctx = await peerContext();
   const taskQueue = `record-${crypto.randomUUID()}`;
-  const worker = await startTestWorker({}, { taskQueue });
+  const worker = await startTestWorker({}, { taskQueues: [taskQueue] });
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
   const written: string[] = [];

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { JsonSchema } from '../form/json-schema.ts';
 import { get } from './http.ts';
 
-export type KindInfo = { kind: string; title: string; paramsSchema: JsonSchema };
+export type KindInfo = { kind: string; title: string; description: string; approval: 'always' | 'optional' | 'never'; summary: string; paramsSchema: JsonSchema };
 
 let cached: Promise<KindInfo[]> | null = null;
 

@@ -1,3 +1,4 @@
+import { RequesterName } from '../components/RequesterName.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RunEvent } from '../../../contracts/events.ts';
 import { isTerminal, type RunStatus, type RunView } from '../../../contracts/runs.ts';
@@ -115,7 +116,9 @@ export function RunPage({ id }: { id: string }) {
               <dt>Team</dt>
               <dd>{run.team}</dd>
               <dt>Started by</dt>
-              <dd>{run.requestedBy.email}</dd>
+              <dd>
+                <RequesterName requester={run.requester} />
+              </dd>
               <dt>Created</dt>
               <dd>{formatTime(run.createdAt)}</dd>
               <dt>Time</dt>
@@ -151,6 +154,11 @@ export function RunPage({ id }: { id: string }) {
               <strong>{summary.destroy}</strong> to destroy
             </span>
           </div>
+        )}
+        {typeof run?.summary?.commit === 'string' && (
+          <p class="muted" data-testid="source-commit">
+            From commit <code title={run.summary.commit}>{run.summary.commit.slice(0, 12)}</code>
+          </p>
         )}
       </header>
       {run && (

@@ -7,8 +7,8 @@ import { navigate } from '../router.tsx';
 
 type Action = 'approve' | 'reject' | 'cancel' | 'force' | 'rerun';
 const CONFIRM: Partial<Record<Action, string>> = {
-  cancel: 'Cancel this run? A running terraform process is asked to stop.',
-  force: 'Force cancel kills the process at once. The tool may not save its state (a Terraform state lock can stay behind). Force cancel?',
+  cancel: 'Cancel this run? Its running process is asked to stop.',
+  force: 'Force cancel kills the process at once. The tool may not save its state (for Terraform: changes it made may be missing from the state). Force cancel?',
 };
 
 /**

@@ -4,8 +4,8 @@ import type { KindInfo } from '../client/kinds.ts';
 import type { Me } from '../client/me.ts';
 
 /** The runs list's filters; all but `team` live in the URL, so a reload or a shared link keeps them. */
-export type Filters = { q: string; kind: string; status: string; workspace: string; by: string; from: string; to: string; team: string };
-export const URL_FILTERS = ['q', 'kind', 'status', 'workspace', 'by', 'from', 'to'] as const;
+export type Filters = { q: string; kind: string; status: string; target: string; by: string; from: string; to: string; team: string };
+export const URL_FILTERS = ['q', 'kind', 'status', 'target', 'by', 'from', 'to'] as const;
 
 const DAY = 86_400_000;
 
@@ -16,7 +16,7 @@ export function apiQuery(f: Filters): Record<string, string | undefined> {
     q: f.q || undefined,
     kind: f.kind || undefined,
     status: f.status || undefined,
-    workspace: f.workspace || undefined,
+    target: f.target || undefined,
     team: f.team || undefined,
     requestedBy: f.by || undefined,
     createdFrom: day(f.from),
@@ -25,14 +25,14 @@ export function apiQuery(f: Filters): Record<string, string | undefined> {
 }
 
 /** Whether a run announced live belongs in the list as filtered (a text search waits for a reload). */
-export function matches(f: Filters, r: { kind: string; status: string; team: string; target: string | null; requestedBy?: { email: string } }): boolean {
+export function matches(f: Filters, r: { kind: string; status: string; team: string; target: string | null; requester?: { label: string } }): boolean {
   if (f.q || f.from || f.to) return false;
   return (
     (!f.kind || r.kind === f.kind) &&
     (!f.status || r.status === f.status) &&
     (!f.team || r.team === f.team) &&
-    (!f.workspace || r.target === f.workspace) &&
-    (!f.by || r.requestedBy?.email === f.by.toLowerCase())
+    (!f.target || r.target === f.target) &&
+    (!f.by || r.requester?.label.toLowerCase() === f.by.toLowerCase())
   );
 }
 
@@ -57,7 +57,7 @@ function TextFilter({ label, name, value, placeholder, set }: { label: string; n
 export function RunFilters({ filters, kinds, me, set }: Props) {
   return (
     <form class="filters" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
-      <TextFilter label="Search" name="q" value={filters.q} placeholder="workspace, user, error, run id" set={set} />
+      <TextFilter label="Search" name="q" value={filters.q} placeholder="target, user, error, run id" set={set} />
       <label>
         Kind
         <select value={filters.kind} onChange={(e) => set('kind', e.currentTarget.value)} name="kind">
@@ -91,7 +91,7 @@ export function RunFilters({ filters, kinds, me, set }: Props) {
           ))}
         </select>
       </label>
-      <TextFilter label="Workspace" name="workspace" value={filters.workspace} placeholder="exact name" set={set} />
+      <TextFilter label="Target" name="target" value={filters.target} placeholder="workspace, deployment… (exact)" set={set} />
       <TextFilter label="Started by" name="by" value={filters.by} placeholder="email" set={set} />
       <label>
         From

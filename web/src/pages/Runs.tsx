@@ -1,3 +1,4 @@
+import { RequesterName } from '../components/RequesterName.tsx';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RunAnnouncement } from '../../../contracts/events.ts';
 import { isTerminal, type RunView } from '../../../contracts/runs.ts';
@@ -132,7 +133,9 @@ export function RunsPage() {
                   {r.step && !isTerminal(r.status) && <span class="muted"> · {r.step}</span>}
                 </td>
                 <td data-label="Team">{r.team}</td>
-                <td data-label="Started by">{r.requestedBy.email}</td>
+                <td data-label="Started by">
+                  <RequesterName requester={r.requester} />
+                </td>
                 <td data-label="Created">
                   <time dateTime={r.createdAt}>{formatTime(r.createdAt)}</time>
                 </td>

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { GitSecrets, GitSettings } from '../../contracts/integrations/git.ts';
+import type { GitSource } from '../../contracts/kinds/source.ts';
+import { FAILURE_TYPES } from '../../contracts/temporal.ts';
+import { fingerprintOf, parseHostKeyPin } from '../../core/integrations/ssh-keys.ts';
+import { redactor } from '../process/redact.ts';
+
+export type GitCredentials = { settings: GitSettings; secrets: GitSecrets };
+
+const invalid = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
+
+function run(bin: string, args: string[], opts: { cwd: string; env: Record<string, string>; signal: AbortSignal; input?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(bin, args, { cwd: opts.cwd, env: opts.env, signal: opts.signal, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
+      resolve({ code: err ? Number((err as { code: number }).code) : 0, stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** `[host]:port` / `host` as known_hosts and ssh-keyscan name an SSH URL's server. */
+function sshHost(url: string): { host: string; port: number } {
+  const m = /^ssh:\/\/(?:[^@/]+@)?([^/:]+)(?::(\d+))?\//.exec(url) ?? /^[^@]+@([^:]+):/.exec(url);
+  return { host: m?.[1] ?? '', port: Number(m?.[2] ?? 22) };
+}
+
+/**
+ * known_hosts for the server of `url` from the integration's pins. A pin that is a whole key is used
+ * as it is; a fingerprint-only pin is matched against the key the server presents now (ssh-keyscan),
+ * which is then trusted because its fingerprint is the pinned one.
+ */
+async function knownHosts(url: string, pins: readonly string[], scratch: string, signal: AbortSignal): Promise<string> {
+  const { host, port } = sshHost(url);
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  const lines: string[] = [];
+  const wanted = new Set<string>();
+  for (const p of pins) {
+    const pin = parseHostKeyPin(p);
+    if (typeof pin === 'string') continue;
+    if (pin.key) lines.push(`${name} ${pin.key}`);
+    else wanted.add(pin.fingerprint);
+  }
+  if (wanted.size > 0) {
+    const scan = await run('ssh-keyscan', ['-p', String(port), '-T', '10', host], { cwd: scratch, env: { PATH: process.env.PATH ?? '' }, signal });
+    for (const line of scan.stdout.split('\n')) {
+      const [, type, blob] = line.trim().split(/\s+/);
+      if (type && blob && wanted.has(fingerprintOf(Buffer.from(blob, 'base64')))) lines.push(`${name} ${type} ${blob}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Fetches `source.ref` of `source.url` (depth 1) into `dest` and checks it out; returns the commit.
+ * Runs as the worker (ssh needs a user account, which sandbox uids have not), so only what git does
+ * on a fetch runs: no hooks are fetched, transports other than https/ssh/git are refused, and the
+ * credentials go through the environment and files the worker removes at once, never a command line.
+ */
+export async function checkout(opts: { source: GitSource; dest: string; scratch: string; credentials?: GitCredentials; signal: AbortSignal }): Promise<{ commit: string }> {
+  const { source, dest, scratch, credentials, signal } = opts;
+  if (credentials && credentials.settings.url !== source.url) {
+    // A token or key is only ever sent to the repository it was stored for.
+    throw invalid(`source.url must be the git integration's repository (${credentials.settings.url})`);
+  }
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  await mkdir(dest, { recursive: true, mode: 0o700 });
+  const secrets: string[] = [];
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: scratch,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ALLOW_PROTOCOL: 'https:http:ssh:git',
+  };
+  try {
+    if (credentials?.secrets.privateKey) {
+      const key = path.join(scratch, 'id');
+      await writeFile(key, `${credentials.secrets.privateKey.trim()}\n`, { mode: 0o600 });
+      if (credentials.secrets.passphrase) {
+        secrets.push(credentials.secrets.passphrase);
+        const opened = await run('ssh-keygen', ['-p', '-q', '-P', credentials.secrets.passphrase, '-N', '', '-f', key], { cwd: scratch, env, signal });
+        if (opened.code !== 0) throw invalid('the git integration\'s key could not be opened with its passphrase');
+      }
+      await writeFile(path.join(scratch, 'known_hosts'), await knownHosts(source.url, credentials.settings.hostKeys, scratch, signal));
+      env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${path.join(scratch, 'known_hosts')}`;
+    } else if (credentials?.secrets.token) {
+      const basic = Buffer.from(`${credentials.settings.username ?? 'x-access-token'}:${credentials.secrets.token}`).toString('base64');
+      secrets.push(credentials.secrets.token, basic);
+      Object.assign(env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` });
+    }
+    const redact = redactor(secrets);
+    const git = async (args: string[]) => {
+      const r = await run('git', args, { cwd: dest, env, signal });
+      if (r.code !== 0) {
+        const why = redact(r.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ')) || `exit ${r.code}`;
+        throw invalid(`could not fetch ${source.ref} from ${source.url}: ${why}`);
+      }
+      return r.stdout.trim();
+    };
+    await git(['init', '-q']);
+    await git(['remote', 'add', 'origin', source.url]);
+    await git(['fetch', '-q', '--depth', '1', 'origin', source.ref]);
+    await git(['-c', 'advice.detachedHead=false', 'checkout', '-q', 'FETCH_HEAD']);
+    return { commit: await git(['rev-parse', 'HEAD']) };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

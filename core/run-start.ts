@@ -1,0 +1,100 @@
+import type { Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import type { Kind, ParsedParams } from '../contracts/kinds/index.ts';
+import type { Requester } from '../contracts/runs.ts';
+import type { AutoApprove, RunInput } from '../contracts/temporal.ts';
+import type { Run } from '../db/entities/index.ts';
+import { recordAudit } from '../db/repositories/audit.ts';
+import { recordRunIntegrations } from '../db/repositories/integrations.ts';
+import { insertRun, updateRunState } from '../db/repositories/runs.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { RedisKeys } from './redis.ts';
+import { publishRunChange, type RunEventStore } from './run-events.ts';
+
+export type RunStartDeps = {
+  config: Pick<Config, 'APPROVAL_TIMEOUT_SECONDS' | 'HEARTBEAT_TIMEOUT_SECONDS'>;
+  temporal: Client;
+  events: RunEventStore;
+  redis: Redis;
+  keys: RedisKeys;
+  logger: Logger;
+  metrics?: Pick<Metrics, 'runsStarted'>;
+};
+
+export type NewRun = {
+  kind: Kind;
+  team: { id: string; slug: string };
+  parsed: ParsedParams;
+  requester: Requester;
+  /** Who the audit row names (a person, or the platform's part that acted) and from where. */
+  audit: { actor: { id: string; email: string }; ip?: string };
+  autoApprove?: AutoApprove;
+  rerunOf?: string;
+};
+
+/**
+ * Starts a run of any kind, for whoever asked (the API for a person; a schedule, a webhook or an
+ * alert for the platform): the run row, its audit row and the integrations it uses in one transaction,
+ * then its first event, then the workflow (workflowId = run id). Permissions are the caller's to check
+ * first. A second active run on the team's target fails at insert (TargetBusyError); a workflow that
+ * could not be started leaves the run failed and its target free, so a row never claims a run that is not.
+ */
+export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, input: NewRun): Promise<Run> {
+  const { kind, team, parsed, requester } = input;
+  const id = crypto.randomUUID();
+  const run = await em.transactional(async (tx) => {
+    recordAudit(tx, {
+      actor: input.audit.actor,
+      action: 'run.start',
+      resourceType: 'run',
+      resourceId: id,
+      teamId: team.id,
+      ...(input.audit.ip ? { ip: input.audit.ip } : {}),
+      data: {
+        kind: kind.kind,
+        target: parsed.target,
+        requester: `${requester.type}:${requester.id}`,
+        ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
+        ...(input.autoApprove ? { autoApprove: input.autoApprove.reason } : {}),
+      },
+    });
+    const inserted = await insertRun(tx, { id, kind: kind.kind, teamId: team.id, requester, target: parsed.target, params: parsed.params });
+    await recordRunIntegrations(tx, id, parsed.integrations);
+    return inserted;
+  });
+
+  // Before the workflow starts, so "queued" is always the run's first event.
+  const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
+  await deps.events.append(id, [
+    {
+      type: 'status',
+      level: 'info',
+      message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
+      data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
+      attempt: 0,
+    },
+  ]);
+  const workflowInput: RunInput = {
+    runId: id,
+    teamId: team.id,
+    params: parsed.params,
+    approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
+    heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
+    ...(input.autoApprove ? { autoApprove: input.autoApprove } : {}),
+  };
+  try {
+    await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [workflowInput] });
+  } catch (err) {
+    await updateRunState(em.fork(), id, { status: 'failed', error: 'the workflow could not be started' });
+    throw err;
+  }
+  deps.metrics?.runsStarted.inc({ kind: kind.kind });
+  // The fast path for list views; the run is already recorded, so Redis being down must not fail the start.
+  await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target: parsed.target, step: null }).catch((err: unknown) =>
+    deps.logger.warn({ err, runId: id }, 'announcing a run change failed'),
+  );
+  return run;
+}
