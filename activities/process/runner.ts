@@ -45,6 +45,11 @@ export type CommandSpec = {
   header: string;
   /** Strings that never leave the runner: redacted from every line before it is stored. */
   secrets: string[];
+  /**
+   * Reads structure out of a line (which host it came from, which task): the event's message and
+   * extra data. Default: the line as it is.
+   */
+  describeLine?: (line: string, stream: 'stdout' | 'stderr') => { message: string; level?: NewRunEvent['level']; data?: Record<string, unknown> };
 };
 
 export type Ending =
@@ -148,14 +153,18 @@ export function createProcessRunner(deps: ProcessDeps) {
       };
     });
 
-    const toEvent = (l: OutputLine): NewRunEvent => ({
-      type: 'log',
-      level: l.stream === 'stderr' ? 'error' : 'info',
-      stream: l.stream,
-      message: l.line,
-      data: { proc: proc.id, off: l.end },
-      attempt,
-    });
+    const toEvent = (l: OutputLine): NewRunEvent => {
+      const described = spec.describeLine?.(l.line, l.stream);
+      return {
+        type: 'log',
+        level: described?.level ?? (l.stream === 'stderr' ? 'error' : 'info'),
+        stream: l.stream,
+        message: described?.message ?? l.line,
+        // proc and off say which launch and where in its output the line ends: how a later attempt resumes.
+        data: { ...described?.data, proc: proc.id, off: l.end },
+        attempt,
+      };
+    };
 
     const beatEvery = Math.max(100, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4));
     const beat = setInterval(() => ctx.heartbeat({ step: spec.step, command: spec.command, launch: proc.launch, offsets: tail.offsets }), beatEvery);
