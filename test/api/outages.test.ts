@@ -137,10 +137,14 @@ describe('Temporal down', () => {
   it('starting and cancelling answer 503 within TEMPORAL_TIMEOUT_MS and leave no run pretending to be queued; reads work', async () => {
     const started = await client(api, token).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace: `ws-${crypto.randomUUID().slice(0, 8)}`, files: simpleConfig() } });
     expect(started.status).toBe(201);
+    // As if its workflow had reached the approval gate (no worker runs here): a decision is then
+    // recorded on the row and signalled; the signal needs Temporal, and a failed one undoes the record.
+    await api.deps.db.em.fork().getConnection().execute(`update runs set status = 'awaiting_approval' where id = ?`, [started.body.id]);
     await temporal.stop();
 
     const start = await startRun();
     expectUnavailable({ start, cancel: await post(`/api/v1/runs/${started.body.id}/cancel`, {}), reject: await post(`/api/v1/runs/${started.body.id}/reject`, {}) }, TEMPORAL_TIMEOUT_MS);
+    expect((await api.deps.db.em.fork().findOne(RunSchema, { id: started.body.id }))?.approval).toBeNull();
     const failed = await api.deps.db.em.fork().find(RunSchema, { team: team.id, status: 'failed' });
     expect(failed.map((r) => r.error)).toContain('the workflow could not be started');
     expect(Object.fromEntries(Object.entries({ me: await get('/api/v1/me'), runs: await get('/api/v1/runs') }).map(([k, a]) => [k, a.status]))).toEqual({ me: 200, runs: 200 });

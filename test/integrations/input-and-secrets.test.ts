@@ -113,7 +113,7 @@ describe('bad key material', () => {
   });
 
   it('unknown fields and types are refused by name', async () => {
-    await refused(ssh({ privateKey: keys.plain.privateKey, password: 'hunter2-not-stored' }), 'secrets', /password/);
+    await refused(ssh({ privateKey: keys.plain.privateKey, password: 'hunter2-not-stored' }), 'secrets.password', /unknown field/);
     const res = await call('POST', '/api/v1/integrations', { ...ssh({}), type: 'telnet' });
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['type']);
   });

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { FileMapEditor } from './FileMapEditor.tsx';
 import { KeyValueEditor } from './KeyValueEditor.tsx';
-import { fieldKind, initialValue, labelOf, type JsonSchema } from './json-schema.ts';
+import { alternatives, fieldKind, initialValue, labelOf, type JsonSchema } from './json-schema.ts';
 
 type Props = {
   schema: JsonSchema;
@@ -15,20 +15,41 @@ type Props = {
 /** A form generated from an object JSON Schema: one labelled control per property, errors beside it. */
 export function SchemaForm({ schema, value, onChange, errors, idPrefix }: Props) {
   const required = new Set(schema.required ?? []);
+  const choices = alternatives(schema);
+  const chosen = choices?.find((n) => n in value) ?? choices?.[0];
+  const choose = (name: string) => {
+    const next = { ...value };
+    for (const other of choices ?? []) delete next[other];
+    const prop = schema.properties?.[name];
+    next[name] = prop && fieldKind(name, prop).kind === 'object' ? initialValue(prop) : prop?.default ?? {};
+    onChange(next);
+  };
   return (
     <>
-      {Object.entries(schema.properties ?? {}).map(([name, prop]) => (
-        <Field
-          key={name}
-          id={`${idPrefix}-${name}`}
-          name={name}
-          schema={prop}
-          required={required.has(name)}
-          value={value[name]}
-          onChange={(v) => onChange({ ...value, [name]: v })}
-          errors={errors.get(name) ?? []}
-        />
-      ))}
+      {choices && (
+        <fieldset class="field field-choice" data-field="choice">
+          <legend class="label">Give one of</legend>
+          {choices.map((name) => (
+            <label class="inline" key={name}>
+              <input type="radio" name={`${idPrefix}-choice`} value={name} checked={chosen === name} onChange={() => choose(name)} /> {labelOf(name, schema.properties?.[name] ?? {})}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      {Object.entries(schema.properties ?? {})
+        .filter(([name]) => !choices || !choices.includes(name) || name === chosen)
+        .map(([name, prop]) => (
+          <Field
+            key={name}
+            id={`${idPrefix}-${name}`}
+            name={name}
+            schema={prop}
+            required={required.has(name) || name === chosen}
+            value={value[name]}
+            onChange={(v) => onChange({ ...value, [name]: v })}
+            errors={errors.get(name) ?? []}
+          />
+        ))}
     </>
   );
 }

@@ -76,10 +76,21 @@ export function fieldKind(name: string, s: JsonSchema): FieldKind {
   return { kind: 'json' };
 }
 
-/** The form's starting value: each property's default, else an empty value of its kind. */
+/**
+ * Properties of which exactly one must be given (`oneOf: [{required: [a]}, {required: [b]}]`, e.g.
+ * Terraform's inline `files` or a git `source`): the form offers a choice and sends only the chosen one.
+ */
+export function alternatives(s: JsonSchema): string[] | null {
+  const names = (s.oneOf ?? []).map((b) => (Object.keys(b).length === 1 && b.required?.length === 1 ? b.required[0]! : null));
+  return names.length > 1 && names.every((n): n is string => n !== null) ? names : null;
+}
+
+/** The form's starting value: each property's default, else an empty value of its kind (of alternatives, the first). */
 export function initialValue(s: JsonSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const skipped = new Set(alternatives(s)?.slice(1));
   for (const [name, prop] of Object.entries(s.properties ?? {})) {
+    if (skipped.has(name)) continue;
     if (prop.default !== undefined) {
       out[name] = structuredClone(prop.default);
       continue;

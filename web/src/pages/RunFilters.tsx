@@ -91,7 +91,7 @@ export function RunFilters({ filters, kinds, me, set }: Props) {
           ))}
         </select>
       </label>
-      <TextFilter label="Target" name="target" value={filters.target} placeholder="workspace, deployment… (exact)" set={set} />
+      <TextFilter label="Target" name="target" value={filters.target} placeholder="exact name" set={set} />
       <TextFilter label="Started by" name="by" value={filters.by} placeholder="email" set={set} />
       <label>
         From
