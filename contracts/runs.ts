@@ -144,8 +144,8 @@ export const listRunsQuerySchema = z.object({
   workspace: z.string().max(255).optional().describe('Terraform\'s name for `target` (kept for existing clients)'),
   requestedBy: z.union([z.uuid(), z.email()]).optional().describe('user id or email'),
   q: z.string().trim().max(200).optional().describe('text search: every word must match the target, the starter\'s or approver\'s email, the error, or the start of the run id'),
-  createdFrom: z.coerce.date().optional().describe('runs created at or after this time (ISO 8601)'),
-  createdTo: z.coerce.date().optional().describe('runs created before this time (ISO 8601)'),
+  createdFrom: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional().describe('runs created at or after this time (ISO 8601 date-time)'),
+  createdTo: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional().describe('runs created before this time (ISO 8601 date-time)'),
   fields: runFieldsSchema,
 });
 export type ListRunsQuery = z.infer<typeof listRunsQuerySchema>;

@@ -46,13 +46,20 @@ export const updateIntegrationRequestSchema = z
     settings: object.optional().describe('replaces all settings'),
     secrets: object.optional().describe('replaces all secrets; leave out to keep the stored ones'),
   })
-  .refine((b) => b.name !== undefined || b.settings !== undefined || b.secrets !== undefined, { message: 'give at least one of name, settings, secrets' });
+  .refine((b) => b.name !== undefined || b.settings !== undefined || b.secrets !== undefined, { message: 'give at least one of name, settings, secrets' })
+  // The refinement above, as the published JSON Schema says it.
+  .meta({ minProperties: 1 });
 
 export const listIntegrationsQuerySchema = z.object({
   team: z.string().optional().describe('team slug; every team the caller can see when absent'),
   type: z.enum(INTEGRATION_TYPE_NAMES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().optional().describe('nextCursor of the previous page'),
+  cursor: z
+    .string()
+    .max(1024)
+    .regex(/^[A-Za-z0-9_-]*\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'not a cursor this API issued')
+    .optional()
+    .describe('nextCursor of the previous page'),
 });
 
 /** What the API shows of an integration: metadata only, never secret material. */

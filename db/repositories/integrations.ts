@@ -46,16 +46,16 @@ export async function findIntegrationWithSecret(em: EntityManager, teamId: strin
   return row as (Integration & { secret: string }) | null;
 }
 
-/** Cursor = base64url(JSON [name, id]) of the last row of the previous page; ordered by name. */
-export const encodeIntegrationCursor = (row: Pick<Integration, 'name' | 'id'>): string => Buffer.from(JSON.stringify([row.name, row.id])).toString('base64url');
+/**
+ * Cursor = `<base64url(name)>.<id>` of the last row of the previous page (ordered by name, then id):
+ * a shape the published schema states exactly, so any text it allows is a position to resume from.
+ */
+export const INTEGRATION_CURSOR = /^([A-Za-z0-9_-]*)\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+export const encodeIntegrationCursor = (row: Pick<Integration, 'name' | 'id'>): string => `${Buffer.from(row.name).toString('base64url')}.${row.id}`;
 
 export function decodeIntegrationCursor(cursor: string): { name: string; id: string } | null {
-  try {
-    const [name, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    return typeof name === 'string' && typeof id === 'string' ? { name, id } : null;
-  } catch {
-    return null;
-  }
+  const m = INTEGRATION_CURSOR.exec(cursor);
+  return m ? { name: Buffer.from(m[1]!, 'base64url').toString('utf8'), id: m[2]! } : null;
 }
 
 export async function listIntegrations(

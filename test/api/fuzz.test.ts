@@ -54,6 +54,7 @@ function schemathesis(args: string[], cwd: string): Promise<{ code: number; outp
   });
 }
 
+const CONFIG = path.resolve('test/api/schemathesis.toml');
 const reportOf = (dir: string, name: string) => readFileSync(path.join(dir, `${name}.xml`), 'utf8');
 
 it('schemathesis finds no server error and no response that breaks the OpenAPI document', async () => {
@@ -72,12 +73,12 @@ it('schemathesis finds no server error and no response that breaks the OpenAPI d
   // Teams the fuzzer created would let it start runs and then decide on them, which waits for a
   // worker this test does not run (the run's workflow only moves when one polls).
   const main = await schemathesis(
-    ['run', ...common, '--max-examples', MAX_EXAMPLES, '--exclude-operation-id', 'logout', '--exclude-operation-id', 'createTeam', '--report', 'junit', '--report-junit-path', path.join(reportDir, 'main.xml')],
+    ['--config-file', CONFIG, 'run', ...common, '--max-examples', MAX_EXAMPLES, '--exclude-operation-id', 'logout', '--exclude-operation-id', 'createTeam', '--report', 'junit', '--report-junit-path', path.join(reportDir, 'main.xml')],
     reportDir,
   );
   // Then team creation on its own, once nothing else runs after it.
   const teams = await schemathesis(
-    ['run', ...common, '--max-examples', MAX_EXAMPLES, '--include-operation-id', 'createTeam', '--report', 'junit', '--report-junit-path', path.join(reportDir, 'teams.xml')],
+    ['--config-file', CONFIG, 'run', ...common, '--max-examples', MAX_EXAMPLES, '--include-operation-id', 'createTeam', '--report', 'junit', '--report-junit-path', path.join(reportDir, 'teams.xml')],
     reportDir,
   );
   // The reports are the point of this test when it fails: print them whole.
