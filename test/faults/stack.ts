@@ -82,6 +82,7 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
   children.push(api);
   await waitForPort(apiPort, 60_000, api);
   const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const wsUrl = `ws://127.0.0.1:${apiPort}/ws`;
 
   const call = async (method: string, url: string, token?: string, body?: unknown) => {
     const res = await fetch(`${baseUrl}${url}`, {
@@ -141,7 +142,7 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
     await effects.close();
     db.destroy();
   };
-  return { db, redis, env, team, token, effects, call, worker, workDirs, query, startRun, status, ended, logLines, apiLog, close };
+  return { db, redis, env, team, token, effects, wsUrl, call, worker, workDirs, query, startRun, status, ended, logLines, apiLog, close };
 }
 export type FaultStack = Awaited<ReturnType<typeof faultStack>>;
 
