@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { expect, it } from '@jest/globals';
 import { until } from '../fixtures/until.ts';
@@ -38,11 +40,14 @@ it('worker kill -9 mid-apply: every resource created exactly once, every line st
       const lines = (await stack().logLines(runId)).map((l) => stripVTControlCharacters(l.message));
       const announced = RESOURCES.map((n) => lines.filter((l) => l === `terraform_data.${n} (local-exec): created-${n}`).length);
       const leftovers = await stack().query('select 1 from terraform_plans where run_id = $1', [runId]);
-      const ok = final.status === 'succeeded' && created.every((c) => c === 1) && announced.every((c) => c === 1) && leftovers.length === 0;
-      outcomes.push({ runId, ok, why: `${final.status} ${final.error ?? ''} created=${created} lines=${announced} plans=${leftovers.length}` });
+      // The killed attempts' work dirs (saved plan, tfvars, output files) go once the run has ended.
+      const dir = path.join(stack().workDirs.get('host-a')!, runId);
+      const cleaned = await until(`work dir of ${runId} to be removed`, async () => (existsSync(dir) ? undefined : true), 60_000).catch(() => false);
+      const ok = final.status === 'succeeded' && created.every((c) => c === 1) && announced.every((c) => c === 1) && leftovers.length === 0 && cleaned;
+      outcomes.push({ runId, ok, why: `${final.status} ${final.error ?? ''} created=${created} lines=${announced} plans=${leftovers.length} dirRemoved=${cleaned}` });
     }
   }
   const passed = outcomes.filter((o) => o.ok).length;
-  recordFault({ fault: 'worker kill -9 mid-apply', passed, rounds: outcomes.length, detail: 'each of 3 resources created once (effect counter), each output line stored once, run succeeded, saved plans gone' });
+  recordFault({ fault: 'worker kill -9 mid-apply', passed, rounds: outcomes.length, detail: 'each of 3 resources created once (effect counter), each output line stored once, run succeeded, saved plans and work dirs gone' });
   expect(outcomes.filter((o) => !o.ok)).toEqual([]);
 }, 900_000);
