@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MARKDOWN } from './stats.ts';
+import { MARKDOWN, replaceMarkedBlock } from './stats.ts';
 
 const BENCHES = ['live-events', 'run-start', 'log-viewer'] as const;
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -24,22 +24,12 @@ function run(name: string): Promise<string> {
   });
 }
 
-/** The README with the block of `name` replaced by `body`; the markers must be there already. */
-export function replaceBlock(text: string, name: string, body: string): string {
-  const open = `<!-- bench:${name} -->`;
-  const close = `<!-- /bench:${name} -->`;
-  const a = text.indexOf(open);
-  const b = text.indexOf(close);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${open} … ${close} block`);
-  return `${text.slice(0, a + open.length)}\n${body}\n${text.slice(b)}`;
-}
-
 const results: Record<string, string> = {};
 for (const name of BENCHES) results[name] = await run(name);
 if (MARKDOWN) {
   const stamp = `<sub>Measured by \`npm run bench -- --markdown\` on ${new Date().toISOString().slice(0, 10)}.</sub>`;
   let text = readFileSync(readme, 'utf8');
-  for (const name of BENCHES) text = replaceBlock(text, name, `${results[name]}\n\n${stamp}`);
+  for (const name of BENCHES) text = replaceMarkedBlock(text, `bench:${name}`, `${results[name]}\n\n${stamp}`);
   writeFileSync(readme, text);
   console.log('README.md: benchmark tables updated');
 }

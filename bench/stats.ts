@@ -24,3 +24,13 @@ export function table(rows: string[][]): string {
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
+
+/** `text` (a README) with the block between `<!-- marker -->` and `<!-- /marker -->` replaced by `body`; the markers must be there. */
+export function replaceMarkedBlock(text: string, marker: string, body: string): string {
+  const open = `<!-- ${marker} -->`;
+  const close = `<!-- /${marker} -->`;
+  const a = text.indexOf(open);
+  const b = text.indexOf(close);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${open} … ${close} block`);
+  return `${text.slice(0, a + open.length)}\n${body}\n${text.slice(b)}`;
+}
