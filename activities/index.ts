@@ -10,6 +10,7 @@ import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
 import { createRunStateActivities } from './run-state.ts';
+import { createScheduleActivities } from './schedules.ts';
 import { createTerraformActivities } from './terraform/index.ts';
 import type { StateStore } from './terraform/state.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
     ...createReconcileActivities(deps),
+    ...createScheduleActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

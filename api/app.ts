@@ -13,6 +13,7 @@ import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
 import { integrationRoutes } from './routes/integrations.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
@@ -57,7 +58,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     await RequestContext.create(ctx.state.em, next);
   });
 
-  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps)];
+  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps)];
   app.use(methodNotAllowed(routers));
   for (const router of routers) app.use(router.routes());
   app.use(dashboard());

@@ -4,7 +4,10 @@ import type { Redis } from 'ioredis';
 import type { Kind, ParsedParams } from '../contracts/kinds/index.ts';
 import type { Requester } from '../contracts/runs.ts';
 import type { AutoApprove, RunInput } from '../contracts/temporal.ts';
-import type { Run } from '../db/entities/index.ts';
+import type { Run, Team } from '../db/entities/index.ts';
+import { settingsOf } from '../db/repositories/teams.ts';
+import { can, type Principal } from './access.ts';
+import { NotAllowedError } from './errors.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
 import { recordRunIntegrations } from '../db/repositories/integrations.ts';
 import { insertRun, updateRunState } from '../db/repositories/runs.ts';
@@ -36,15 +39,15 @@ export type NewRun = {
 };
 
 /**
- * Starts a run of any kind, for whoever asked (the API for a person; a schedule, a webhook or an
+ * Records a run of any kind, for whoever asked (the API for a person; a schedule, a webhook or an
  * alert for the platform): the run row, its audit row and the integrations it uses in one transaction,
- * then its first event, then the workflow (workflowId = run id). Permissions are the caller's to check
- * first. A second active run on the team's target fails at insert (TargetBusyError); a workflow that
- * could not be started leaves the run failed and its target free, so a row never claims a run that is not.
+ * then its first event. Returns the input its workflow must be started with (workflowId = run id).
+ * Permissions are the caller's to check first. A second active run on the team's target fails at
+ * insert (TargetBusyError). `id` lets a caller that may retry (a schedule's fire) make it idempotent.
  */
-export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, input: NewRun): Promise<Run> {
+export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: EntityManager, input: NewRun & { id?: string }): Promise<{ run: Run; workflowInput: RunInput }> {
   const { kind, team, parsed, requester } = input;
-  const id = crypto.randomUUID();
+  const id = input.id ?? crypto.randomUUID();
   const run = await em.transactional(async (tx) => {
     recordAudit(tx, {
       actor: input.audit.actor,
@@ -77,14 +80,29 @@ export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, in
       attempt: 0,
     },
   ]);
-  const workflowInput: RunInput = {
-    runId: id,
-    teamId: team.id,
-    params: parsed.params,
+  return { run, workflowInput: workflowInputFor(deps, id, team.id, parsed.params, input.autoApprove) };
+}
+
+/** What a run's workflow is started with; also rebuilt from the row by a retried schedule fire. */
+export function workflowInputFor(deps: Pick<RunStartDeps, 'config'>, runId: string, teamId: string, params: Record<string, unknown>, autoApprove?: AutoApprove): RunInput {
+  return {
+    runId,
+    teamId,
+    params,
     approvalTimeoutMs: deps.config.APPROVAL_TIMEOUT_SECONDS * 1000,
     heartbeatTimeoutMs: deps.config.HEARTBEAT_TIMEOUT_SECONDS * 1000,
-    ...(input.autoApprove ? { autoApprove: input.autoApprove } : {}),
+    ...(autoApprove ? { autoApprove } : {}),
   };
+}
+
+/**
+ * Records a run (recordRun) and starts its workflow. A workflow that could not be started leaves the
+ * run failed and its target free, so a row never claims a run that is not.
+ */
+export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, input: NewRun): Promise<Run> {
+  const { run, workflowInput } = await recordRun(deps, em, input);
+  const { kind, team, parsed } = input;
+  const id = run.id;
   try {
     await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [workflowInput] });
   } catch (err) {
@@ -97,4 +115,19 @@ export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, in
     deps.logger.warn({ err, runId: id }, 'announcing a run change failed'),
   );
   return run;
+}
+
+/**
+ * Who may skip the approval: a starter with runs:approve on the team without four-eyes, or anyone who
+ * may start the kind when the team's settings allow auto-apply for it. With four-eyes on, holding
+ * runs:approve is not enough (that would be approving one's own run). The workflow applies without
+ * approval only when its input carries the grant this returns.
+ */
+export function autoApprovalFor(principal: Principal, team: Team, kind: string): AutoApprove {
+  const settings = settingsOf(team);
+  const grant = (reason: AutoApprove['reason']): AutoApprove => ({ by: principal.id, byEmail: principal.email, reason });
+  if (settings.autoApply.kinds.includes(kind)) return grant('team-setting');
+  if (can(principal, team.id, 'runs:approve') && !settings.fourEyes) return grant('permission');
+  const why = settings.fourEyes ? 'four-eyes is on for this team, so a run needs an approver other than the one who started it' : 'it needs runs:approve on this team';
+  throw new NotAllowedError(`auto-apply not allowed: ${why}`, [{ field: 'params.autoApply', message: `not allowed: ${why}` }]);
 }

@@ -2,15 +2,15 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { kindNamed, kindNames } from '../../contracts/kinds/index.ts';
 import { isTerminal, type RunView } from '../../contracts/runs.ts';
-import { decisionSignal, type AutoApprove } from '../../contracts/temporal.ts';
+import { decisionSignal } from '../../contracts/temporal.ts';
 import { assertCan, can, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange, type RunChange } from '../../core/run-events.ts';
-import { TeamSchema, type Run, type Team } from '../../db/entities/index.ts';
+import { TeamSchema, type Run } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { UnknownIntegrationError } from '../../db/repositories/integrations.ts';
 import { TargetBusyError, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
-import { startRunWorkflow } from '../../core/run-start.ts';
+import { autoApprovalFor, startRunWorkflow } from '../../core/run-start.ts';
 import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
@@ -18,21 +18,6 @@ import { inputErrorFrom } from '../middleware/errors.ts';
 type Caller = { principal: Principal; ip: string };
 
 const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
-
-/**
- * Who may skip the approval: the caller with runs:approve on the team, or anyone who may start the
- * kind when the team's settings allow auto-apply for it. With four-eyes on, holding runs:approve is
- * not enough (that would be approving one's own run). The workflow applies without approval only
- * when its input carries the grant this returns.
- */
-function autoApproval(caller: Caller, team: Team, kind: string): AutoApprove {
-  const settings = settingsOf(team);
-  const grant = (reason: AutoApprove['reason']): AutoApprove => ({ by: caller.principal.id, byEmail: caller.principal.email, reason });
-  if (settings.autoApply.kinds.includes(kind)) return grant('team-setting');
-  if (can(caller.principal, team.id, 'runs:approve') && !settings.fourEyes) return grant('permission');
-  const why = settings.fourEyes ? 'four-eyes is on for this team, so a run needs an approver other than the one who started it' : 'it needs runs:approve on this team';
-  throw new NotAllowedError(`auto-apply not allowed: ${why}`, [{ field: 'params.autoApply', message: `not allowed: ${why}` }]);
-}
 
 /** Live announcements are the fast path: the change is already recorded, so a Redis outage must not fail the request. */
 async function announce(deps: AppDeps, change: RunChange): Promise<void> {
@@ -59,7 +44,7 @@ export async function startRun(
   const team = await em.findOne(TeamSchema, { slug: body.team });
   if (!team) throw new NotFoundError('team not found');
   assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
-  const autoApprove = parsed.value.params.autoApply === true ? autoApproval(caller, team, kind.kind) : undefined;
+  const autoApprove = parsed.value.params.autoApply === true ? autoApprovalFor(caller.principal, team, kind.kind) : undefined;
   const requester = { type: 'user' as const, id: caller.principal.id, label: caller.principal.email };
   try {
     const run = await startRunWorkflow(deps, em, {

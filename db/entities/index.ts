@@ -4,16 +4,19 @@ import { RefreshFamilySchema, RefreshTokenSchema } from './refresh-token.ts';
 import { RunEventSchema } from './run-event.ts';
 import { RunProcessSchema } from './run-process.ts';
 import { RunSchema } from './run.ts';
+import { ScheduleSchema } from './schedule.ts';
 import { MembershipSchema, TeamSchema } from './team.ts';
 import { TerraformPlanSchema } from './terraform-plan.ts';
 import { TerraformUnsavedStateSchema } from './terraform-unsaved-state.ts';
 import { UserSchema } from './user.ts';
 
-export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema];
+export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
+  ScheduleSchema];
 export type { Integration } from './integration.ts';
 export type { Run } from './run.ts';
 export type { RunProcess } from './run-process.ts';
+export type { Schedule } from './schedule.ts';
 export type { TerraformUnsavedState } from './terraform-unsaved-state.ts';
 export type { User } from './user.ts';
 export type { Team, Membership } from './team.ts';
-export { AuditLogSchema, IntegrationSchema, MembershipSchema, RefreshFamilySchema, RunIntegrationSchema, RefreshTokenSchema, RunEventSchema, RunProcessSchema, RunSchema, TeamSchema, TerraformPlanSchema, TerraformUnsavedStateSchema, UserSchema };
+export { AuditLogSchema, IntegrationSchema, MembershipSchema, RefreshFamilySchema, RunIntegrationSchema, RefreshTokenSchema, RunEventSchema, RunProcessSchema, RunSchema, ScheduleSchema, TeamSchema, TerraformPlanSchema, TerraformUnsavedStateSchema, UserSchema };

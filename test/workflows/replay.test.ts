@@ -12,7 +12,7 @@ beforeAll(async () => {
   if (process.env.RECORD_HISTORIES === '1') await recordHistories();
 });
 
-it('replays every recorded terraformRun history deterministically', async () => {
+it('replays every recorded workflow history deterministically', async () => {
   const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
   expect(files).toEqual(expect.arrayContaining(['terraform-run-approved.json', 'terraform-run-rejected.json']));
   const bundle = await workflowBundle();

@@ -9,6 +9,7 @@ import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
 import { RunsPage } from './pages/Runs.tsx';
+import { SchedulesPage } from './pages/Schedules.tsx';
 import { StartRunPage } from './pages/StartRun.tsx';
 import { applyTheme, themePref } from './prefs.ts';
 import { navigate, useLocation } from './router.tsx';
@@ -25,6 +26,7 @@ function Routes() {
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
   if (path === '/integrations') return <IntegrationsPage />;
+  if (path === '/schedules') return <SchedulesPage />;
   if (path === '/account') return <AccountPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (

@@ -53,6 +53,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         <nav aria-label="Main">
           {nav('/', 'Runs')}
           {canStartRuns(me) && nav('/runs/new', 'Start a run')}
+          {nav('/schedules', 'Schedules')}
           {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}
           {nav('/account', 'Account')}

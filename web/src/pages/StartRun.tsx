@@ -7,8 +7,12 @@ import { SchemaForm } from '../form/SchemaForm.tsx';
 import { errorsByField, initialValue, missingRequired } from '../form/json-schema.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
+import { initialScheduleChoice, ScheduleFields, scheduleRequest } from './ScheduleFields.tsx';
 
-/** Start a run: pick a kind and a team, fill the form generated from the kind's params schema. */
+/**
+ * Start a run: pick a kind and a team, fill the form generated from the kind's params schema. With
+ * "Repeat on a schedule" the same inputs make a schedule instead (POST /schedules).
+ */
 export function StartRunPage() {
   const kinds = useKinds();
   const me = useMe();
@@ -19,6 +23,8 @@ export function StartRunPage() {
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [problem, setProblem] = useState<{ message: string; activeRunId?: string } | null>(null);
   const [busy, setBusy] = useState(false);
+  const [repeat, setRepeat] = useState(search.get('schedule') === '1');
+  const [schedule, setSchedule] = useState(initialScheduleChoice);
   const problemBox = useRef<HTMLDivElement>(null);
 
   const info = kinds?.find((k) => k.kind === kind) ?? kinds?.[0];
@@ -54,13 +60,18 @@ export function StartRunPage() {
     setBusy(true);
     setProblem(null);
     try {
-      const run = await post<RunView>('/api/v1/runs', { kind: info.kind, team, params });
-      navigate(`/runs/${run.id}`);
+      if (repeat) {
+        await post('/api/v1/schedules', { kind: info.kind, team, params, ...scheduleRequest(schedule) });
+        navigate('/schedules');
+      } else {
+        const run = await post<RunView>('/api/v1/runs', { kind: info.kind, team, params });
+        navigate(`/runs/${run.id}`);
+      }
     } catch (err) {
       const apiErr = err instanceof ApiError ? err : null;
       if (apiErr?.status === 400 && apiErr.errors.length) return show(apiErr.errors);
       const m = /\(([0-9a-f-]{36})\)/.exec(apiErr?.message ?? '');
-      show([], { message: apiErr ? `The run was not started: ${apiErr.message}.` : 'The server could not be reached; try again.', ...(m ? { activeRunId: m[1] } : {}) });
+      show([], { message: apiErr ? `${repeat ? 'The schedule was not created' : 'The run was not started'}: ${apiErr.message}.` : 'The server could not be reached; try again.', ...(m ? { activeRunId: m[1] } : {}) });
     } finally {
       setBusy(false);
     }
@@ -71,7 +82,7 @@ export function StartRunPage() {
 
   return (
     <section aria-labelledby="start-title" class="narrow">
-      <h1 id="start-title">Start a run</h1>
+      <h1 id="start-title">{repeat ? 'New schedule' : 'Start a run'}</h1>
       <form onSubmit={(e) => void submit(e)} noValidate data-testid="start-form">
         <div class="row">
           <div class={`field${topErrors('kind').length ? ' has-error' : ''}`}>
@@ -120,6 +131,10 @@ export function StartRunPage() {
             ))}
           </fieldset>
         )}
+        <label class="label inline checkbox">
+          <input type="checkbox" checked={repeat} onChange={(e) => setRepeat(e.currentTarget.checked)} data-testid="repeat" /> Repeat on a schedule
+        </label>
+        {repeat && <ScheduleFields value={schedule} onChange={setSchedule} errors={errors} />}
         {problem && (
           <div class="error" role="alert" tabIndex={-1} ref={problemBox} data-testid="start-problem">
             {problem.message}
@@ -133,7 +148,7 @@ export function StartRunPage() {
         )}
         <div class="actions">
           <button type="submit" disabled={busy}>
-            {busy ? 'Starting…' : 'Start run'}
+            {busy ? 'Saving…' : repeat ? 'Create schedule' : 'Start run'}
           </button>
           <Link href="/" class="button secondary">
             Cancel
