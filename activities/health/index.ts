@@ -21,20 +21,21 @@ export function createHealthActivities(deps: HealthActivityDeps) {
     async runHealthScan(input: HealthScanInput): Promise<HealthScanSummary> {
       const { params } = input;
       const { cancellationSignal: signal, info } = Context.current();
-      const probes: ProbeOutcome[] = new Array(params.checks.length);
+      const entries = Object.entries(params.checks);
+      const probes: ProbeOutcome[] = new Array(entries.length);
       let next = 0;
       const worker = async () => {
-        while (next < params.checks.length) {
+        while (next < entries.length) {
           const i = next++;
-          const check = params.checks[i]!;
+          const [name, check] = entries[i]!;
           const p = await probe(check, signal);
-          probes[i] = { name: check.name, type: check.type, ...p };
+          probes[i] = { name, type: check.type, ...p };
           await deps.events.append(input.runId, [
-            { type: 'log', level: p.ok ? 'info' : 'warn', message: `${check.name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: check.name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt },
+            { type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt },
           ]);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL, params.checks.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, worker));
       const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
       return { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
     },

@@ -6,7 +6,6 @@ const name = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters
 const host = z.string().regex(/^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$/, 'a host name or an IP address');
 const port = z.number().int().min(1).max(65_535);
 const common = {
-  name: name.describe('the check, unique within the monitor'),
   timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
 };
 
@@ -32,10 +31,11 @@ export type HealthCheck = z.infer<typeof healthCheckSchema>;
 export const healthScanParamsSchema = z.object({
   monitor: name.describe('what these checks watch together (the run target): their status is kept per monitor and check'),
   checks: z
-    .array(healthCheckSchema)
-    .min(1)
-    .max(50)
-    .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'check names must be unique'),
+    .record(name, healthCheckSchema)
+    .refine((cs) => Object.keys(cs).length >= 1 && Object.keys(cs).length <= 50, '1 to 50 checks')
+    // The refinement above, as the published JSON Schema says it.
+    .meta({ minProperties: 1, maxProperties: 50 })
+    .describe('the checks by name (lower-case letters, digits, ".", "-", "_")'),
   failuresBeforeDown: z.number().int().min(1).max(10).default(2).describe('consecutive failures before a check counts as down (damps flapping)'),
 });
 export type HealthScanParams = z.infer<typeof healthScanParamsSchema>;

@@ -57,14 +57,14 @@ afterAll(async () => {
 });
 
 const monitor = `shop-${crypto.randomUUID().slice(0, 6)}`;
-const checks = () => [
-  { name: 'web', type: 'http', url: `http://127.0.0.1:${webPort}/`, bodyMatch: 'ok' },
-  { name: 'cert', type: 'http', url: `https://127.0.0.1:${tlsPort}/`, ca, certMinDays: 14 },
-  { name: 'queue', type: 'tcp', host: '127.0.0.1', port: closedPort, timeoutMs: 1000 },
-  { name: 'dns', type: 'dns', hostname: 'localhost', expect: '127.0.0.1' },
-  { name: 'db', type: 'postgres', host: '127.0.0.1', port: 5432 },
-  { name: 'cache', type: 'redis', host: '127.0.0.1', port: 6379 },
-];
+const checks = () => ({
+  web: { type: 'http', url: `http://127.0.0.1:${webPort}/`, bodyMatch: 'ok' },
+  cert: { type: 'http', url: `https://127.0.0.1:${tlsPort}/`, ca, certMinDays: 14 },
+  queue: { type: 'tcp', host: '127.0.0.1', port: closedPort, timeoutMs: 1000 },
+  dns: { type: 'dns', hostname: 'localhost', expect: '127.0.0.1' },
+  db: { type: 'postgres', host: '127.0.0.1', port: 5432 },
+  cache: { type: 'redis', host: '127.0.0.1', port: 6379 },
+});
 async function scan(): Promise<{ id: string; status: string; error: string | null; summary: { checks: CheckResult[]; down: number } }> {
   const res = await client(api, token).post('/api/v1/runs', { kind: 'health-scan', team: team.slug, params: { monitor, checks: checks(), failuresBeforeDown: 2 } });
   expect(res.status).toBe(201);
@@ -132,8 +132,8 @@ describe('health-scan', () => {
   });
 
   it('bad input is a 400 naming the field', async () => {
-    const res = await client(api, token).post('/api/v1/runs', { kind: 'health-scan', team: team.slug, params: { monitor, checks: [{ name: 'x', type: 'http', url: 'ftp://example.com/' }] } });
+    const res = await client(api, token).post('/api/v1/runs', { kind: 'health-scan', team: team.slug, params: { monitor, checks: { x: { type: 'http', url: 'ftp://example.com/' } } } });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['params.checks.0.url']);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['params.checks.x.url']);
   });
 });
