@@ -14,6 +14,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { monitoringRoutes } from './routes/monitoring.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
@@ -58,9 +59,14 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     await RequestContext.create(ctx.state.em, next);
   });
 
-  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps)];
+  const routers = apiRouters(deps);
   app.use(methodNotAllowed(routers));
   for (const router of routers) app.use(router.routes());
   app.use(dashboard());
   return app;
+}
+
+/** Every router of the API, in the order they are mounted (the OpenAPI test checks each route is documented). */
+export function apiRouters(deps: AppDeps) {
+  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps)];
 }

@@ -2,3 +2,4 @@
 export { terraformRun } from './terraform-run.ts';
 export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
+export { healthScanRun } from './health-scan-run.ts';

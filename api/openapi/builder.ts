@@ -82,7 +82,8 @@ export function hardenInput(schema: unknown): unknown {
   if (!schema || typeof schema !== 'object') return schema;
   if (Object.keys(schema).length === 0 || Object.keys(schema).every((k) => k === 'description')) return { ...schema, ...ANY_JSON };
   const out: Json = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties' || k === '$defs' ? mapValues(v as Json, hardenInput) : k === 'enum' || k === 'const' ? v : hardenInput(v)]));
-  if (out.type === 'string') {
+  // `pattern` constrains only the string values of a multi-type (`["string", "number"]`) as well.
+  if (out.type === 'string' || (Array.isArray(out.type) && out.type.includes('string'))) {
     if (out.pattern === undefined) out.pattern = NO_NUL;
     else delete out.format;
   }

@@ -22,6 +22,7 @@ import { changePasswordRequestSchema, initialPasswordRequestSchema, loginRequest
 import { runPathSchema } from '../routes/runs.ts';
 import { OpenApiBuilder, hardenInput, type OperationSpec } from './builder.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
+import { monitoringOps, monitoringSchemas } from './monitoring.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
@@ -136,6 +137,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('KindList', kindListSchema, 'output');
   integrationSchemas(b);
   scheduleSchemas(b);
+  monitoringSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -146,7 +148,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -3,6 +3,7 @@ import { IntegrationSchema, RunIntegrationSchema } from './integration.ts';
 import { RefreshFamilySchema, RefreshTokenSchema } from './refresh-token.ts';
 import { RunEventSchema } from './run-event.ts';
 import { RunProcessSchema } from './run-process.ts';
+import { MonitorCheckSchema, MonitorTransitionSchema } from './monitor.ts';
 import { RunSchema } from './run.ts';
 import { ScheduleSchema } from './schedule.ts';
 import { MembershipSchema, TeamSchema } from './team.ts';
@@ -11,12 +12,13 @@ import { TerraformUnsavedStateSchema } from './terraform-unsaved-state.ts';
 import { UserSchema } from './user.ts';
 
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
-  ScheduleSchema];
+  ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema];
 export type { Integration } from './integration.ts';
 export type { Run } from './run.ts';
+export type { MonitorCheck, MonitorTransition } from './monitor.ts';
 export type { RunProcess } from './run-process.ts';
 export type { Schedule } from './schedule.ts';
 export type { TerraformUnsavedState } from './terraform-unsaved-state.ts';
 export type { User } from './user.ts';
 export type { Team, Membership } from './team.ts';
-export { AuditLogSchema, IntegrationSchema, MembershipSchema, RefreshFamilySchema, RunIntegrationSchema, RefreshTokenSchema, RunEventSchema, RunProcessSchema, RunSchema, ScheduleSchema, TeamSchema, TerraformPlanSchema, TerraformUnsavedStateSchema, UserSchema };
+export { AuditLogSchema, IntegrationSchema, MembershipSchema, MonitorCheckSchema, MonitorTransitionSchema, RefreshFamilySchema, RunIntegrationSchema, RefreshTokenSchema, RunEventSchema, RunProcessSchema, RunSchema, ScheduleSchema, TeamSchema, TerraformPlanSchema, TerraformUnsavedStateSchema, UserSchema };

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { adminRoutes } from '../../api/routes/admin.ts';
-import { authRoutes } from '../../api/routes/auth.ts';
-import { openApiRoutes } from '../../api/routes/openapi.ts';
+import { apiRouters } from '../../api/app.ts';
 import { hardenInput } from '../../api/openapi/builder.ts';
-import { runRoutes } from '../../api/routes/runs.ts';
-import { integrationRoutes } from '../../api/routes/integrations.ts';
-import { teamSettingsRoutes } from '../../api/routes/team-settings.ts';
+import { kindParamsComponent } from '../../api/openapi/document.ts';
 import { KINDS } from '../../contracts/kinds/index.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -42,9 +38,10 @@ describe('OpenAPI document', () => {
 
   it('documents every route the API routers register', () => {
     const documented = new Set(operations().map(({ path, method }) => `${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`));
-    const routers = [authRoutes(api.deps), adminRoutes(api.deps), teamSettingsRoutes(api.deps), runRoutes(api.deps), integrationRoutes(api.deps), openApiRoutes(api.deps)];
+    // Health probes (/health, /metrics) are for orchestrators, not API clients: everything under /api is documented.
+    const routers = apiRouters(api.deps);
     const registered = routers.flatMap((r) =>
-      r.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:\w+/g, '{}')}`)),
+      r.stack.filter((layer) => String(layer.path).startsWith('/api/')).flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:\w+/g, '{}')}`)),
     );
     expect(registered.length).toBeGreaterThan(10);
     expect(registered.filter((r) => !documented.has(r))).toEqual([]);
@@ -67,7 +64,7 @@ describe('OpenAPI document', () => {
 
   it('derives schemas from the zod schemas the API validates with, one component per kind', () => {
     for (const def of Object.values(KINDS)) {
-      const name = `${def.kind[0]!.toUpperCase()}${def.kind.slice(1)}Params`;
+      const name = kindParamsComponent(def.kind);
       const { $schema: _s, ...expected } = z.toJSONSchema(def.paramsSchema, { io: 'input' }) as Record<string, unknown>;
       // As the API accepts it: the same schema, NUL and "__proto__" excluded (hardenInput).
       expect(doc.components.schemas[name]).toEqual(hardenInput(expected));

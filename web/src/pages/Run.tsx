@@ -17,6 +17,8 @@ import { RunActions } from './RunActions.tsx';
 import { RunError } from './RunError.tsx';
 import { RunInputs } from './RunInputs.tsx';
 import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
+import type { CheckResult } from '../../../contracts/kinds/health-scan.ts';
+import { RunChecks } from './RunChecks.tsx';
 
 async function download(runId: string): Promise<void> {
   const events = await fetchEvents(runId, 0);
@@ -161,6 +163,7 @@ export function RunPage({ id }: { id: string }) {
           </p>
         )}
       </header>
+      {Array.isArray(run?.summary?.checks) && <RunChecks checks={run.summary.checks as CheckResult[]} />}
       {run && (
         <RunActions
           run={run}

@@ -1,0 +1,43 @@
+import { Context } from '@temporalio/activity';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { HealthScanParams, HealthScanSummary } from '../../contracts/kinds/health-scan.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
+import { recordScan, type ProbeOutcome } from '../../db/repositories/monitoring.ts';
+import { probe } from './checks.ts';
+
+export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger };
+export type HealthScanInput = { runId: string; teamId: string; params: HealthScanParams };
+
+/** How many checks of one scan probe at once: enough for 50 checks inside one timeout, few enough to be polite. */
+const PARALLEL = 10;
+
+export function createHealthActivities(deps: HealthActivityDeps) {
+  return {
+    /**
+     * Probes every check (at most PARALLEL at once), writes a line per check as it finishes, then counts
+     * the scan into the monitor's checks (recordScan: damped, once per run) and returns the summary.
+     */
+    async runHealthScan(input: HealthScanInput): Promise<HealthScanSummary> {
+      const { params } = input;
+      const { cancellationSignal: signal, info } = Context.current();
+      const entries = Object.entries(params.checks);
+      const probes: ProbeOutcome[] = new Array(entries.length);
+      let next = 0;
+      const worker = async () => {
+        while (next < entries.length) {
+          const i = next++;
+          const [name, check] = entries[i]!;
+          const p = await probe(check, signal);
+          probes[i] = { name, type: check.type, ...p };
+          await deps.events.append(input.runId, [
+            { type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt },
+          ]);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, worker));
+      const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
+      return { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
+    },
+  };
+}

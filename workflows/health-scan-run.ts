@@ -1,0 +1,32 @@
+import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { HealthScanParams, HealthScanSummary } from '../contracts/kinds/health-scan.ts';
+import type { RunInput } from '../contracts/temporal.ts';
+import { createReporter } from './blocks/reporter.ts';
+
+const scans = proxyActivities<{ runHealthScan(input: { runId: string; teamId: string; params: HealthScanParams }): Promise<HealthScanSummary> }>({
+  // Each probe is bounded by its own timeout (at most 60 s) and a scan probes 10 at a time.
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 3 },
+});
+
+/**
+ * One scan of a monitor's checks: nothing it does changes anything outside, so there is no approval.
+ * The run fails when a check is down (it shows red in the list and, with alerts, pages someone); the
+ * summary lists every check and what changed.
+ */
+export async function healthScanRun(input: RunInput<HealthScanParams>): Promise<void> {
+  const { report } = createReporter(input.runId);
+  try {
+    await report({ status: 'running', step: 'scan' });
+    const summary = await scans.runHealthScan({ runId: input.runId, teamId: input.teamId, params: input.params });
+    const down = summary.checks.filter((c) => c.status === 'down').map((c) => c.name);
+    if (down.length) await report({ status: 'failed', step: null, summary, error: `${down.length} of ${summary.checks.length} checks down: ${down.join(', ')}` });
+    else await report({ status: 'succeeded', step: null, summary, message: `all ${summary.checks.length} checks up` });
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
+      return;
+    }
+    await report({ status: 'failed', error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+  }
+}
