@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { SshSecrets, SshSettings } from '../../contracts/integrations/ssh.ts';
+import type { AnsibleParams } from '../../contracts/kinds/ansible.ts';
+import { FAILURE_TYPES } from '../../contracts/temporal.ts';
+import { fingerprintOf, parseHostKeyPin } from '../../core/integrations/ssh-keys.ts';
+import { OWN_DIR } from './workdir.ts';
+
+export type SshLogin = { settings: SshSettings; secrets: SshSecrets };
+type OwnFile = { text: string; mode?: number };
+
+const invalid = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
+
+/** How known_hosts and ssh name a server: `host`, or `[host]:port` off port 22. */
+export const knownHostsName = (address: string, port: number) => (port === 22 ? address : `[${address}]:${port}`);
+
+function keyscan(address: string, port: number, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('ssh-keyscan', ['-p', String(port), '-T', '10', address], { signal, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (_err, stdout) => resolve(stdout ?? ''));
+  });
+}
+
+/**
+ * known_hosts lines for one host from its integration's pins: a pinned key is written as it is; a
+ * fingerprint-only pin is matched against what the host presents now (ssh-keyscan) and only a key
+ * with that fingerprint is written. ssh then runs with StrictHostKeyChecking=yes against this file
+ * alone, so any other key (a changed one) is refused by ssh itself, which names what it saw.
+ */
+export async function knownHostsFor(host: { address: string; port: number }, pins: readonly string[], signal: AbortSignal): Promise<string[]> {
+  const name = knownHostsName(host.address, host.port);
+  const lines: string[] = [];
+  const wanted = new Set<string>();
+  for (const p of pins) {
+    const pin = parseHostKeyPin(p);
+    if (typeof pin === 'string') continue;
+    if (pin.key) lines.push(`${name} ${pin.key}`);
+    else wanted.add(pin.fingerprint);
+  }
+  if (wanted.size > 0) {
+    for (const line of (await keyscan(host.address, host.port, signal)).split('\n')) {
+      const [, type, blob] = line.trim().split(/\s+/);
+      if (type && blob && wanted.has(fingerprintOf(Buffer.from(blob, 'base64')))) lines.push(`${name} ${type} ${blob}`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * The files ansible-playbook connects with, all in the run's own directory (mode 0600, owned by the
+ * run's sandbox user): the inventory, one private key per integration (with an askpass helper that
+ * reads its passphrase from a file, so a passphrase never appears on a command line), known_hosts
+ * from the pins, and a passwd entry for the sandbox uid (OpenSSH's client refuses a uid without one).
+ */
+export async function connectionFiles(opts: {
+  params: AnsibleParams;
+  workDir: string;
+  logins: Map<string, SshLogin>;
+  sandboxUser: { uid: number; gid: number } | null;
+  signal: AbortSignal;
+}): Promise<Record<string, OwnFile>> {
+  const { params, workDir, logins } = opts;
+  const own = path.join(workDir, OWN_DIR);
+  const files: Record<string, OwnFile> = {};
+  const known: string[] = [];
+  const hosts: Record<string, Record<string, unknown>> = {};
+  const keyNo = new Map<string, number>();
+  for (const h of params.inventory.hosts) {
+    const login = logins.get(h.integration);
+    if (!login) throw invalid(`inventory.hosts ${h.name}: integration ${h.integration} is not the team's ssh integration`);
+    if (!keyNo.has(h.integration)) {
+      const n = keyNo.size + 1;
+      keyNo.set(h.integration, n);
+      files[`keys/id-${n}`] = { text: login.secrets.privateKey };
+      if (login.secrets.passphrase) files[`keys/id-${n}.pass`] = { text: login.secrets.passphrase };
+    }
+    const lines = await knownHostsFor(h, login.settings.hostKeys, opts.signal);
+    if (lines.length === 0) {
+      throw invalid(`inventory.hosts ${h.name}: none of the host keys pinned in its ssh integration is presented by ${knownHostsName(h.address, h.port)}; pin the host's key (ssh-keyscan output) in the integration`);
+    }
+    known.push(...lines);
+    hosts[h.name] = {
+      ...h.vars,
+      ansible_host: h.address,
+      ansible_port: h.port,
+      ansible_user: login.settings.user,
+      ansible_ssh_private_key_file: path.join(own, 'keys', `id-${keyNo.get(h.integration)}`),
+    };
+  }
+  const children = Object.fromEntries(
+    Object.entries(params.inventory.groups).map(([name, g]) => [name, { hosts: Object.fromEntries(g.hosts.map((h) => [h, {}])), vars: g.vars }]),
+  );
+  files['inventory.json'] = { text: JSON.stringify({ all: { hosts, children } }, null, 2) };
+  files['known_hosts'] = { text: `${[...new Set(known)].join('\n')}\n` };
+  files['extra-vars.json'] = { text: JSON.stringify(params.extraVars) };
+  // ssh asks it for a key's passphrase (SSH_ASKPASS_REQUIRE=force): it prints the one stored beside the key.
+  files['askpass'] = {
+    text: ['#!/bin/sh', `key=$(printf '%s\\n' "$1" | sed -n "s/^Enter passphrase for key '\\(.*\\)': *$/\\1/p")`, '[ -n "$key" ] && [ -f "$key.pass" ] && exec cat "$key.pass"', 'exit 1', ''].join('\n'),
+    mode: 0o700,
+  };
+  if (opts.sandboxUser) {
+    const { uid, gid } = opts.sandboxUser;
+    files['passwd'] = { text: `run-${uid}:x:${uid}:${gid}:OpsSight run:${workDir}:/bin/sh\n` };
+    files['group'] = { text: `run-${uid}:x:${gid}:\n` };
+  }
+  return files;
+}
+
+/**
+ * ssh's options for every connection: the pinned keys only, refused otherwise; the integration's key
+ * only; never a password prompt. ControlPersist keeps one connection per host for the whole play.
+ */
+export function sshArgs(workDir: string): string {
+  const own = path.join(workDir, OWN_DIR);
+  return [
+    '-o ControlMaster=auto',
+    '-o ControlPersist=60s',
+    `-o UserKnownHostsFile=${path.join(own, 'known_hosts')}`,
+    '-o GlobalKnownHostsFile=/dev/null',
+    '-o StrictHostKeyChecking=yes',
+    '-o CheckHostIP=no',
+    '-o UpdateHostKeys=no',
+    '-o IdentitiesOnly=yes',
+    '-o PasswordAuthentication=no',
+    '-o KbdInteractiveAuthentication=no',
+    '-o ConnectTimeout=15',
+  ].join(' ');
+}
