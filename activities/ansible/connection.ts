@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SshSecrets, SshSettings } from '../../contracts/integrations/ssh.ts';
@@ -125,4 +126,23 @@ export function sshArgs(workDir: string): string {
     '-o KbdInteractiveAuthentication=no',
     '-o ConnectTimeout=15',
   ].join(' ');
+}
+
+/** Where a run's ssh control sockets live on this host: short (a socket path must fit in 108 bytes), shared by its steps. */
+export const controlDirOf = (workRoot: string, runId: string) => path.join(workRoot, runId, 'ssh');
+
+/**
+ * Ends the ssh master connections a play left (ControlPersist keeps them for reuse within the play):
+ * a finished step must not leave logins open on the hosts, nor processes of the run's uid behind.
+ */
+export async function closeMasters(controlDir: string): Promise<void> {
+  const sockets = await readdir(controlDir).catch(() => [] as string[]);
+  await Promise.all(
+    sockets.map(
+      (name) =>
+        new Promise<void>((resolve) => {
+          execFile('ssh', ['-O', 'exit', '-o', `ControlPath=${path.join(controlDir, name)}`, 'opssight-master'], { timeout: 5_000 }, () => resolve());
+        }),
+    ),
+  );
 }

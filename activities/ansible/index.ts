@@ -6,6 +6,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { ProcessRunner } from '../process/runner.ts';
 import { playOnce, type PlayInput } from './play.ts';
+import { closeMasters, controlDirOf } from './connection.ts';
 import { openSession, type AnsibleStepInput } from './session.ts';
 import { outcomeOf } from './outcome.ts';
 import { removeDir } from './workdir.ts';
@@ -41,6 +42,8 @@ export function createAnsibleActivities(base: AnsibleDeps) {
     async ansibleCheck(input: AnsibleStepInput): Promise<AnsiblePlayResult> {
       const session = await openSession(deps, input);
       const ending = await deps.runner.exec(session.spec('ansible-playbook', 'check'));
+      // Only once the process has ended: an attempt that detaches leaves a running play its connections.
+      await closeMasters(controlDirOf(deps.config.WORK_DIR, input.runId));
       const result = await outcomeOf('check', ending, { ...session, workDir: session.dirs.workDir });
       await removeDir(session.dirs.stepDir);
       return result;

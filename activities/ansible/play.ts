@@ -5,6 +5,7 @@ import type { RunProcess } from '../../db/entities/index.ts';
 import { lastTasksByHost, storedRecap } from '../../db/repositories/ansible-output.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
 import type { Ending } from '../process/runner.ts';
+import { closeMasters, controlDirOf } from './connection.ts';
 import { outcomeOf } from './outcome.ts';
 import { openSession, type AnsibleStepInput, type SessionDeps } from './session.ts';
 import { removeDir } from './workdir.ts';
@@ -51,6 +52,8 @@ export async function playOnce(deps: SessionDeps & { hostId: string }, input: Pl
     ending = endingOf(last);
   }
 
+  // The play has ended (a detaching attempt never gets here): its master connections have no use left.
+  await closeMasters(controlDirOf(deps.config.WORK_DIR, input.runId));
   if (ending.kind === 'lost') {
     const reached = await lastTasksByHost(deps.em.fork(), input.runId, ending.proc.id);
     const where = Object.entries(reached).map(([h, t]) => `${h} after "${t}"`).join(', ');

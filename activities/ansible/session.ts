@@ -7,7 +7,7 @@ import type { Config } from '../../core/config.ts';
 import { checkout, type GitCredentials } from '../git/checkout.ts';
 import type { CommandSpec, ProcessRunner } from '../process/runner.ts';
 import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
-import { connectionFiles, sshArgs, type SshLogin } from './connection.ts';
+import { connectionFiles, controlDirOf, sshArgs, type SshLogin } from './connection.ts';
 import { describeAnsibleLine } from './lines.ts';
 import { OWN_DIR, prepareWorkDir, type StepDirs } from './workdir.ts';
 import { storedRecap } from '../../db/repositories/ansible-output.ts';
@@ -78,7 +78,7 @@ export async function openSession(deps: SessionDeps, input: AnsibleStepInput): P
       }
     : undefined;
   // ssh's control sockets: a short path (a socket's must fit in 108 bytes), shared by the run's steps.
-  const controlDir = path.join(deps.config.WORK_DIR, input.runId, 'ssh');
+  const controlDir = controlDirOf(deps.config.WORK_DIR, input.runId);
   await mkdir(controlDir, { recursive: true, mode: 0o700 });
   if (sandbox) await chown(controlDir, sandbox.uid, sandbox.gid);
   const own = async (workDir: string) => ({
