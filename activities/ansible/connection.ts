@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SshSecrets, SshSettings } from '../../contracts/integrations/ssh.ts';
@@ -49,9 +49,9 @@ export async function knownHostsFor(host: { address: string; port: number }, pin
 
 /**
  * The files ansible-playbook connects with, all in the run's own directory (mode 0600, owned by the
- * run's sandbox user): the inventory, one private key per integration (with an askpass helper that
- * reads its passphrase from a file, so a passphrase never appears on a command line), known_hosts
- * from the pins, and a passwd entry for the sandbox uid (OpenSSH's client refuses a uid without one).
+ * run's sandbox user): the inventory, one private key per integration (opened with its passphrase
+ * beforehand, see openKey), known_hosts from the pins, and a passwd entry for the sandbox uid
+ * (OpenSSH's client refuses a uid without one).
  */
 export async function connectionFiles(opts: {
   params: AnsibleParams;
@@ -73,7 +73,6 @@ export async function connectionFiles(opts: {
       const n = keyNo.size + 1;
       keyNo.set(h.integration, n);
       files[`keys/id-${n}`] = { text: login.secrets.privateKey };
-      if (login.secrets.passphrase) files[`keys/id-${n}.pass`] = { text: login.secrets.passphrase };
     }
     const lines = await knownHostsFor(h, login.settings.hostKeys, opts.signal);
     if (lines.length === 0) {
@@ -94,11 +93,6 @@ export async function connectionFiles(opts: {
   files['inventory.json'] = { text: JSON.stringify({ all: { hosts, children } }, null, 2) };
   files['known_hosts'] = { text: `${[...new Set(known)].join('\n')}\n` };
   files['extra-vars.json'] = { text: JSON.stringify(params.extraVars) };
-  // ssh asks it for a key's passphrase (SSH_ASKPASS_REQUIRE=force): it prints the one stored beside the key.
-  files['askpass'] = {
-    text: ['#!/bin/sh', `key=$(printf '%s\\n' "$1" | sed -n "s/^Enter passphrase for key '\\(.*\\)': *$/\\1/p")`, '[ -n "$key" ] && [ -f "$key.pass" ] && exec cat "$key.pass"', 'exit 1', ''].join('\n'),
-    mode: 0o700,
-  };
   if (opts.sandboxUser) {
     const { uid, gid } = opts.sandboxUser;
     files['passwd'] = { text: `run-${uid}:x:${uid}:${gid}:OpsSight run:${workDir}:/bin/sh\n` };
@@ -111,6 +105,33 @@ export async function connectionFiles(opts: {
  * ssh's options for every connection: the pinned keys only, refused otherwise; the integration's key
  * only; never a password prompt. ControlPersist keeps one connection per host for the whole play.
  */
+/**
+ * The private key without its passphrase, for a file only the run's uid can read: ssh would otherwise
+ * ask for it on every connection, and its askpass prompt cuts the key's path to 100 characters, so
+ * several keys could not be told apart. ssh-keygen gets the passphrase from an askpass helper reading a
+ * file in a private scratch dir (never on a command line), which is removed at once.
+ */
+export async function openKey(privateKey: string, passphrase: string | undefined, scratchRoot: string): Promise<string> {
+  if (!passphrase) return privateKey;
+  const scratch = await mkdtemp(path.join(scratchRoot, '.key-'));
+  try {
+    const key = path.join(scratch, 'id');
+    await writeFile(key, privateKey, { mode: 0o600 });
+    await writeFile(path.join(scratch, 'pass'), passphrase, { mode: 0o600 });
+    await writeFile(path.join(scratch, 'askpass'), `#!/bin/sh\nexec cat '${path.join(scratch, 'pass')}'\n`, { mode: 0o700 });
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', SSH_ASKPASS: path.join(scratch, 'askpass'), SSH_ASKPASS_REQUIRE: 'force', DISPLAY: 'none' };
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn('ssh-keygen', ['-p', '-q', '-N', '', '-f', key], { env, stdio: 'ignore', detached: true });
+      child.on('error', () => resolve(-1));
+      child.on('exit', (c) => resolve(c ?? -1));
+    });
+    if (code !== 0) throw invalid('the ssh integration\'s private key could not be opened with its passphrase');
+    return await readFile(key, 'utf8');
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 export function sshArgs(workDir: string): string {
   const own = path.join(workDir, OWN_DIR);
   return [

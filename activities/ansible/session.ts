@@ -7,7 +7,7 @@ import type { Config } from '../../core/config.ts';
 import { checkout, type GitCredentials } from '../git/checkout.ts';
 import type { CommandSpec, ProcessRunner } from '../process/runner.ts';
 import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
-import { connectionFiles, controlDirOf, sshArgs, type SshLogin } from './connection.ts';
+import { connectionFiles, controlDirOf, openKey, sshArgs, type SshLogin } from './connection.ts';
 import { describeAnsibleLine } from './lines.ts';
 import { OWN_DIR, prepareWorkDir, type StepDirs } from './workdir.ts';
 import { storedRecap } from '../../db/repositories/ansible-output.ts';
@@ -67,8 +67,15 @@ export async function openSession(deps: SessionDeps, input: AnsibleStepInput): P
   const signal = Context.current().cancellationSignal;
   const sandbox = deps.sandboxed ? await leaseSandbox(deps.config.WORK_DIR, input.runId) : null;
   const logins = new Map<string, SshLogin>();
-  for (const id of new Set(params.inventory.hosts.map((h) => h.integration))) logins.set(id, await deps.sshLogin(input.teamId, id));
-  const secrets = [...logins.values()].flatMap((l) => [l.secrets.privateKey, ...l.secrets.privateKey.split('\n').filter((s) => s.length >= 16), ...(l.secrets.passphrase ? [l.secrets.passphrase] : [])]);
+  const secrets: string[] = [];
+  const keyLines = (key: string) => [key, ...key.split('\n').filter((s) => s.length >= 16 && !s.startsWith('-----'))];
+  await mkdir(deps.config.WORK_DIR, { recursive: true, mode: 0o711 });
+  for (const id of new Set(params.inventory.hosts.map((h) => h.integration))) {
+    const login = await deps.sshLogin(input.teamId, id);
+    const opened = await openKey(login.secrets.privateKey, login.secrets.passphrase, deps.config.WORK_DIR);
+    secrets.push(...keyLines(login.secrets.privateKey), ...keyLines(opened), ...(login.secrets.passphrase ? [login.secrets.passphrase] : []));
+    logins.set(id, { settings: login.settings, secrets: { privateKey: opened, passphrase: undefined } });
+  }
 
   const { source } = params;
   const fetchSource = source
@@ -102,9 +109,6 @@ export async function openSession(deps: SessionDeps, input: AnsibleStepInput): P
     ANSIBLE_FORCE_COLOR: '0',
     ANSIBLE_NOCOLOR: '1',
     PYTHONUNBUFFERED: '1',
-    SSH_ASKPASS: path.join(ownDir, 'askpass'),
-    SSH_ASKPASS_REQUIRE: 'force',
-    DISPLAY: 'none',
   };
   if (sandbox && deps.config.NSS_WRAPPER_LIB) {
     Object.assign(env, { LD_PRELOAD: deps.config.NSS_WRAPPER_LIB, NSS_WRAPPER_PASSWD: path.join(ownDir, 'passwd'), NSS_WRAPPER_GROUP: path.join(ownDir, 'group') });
