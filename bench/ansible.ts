@@ -67,14 +67,16 @@ function bare(hostList: Array<{ name: string; address: string; port: number; key
     const child = spawn(BIN, ['-i', 'inventory.json', 'playbook.yml'], {
       cwd: work,
       env: { PATH: process.env.PATH!, HOME: work, ANSIBLE_CONFIG: path.join(work, 'ansible.cfg'), ANSIBLE_SSH_ARGS: sshArgs(work) },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('exit', async (code) => {
       const seconds = (performance.now() - began) / 1000;
       await closeMasters(path.join(own, 'cp'));
       rmSync(work, { recursive: true, force: true });
       if (code === 0) resolve(seconds);
-      else reject(new Error(`bare ansible-playbook exited ${code}`));
+      else reject(new Error(`bare ansible-playbook exited ${code}: ${stderr.slice(-2000)}`));
     });
   });
 }
