@@ -10,6 +10,7 @@ import { createRunWithTeam } from '../fixtures/runs.ts';
 import { until } from '../fixtures/until.ts';
 import { workerActivities, type WorkerActivities } from '../peers/activities.ts';
 import { peerContext } from '../peers/context.ts';
+import { startGitServer, type GitServerPeer } from '../peers/git-server.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 
 let ctx: Awaited<ReturnType<typeof peerContext>>;
@@ -17,6 +18,7 @@ let w: WorkerActivities;
 let web1: SshdPeer;
 let web2: SshdPeer;
 let dir: string;
+let git: GitServerPeer;
 const PASSPHRASE = `ansible passphrase ${crypto.randomUUID()}`;
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
@@ -48,11 +50,11 @@ async function play(runId: string, teamId: string, params: AnsibleParams, step =
 beforeAll(async () => {
   ctx = await peerContext();
   w = await workerActivities(ctx);
-  [web1, web2] = await Promise.all([startSshd({ clientKeyPassphrase: PASSPHRASE }), startSshd()]);
+  [web1, web2, git] = await Promise.all([startSshd({ clientKeyPassphrase: PASSPHRASE }), startSshd(), startGitServer()]);
   dir = hostsDir();
 });
 afterAll(async () => {
-  await Promise.all([web1?.stop(), web2?.stop()]);
+  await Promise.all([web1?.stop(), web2?.stop(), git?.stop()]);
   await w?.close();
   await ctx?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -160,6 +162,20 @@ describe('ansible-playbook against two real sshd hosts', () => {
     const played = await play(t.runId, t.teamId, ansibleParams({ inventory: t.inventory, files, entry: 'site.yml', extraVars: { who: 'ops' }, check: false }));
     expect(played.problems).toEqual([]);
     expect(readFileSync(`${dir}/web2.role`, 'utf8')).toBe('hi ops on web2\n');
+  });
+
+  it('takes the playbook and its roles from a git source and reports the commit it ran', async () => {
+    const t = await team();
+    const repo = `play-${crypto.randomUUID().slice(0, 8)}`;
+    const commit = git.createRepo(repo, {
+      'README.md': 'not a playbook',
+      'ops/site.yml': '- hosts: web\n  gather_facts: false\n  roles:\n    - mark\n',
+      'ops/roles/mark/tasks/main.yml': `- name: mark the host\n  ansible.builtin.copy:\n    dest: "${dir}/{{ inventory_hostname }}.git"\n    content: "from git\\n"\n`,
+    });
+    const params = ansibleParams({ inventory: t.inventory, source: { url: git.url(repo), ref: 'main', path: 'ops' }, entry: 'site.yml', check: false });
+    const played = await play(t.runId, t.teamId, params);
+    expect(played).toMatchObject({ commit, problems: [] });
+    expect(readFileSync(`${dir}/web1.git`, 'utf8')).toBe('from git\n');
   });
 
   it('a cancel interrupts the play (SIGINT): the tasks after it never run', async () => {
