@@ -1,8 +1,9 @@
 import { chown, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AnsibleParams, AnsibleRecap } from '../../contracts/kinds/ansible.ts';
+import { ANSIBLE_FAILED, type AnsibleParams, type AnsibleRecap } from '../../contracts/kinds/ansible.ts';
 import type { Config } from '../../core/config.ts';
 import { checkout, type GitCredentials } from '../git/checkout.ts';
 import type { CommandSpec, ProcessRunner } from '../process/runner.ts';
@@ -65,6 +66,14 @@ const ansibleCfg = (own: string, controlDir: string) =>
 export async function openSession(deps: SessionDeps, input: AnsibleStepInput): Promise<Session> {
   const { params } = input;
   const signal = Context.current().cancellationSignal;
+  if (deps.sandboxed && !deps.config.NSS_WRAPPER_LIB) {
+    // Without it ssh stops with "No user exists for uid …" on every host: say what the worker lacks instead.
+    throw ApplicationFailure.create({
+      message: 'this worker runs Ansible as a sandbox uid, which needs nss_wrapper for ssh: install Debian\'s libnss-wrapper and set NSS_WRAPPER_LIB (scripts/bootstrap.sh does both)',
+      type: ANSIBLE_FAILED,
+      nonRetryable: true,
+    });
+  }
   const sandbox = deps.sandboxed ? await leaseSandbox(deps.config.WORK_DIR, input.runId) : null;
   const logins = new Map<string, SshLogin>();
   const secrets: string[] = [];
