@@ -28,9 +28,10 @@ function keyscan(address: string, port: number, signal: AbortSignal): Promise<st
  * with that fingerprint is written. ssh then runs with StrictHostKeyChecking=yes against this file
  * alone, so any other key (a changed one) is refused by ssh itself, which names what it saw.
  */
-export async function knownHostsFor(host: { address: string; port: number }, pins: readonly string[], signal: AbortSignal): Promise<string[]> {
+export async function knownHostsFor(host: { address: string; port: number }, pins: readonly string[], signal: AbortSignal): Promise<{ lines: string[]; seen: string[] }> {
   const name = knownHostsName(host.address, host.port);
   const lines: string[] = [];
+  const seen: string[] = [];
   const wanted = new Set<string>();
   for (const p of pins) {
     const pin = parseHostKeyPin(p);
@@ -41,10 +42,13 @@ export async function knownHostsFor(host: { address: string; port: number }, pin
   if (wanted.size > 0) {
     for (const line of (await keyscan(host.address, host.port, signal)).split('\n')) {
       const [, type, blob] = line.trim().split(/\s+/);
-      if (type && blob && wanted.has(fingerprintOf(Buffer.from(blob, 'base64')))) lines.push(`${name} ${type} ${blob}`);
+      if (!type || !blob || line.startsWith('#')) continue;
+      const fingerprint = fingerprintOf(Buffer.from(blob, 'base64'));
+      seen.push(fingerprint);
+      if (wanted.has(fingerprint)) lines.push(`${name} ${type} ${blob}`);
     }
   }
-  return lines;
+  return { lines, seen };
 }
 
 /**
@@ -74,9 +78,10 @@ export async function connectionFiles(opts: {
       keyNo.set(h.integration, n);
       files[`keys/id-${n}`] = { text: login.secrets.privateKey };
     }
-    const lines = await knownHostsFor(h, login.settings.hostKeys, opts.signal);
-    if (lines.length === 0) {
-      throw invalid(`inventory.hosts ${h.name}: none of the host keys pinned in its ssh integration is presented by ${knownHostsName(h.address, h.port)}; pin the host's key (ssh-keyscan output) in the integration`);
+    const { lines, seen } = await knownHostsFor(h, login.settings.hostKeys, opts.signal);
+    // A host that answered nothing (down, refusing) is left to ssh, which then reports it unreachable.
+    if (lines.length === 0 && seen.length > 0) {
+      throw invalid(`inventory.hosts ${h.name}: ${knownHostsName(h.address, h.port)} presented ${seen.join(', ')}, none of which its ssh integration pins (a changed host key, or the wrong host)`);
     }
     known.push(...lines);
     hosts[h.name] = {

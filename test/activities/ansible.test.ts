@@ -135,6 +135,23 @@ describe('ansible-playbook against two real sshd hosts', () => {
     expect(checked.problems[0]).toContain(`web2: unreachable: host key verification failed: the host presented ${web2.hostKeyFingerprint}`);
   });
 
+  it('a fingerprint-only pin that the host does not present refuses the step, naming what the host presented', async () => {
+    const t = await team({ web2HostKeys: [testKeys().hostKey.fingerprint] });
+    const err = await check(t.runId, t.teamId, ansibleParams({ inventory: t.inventory, playbook: writeFilePlaybook(dir, 'z') })).catch((e: unknown) => e);
+    expect((err as Error).message).toContain(`inventory.hosts web2: [127.0.0.1]:${web2.port} presented ${web2.hostKeyFingerprint}, none of which its ssh integration pins`);
+  });
+
+  it('a host refusing connections is unreachable with the reason; the other host\'s results are kept', async () => {
+    const t = await team();
+    const down = await startSshd();
+    await down.stop();
+    const inventory = { ...t.inventory, hosts: t.inventory.hosts.map((h) => (h.name === 'web2' ? { ...h, port: down.port } : h)) };
+    const checked = await check(t.runId, t.teamId, ansibleParams({ inventory, playbook: writeFilePlaybook(dir, 'w') }));
+    expect(checked.recap.web1).toMatchObject({ ok: 1, unreachable: 0 });
+    expect(checked.recap.web2).toMatchObject({ unreachable: 1 });
+    expect(checked.problems[0]).toMatch(/^web2: unreachable: .*Connection refused/);
+  });
+
   it('a YAML syntax error fails the step with the line it is on', async () => {
     const t = await team();
     const playbook = '- hosts: web\n  tasks:\n    - name: broken\n     command: "true"\n    - name: fine\n';
