@@ -78,10 +78,14 @@ export async function openSession(deps: SessionDeps, input: AnsibleStepInput): P
   const logins = new Map<string, SshLogin>();
   const secrets: string[] = [];
   const keyLines = (key: string) => [key, ...key.split('\n').filter((s) => s.length >= 16 && !s.startsWith('-----'))];
-  await mkdir(deps.config.WORK_DIR, { recursive: true, mode: 0o711 });
+  // ssh's control sockets: a short path (a socket's must fit in 108 bytes), shared by the run's steps.
+  const controlDir = controlDirOf(deps.config.WORK_DIR, input.runId);
+  await mkdir(controlDir, { recursive: true, mode: 0o700 });
+  if (sandbox) await chown(controlDir, sandbox.uid, sandbox.gid);
   for (const id of new Set(params.inventory.hosts.map((h) => h.integration))) {
     const login = await deps.sshLogin(input.teamId, id);
-    const opened = await openKey(login.secrets.privateKey, login.secrets.passphrase, deps.config.WORK_DIR);
+    // Opened in the run's directory: whatever a killed attempt leaves there goes with the run's files.
+    const opened = await openKey(login.secrets.privateKey, login.secrets.passphrase, path.dirname(controlDir));
     secrets.push(...keyLines(login.secrets.privateKey), ...keyLines(opened), ...(login.secrets.passphrase ? [login.secrets.passphrase] : []));
     logins.set(id, { settings: login.settings, secrets: { privateKey: opened, passphrase: undefined } });
   }
@@ -93,10 +97,6 @@ export async function openSession(deps: SessionDeps, input: AnsibleStepInput): P
         return checkout({ source, dest: into, scratch: `${into}.scratch`, credentials, signal });
       }
     : undefined;
-  // ssh's control sockets: a short path (a socket's must fit in 108 bytes), shared by the run's steps.
-  const controlDir = controlDirOf(deps.config.WORK_DIR, input.runId);
-  await mkdir(controlDir, { recursive: true, mode: 0o700 });
-  if (sandbox) await chown(controlDir, sandbox.uid, sandbox.gid);
   const own = async (workDir: string) => ({
     ...(await connectionFiles({ params, workDir, logins, sandboxUser: sandbox, signal })),
     'ansible.cfg': { text: ansibleCfg(path.join(workDir, OWN_DIR), controlDir) },
