@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { createHealthActivities } from './health/index.ts';
+import { createAnsibleActivities } from './ansible/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunStateActivities(deps),
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
+    ...createAnsibleActivities({ ...deps, runner }),
     ...createReconcileActivities(deps),
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),

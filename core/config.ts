@@ -73,6 +73,9 @@ const envSchema = z.object({
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
   TERRAFORM_BIN: z.string().default('terraform'),
+  ANSIBLE_PLAYBOOK_BIN: z.string().default('ansible-playbook'),
+  /** Debian's libnss_wrapper.so: gives a sandbox uid the passwd entry ansible's ssh needs (unset: no sandbox ssh). */
+  NSS_WRAPPER_LIB: z.string().optional(),
   /**
    * Where Terraform state lives: an administrative connection the worker uses to create one role and
    * schemas per team (terraform itself only ever gets its team's role). Default: the database

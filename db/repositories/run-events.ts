@@ -76,7 +76,7 @@ export async function listRunEvents(em: EntityManager, runId: string, after: num
 export async function storedOutputOffsets(em: EntityManager, runId: string, procId: string): Promise<{ stdout: number; stderr: number }> {
   const rows = await em.execute<{ stream: string; off: string }[]>(
     `select stream, max((data->>'off')::bigint) as off from run_events
-      where run_id = ? and type = 'log' and data->>'proc' = ? group by stream`,
+      where run_id = ? and type in ('log', 'step') and data->>'proc' = ? group by stream`,
     [runId, procId],
   );
   const offsets = { stdout: 0, stderr: 0 };

@@ -13,6 +13,7 @@ import { stripAnsi } from '../log/ansi.ts';
 import type { LogView } from '../log/log-view.ts';
 import { LogViewer } from '../log/LogViewer.tsx';
 import { Link } from '../router.tsx';
+import { ansibleDataOf, HostRecapTable, TaskSections } from './AnsibleRecap.tsx';
 import { RunActions } from './RunActions.tsx';
 import { RunError } from './RunError.tsx';
 import { RunInputs } from './RunInputs.tsx';
@@ -36,6 +37,8 @@ export function RunPage({ id }: { id: string }) {
   const [run, setRun] = useState<RunView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
+  // An Ansible play's tasks and per-host results (shown as sections, not in the timeline).
+  const [plays, setPlays] = useState<RunEvent[]>([]);
   const [, setTick] = useState(0);
   const view = useRef<LogView | null>(null);
   // Log lines that arrive before the viewer mounted.
@@ -51,6 +54,7 @@ export function RunPage({ id }: { id: string }) {
   useEffect(() => {
     setRun(null);
     setTimeline([]);
+    setPlays([]);
     view.current?.clear();
     get<RunView>(`/api/v1/runs/${id}`).then(setRun, (err: unknown) => setError(err instanceof ApiError && err.status === 404 ? 'This run does not exist or belongs to a team you cannot see.' : (err as Error).message));
     // The socket replays everything after seq 0, then tails live; it resumes from the last seq on reconnect.
@@ -61,7 +65,9 @@ export function RunPage({ id }: { id: string }) {
         const logs = events.filter((e) => e.type === 'log');
         if (view.current) view.current.append(logs.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
         else early.current.push(...logs);
-        const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric');
+        const played = events.filter((e) => ansibleDataOf(e));
+        if (played.length) setPlays((p) => [...p, ...played]);
+        const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric' && !(e.type === 'step' && ansibleDataOf(e)));
         if (marks.length) {
           setTimeline((t) => [...t, ...marks]);
           const status = [...marks].reverse().find((e) => e.type === 'status')?.data?.status as RunStatus | undefined;
@@ -157,6 +163,7 @@ export function RunPage({ id }: { id: string }) {
             </span>
           </div>
         )}
+        {run && <HostRecapTable run={run} />}
         {typeof run?.summary?.commit === 'string' && (
           <p class="muted" data-testid="source-commit">
             From commit <code title={run.summary.commit}>{run.summary.commit.slice(0, 12)}</code>
@@ -178,6 +185,7 @@ export function RunPage({ id }: { id: string }) {
         <LogViewer onReady={onReady} onDownload={() => download(id)} />
         {run && <RunTimeline entries={timeline} run={run} />}
       </div>
+      <TaskSections events={plays} />
       {run && <RunInputs run={run} />}
     </section>
   );

@@ -1,0 +1,108 @@
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ANSIBLE_FAILED, type AnsibleParams, type AnsiblePlayResult, type AnsibleSummary } from '../contracts/kinds/ansible.ts';
+import type { RunStatus } from '../contracts/runs.ts';
+import type { RunInput } from '../contracts/temporal.ts';
+import { createApprovalGate } from './blocks/approval-gate.ts';
+import { onProcessHost } from './blocks/follow-host.ts';
+import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
+import { releaseRunFiles } from './blocks/run-files.ts';
+
+type StepInput = { runId: string; teamId: string; params: AnsibleParams; step: string };
+type PlayInput = StepInput & { hostGone?: string };
+
+/** The activities this workflow calls, as it sees them (workers/runtime.ts checks the worker's match). */
+export type AnsibleRunActivities = RunBookkeepingActivities & {
+  ansibleCheck(input: StepInput): Promise<AnsiblePlayResult>;
+  ansiblePlay(input: PlayInput): Promise<AnsiblePlayResult>;
+};
+
+export type AnsibleRunInput = RunInput<AnsibleParams>;
+export type AnsibleRunResult = { status: Extract<RunStatus, 'succeeded' | 'failed' | 'discarded' | 'timed_out'>; summary: AnsibleSummary };
+
+function failureOf(err: unknown): { message: string; type: string } {
+  const cause = (err as { cause?: unknown }).cause;
+  const source = cause instanceof ApplicationFailure ? cause : err;
+  const type = source instanceof ApplicationFailure && source.type ? source.type : ANSIBLE_FAILED;
+  return { message: (source as Error).message || String(err), type };
+}
+
+const withCommit = (summary: AnsibleSummary, played: AnsiblePlayResult): AnsibleSummary => (played.commit ? { ...summary, commit: played.commit } : summary);
+
+/**
+ * check (ansible-playbook --check --diff, unless params.check is false) → approval, unless the API
+ * verified an auto-apply → the real run → per-host recap. A host that fails (or cannot be reached)
+ * fails the run, naming the host and task, with every host's results kept in the summary; a check
+ * run with a failing host ends the run before anyone is asked to approve.
+ */
+export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResult> {
+  const { runId, teamId, params } = input;
+  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
+  const options = {
+    taskQueue: workflowInfo().taskQueue,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout,
+    // A cancel must reach ansible-playbook (SIGINT) and be seen to stop before the run reports cancelled.
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+    hostWaitMs: Math.max(3 * heartbeatTimeout, 5_000),
+  } as const;
+  const ansible = proxyActivities<AnsibleRunActivities>(options);
+  const reporter = createReporter(runId);
+  const { report } = reporter;
+  const gate = createApprovalGate(reporter);
+  let summary: AnsibleSummary = {};
+
+  const ended = async (played: AnsiblePlayResult, phase: 'check' | 'recap'): Promise<AnsibleRunResult | null> => {
+    summary = withCommit({ ...summary, [phase]: played.recap }, played);
+    if (played.problems.length === 0) return null;
+    const error = `${phase === 'check' ? 'the check run failed' : 'the play failed'} on ${played.problems.length} host${played.problems.length > 1 ? 's' : ''}: ${played.problems.join('; ')}`;
+    await report({ status: 'failed', step: null, summary, error });
+    return { status: 'failed', summary };
+  };
+
+  try {
+    if (params.check) {
+      await report({ status: 'running', step: 'check' });
+      const checked = await ansible.ansibleCheck({ runId, teamId, params, step: 'check' });
+      const failed = await ended(checked, 'check');
+      if (failed) return failed;
+    } else {
+      await report({ status: 'running', step: 'approval' });
+    }
+    if (input.autoApprove) {
+      await report({ step: 'run', summary, approval: gate.automatic(input.autoApprove) });
+    } else {
+      const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
+      if ('timedOut' in outcome) {
+        await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
+        return { status: 'timed_out', summary };
+      }
+      const { decision } = outcome;
+      if (decision.decision === 'rejected') {
+        await report({ approval: decision, status: 'discarded', step: null, summary });
+        gate.recorded();
+        return { status: 'discarded', summary };
+      }
+      await report({ approval: decision, status: 'running', step: 'run' });
+      gate.recorded();
+    }
+    const played = await onProcessHost<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(options, (a, i) => a.ansiblePlay(i), { runId, teamId, params, step: 'run' });
+    const failed = await ended(played, 'recap');
+    if (failed) return failed;
+    await report({ status: 'succeeded', step: null, summary });
+    return { status: 'succeeded', summary };
+  } catch (err) {
+    if (isCancellation(err)) {
+      const why = (err as { cause?: Error }).cause?.message;
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: why ? `cancelled: ${why}` : 'cancelled' }));
+      throw err;
+    }
+    const { message, type } = failureOf(err);
+    await report({ status: 'failed', error: message });
+    throw ApplicationFailure.create({ message, type, nonRetryable: true });
+  } finally {
+    gate.recorded();
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    await releaseRunFiles(runId);
+  }
+}
