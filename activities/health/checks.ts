@@ -23,7 +23,9 @@ async function probeHttp(c: Extract<HealthCheck, { type: 'http' }>, signal: Abor
   try {
     const { res, body, certValidTo } = await new Promise<{ res: IncomingMessage; body: string; certValidTo?: string }>((resolve, reject) => {
       const tls = url.protocol === 'https:' && c.ca ? { ca: [...rootCertificates, c.ca] } : {};
-      const req = get(url, { method: 'GET', timeout: c.timeoutMs, signal, headers: { 'user-agent': 'OpsSight health-scan' }, ...tls }, (res) => {
+      // agent: false: a fresh connection and a full handshake each time. A pooled socket or a resumed TLS
+      // session would show no certificate, and a probe must see the one the server presents now.
+      const req = get(url, { method: 'GET', agent: false, timeout: c.timeoutMs, signal, headers: { 'user-agent': 'OpsSight health-scan' }, ...tls }, (res) => {
         const cert = url.protocol === 'https:' ? (res.socket as TLSSocket).getPeerCertificate?.() : undefined;
         let body = '';
         res.setEncoding('utf8');
@@ -40,6 +42,7 @@ async function probeHttp(c: Extract<HealthCheck, { type: 'http' }>, signal: Abor
     const latencyMs = Math.round(performance.now() - started);
     const certDaysLeft = certValidTo ? Math.floor((Date.parse(certValidTo) - Date.now()) / DAY_MS) : undefined;
     const problems = [
+      url.protocol === 'https:' && certDaysLeft === undefined && 'the server presented no certificate this probe could read',
       res.statusCode !== c.expectStatus && `status ${res.statusCode}, expected ${c.expectStatus}`,
       c.bodyMatch !== undefined && !body.includes(c.bodyMatch) && `the body does not contain "${c.bodyMatch}"`,
       c.maxLatencyMs !== undefined && latencyMs > c.maxLatencyMs && `answered in ${latencyMs} ms, more than ${c.maxLatencyMs} ms`,
