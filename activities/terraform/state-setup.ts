@@ -20,8 +20,10 @@ export async function prepareStateDatabase(opts: { databaseUrl: string; stateUrl
     if (sameServer && name !== dbName(databaseUrl)) {
       const found = await app.query('select 1 from pg_database where datname = $1', [name]);
       if (!found.rowCount) {
-        await app.query(`create database ${quote(name)}`).catch((err: Error) => {
-          if (!/already exists/.test(err.message)) {
+        await app.query(`create database ${quote(name)}`).catch((err: Error & { code?: string }) => {
+          // Another worker starting at the same moment may win the race: 42P04 (duplicate_database),
+          // or 23505 when both got past the catalog check and collide on its unique index.
+          if (err.code !== '42P04' && err.code !== '23505') {
             throw new Error(`the Terraform state database ${name} does not exist and could not be created (${err.message}): create it, or set TERRAFORM_STATE_DATABASE_URL`);
           }
         });
