@@ -15,6 +15,10 @@ export async function prepareStateDatabase(opts: { databaseUrl: string; stateUrl
   const app = new pg.Client({ connectionString: databaseUrl });
   await app.connect();
   try {
+    // Workers starting together would race on CREATE DATABASE, the REVOKEs (tuple concurrently
+    // updated) and the migration; one at a time, the later ones find the work done. Released when
+    // the connection ends.
+    await app.query('select pg_advisory_lock(hashtext($1))', ['opssight-state-setup']);
     const name = dbName(stateUrl);
     const sameServer = new URL(stateUrl).host === new URL(databaseUrl).host;
     if (sameServer && name !== dbName(databaseUrl)) {

@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { initArgs } from '../../activities/terraform/session.ts';
+import { prepareStateDatabase } from '../../activities/terraform/state-setup.ts';
+import { createStateStore } from '../../activities/terraform/state.ts';
 import { peerContext } from '../peers/context.ts';
 import { workerActivities } from '../peers/activities.ts';
 import { insertRun } from '../fixtures/runs.ts';
@@ -88,3 +90,17 @@ it('moves a legacy tf_<workspace> state into the team schema of the team that la
     await w.close();
   }
 }, 120_000);
+
+it('workers starting together all prepare a state database that did not exist yet (the losers of the create race go on)', async () => {
+  const stateUrl = new URL(ctx.config.DATABASE_URL);
+  stateUrl.pathname = `/race_${crypto.randomUUID().slice(0, 8)}`;
+  const prepare = async () => {
+    const store = createStateStore({ adminUrl: stateUrl.toString(), roleKey: ctx.config.STATE_ROLE_KEY, logger: ctx.logger });
+    try {
+      await prepareStateDatabase({ databaseUrl: ctx.config.DATABASE_URL, stateUrl: stateUrl.toString(), store, logger: ctx.logger });
+    } finally {
+      await store.close();
+    }
+  };
+  await expect(Promise.all(Array.from({ length: 4 }, prepare))).resolves.toHaveLength(4);
+});
