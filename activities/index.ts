@@ -10,6 +10,7 @@ import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
 import { createRunStateActivities } from './run-state.ts';
+import { createSshActivities } from './ssh/index.ts';
 import { createTerraformActivities } from './terraform/index.ts';
 import type { StateStore } from './terraform/state.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunStateActivities(deps),
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
+    ...createSshActivities({ ...deps, graceMs: deps.config.CANCEL_GRACE_MS }),
     ...createReconcileActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;

@@ -1,3 +1,4 @@
 // The workflow bundle's entry: every workflow the infra worker runs.
 export { terraformRun } from './terraform-run.ts';
+export { sshCommandRun } from './ssh-command-run.ts';
 export { runReconciler } from './run-reconciler.ts';
