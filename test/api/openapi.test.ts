@@ -4,6 +4,7 @@ import { adminRoutes } from '../../api/routes/admin.ts';
 import { authRoutes } from '../../api/routes/auth.ts';
 import { openApiRoutes } from '../../api/routes/openapi.ts';
 import { hardenInput } from '../../api/openapi/builder.ts';
+import { kindParamsComponent } from '../../api/openapi/document.ts';
 import { runRoutes } from '../../api/routes/runs.ts';
 import { integrationRoutes } from '../../api/routes/integrations.ts';
 import { teamSettingsRoutes } from '../../api/routes/team-settings.ts';
@@ -67,7 +68,7 @@ describe('OpenAPI document', () => {
 
   it('derives schemas from the zod schemas the API validates with, one component per kind', () => {
     for (const def of Object.values(KINDS)) {
-      const name = `${def.kind[0]!.toUpperCase()}${def.kind.slice(1)}Params`;
+      const name = kindParamsComponent(def.kind);
       const { $schema: _s, ...expected } = z.toJSONSchema(def.paramsSchema, { io: 'input' }) as Record<string, unknown>;
       // As the API accepts it: the same schema, NUL and "__proto__" excluded (hardenInput).
       expect(doc.components.schemas[name]).toEqual(hardenInput(expected));
