@@ -40,6 +40,8 @@ export function launchAndFollow(launchId: string, command: string, offsets: { st
     `  printf '%s\\n' ${shq(command)} > cmd`,
     '  : > stdout.log; : > stderr.log',
     `  setsid /bin/sh -c ${shq(WRAPPER)} ${shq(`opssight-launch:${launchId}`)} </dev/null >/dev/null 2>&1 &`,
+    // Not a group leader, so setsid execs in place: $! is the wrapper, which writes the same pid itself.
+    '  [ -s pid ] || { echo $! > pid.new && mv pid.new pid; }',
     'else',
     '  cd "$d" || exit 137',
     'fi',
