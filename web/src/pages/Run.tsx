@@ -15,6 +15,7 @@ import { LogViewer } from '../log/LogViewer.tsx';
 import { Link } from '../router.tsx';
 import { RunActions } from './RunActions.tsx';
 import { RunError } from './RunError.tsx';
+import { logLineOf, RunHostResults } from './RunHostResults.tsx';
 import { RunInputs } from './RunInputs.tsx';
 import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
 
@@ -57,7 +58,7 @@ export function RunPage({ id }: { id: string }) {
       0,
       (events) => {
         const logs = events.filter((e) => e.type === 'log');
-        if (view.current) view.current.append(logs.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+        if (view.current) view.current.append(logs.map(logLineOf));
         else early.current.push(...logs);
         const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric');
         if (marks.length) {
@@ -85,7 +86,7 @@ export function RunPage({ id }: { id: string }) {
   const onReady = (v: LogView | null) => {
     view.current = v;
     if (v && early.current.length) {
-      v.append(early.current.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+      v.append(early.current.map(logLineOf));
       early.current = [];
     }
   };
@@ -161,6 +162,7 @@ export function RunPage({ id }: { id: string }) {
           </p>
         )}
       </header>
+      {run && <RunHostResults run={run} />}
       {run && (
         <RunActions
           run={run}
