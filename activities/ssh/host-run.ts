@@ -65,9 +65,11 @@ export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise
     ssh = await connectHost(host, login);
   } catch (err) {
     if (!(err instanceof SshConnectError)) throw err;
-    // Nothing started yet: this host has failed. A launch exists: its command may still run there, so
-    // the host is asked again (Temporal's retries) rather than given up.
-    if (!proc) return failed(err.message);
+    // Nothing started yet and the host refused or is not there: this host has failed. An unexpected
+    // error, or a launch whose command may still run there: the host is asked again (Temporal's
+    // retries, after which the workflow counts the host failed with this message).
+    if (!proc && !err.transient) return failed(err.message);
+    if (!proc) throw ApplicationFailure.retryable(err.message, 'SshUnreachable');
     throw ApplicationFailure.retryable(`${err.message}; its command was started earlier and may still run, trying again`, 'SshUnreachable');
   }
 

@@ -126,6 +126,32 @@ describe('sshCommandHost', () => {
     expect(steps).toEqual(['web2: stopped on a cancel (exit code 143)']);
   });
 
+  it('stops a command that outlives timeoutSeconds and fails the host', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2);
+    const r = await call(mockEnv(), { runId, teamId, host: hostOf(web2, 'web2', id), command: 'echo slow; sleep 30', timeoutSeconds: 1, step: 'host-web2' });
+    expect(r).toEqual({ host: 'web2', status: 'failed', exitCode: 143, error: 'timed out after 1s and was stopped' });
+    expect(linesOf(await eventsOf(runId), 'web2', 'stdout')).toEqual(['slow']);
+  });
+
+  it('a command that ignores the cancel is reported, and killed only on a force cancel', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2);
+    const pidFile = path.join(scratch, `stubborn-${runId}`);
+    const env = mockEnv();
+    const running = call(env, { runId, teamId, host: hostOf(web2, 'web2', id), command: `trap '' TERM; sleep 300 & echo $! > ${pidFile}; echo started; wait`, timeoutSeconds: 600, step: 'host-web2' });
+    await until('the command to start', async () => (linesOf(await eventsOf(runId), 'web2').includes('started') ? true : undefined), 20_000);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    env.cancel();
+    const hung = await until('the run to say the command has not stopped', async () => (await eventsOf(runId)).find((e) => e.data?.hung === true), 20_000, 100);
+    expect(hung.message).toMatch(/^web2: the command has not stopped \d+s after the cancel\. Force cancel kills it\.$/);
+    expect(isAlive(pid)).toBe(true);
+    await ctx.db.em.getConnection().execute(`update runs set cancel_request = '{"by":"u","byEmail":"u@example.test","at":"2026-01-01T00:00:00Z","force":true}' where id = ?`, [runId]);
+    await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+    await until('the remote sleep to be gone', async () => (isAlive(pid) ? undefined : true), 10_000);
+    expect((await eventsOf(runId)).filter((e) => e.type === 'step' && !e.data?.hung).map((e) => e.message)).toEqual(['web2: killed on a force cancel']);
+  });
+
   it('a second attempt after the first was lost reattaches: the command runs once, every line stored once', async () => {
     const { runId, teamId } = await newRun();
     const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web1);
@@ -160,10 +186,10 @@ describe('sshCommandHost', () => {
   });
 });
 
+/** Alive and not a zombie waiting to be reaped. */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
