@@ -97,12 +97,17 @@ describe('sshCommandHost', () => {
     expect(r.error).toContain(other.fingerprint);
   });
 
-  it('says so when the key is refused, and when nothing listens', async () => {
+  it('says so when the key is refused, its passphrase is wrong, or nothing listens', async () => {
     const { runId, teamId } = await newRun();
     const stranger = generateKeyPair(mkdtempSync(path.join(scratch, 'k-')), 'stranger');
     const wrongKey = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2, { privateKey: stranger.privateKey });
     const r = await call(mockEnv(), { runId, teamId, host: hostOf(web2, 'web2', wrongKey), command: 'true', timeoutSeconds: 60, step: 'host-web2' });
     expect(r.error).toBe(`authentication failed on web2 (127.0.0.1:${web2.port}): user ${web2.user} with key ${stranger.fingerprint} (integration login-${wrongKey.slice(0, 8)}) was refused. Is the public key in that user's authorized_keys?`);
+
+    // The API refuses a passphrase that does not open the key; one stored before the key changed still can.
+    const badPassphrase = await storeSshIntegration(ctx.db.em, keyring(), teamId, web1, { passphrase: 'not the passphrase' });
+    const locked = await call(mockEnv(), { runId, teamId, host: hostOf(web1, 'web1', badPassphrase), command: 'true', timeoutSeconds: 60, step: 'host-web1' });
+    expect(locked.error).toBe(`integration login-${badPassphrase.slice(0, 8)}: the passphrase of the private key: does not decrypt the private key`);
 
     const good = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2);
     const closed = await freePort();
