@@ -14,6 +14,7 @@ import { DetachedError } from '../process/runner.ts';
 import { connectHost, SshConnectError, type SshLogin } from './connect.ts';
 import { LineSplitter } from './lines.ts';
 import { cleanup, launchAndFollow, parseProbe, probe, remoteDir, signalGroup } from './remote.ts';
+import { streamExec } from './stream.ts';
 
 export type SshHostInput = { runId: string; teamId: string; host: SshHost; command: string; timeoutSeconds: number; step: string };
 
@@ -229,9 +230,9 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
     if (ctx.cancellationSignal.aborted) onAbort();
     for (;;) {
       const split = { stdout: new LineSplitter(offsets.stdout), stderr: new LineSplitter(offsets.stderr) };
-      const res = await ssh.execCommand(launchAndFollow(proc.id, input.command, offsets), {
-        onStdout: (chunk) => queue('stdout', split.stdout.push(chunk)),
-        onStderr: (chunk) => queue('stderr', split.stderr.push(chunk)),
+      const res = await streamExec(ssh, launchAndFollow(proc.id, input.command, offsets), {
+        stdout: (chunk) => queue('stdout', split.stdout.push(chunk)),
+        stderr: (chunk) => queue('stderr', split.stderr.push(chunk)),
       }).catch((err: Error) => {
         if (detach) return null;
         throw err;

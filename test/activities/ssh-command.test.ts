@@ -47,7 +47,7 @@ async function newRun() {
 }
 const call = (env: MockActivityEnvironment, input: Parameters<WorkerActivities['activities']['sshCommandHost']>[0]) =>
   env.run(w.activities.sshCommandHost, input) as Promise<SshHostResult>;
-const eventsOf = (runId: string): Promise<RunEvent[]> => ctx.events.list(runId, 0, 5000);
+const eventsOf = (runId: string): Promise<RunEvent[]> => ctx.events.list(runId, 0, 50_000);
 const linesOf = (events: RunEvent[], host: string, stream?: 'stdout' | 'stderr') =>
   events.filter((e) => e.type === 'log' && e.data?.host === host && (!stream || e.stream === stream)).map((e) => e.message);
 
@@ -72,6 +72,16 @@ describe('sshCommandHost', () => {
     const rows = await ctx.db.em.getConnection().execute<{ id: string; outcome: string; exit_code: number }[]>('select id, outcome, exit_code from run_processes where run_id = ? order by step', [runId]);
     expect(rows.map((r) => [r.outcome, r.exit_code])).toEqual([['exited', 0], ['exited', 3]]);
     for (const r of rows) expect(existsSync(path.join(os.homedir(), '.opssight', r.id))).toBe(false);
+  });
+
+  it('stores a large output whole and in order, lines split across SSH packets included', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2);
+    const r = await call(mockEnv(), { runId, teamId, host: hostOf(web2, 'web2', id), command: 'seq 1 20000 | sed "s/$/ some padding to make the lines longer/"', timeoutSeconds: 120, step: 'host-web2' });
+    expect(r.status).toBe('succeeded');
+    const lines = linesOf(await eventsOf(runId), 'web2', 'stdout');
+    expect(lines).toHaveLength(20000);
+    expect(lines.every((l, i) => l === `${i + 1} some padding to make the lines longer`)).toBe(true);
   });
 
   it('refuses a host whose key is not pinned, naming the fingerprint it presented', async () => {
