@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { NodeSSH } from 'node-ssh';
 import type { NewRunEvent } from '../../contracts/events.ts';
 import type { SshHost, SshHostResult } from '../../contracts/kinds/ssh-command.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
@@ -59,7 +60,12 @@ export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise
   try {
     login = await deps.login(input.teamId, host.integration);
   } catch (err) {
-    return failed(`cannot use integration ${host.integration}: ${(err as Error).message}`);
+    // Gone, or no longer readable as an ssh login: a person must fix the integration. Anything else
+    // (PostgreSQL not answering) is retried.
+    if (err instanceof NotFoundError || /no longer matches|does not know/.test((err as Error).message)) {
+      return failed(`cannot use integration ${host.integration}: ${(err as Error).message}`);
+    }
+    throw err;
   }
   let ssh: NodeSSH;
   try {
