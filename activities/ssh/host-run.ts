@@ -53,13 +53,13 @@ export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise
   };
 
   let proc = await latestLaunch(em(), input.runId, input.step, COMMAND);
-  // Already decided by an earlier attempt that died before answering.
-  if (proc?.outcome) return resultOf(host.name, proc.outcome, proc.exitCode ?? null);
+  const decided = proc?.outcome ? resultOf(host.name, proc.outcome, proc.exitCode ?? null) : null;
 
   let login: SshLogin;
   try {
     login = await deps.login(input.teamId, host.integration);
   } catch (err) {
+    if (decided) return decided;
     // Gone, or no longer readable as an ssh login: a person must fix the integration. Anything else
     // (PostgreSQL not answering) is retried.
     if (err instanceof NotFoundError || /no longer matches|does not know/.test((err as Error).message)) {
@@ -71,6 +71,7 @@ export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise
   try {
     ssh = await connectHost(host, login);
   } catch (err) {
+    if (decided) return decided;
     if (!(err instanceof SshConnectError)) throw err;
     // Nothing started yet and the host refused or is not there: this host has failed. An unexpected
     // error, or a launch whose command may still run there: the host is asked again (Temporal's
@@ -78,6 +79,14 @@ export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise
     if (!proc && !err.transient) return failed(err.message);
     if (!proc) throw ApplicationFailure.retryable(err.message, 'SshUnreachable');
     throw ApplicationFailure.retryable(`${err.message}; its command was started earlier and may still run, trying again`, 'SshUnreachable');
+  }
+
+  if (decided) {
+    // Decided by an earlier attempt that died before answering, perhaps before it removed the
+    // launch's files: only that is left to do.
+    await ssh.execCommand(cleanup(proc!.id)).catch(() => undefined);
+    ssh.dispose();
+    return decided;
   }
 
   const secrets = [login.secrets.privateKey, login.secrets.passphrase ?? '', ...login.secrets.privateKey.split('\n').filter((l) => l.length >= 16)];

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/common';
@@ -189,9 +189,13 @@ describe('sshCommandHost', () => {
     expect(await second).toEqual({ host: 'web1', status: 'succeeded', exitCode: 0 });
     expect(readFileSync(effects, 'utf8')).toBe('ran\n');
     expect(linesOf(await eventsOf(runId), 'web1')).toEqual(['line-1', 'line-2', 'line-3', 'line-4', 'line-5', 'line-6']);
-    // A third attempt (the answer was lost) only reads the record.
+    // A third attempt (the answer was lost, and the files were not removed yet) reads the record and removes them.
+    const launches = await ctx.db.em.getConnection().execute<{ id: string }[]>('select id from run_processes where run_id = ?', [runId]);
+    const leftover = path.join(os.homedir(), '.opssight', launches[0]!.id);
+    mkdirSync(leftover, { recursive: true });
     expect(await call(mockEnv(3), input)).toEqual({ host: 'web1', status: 'succeeded', exitCode: 0 });
     expect(readFileSync(effects, 'utf8')).toBe('ran\n');
+    expect(existsSync(leftover)).toBe(false);
   });
 
   it('never stores the private key or its passphrase', async () => {
