@@ -13,6 +13,7 @@ import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
 import { createRunStateActivities } from './run-state.ts';
 import { createScheduleActivities } from './schedules.ts';
+import { createSshActivities } from './ssh/index.ts';
 import { createTerraformActivities } from './terraform/index.ts';
 import type { StateStore } from './terraform/state.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
@@ -46,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
     ...createAnsibleActivities({ ...deps, runner }),
+    ...createSshActivities({ ...deps, graceMs: deps.config.CANCEL_GRACE_MS }),
     ...createReconcileActivities(deps),
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),

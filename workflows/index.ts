@@ -1,6 +1,7 @@
 // The workflow bundle's entry: every workflow the infra worker runs.
 export { terraformRun } from './terraform-run.ts';
 export { ansibleRun } from './ansible-run.ts';
+export { sshCommandRun } from './ssh-command-run.ts';
 export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
 export { healthScanRun } from './health-scan-run.ts';

@@ -1,6 +1,7 @@
 import type { Kind } from './kind.ts';
 import { ansibleKind } from './ansible.ts';
 import { healthScanKind } from './health-scan.ts';
+import { sshCommandKind } from './ssh-command.ts';
 import { terraformKind } from './terraform.ts';
 
 export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
@@ -11,7 +12,7 @@ export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
  * workers/queues.ts. The API, the OpenAPI document, RBAC (`runs:start:<kind>`) and the dashboard's
  * start form pick it up from this list.
  */
-const ALL: Kind[] = [terraformKind, ansibleKind, healthScanKind];
+const ALL: Kind[] = [terraformKind, ansibleKind, sshCommandKind, healthScanKind];
 
 export const KINDS: Readonly<Record<string, Kind>> = Object.freeze(Object.fromEntries(ALL.map((k) => [k.kind, k])));
 

@@ -7,6 +7,7 @@ import { createRunWithTeam } from '../fixtures/runs.ts';
 import { resources } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { startTestWorker } from '../peers/worker.ts';
+import { recordSshCommandHistories } from './record-ssh-command-histories.ts';
 
 const { History } = temporal.api.history.v1;
 
@@ -54,6 +55,7 @@ export async function recordHistories(): Promise<string[]> {
     };
     await record('terraform-run-approved', 'approve');
     await record('terraform-run-rejected', 'reject');
+    written.push(...(await recordSshCommandHistories()));
   } finally {
     await worker.shutdown();
     await connection.close();

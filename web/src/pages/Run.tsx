@@ -16,6 +16,7 @@ import { Link } from '../router.tsx';
 import { ansibleDataOf, HostRecapTable, TaskSections } from './AnsibleRecap.tsx';
 import { RunActions } from './RunActions.tsx';
 import { RunError } from './RunError.tsx';
+import { logLineOf, RunHostResults } from './RunHostResults.tsx';
 import { RunInputs } from './RunInputs.tsx';
 import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
 import type { CheckResult } from '../../../contracts/kinds/health-scan.ts';
@@ -63,7 +64,7 @@ export function RunPage({ id }: { id: string }) {
       0,
       (events) => {
         const logs = events.filter((e) => e.type === 'log');
-        if (view.current) view.current.append(logs.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+        if (view.current) view.current.append(logs.map(logLineOf));
         else early.current.push(...logs);
         const played = events.filter((e) => ansibleDataOf(e));
         if (played.length) setPlays((p) => [...p, ...played]);
@@ -93,7 +94,7 @@ export function RunPage({ id }: { id: string }) {
   const onReady = (v: LogView | null) => {
     view.current = v;
     if (v && early.current.length) {
-      v.append(early.current.map((e) => ({ seq: e.seq, text: e.message, ...(e.stream ? { stream: e.stream } : {}) })));
+      v.append(early.current.map(logLineOf));
       early.current = [];
     }
   };
@@ -171,6 +172,7 @@ export function RunPage({ id }: { id: string }) {
         )}
       </header>
       {Array.isArray(run?.summary?.checks) && <RunChecks checks={run.summary.checks as CheckResult[]} />}
+      {run && <RunHostResults run={run} />}
       {run && (
         <RunActions
           run={run}
