@@ -21,6 +21,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
   router.get('/kinds', (ctx) => {
+    ctx.type = 'application/json';
     ctx.body = kindsBody();
   });
 

@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { KINDS } from '../../contracts/kinds/index.ts';
 
-let kinds: { kinds: unknown[] } | undefined;
+let kinds: Buffer | undefined;
 
 /**
  * Each kind with the JSON Schema of its params, derived from the zod schema the API validates with.
  * The kinds are code, so this is built once (at start, or on first use: zod → JSON Schema is far too
- * slow to redo per request) and the same object answers every request after.
+ * slow to redo per request) and the same bytes answer every request after.
  */
-export const kindsBody = () =>
-  (kinds ??= {
+export const kindsBody = (): Buffer =>
+  (kinds ??= jsonBytes({
     kinds: Object.values(KINDS).map((k) => ({
       kind: k.kind,
       title: k.title,
@@ -18,4 +18,6 @@ export const kindsBody = () =>
       summary: k.summary,
       paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
     })),
-  });
+  }));
+
+const jsonBytes = (value: unknown) => Buffer.from(JSON.stringify(value));
