@@ -6,6 +6,7 @@ import type { Requester } from '../contracts/runs.ts';
 import type { AutoApprove, RunInput } from '../contracts/temporal.ts';
 import type { Run } from '../db/entities/index.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
+import { insertRunEventsIn } from '../db/repositories/run-events.ts';
 import { recordRunIntegrations } from '../db/repositories/integrations.ts';
 import { insertRun, updateRunState } from '../db/repositories/runs.ts';
 import type { Config } from './config.ts';
@@ -37,15 +38,16 @@ export type NewRun = {
 
 /**
  * Starts a run of any kind, for whoever asked (the API for a person; a schedule, a webhook or an
- * alert for the platform): the run row, its audit row and the integrations it uses in one transaction,
- * then its first event, then the workflow (workflowId = run id). Permissions are the caller's to check
+ * alert for the platform): the run row, its audit row, the integrations it uses and its first event
+ * in one transaction, then the workflow (workflowId = run id). Permissions are the caller's to check
  * first. A second active run on the team's target fails at insert (TargetBusyError); a workflow that
  * could not be started leaves the run failed and its target free, so a row never claims a run that is not.
  */
 export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, input: NewRun): Promise<Run> {
   const { kind, team, parsed, requester } = input;
   const id = crypto.randomUUID();
-  const run = await em.transactional(async (tx) => {
+  const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
+  const { run, firstEvents } = await em.transactional(async (tx) => {
     recordAudit(tx, {
       actor: input.audit.actor,
       action: 'run.start',
@@ -63,20 +65,21 @@ export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, in
     });
     const inserted = await insertRun(tx, { id, kind: kind.kind, teamId: team.id, requester, target: parsed.target, params: parsed.params });
     await recordRunIntegrations(tx, id, parsed.integrations);
-    return inserted;
+    // With the row, before the workflow starts, so "queued" is always the run's first event; in the
+    // same transaction, so it costs no commit of its own.
+    const queued = await insertRunEventsIn(tx, id, [
+      {
+        type: 'status',
+        level: 'info',
+        message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
+        data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
+        attempt: 0,
+      },
+    ]);
+    return { run: inserted, firstEvents: queued };
   });
+  deps.events.publishStored(id, firstEvents);
 
-  // Before the workflow starts, so "queued" is always the run's first event.
-  const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
-  await deps.events.append(id, [
-    {
-      type: 'status',
-      level: 'info',
-      message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
-      data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
-      attempt: 0,
-    },
-  ]);
   const workflowInput: RunInput = {
     runId: id,
     teamId: team.id,
