@@ -2,7 +2,7 @@ import Koa from 'koa';
 import cors from '@koa/cors';
 import compress from 'koa-compress';
 import helmet from 'koa-helmet';
-import { RequestContext } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
 import { errorMapper } from './middleware/errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
@@ -53,10 +53,13 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   );
   app.use(compress({ threshold: 1024 }));
   app.use(jsonBody({ limit: deps.config.BODY_LIMIT }));
-  // A fresh identity map per request, so nothing loaded for one caller leaks into another's.
-  app.use(async (ctx, next) => {
-    ctx.state.em = deps.db.em.fork();
-    await RequestContext.create(ctx.state.em, next);
+  // A fresh identity map per request, so nothing loaded for one caller leaks into another's; made on
+  // first use, since requests answered from the cache (or /health) never touch the database. Nothing
+  // uses MikroORM's global context: every entity manager is this one or an explicit fork.
+  app.use((ctx, next) => {
+    let em: EntityManager | undefined;
+    Object.defineProperty(ctx.state, 'em', { get: () => (em ??= deps.db.em.fork()), enumerable: true, configurable: true });
+    return next();
   });
 
   const routers = apiRouters(deps);

@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
 import type Koa from 'koa';
 import type Router from '@koa/router';
+import type { AppCache } from '../core/cache/cache.ts';
+import type { RunListChanges } from '../core/cache/run-list-changes.ts';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { RedisKeys } from '../core/redis.ts';
@@ -29,6 +31,10 @@ export type AppDeps = {
   keyring: Keyring;
   /** Login sessions (refresh families): start, rotate, revoke, and whether one still holds. */
   sessions: SessionService;
+  /** The two-level cache (memory, then Redis) with tag invalidation reaching every API process. */
+  cache: AppCache;
+  /** Whether cached run lists can be trusted, and which teams' runs changed (PostgreSQL LISTEN). */
+  runListChanges: RunListChanges;
 };
 
 export type AppState = {

@@ -1,6 +1,8 @@
 import { Client, Connection, isRetryableError, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import { createCache } from '../core/cache/cache.ts';
+import { RunListChanges } from '../core/cache/run-list-changes.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys, redisSettled } from '../core/redis.ts';
 import { createSessionService } from '../core/refresh-tokens.ts';
@@ -10,6 +12,8 @@ import { createTokenService } from '../core/tokens.ts';
 import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { initOrm } from '../db/orm.ts';
 import type { AppDeps } from './context.ts';
+import { kindsBody } from './services/kinds.ts';
+import { allTeams } from './services/team-list.ts';
 
 /**
  * Connects to PostgreSQL, Redis and Temporal, and starts tracing when configured (`telemetry`, whose
@@ -34,14 +38,22 @@ export async function buildAppDeps(config: Config, logger: Logger) {
   const events = new RunEventStore({ em: db.em, redis, keys, logger });
   const metrics = createMetrics();
   const tokens = createTokenService({ secret: config.JWT_SECRET, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
-  const sessions = createSessionService({ tokens, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, redis, keys, logger });
+  const cache = createCache({ redis, redisUrl: config.REDIS_URL, prefix: keys.prefix, logger, metrics });
+  const runListChanges = new RunListChanges({ databaseUrl: config.DATABASE_URL, cache, logger });
+  await runListChanges.start();
+  const sessions = createSessionService({ tokens, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, redis, keys, logger, cache });
+  // Warm what every dashboard session asks for first; a failure only means the first request pays.
+  kindsBody();
+  await allTeams({ cache, runListChanges }, db.em.fork()).catch((err: unknown) => logger.warn({ err }, 'warming the team list failed'));
   const close = async () => {
     await connection.close();
+    await runListChanges.close();
+    await cache.close().catch((err: unknown) => logger.warn({ err }, 'closing the cache failed'));
     redis.disconnect();
     await db.close();
     // Last, so spans ended while closing still go out.
     await telemetry?.shutdown();
   };
-  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, keyring: keyringFromConfig(config) };
+  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, cache, runListChanges, keyring: keyringFromConfig(config) };
   return { ...deps, telemetry, close };
 }

@@ -1,3 +1,4 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +11,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * The peers a benchmark needs, on loopback, the way the tests get them: a fresh migrated database
- * (dropped afterwards), a Temporal dev server, a private Redis key prefix (deleted afterwards), and
- * the real API listening on a free port.
+ * (dropped by stop()), a Temporal dev server, a private Redis key prefix (deleted by stop()), and the
+ * environment an API needs to use them (spawnServer('./servers/api.ts', env) starts one).
  */
-export async function startBenchStack(overrides: Record<string, string> = {}) {
+export async function startBenchEnv(overrides: Record<string, string> = {}) {
   const id = `${Date.now().toString(36)}_${process.pid}`;
   const dbName = `opssight_bench_${id}`;
   const databaseUrl = await createDatabase(dbName);
@@ -30,9 +31,7 @@ export async function startBenchStack(overrides: Record<string, string> = {}) {
     INTEGRATIONS_KEY: randomBytes(32).toString('base64'),
     ...overrides,
   };
-  const api = await startApi(env);
   const stop = async () => {
-    await api.close();
     await temporal.stop();
     await dropDatabase(dbName);
     const redis = new Redis(env.REDIS_URL);
@@ -44,5 +43,38 @@ export async function startBenchStack(overrides: Record<string, string> = {}) {
     } while (cursor !== '0');
     await redis.quit();
   };
-  return { api, env, stop };
+  return { env, stop };
+}
+
+/** startBenchEnv with the real API listening on a free port in this process. */
+export async function startBenchStack(overrides: Record<string, string> = {}) {
+  const bench = await startBenchEnv(overrides);
+  const api = await startApi(bench.env);
+  const stop = async () => {
+    await api.close();
+    await bench.stop();
+  };
+  return { api, env: bench.env, stop };
+}
+
+export type ServerProcess = { child: ChildProcess; baseUrl: string; stop: () => Promise<void> };
+
+/**
+ * A server script (bench/servers/*.ts) in a process of its own, so that the load generator and the
+ * server do not share an event loop; the script sends `{ port }` once it listens.
+ */
+export function spawnServer(script: string, env: Record<string, string> = {}, execArgv: string[] = []): Promise<ServerProcess> {
+  const child = fork(new URL(script, import.meta.url), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
+    child.once('message', (m: { port: number }) => {
+      const stop = () =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null) return done();
+          child.once('exit', () => done());
+          child.kill('SIGTERM');
+        });
+      resolve({ child, baseUrl: `http://127.0.0.1:${m.port}`, stop });
+    });
+  });
 }

@@ -45,6 +45,19 @@ export function createMetrics() {
       labelNames: ['kind', 'status'] as const,
       registers: [registry],
     }),
+    cacheRequests: new Counter({
+      name: 'opssight_cache_requests_total',
+      help: 'two-level cache lookups by cache and where they were answered (l1 memory, l2 Redis, miss)',
+      labelNames: ['cache', 'result'] as const,
+      registers: [registry],
+    }),
+    cachePromotions: new Counter({
+      name: 'opssight_cache_promotions_total',
+      help: 'values found in Redis (L2) and copied into this process memory (L1)',
+      labelNames: ['cache'] as const,
+      registers: [registry],
+    }),
+    cacheInvalidations: new Counter({ name: 'opssight_cache_invalidated_tags_total', help: 'cache tags invalidated by this process', registers: [registry] }),
     activityDuration: new Histogram({
       name: 'opssight_activity_duration_seconds',
       help: 'activity executions by name and outcome',

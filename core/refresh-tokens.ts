@@ -12,6 +12,8 @@ import {
   revokeRefreshFamily,
 } from '../db/repositories/refresh-tokens.ts';
 import { findUser } from '../db/repositories/users.ts';
+import type { AppCache } from './cache/cache.ts';
+import { cacheTags } from './cache/tags.ts';
 import { AuthenticationError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { RedisKeys } from './redis.ts';
@@ -44,7 +46,15 @@ const hashToken = (token: string): string => createHash('sha256').update(token).
 
 type Rotation = { session: Session } | { failure: string; revokedFamily?: string };
 
-export function createSessionService(opts: { tokens: TokenService; refreshTtlSeconds: number; redis: Redis; keys: RedisKeys; logger: Logger }): SessionService {
+export function createSessionService(opts: {
+  tokens: TokenService;
+  refreshTtlSeconds: number;
+  redis: Redis;
+  keys: RedisKeys;
+  logger: Logger;
+  /** The cached principals of ended sessions are dropped in every process as they are announced. */
+  cache?: Pick<AppCache, 'invalidate'>;
+}): SessionService {
   const { tokens } = opts;
 
   /** Queues the new refresh token and signs its access token; the caller's transaction commits both. */
@@ -58,6 +68,7 @@ export function createSessionService(opts: { tokens: TokenService; refreshTtlSec
 
   async function announce(families: string[]): Promise<void> {
     if (families.length === 0) return;
+    await opts.cache?.invalidate(families.map(cacheTags.session));
     try {
       await opts.redis.publish(opts.keys.revocationsChannel, JSON.stringify({ families }));
     } catch (err) {

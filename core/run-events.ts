@@ -27,11 +27,16 @@ export class RunEventStore {
 
   async append(runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
     const stored = await insertRunEvents(this.deps.em.fork(), runId, events);
+    this.publishStored(runId, stored);
+    return stored;
+  }
+
+  /** Queues the publish of events a caller stored itself (with insertRunEventsIn) and has committed. */
+  publishStored(runId: string, stored: RunEvent[]): void {
     if (this.pending < MAX_PENDING_PUBLISHES) {
       this.pending++;
       this.publishing = this.publishing.then(() => this.publish(runId, stored)).finally(() => this.pending--);
     }
-    return stored;
   }
 
   /** Resolves once everything appended so far was handed to Redis (or given up on). */

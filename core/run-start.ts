@@ -9,6 +9,7 @@ import { settingsOf } from '../db/repositories/teams.ts';
 import { can, type Principal } from './access.ts';
 import { NotAllowedError } from './errors.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
+import { insertRunEventsIn } from '../db/repositories/run-events.ts';
 import { recordRunIntegrations } from '../db/repositories/integrations.ts';
 import { insertRun, updateRunState } from '../db/repositories/runs.ts';
 import type { Config } from './config.ts';
@@ -40,15 +41,16 @@ export type NewRun = {
 
 /**
  * Records a run of any kind, for whoever asked (the API for a person; a schedule, a webhook or an
- * alert for the platform): the run row, its audit row and the integrations it uses in one transaction,
- * then its first event. Returns the input its workflow must be started with (workflowId = run id).
+ * alert for the platform): the run row, its audit row, the integrations it uses and its first event in
+ * one transaction. Returns the input its workflow must be started with (workflowId = run id).
  * Permissions are the caller's to check first. A second active run on the team's target fails at
  * insert (TargetBusyError). `id` lets a caller that may retry (a schedule's fire) make it idempotent.
  */
 export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: EntityManager, input: NewRun & { id?: string }): Promise<{ run: Run; workflowInput: RunInput }> {
   const { kind, team, parsed, requester } = input;
   const id = input.id ?? crypto.randomUUID();
-  const run = await em.transactional(async (tx) => {
+  const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
+  const { run, firstEvents } = await em.transactional(async (tx) => {
     recordAudit(tx, {
       actor: input.audit.actor,
       action: 'run.start',
@@ -66,20 +68,20 @@ export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: Entity
     });
     const inserted = await insertRun(tx, { id, kind: kind.kind, teamId: team.id, requester, target: parsed.target, params: parsed.params });
     await recordRunIntegrations(tx, id, parsed.integrations);
-    return inserted;
+    // With the row, before the workflow starts, so "queued" is always the run's first event; in the
+    // same transaction, so it costs no commit of its own.
+    const queued = await insertRunEventsIn(tx, id, [
+      {
+        type: 'status',
+        level: 'info',
+        message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
+        data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
+        attempt: 0,
+      },
+    ]);
+    return { run: inserted, firstEvents: queued };
   });
-
-  // Before the workflow starts, so "queued" is always the run's first event.
-  const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
-  await deps.events.append(id, [
-    {
-      type: 'status',
-      level: 'info',
-      message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
-      data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
-      attempt: 0,
-    },
-  ]);
+  deps.events.publishStored(id, firstEvents);
   return { run, workflowInput: workflowInputFor(deps, id, team.id, parsed.params, input.autoApprove) };
 }
 

@@ -54,7 +54,8 @@ async function parse(ctx: Koa.Context, limit: string): Promise<unknown> {
 export function jsonBody(opts: { limit: string }): Koa.Middleware {
   return async (ctx, next) => {
     const found: FieldError[] = [];
-    for (const [name, value] of Object.entries(ctx.query)) unsafeValues(value, [name], found);
+    // ctx.query parses the query string: only when there is one.
+    if (ctx.querystring) for (const [name, value] of Object.entries(ctx.query)) unsafeValues(value, [name], found);
     if (BODY_METHODS.has(ctx.method) && ctx.request.is('json', '+json') && ctx.request.length !== 0) {
       const body = await parse(ctx, opts.limit);
       if (body !== '') {

@@ -7,13 +7,15 @@ import type { Principal } from '../../core/access.ts';
 import { ConflictError, NotAllowedError } from '../../core/errors.ts';
 import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword } from '../../core/passwords.ts';
+import { cacheTags } from '../../core/cache/tags.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { createTeamRow, listMembers, listTeams, toTeamView } from '../../db/repositories/teams.ts';
+import { createTeamRow, listMembers, toTeamView } from '../../db/repositories/teams.ts';
 import { createUserRow, listUsers, toUserView } from '../../db/repositories/users.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { missBudget, rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { addableUser, removeMember, setMemberRole } from '../services/memberships.ts';
+import { allTeams } from '../services/team-list.ts';
 import { teamFor } from '../services/teams.ts';
 import { updateUser } from '../services/users.ts';
 
@@ -100,6 +102,8 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const team = createTeamRow(ctx.state.em, body);
     recordAudit(ctx.state.em, { actor: actorOf(ctx), action: 'team.create', resourceType: 'team', resourceId: team.id, teamId: team.id, ip: ctx.ip, data: body });
     await flushUnique(ctx, 'slug', `a team with slug "${body.slug}" already exists`);
+    // The trigger's notification follows; the creator's next request must not beat it.
+    await deps.cache.invalidate([cacheTags.teams]);
     ctx.status = 201;
     ctx.set('Location', `/api/v1/teams/${team.slug}`);
     ctx.body = toTeamView(team);
@@ -107,9 +111,11 @@ export function adminRoutes(deps: AppDeps): AppRouter {
 
   router.get('/teams', ...signedIn, async (ctx) => {
     const { principal } = ctx.state;
-    const teams = await listTeams(ctx.state.em, principal.isAdmin ? undefined : principal.teams.map((t) => t.teamId));
+    // Every team, from the cache (a team list changes when a team is created); the caller's are picked here.
+    const all = await allTeams(deps, ctx.state.em);
     const roleIn = new Map(principal.teams.map((t) => [t.teamId, t.role]));
-    ctx.body = { items: teams.map((t) => ({ ...toTeamView(t), role: roleIn.get(t.id) ?? null })) };
+    const teams = principal.isAdmin ? all : all.filter((t) => roleIn.has(t.id));
+    ctx.body = { items: teams.map((t) => ({ ...t, role: roleIn.get(t.id) ?? null })) };
   });
 
   router.get('/teams/:slug/members', ...signedIn, async (ctx) => {
@@ -124,6 +130,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const body = putMemberRequestSchema.parse(ctx.request.body ?? {});
     const user = await addableUser(ctx.state.em, memberLookups, ctx.state.principal, body.userId ? { id: body.userId } : { email: body.email! });
     const { member, previousRole } = await setMemberRole(ctx.state.em, caller(ctx), team, user, body.role);
+    await deps.cache.invalidate([cacheTags.user(user.id)]);
     ctx.status = previousRole ? 200 : 201;
     ctx.body = member;
   });
@@ -132,6 +139,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const { slug, userId } = memberPathSchema.parse(ctx.params);
     const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'team:manage');
     await removeMember(ctx.state.em, caller(ctx), team, userId);
+    await deps.cache.invalidate([cacheTags.user(userId)]);
     ctx.status = 204;
   });
 
@@ -170,6 +178,8 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const { id } = userPathSchema.parse(ctx.params);
     const body = updateUserRequestSchema.parse(ctx.request.body ?? {});
     ctx.body = await updateUser(ctx.state.em, deps.sessions, caller(ctx), id, body);
+    // Disabled, made or unmade admin, renamed: every process reads the principal again.
+    await deps.cache.invalidate([cacheTags.user(id)]);
   });
 
   return router;

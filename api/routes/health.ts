@@ -56,6 +56,12 @@ export function healthRoutes(deps: AppDeps): AppRouter {
       ctx.type = deps.metrics.registry.contentType;
       ctx.body = await deps.metrics.registry.metrics();
     });
+    // This process's two-level cache by cache name: answered from memory (l1), from Redis (l2, then
+    // promoted into memory), or by the source (miss). Counts only, no keys. Also in /metrics.
+    router.get('/cache/metrics', (ctx) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { caches: deps.cache.counters() };
+    });
   }
 
   return router;

@@ -1,15 +1,13 @@
 import Router from '@koa/router';
 import { listEventsQuerySchema } from '../../contracts/events.ts';
-import { KINDS } from '../../contracts/kinds/index.ts';
 import { z } from 'zod';
 import { cancelRequestBodySchema, decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, selectRunFields, startRunRequestSchema } from '../../contracts/runs.ts';
-import { visibleTeamIds } from '../../core/access.ts';
-import { InputError } from '../../core/errors.ts';
-import { TeamSchema } from '../../db/entities/index.ts';
-import { decodeCursor, listRuns, toRunView } from '../../db/repositories/runs.ts';
+import { toRunView } from '../../db/repositories/runs.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { kindsBody } from '../services/kinds.ts';
+import { runPage } from '../services/run-list.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
@@ -23,16 +21,8 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
   router.get('/kinds', (ctx) => {
-    ctx.body = {
-      kinds: Object.values(KINDS).map((k) => ({
-        kind: k.kind,
-        title: k.title,
-        description: k.description,
-        approval: k.approval,
-        summary: k.summary,
-        paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
-      })),
-    };
+    ctx.type = 'application/json';
+    ctx.body = kindsBody();
   });
 
   router.post('/runs', async (ctx) => {
@@ -43,18 +33,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
   });
 
   router.get('/runs', async (ctx) => {
-    const query = listRunsQuerySchema.parse(ctx.query);
-    const em = ctx.state.em;
-    let teamIds = visibleTeamIds(ctx.state.principal);
-    if (query.team) {
-      const team = await em.findOne(TeamSchema, { slug: query.team });
-      teamIds = team && (!teamIds || teamIds.includes(team.id)) ? [team.id] : [];
-    }
-    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    if (after === null) throw new InputError('invalid cursor', [{ field: 'cursor', message: 'not a cursor this API issued' }]);
-    const allTeams = teamIds ?? (await em.find(TeamSchema, {}, { fields: ['id'] })).map((t) => t.id);
-    const { runs, nextCursor } = await listRuns(em, { ...query, teamIds: allTeams, ...(after ? { after } : {}) });
-    ctx.body = { runs: runs.map((r) => selectRunFields(toRunView(r), query.fields)), nextCursor };
+    ctx.body = await runPage(deps, ctx.state.em, ctx.state.principal, listRunsQuerySchema.parse(ctx.query));
   });
 
   router.get('/runs/:id', async (ctx) => {

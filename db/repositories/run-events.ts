@@ -31,7 +31,13 @@ const toEvent = (r: Row): RunEvent => ({
  */
 export async function insertRunEvents(em: EntityManager, runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
   if (events.length === 0) return [];
-  return em.transactional(async (tx) => {
+  return em.transactional((tx) => insertRunEventsIn(tx, runId, events));
+}
+
+/** As insertRunEvents, within the transaction `tx` already runs in (a run's first event, with the run). */
+export async function insertRunEventsIn(tx: EntityManager, runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
+  if (events.length === 0) return [];
+  {
     const updated = await tx.execute<{ last_seq: number }[]>(
       'update runs set last_seq = last_seq + ? where id = ? returning last_seq',
       [events.length, runId],
@@ -58,7 +64,7 @@ export async function insertRunEvents(em: EntityManager, runId: string, events: 
       params,
     );
     return stored;
-  });
+  }
 }
 
 export async function listRunEvents(em: EntityManager, runId: string, after: number, limit: number): Promise<RunEvent[]> {

@@ -2,12 +2,32 @@ import { raw, UniqueConstraintViolationException, type EntityManager } from '@mi
 import { isTerminal, type Approval, type ListRunsQuery, type Requester, type RunStatus, type RunView } from '../../contracts/runs.ts';
 import { RunSchema, TeamSchema, UserSchema, type Run } from '../entities/index.ts';
 
+type Times = { waitedMs: number; waitingSince: number | null; startedAt: number | null; finishedAt: number | null };
+
 /** Time awaiting approval and time working (from the first start to the end or now, less the waits). */
-function timeSplit(run: Run, now: number): { waitingMs: number; workingMs: number } {
-  const waitingMs = Number(run.waitingMs ?? 0) + (run.waitingSince ? Math.max(0, now - run.waitingSince.getTime()) : 0);
-  const end = run.finishedAt?.getTime() ?? now;
-  const workingMs = run.startedAt ? Math.max(0, end - run.startedAt.getTime() - waitingMs) : 0;
+function timeSplit(t: Times, now: number): { waitingMs: number; workingMs: number } {
+  const waitingMs = t.waitedMs + (t.waitingSince !== null ? Math.max(0, now - t.waitingSince) : 0);
+  const end = t.finishedAt ?? now;
+  const workingMs = t.startedAt !== null ? Math.max(0, end - t.startedAt - waitingMs) : 0;
   return { waitingMs, workingMs };
+}
+
+const timesOf = (run: Run): Times => ({
+  waitedMs: Number(run.waitingMs ?? 0),
+  waitingSince: run.waitingSince?.getTime() ?? null,
+  startedAt: run.startedAt?.getTime() ?? null,
+  finishedAt: run.finishedAt?.getTime() ?? null,
+});
+
+/** A run's view as stored (a cache keeps these): the times that grow are worked out when it is served. */
+export type StoredRunView = { view: RunView; waitedMs: number };
+
+export const toStoredRunView = (run: Run): StoredRunView => ({ view: toRunView(run), waitedMs: Number(run.waitingMs ?? 0) });
+
+/** The view with waitingMs and workingMs as of `now`. */
+export function servedRunView({ view, waitedMs }: StoredRunView, now = Date.now()): RunView {
+  const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+  return { ...view, ...timeSplit({ waitedMs, waitingSince: ms(view.waitingSince), startedAt: ms(view.startedAt), finishedAt: ms(view.finishedAt) }, now) };
 }
 
 export function toRunView(run: Run, now = Date.now()): RunView {
@@ -30,7 +50,7 @@ export function toRunView(run: Run, now = Date.now()): RunView {
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
     finishedAt: run.finishedAt?.toISOString() ?? null,
-    ...timeSplit(run, now),
+    ...timeSplit(timesOf(run), now),
     waitingSince: run.waitingSince?.toISOString() ?? null,
     lastSeq: run.lastSeq,
   };

@@ -8,6 +8,7 @@ import { until } from '../fixtures/until.ts';
 import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { bearer, connectWs } from '../fixtures/ws.ts';
 import { startOwnPostgres, type OwnPostgres } from '../peers/own-postgres.ts';
+import { PRINCIPAL_TTL_MS } from '../../core/principal.ts';
 import { startOwnRedis, type OwnRedis } from '../peers/own-redis.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { startTemporalDevServer } from '../peers/temporal.ts';
@@ -120,6 +121,9 @@ describe('Redis down', () => {
 describe('PostgreSQL down', () => {
   it('every route that needs it, and /ws, answer 503 with Retry-After; liveness stays up; all back when it is', async () => {
     pg.stop();
+    // A principal checked in the last PRINCIPAL_TTL_MS may still be served from the cache (the bound on
+    // how long any revocation takes); past it, authentication needs PostgreSQL again.
+    await until('authentication to need PostgreSQL', async () => ((await get('/api/v1/me')).status === 503 ? true : undefined), PRINCIPAL_TTL_MS + SLACK_MS, 50);
     expectUnavailable(
       { me: await get('/api/v1/me'), runs: await get('/api/v1/runs'), start: await startRun(), login: await login(), ws: await upgrade(), health: await get('/health/detailed') },
       DEPENDENCY_TIMEOUT_MS,

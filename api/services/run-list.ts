@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { selectRunFields, type ListRunsQuery, type RunView } from '../../contracts/runs.ts';
+import { visibleTeamIds, type Principal } from '../../core/access.ts';
+import { cacheTags } from '../../core/cache/tags.ts';
+import { InputError } from '../../core/errors.ts';
+import { decodeCursor, listRuns, servedRunView, toStoredRunView, type StoredRunView } from '../../db/repositories/runs.ts';
+import type { AppDeps } from '../context.ts';
+import { allTeams } from './team-list.ts';
+
+/** Bounds memory, not staleness: a change reaches the cache through run-list-changes within milliseconds. */
+const RUN_PAGE_TTL_MS = 30_000;
+/** Past this many teams a page carries the all-teams tag instead of one per team (each tag is checked on every read). */
+const MAX_TEAM_TAGS = 16;
+/** A page read while its teams' runs changed is read again, at most this many times. */
+const MAX_REREADS = 3;
+
+type Page = { runs: StoredRunView[]; nextCursor: string | null };
+
+/**
+ * One page of the runs the caller may see, newest first. Pages are cached by the set of teams and
+ * the filters (never by who asks: what a caller may see is only which teams), and dropped when a run
+ * of one of those teams changes; while those changes cannot be heard the page comes from PostgreSQL.
+ */
+export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: EntityManager, principal: Principal, query: ListRunsQuery) {
+  let teamIds = visibleTeamIds(principal);
+  if (query.team) {
+    const team = (await allTeams(deps, em)).find((t) => t.slug === query.team);
+    teamIds = team && (!teamIds || teamIds.includes(team.id)) ? [team.id] : [];
+  }
+  const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+  if (after === null) throw new InputError('invalid cursor', [{ field: 'cursor', message: 'not a cursor this API issued' }]);
+
+  const read = async (): Promise<Page> => {
+    const ids = teamIds ?? (await allTeams(deps, em)).map((t) => t.id);
+    const { runs, nextCursor } = await listRuns(em, { ...query, teamIds: ids, ...(after ? { after } : {}) });
+    return { runs: runs.map(toStoredRunView), nextCursor };
+  };
+  const { fields, team: _team, ...filters } = query;
+  const changes = deps.runListChanges;
+  let page: Page;
+  if (!changes.trusted()) {
+    page = await read();
+  } else {
+    const teams = teamIds ? [...teamIds].sort() : undefined;
+    const key = createHash('sha256').update(JSON.stringify([teams ?? '*', filters])).digest('base64url');
+    const tags = [cacheTags.allRuns, ...(teams && teams.length <= MAX_TEAM_TAGS ? teams.map(cacheTags.runs) : [cacheTags.runsOfAllTeams])];
+    page = await deps.cache.getOrSet(`runs:${key}`, { ttlMs: RUN_PAGE_TTL_MS, tags }, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const before = changes.generation(teams);
+        const fresh = await read();
+        if (changes.generation(teams) === before || attempt >= MAX_REREADS) return fresh;
+      }
+    });
+  }
+  const now = Date.now();
+  return { runs: page.runs.map((r): Partial<RunView> => selectRunFields(servedRunView(r, now), fields)), nextCursor: page.nextCursor };
+}

@@ -1,0 +1,22 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { cacheTags } from '../../core/cache/tags.ts';
+import { listTeams, toTeamView, type TeamView } from '../../db/repositories/teams.ts';
+import type { AppDeps } from '../context.ts';
+
+/** Bounds memory; changes reach the cache through the teams_changed trigger (core/cache/run-list-changes.ts). */
+const TEAMS_TTL_MS = 60_000;
+
+/**
+ * Every team, from the cache while changes to the teams can be heard (else from PostgreSQL). A list
+ * read while a change arrived is read again.
+ */
+export async function allTeams(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: EntityManager): Promise<TeamView[]> {
+  const changes = deps.runListChanges;
+  const read = async () => (await listTeams(em)).map(toTeamView);
+  if (!changes.trusted()) return read();
+  return deps.cache.getOrSet('teams:all', { ttlMs: TEAMS_TTL_MS, tags: [cacheTags.teams] }, async () => {
+    const before = changes.generation([]);
+    const teams = await read();
+    return changes.generation([]) === before ? teams : read();
+  });
+}

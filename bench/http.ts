@@ -1,0 +1,90 @@
+// HTTP throughput of the API's read paths against a bare Koa 3 hello-world started in the same run:
+// GET /health, GET /api/v1/kinds, GET /api/v1/teams and GET /api/v1/runs?limit=20 (authenticated, as a
+// team operator whose team holds RUNS runs). The API and the baseline each run in a process of their
+// own; autocannon drives them from this one with CONNECTIONS connections for SECONDS per route. The
+// baseline is measured before and after the routes and the mean taken, so drift shows as a spread.
+// The per-user rate limit is raised so that no request is refused. Run: npm run bench (or node bench/http.ts).
+import autocannon from 'autocannon';
+import { initOrm } from '../db/orm.ts';
+import { insertRun } from '../test/fixtures/runs.ts';
+import { createTeam, createUser } from '../test/fixtures/users.ts';
+import { spawnServer, startBenchEnv } from './peers.ts';
+import { fmt, table } from './stats.ts';
+
+const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 5), 30);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 200);
+/** What the issue asks of each route, as a fraction of the hello-world's requests per second. */
+const GOALS: Record<string, number> = { '/health': 0.7, '/api/v1/kinds': 0.5, '/api/v1/runs?limit=20': 0.2 };
+
+type Measured = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+
+async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Measured> {
+  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: seconds });
+  return { rps: r.requests.mean, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+const bench = await startBenchEnv({ RATE_LIMIT_API_PER_MINUTE: '1000000000' });
+const servers: { stop: () => Promise<void> }[] = [];
+try {
+  const db = await initOrm(bench.env.DATABASE_URL);
+  const team = await createTeam(db.em);
+  const user = await createUser(db.em, { teams: [team], role: 'operator' });
+  for (let i = 0; i < RUNS; i++) await insertRun(db.em, team, user.id, { params: { workspace: `ws-${i}`, files: { 'main.tf': 'resource "terraform_data" "x" {}\n' } } });
+  await db.close();
+
+  const koa = await spawnServer('./servers/koa-hello.ts');
+  servers.push(koa);
+  const api = await spawnServer('./servers/api.ts', bench.env, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
+  servers.push(api);
+  const login = await fetch(`${api.baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const auth = { authorization: `Bearer ${accessToken}` };
+  const routes: [string, Record<string, string>][] = [
+    ['/health', {}],
+    ['/api/v1/kinds', auth],
+    ['/api/v1/teams', auth],
+    ['/api/v1/runs?limit=20', auth],
+  ];
+  for (const [path, headers] of routes) {
+    const res = await fetch(`${api.baseUrl}${path}`, { headers });
+    if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+  }
+
+  await load(`${koa.baseUrl}/`, {}, 1);
+  const before = await load(`${koa.baseUrl}/`, {}, SECONDS);
+  const measured: [string, Measured][] = [];
+  for (const [path, headers] of routes) {
+    await load(`${api.baseUrl}${path}`, headers, 1);
+    measured.push([path, await load(`${api.baseUrl}${path}`, headers, SECONDS)]);
+  }
+  const after = await load(`${koa.baseUrl}/`, {}, SECONDS);
+  const baseline = (before.rps + after.rps) / 2;
+
+  console.log(`HTTP: ${CONNECTIONS} connections, ${SECONDS} s per route; baseline Koa 3 hello-world ${fmt(before.rps, 0)} / ${fmt(after.rps, 0)} req/s (before / after)`);
+  console.log(
+    table([
+      ['route', 'req/s', 'p50 ms', 'p99 ms', '÷ Koa hello-world', 'goal'],
+      ['Koa hello-world (baseline)', fmt(baseline, 0), fmt(before.p50, 0), fmt(before.p99, 0), '1.00×', ''],
+      ...measured.map(([path, m]) => {
+        const failed = m.non2xx + m.errors;
+        return [
+          `GET ${path}${failed ? ` (${failed} failed)` : ''}`,
+          fmt(m.rps, 0),
+          fmt(m.p50, 0),
+          fmt(m.p99, 0),
+          `${fmt(m.rps / baseline, 3)}×`,
+          GOALS[path] ? `≥ ${GOALS[path]}×` : '',
+        ];
+      }),
+    ]),
+  );
+} finally {
+  for (const s of servers.reverse()) await s.stop();
+  await bench.stop();
+}
+process.exit(0);
