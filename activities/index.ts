@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
+import { createNotifyActivities } from './notify/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTerraformActivities({ ...deps, runner }),
     ...createReconcileActivities(deps),
     ...createScheduleActivities(deps),
+    ...createNotifyActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

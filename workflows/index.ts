@@ -2,3 +2,4 @@
 export { terraformRun } from './terraform-run.ts';
 export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
+export { alertEscalation } from './escalation.ts';

@@ -18,7 +18,8 @@ export const escalationStateQuery = defineQuery<EscalationState>('escalationStat
 export type NotificationJob = { key: string; integrationId: string; target: string };
 
 export type EscalationActivities = {
-  recordAlertTimeline(input: { alertId: string; type: string; message: string; data?: Record<string, unknown> }): Promise<void>;
+  /** `at` is the workflow's time; `reopen` puts an acknowledged alert back to firing (its ack timed out). */
+  recordAlertTimeline(input: { alertId: string; type: string; message: string; at: string; data?: Record<string, unknown>; reopen?: boolean }): Promise<void>;
   /** Who a notify step reaches now (a schedule's on-call is read at the step's time), as jobs keyed `keyPrefix.n`. */
   resolveStepTargets(input: { alertId: string; teamId: string; step: EscalationStep; keyPrefix: string }): Promise<NotificationJob[]>;
   /** Sends one notification; every attempt is recorded. Skips one already sent, or an alert no longer firing. */
