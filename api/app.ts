@@ -14,6 +14,8 @@ import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
 import { integrationRoutes } from './routes/integrations.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { onCallRoutes } from './routes/oncall.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
@@ -58,7 +60,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     await RequestContext.create(ctx.state.em, next);
   });
 
-  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps)];
+  const routers = [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps)];
   app.use(methodNotAllowed(routers));
   for (const router of routers) app.use(router.routes());
   app.use(dashboard());

@@ -21,6 +21,7 @@ import {
 import { changePasswordRequestSchema, initialPasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
 import { runPathSchema } from '../routes/runs.ts';
 import { OpenApiBuilder, hardenInput, type OperationSpec } from './builder.ts';
+import { alertOps, alertSchemas } from './alerts.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
 
@@ -136,6 +137,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
     .schema('KindList', kindListSchema, 'output');
   integrationSchemas(b);
   scheduleSchemas(b);
+  alertSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -146,7 +148,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...alertOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -51,6 +51,6 @@ export const alertmanagerPayloadSchema = z.object({
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
 
 export const ingestResultSchema = z.object({
-  alerts: z.array(z.object({ id: z.uuid(), dedupKey: z.string(), outcome: z.enum(['opened', 'repeated', 'resolved', 'ignored']) })),
+  alerts: z.array(z.object({ id: z.uuid().nullable().describe('null when a resolve matched no open alert'), dedupKey: z.string(), outcome: z.enum(['opened', 'repeated', 'resolved', 'ignored']) })),
 });
 export type IngestOutcome = z.infer<typeof ingestResultSchema>['alerts'][number];

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import type { AlertSeverity, AlertStatus } from '../../contracts/alerts/index.ts';
+import type { AlertSeverity, AlertStatus, PolicySnapshot } from '../../contracts/alerts/index.ts';
 import { IntegrationSchema } from './integration.ts';
 import { TeamSchema } from './team.ts';
 
@@ -25,6 +25,8 @@ export const AlertSchema = defineEntity({
     count: p.integer().default(1),
     policyId: p.uuid().nullable(),
     policyVersion: p.integer().nullable(),
+    /** The policy as it was when the alert opened: what its escalation (re)starts with, whatever edits follow. */
+    policySnapshot: p.json<PolicySnapshot>().nullable(),
     firstSeenAt: p.datetime(),
     lastSeenAt: p.datetime(),
     acknowledgedAt: p.datetime().nullable(),

@@ -40,8 +40,8 @@ export async function wasSent(em: EntityManager, alertId: string, key: string): 
   return (await em.count(NotificationAttemptSchema, { alert: alertId, key, status: 'sent' })) > 0;
 }
 
-/** Marks an unused, unexpired ack link used and returns its alert id; null when it was used, expired or unknown. */
-export async function useAckLink(em: EntityManager, linkId: string): Promise<string | null> {
-  const rows = await em.execute<{ alert_id: string }[]>('update alert_ack_links set used_at = now() where id = ? and used_at is null and expires_at > now() returning alert_id', [linkId]);
-  return rows[0]?.alert_id ?? null;
+/** Marks an unused, unexpired ack link used (one statement: two clicks cannot both win); null when it was used, expired or unknown. */
+export async function useAckLink(em: EntityManager, linkId: string): Promise<{ alertId: string; recipient: string } | null> {
+  const rows = await em.execute<{ alert_id: string; recipient: string }[]>('update alert_ack_links set used_at = now() where id = ? and used_at is null and expires_at > now() returning alert_id, recipient', [linkId]);
+  return rows[0] ? { alertId: rows[0].alert_id, recipient: rows[0].recipient } : null;
 }
