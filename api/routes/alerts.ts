@@ -23,6 +23,7 @@ import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { ackByLink, alertDetail, alertsPage, authenticateSource, decideByUser, ingestAlert, type AlertSource } from '../services/alerts.ts';
 import { createPolicy, listPolicies, policyFor, toPolicyView, updatePolicy } from '../services/alerts-policies.ts';
 
+const PUBLIC_PATHS = new Set(['alertmanager', 'ack-link']);
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
 /** Alertmanager's alerts in OpsSight's shape: its fingerprint is the dedup key (labels hashed when absent). */
@@ -92,6 +93,12 @@ function peopleAlertRoutes(deps: AppDeps): AppRouter {
   router.get('/alerts', async (ctx) => {
     const q = listAlertsQuerySchema.parse(ctx.query);
     ctx.body = await alertsPage(ctx.state.em, ctx.state.principal, q);
+  });
+  // `/alerts/alertmanager` and `/alerts/ack-link` are the public router's: another method on them is a
+  // 405 (methodNotAllowed), not a malformed alert id.
+  router.get('/alerts/:id', async (ctx, next) => {
+    if (PUBLIC_PATHS.has(ctx.params.id ?? '')) return;
+    await next();
   });
   router.get('/alerts/:id', async (ctx) => {
     const { id } = alertPathSchema.parse(ctx.params);
