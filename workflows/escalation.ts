@@ -57,8 +57,8 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
         if (stopped()) return 'stopped';
         state.step = i;
         if (step.type === 'wait') {
-          note('wait', `waiting ${step.seconds} s for an acknowledgement`, { step: i, seconds: step.seconds });
           due += step.seconds * 1000;
+          note('wait', `waiting ${step.seconds} s for an acknowledgement`, { step: i, seconds: step.seconds, until: new Date(due).toISOString() });
           await condition(stopped, Math.max(1, due - Date.now()));
           continue;
         }
