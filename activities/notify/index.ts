@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Alert as AlertRow } from '../../db/entities/index.ts';
 import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
+import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
@@ -13,6 +14,7 @@ import type { Keyring } from '../../core/secrets/keyring.ts';
 import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
 import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
 import { sendEmail } from './email.ts';
+import { postToSlack } from './slack.ts';
 import { sendWebhook } from './webhook.ts';
 
 export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger };
@@ -97,7 +99,8 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         else if (integration.type === 'webhook') {
           const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
           providerId = await sendWebhook(settings.url, secrets.signingSecret, alertEvent(alert, job), `${alertId}:${job.key}`);
-        } else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
+        } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
+        else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
         await save('sent', providerId, null);
         return { status: 'sent', providerId };
       } catch (err) {

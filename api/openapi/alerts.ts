@@ -35,6 +35,7 @@ export const alertOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/alerts/alertmanager', operationId: 'ingestAlertmanager', tag: 'alerts', summary: `Prometheus Alertmanager webhook (version 4 payload; each alert deduplicated by its fingerprint). ${SOURCE_AUTH}`, auth: false, query: ingestQuerySchema, body: 'AlertmanagerPayload', responses: { 202: { description: 'what happened to each alert', schema: 'IngestResult' } }, errors: [401] },
   { method: 'get', path: '/api/v1/alerts/ack-link', operationId: 'ackLinkPage', tag: 'alerts', summary: 'The page an emailed acknowledgement link opens (its button POSTs the link)', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'an HTML page with one button', schema: 'HtmlPage', contentType: 'text/html' } } },
   { method: 'post', path: '/api/v1/alerts/ack-link', operationId: 'useAckLink', tag: 'alerts', summary: 'Acknowledge through an emailed link: signed, expiring, single-use', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'the alert', schema: 'Alert' } }, errors: [404, 409] },
+  { method: 'post', path: '/api/v1/alerts/slack/actions', operationId: 'slackAction', tag: 'alerts', summary: "Slack's interactivity Request URL for the Acknowledge / Resolve buttons (form-encoded `payload`, verified with the app's signing secret; `source` is the slack integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'what Slack shows the person', schema: 'SlackActionResult' } }, errors: [401, 404] },
   { method: 'get', path: '/api/v1/alerts', operationId: 'listAlerts', tag: 'alerts', summary: 'Alerts of the teams the caller can see, newest first', query: listAlertsQuerySchema, responses: { 200: { description: 'a page of alerts', schema: 'AlertList' } } },
   { method: 'get', path: '/api/v1/alerts/{id}', operationId: 'getAlert', tag: 'alerts', summary: 'One alert with its timeline and every notification attempt', params: alertPathSchema, responses: { 200: { description: 'the alert', schema: 'AlertDetail' } }, errors: [404] },
   ...(['ack', 'resolve'] as const).map(
@@ -56,6 +57,7 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('AlertmanagerPayload', alertmanagerPayloadSchema, 'input')
     .schema('IngestResult', ingestResultSchema, 'output')
     .schema('HtmlPage', z.string(), 'output')
+    .schema('SlackActionResult', z.object({ text: z.string() }), 'output')
     .schema('AlertActionRequest', alertActionRequestSchema, 'input')
     .schema('Alert', alertViewSchema, 'output')
     .schema('AlertDetail', alertDetailSchema, 'output')

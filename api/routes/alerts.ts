@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
+import coBody from 'co-body';
 import {
   ackLinkQuerySchema,
   alertActionRequestSchema,
@@ -21,9 +22,10 @@ import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate, bearerToken } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { ackByLink, alertDetail, alertsPage, authenticateSource, decideByUser, ingestAlert, type AlertSource } from '../services/alerts.ts';
+import { slackAction } from '../services/alerts-slack.ts';
 import { createPolicy, listPolicies, policyFor, toPolicyView, updatePolicy } from '../services/alerts-policies.ts';
 
-const PUBLIC_PATHS = new Set(['alertmanager', 'ack-link']);
+const PUBLIC_PATHS = new Set(['alertmanager', 'ack-link', 'slack']);
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
 /** Alertmanager's alerts in OpsSight's shape: its fingerprint is the dedup key (labels hashed when absent). */
@@ -81,6 +83,13 @@ function publicAlertRoutes(deps: AppDeps): AppRouter {
   router.post('/alerts/ack-link', async (ctx) => {
     const { token } = ackLinkQuerySchema.parse(ctx.query);
     ctx.body = await ackByLink({ ...deps, jwtSecret: deps.config.JWT_SECRET }, ctx.state.em, token);
+  });
+  // Slack's interactivity requests are form-encoded and signed over the raw body, so it is read here as text.
+  router.post('/alerts/slack/actions', async (ctx) => {
+    const { source: id } = ingestQuerySchema.parse(ctx.query);
+    // A JSON body (already parsed) is not Slack's; its signature check fails on the re-serialised text.
+    const raw = ctx.request.body !== undefined ? JSON.stringify(ctx.request.body) : await coBody.text(ctx, { limit: '64kb' });
+    ctx.body = await slackAction(deps, ctx.state.em, id, { timestamp: ctx.get('X-Slack-Request-Timestamp'), signature: ctx.get('X-Slack-Signature') }, raw);
   });
   return router;
 }

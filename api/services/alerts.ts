@@ -158,7 +158,7 @@ export async function alertDetail(em: EntityManager, principal: Principal, id: s
 }
 
 /** Records an acknowledgement or resolve on the row, then tells the escalation (which stops paging at once). */
-async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', by: string, audit?: Caller & { note?: string }): Promise<Alert> {
+export async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', by: string, audit?: Caller & { note?: string }): Promise<Alert> {
   const alert = await em.fork().transactional(async (tx) => {
     const a = await tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!a) throw new NotFoundError('alert not found');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
 import { gitIntegration } from './git.ts';
+import { slackIntegration } from './slack.ts';
 import { smtpIntegration } from './smtp.ts';
 import { webhookIntegration } from './webhook.ts';
 import { sshIntegration } from './ssh.ts';
@@ -18,6 +19,7 @@ export const INTEGRATION_TYPES = {
   'alert-source': alertSourceIntegration,
   smtp: smtpIntegration,
   webhook: webhookIntegration,
+  slack: slackIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;
