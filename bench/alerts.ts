@@ -123,7 +123,8 @@ try {
       return step > 0 && due !== undefined ? [d.at - due] : [];
     }),
   ).sort();
-  console.log(`alert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
+  // A blank line first: in markdown a line right after a table would be read as one more row.
+  console.log(`\nalert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
   console.log(table([
     ['measure', 'value'],
     ['worker peak RSS', `${fmt(peak / 1024, 0)} MiB`],
