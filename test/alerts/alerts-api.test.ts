@@ -82,9 +82,12 @@ describe('alerts', () => {
     const [mail] = mailsFor(id);
     expect(mail!.to).toEqual([alice.email]);
     const [delivery] = hooksFor(id);
-    // The channel step is 1 s after the people step.
-    expect(delivery!.at - mail!.at).toBeGreaterThanOrEqual(900);
-    expect(delivery!.at - mail!.at).toBeLessThan(2500);
+    // The channel step comes when the wait's deadline (1 s after the chain started) has passed.
+    const wait = (await detail(id)).timeline.find((e: { type: string }) => e.type === 'wait');
+    const deadline = Date.parse(wait.data.until);
+    expect(deadline - Date.parse((await detail(id)).timeline.find((e: { type: string }) => e.type === 'escalation.started').at)).toBeGreaterThanOrEqual(1000);
+    expect(delivery!.at).toBeGreaterThanOrEqual(deadline);
+    expect(delivery!.at - deadline).toBeLessThan(1500);
     expect(delivery!.body).toMatchObject({ event: 'alert.escalation', alert: { id, dedupKey, severity: 'critical', count: 2 } });
 
     const d = await until('both attempts on record', async () => {

@@ -13,14 +13,16 @@ import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
 // The escalation workflow's clock and decisions on the Temporal dev server, activities replaced by a
 // script that records when each notification was asked for. No time skipping is available here
 // (ENVIRONMENT.md), so the chain uses 1-second waits and the assertions allow scheduling slack.
-type Sent = { key: string; target: string; at: number; attempt: number };
-type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; failTargets: Set<string> };
+type Sent = { key: string; target: string; at: number; abs: number; attempt: number };
+type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; untils: number[]; failTargets: Set<string> };
 const scripts = new Map<string, Script>();
 const SLACK_MS = 600;
 
 const activities: EscalationActivities = {
   async recordAlertTimeline(input) {
-    scripts.get(input.alertId)!.timeline.push({ type: input.type, ...(input.reopen ? { reopen: true } : {}) });
+    const s = scripts.get(input.alertId)!;
+    s.timeline.push({ type: input.type, ...(input.reopen ? { reopen: true } : {}) });
+    if (input.type === 'wait') s.untils.push(Date.parse(String(input.data!.until)));
   },
   async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
     const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
@@ -29,7 +31,7 @@ const activities: EscalationActivities = {
   async sendNotification({ alertId, job }) {
     const s = scripts.get(alertId)!;
     const attempt = Context.current().info.attempt;
-    s.sent.push({ key: job.key, target: job.target, at: Date.now() - s.started, attempt });
+    s.sent.push({ key: job.key, target: job.target, at: Date.now() - s.started, abs: Date.now(), attempt });
     if (s.failTargets.has(job.target)) throw new Error('channel down');
     return { status: 'sent', providerId: `p-${job.key}` };
   },
@@ -62,7 +64,7 @@ const chain: EscalationStep[] = [
 
 async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | null, failTargets: string[] = []) {
   const alertId = crypto.randomUUID();
-  const s: Script = { started: Date.now(), sent: [], timeline: [], failTargets: new Set(failTargets) };
+  const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets) };
   scripts.set(alertId, s);
   const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
   const handle = await env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
@@ -76,11 +78,13 @@ describe('alertEscalation workflow', () => {
     const { handle, s } = await start({ repeat: 1 });
     await until('the chain to end', async () => (s.timeline.some((e) => e.type === 'chain.exhausted') ? true : undefined), 20_000);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '0.0.2.0@channel-cccc', '0.1.0.0@alice', '0.1.0.1@bob', '0.1.2.0@channel-cccc']);
-    // Each notify step starts when the wait before it ends: 1 s, 2 s, 3 s after the first (never early).
-    const t0 = firstAt(s, '0.0.0.0');
-    for (const [key, expected] of [['0.0.2.0', 1000], ['0.1.0.0', 2000], ['0.1.2.0', 3000]] as const) {
-      expect(firstAt(s, key) - t0).toBeGreaterThanOrEqual(expected - 20);
-      expect(firstAt(s, key) - t0).toBeLessThan(expected + SLACK_MS);
+    // The waits' deadlines are 1 s apart, counted from the chain's start (not from when a step ended),
+    // and each notify step after a wait is sent once its deadline has passed, never before.
+    expect(s.untils.slice(1).map((u, i) => u - s.untils[i]!)).toEqual([1000, 1000, 1000]);
+    for (const [key, wait] of [['0.0.2.0', 0], ['0.1.0.0', 1], ['0.1.2.0', 2]] as const) {
+      const lateness = s.sent.find((x) => x.key === key)!.abs - s.untils[wait]!;
+      expect(lateness).toBeGreaterThanOrEqual(0);
+      expect(lateness).toBeLessThan(SLACK_MS);
     }
     expect(s.timeline.map((e) => e.type)).toEqual(['escalation.started', 'notify', 'wait', 'notify', 'wait', 'chain.repeat', 'notify', 'wait', 'notify', 'wait', 'chain.exhausted']);
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
