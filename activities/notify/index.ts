@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Alert as AlertRow } from '../../db/entities/index.ts';
 import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
+import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
 import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
@@ -14,6 +15,7 @@ import type { Keyring } from '../../core/secrets/keyring.ts';
 import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
 import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
 import { sendEmail } from './email.ts';
+import { triggerPagerDuty } from './pagerduty.ts';
 import { postToSlack } from './slack.ts';
 import { sendWebhook } from './webhook.ts';
 
@@ -100,6 +102,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
           const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
           providerId = await sendWebhook(settings.url, secrets.signingSecret, alertEvent(alert, job), `${alertId}:${job.key}`);
         } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
+        else if (integration.type === 'pagerduty') providerId = await triggerPagerDuty(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
         await save('sent', providerId, null);
         return { status: 'sent', providerId };

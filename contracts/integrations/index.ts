@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
 import { gitIntegration } from './git.ts';
+import { pagerdutyIntegration } from './pagerduty.ts';
 import { slackIntegration } from './slack.ts';
 import { smtpIntegration } from './smtp.ts';
 import { webhookIntegration } from './webhook.ts';
@@ -20,6 +21,7 @@ export const INTEGRATION_TYPES = {
   smtp: smtpIntegration,
   webhook: webhookIntegration,
   slack: slackIntegration,
+  pagerduty: pagerdutyIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;
