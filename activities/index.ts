@@ -8,6 +8,7 @@ import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { createHealthActivities } from './health/index.ts';
 import { createAnsibleActivities } from './ansible/index.ts';
+import { createNotifyActivities } from './notify/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -51,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconcileActivities(deps),
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),
+    ...createNotifyActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

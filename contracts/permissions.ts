@@ -7,14 +7,16 @@ export type Permission =
   | 'runs:approve'
   | 'runs:cancel'
   | 'team:manage'
-  | 'integrations:manage';
+  | 'integrations:manage'
+  | 'alerts:ack'
+  | 'alerts:manage';
 
 const viewer: Permission[] = ['runs:read'];
-const operator: Permission[] = [...viewer, 'runs:start:*', 'runs:cancel'];
+const operator: Permission[] = [...viewer, 'runs:start:*', 'runs:cancel', 'alerts:ack'];
 const approver: Permission[] = [...operator, 'runs:approve'];
 // Integrations hold a team's credentials: only admins create, change or delete them; reading their
 // metadata (never the secrets) needs only runs:read, so operators can pick one when starting a run.
-const admin: Permission[] = [...approver, 'team:manage', 'integrations:manage'];
+const admin: Permission[] = [...approver, 'team:manage', 'integrations:manage', 'alerts:manage'];
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = { viewer, operator, approver, admin };
 

@@ -57,3 +57,20 @@ ensure_sshd() {
   echo "sshd is not installed at /usr/sbin/sshd (apt-get install openssh-server)" >&2
   return 1
 }
+
+# Prometheus Alertmanager (Debian), a real source of alert webhooks for test/alerts/alertmanager.test.ts.
+ensure_alertmanager() {
+  if [ -x /usr/bin/prometheus-alertmanager ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing Debian prometheus-alertmanager for the alert tests" >&2
+    local policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+    fi
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager) >&2 || true
+    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+  fi
+  [ -x /usr/bin/prometheus-alertmanager ] && return 0
+  echo "Alertmanager is not installed at /usr/bin/prometheus-alertmanager (apt-get install prometheus-alertmanager)" >&2
+  return 1
+}

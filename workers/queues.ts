@@ -13,7 +13,8 @@ export function queuesToServe(configured: readonly string[] | undefined): string
     if (unknown.length) throw new Error(`WORKER_QUEUES: unknown queue ${unknown.join(', ')}; the queues are ${[...known].join(', ')}`);
     return [...new Set(configured)];
   }
-  const used = [...new Set(Object.values(KINDS).map((k) => k.taskQueue))];
+  // Alert escalations run on `notifications` (workflows/escalation.ts), which no kind of run uses.
+  const used = [...new Set([...Object.values(KINDS).map((k) => k.taskQueue), TASK_QUEUES.notifications])];
   // The infra queue also carries the platform's own housekeeping (the run reconciler).
   return used.includes(TASK_QUEUES.infra) ? [TASK_QUEUES.infra, ...used.filter((q) => q !== TASK_QUEUES.infra)] : [TASK_QUEUES.infra, ...used];
 }

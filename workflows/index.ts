@@ -5,3 +5,4 @@ export { sshCommandRun } from './ssh-command-run.ts';
 export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
 export { healthScanRun } from './health-scan-run.ts';
+export { alertEscalation } from './escalation.ts';

@@ -12,9 +12,10 @@ export function methodNotAllowed(routers: readonly AppRouter[]): Koa.Middleware 
     await next();
     if (ctx.status !== 404 || ctx.body !== undefined) return;
     const allowed = new Set<string>();
-    for (const router of routers) {
-      for (const layer of router.match(ctx.path, ctx.method).path) for (const method of layer.methods) allowed.add(method);
-    }
+    const layers = routers.flatMap((router) => router.match(ctx.path, ctx.method).path);
+    // As in OpenAPI, a concrete path wins over a template that also matches it (/alerts/alertmanager over /alerts/{id}).
+    const concrete = layers.filter((layer) => !layer.paramNames.length);
+    for (const layer of concrete.length ? concrete : layers) for (const method of layer.methods) allowed.add(method);
     if (allowed.size === 0) return;
     const allow = [...allowed].join(', ');
     ctx.set('Allow', allow);

@@ -21,6 +21,7 @@ import {
 import { changePasswordRequestSchema, initialPasswordRequestSchema, loginRequestSchema, meResponseSchema, refreshRequestSchema, tokenResponseSchema } from '../routes/auth.ts';
 import { runPathSchema } from '../routes/runs.ts';
 import { OpenApiBuilder, hardenInput, type OperationSpec } from './builder.ts';
+import { alertOps, alertSchemas } from './alerts.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 import { monitoringOps, monitoringSchemas } from './monitoring.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
@@ -138,6 +139,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   integrationSchemas(b);
   scheduleSchemas(b);
   monitoringSchemas(b);
+  alertSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -148,7 +150,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...alertOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -1,5 +1,10 @@
 import { z } from 'zod';
+import { alertSourceIntegration } from './alert-source.ts';
 import { gitIntegration } from './git.ts';
+import { pagerdutyIntegration } from './pagerduty.ts';
+import { slackIntegration } from './slack.ts';
+import { smtpIntegration } from './smtp.ts';
+import { webhookIntegration } from './webhook.ts';
 import { sshIntegration } from './ssh.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
@@ -12,6 +17,11 @@ export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
 export const INTEGRATION_TYPES = {
   ssh: sshIntegration,
   git: gitIntegration,
+  'alert-source': alertSourceIntegration,
+  smtp: smtpIntegration,
+  webhook: webhookIntegration,
+  slack: slackIntegration,
+  pagerduty: pagerdutyIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

@@ -1,4 +1,8 @@
+import { AlertAckLinkSchema, AlertEventSchema, AlertSchema } from './alert.ts';
 import { AuditLogSchema } from './audit-log.ts';
+import { EscalationPolicySchema } from './escalation-policy.ts';
+import { NotificationAttemptSchema } from './notification-attempt.ts';
+import { OnCallScheduleSchema } from './oncall-schedule.ts';
 import { IntegrationSchema, RunIntegrationSchema } from './integration.ts';
 import { RefreshFamilySchema, RefreshTokenSchema } from './refresh-token.ts';
 import { RunEventSchema } from './run-event.ts';
@@ -12,7 +16,12 @@ import { TerraformUnsavedStateSchema } from './terraform-unsaved-state.ts';
 import { UserSchema } from './user.ts';
 
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
-  ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema];
+  ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema,
+  AlertSchema, AlertEventSchema, AlertAckLinkSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema];
+export { AlertAckLinkSchema, AlertEventSchema, AlertSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema };
+export type { Alert } from './alert.ts';
+export type { EscalationPolicy } from './escalation-policy.ts';
+export type { OnCallSchedule } from './oncall-schedule.ts';
 export type { Integration } from './integration.ts';
 export type { Run } from './run.ts';
 export type { MonitorCheck, MonitorTransition } from './monitor.ts';

@@ -35,7 +35,7 @@ describe('login', () => {
     expect(who.status).toBe(200);
     expect(who.body.user).toMatchObject({ id: user.id });
     expect(who.body.teams).toEqual([
-      { id: team.id, slug: team.slug, name: team.slug, role: 'approver', permissions: ['runs:read', 'runs:start:*', 'runs:cancel', 'runs:approve'] },
+      { id: team.id, slug: team.slug, name: team.slug, role: 'approver', permissions: ['runs:read', 'runs:start:*', 'runs:cancel', 'alerts:ack', 'runs:approve'] },
     ]);
     const audit = await em().find(AuditLogSchema, { action: 'auth.login', actorId: user.id });
     expect(audit).toHaveLength(1);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { INTEGRATION_TYPES } from '../../contracts/integrations/index.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import { AuditLogSchema, IntegrationSchema } from '../../db/entities/index.ts';
 import { UnknownIntegrationError, recordRunIntegrations } from '../../db/repositories/integrations.ts';
@@ -163,7 +164,9 @@ describe('/api/v1/integrations', () => {
     const ssh = res.body.types.find((t: { type: string }) => t.type === 'ssh');
     expect(ssh.settingsSchema).toMatchObject({ type: 'object', required: ['user', 'hostKeys'] });
     expect(ssh.secretsSchema.properties.privateKey).toMatchObject({ type: 'string', writeOnly: true });
-    expect(res.body.types.map((t: { type: string }) => t.type)).toEqual(['ssh', 'git']);
+    // Every registered type, in order (each area adds its own: alert sources and channels, …).
+    expect(res.body.types.map((t: { type: string }) => t.type)).toEqual(Object.keys(INTEGRATION_TYPES));
+    expect(Object.keys(INTEGRATION_TYPES).slice(0, 2)).toEqual(['ssh', 'git']);
   });
 });
 

@@ -1,0 +1,117 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Alert as AlertRow } from '../../db/entities/index.ts';
+import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
+import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
+import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
+import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
+import type { Config } from '../../core/config.ts';
+import { signAckLink } from '../../core/alerts/ack-links.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { Logger } from '../../core/logger.ts';
+import { onCallAt } from '../../core/oncall/rotation.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
+import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
+import { sendEmail } from './email.ts';
+import { triggerPagerDuty } from './pagerduty.ts';
+import { postToSlack } from './slack.ts';
+import { sendWebhook } from './webhook.ts';
+
+export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger };
+
+const ACK_LINK_TTL_MS = 24 * 3600_000;
+const publicUrl = (c: NotifyDeps['config']) => (c.PUBLIC_URL ?? `http://${c.API_HOST}:${c.API_PORT}`).replace(/\/$/, '');
+const teamIdOf = (a: AlertRow) => (a.team as unknown as { id: string }).id;
+
+function alertEvent(alert: AlertRow, job: NotificationJob) {
+  return { event: 'alert.escalation', notification: job.key, target: job.target, alert: { id: alert.id, dedupKey: alert.dedupKey, status: alert.status, severity: alert.severity, summary: alert.summary, labels: alert.labels, count: alert.count, firstSeenAt: alert.firstSeenAt.toISOString() } };
+}
+
+/** The escalation workflow's side effects: its timeline, whom a step reaches, and each delivery (on record). */
+export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
+  async function emailFor(em: EntityManager, alert: AlertRow, to: string, settings: SmtpSettings, secrets: { password?: string }): Promise<string> {
+    const link = em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert, recipient: to, expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
+    await em.flush();
+    const token = signAckLink(deps.config.JWT_SECRET, { link: link.id, alert: alert.id, exp: link.expiresAt.getTime() });
+    const ackUrl = `${publicUrl(deps.config)}/api/v1/alerts/ack-link?token=${token}`;
+    const subject = `[${alert.severity.toUpperCase()}] ${alert.summary}`;
+    const text = `${alert.summary}\n\nAlert ${alert.id} (${alert.dedupKey}), first seen ${alert.firstSeenAt.toISOString()}, seen ${alert.count} time(s).\n\nAcknowledge (works once, for 24 hours): ${ackUrl}\n`;
+    const html = `<p><strong>${escapeHtml(alert.summary)}</strong></p><p>Alert ${alert.id} (${escapeHtml(alert.dedupKey)}), seen ${alert.count} time(s).</p><p><a href="${ackUrl}">Acknowledge</a> (works once, for 24 hours)</p>`;
+    return sendEmail(settings, secrets, { to, subject, text, html });
+  }
+
+  return {
+    async recordAlertTimeline(input) {
+      const em = deps.em.fork();
+      await em.transactional(async (tx) => {
+        appendAlertEvent(tx, input.alertId, { at: new Date(input.at), type: input.type, message: input.message, data: input.data ?? null });
+        if (input.reopen) await tx.nativeUpdate(AlertSchema, { id: input.alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
+      });
+    },
+
+    async resolveStepTargets({ teamId, step, keyPrefix }) {
+      const em = deps.em.fork();
+      const jobs = (integrationId: string, targets: string[]): NotificationJob[] => targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId, target }));
+      const emailsOf = async (ids: string[]) => {
+        // Only members of the alert's team, enabled: a policy cannot page someone outside the team.
+        const members = await em.find(MembershipSchema, { team: teamId, user: { $in: ids } }, { populate: ['user'] });
+        return members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string }).filter((u) => !u.disabled).sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id)).map((u) => u.email);
+      };
+      switch (step.type) {
+        case 'notify_users':
+          return jobs(step.via, await emailsOf(step.users));
+        case 'notify_oncall': {
+          const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
+          const who = schedule ? onCallAt(schedule, Date.now()).user : null;
+          return who ? jobs(step.via, await emailsOf([who])) : [];
+        }
+        case 'notify_channel': {
+          const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
+          if (!row) return [];
+          return jobs(row.id, row.type === 'smtp' ? ((row.settings as { to?: string[] }).to ?? []) : [row.name]);
+        }
+        default:
+          return [];
+      }
+    },
+
+    async sendNotification({ alertId, teamId, job }) {
+      const em = deps.em.fork();
+      const attempt = Context.current().info.attempt;
+      if (await wasSent(em, alertId, job.key)) return { status: 'skipped', providerId: null };
+      const started = Date.now();
+      let channel = 'unknown';
+      const save = async (status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) => {
+        em.create(NotificationAttemptSchema, { alert: em.getReference(AlertSchema, alertId), key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
+        await em.flush();
+      };
+      const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team'] });
+      // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
+      if (!alert || teamIdOf(alert) !== teamId || alert.status !== 'firing') {
+        if (alert) await save('skipped', null, `alert is ${alert.status}`);
+        return { status: 'skipped', providerId: null };
+      }
+      try {
+        const integration = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: job.integrationId });
+        channel = integration.type;
+        let providerId: string;
+        if (integration.type === 'smtp') providerId = await emailFor(em, alert, job.target, integration.settings as SmtpSettings, integration.secrets as { password?: string });
+        else if (integration.type === 'webhook') {
+          const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
+          providerId = await sendWebhook(settings.url, secrets.signingSecret, alertEvent(alert, job), `${alertId}:${job.key}`);
+        } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
+        else if (integration.type === 'pagerduty') providerId = await triggerPagerDuty(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, alert);
+        else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
+        await save('sent', providerId, null);
+        return { status: 'sent', providerId };
+      } catch (err) {
+        await save('failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
+        throw err;
+      }
+    },
+  };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -1,0 +1,35 @@
+import Router from '@koa/router';
+import { createOnCallScheduleRequestSchema, onCallNowQuerySchema, onCallPathSchema, onCallRangeQuerySchema } from '../../contracts/alerts/index.ts';
+import type { AppDeps, AppRouter, AppState } from '../context.ts';
+import { authenticate } from '../middleware/auth.ts';
+import { rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { createOnCallSchedule, onCallNow, onCallRange, onCallScheduleFor, toOnCallView } from '../services/alerts-oncall.ts';
+
+/** On-call schedules: who is on call now and over a range (runs:read); creating one needs alerts:manage. */
+export function onCallRoutes(deps: AppDeps): AppRouter {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  router.use(authenticate(deps), rateLimitPerUser(deps));
+
+  router.post('/oncall', async (ctx) => {
+    const body = createOnCallScheduleRequestSchema.parse(ctx.request.body ?? {});
+    const view = await createOnCallSchedule(ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, body);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/oncall/${view.id}`);
+    ctx.body = view;
+  });
+  router.get('/oncall/:schedule', async (ctx) => {
+    const { schedule } = onCallPathSchema.parse(ctx.params);
+    ctx.body = toOnCallView(await onCallScheduleFor(ctx.state.em, ctx.state.principal, schedule));
+  });
+  router.get('/oncall/:schedule/now', async (ctx) => {
+    const { schedule } = onCallPathSchema.parse(ctx.params);
+    const { at } = onCallNowQuerySchema.parse(ctx.query);
+    ctx.body = await onCallNow(ctx.state.em, ctx.state.principal, schedule, at);
+  });
+  router.get('/oncall/:schedule/shifts', async (ctx) => {
+    const { schedule } = onCallPathSchema.parse(ctx.params);
+    const { from, to } = onCallRangeQuerySchema.parse(ctx.query);
+    ctx.body = await onCallRange(ctx.state.em, ctx.state.principal, schedule, from, to);
+  });
+  return router;
+}

@@ -1,0 +1,57 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import type { z } from 'zod';
+import type { createOnCallScheduleRequestSchema } from '../../contracts/alerts/index.ts';
+import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
+import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
+import { onCallAt, shiftsBetween } from '../../core/oncall/rotation.ts';
+import { MembershipSchema, OnCallScheduleSchema, TeamSchema, UserSchema, type OnCallSchedule } from '../../db/entities/index.ts';
+import { recordAudit } from '../../db/repositories/audit.ts';
+
+type Caller = { principal: Principal; ip: string };
+type CreateBody = z.infer<typeof createOnCallScheduleRequestSchema>;
+const teamOf = (s: OnCallSchedule) => s.team as unknown as { id: string; slug: string };
+
+export const toOnCallView = (s: OnCallSchedule) => ({ id: s.id, team: teamOf(s).slug, name: s.name, layers: s.layers, overrides: s.overrides });
+
+export async function onCallScheduleFor(em: EntityManager, principal: Principal, id: string): Promise<OnCallSchedule> {
+  const s = await em.findOne(OnCallScheduleSchema, { id }, { populate: ['team'] });
+  const visible = visibleTeamIds(principal);
+  if (!s || (visible && !visible.includes(teamOf(s).id))) throw new NotFoundError('on-call schedule not found');
+  return s;
+}
+
+export async function createOnCallSchedule(em: EntityManager, caller: Caller, body: CreateBody) {
+  const team = await em.findOne(TeamSchema, { slug: body.team });
+  const visible = visibleTeamIds(caller.principal);
+  if (!team || (visible && !visible.includes(team.id))) throw new NotFoundError('team not found');
+  assertCan(caller.principal, team.id, 'alerts:manage', 'team');
+  // Everyone a layer or an override names must be on the team: a schedule cannot page outsiders.
+  const named = [...new Set([...body.layers.flatMap((l) => l.users), ...body.overrides.map((o) => o.user)])];
+  if ((await em.count(MembershipSchema, { team: team.id, user: { $in: named } })) !== named.length) throw new InputError('users must be members of the team', [{ field: 'layers', message: 'names a user who is not a member of the team' }]);
+  const id = crypto.randomUUID();
+  try {
+    const row = await em.transactional(async (tx) => {
+      const s = tx.create(OnCallScheduleSchema, { id, team, name: body.name, layers: body.layers, overrides: body.overrides });
+      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'oncall_schedule.create', resourceType: 'oncall_schedule', resourceId: id, teamId: team.id, ip: caller.ip, data: { name: body.name } });
+      return s;
+    });
+    return toOnCallView(row);
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) throw new ConflictError(`the team already has a schedule named "${body.name}"`, { errors: [{ field: 'name', message: 'already taken' }] });
+    throw err;
+  }
+}
+
+export async function onCallNow(em: EntityManager, principal: Principal, id: string, at?: string) {
+  const s = await onCallScheduleFor(em, principal, id);
+  const t = at ? Date.parse(at) : Date.now();
+  const who = onCallAt(s, t);
+  const user = who.user ? await em.findOne(UserSchema, { id: who.user }) : null;
+  return { schedule: s.id, at: new Date(t).toISOString(), user: user ? { id: user.id, email: user.email } : null, layer: who.layer };
+}
+
+export async function onCallRange(em: EntityManager, principal: Principal, id: string, from: string, to: string) {
+  const s = await onCallScheduleFor(em, principal, id);
+  return { schedule: s.id, shifts: shiftsBetween(s, Date.parse(from), Date.parse(to)) };
+}
+

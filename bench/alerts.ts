@@ -1,0 +1,141 @@
+// Alerts at volume. (1) Ingest: POST /api/v1/alerts/alertmanager (source token check, dedup row,
+// timeline row, workflow start) against the same Koa app answering 204 to a route that does no work,
+// measured in the same run; each Alertmanager request opens one new alert. (2) Escalation: those
+// BENCH_ALERTS open alerts escalate on ONE worker process (notify, wait 5 s, notify, wait 5 s,
+// notify, to a webhook receiver): the worker's peak RSS, and how late each notification after a wait
+// reached the receiver against the deadline the workflow recorded. Run: node bench/alerts.ts.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createApp } from '../api/app.ts';
+import { createTeam, createUser } from '../test/fixtures/users.ts';
+import { startWebhookReceiver } from '../test/peers/webhook-receiver.ts';
+import { startBenchStack } from './peers.ts';
+import { fmt, percentile, table } from './stats.ts';
+
+const ALERTS = Math.min(Number(process.env.BENCH_ALERTS ?? 1000), 5000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const WAIT_S = 5;
+
+async function measure(n: number, call: (i: number) => Promise<void>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const began = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < n) {
+      const i = next++;
+      const t = performance.now();
+      await call(i);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const sorted = Float64Array.from(latencies).sort();
+  return { perSecond: n / ((performance.now() - began) / 1000), p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+const stack = await startBenchStack({ RATE_LIMIT_API_PER_MINUTE: '100000000' });
+const secret = `bench-${crypto.randomUUID()}`;
+const hook = await startWebhookReceiver(secret);
+// The same app (every middleware: errors, helmet, CORS, body parsing, a forked entity manager), plus a
+// route answering 204 with no work: the floor any ingest route stands on.
+const app = createApp(stack.api.deps);
+app.use(async (ctx, next) => {
+  if (ctx.path === '/bench/noop' && ctx.method === 'POST') ctx.status = 204;
+  else await next();
+});
+const noopServer = http.createServer(app.callback());
+await new Promise<void>((r) => noopServer.listen(0, '127.0.0.1', r));
+const noopUrl = `http://127.0.0.1:${(noopServer.address() as AddressInfo).port}/bench/noop`;
+let worker: ReturnType<typeof spawn> | undefined;
+try {
+  const { api } = stack;
+  const team = await createTeam(api.deps.db.em);
+  const admin = await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
+  const { accessToken } = await api.deps.sessions.start(api.deps.db.em.fork(), admin.id);
+  const post = async (p: string, body: unknown, token = accessToken) => {
+    const res = await fetch(`${api.baseUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (res.status >= 300) throw new Error(`${p} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const webhook = (await post('/api/v1/integrations', { team: team.slug, type: 'webhook', name: 'hook', settings: { url: hook.url }, secrets: { signingSecret: secret } })).id;
+  const notify = { type: 'notify_channel', integration: webhook };
+  const policy = (await post('/api/v1/escalation-policies', { team: team.slug, name: 'bench', steps: [notify, { type: 'wait', seconds: WAIT_S }, notify, { type: 'wait', seconds: WAIT_S }, notify] })).id;
+  const sourceToken = `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const source = (await post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: 'am', settings: { policy }, secrets: { token: sourceToken } })).id;
+
+  const payload = (i: number) => JSON.stringify({ version: '4', status: 'firing', alerts: [{ status: 'firing', labels: { alertname: 'Bench', instance: `i-${i}` }, annotations: { summary: `bench ${i}` }, fingerprint: `bench${i}` }] });
+  const ingest = async (i: number) => {
+    const res = await fetch(`${api.baseUrl}/api/v1/alerts/alertmanager?source=${source}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${sourceToken}` }, body: payload(i) });
+    await res.arrayBuffer();
+    if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+  };
+  const noop = async (i: number) => {
+    const res = await fetch(noopUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${sourceToken}` }, body: payload(i) });
+    await res.arrayBuffer();
+    if (res.status !== 204) throw new Error(`noop answered ${res.status}`);
+  };
+  await measure(20, noop);
+  const floor1 = await measure(ALERTS / 2, noop);
+  const ingested1 = await measure(ALERTS / 2, ingest);
+  const ingested2 = await measure(ALERTS / 2, (i) => ingest(ALERTS / 2 + i));
+  const floor2 = await measure(ALERTS / 2, noop);
+  const avg = (a: { perSecond: number }, b: { perSecond: number }) => (a.perSecond + b.perSecond) / 2;
+  console.log(`alert ingest: ${ALERTS} Alertmanager requests (each opens an alert and starts its escalation), ${CONCURRENCY} in flight, in 2 rounds`);
+  console.log(table([
+    ['path', 'requests/s', 'p50 ms', 'p99 ms'],
+    ['same Koa app, 204 without work', fmt(avg(floor1, floor2), 1), fmt((floor1.p50 + floor2.p50) / 2), fmt(Math.max(floor1.p99, floor2.p99))],
+    ['POST /api/v1/alerts/alertmanager', fmt(avg(ingested1, ingested2), 1), fmt((ingested1.p50 + ingested2.p50) / 2), fmt(Math.max(ingested1.p99, ingested2.p99))],
+    ['ratio ingest ÷ 204', `${fmt(avg(ingested1, ingested2) / avg(floor1, floor2), 2)}×`, '', ''],
+  ]));
+
+  // One worker for all of them; the escalations have been queued since ingest.
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bench-work-'));
+  worker = spawn(process.execPath, ['workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssKiB(worker!.pid!));
+    } catch {
+      // exited
+    }
+  }, 200);
+  const expected = ALERTS * 3;
+  const deadline = Date.now() + 600_000;
+  while (hook.deliveries.filter((d) => d.status === 200).length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  clearInterval(sampler);
+  const delivered = hook.deliveries.filter((d) => d.status === 200);
+  const waits = await api.deps.db.em.fork().getConnection().execute<{ alert_id: string; step: string; until: string }[]>(
+    `select alert_id, data->>'step' as step, data->>'until' as until from alert_events e join alerts a on a.id = e.alert_id where a.team_id = ? and e.type = 'wait'`,
+    [team.id],
+  );
+  const untilOf = new Map(waits.map((w) => [`${w.alert_id}/${w.step}`, Date.parse(w.until)]));
+  // Notification 0.0.2.0 follows the wait at step 1, 0.0.4.0 the wait at step 3.
+  const lateness = Float64Array.from(
+    delivered.flatMap((d) => {
+      const step = Number(String(d.body.notification).split('.')[2]);
+      const due = untilOf.get(`${(d.body.alert as { id: string }).id}/${step - 1}`);
+      return step > 0 && due !== undefined ? [d.at - due] : [];
+    }),
+  ).sort();
+  // A blank line first: in markdown a line right after a table would be read as one more row.
+  console.log(`\nalert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
+  console.log(table([
+    ['measure', 'value'],
+    ['worker peak RSS', `${fmt(peak / 1024, 0)} MiB`],
+    ['lateness after a wait, p50', `${fmt(percentile(lateness, 50) / 1000, 3)} s`],
+    ['lateness after a wait, p99', `${fmt(percentile(lateness, 99) / 1000, 3)} s`],
+    ['lateness after a wait, max', `${fmt(percentile(lateness, 100) / 1000, 3)} s`],
+  ]));
+} finally {
+  worker?.kill('SIGTERM');
+  await new Promise<void>((r) => noopServer.close(() => r()));
+  await hook.close();
+  await stack.stop();
+}
+process.exit(0);

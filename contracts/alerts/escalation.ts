@@ -1,0 +1,27 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { EscalationStep, PolicySnapshot } from './policies.ts';
+
+/** What the escalation workflow (id `alert-<alertId>`, queue `notifications`) starts with. */
+export type EscalationInput = { alertId: string; teamId: string; policy: PolicySnapshot | null };
+export const escalationWorkflowId = (alertId: string) => `alert-${alertId}`;
+
+/**
+ * Everything that happens to an open alert reaches its workflow as this one signal (the API records it
+ * on the alert row first): a repeat from the source, an acknowledgement, a resolve.
+ */
+export type AlertChange = { type: 'repeat' } | { type: 'ack'; by: string } | { type: 'resolve'; by: string };
+export const alertChangeSignal = defineSignal<[AlertChange]>('alertChange');
+export type EscalationState = { phase: 'escalating' | 'acknowledged' | 'exhausted' | 'resolved'; cycle: number; round: number; step: number; repeats: number };
+export const escalationStateQuery = defineQuery<EscalationState>('escalationState');
+
+/** One message to one target, named so that a retried or replayed send is recognised as the same one. */
+export type NotificationJob = { key: string; integrationId: string; target: string };
+
+export type EscalationActivities = {
+  /** `at` is the workflow's time; `reopen` puts an acknowledged alert back to firing (its ack timed out). */
+  recordAlertTimeline(input: { alertId: string; type: string; message: string; at: string; data?: Record<string, unknown>; reopen?: boolean }): Promise<void>;
+  /** Who a notify step reaches now (a schedule's on-call is read at the step's time), as jobs keyed `keyPrefix.n`. */
+  resolveStepTargets(input: { alertId: string; teamId: string; step: EscalationStep; keyPrefix: string }): Promise<NotificationJob[]>;
+  /** Sends one notification; every attempt is recorded. Skips one already sent, or an alert no longer firing. */
+  sendNotification(input: { alertId: string; teamId: string; job: NotificationJob }): Promise<{ status: 'sent' | 'skipped'; providerId: string | null }>;
+};

@@ -1,0 +1,4 @@
+export * from './ingest.ts';
+export * from './policies.ts';
+export * from './views.ts';
+export * from './oncall.ts';

@@ -1,0 +1,79 @@
+import { describe, expect, it } from '@jest/globals';
+import { Client, Connection } from '@temporalio/client';
+import { initOrm } from '../../db/orm.ts';
+import { until } from '../fixtures/until.ts';
+import { createUser } from '../fixtures/users.ts';
+import { startWebhookReceiver } from '../peers/webhook-receiver.ts';
+import { stopProcess } from '../workers/worker-process.ts';
+import { useFaultStack } from './stack.ts';
+
+// A worker killed with SIGKILL while an escalation waits: the timer lives in Temporal, so the next
+// notification is still sent on time by the other worker — and only once. The wait is longer than
+// Temporal's sticky-poller window (10 s): a workflow task due sooner after the kill would first go to
+// the dead worker's sticky queue and reach the other worker only after its schedule-to-start timeout.
+const stack = useFaultStack();
+const WAIT_S = 14;
+
+/** The pid of the worker that last ran the escalation's workflow task (identity `pid@host`). */
+async function stickyWorkerPid(namespace: string, workflowId: string): Promise<number> {
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const history = await new Client({ connection, namespace }).workflow.getHandle(workflowId).fetchHistory();
+    const completed = (history.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).pop();
+    return Number(completed!.workflowTaskCompletedEventAttributes!.identity!.split('@')[0]);
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('alert escalation survives kill -9 of its worker during a wait', () => {
+  it('the next notification is sent on schedule (within 1 s) and exactly once', async () => {
+    const s = stack();
+    const secret = `secret-${crypto.randomUUID()}`;
+    const hook = await startWebhookReceiver(secret);
+    try {
+      const orm = await initOrm(s.env.DATABASE_URL!, { poolMax: 1 });
+      const admin = await createUser(orm.em, { teams: [s.team], role: 'admin' });
+      await orm.close();
+      const token = (await s.call('POST', '/api/v1/auth/login', undefined, { email: admin.email, password: admin.password })).body.accessToken as string;
+      const create = async (path: string, body: unknown) => {
+        const res = await s.call('POST', path, token, body);
+        if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+        return res.body.id as string;
+      };
+      const webhook = await create('/api/v1/integrations', { team: s.team.slug, type: 'webhook', name: 'pager', settings: { url: hook.url }, secrets: { signingSecret: secret } });
+      const policy = await create('/api/v1/escalation-policies', { team: s.team.slug, name: 'chain', steps: [{ type: 'notify_channel', integration: webhook }, { type: 'wait', seconds: WAIT_S }, { type: 'notify_channel', integration: webhook }] });
+      const sourceToken = `src-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+      const source = await create('/api/v1/integrations', { team: s.team.slug, type: 'alert-source', name: 'am', settings: { policy }, secrets: { token: sourceToken } });
+
+      const workers = [await s.worker('host-a'), await s.worker('host-b')];
+      const ingest = await fetch(`${s.wsUrl.replace('ws://', 'http://').replace(/\/ws$/, '')}/api/v1/alerts?source=${source}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sourceToken}` },
+        body: JSON.stringify({ dedupKey: 'db-down', summary: 'database down' }),
+      });
+      expect(ingest.status).toBe(202);
+      const alertId = ((await ingest.json()) as { alerts: Array<{ id: string }> }).alerts[0]!.id;
+
+      await until('the first page', async () => hook.deliveries[0], 60_000);
+      const pid = await stickyWorkerPid(s.env.TEMPORAL_NAMESPACE!, `alert-${alertId}`);
+      const victim = workers.find((w) => w.child.pid === pid)!;
+      expect(victim).toBeDefined();
+      await stopProcess(victim.child, 'SIGKILL');
+      const second = await until('the second page', async () => hook.deliveries[1], 60_000);
+      // The schedule is the wait's deadline, as the workflow recorded it (counted from the chain's start).
+      const [wait] = await s.query<{ until: string }>(`select data->>'until' as until from alert_events where alert_id = $1 and type = 'wait'`, [alertId]);
+      const lateness = second.at - Date.parse(wait!.until);
+      expect(lateness).toBeGreaterThanOrEqual(0);
+      expect(lateness).toBeLessThan(1000);
+      // Nothing more: two deliveries, one per notification, each recorded once as sent.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(hook.deliveries.map((d) => d.body.notification)).toEqual(['0.0.0.0', '0.0.2.0']);
+      const sent = await s.query<{ key: string; n: string }>(`select key, count(*) as n from notification_attempts where alert_id = $1 and status = 'sent' group by key order by key`, [alertId]);
+      expect(sent).toEqual([{ key: '0.0.0.0', n: '1' }, { key: '0.0.2.0', n: '1' }]);
+      console.log(`alert worker kill -9: second page ${lateness} ms after its schedule`);
+    } finally {
+      await hook.close();
+    }
+  }, 240_000);
+});

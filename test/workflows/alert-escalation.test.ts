@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob } from '../../contracts/alerts/escalation.ts';
+import type { EscalationStep } from '../../contracts/alerts/index.ts';
+import { until } from '../fixtures/until.ts';
+import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
+
+// The escalation workflow's clock and decisions on the Temporal dev server, activities replaced by a
+// script that records when each notification was asked for. No time skipping is available here
+// (ENVIRONMENT.md), so the chain uses 1-second waits and the assertions allow scheduling slack.
+type Sent = { key: string; target: string; at: number; abs: number; attempt: number };
+type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; untils: number[]; failTargets: Set<string> };
+const scripts = new Map<string, Script>();
+const SLACK_MS = 600;
+
+const activities: EscalationActivities = {
+  async recordAlertTimeline(input) {
+    const s = scripts.get(input.alertId)!;
+    s.timeline.push({ type: input.type, ...(input.reopen ? { reopen: true } : {}) });
+    if (input.type === 'wait') s.untils.push(Date.parse(String(input.data!.until)));
+  },
+  async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
+    const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
+    return targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId: crypto.randomUUID(), target }));
+  },
+  async sendNotification({ alertId, job }) {
+    const s = scripts.get(alertId)!;
+    const attempt = Context.current().info.attempt;
+    s.sent.push({ key: job.key, target: job.target, at: Date.now() - s.started, abs: Date.now(), attempt });
+    if (s.failTargets.has(job.target)) throw new Error('channel down');
+    return { status: 'sent', providerId: `p-${job.key}` };
+  },
+};
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `escalation-test-${crypto.randomUUID()}`;
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+const CHANNEL = 'cccc0000-0000-4000-8000-000000000000';
+const chain: EscalationStep[] = [
+  { type: 'notify_users', users: [crypto.randomUUID()], via: crypto.randomUUID() },
+  { type: 'wait', seconds: 1 },
+  { type: 'notify_channel', integration: CHANNEL },
+  { type: 'wait', seconds: 1 },
+];
+
+async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | null, failTargets: string[] = []) {
+  const alertId = crypto.randomUUID();
+  const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets) };
+  scripts.set(alertId, s);
+  const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
+  const handle = await env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
+  return { handle, s };
+}
+const keysOf = (s: Script) => s.sent.filter((x) => x.attempt === 1).map((x) => `${x.key}@${x.target}`);
+const firstAt = (s: Script, key: string) => s.sent.find((x) => x.key === key)!.at;
+
+describe('alertEscalation workflow', () => {
+  it('runs the chain on its clock: notify, wait 1 s, notify the channel, wait, then the whole chain again', async () => {
+    const { handle, s } = await start({ repeat: 1 });
+    await until('the chain to end', async () => (s.timeline.some((e) => e.type === 'chain.exhausted') ? true : undefined), 20_000);
+    expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '0.0.2.0@channel-cccc', '0.1.0.0@alice', '0.1.0.1@bob', '0.1.2.0@channel-cccc']);
+    // The waits' deadlines are 1 s apart, counted from the chain's start (not from when a step ended),
+    // and each notify step after a wait is sent once its deadline has passed, never before.
+    expect(s.untils.slice(1).map((u, i) => u - s.untils[i]!)).toEqual([1000, 1000, 1000]);
+    for (const [key, wait] of [['0.0.2.0', 0], ['0.1.0.0', 1], ['0.1.2.0', 2]] as const) {
+      const lateness = s.sent.find((x) => x.key === key)!.abs - s.untils[wait]!;
+      expect(lateness).toBeGreaterThanOrEqual(0);
+      expect(lateness).toBeLessThan(SLACK_MS);
+    }
+    expect(s.timeline.map((e) => e.type)).toEqual(['escalation.started', 'notify', 'wait', 'notify', 'wait', 'chain.repeat', 'notify', 'wait', 'notify', 'wait', 'chain.exhausted']);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
+    expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 1 });
+    if (process.env.RECORD_HISTORIES === '1') {
+      await writeFile(path.join(HISTORIES_DIR, 'alert-escalation-chain.json'), `${JSON.stringify(historyToPlainJson(await handle.fetchHistory()), null, 1)}\n`);
+    }
+  });
+
+  it('an acknowledgement during a wait stops the chain at once: nothing more is sent, ever', async () => {
+    const { handle, s } = await start({ repeat: 3 });
+    await until('the first notification', async () => (s.sent.length >= 2 ? true : undefined), 10_000);
+    await handle.signal(alertChangeSignal, { type: 'ack', by: 'alice@example.test' });
+    expect((await handle.query(escalationStateQuery)).phase).toBe('acknowledged');
+    // The channel step was due at 1 s and the chain had 3 more rounds: wait past all of that.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob']);
+    expect(s.timeline.map((e) => e.type)).toEqual(['escalation.started', 'notify', 'wait', 'acknowledged']);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'alice@example.test' });
+    await handle.result();
+    expect(keysOf(s)).toHaveLength(2);
+  });
+
+  it('an acknowledged alert not resolved within the ack timeout escalates again, as a new cycle', async () => {
+    const { handle, s } = await start({ steps: [chain[0]!], ackTimeoutSeconds: 1 });
+    await until('the first notification', async () => (s.sent.length >= 2 ? true : undefined), 10_000);
+    await handle.signal(alertChangeSignal, { type: 'ack', by: 'bob@example.test' });
+    await until('the second cycle', async () => (s.sent.some((x) => x.key.startsWith('1.')) ? true : undefined), 10_000);
+    expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '1.0.0.0@alice', '1.0.0.1@bob']);
+    expect(s.timeline).toContainEqual({ type: 'ack.timeout', reopen: true });
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'bob@example.test' });
+    expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 2 });
+  });
+
+  it('a failing channel is retried with backoff while the chain goes on without it', async () => {
+    const { handle, s } = await start({ steps: [{ type: 'notify_channel', integration: CHANNEL }, chain[1]!, chain[0]!] }, ['channel-cccc']);
+    await until('the channel retried twice', async () => (s.sent.filter((x) => x.target === 'channel-cccc').length >= 3 ? true : undefined), 15_000);
+    const channel = s.sent.filter((x) => x.target === 'channel-cccc');
+    expect(channel.map((x) => x.attempt)).toEqual([1, 2, 3]);
+    // Backoff: 1 s, then 2 s.
+    expect(channel[2]!.at - channel[1]!.at).toBeGreaterThan(channel[1]!.at - channel[0]!.at + 500);
+    // The people step after the wait went out on time although the channel was still failing.
+    expect(firstAt(s, '0.0.2.0') - channel[0]!.at).toBeLessThan(1000 + SLACK_MS);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
+    await handle.result();
+  });
+
+  it('counts repeats from the source; with no policy nobody is paged until it is resolved', async () => {
+    const { handle, s } = await start(null);
+    for (let i = 0; i < 3; i++) await handle.signal(alertChangeSignal, { type: 'repeat' });
+    expect((await handle.query(escalationStateQuery)).repeats).toBe(3);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
+    await handle.result();
+    expect(s.sent).toEqual([]);
+    expect(s.timeline.map((e) => e.type)).toEqual(['escalation.started', 'resolved']);
+  });
+});

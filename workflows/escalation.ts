@@ -1,0 +1,100 @@
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
+
+const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
+const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } });
+// Each notification retries on its own, with backoff; the chain never waits for one (see below).
+const deliver = proxyActivities<EscalationActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 },
+});
+
+/**
+ * One open alert's escalation (workflow id `alert-<alertId>`): runs the policy version it was started
+ * with step by step on durable timers, so the timeline survives worker crashes. Notifications are
+ * started and not awaited: a slow or failing channel delays neither the others nor the next step.
+ * An acknowledgement stops the chain at once; an acknowledged alert not resolved within the policy's
+ * ack timeout escalates again from the first step (a new cycle). A resolve ends the workflow.
+ */
+export async function alertEscalation(input: EscalationInput): Promise<{ outcome: 'resolved'; cycles: number }> {
+  const state: EscalationState = { phase: 'escalating', cycle: 0, round: 0, step: 0, repeats: 0 };
+  let acked = false;
+  let resolved = false;
+  // Timeline writes are awaited before the workflow ends; sends are not (each checks the alert is still firing).
+  const pending: Promise<unknown>[] = [];
+  // Timeline entries carry the workflow's own time, so a slow database never shifts the record.
+  const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
+    pending.push(record.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
+  };
+  setHandler(alertChangeSignal, (change) => {
+    if (change.type === 'repeat') state.repeats++;
+    else if (change.type === 'ack' && !resolved && !acked) {
+      acked = true;
+      note('acknowledged', `acknowledged by ${change.by}: escalation stopped`, { by: change.by });
+    } else if (change.type === 'resolve' && !resolved) {
+      resolved = true;
+      note('resolved', `resolved by ${change.by}`, { by: change.by });
+    }
+  });
+  setHandler(escalationStateQuery, () => ({ ...state }));
+  const stopped = () => acked || resolved;
+
+  const send = (job: NotificationJob) => {
+    // Failures are on record as attempts; the chain goes on whatever one channel does.
+    void deliver.sendNotification({ alertId: input.alertId, teamId: input.teamId, job }).catch(() => note('notification.failed', `gave up on ${job.target}`, { key: job.key }));
+  };
+
+  /** One pass of the chain, repeated `repeat` times; stops as soon as the alert is acknowledged or resolved. */
+  async function escalate(): Promise<'stopped' | 'exhausted'> {
+    const policy = input.policy!;
+    // Waits count from the chain's start, not from when the step before them finished: resolving
+    // targets takes time, and that time must not push every later page back.
+    let due = Date.now();
+    for (let round = 0; round <= policy.repeat; round++) {
+      state.round = round;
+      if (round > 0) note('chain.repeat', `no acknowledgement: the chain starts again (${round} of ${policy.repeat})`, { round });
+      for (const [i, step] of policy.steps.entries()) {
+        if (stopped()) return 'stopped';
+        state.step = i;
+        if (step.type === 'wait') {
+          due += step.seconds * 1000;
+          note('wait', `waiting ${step.seconds} s for an acknowledgement`, { step: i, seconds: step.seconds, until: new Date(due).toISOString() });
+          await condition(stopped, Math.max(1, due - Date.now()));
+          continue;
+        }
+        const jobs = await targets.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
+        if (stopped()) return 'stopped';
+        note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
+        for (const job of jobs) send(job);
+      }
+    }
+    return stopped() ? 'stopped' : 'exhausted';
+  }
+
+  note('escalation.started', input.policy ? `escalating by policy ${input.policy.id} version ${input.policy.version}` : 'no escalation policy: nobody is paged', input.policy ? { policy: input.policy.id, version: input.policy.version } : undefined);
+  while (!resolved) {
+    if (input.policy && !acked) {
+      state.phase = 'escalating';
+      if ((await escalate()) === 'exhausted') {
+        state.phase = 'exhausted';
+        note('chain.exhausted', 'every step was tried; waiting for an acknowledgement or a resolve');
+      }
+    }
+    await condition(() => acked || resolved);
+    if (resolved) break;
+    state.phase = 'acknowledged';
+    const timeoutMs = (input.policy?.ackTimeoutSeconds ?? 0) * 1000;
+    if (!input.policy) {
+      await condition(() => resolved);
+      break;
+    }
+    if (await condition(() => resolved, timeoutMs)) break;
+    // Acknowledged but not resolved in time: page again, from the first step.
+    acked = false;
+    state.cycle++;
+    note('ack.timeout', `not resolved within ${input.policy.ackTimeoutSeconds} s of the acknowledgement: escalating again`, { cycle: state.cycle }, true);
+  }
+  state.phase = 'resolved';
+  await Promise.allSettled(pending);
+  return { outcome: 'resolved', cycles: state.cycle + 1 };
+}
