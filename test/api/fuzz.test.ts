@@ -86,4 +86,4 @@ it('schemathesis finds no server error and no response that breaks the OpenAPI d
   expect(reportOf(reportDir, 'main')).toContain('<testsuite');
   expect(reportOf(reportDir, 'teams')).toContain('<testsuite');
   expect([main.code, teams.code]).toEqual([0, 0]);
-}, 240_000);
+}, 600_000);
