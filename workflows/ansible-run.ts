@@ -1,9 +1,9 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import { ANSIBLE_FAILED, type AnsibleParams, type AnsiblePlayResult, type AnsibleSummary } from '../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import type { RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
-import { onProcessHost } from './blocks/follow-host.ts';
+import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
 
@@ -36,16 +36,7 @@ const withCommit = (summary: AnsibleSummary, played: AnsiblePlayResult): Ansible
  */
 export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResult> {
   const { runId, teamId, params } = input;
-  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
-  const options = {
-    taskQueue: workflowInfo().taskQueue,
-    startToCloseTimeout: '4 hours',
-    heartbeatTimeout,
-    // A cancel must reach ansible-playbook (SIGINT) and be seen to stop before the run reports cancelled.
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-    hostWaitMs: Math.max(3 * heartbeatTimeout, 5_000),
-  } as const;
+  const options = processStepOptions(input.heartbeatTimeoutMs, '4 hours');
   const ansible = proxyActivities<AnsibleRunActivities>(options);
   const reporter = createReporter(runId);
   const { report } = reporter;

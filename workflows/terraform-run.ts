@@ -1,9 +1,9 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
 import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
-import { onProcessHost } from './blocks/follow-host.ts';
+import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
 
@@ -48,17 +48,7 @@ const isStalePlan = (err: unknown) => {
  */
 export async function terraformRun(input: TerraformRunInput): Promise<TerraformRunResult> {
   const { runId, teamId, params } = input;
-  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
-  const terraform = {
-    taskQueue: workflowInfo().taskQueue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout,
-    // Cancellation must reach terraform and let it release the state lock before the run reports cancelled.
-    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
-    // A host whose workers stay silent this long is taken as gone.
-    hostWaitMs: Math.max(3 * heartbeatTimeout, 5_000),
-  } as const;
+  const terraform = processStepOptions(input.heartbeatTimeoutMs, '2 hours');
   const plan = proxyActivities<TerraformRunActivities>(terraform);
   const reporter = createReporter(runId);
   const { report } = reporter;

@@ -16,7 +16,7 @@ import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
 type Sent = { key: string; target: string; at: number; abs: number; attempt: number };
 type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; untils: number[]; failTargets: Set<string> };
 const scripts = new Map<string, Script>();
-const SLACK_MS = 600;
+const SLACK_MS = 1_000;
 
 const activities: EscalationActivities = {
   async recordAlertTimeline(input) {

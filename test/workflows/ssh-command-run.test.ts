@@ -133,6 +133,8 @@ describe('sshCommandRun', () => {
   it('waits for approval when the params ask, and runs nothing when rejected', async () => {
     const ok = await start(exitsWith(() => 0, 10), { hosts: hosts(2), requireApproval: true });
     await reaches(ok.handle, 'awaiting_approval');
+    // The query answers as soon as the workflow sets its state; the record follows through an activity.
+    await until('the approval wait to be recorded', async () => (ok.script.recorded.at(-1)?.status === 'awaiting_approval' ? true : undefined), 20_000, 25);
     expect(ok.script.calls).toEqual([]);
     expect(ok.script.recorded.at(-1)).toMatchObject({ status: 'awaiting_approval', summary: { hosts: ['h1', 'h2'], command: 'uptime' } });
     expect(await ok.handle.executeUpdate(approveUpdate, { args: [approver] })).toEqual({ status: 'running' });

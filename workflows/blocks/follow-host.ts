@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, workflowInfo, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import { FAILURE_TYPES, hostTaskQueue } from '../../contracts/temporal.ts';
 
 type Activities = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -12,6 +12,26 @@ function hostOf(err: unknown): string | undefined {
 const notPickedUp = (err: unknown) =>
   err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 
+export type ProcessStepOptions = ActivityOptions & { taskQueue: string; hostWaitMs: number };
+
+/**
+ * Options for steps that run a process through the crash-safe runner: heartbeats at the run's
+ * timeout; a cancel waits until the process is seen to stop (so a tool can release its locks before
+ * the run reports cancelled); retries with backoff; and a host whose workers stay silent for three
+ * heartbeat timeouts is taken as gone.
+ */
+export function processStepOptions(heartbeatTimeoutMs: number | undefined, startToCloseTimeout: ActivityOptions['startToCloseTimeout']): ProcessStepOptions {
+  const heartbeatTimeout = heartbeatTimeoutMs ?? 30_000;
+  return {
+    taskQueue: workflowInfo().taskQueue,
+    startToCloseTimeout,
+    heartbeatTimeout,
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10 },
+    hostWaitMs: Math.max(3 * heartbeatTimeout, 5_000),
+  };
+}
+
 /**
  * Calls a step that runs a process which outlives its worker. When the step answers that its process
  * runs on another host, the call is repeated on that host's own queue, where a worker can follow the
@@ -19,7 +39,7 @@ const notPickedUp = (err: unknown) =>
  * step is called once more with `hostGone`, to decide from the external system's own record.
  */
 export async function onProcessHost<A extends Activities, I extends { hostGone?: string }, R>(
-  options: ActivityOptions & { taskQueue: string; hostWaitMs: number },
+  options: ProcessStepOptions,
   call: (activities: ActivityInterfaceFor<A>, input: I) => Promise<R>,
   input: I,
 ): Promise<R> {
