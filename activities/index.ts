@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
+import { createDeployActivities } from './deploy/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
     ...createReconcileActivities(deps),
+    ...createDeployActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

@@ -9,6 +9,7 @@ ensure_postgres
 ensure_redis
 ensure_chromium
 ensure_sshd
+ensure_podman
 
 echo "== lint"; npm run --silent lint
 echo "== typecheck"; npm run --silent typecheck

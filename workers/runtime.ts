@@ -19,6 +19,7 @@ import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
 import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { initOrm } from '../db/orm.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
+import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { queuesToServe } from './queues.ts';
@@ -148,7 +149,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
-    const activities = createActivities(deps) satisfies TerraformRunActivities & RunReconcilerActivities;
+    const activities = createActivities(deps) satisfies TerraformRunActivities & DeployRunActivities & RunReconcilerActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());

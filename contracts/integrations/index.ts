@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { dockerIntegration } from './docker.ts';
 import { gitIntegration } from './git.ts';
+import { kubernetesIntegration } from './kubernetes.ts';
 import { sshIntegration } from './ssh.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
@@ -12,6 +14,8 @@ export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
 export const INTEGRATION_TYPES = {
   ssh: sshIntegration,
   git: gitIntegration,
+  docker: dockerIntegration,
+  kubernetes: kubernetesIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

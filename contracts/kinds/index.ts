@@ -1,4 +1,5 @@
 import type { Kind } from './kind.ts';
+import { deployKind } from './deploy.ts';
 import { terraformKind } from './terraform.ts';
 
 export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
@@ -9,7 +10,7 @@ export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
  * workers/queues.ts. The API, the OpenAPI document, RBAC (`runs:start:<kind>`) and the dashboard's
  * start form pick it up from this list.
  */
-const ALL: Kind[] = [terraformKind];
+const ALL: Kind[] = [terraformKind, deployKind];
 
 export const KINDS: Readonly<Record<string, Kind>> = Object.freeze(Object.fromEntries(ALL.map((k) => [k.kind, k])));
 

@@ -163,7 +163,7 @@ describe('/api/v1/integrations', () => {
     const ssh = res.body.types.find((t: { type: string }) => t.type === 'ssh');
     expect(ssh.settingsSchema).toMatchObject({ type: 'object', required: ['user', 'hostKeys'] });
     expect(ssh.secretsSchema.properties.privateKey).toMatchObject({ type: 'string', writeOnly: true });
-    expect(res.body.types.map((t: { type: string }) => t.type)).toEqual(['ssh', 'git']);
+    expect(res.body.types.map((t: { type: string }) => t.type)).toEqual(['ssh', 'git', 'docker', 'kubernetes']);
   });
 });
 
