@@ -15,12 +15,16 @@ export function dockerFor(settings: DockerSettings, secrets: DockerSecrets): Doc
   });
 }
 
-/** The apps/v1 client for a kubernetes integration, built as a one-context kubeconfig (nothing read from disk or the environment). */
+/**
+ * The apps/v1 client for a kubernetes integration, built as a one-context kubeconfig (nothing read from
+ * disk or the environment). The library refuses http:// unless TLS checks are off; the schema allows
+ * http:// only on loopback (kubectl proxy), where there is no TLS to check.
+ */
 export function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesSecrets): AppsV1Api {
   const kc = new KubeConfig();
   const b64 = (pem: string | undefined) => (pem ? Buffer.from(pem).toString('base64') : undefined);
   kc.loadFromOptions({
-    clusters: [{ name: 'cluster', server: settings.server.replace(/\/$/, ''), caData: b64(settings.caCert), skipTLSVerify: false }],
+    clusters: [{ name: 'cluster', server: settings.server.replace(/\/$/, ''), caData: b64(settings.caCert), skipTLSVerify: settings.server.startsWith('http://') }],
     users: [{ name: 'user', token: secrets.token, certData: b64(secrets.clientCert), keyData: b64(secrets.clientKey) }],
     contexts: [{ name: settings.context, cluster: 'cluster', user: 'user', namespace: settings.namespace }],
     currentContext: settings.context,
