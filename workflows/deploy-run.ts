@@ -41,7 +41,9 @@ const diffText = (plan: DeployPlan) =>
  */
 export async function deployRun(input: DeployRunInput): Promise<DeployRunResult> {
   const { runId, teamId, params } = input;
-  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
+  // The steps heartbeat every second; a short timeout makes a cancel reach them within seconds
+  // (Temporal sends heartbeats, and so learns of a cancel, at most every 80% of it) and a dead worker noticed soon.
+  const heartbeatTimeout = Math.min(input.heartbeatTimeoutMs ?? 30_000, 5_000);
   const long = proxyActivities<DeployRunActivities>({
     startToCloseTimeout: '3 hours',
     heartbeatTimeout,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
  * becomes ready on the next tick, one of a `bad` image never does, so the Progressing condition turns
  * to ProgressDeadlineExceeded after spec.progressDeadlineSeconds without progress; old ReplicaSets are
  * scaled down as new pods become ready. Status changes bump resourceVersion, as on a real cluster.
- * `/sim/app/<ns>/<name>` is the "service": 200 while no ready pod runs an `unhealthy` image, else 500.
+ * `appUrl(ns, name)` (plain HTTP, another port) is the workload: 200 while no ready pod runs an `unhealthy` image, else 500.
  */
 
 type Container = { name: string; image: string; env?: Array<{ name: string; value?: string }> };
@@ -205,14 +205,6 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     };
     const fail = (code: number, reason: string, message: string) => send(code, status(code, reason, message));
 
-    const app = /^\/sim\/app\/([^/]+)\/([^/]+)$/.exec(path);
-    if (app) {
-      const d = deployments.get(key(app[1]!, app[2]!));
-      const serving = d?.sets.filter((s) => s.ready > 0) ?? [];
-      const sick = serving.some((s) => s.template.spec.containers.some((c) => unhealthy(c.image)));
-      res.writeHead(d && serving.length && !sick ? 200 : 500).end(sick ? 'unhealthy' : 'ok');
-      return;
-    }
     if (req.headers.authorization !== `Bearer ${token}`) return fail(401, 'Unauthorized', 'Unauthorized');
 
     const m = /^\/(?:apis\/apps\/v1|api\/v1)\/namespaces\/([^/]+)\/(deployments|replicasets|pods|services)(?:\/([^/]+))?$/.exec(path);
@@ -311,8 +303,19 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     spec: { selector: s.selector, ports: [{ port: s.port, protocol: 'TCP' }] },
   });
 
+  /** The simulated workload itself, over plain HTTP like a Service behind an ingress. */
+  const appServer = http.createServer((req, res) => {
+    const app = /^\/sim\/app\/([^/]+)\/([^/]+)$/.exec(new URL(req.url!, 'http://sim').pathname);
+    const d = app ? deployments.get(key(app[1]!, app[2]!)) : undefined;
+    const serving = d?.sets.filter((s) => s.ready > 0) ?? [];
+    const sick = serving.some((s) => s.template.spec.containers.some((c) => unhealthy(c.image)));
+    res.writeHead(d && serving.length && !sick ? 200 : 500).end(sick ? 'unhealthy' : d ? 'ok' : 'no such app');
+  });
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => appServer.listen(0, '127.0.0.1', resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const appBase = `http://127.0.0.1:${(appServer.address() as AddressInfo).port}`;
 
   return {
     url,
@@ -362,12 +365,13 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     forbid: (ns: string) => void (namespaces.add(ns), forbidden.add(ns)),
     /** The next `n` writes of a Deployment are refused with 409, as when another client wrote first. */
     injectConflicts: (n: number) => void (conflictsToInject = n),
-    appUrl: (ns: string, name: string) => `${url}/sim/app/${ns}/${name}`,
+    appUrl: (ns: string, name: string) => `${appBase}/sim/app/${ns}/${name}`,
     async stop() {
       clearInterval(timer);
       for (const w of watchers) w.res.end();
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      appServer.closeAllConnections();
+      await Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => appServer.close(resolve))]);
     },
   };
 }
