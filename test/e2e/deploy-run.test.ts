@@ -108,6 +108,28 @@ describe('a Kubernetes deploy run', () => {
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 4, ready: 4 }]);
   });
 
+  it('rolls a succeeded deploy back on demand, as a new deploy run linked to it', async () => {
+    const name = deployment();
+    const first = await ended(await start(k8s(name, 'registry.test/web:v2')));
+    expect(first.status).toBe('succeeded');
+    const res = await client(api, operator).post(`/api/v1/runs/${first.id}/rollback`, {});
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe(`/api/v1/runs/${res.body.id}`);
+    const back = await ended(res.body.id);
+    expect(back).toMatchObject({ status: 'succeeded', summary: { previous: { app: 'registry.test/web:v2' }, live: { app: 'registry.test/web:v1' } } });
+    expect((await client(api, operator).get(`/api/v1/runs/${back.id}`)).body.params).toMatchObject({ rollbackOf: first.id, target: { images: { app: 'registry.test/web:v1' } } });
+    expect((await events(first.id)).some((e) => e.message.startsWith(`rollback to registry.test/web:v1 started as run ${back.id}`))).toBe(true);
+    expect((await events(back.id))[0]?.message).toMatch(new RegExp(`\\(re-run of ${first.id}\\)$`));
+    expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
+
+    // Only a succeeded deploy can be rolled back.
+    const failed = await ended(await start(k8s(deployment(), 'registry.test/web:bad')));
+    const refused = await client(api, operator).post(`/api/v1/runs/${failed.id}/rollback`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe('only a succeeded deploy can be rolled back; this one is failed');
+    expect((await client(api, operator).post(`/api/v1/runs/${crypto.randomUUID()}/rollback`, {})).status).toBe(404);
+  });
+
   it('refuses bad params with a 400 naming the field, and starts nothing', async () => {
     const res = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: { target: { platform: 'kubernetes', integration: cluster, deployment: 'Not_A_Name' } } });
     expect(res.status).toBe(400);
