@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MARKDOWN, replaceMarkedBlock } from './stats.ts';
 
-const BENCHES = ['live-events', 'run-start', 'log-viewer'] as const;
+const BENCHES = ['live-events', 'run-start', 'log-viewer', 'deploy-docker'] as const;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = `${root}README.md`;
 

@@ -65,9 +65,8 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     const point = plan.rollbackPoint;
     const previous = point.platform === 'docker' ? { [point.container]: point.image } : point.images;
     summary = { platform: params.target.platform, target: targetName(params), changes: plan.changes, previous, live: previous };
-    await report({ step: 'diff', summary, message: `diff: ${diffText(plan)}` });
-
     if (params.requireApproval && !input.autoApprove) {
+      await report({ step: 'diff', summary, message: `diff: ${diffText(plan)}` });
       const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
       if ('timedOut' in outcome) {
         await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
@@ -81,7 +80,8 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
       await report({ approval: outcome.decision, status: 'running', step: 'rollout' });
       gate.recorded();
     } else {
-      await report({ step: 'rollout' });
+      // One record for both: every state change is a round trip through Temporal and PostgreSQL.
+      await report({ step: 'rollout', summary, message: `diff: ${diffText(plan)}` });
     }
 
     changing = true;
