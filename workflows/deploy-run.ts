@@ -11,7 +11,8 @@ type RolloutInput = StepInput & { plan: DeployPlan };
 export type DeployRunActivities = RunBookkeepingActivities & {
   deployPlan(input: StepInput): Promise<DeployPlan>;
   deployRollout(input: RolloutInput): Promise<{ live: Record<string, string> }>;
-  deployVerify(input: StepInput): Promise<{ rounds: number }>;
+  deployVerify(input: StepInput & { plan?: DeployPlan }): Promise<{ rounds: number }>;
+  deploySwitch(input: RolloutInput): Promise<void>;
   deployRollback(input: RolloutInput): Promise<{ live: Record<string, string>; changed: boolean }>;
 };
 
@@ -89,7 +90,11 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     summary = { ...summary, live: rolled.live };
     if (params.verification) {
       await report({ step: 'verify', summary, message: `rolled out ${imagesText(rolled.live)}; verifying for ${params.verification.durationSeconds}s` });
-      await long.deployVerify(step);
+      await long.deployVerify({ ...step, plan });
+    }
+    if (plan.rollbackPoint.platform === 'kubernetes' && plan.rollbackPoint.blueGreen) {
+      await report({ step: 'switch', summary, message: `switching service ${plan.rollbackPoint.blueGreen.service} to ${plan.rollbackPoint.blueGreen.next}` });
+      await quick.deploySwitch({ ...step, plan });
     }
     await report({ status: 'succeeded', step: null, summary, message: `live: ${imagesText(rolled.live)}` });
     return { status: 'succeeded', summary };

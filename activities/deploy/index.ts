@@ -6,6 +6,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { dockerFor, kubernetesFor } from './clients.ts';
 import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
+import { planBlueGreen, rollbackBlueGreen, rolloutBlueGreen, switchBlueGreen } from './blue-green.ts';
 import { planKubernetes, rollbackKubernetes, rolloutKubernetes } from './kubernetes.ts';
 import { verify } from './verify.ts';
 
@@ -32,8 +33,12 @@ async function step<T>(deps: DeployDeps, runId: string, fn: (tools: { signal: Ab
   const timer = setInterval(() => ctx.heartbeat(), 1_000);
   let lastNote = '';
   let lastProgress = '';
-  const emit = (message: string, data?: Record<string, unknown>) =>
-    void deps.events.append(runId, [{ type: data ? 'metric' : 'log', level: 'info', message, ...(data ? { data } : {}), attempt }]).catch(() => undefined);
+  // Appended one after another (in order) without holding the step up; awaited before the step ends,
+  // so its last progress is on record before the workflow moves on.
+  let pending: Promise<unknown> = Promise.resolve();
+  const emit = (message: string, data?: Record<string, unknown>) => {
+    pending = pending.then(() => deps.events.append(runId, [{ type: data ? 'metric' : 'log', level: 'info', message, ...(data ? { data } : {}), attempt }])).catch(() => undefined);
+  };
   try {
     return await fn({
       signal: ctx.cancellationSignal,
@@ -49,6 +54,7 @@ async function step<T>(deps: DeployDeps, runId: string, fn: (tools: { signal: Ab
     });
   } finally {
     clearInterval(timer);
+    await pending;
   }
 }
 
@@ -60,7 +66,7 @@ export function createDeployActivities(deps: DeployDeps) {
   };
   const kube = async (teamId: string, integrationId: string, namespace?: string) => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'kubernetes' });
-    return { apps: kubernetesFor(loaded.settings, loaded.secrets), namespace: namespace ?? loaded.settings.namespace };
+    return { ...kubernetesFor(loaded.settings, loaded.secrets), namespace: namespace ?? loaded.settings.namespace };
   };
 
   return {
@@ -68,8 +74,8 @@ export function createDeployActivities(deps: DeployDeps) {
     async deployPlan({ teamId, params }: DeployStepInput): Promise<DeployPlan> {
       const t = params.target;
       if (t.platform === 'docker') return planDocker(await docker(teamId, t.integration), t);
-      const { apps, namespace } = await kube(teamId, t.integration, t.namespace);
-      return planKubernetes(apps, namespace, t);
+      const { apps, core, namespace } = await kube(teamId, t.integration, t.namespace);
+      return t.strategy === 'blue-green' ? planBlueGreen(apps, core, namespace, t) : planKubernetes(apps, namespace, t);
     },
 
     async deployRollout({ runId, teamId, params, plan }: DeployRolloutInput): Promise<DeployRolloutResult> {
@@ -82,16 +88,29 @@ export function createDeployActivities(deps: DeployDeps) {
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
           const { apps } = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rolloutBlueGreen(apps, t, point, progress, signal, pollMs) };
           return { live: await rolloutKubernetes(apps, point.namespace, t, point, progress, signal, pollMs) };
         }
         throw new Error('the rollback point is for another platform than the target');
       });
     },
 
-    async deployVerify({ runId, params }: DeployStepInput): Promise<{ rounds: number }> {
+    /** The verification gate; for blue-green before the switch, `{deployment}` in a URL naming the new Deployment. */
+    async deployVerify({ runId, params, plan }: DeployStepInput & { plan?: DeployPlan }): Promise<{ rounds: number }> {
       if (!params.verification) return { rounds: 0 };
-      const v = params.verification;
+      const point = plan?.rollbackPoint;
+      const name = point?.platform === 'kubernetes' ? (point.blueGreen?.next ?? point.deployment) : '';
+      const v = { ...params.verification, checks: params.verification.checks.map((c) => ({ ...c, url: c.url.replaceAll('{deployment}', name) })) };
       return step(deps, runId, ({ signal, note }) => verify(v, (round) => note(`verification round ${round}: ${v.checks.length} check(s) passed`), signal));
+    },
+
+    /** Blue-green: the Service selects the new Deployment (verified already). */
+    async deploySwitch({ teamId, params, plan }: DeployRolloutInput): Promise<void> {
+      const t = params.target;
+      const point = plan.rollbackPoint;
+      if (t.platform !== 'kubernetes' || point.platform !== 'kubernetes' || !point.blueGreen) throw new Error('deploySwitch is for blue-green deploys');
+      const { apps, core } = await kube(teamId, t.integration, t.namespace);
+      await switchBlueGreen(apps, core, t, point);
     },
 
     /** Puts the rollback point back and waits until it is live again. */
@@ -104,7 +123,8 @@ export function createDeployActivities(deps: DeployDeps) {
           return { live: { [t.container]: done.image }, changed: done.changed };
         }
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
-          const { apps } = await kube(teamId, t.integration, t.namespace);
+          const { apps, core } = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rollbackBlueGreen(apps, core, point, progress, signal, pollMs), changed: true };
           return { live: await rollbackKubernetes(apps, point, progress, signal, pollMs), changed: true };
         }
         throw new Error('the rollback point is for another platform than the target');

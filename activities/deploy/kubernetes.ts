@@ -9,7 +9,7 @@ export type Progress = (p: RolloutProgress) => void;
 const CONFLICT_RETRIES = 5;
 
 /** An API server answer as a run error a person can act on; anything else (network) is left to Temporal's retries. */
-function explain(err: unknown, what: string): unknown {
+export function explain(err: unknown, what: string): unknown {
   if (!(err instanceof ApiException)) {
     const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH') return new Error(`the Kubernetes API server is unreachable (${code}) while ${what}`);
@@ -35,7 +35,7 @@ function explain(err: unknown, what: string): unknown {
   }
 }
 
-async function read(apps: AppsV1Api, namespace: string, name: string): Promise<V1Deployment> {
+export async function read(apps: AppsV1Api, namespace: string, name: string): Promise<V1Deployment> {
   try {
     return await apps.readNamespacedDeployment({ name, namespace });
   } catch (err) {
@@ -43,10 +43,10 @@ async function read(apps: AppsV1Api, namespace: string, name: string): Promise<V
   }
 }
 
-const imagesOf = (template: V1PodTemplateSpec | undefined) => Object.fromEntries((template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
+export const imagesOf = (template: V1PodTemplateSpec | undefined) => Object.fromEntries((template?.spec?.containers ?? []).map((c) => [c.name, c.image ?? '']));
 
 /** The template with the run's images and env applied; unknown container names are an input error. */
-function desiredTemplate(current: V1PodTemplateSpec, t: KubernetesTarget): V1PodTemplateSpec {
+export function desiredTemplate(current: V1PodTemplateSpec, t: KubernetesTarget): V1PodTemplateSpec {
   const template = structuredClone(current);
   const containers = template.spec?.containers ?? [];
   const known = new Set(containers.map((c) => c.name));
@@ -67,8 +67,8 @@ function desiredTemplate(current: V1PodTemplateSpec, t: KubernetesTarget): V1Pod
   return template;
 }
 
-export async function planKubernetes(apps: AppsV1Api, namespace: string, t: KubernetesTarget): Promise<DeployPlan> {
-  const current = await read(apps, namespace, t.deployment);
+export async function planKubernetes(apps: AppsV1Api, namespace: string, t: KubernetesTarget, liveName = t.deployment): Promise<DeployPlan> {
+  const current = await read(apps, namespace, liveName);
   const template = current.spec!.template;
   const desired = desiredTemplate(template, t);
   const changes: DeployChange[] = [];
@@ -85,7 +85,7 @@ export async function planKubernetes(apps: AppsV1Api, namespace: string, t: Kube
   }
   return {
     changes,
-    rollbackPoint: { platform: 'kubernetes', namespace, deployment: t.deployment, images: imagesOf(template), template: template as unknown as Record<string, unknown> },
+    rollbackPoint: { platform: 'kubernetes', namespace, deployment: liveName, images: imagesOf(template), template: template as unknown as Record<string, unknown> },
   };
 }
 
@@ -94,7 +94,7 @@ export async function planKubernetes(apps: AppsV1Api, namespace: string, t: Kube
  * retried step after a worker died must not count as a second rollout. A 409 (someone changed the
  * Deployment since we read it) is retried on a fresh read.
  */
-async function putTemplate(apps: AppsV1Api, namespace: string, name: string, template: V1PodTemplateSpec, progressDeadlineSeconds?: number): Promise<V1Deployment> {
+export async function putTemplate(apps: AppsV1Api, namespace: string, name: string, template: V1PodTemplateSpec, progressDeadlineSeconds?: number): Promise<V1Deployment> {
   for (let attempt = 1; ; attempt++) {
     const current = await read(apps, namespace, name);
     const same = isDeepStrictEqual(stripped(current.spec!.template), stripped(template));
@@ -119,7 +119,7 @@ const stripped = (t: V1PodTemplateSpec) => JSON.parse(JSON.stringify({ ...t, met
  * every replica is updated and available and no old one is left; ProgressDeadlineExceeded on the
  * Progressing condition is a failure.
  */
-async function follow(apps: AppsV1Api, namespace: string, name: string, onProgress: Progress, signal: AbortSignal, pollMs: number): Promise<void> {
+export async function follow(apps: AppsV1Api, namespace: string, name: string, onProgress: Progress, signal: AbortSignal, pollMs: number): Promise<void> {
   for (;;) {
     signal.throwIfAborted();
     const d = await read(apps, namespace, name);

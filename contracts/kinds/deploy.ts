@@ -16,7 +16,7 @@ const httpUrl = z.string().max(2048).regex(/^https?:\/\/\S+$/, 'an http:// or ht
 /** HTTP checks that must keep passing for `durationSeconds` after the rollout before a deploy counts as good. */
 export const verificationSchema = z.strictObject({
   checks: z
-    .array(z.strictObject({ url: httpUrl, expectStatus: z.number().int().min(100).max(599).default(200) }))
+    .array(z.strictObject({ url: httpUrl.describe('blue-green: `{deployment}` is replaced by the new Deployment\'s name (checked before the switch)'), expectStatus: z.number().int().min(100).max(599).default(200) }))
     .min(1)
     .max(10),
   durationSeconds: z.number().int().min(0).max(3600).default(30).describe('how long every check must keep passing'),
@@ -56,7 +56,9 @@ export const kubernetesTargetSchema = z.strictObject({
   deployment: k8sName.describe('the Deployment to roll out'),
   images: z.record(containerName, image).default({}).describe('container name → new image'),
   env: z.record(containerName, env).default({}).describe('container name → environment variables to set'),
-  strategy: z.enum(['rolling']).default('rolling'),
+  strategy: z.enum(['rolling', 'blue-green']).default('rolling').describe('blue-green: a second Deployment, verified, then the Service switched to it'),
+  service: k8sName.optional().describe('blue-green: the Service whose selector is switched'),
+  keepOldReplicas: z.number().int().min(0).max(1000).optional().describe('blue-green: the old Deployment is scaled to this after the switch (default: left as it is, for an instant switch back)'),
   progressDeadlineSeconds: z.number().int().min(1).max(3600).default(600).describe('a rollout with no progress this long fails (ProgressDeadlineExceeded)'),
 });
 
@@ -68,6 +70,9 @@ export const deployParamsSchema = z
     rollbackOf: z.uuid().optional().describe('set by the platform on a rollback run: the deploy run it undoes'),
   })
   .superRefine((p, ctx) => {
+    if (p.target.platform === 'kubernetes' && p.target.strategy === 'blue-green' && !p.target.service) {
+      ctx.addIssue({ code: 'custom', path: ['target', 'service'], message: 'blue-green needs the Service to switch' });
+    }
     if (p.target.platform === 'kubernetes' && Object.keys(p.target.images).length === 0 && Object.keys(p.target.env).length === 0) {
       ctx.addIssue({ code: 'custom', path: ['target', 'images'], message: 'give at least one new image or env change' });
     }
@@ -100,7 +105,15 @@ export type DeployChange = { container: string; field: 'image' | 'port' | `env.$
 /** What was live before the run: enough to put it back. */
 export type RollbackPoint =
   | { platform: 'docker'; container: string; containerId: string; image: string; port: number | null }
-  | { platform: 'kubernetes'; namespace: string; deployment: string; images: Record<string, string>; template: Record<string, unknown> };
+  | {
+      platform: 'kubernetes';
+      namespace: string;
+      deployment: string;
+      images: Record<string, string>;
+      template: Record<string, unknown>;
+      /** Blue-green: the Service's selector before the run, the Deployment it selected and the one the run deploys to. */
+      blueGreen?: { service: string; selector: Record<string, string>; live: string; next: string; slot: string };
+    };
 
 export type DeployPlan = { changes: DeployChange[]; rollbackPoint: RollbackPoint };
 

@@ -130,10 +130,46 @@ describe('a Kubernetes deploy run', () => {
     expect((await client(api, operator).post(`/api/v1/runs/${crypto.randomUUID()}/rollback`, {})).status).toBe(404);
   });
 
+  it('blue-green: verifies the new Deployment before switching the Service, switches back on demand, and never switches to a failing one', async () => {
+    const base = deployment('v1', 2);
+    sim.addService('shop', base, { app: base });
+    const params = (image: string) => ({
+      ...k8s(base, image, { strategy: 'blue-green', service: base }),
+      verification: { checks: [{ url: sim.appUrl('shop', '{deployment}') }], durationSeconds: 1, intervalSeconds: 0.2 },
+    });
+    const serves = async () => (await fetch(sim.serviceUrl('shop', base)).then((r) => r.text())).split(',');
+
+    const first = await ended(await start(params('registry.test/web:v2')));
+    expect(first).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v2' }, previous: { app: 'registry.test/web:v1' } } });
+    expect(sim.serviceSelector('shop', base)).toEqual({ app: base, 'opssight.io/slot': 'blue' });
+    expect(new Set(await serves())).toEqual(new Set(['registry.test/web:v2']));
+    // The old Deployment is kept running for the switch back.
+    expect(sim.running('shop', base)).toEqual([{ images: ['registry.test/web:v1'], replicas: 2, ready: 2 }]);
+    expect(sim.running('shop', `${base}-blue`)).toEqual([{ images: ['registry.test/web:v2'], replicas: 2, ready: 2 }]);
+
+    // Verification fails on the new slot: the Service never points at it.
+    const sick = await ended(await start(params('registry.test/web:unhealthy')));
+    expect(sick.status).toBe('failed');
+    expect(sick.error).toMatch(/^verification failed in round 1: .*web-\w+-green answered 500 \(expected 200\); rolled back to image registry\.test\/web:v2$/);
+    expect(sim.serviceSelector('shop', base)).toEqual({ app: base, 'opssight.io/slot': 'blue' });
+    expect(new Set(await serves())).toEqual(new Set(['registry.test/web:v2']));
+    expect(sim.running('shop', `${base}-green`)).toEqual([]);
+
+    // Switch back: the rollback of the first run deploys v1 to the other slot and switches to it.
+    const res = await client(api, operator).post(`/api/v1/runs/${first.id}/rollback`, {});
+    expect(res.status).toBe(201);
+    expect(await ended(res.body.id)).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v1' } } });
+    expect(sim.serviceSelector('shop', base)).toEqual({ app: base, 'opssight.io/slot': 'green' });
+    expect(new Set(await serves())).toEqual(new Set(['registry.test/web:v1']));
+  });
+
   it('refuses bad params with a 400 naming the field, and starts nothing', async () => {
     const res = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: { target: { platform: 'kubernetes', integration: cluster, deployment: 'Not_A_Name' } } });
     expect(res.status).toBe(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('params.target.deployment');
+    const noService = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: k8s('web', 'registry.test/web:v2', { strategy: 'blue-green' }) });
+    expect(noService.status).toBe(400);
+    expect(noService.body.errors).toEqual([{ field: 'params.target.service', message: 'blue-green needs the Service to switch' }]);
   });
 });
 

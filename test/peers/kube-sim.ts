@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
  * A SIMULATION of the parts of the Kubernetes API the deploy kind uses — not a Kubernetes. No API
  * server can be installed on the machines these tests run on, so the real @kubernetes/client-node is
  * pointed at this loopback HTTPS server (its own CA, as a cluster's; bearer-token auth), which follows the documented shapes of apps/v1 Deployments
- * (get, replace, JSON merge patch, list and watch with bookmarks), their ReplicaSets, core/v1 Pods and
+ * (get, create, replace, JSON merge patch, list and watch with bookmarks), their ReplicaSets, core/v1 Pods and
  * Services, and answers errors as the API server does (a `Status` body; 401, 403, 404, 409 on a stale
  * resourceVersion, 415 for a patch type it does not speak).
  *
@@ -114,6 +114,11 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
       current = { hash, template: structuredClone(d.template), replicas: 0, ready: 0, created: Date.now() };
       d.sets.push(current);
       d.lastProgress = Date.now();
+    }
+    // Scaled down: surplus pods of the current set go at once.
+    if (current.replicas > d.replicas) {
+      current.replicas = d.replicas;
+      current.ready = Math.min(current.ready, d.replicas);
     }
     const old = d.sets.filter((s) => s !== current);
     const images = current.template.spec.containers.map((c) => c.image);
@@ -218,6 +223,32 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     if (!namespaces.has(ns)) return fail(404, 'NotFound', `namespaces "${ns}" not found`);
 
     if (resource === 'deployments') {
+      if (!name && req.method === 'POST') {
+        const body = (await bodyOf(req)) as { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> }; template?: Template; progressDeadlineSeconds?: number } };
+        const created = body.metadata?.name;
+        if (!created || !body.spec?.template || !body.spec.selector?.matchLabels) return fail(422, 'Invalid', 'metadata.name, spec.selector.matchLabels and spec.template are required');
+        if (deployments.has(key(ns, created))) return fail(409, 'AlreadyExists', `deployments.apps "${created}" already exists`);
+        const template = { ...body.spec.template, metadata: { ...body.spec.template.metadata, creationTimestamp: null } };
+        const d: Deployment = {
+          namespace: ns,
+          name: created,
+          uid: crypto.randomUUID(),
+          generation: 1,
+          observedGeneration: 0,
+          resourceVersion: nextVersion(),
+          replicas: body.spec.replicas ?? 1,
+          progressDeadlineSeconds: body.spec.progressDeadlineSeconds ?? 600,
+          selector: body.spec.selector.matchLabels,
+          template,
+          sets: [],
+          lastProgress: Date.now(),
+          conditions: [],
+          annotations: {},
+        };
+        deployments.set(key(ns, created), d);
+        notify(d, 'ADDED');
+        return send(201, toObject(d));
+      }
       if (!name) {
         const items = [...deployments.values()].filter((d) => d.namespace === ns).map(toObject);
         if (verb !== 'watch') return send(200, { apiVersion: 'apps/v1', kind: 'DeploymentList', metadata: { resourceVersion: String(version) }, items });
@@ -305,7 +336,19 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
 
   /** The simulated workload itself, over plain HTTP like a Service behind an ingress. */
   const appServer = http.createServer((req, res) => {
-    const app = /^\/sim\/app\/([^/]+)\/([^/]+)$/.exec(new URL(req.url!, 'http://sim').pathname);
+    const pathname = new URL(req.url!, 'http://sim').pathname;
+    const svc = /^\/sim\/svc\/([^/]+)\/([^/]+)$/.exec(pathname);
+    if (svc) {
+      // A Service: ready pods whose labels match its selector, as kube-proxy would route.
+      const selector = services.get(key(svc[1]!, svc[2]!))?.selector ?? {};
+      const pods = [...deployments.values()]
+        .filter((x) => x.namespace === svc[1])
+        .flatMap((x) => x.sets.filter((set) => set.ready > 0 && Object.entries(selector).every(([k, v]) => set.template.metadata?.labels?.[k] === v)));
+      const images = pods.flatMap((set) => set.template.spec.containers.map((c) => c.image));
+      res.writeHead(pods.length ? 200 : 503).end(images.join(',') || 'no endpoints');
+      return;
+    }
+    const app = /^\/sim\/app\/([^/]+)\/([^/]+)$/.exec(pathname);
     const d = app ? deployments.get(key(app[1]!, app[2]!)) : undefined;
     const serving = d?.sets.filter((s) => s.ready > 0) ?? [];
     const sick = serving.some((s) => s.template.spec.containers.some((c) => unhealthy(c.image)));
@@ -366,6 +409,9 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     /** The next `n` writes of a Deployment are refused with 409, as when another client wrote first. */
     injectConflicts: (n: number) => void (conflictsToInject = n),
     appUrl: (ns: string, name: string) => `${appBase}/sim/app/${ns}/${name}`,
+    /** The Service's address: answers with the images of the ready pods its selector matches. */
+    serviceUrl: (ns: string, name: string) => `${appBase}/sim/svc/${ns}/${name}`,
+    serviceSelector: (ns: string, name: string) => services.get(key(ns, name))?.selector,
     async stop() {
       clearInterval(timer);
       for (const w of watchers) w.res.end();
