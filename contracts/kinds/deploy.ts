@@ -8,10 +8,17 @@ const image = z
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/, 'an image reference, e.g. registry.example.com/app:1.4.2')
   .describe('image reference');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
-const env = z.record(envName, z.string().max(32 * 1024)).describe('environment variables to set (name → value)');
+const envValue = z
+  .string()
+  .max(32 * 1024)
+  .refine((v) => !v.includes('\0'), 'must not contain NUL characters')
+  // The refinement above, as the published JSON Schema says it.
+  .meta({ pattern: '^[^\\u0000]*$' });
+const env = z.record(envName, envValue).describe('environment variables to set (name → value)');
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Kubernetes object name');
 const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a container name');
-const httpUrl = z.string().max(2048).regex(/^https?:\/\/\S+$/, 'an http:// or https:// URL');
+// Printable ASCII only (an international host name goes in its xn-- form).
+const httpUrl = z.string().max(2048).regex(/^https?:\/\/[!-~]+$/, 'an http:// or https:// URL');
 
 /** HTTP checks that must keep passing for `durationSeconds` after the rollout before a deploy counts as good. */
 export const verificationSchema = z.strictObject({
@@ -38,9 +45,13 @@ export const dockerTargetSchema = z.strictObject({
   ports: z
     .strictObject({
       env: envName.optional().describe('host networking: the variable the app reads its port from'),
-      slots: z.tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)]).describe('the two host ports the versions alternate on'),
-    })
-    .refine((p) => p.slots[0] !== p.slots[1], { message: 'the two slots must differ', path: ['slots'] }),
+      slots: z
+        .tuple([z.number().int().min(1).max(65535), z.number().int().min(1).max(65535)])
+        .refine((slots) => slots[0] !== slots[1], 'the two slots must differ')
+        // The refinement above, as the published JSON Schema says it.
+        .meta({ uniqueItems: true })
+        .describe('the two host ports the versions alternate on'),
+    }),
   health: z.strictObject({
     url: httpUrl.describe('checked on the new container; `{port}` is replaced by its port'),
     expectStatus: z.number().int().min(100).max(599).default(200),
@@ -60,7 +71,18 @@ export const kubernetesTargetSchema = z.strictObject({
   service: k8sName.optional().describe('blue-green: the Service whose selector is switched'),
   keepOldReplicas: z.number().int().min(0).max(1000).optional().describe('blue-green: the old Deployment is scaled to this after the switch (default: left as it is, for an instant switch back)'),
   progressDeadlineSeconds: z.number().int().min(1).max(3600).default(600).describe('a rollout with no progress this long fails (ProgressDeadlineExceeded)'),
-});
+})
+  .superRefine((t, ctx) => {
+    if (t.strategy === 'blue-green' && !t.service) ctx.addIssue({ code: 'custom', path: ['service'], message: 'blue-green needs the Service to switch' });
+    if (Object.keys(t.images).length === 0 && Object.keys(t.env).length === 0) ctx.addIssue({ code: 'custom', path: ['images'], message: 'give at least one new image or env change' });
+  })
+  // The refinements above, as the published JSON Schema says them.
+  .meta({
+    allOf: [
+      { anyOf: [{ required: ['images'], properties: { images: { minProperties: 1 } } }, { required: ['env'], properties: { env: { minProperties: 1 } } }] },
+      { if: { required: ['strategy'], properties: { strategy: { const: 'blue-green' } } }, then: { required: ['service'] } },
+    ],
+  });
 
 export const deployParamsSchema = z
   .strictObject({
@@ -68,14 +90,6 @@ export const deployParamsSchema = z
     verification: verificationSchema.optional(),
     requireApproval: z.boolean().default(false).describe('wait for a person after showing the diff, before anything changes'),
     rollbackOf: z.uuid().optional().describe('set by the platform on a rollback run: the deploy run it undoes'),
-  })
-  .superRefine((p, ctx) => {
-    if (p.target.platform === 'kubernetes' && p.target.strategy === 'blue-green' && !p.target.service) {
-      ctx.addIssue({ code: 'custom', path: ['target', 'service'], message: 'blue-green needs the Service to switch' });
-    }
-    if (p.target.platform === 'kubernetes' && Object.keys(p.target.images).length === 0 && Object.keys(p.target.env).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['target', 'images'], message: 'give at least one new image or env change' });
-    }
   });
 export type DeployParams = z.infer<typeof deployParamsSchema>;
 export type DockerTarget = z.infer<typeof dockerTargetSchema>;
