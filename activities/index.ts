@@ -9,6 +9,7 @@ import type { RunEventStore } from '../core/run-events.ts';
 import { createHealthActivities } from './health/index.ts';
 import { createAnsibleActivities } from './ansible/index.ts';
 import { createNotifyActivities } from './notify/index.ts';
+import { createDeployActivities } from './deploy/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),
     ...createNotifyActivities(deps),
+    ...createDeployActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

@@ -74,3 +74,39 @@ ensure_alertmanager() {
   echo "Alertmanager is not installed at /usr/bin/prometheus-alertmanager (apt-get install prometheus-alertmanager)" >&2
   return 1
 }
+
+# The Docker-host deploy tests talk to a real Docker Engine API: Debian's podman serving it on a unix
+# socket (`podman system service`), with its own storage under $OPSSIGHT_PODMAN_DIR so nothing of the
+# machine's podman is touched. Containers use host networking (each on its own loopback port) and
+# cgroupfs, which work without systemd. Exports TEST_DOCKER_SOCKET and TEST_PODMAN_DIR.
+ensure_podman() {
+  local dir="${OPSSIGHT_PODMAN_DIR:-/tmp/opssight-podman}"
+  if ! command -v podman >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "services: installing Debian podman, runc and busybox-static for the Docker deploy tests" >&2
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman runc busybox-static) >&2 || true
+    fi
+  fi
+  if ! command -v podman >/dev/null 2>&1 || ! command -v runc >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+    echo "services: podman/runc/busybox-static missing (apt-get install podman runc busybox-static): the Docker deploy tests will be skipped" >&2
+    return 0
+  fi
+  mkdir -p "$dir"
+  cat > "$dir/containers.conf" <<CONF
+[containers]
+default_ulimits = []
+netns = "host"
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+CONF
+  export TEST_PODMAN_DIR="$dir" TEST_DOCKER_SOCKET="$dir/podman.sock"
+  if curl -sf --unix-socket "$dir/podman.sock" http://d/_ping >/dev/null 2>&1; then return 0; fi
+  rm -f "$dir/podman.sock"
+  CONTAINERS_CONF="$dir/containers.conf" nohup podman --root "$dir/root" --runroot "$dir/run" \
+    system service --time=0 "unix://$dir/podman.sock" >"$dir/service.log" 2>&1 &
+  echo $! > "$dir/service.pid"
+  for _ in $(seq 100); do curl -sf --unix-socket "$dir/podman.sock" http://d/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "services: podman system service did not answer on $dir/podman.sock (see $dir/service.log)" >&2
+  return 1
+}

@@ -21,6 +21,7 @@ import { initOrm } from '../db/orm.ts';
 import type { AnsibleRunActivities } from '../workflows/ansible-run.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { SshCommandRunActivities } from '../workflows/ssh-command-run.ts';
+import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { queuesToServe } from './queues.ts';
@@ -150,7 +151,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
-    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & RunReconcilerActivities;
+    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());

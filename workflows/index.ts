@@ -2,6 +2,7 @@
 export { terraformRun } from './terraform-run.ts';
 export { ansibleRun } from './ansible-run.ts';
 export { sshCommandRun } from './ssh-command-run.ts';
+export { deployRun } from './deploy-run.ts';
 export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
 export { healthScanRun } from './health-scan-run.ts';

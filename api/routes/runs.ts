@@ -8,6 +8,7 @@ import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { kindsBody } from '../services/kinds.ts';
 import { runPage } from '../services/run-list.ts';
+import { rollbackDeploy } from '../services/deploy-rollback.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
 
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
@@ -59,6 +60,14 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   router.post('/runs/:id/rerun', async (ctx) => {
     const run = await rerun(deps, ctx.state.em, caller(ctx), ctx.params.id!);
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/runs/${run.id}`);
+    ctx.body = run;
+  });
+
+  /** A succeeded deploy: a new deploy run restoring the version it replaced (api/services/deploy-rollback.ts). */
+  router.post('/runs/:id/rollback', async (ctx) => {
+    const run = await rollbackDeploy(deps, ctx.state.em, caller(ctx), runId(ctx));
     ctx.status = 201;
     ctx.set('Location', `/api/v1/runs/${run.id}`);
     ctx.body = run;

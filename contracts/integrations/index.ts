@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
+import { dockerIntegration } from './docker.ts';
 import { gitIntegration } from './git.ts';
+import { kubernetesIntegration } from './kubernetes.ts';
 import { pagerdutyIntegration } from './pagerduty.ts';
 import { slackIntegration } from './slack.ts';
 import { smtpIntegration } from './smtp.ts';
@@ -22,6 +24,8 @@ export const INTEGRATION_TYPES = {
   webhook: webhookIntegration,
   slack: slackIntegration,
   pagerduty: pagerdutyIntegration,
+  docker: dockerIntegration,
+  kubernetes: kubernetesIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

@@ -7,7 +7,9 @@ import { ApiError, get } from '../client/http.ts';
 import { useMe } from '../client/me.ts';
 import { live } from '../client/socket.ts';
 import { RunBadge } from '../components/StatusBadge.tsx';
+import { DeployPanel } from '../components/DeployPanel.tsx';
 import { RunTimes, summaryOf } from '../components/RunFacts.tsx';
+import type { RolloutProgress } from '../../../contracts/kinds/deploy.ts';
 import { formatTime } from '../format.ts';
 import { stripAnsi } from '../log/ansi.ts';
 import type { LogView } from '../log/log-view.ts';
@@ -40,6 +42,7 @@ export function RunPage({ id }: { id: string }) {
   const [timeline, setTimeline] = useState<TimelineEntry[]>([]);
   // An Ansible play's tasks and per-host results (shown as sections, not in the timeline).
   const [plays, setPlays] = useState<RunEvent[]>([]);
+  const [progress, setProgress] = useState<RolloutProgress | null>(null);
   const [, setTick] = useState(0);
   const view = useRef<LogView | null>(null);
   // Log lines that arrive before the viewer mounted.
@@ -56,6 +59,7 @@ export function RunPage({ id }: { id: string }) {
     setRun(null);
     setTimeline([]);
     setPlays([]);
+    setProgress(null);
     view.current?.clear();
     get<RunView>(`/api/v1/runs/${id}`).then(setRun, (err: unknown) => setError(err instanceof ApiError && err.status === 404 ? 'This run does not exist or belongs to a team you cannot see.' : (err as Error).message));
     // The socket replays everything after seq 0, then tails live; it resumes from the last seq on reconnect.
@@ -68,6 +72,8 @@ export function RunPage({ id }: { id: string }) {
         else early.current.push(...logs);
         const played = events.filter((e) => ansibleDataOf(e));
         if (played.length) setPlays((p) => [...p, ...played]);
+        const rollout = [...events].reverse().find((e) => e.type === 'metric' && e.data?.progress)?.data?.progress as RolloutProgress | undefined;
+        if (rollout) setProgress(rollout);
         const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric' && !(e.type === 'step' && ansibleDataOf(e)));
         if (marks.length) {
           setTimeline((t) => [...t, ...marks]);
@@ -183,6 +189,7 @@ export function RunPage({ id }: { id: string }) {
           onDecided={() => requestAnimationFrame(() => document.getElementById('run-title')?.focus())}
         />
       )}
+      {run?.kind === 'deploy' && <DeployPanel run={run} progress={progress} me={me} />}
       <div class="run-body">
         <LogViewer onReady={onReady} onDownload={() => download(id)} />
         {run && <RunTimeline entries={timeline} run={run} />}

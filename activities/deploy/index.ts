@@ -1,0 +1,134 @@
+import { Context } from '@temporalio/activity';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DeployParams, DeployPlan, RolloutProgress } from '../../contracts/kinds/deploy.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import { dockerFor, kubernetesFor } from './clients.ts';
+import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
+import { planBlueGreen, rollbackBlueGreen, rolloutBlueGreen, switchBlueGreen } from './blue-green.ts';
+import { planKubernetes, rollbackKubernetes, rolloutKubernetes } from './kubernetes.ts';
+import { verify } from './verify.ts';
+
+export type DeployDeps = {
+  em: EntityManager;
+  events: RunEventStore;
+  keyring: Keyring;
+  /** How often a rollout is looked at (the Deployment read, the container inspected). */
+  pollMs?: number;
+};
+
+export type DeployStepInput = { runId: string; teamId: string; params: DeployParams };
+export type DeployRolloutInput = DeployStepInput & { plan: DeployPlan };
+export type DeployRolloutResult = { live: Record<string, string> };
+
+/**
+ * Runs `fn` with the step's cancellation signal, heartbeating every second (a worker that dies is
+ * noticed within the heartbeat timeout; a cancel reaches the step through its heartbeat), and a way to
+ * record rollout progress as `metric` events — only when it changed, so a long wait is not a flood.
+ */
+async function step<T>(deps: DeployDeps, runId: string, fn: (tools: { signal: AbortSignal; note: (m: string) => void; progress: (p: RolloutProgress) => void }) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const attempt = ctx.info.attempt;
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  let lastNote = '';
+  let lastProgress = '';
+  // Appended one after another (in order) without holding the step up; awaited before the step ends,
+  // so its last progress is on record before the workflow moves on.
+  let pending: Promise<unknown> = Promise.resolve();
+  const emit = (message: string, data?: Record<string, unknown>) => {
+    pending = pending.then(() => deps.events.append(runId, [{ type: data ? 'metric' : 'log', level: 'info', message, ...(data ? { data } : {}), attempt }])).catch(() => undefined);
+  };
+  try {
+    return await fn({
+      signal: ctx.cancellationSignal,
+      note: (m) => {
+        ctx.heartbeat();
+        if (m !== lastNote) emit((lastNote = m));
+      },
+      progress: (p) => {
+        ctx.heartbeat(p);
+        const text = `${p.updated}/${p.replicas} updated, ${p.ready} ready, ${p.available} available`;
+        if (text !== lastProgress) emit((lastProgress = text), { progress: p });
+      },
+    });
+  } finally {
+    clearInterval(timer);
+    await pending;
+  }
+}
+
+export function createDeployActivities(deps: DeployDeps) {
+  const pollMs = deps.pollMs ?? 1_000;
+  const docker = async (teamId: string, integrationId: string) => {
+    const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'docker' });
+    return dockerFor(loaded.settings, loaded.secrets);
+  };
+  const kube = async (teamId: string, integrationId: string, namespace?: string) => {
+    const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'kubernetes' });
+    return { ...kubernetesFor(loaded.settings, loaded.secrets), namespace: namespace ?? loaded.settings.namespace };
+  };
+
+  return {
+    /** Reads what is live (the rollback point) and what the run would change; touches nothing. */
+    async deployPlan({ teamId, params }: DeployStepInput): Promise<DeployPlan> {
+      const t = params.target;
+      if (t.platform === 'docker') return planDocker(await docker(teamId, t.integration), t);
+      const { apps, core, namespace } = await kube(teamId, t.integration, t.namespace);
+      return t.strategy === 'blue-green' ? planBlueGreen(apps, core, namespace, t) : planKubernetes(apps, namespace, t);
+    },
+
+    async deployRollout({ runId, teamId, params, plan }: DeployRolloutInput): Promise<DeployRolloutResult> {
+      const t = params.target;
+      const point = plan.rollbackPoint;
+      return step(deps, runId, async ({ signal, note, progress }) => {
+        if (t.platform === 'docker' && point.platform === 'docker') {
+          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          return { live: { [t.container]: done.image } };
+        }
+        if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
+          const { apps } = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rolloutBlueGreen(apps, t, point, progress, signal, pollMs) };
+          return { live: await rolloutKubernetes(apps, point.namespace, t, point, progress, signal, pollMs) };
+        }
+        throw new Error('the rollback point is for another platform than the target');
+      });
+    },
+
+    /** The verification gate; for blue-green before the switch, `{deployment}` in a URL naming the new Deployment. */
+    async deployVerify({ runId, params, plan }: DeployStepInput & { plan?: DeployPlan }): Promise<{ rounds: number }> {
+      if (!params.verification) return { rounds: 0 };
+      const point = plan?.rollbackPoint;
+      const name = point?.platform === 'kubernetes' ? (point.blueGreen?.next ?? point.deployment) : '';
+      const v = { ...params.verification, checks: params.verification.checks.map((c) => ({ ...c, url: c.url.replaceAll('{deployment}', name) })) };
+      return step(deps, runId, ({ signal, note }) => verify(v, (round) => note(`verification round ${round}: ${v.checks.length} check(s) passed`), signal));
+    },
+
+    /** Blue-green: the Service selects the new Deployment (verified already). */
+    async deploySwitch({ teamId, params, plan }: DeployRolloutInput): Promise<void> {
+      const t = params.target;
+      const point = plan.rollbackPoint;
+      if (t.platform !== 'kubernetes' || point.platform !== 'kubernetes' || !point.blueGreen) throw new Error('deploySwitch is for blue-green deploys');
+      const { apps, core } = await kube(teamId, t.integration, t.namespace);
+      await switchBlueGreen(apps, core, t, point);
+    },
+
+    /** Puts the rollback point back and waits until it is live again. */
+    async deployRollback({ runId, teamId, params, plan }: DeployRolloutInput): Promise<DeployRolloutResult & { changed: boolean }> {
+      const t = params.target;
+      const point = plan.rollbackPoint;
+      return step(deps, runId, async ({ signal, note, progress }) => {
+        if (t.platform === 'docker' && point.platform === 'docker') {
+          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          return { live: { [t.container]: done.image }, changed: done.changed };
+        }
+        if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
+          const { apps, core } = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rollbackBlueGreen(apps, core, point, progress, signal, pollMs), changed: true };
+          return { live: await rollbackKubernetes(apps, point, progress, signal, pollMs), changed: true };
+        }
+        throw new Error('the rollback point is for another platform than the target');
+      });
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// Docker deploy overhead: a deploy run through the platform (POST /api/v1/runs → worker → diff →
+// start beside → healthy → switched → succeeded) against the same steps done by hand with dockerode
+// (inspect, create, start, poll the health URL, rename, rename, stop), alternating, in the same run,
+// on podman's Docker API. A request loop runs throughout through a two-slot "load balancer" (the next
+// slot on a refused connection, as nginx's proxy_next_upstream does): failed requests are those no
+// slot answered. A rolled-back deploy (an image that never gets healthy) runs with a loop on the old
+// container directly. Needs `ensure_podman` (scripts/services.sh). Run: node bench/deploy-docker.ts
+import { existsSync } from 'node:fs';
+import { keyringFromConfig } from '../core/secrets/keyring.ts';
+import { loadConfig } from '../core/config.ts';
+import { storeIntegration, freePort } from '../test/fixtures/deploy-integrations.ts';
+import { createTeam, createUser } from '../test/fixtures/users.ts';
+import { buildTestImages, dockerClient, removeContainers, runService, TEST_IMAGE } from '../test/peers/podman.ts';
+import { startTestWorker } from '../test/peers/worker.ts';
+import { startBenchStack } from './peers.ts';
+import { fmt, percentile, table } from './stats.ts';
+
+const ROUNDS = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 5);
+const socket = process.env.TEST_DOCKER_SOCKET ?? '/tmp/opssight-podman/podman.sock';
+if (!existsSync(socket)) {
+  console.log(`deploy (Docker): skipped — no Docker API socket at ${socket} (source scripts/services.sh; ensure_podman)`);
+  process.exit(0);
+}
+process.env.TEST_PODMAN_DIR ??= socket.replace(/\/podman\.sock$/, '');
+buildTestImages();
+
+/** Requests back to back through both slots; a request fails only when no slot answers 200. */
+function balancedLoad(slots: number[]) {
+  let ok = 0;
+  let failed = 0;
+  let running = true;
+  let preferred = 0;
+  const once = async (port: number) => {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
+    await res.text();
+    return res.status === 200;
+  };
+  const loop = (async () => {
+    while (running) {
+      let served = false;
+      for (let i = 0; i < slots.length && !served; i++) {
+        const port = slots[(preferred + i) % slots.length]!;
+        served = await once(port).catch(() => false);
+        if (served) preferred = (preferred + i) % slots.length;
+      }
+      if (served) ok++;
+      else failed++;
+    }
+  })();
+  return { stop: async () => ((running = false), await loop, { ok, failed }) };
+}
+
+const stack = await startBenchStack();
+const docker = dockerClient(socket);
+const prefix = `bench-${crypto.randomUUID().slice(0, 6)}`;
+const worker = await startTestWorker({ ...stack.env, HEARTBEAT_TIMEOUT_SECONDS: '5' });
+try {
+  const { api } = stack;
+  const team = await createTeam(api.deps.db.em);
+  const operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+  const { accessToken: token } = await api.deps.sessions.start(api.deps.db.em.fork(), operator.id);
+  const integration = await storeIntegration(api.deps.db.em, keyringFromConfig(loadConfig({ ...process.env, ...stack.env })), team.id, 'docker', { endpoint: `unix://${socket}` });
+
+  const name = `${prefix}-svc`;
+  const slots = [await freePort(), await freePort()];
+  await runService(docker, { name, tag: 'v1', port: slots[0]! });
+  const healthy = async (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+  while (!(await healthy(slots[0]!))) await new Promise((r) => setTimeout(r, 50));
+  let tagIndex = 0;
+  /** Where a run's time goes, from its stored events: queued → running, the container start → switch, and everything else. */
+  const phases: Array<{ toRunning: number; swap: number; bookkeeping: number }> = [];
+  const nextTag = () => ['v2', 'v3', 'v1'][tagIndex++ % 3]!;
+
+  const viaPlatform = async (tag: string) => {
+    const started = performance.now();
+    const res = await fetch(`${api.baseUrl}/api/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        kind: 'deploy',
+        team: team.slug,
+        params: {
+          target: { platform: 'docker', integration, container: name, image: `${TEST_IMAGE}:${tag}`, env: { VERSION: tag }, pull: 'never', ports: { env: 'PORT', slots }, health: { url: 'http://127.0.0.1:{port}/healthz', timeoutSeconds: 30 }, stopTimeoutSeconds: 1 },
+        },
+      }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    if (res.status !== 201) throw new Error(`POST /api/v1/runs answered ${res.status}`);
+    for (;;) {
+      const run = (await (await fetch(`${api.baseUrl}/api/v1/runs/${id}?fields=status,error`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string; error: string | null };
+      if (run.status === 'succeeded') {
+        const total = performance.now() - started;
+        const ev = (await (await fetch(`${api.baseUrl}/api/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as { events: Array<{ ts: string; message: string }> };
+        const at = (re: RegExp) => Date.parse(ev.events.find((e) => re.test(e.message))!.ts);
+        phases.push({ toRunning: at(/^running$/) - at(/^queued/), swap: at(/^switching/) - at(/^starting/), bookkeeping: total - (at(/^switching/) - at(/^starting/)) });
+        return total;
+      }
+      if (['failed', 'cancelled', 'timed_out'].includes(run.status)) throw new Error(`deploy run ${run.status}: ${run.error}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  /** The same steps by hand: what a deploy script written against the Docker API does. */
+  const byHand = async (tag: string) => {
+    const started = performance.now();
+    const live = await docker.getContainer(name).inspect();
+    const port = live.Config.Env.includes(`PORT=${slots[0]}`) ? slots[1]! : slots[0]!;
+    const candidate = `${name}--hand`;
+    await docker.createContainer({ name: candidate, Image: `${TEST_IMAGE}:${tag}`, Env: [`PORT=${port}`, `VERSION=${tag}`], Labels: { 'opssight.test': 'deploy' }, HostConfig: { NetworkMode: 'host' } });
+    await docker.getContainer(candidate).start();
+    while (!(await healthy(port))) await new Promise((r) => setTimeout(r, 250));
+    await docker.getContainer(`${name}--previous`).remove({ force: true }).catch(() => undefined);
+    await docker.getContainer(name).rename({ name: `${name}--previous` });
+    await docker.getContainer(candidate).rename({ name });
+    await docker.getContainer(`${name}--previous`).stop({ t: 1 });
+    return performance.now() - started;
+  };
+
+  await viaPlatform(nextTag()); // warm-up: the workflow bundle, connections, the image cache
+  await byHand(nextTag());
+  const times = { platform: [] as number[], hand: [] as number[] };
+  const load = balancedLoad(slots);
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const side of i % 2 ? (['hand', 'platform'] as const) : (['platform', 'hand'] as const)) {
+      times[side].push(side === 'platform' ? await viaPlatform(nextTag()) : await byHand(nextTag()));
+    }
+  }
+  const during = await load.stop();
+  phases.splice(0, 1); // the warm-up's
+
+  // A deploy that never gets healthy: the old container is loaded directly, it must never miss.
+  const livePort = (await docker.getContainer(name).inspect()).Config.Env.includes(`PORT=${slots[0]}`) ? slots[0]! : slots[1]!;
+  const direct = balancedLoad([livePort]);
+  let rolledBack = '';
+  await viaPlatform('sick').catch((err: Error) => (rolledBack = err.message));
+  const sick = await direct.stop();
+
+  const median = (xs: number[]) => percentile(Float64Array.from(xs).sort(), 50);
+  const p = median(times.platform);
+  const h = median(times.hand);
+  console.log(`deploy (Docker host, podman's Docker API): ${ROUNDS} swaps per side, alternating; start → healthy → switched`);
+  console.log(
+    table([
+      ['path', 'median ms', 'min ms', 'max ms'],
+      ['by hand with dockerode', fmt(h, 0), fmt(Math.min(...times.hand), 0), fmt(Math.max(...times.hand), 0)],
+      ['deploy run via the API', fmt(p, 0), fmt(Math.min(...times.platform), 0), fmt(Math.max(...times.platform), 0)],
+      ['ratio run ÷ by hand', `${fmt(p / h, 2)}×`, '', ''],
+    ]),
+  );
+  console.log(`\nwhere a deploy run's time goes (medians, ms): queued → running ${fmt(median(phases.map((x) => x.toRunning)), 0)}; new container started → switched ${fmt(median(phases.map((x) => x.swap)), 0)}; all the rest (API, Temporal round trips, recording each step) ${fmt(median(phases.map((x) => x.bookkeeping)), 0)}`);
+  console.log(
+    table([
+      ['request loop', 'requests served', 'failed'],
+      [`${2 * ROUNDS} successful swaps (both slots)`, String(during.ok), String(during.failed)],
+      ['a rolled-back deploy (old container)', String(sick.ok), String(sick.failed)],
+    ]),
+  );
+  if (!/did not become healthy/.test(rolledBack)) throw new Error(`the sick deploy should have failed its health check: ${rolledBack || 'it succeeded'}`);
+} finally {
+  await worker.shutdown();
+  await removeContainers(docker, prefix);
+  await stack.stop();
+}
+process.exit(0);

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createDeployActivities } from '../../activities/deploy/index.ts';
+import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan } from '../../contracts/kinds/deploy.ts';
+import { keyringFromConfig } from '../../core/secrets/keyring.ts';
+import { freePort, storeIntegration } from '../fixtures/deploy-integrations.ts';
+import { createRunWithTeam } from '../fixtures/runs.ts';
+import { peerContext } from '../peers/context.ts';
+import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
+
+// The Kubernetes target through the real @kubernetes/client-node, against the API simulation in
+// test/peers/kube-sim.ts (no API server can be installed here).
+let ctx: Awaited<ReturnType<typeof peerContext>>;
+let sim: KubeSim;
+let activities: ReturnType<typeof createDeployActivities>;
+
+beforeAll(async () => {
+  ctx = await peerContext();
+  sim = await startKubeSim({ tickMs: 50 });
+  activities = createDeployActivities({ em: ctx.db.em, events: ctx.events, keyring: keyringFromConfig(ctx.config), pollMs: 50 });
+});
+afterAll(async () => {
+  await sim?.stop();
+  await ctx?.close();
+});
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+const call = <I, O>(fn: (input: I) => Promise<O>, input: I): Promise<O> =>
+  new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 10_000 }, { logger: quiet }).run(fn, input) as Promise<O>;
+
+async function setup(target: Record<string, unknown>, opts: { token?: string; server?: string; replicas?: number } = {}) {
+  const run = await createRunWithTeam(ctx.db.em, 'deploy');
+  const integration = await storeIntegration(ctx.db.em, keyringFromConfig(ctx.config), run.teamId, 'kubernetes', { server: opts.server ?? sim.url, namespace: 'shop', caCert: sim.caCert }, { token: opts.token ?? sim.token });
+  const name = `web-${crypto.randomUUID().slice(0, 6)}`;
+  sim.addDeployment('shop', name, { images: { app: 'registry.test/web:v1', sidecar: 'registry.test/proxy:1' }, replicas: opts.replicas ?? 3, env: { app: { MODE: 'a' } } });
+  const params = deployParamsSchema.parse({ target: { platform: 'kubernetes', integration, deployment: name, images: { app: 'registry.test/web:v2' }, progressDeadlineSeconds: 2, ...target } });
+  return { ...run, params, name };
+}
+
+describe('deploy to a Kubernetes Deployment', () => {
+  it('records the template, shows the diff, rolls out step by step and restores the template on rollback', async () => {
+    const s = await setup({ env: { app: { MODE: 'b', NEW: 'x' } } });
+    const plan: DeployPlan = await call(activities.deployPlan, s);
+    expect(plan.changes).toEqual([
+      { container: 'app', field: 'image', from: 'registry.test/web:v1', to: 'registry.test/web:v2' },
+      { container: 'app', field: 'env.MODE', from: '(set)', to: '(changed)' },
+      { container: 'app', field: 'env.NEW', from: null, to: '(set)' },
+    ]);
+    expect(plan.rollbackPoint).toMatchObject({ platform: 'kubernetes', namespace: 'shop', deployment: s.name, images: { app: 'registry.test/web:v1', sidecar: 'registry.test/proxy:1' } });
+
+    const result = await call(activities.deployRollout, { ...s, plan });
+    expect(result).toEqual({ live: { app: 'registry.test/web:v2', sidecar: 'registry.test/proxy:1' } });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
+    // Progress went up replica by replica and was recorded as metric events.
+    const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
+    expect(progress.at(-1)).toBe(3);
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(3);
+
+    // A retried rollout step (worker died after writing) writes nothing more.
+    const writes = () => sim.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/${s.name}`)).length;
+    const before = writes();
+    await call(activities.deployRollout, { ...s, plan });
+    expect(writes()).toBe(before);
+
+    const back = await call(activities.deployRollback, { ...s, plan });
+    expect(back).toEqual({ live: { app: 'registry.test/web:v1', sidecar: 'registry.test/proxy:1' }, changed: true });
+    expect(sim.deployment('shop', s.name)!.spec.template.spec.containers[0]).toMatchObject({ image: 'registry.test/web:v1', env: [{ name: 'MODE', value: 'a' }] });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
+  });
+
+  it('fails a rollout whose pods never become ready with ProgressDeadlineExceeded, while the old pods keep serving', async () => {
+    const s = await setup({ images: { app: 'registry.test/web:bad' } });
+    const plan = await call(activities.deployPlan, s);
+    const err = await call(activities.deployRollout, { ...s, plan }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: DEPLOY_FAILED });
+    expect((err as Error).message).toMatch(/made no progress within its deadline \(ProgressDeadlineExceeded\)/);
+    expect(sim.running('shop', s.name)).toContainEqual({ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 });
+    await call(activities.deployRollback, { ...s, plan });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
+  });
+
+  it('retries a write refused for a stale resourceVersion on a fresh read', async () => {
+    const s = await setup({});
+    const plan = await call(activities.deployPlan, s);
+    sim.injectConflicts(2);
+    expect(await call(activities.deployRollout, { ...s, plan })).toMatchObject({ live: { app: 'registry.test/web:v2' } });
+  });
+
+  it('turns forbidden, unknown, unauthorised and unreachable into clear run errors', async () => {
+    const forbidden = await setup({ namespace: 'payments' });
+    sim.forbid('payments');
+    await expect(call(activities.deployPlan, forbidden)).rejects.toThrow(/forbidden by the cluster's RBAC while reading deployment payments\/web-\w+: deployments.apps "web-\w+" is forbidden: User "system:serviceaccount:ci:deployer" cannot get resource/);
+
+    const unknown = await setup({ deployment: 'no-such-app' });
+    await expect(call(activities.deployPlan, unknown)).rejects.toThrow('not found while reading deployment shop/no-such-app: deployments.apps "no-such-app" not found');
+
+    const expired = await setup({}, { token: 'expired-token' });
+    await expect(call(activities.deployPlan, expired)).rejects.toMatchObject({ type: DEPLOY_FAILED, message: expect.stringMatching(/refused the integration's credentials \(401/) });
+
+    const away = await setup({}, { server: `https://127.0.0.1:${await freePort()}` });
+    await expect(call(activities.deployPlan, away)).rejects.toThrow(/the Kubernetes API server is unreachable \(ECONNREFUSED\)/);
+
+    const noContainer = await setup({ images: { web: 'registry.test/web:v2' } });
+    await expect(call(activities.deployPlan, noContainer)).rejects.toThrow(/has no container named web \(it has app, sidecar\)/);
+  });
+});

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan, type DeployRunInput } from '../../contracts/kinds/deploy.ts';
+import type { RunStatus } from '../../contracts/runs.ts';
+import { approveUpdate, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
+import type { DeployRunActivities } from '../../workflows/deploy-run.ts';
+import { until } from '../fixtures/until.ts';
+import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+
+// The deployRun workflow's decisions in isolation (approval, rollback outcomes), activities scripted
+// per run. The activities themselves run against podman and the Kubernetes simulation in
+// test/activities/deploy-*.test.ts, and the whole path in test/e2e/deploy-run.test.ts.
+type Recorded = Parameters<DeployRunActivities['recordRunState']>[0];
+type Script = { rollout?: () => Promise<{ live: Record<string, string> }>; rollback?: () => Promise<{ live: Record<string, string>; changed: boolean }>; recorded: Recorded[]; calls: string[] };
+const scripts = new Map<string, Script>();
+const plan: DeployPlan = {
+  changes: [{ container: 'app', field: 'image', from: 'web:v1', to: 'web:v2' }],
+  rollbackPoint: { platform: 'kubernetes', namespace: 'shop', deployment: 'web', images: { app: 'web:v1' }, template: {} },
+};
+const failure = (message: string) => ApplicationFailure.create({ message, type: DEPLOY_FAILED, nonRetryable: true });
+
+const activities: DeployRunActivities = {
+  async recordRunState(input) {
+    scripts.get(input.runId)!.recorded.push(input);
+  },
+  async runHosts() {
+    return [];
+  },
+  async releaseRunFiles() {},
+  async deployPlan({ runId }) {
+    scripts.get(runId)!.calls.push('plan');
+    return plan;
+  },
+  async deployRollout({ runId }) {
+    const s = scripts.get(runId)!;
+    s.calls.push('rollout');
+    return s.rollout ? s.rollout() : { live: { app: 'web:v2' } };
+  },
+  async deployVerify({ runId }) {
+    scripts.get(runId)!.calls.push('verify');
+    return { rounds: 1 };
+  },
+  async deploySwitch({ runId }) {
+    scripts.get(runId)!.calls.push('switch');
+  },
+  async deployRollback({ runId }) {
+    const s = scripts.get(runId)!;
+    s.calls.push('rollback');
+    return s.rollback ? s.rollback() : { live: { app: 'web:v1' }, changed: true };
+  },
+};
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `deploy-wf-${crypto.randomUUID()}`;
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+async function start(script: Partial<Script>, extra: Record<string, unknown> = {}) {
+  const runId = crypto.randomUUID();
+  const s: Script = { recorded: [], calls: [], ...script };
+  scripts.set(runId, s);
+  const params = deployParamsSchema.parse({ target: { platform: 'kubernetes', integration: crypto.randomUUID(), deployment: 'web', images: { app: 'web:v2' } }, ...extra });
+  const input: DeployRunInput = { runId, teamId: 't1', params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000 };
+  const handle = await env.client.workflow.start('deployRun', { taskQueue, workflowId: runId, args: [input] });
+  return { handle, script: s };
+}
+const reaches = (handle: WorkflowHandle, status: RunStatus) =>
+  until(`the run to become ${status}`, async () => ((await handle.query(stateQuery)).status === status ? true : undefined), 20_000, 25);
+const approver = { userId: 'u1', email: 'approver@example.test', comment: 'ship it' };
+
+describe('deployRun', () => {
+  it('shows the diff and waits for approval before anything changes when asked to', async () => {
+    const { handle, script } = await start({}, { requireApproval: true });
+    await reaches(handle, 'awaiting_approval');
+    expect(script.calls).toEqual(['plan']);
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'awaiting_approval', summary: { changes: plan.changes, previous: { app: 'web:v1' } } });
+    await handle.executeUpdate(approveUpdate, { args: [approver] });
+    expect(await handle.result()).toMatchObject({ status: 'succeeded', summary: { live: { app: 'web:v2' } } });
+    expect(script.calls).toEqual(['plan', 'rollout']);
+  });
+
+  it('ends discarded on rejection, with nothing rolled out', async () => {
+    const { handle, script } = await start({}, { requireApproval: true });
+    await reaches(handle, 'awaiting_approval');
+    await handle.executeUpdate(rejectUpdate, { args: [{ ...approver, comment: 'not now' }] });
+    expect(await handle.result()).toMatchObject({ status: 'discarded' });
+    expect(script.calls).toEqual(['plan']);
+  });
+
+  it('names both failures and the version to check when the rollback fails too', async () => {
+    const { handle, script } = await start({
+      rollout: () => Promise.reject(failure('rollout of shop/web made no progress within its deadline (ProgressDeadlineExceeded)')),
+      rollback: () => Promise.reject(failure('forbidden by the cluster\'s RBAC while updating deployment shop/web')),
+    });
+    await expect(handle.result()).rejects.toThrow();
+    expect(script.calls).toEqual(['plan', 'rollout', 'rollback']);
+    expect(script.recorded.at(-1)).toMatchObject({
+      status: 'failed',
+      error: "rollout of shop/web made no progress within its deadline (ProgressDeadlineExceeded); the rollback failed too: forbidden by the cluster's RBAC while updating deployment shop/web (check web by hand; it was on web:v1)",
+    });
+  });
+
+  it('does not roll back what never changed: a failed diff ends the run failed at once', async () => {
+    const runId = crypto.randomUUID();
+    scripts.set(runId, { recorded: [], calls: [] });
+    const failing = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: `${taskQueue}-plan-fails`,
+      workflowBundle: await workflowBundle(),
+      activities: { ...activities, deployPlan: () => Promise.reject(failure('not found while reading deployment shop/web')) },
+    });
+    const run = failing.run();
+    try {
+      const params = deployParamsSchema.parse({ target: { platform: 'kubernetes', integration: crypto.randomUUID(), deployment: 'web', images: { app: 'web:v2' } } });
+      const handle = await env.client.workflow.start('deployRun', { taskQueue: `${taskQueue}-plan-fails`, workflowId: runId, args: [{ runId, teamId: 't1', params, approvalTimeoutMs: 60_000 } satisfies DeployRunInput] });
+      await expect(handle.result()).rejects.toThrow();
+      expect(scripts.get(runId)!.calls).toEqual([]);
+      expect(scripts.get(runId)!.recorded.at(-1)).toMatchObject({ status: 'failed', error: 'not found while reading deployment shop/web' });
+    } finally {
+      failing.shutdown();
+      await run;
+    }
+  });
+});
