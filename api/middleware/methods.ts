@@ -12,7 +12,8 @@ export function methodNotAllowed(routers: readonly AppRouter[]): Koa.Middleware 
     await next();
     if (ctx.status !== 404 || ctx.body !== undefined) return;
     const allowed = new Set<string>();
-    const layers = routers.flatMap((router) => router.match(ctx.path, ctx.method).path);
+    // Routes only: a router's use() middleware matches every path and serves no method.
+    const layers = routers.flatMap((router) => router.match(ctx.path, ctx.method).path).filter((layer) => layer.methods.length > 0);
     // As in OpenAPI, a concrete path wins over a template that also matches it (/alerts/alertmanager over /alerts/{id}).
     const concrete = layers.filter((layer) => !layer.paramNames.length);
     for (const layer of concrete.length ? concrete : layers) for (const method of layer.methods) allowed.add(method);

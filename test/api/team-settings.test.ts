@@ -72,7 +72,7 @@ describe('GET/PATCH /api/v1/teams/:slug/settings', () => {
     const cases: [unknown, string[]][] = [
       [{}, ['(body)']],
       [{ fourEyes: 'yes' }, ['fourEyes']],
-      [{ autoApply: { kinds: ['ansible'] } }, ['autoApply.kinds.0']],
+      [{ autoApply: { kinds: ['no-such-kind'] } }, ['autoApply.kinds.0']],
       [{ autoApply: ['terraform'] }, ['autoApply']],
       [{ terraform: { forbidProvisioners: ['local-exec', 'chef'] } }, ['terraform.forbidProvisioners.1']],
       [{ terraform: { forbidExternalData: 1 } }, ['terraform.forbidExternalData']],
