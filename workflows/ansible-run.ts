@@ -63,19 +63,8 @@ export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResu
     if (input.autoApprove) {
       await report({ step: 'run', summary, approval: gate.automatic(input.autoApprove) });
     } else {
-      const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
-      if ('timedOut' in outcome) {
-        await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
-        return { status: 'timed_out', summary };
-      }
-      const { decision } = outcome;
-      if (decision.decision === 'rejected') {
-        await report({ approval: decision, status: 'discarded', step: null, summary });
-        gate.recorded();
-        return { status: 'discarded', summary };
-      }
-      await report({ approval: decision, status: 'running', step: 'run' });
-      gate.recorded();
+      const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'run' });
+      if (decided !== 'approved') return { status: decided, summary };
     }
     const played = await onProcessHost<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(options, (a, i) => a.ansiblePlay(i), { runId, teamId, params, step: 'run' });
     const failed = await ended(played, 'recap');

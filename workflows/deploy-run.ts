@@ -68,18 +68,8 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     summary = { platform: params.target.platform, target: targetName(params), changes: plan.changes, previous, live: previous };
     if (params.requireApproval && !input.autoApprove) {
       await report({ step: 'diff', summary, message: `diff: ${diffText(plan)}` });
-      const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
-      if ('timedOut' in outcome) {
-        await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
-        return { status: 'timed_out', summary };
-      }
-      if (outcome.decision.decision === 'rejected') {
-        await report({ approval: outcome.decision, status: 'discarded', step: null, summary });
-        gate.recorded();
-        return { status: 'discarded', summary };
-      }
-      await report({ approval: outcome.decision, status: 'running', step: 'rollout' });
-      gate.recorded();
+      const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'rollout' });
+      if (decided !== 'approved') return { status: decided, summary };
     } else {
       // One record for both: every state change is a round trip through Temporal and PostgreSQL.
       await report({ step: 'rollout', summary, message: `diff: ${diffText(plan)}` });

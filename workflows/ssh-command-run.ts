@@ -54,19 +54,8 @@ export async function sshCommandRun(input: SshCommandRunInput): Promise<SshComma
 
   try {
     if (params.requireApproval) {
-      const outcome = await gate.wait({ summary: { hosts: names, command: params.command }, timeoutMs: input.approvalTimeoutMs });
-      if ('timedOut' in outcome) {
-        await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
-        return { status: 'timed_out', summary: summarise(params.hosts, results) };
-      }
-      const { decision } = outcome;
-      if (decision.decision === 'rejected') {
-        await report({ approval: decision, status: 'discarded', step: null });
-        gate.recorded();
-        return { status: 'discarded', summary: summarise(params.hosts, results) };
-      }
-      await report({ approval: decision, status: 'running', step: 'hosts' });
-      gate.recorded();
+      const decided = await gate.decide({ summary: { hosts: names, command: params.command }, timeoutMs: input.approvalTimeoutMs, next: 'hosts', keepSummary: false });
+      if (decided !== 'approved') return { status: decided, summary: summarise(params.hosts, results) };
     } else {
       await report({ status: 'running', step: 'hosts' });
     }

@@ -66,19 +66,8 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
       if (input.autoApprove) {
         await report({ step: 'apply', summary, approval: gate.automatic(input.autoApprove) });
       } else {
-        const outcome = await gate.wait({ summary, timeoutMs: input.approvalTimeoutMs });
-        if ('timedOut' in outcome) {
-          await report({ status: 'timed_out', error: `no decision within ${Math.round(input.approvalTimeoutMs / 1000)}s` });
-          return { status: 'timed_out', summary };
-        }
-        const { decision } = outcome;
-        if (decision.decision === 'rejected') {
-          await report({ approval: decision, status: 'discarded', step: null, summary });
-          gate.recorded();
-          return { status: 'discarded', summary };
-        }
-        await report({ approval: decision, status: 'running', step: 'apply' });
-        gate.recorded();
+        const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'apply' });
+        if (decided !== 'approved') return { status: decided, summary };
       }
       try {
         await onProcessHost<TerraformRunActivities, StepInput & { planId: string; hostGone?: string }, { applied: true }>(

@@ -58,5 +58,27 @@ export function createApprovalGate(reporter: Reporter) {
     at: new Date().toISOString(),
   });
 
-  return { wait, automatic, recorded: () => void (recorded = true) };
+  /**
+   * The whole gate as every kind uses it: waits, then reports the outcome — timed_out, discarded (the
+   * summary kept unless `keepSummary` is false) or running `next` with the approval — and releases any
+   * waiting Update. The caller ends the run on anything but `approved`.
+   */
+  async function decide(opts: { summary: Record<string, unknown>; timeoutMs: number; next: string; keepSummary?: boolean }): Promise<'approved' | 'timed_out' | 'discarded'> {
+    const outcome = await wait(opts);
+    if ('timedOut' in outcome) {
+      await reporter.report({ status: 'timed_out', error: `no decision within ${Math.round(opts.timeoutMs / 1000)}s` });
+      return 'timed_out';
+    }
+    const approval = outcome.decision;
+    const rejected = approval.decision === 'rejected';
+    await reporter.report(
+      rejected
+        ? { approval, status: 'discarded', step: null, ...(opts.keepSummary === false ? {} : { summary: opts.summary }) }
+        : { approval, status: 'running', step: opts.next },
+    );
+    recorded = true;
+    return rejected ? 'discarded' : 'approved';
+  }
+
+  return { decide, automatic, recorded: () => void (recorded = true) };
 }
