@@ -36,8 +36,8 @@ export function createApprovalGate(reporter: Reporter) {
   });
 
   /**
-   * Waits for a decision on `summary` (what the person is shown). The reporting of the outcome is the
-   * caller's: `recorded()` must follow it, releasing any Update still waiting to answer.
+   * Waits for a decision on `summary` (what the person is shown); decide() reports the outcome and then
+   * releases any Update still waiting to answer.
    */
   async function wait(opts: { summary: Record<string, unknown>; timeoutMs: number; step?: string }): Promise<GateOutcome> {
     decision = undefined;
