@@ -87,6 +87,8 @@ const envSchema = z.object({
   WORK_DIR: z.string().default('/tmp/opssight-work'),
   /** The task queues a worker polls (comma-separated: infra, delivery, notifications, scans); default all that kinds use. */
   WORKER_QUEUES: list.optional(),
+  /** A prebuilt workflow bundle (`npm run build:workflows`); unset = bundled at start, which costs seconds. */
+  WORKFLOW_BUNDLE: z.string().optional(),
   /** Which host this worker is on, for following processes that outlive a worker; workers sharing one share WORK_DIR. */
   WORKER_HOST_ID: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
   /** Run user code as root when the worker is root and cannot drop privileges (never in production). */

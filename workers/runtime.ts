@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Client, Connection, ScheduleAlreadyRunning } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
@@ -25,18 +24,18 @@ import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { queuesToServe } from './queues.ts';
+import { bundleWorkflows, tracedBundlePath } from './bundle.ts';
 import { workerTracing } from './tracing.ts';
 
 export { workerTracing } from './tracing.ts';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-export { WORKFLOW_INTERCEPTORS_PATH } from './tracing.ts';
+export { WORKFLOWS_PATH, WORKFLOW_INTERCEPTORS_PATH } from './bundle.ts';
 export const RECONCILER_SCHEDULE_ID = 'opssight-run-reconciler';
 
 export type StartWorkerOptions = {
   /**
-   * A prebuilt bundle (tests build one per file); otherwise the workflows are bundled at start. With
-   * tracing on, bundle WORKFLOW_INTERCEPTORS_PATH into it, or workflows and activities go untraced.
+   * A prebuilt bundle; default WORKFLOW_BUNDLE (its traced sibling when tracing is on), else the
+   * workflows are bundled once at start. With tracing on it must include WORKFLOW_INTERCEPTORS_PATH.
    */
   workflowBundle?: WorkflowBundleOption;
   /** The queues to poll (tests use queues of their own); default WORKER_QUEUES, else every kind's queue. */
@@ -162,18 +161,14 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       activities,
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
     };
+    // One bundle for every queue: handing Worker.create a workflowsPath would run webpack once per queue.
+    const prebuilt = config.WORKFLOW_BUNDLE && (telemetry ? tracedBundlePath(config.WORKFLOW_BUNDLE) : config.WORKFLOW_BUNDLE);
+    const workflowBundle = opts.workflowBundle ?? (prebuilt ? { codePath: prebuilt } : await bundleWorkflows(Boolean(telemetry)));
     const workers: Worker[] = [];
     for (const queue of taskQueues) {
-      workers.push(
-        await Worker.create({
-          ...common,
-          taskQueue: queue,
-          ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-          ...workerTracing(telemetry, Boolean(opts.workflowBundle)),
-        }),
-      );
+      workers.push(await Worker.create({ ...common, taskQueue: queue, workflowBundle, ...workerTracing(telemetry) }));
       // Steps whose process runs on this host are sent here to be followed (activities only, no workflows).
-      workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(queue, hostId), ...workerTracing(telemetry, true) }));
+      workers.push(await Worker.create({ ...common, taskQueue: hostTaskQueue(queue, hostId), ...workerTracing(telemetry) }));
     }
     if (opts.reconciler !== false) {
       await ensureReconcilerSchedule(temporal, taskQueue, opts.reconciler ?? { everyMs: 60_000, olderThanMs: 120_000 }, logger);

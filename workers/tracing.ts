@@ -7,11 +7,7 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import type { InjectedSinks, WorkerOptions } from '@temporalio/worker';
 import type { WorkflowInfo } from '@temporalio/workflow';
-import { fileURLToPath } from 'node:url';
 import type { Telemetry } from '../core/telemetry.ts';
-
-/** The workflow interceptors tracing adds to the bundle; a prebuilt bundle must include them itself. */
-export const WORKFLOW_INTERCEPTORS_PATH = fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url));
 
 /**
  * The workflow sandbox's spans arrive as plain objects shaped for OpenTelemetry SDK 1 (the one the
@@ -32,8 +28,8 @@ function toReadableSpan(span: SerializableSpan, info: WorkflowInfo, telemetry: T
   };
 }
 
-/** Worker options that trace workflows and activities; none at all when tracing is off. */
-export function workerTracing(telemetry: Telemetry | undefined, bundled: boolean): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+/** Worker options that trace activities and export the workflow sandbox's spans; none when tracing is off. */
+export function workerTracing(telemetry: Telemetry | undefined): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   if (!telemetry) return {};
   const tracer = telemetry.tracer('@temporalio/interceptor-activity');
   const sinks: InjectedSinks<OpenTelemetrySinks> = {
@@ -41,10 +37,8 @@ export function workerTracing(telemetry: Telemetry | undefined, bundled: boolean
   };
   return {
     interceptors: {
-      ...(bundled ? {} : { workflowModules: [WORKFLOW_INTERCEPTORS_PATH] }),
       activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
     },
     sinks,
   };
 }
-

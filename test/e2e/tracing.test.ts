@@ -3,11 +3,12 @@ import http from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
 import { startTelemetry, temporalClientTracing } from '../../core/telemetry.ts';
-import { WORKFLOW_INTERCEPTORS_PATH, WORKFLOWS_PATH, workerTracing } from '../../workers/runtime.ts';
+import { bundleWorkflows } from '../../workers/bundle.ts';
+import { workerTracing } from '../../workers/runtime.ts';
 import { client } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
 import { until } from '../fixtures/until.ts';
@@ -15,7 +16,7 @@ import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../peers/otlp.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { createNamespace } from '../peers/temporal.ts';
-import { quietTemporalRuntime, startTestWorker, workflowBundle, type TestWorker } from '../peers/worker.ts';
+import { startTestWorker, workflowBundle, type TestWorker } from '../peers/worker.ts';
 import { HISTORIES_DIR, historyFromPlainJson } from '../workflows/record-histories.ts';
 
 // Traces over the real protocol: the API and a worker export OTLP/HTTP to a local receiver, and one run
@@ -28,7 +29,7 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT unset', () => {
     const config = loadConfig({ ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' });
     expect(startTelemetry(config, 'opssight-api', silent)).toBeUndefined();
     expect(temporalClientTracing(undefined)).toEqual({});
-    expect(workerTracing(undefined, false)).toEqual({});
+    expect(workerTracing(undefined)).toEqual({});
 
     const api = await startApi({ OTEL_EXPORTER_OTLP_ENDPOINT: '' });
     try {
@@ -46,7 +47,7 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   let receiver: OtlpReceiver;
   let api: TestApi | undefined;
   let worker: TestWorker | undefined;
-  let bundle: { code: string };
+  let traced: { code: string };
   let token: string;
   let team: { slug: string };
 
@@ -58,14 +59,9 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
     await createNamespace(connection, namespace).finally(() => connection.close());
     const env = { TEMPORAL_NAMESPACE: namespace, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test' };
     api = await startApi(env);
-    quietTemporalRuntime();
-    // The shared test bundle has no interceptors; a traced worker's bundle needs them (as WORKFLOWS_PATH workers get).
-    bundle = await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_PATH],
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
-    });
-    worker = await startTestWorker(env, { workflowBundle: bundle });
+    // The run's shared bundle is the untraced one; a traced worker's bundle carries the workflow interceptors.
+    traced = await bundleWorkflows(true);
+    worker = await startTestWorker(env, { workflowBundle: traced });
     team = await createTeam(api.deps.db.em);
     const operator = await createUser(api.deps.db.em, { teams: [team as { id: string; slug: string }], role: 'approver' });
     token = (await client(api).post('/api/v1/auth/login', { email: operator.email, password: PASSWORD })).body.accessToken;
@@ -131,13 +127,13 @@ describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
   });
 
   it('adds no commands: recorded histories replay with the tracing interceptors, the traced run without them', async () => {
-    const sinks = workerTracing(worker!.telemetry, true).sinks;
+    const { sinks } = workerTracing(worker!.telemetry);
     for (const file of (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json'))) {
       const history = historyFromPlainJson(JSON.parse(await readFile(path.join(HISTORIES_DIR, file), 'utf8')));
-      await expect(Worker.runReplayHistory({ workflowBundle: bundle, ...(sinks ? { sinks } : {}) }, history, file)).resolves.toBeUndefined();
+      await expect(Worker.runReplayHistory({ workflowBundle: traced, ...(sinks ? { sinks } : {}) }, history, file)).resolves.toBeUndefined();
     }
-    const traced = await api!.deps.temporal.workflow.getHandle(runId).fetchHistory();
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, traced, runId)).resolves.toBeUndefined();
+    const tracedHistory = await api!.deps.temporal.workflow.getHandle(runId).fetchHistory();
+    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, tracedHistory, runId)).resolves.toBeUndefined();
   });
 
   it('shutting down flushes and puts the http module back', async () => {

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildWorkflowBundles } from '../../workers/bundle.ts';
 import { migrateUp } from '../../db/orm.ts';
 import { createDatabase } from './postgres.ts';
 import { startTemporalDevServer } from './temporal.ts';
@@ -13,7 +17,10 @@ export default async function globalSetup(): Promise<void> {
   const dbName = `opssight_test_${id}`;
   const databaseUrl = await createDatabase(dbName);
   await migrateUp(databaseUrl);
-  const temporal = await startTemporalDevServer(process.env.TEMPORAL_BIN ?? '.tools/bin/temporal');
+  // Every untraced worker of the run (in-process and spawned `node workers/main.ts`) loads this one bundle.
+  const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bundle-'));
+  const workflowBundle = path.join(bundleDir, 'workflows.js');
+  const [temporal] = await Promise.all([startTemporalDevServer(process.env.TEMPORAL_BIN ?? '.tools/bin/temporal'), buildWorkflowBundles(workflowBundle, { plainOnly: true })]);
 
   Object.assign(process.env, {
     NODE_ENV: 'test',
@@ -27,6 +34,7 @@ export default async function globalSetup(): Promise<void> {
     INTEGRATIONS_KEY: randomBytes(32).toString('base64'),
     TERRAFORM_BIN: process.env.TERRAFORM_BIN ?? '.tools/bin/terraform',
     TEST_DB_NAME: dbName,
+    WORKFLOW_BUNDLE: workflowBundle,
   });
-  (globalThis as Record<string, unknown>).__opssightPeers = { temporal, dbName };
+  (globalThis as Record<string, unknown>).__opssightPeers = { temporal, dbName, bundleDir };
 }

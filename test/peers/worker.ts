@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
-import { startWorker, WORKFLOWS_PATH, type StartWorkerOptions } from '../../workers/runtime.ts';
+import { startWorker, type StartWorkerOptions } from '../../workers/runtime.ts';
 
 let quiet = false;
 /** Worker state changes and expected activity failures would drown the test output. */
@@ -18,12 +18,12 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-let bundle: Promise<{ code: string }> | undefined;
+let bundle: { code: string } | undefined;
 
-/** The workflow bundle, built once per jest worker process (webpack takes seconds). */
-export function workflowBundle(): Promise<{ code: string }> {
+/** The workflow bundle global setup built for the whole run (WORKFLOW_BUNDLE), read once per jest worker. */
+export async function workflowBundle(): Promise<{ code: string }> {
   quietTemporalRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never });
+  bundle ??= { code: readFileSync(process.env.WORKFLOW_BUNDLE!, 'utf8') };
   return bundle;
 }
 
