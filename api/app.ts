@@ -1,7 +1,6 @@
 import Koa from 'koa';
 import cors from '@koa/cors';
 import compress from 'koa-compress';
-import helmet from 'koa-helmet';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
 import { errorMapper } from './middleware/errors.ts';
@@ -9,6 +8,7 @@ import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/methods.ts';
 import { httpMetrics } from './middleware/metrics.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
 import { authRoutes } from './routes/auth.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -32,7 +32,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(errorMapper(deps.logger));
   app.use(requestContext(deps));
   app.use(
-    helmet({
+    securityHeaders({
       contentSecurityPolicy: {
         directives: {
           defaultSrc: ["'self'"],

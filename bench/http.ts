@@ -4,12 +4,15 @@
 // own; autocannon drives them from this one with CONNECTIONS connections for SECONDS per route. The
 // baseline is measured before and after the routes and the mean taken, so drift shows as a spread.
 // The per-user rate limit is raised so that no request is refused. Run: npm run bench (or node bench/http.ts).
+// Besides requests per second, each server process's CPU time per request is read from /proc: on a busy
+// machine the load generator and other work take turns with the server and move req/s a lot, while
+// what one request costs the server moves little; its ratio to the baseline's is the steadier figure.
 import autocannon from 'autocannon';
 import { initOrm } from '../db/orm.ts';
 import { insertRun } from '../test/fixtures/runs.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
-import { spawnServer, startBenchEnv } from './peers.ts';
-import { fmt, table } from './stats.ts';
+import { spawnServer, startBenchEnv, type ServerProcess } from './peers.ts';
+import { fmt, processCpuMs, table } from './stats.ts';
 
 const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 5), 30);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -17,11 +20,13 @@ const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 200);
 /** What the issue asks of each route, as a fraction of the hello-world's requests per second. */
 const GOALS: Record<string, number> = { '/health': 0.7, '/api/v1/kinds': 0.5, '/api/v1/runs?limit=20': 0.2 };
 
-type Measured = { rps: number; p50: number; p99: number; non2xx: number; errors: number };
+type Measured = { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuUsPerRequest: number };
 
-async function load(url: string, headers: Record<string, string>, seconds: number): Promise<Measured> {
-  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: seconds });
-  return { rps: r.requests.mean, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+async function load(server: ServerProcess, path: string, headers: Record<string, string>, seconds: number): Promise<Measured> {
+  const cpuBefore = processCpuMs(server.child.pid!);
+  const r = await autocannon({ url: `${server.baseUrl}${path}`, headers, connections: CONNECTIONS, duration: seconds });
+  const cpuMs = processCpuMs(server.child.pid!) - cpuBefore;
+  return { rps: r.requests.mean, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuUsPerRequest: (cpuMs * 1000) / r.requests.total };
 }
 
 const bench = await startBenchEnv({ RATE_LIMIT_API_PER_MINUTE: '1000000000' });
@@ -55,21 +60,22 @@ try {
     if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
   }
 
-  await load(`${koa.baseUrl}/`, {}, 1);
-  const before = await load(`${koa.baseUrl}/`, {}, SECONDS);
+  await load(koa, '/', {}, 1);
+  const before = await load(koa, '/', {}, SECONDS);
   const measured: [string, Measured][] = [];
   for (const [path, headers] of routes) {
-    await load(`${api.baseUrl}${path}`, headers, 1);
-    measured.push([path, await load(`${api.baseUrl}${path}`, headers, SECONDS)]);
+    await load(api, path, headers, 1);
+    measured.push([path, await load(api, path, headers, SECONDS)]);
   }
-  const after = await load(`${koa.baseUrl}/`, {}, SECONDS);
+  const after = await load(koa, '/', {}, SECONDS);
   const baseline = (before.rps + after.rps) / 2;
+  const baselineCpu = (before.cpuUsPerRequest + after.cpuUsPerRequest) / 2;
 
   console.log(`HTTP: ${CONNECTIONS} connections, ${SECONDS} s per route; baseline Koa 3 hello-world ${fmt(before.rps, 0)} / ${fmt(after.rps, 0)} req/s (before / after)`);
   console.log(
     table([
-      ['route', 'req/s', 'p50 ms', 'p99 ms', '÷ Koa hello-world', 'goal'],
-      ['Koa hello-world (baseline)', fmt(baseline, 0), fmt(before.p50, 0), fmt(before.p99, 0), '1.00×', ''],
+      ['route', 'req/s', 'p50 ms', 'p99 ms', '÷ Koa hello-world', 'goal', 'server CPU µs/req', 'Koa hello-world CPU ÷ route CPU'],
+      ['Koa hello-world (baseline)', fmt(baseline, 0), fmt(before.p50, 0), fmt(before.p99, 0), '1.00×', '', fmt(baselineCpu, 0), '1.00×'],
       ...measured.map(([path, m]) => {
         const failed = m.non2xx + m.errors;
         return [
@@ -79,6 +85,8 @@ try {
           fmt(m.p99, 0),
           `${fmt(m.rps / baseline, 3)}×`,
           GOALS[path] ? `≥ ${GOALS[path]}×` : '',
+          fmt(m.cpuUsPerRequest, 0),
+          `${fmt(baselineCpu / m.cpuUsPerRequest, 3)}×`,
         ];
       }),
     ]),

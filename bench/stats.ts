@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** Milliseconds since the epoch with sub-millisecond precision, comparable across processes on one host. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -34,3 +35,13 @@ export function replaceMarkedBlock(text: string, marker: string, body: string): 
   if (a < 0 || b < a) throw new Error(`README.md has no ${open} … ${close} block`);
   return `${text.slice(0, a + open.length)}\n${body}\n${text.slice(b)}`;
 }
+
+/** CPU time (user + system, ms) a process on this host has used so far, from /proc: what it costs, whoever else runs. */
+export function processCpuMs(pid: number): number {
+  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name (which may hold spaces).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
+const CLOCK_TICKS = 100;

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { frozenJsonSerializer } from './frozen-json.ts';
 
 /** What a key's first segment names (`principal:…` → principal): the unit the counters are kept by. */
 const cacheName = (key: string) => key.split(':', 1)[0]!;
@@ -62,8 +63,8 @@ class BusConnection extends Redis {
 
 /**
  * The two-level cache (bentocache: an LRU in memory bounded by bytes, Redis behind it, a Redis pub/sub
- * bus keeping every process's memory layer coherent, tag invalidation). Values are stored serialized,
- * so a caller can never change what another request gets.
+ * bus keeping every process's memory layer coherent, tag invalidation). Values are stored serialized
+ * and handed out deep-frozen, so a caller can never change what another request gets.
  */
 export function createCache(opts: { redis: Redis; redisUrl: string; prefix: string; logger: Logger; metrics?: Metrics; maxBytes?: number }): AppCache {
   const emitter = new EventEmitter();
@@ -88,6 +89,7 @@ export function createCache(opts: { redis: Redis; redisUrl: string; prefix: stri
     emitter,
     // No serving stale values: what is cached here decides who may do what.
     grace: false,
+    serializer: frozenJsonSerializer(),
     stores: {
       app: bentostore()
         .useL1Layer(memoryDriver({ maxSize: opts.maxBytes ?? 64 * 1024 * 1024, maxEntrySize: 1024 * 1024, serialize: true }))
