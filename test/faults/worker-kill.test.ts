@@ -15,7 +15,7 @@ const RESOURCES = ['one', 'two', 'three'];
 const BATCH = 5;
 
 it('worker kill -9 mid-apply: every resource created exactly once, every line stored once', async () => {
-  const total = rounds(10, 20);
+  const total = rounds(BATCH, 20);
   const outcomes: Array<{ runId: string; ok: boolean; why: string }> = [];
   let workers = [await stack().worker(), await stack().worker()];
   for (let done = 0; done < total; done += BATCH) {
