@@ -1,13 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob } from '../../contracts/alerts/escalation.ts';
 import type { EscalationStep } from '../../contracts/alerts/index.ts';
 import { until } from '../fixtures/until.ts';
-import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
 import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
 
 // The escalation workflow's clock and decisions on the Temporal dev server, activities replaced by a
@@ -37,22 +35,9 @@ const activities: EscalationActivities = {
   },
 };
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `escalation-test-${crypto.randomUUID()}`;
+const workflows = useWorkflowWorker('escalation-test', activities);
+const taskQueue = workflows.taskQueue;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 const CHANNEL = 'cccc0000-0000-4000-8000-000000000000';
 const chain: EscalationStep[] = [
@@ -67,7 +52,7 @@ async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | n
   const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets) };
   scripts.set(alertId, s);
   const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
-  const handle = await env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
+  const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
   return { handle, s };
 }
 const keysOf = (s: Script) => s.sent.filter((x) => x.attempt === 1).map((x) => `${x.key}@${x.target}`);

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { ansibleParamsSchema, type AnsiblePlayResult } from '../../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
-import { approveUpdate, FAILURE_TYPES, hostTaskQueue, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
+import { approveUpdate, FAILURE_TYPES, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
 import type { AnsibleRunActivities, AnsibleRunInput } from '../../workflows/ansible-run.ts';
 import { until } from '../fixtures/until.ts';
-import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
 
 // Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
 // scripts per run. The activities are tested against real sshd hosts in test/activities/ansible.test.ts.
@@ -56,27 +54,9 @@ const activities: AnsibleRunActivities = {
   async releaseRunFiles() {},
 };
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let hostWorker: Worker;
-let running: Promise<unknown>;
-const taskQueue = `wf-ansible-${crypto.randomUUID()}`;
+const workflows = useWorkflowWorker('wf-ansible', activities, { hosts: ['h1'] });
+const taskQueue = workflows.taskQueue;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
-  const bundle = await workflowBundle();
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities });
-  // The queue of host h1 alone: where a play that runs there is followed.
-  hostWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: hostTaskQueue(taskQueue, 'h1'), activities });
-  running = Promise.all([worker.run(), hostWorker.run()]);
-});
-afterAll(async () => {
-  worker?.shutdown();
-  hostWorker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 const params = (extra: Record<string, unknown> = {}) =>
   ansibleParamsSchema.parse({ inventory: { hosts: [{ name: 'web1', address: '127.0.0.1', integration: crypto.randomUUID() }] }, playbook: '- hosts: all\n', ...extra });
@@ -85,7 +65,7 @@ async function start(script: Partial<Script>, input: Partial<AnsibleRunInput> = 
   const runId = crypto.randomUUID();
   const s: Script = { check: clean(), play: async () => clean(), recorded: [], checkCalls: 0, playInputs: [], ...script };
   scripts.set(runId, s);
-  const handle = await env.client.workflow.start('ansibleRun', {
+  const handle = await workflows.env.client.workflow.start('ansibleRun', {
     taskQueue,
     workflowId: runId,
     args: [{ runId, teamId: 't1', params: params(), approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000, ...input } satisfies AnsibleRunInput],

@@ -1,14 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan, type DeployRunInput } from '../../contracts/kinds/deploy.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
 import type { DeployRunActivities } from '../../workflows/deploy-run.ts';
 import { until } from '../fixtures/until.ts';
-import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
+import { workflowBundle } from '../peers/worker.ts';
 
 // The deployRun workflow's decisions in isolation (approval, rollback outcomes), activities scripted
 // per run. The activities themselves run against podman and the Kubernetes simulation in
@@ -53,22 +53,9 @@ const activities: DeployRunActivities = {
   },
 };
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `deploy-wf-${crypto.randomUUID()}`;
+const workflows = useWorkflowWorker('deploy-wf', activities);
+const taskQueue = workflows.taskQueue;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 async function start(script: Partial<Script>, extra: Record<string, unknown> = {}) {
   const runId = crypto.randomUUID();
@@ -76,7 +63,7 @@ async function start(script: Partial<Script>, extra: Record<string, unknown> = {
   scripts.set(runId, s);
   const params = deployParamsSchema.parse({ target: { platform: 'kubernetes', integration: crypto.randomUUID(), deployment: 'web', images: { app: 'web:v2' } }, ...extra });
   const input: DeployRunInput = { runId, teamId: 't1', params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000 };
-  const handle = await env.client.workflow.start('deployRun', { taskQueue, workflowId: runId, args: [input] });
+  const handle = await workflows.env.client.workflow.start('deployRun', { taskQueue, workflowId: runId, args: [input] });
   return { handle, script: s };
 }
 const reaches = (handle: WorkflowHandle, status: RunStatus) =>
@@ -119,7 +106,7 @@ describe('deployRun', () => {
     const runId = crypto.randomUUID();
     scripts.set(runId, { recorded: [], calls: [] });
     const failing = await Worker.create({
-      connection: env.nativeConnection,
+      connection: workflows.env.nativeConnection,
       taskQueue: `${taskQueue}-plan-fails`,
       workflowBundle: await workflowBundle(),
       activities: { ...activities, deployPlan: () => Promise.reject(failure('not found while reading deployment shop/web')) },
@@ -127,7 +114,7 @@ describe('deployRun', () => {
     const run = failing.run();
     try {
       const params = deployParamsSchema.parse({ target: { platform: 'kubernetes', integration: crypto.randomUUID(), deployment: 'web', images: { app: 'web:v2' } } });
-      const handle = await env.client.workflow.start('deployRun', { taskQueue: `${taskQueue}-plan-fails`, workflowId: runId, args: [{ runId, teamId: 't1', params, approvalTimeoutMs: 60_000 } satisfies DeployRunInput] });
+      const handle = await workflows.env.client.workflow.start('deployRun', { taskQueue: `${taskQueue}-plan-fails`, workflowId: runId, args: [{ runId, teamId: 't1', params, approvalTimeoutMs: 60_000 } satisfies DeployRunInput] });
       await expect(handle.result()).rejects.toThrow();
       expect(scripts.get(runId)!.calls).toEqual([]);
       expect(scripts.get(runId)!.recorded.at(-1)).toMatchObject({ status: 'failed', error: 'not found while reading deployment shop/web' });

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { sshCommandParamsSchema, type SshCommandRunInput, type SshHostResult } from '../../contracts/kinds/ssh-command.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
 import type { SshCommandRunActivities } from '../../workflows/ssh-command-run.ts';
 import { until } from '../fixtures/until.ts';
-import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
 
 // The workflow's own logic (approval, the parallelism limit, per-host failures, cancel) with scripted
 // activities; the activity itself is tested against real sshd in test/activities/ssh-command.test.ts.
@@ -66,22 +64,9 @@ const blockUntilCancelled = async (): Promise<never> => {
   }
 };
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `wf-ssh-${crypto.randomUUID()}`;
+const workflows = useWorkflowWorker('wf-ssh', activities);
+const taskQueue = workflows.taskQueue;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `h${i + 1}`, address: '127.0.0.1', port: 22, integration: crypto.randomUUID() }));
 
@@ -90,7 +75,7 @@ async function start(host: Script['host'], params: Record<string, unknown>) {
   const s: Script = { host, recorded: [], calls: [], running: 0, maxRunning: 0, cancelled: [] };
   scripts.set(runId, s);
   const input: SshCommandRunInput = { runId, teamId: 't1', params: sshCommandParamsSchema.parse({ command: 'uptime', ...params }), approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 2_000 };
-  const handle = await env.client.workflow.start('sshCommandRun', { taskQueue, workflowId: runId, args: [input] });
+  const handle = await workflows.env.client.workflow.start('sshCommandRun', { taskQueue, workflowId: runId, args: [input] });
   return { handle, script: s };
 }
 const reaches = (handle: WorkflowHandle, status: RunStatus) =>

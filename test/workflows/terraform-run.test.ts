@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { TerraformPlanResult } from '../../contracts/kinds/terraform.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, decisionSignal, FAILURE_TYPES, hostTaskQueue, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
 import type { TerraformRunActivities } from '../../workflows/terraform-run.ts';
-import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
+import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
 import { until } from '../fixtures/until.ts';
 
 // Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
@@ -67,29 +66,16 @@ const activities: TerraformRunActivities = {
   async releaseRunFiles() {},
 };
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = `wf-test-${crypto.randomUUID()}`;
+const workflows = useWorkflowWorker('wf-test', activities);
+const taskQueue = workflows.taskQueue;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS! });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-  running = worker.run();
-});
-afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 async function start(script: Partial<Script>, input: Partial<TerraformRunInput> = {}) {
   const runId = crypto.randomUUID();
   const s: Script = { plans: [changes()], recorded: [], planCalls: 0, applyCalls: 0, ...script };
   scripts.set(runId, s);
   const params = { workspace: 'w', files: { 'main.tf': '' }, variables: {}, autoApply: false };
-  const handle = await env.client.workflow.start('terraformRun', {
+  const handle = await workflows.env.client.workflow.start('terraformRun', {
     taskQueue,
     workflowId: runId,
     args: [{ runId, teamId: 't1', params, approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 1_000, ...input } satisfies TerraformRunInput],
@@ -162,7 +148,7 @@ describe('terraformRun', () => {
     const { handle, script, runId } = await start({ apply: async (n) => (n === 1 ? Promise.reject(elsewhere) : { applied: true }) });
     const onHost: string[] = [];
     const hostWorker = await Worker.create({
-      connection: env.nativeConnection,
+      connection: workflows.env.nativeConnection,
       taskQueue: hostTaskQueue(taskQueue, 'h-live'),
       activities: { ...activities, terraformApply: async (input: ApplyInput) => (onHost.push(input.runId), activities.terraformApply(input)) },
     });

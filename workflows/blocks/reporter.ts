@@ -24,10 +24,12 @@ export type RunState = { status: RunStatus; step: string | null };
 export function createReporter(runId: string) {
   const state: RunState = { status: 'queued', step: null };
   setHandler(stateQuery, () => ({ ...state }));
+  // The query answers what the row says: the state changes once the record is made, so nobody who
+  // saw `awaiting_approval` here can find the row (or the API's approve) still a step behind.
   async function report(change: Omit<RecordRunStateInput, 'runId'>): Promise<void> {
+    await bookkeeping.recordRunState({ runId, ...change });
     if (change.status) state.status = change.status;
     if (change.step !== undefined) state.step = change.step;
-    await bookkeeping.recordRunState({ runId, ...change });
   }
   return { state, report };
 }
