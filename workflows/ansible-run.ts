@@ -1,10 +1,11 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
 import { ANSIBLE_FAILED, type AnsibleParams, type AnsiblePlayResult, type AnsibleSummary } from '../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import type { RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
+import { recordThrown } from './blocks/run-end.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
 
 type StepInput = { runId: string; teamId: string; params: AnsibleParams; step: string };
@@ -19,12 +20,6 @@ export type AnsibleRunActivities = RunBookkeepingActivities & {
 export type AnsibleRunInput = RunInput<AnsibleParams>;
 export type AnsibleRunResult = { status: Extract<RunStatus, 'succeeded' | 'failed' | 'discarded' | 'timed_out'>; summary: AnsibleSummary };
 
-function failureOf(err: unknown): { message: string; type: string } {
-  const cause = (err as { cause?: unknown }).cause;
-  const source = cause instanceof ApplicationFailure ? cause : err;
-  const type = source instanceof ApplicationFailure && source.type ? source.type : ANSIBLE_FAILED;
-  return { message: (source as Error).message || String(err), type };
-}
 
 const withCommit = (summary: AnsibleSummary, played: AnsiblePlayResult): AnsibleSummary => (played.commit ? { ...summary, commit: played.commit } : summary);
 
@@ -72,14 +67,7 @@ export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResu
     await report({ status: 'succeeded', step: null, summary });
     return { status: 'succeeded', summary };
   } catch (err) {
-    if (isCancellation(err)) {
-      const why = (err as { cause?: Error }).cause?.message;
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: why ? `cancelled: ${why}` : 'cancelled' }));
-      throw err;
-    }
-    const { message, type } = failureOf(err);
-    await report({ status: 'failed', error: message });
-    throw ApplicationFailure.create({ message, type, nonRetryable: true });
+    return await recordThrown(err, report, ANSIBLE_FAILED);
   } finally {
     gate.recorded();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));

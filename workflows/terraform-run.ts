@@ -1,10 +1,11 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
 import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
+import { failureOf, recordThrown } from './blocks/run-end.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
 
 type StepInput = { runId: string; teamId: string; params: TerraformParams; step: string };
@@ -29,12 +30,6 @@ const quick = proxyActivities<TerraformRunActivities>({
 /** A busy state can make every fresh plan stale again; past this many rounds a human should look. */
 const MAX_PLAN_ROUNDS = 5;
 
-function failureOf(err: unknown): { message: string; type: string } {
-  const cause = (err as { cause?: unknown }).cause;
-  const source = cause instanceof ApplicationFailure ? cause : err;
-  const type = source instanceof ApplicationFailure && source.type ? source.type : FAILURE_TYPES.terraform;
-  return { message: (source as Error).message || String(err), type };
-}
 
 const isStalePlan = (err: unknown) => {
   const cause = (err as { cause?: unknown }).cause;
@@ -77,21 +72,14 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
         );
       } catch (err) {
         if (!isStalePlan(err) || round >= MAX_PLAN_ROUNDS) throw err;
-        await report({ status: 'running', step: 'plan', message: `planning again: ${failureOf(err).message}` });
+        await report({ status: 'running', step: 'plan', message: `planning again: ${failureOf(err, FAILURE_TYPES.terraform).message}` });
         continue;
       }
       await report({ status: 'succeeded', step: null, summary });
       return { status: 'succeeded', summary };
     }
   } catch (err) {
-    if (isCancellation(err)) {
-      const why = (err as { cause?: Error }).cause?.message;
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: why ? `cancelled: ${why}` : 'cancelled' }));
-      throw err;
-    }
-    const { message, type } = failureOf(err);
-    await report({ status: 'failed', error: message });
-    throw ApplicationFailure.create({ message, type, nonRetryable: true });
+    return await recordThrown(err, report, FAILURE_TYPES.terraform);
   } finally {
     // An Update still waiting for its decision to be recorded must not hold the run open.
     gate.recorded();
