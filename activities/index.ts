@@ -43,13 +43,13 @@ export type ActivityDeps = {
 };
 
 export function createActivities(deps: ActivityDeps) {
-  const runner = createProcessRunner({ em: deps.em, events: deps.events, logger: deps.logger, hostId: deps.hostId, graceMs: deps.config.CANCEL_GRACE_MS });
+  const runner = createProcessRunner({ em: deps.em, databaseUrl: deps.config.DATABASE_URL, events: deps.events, logger: deps.logger, hostId: deps.hostId, graceMs: deps.config.CANCEL_GRACE_MS });
   const activities = {
     ...createRunStateActivities(deps),
     ...createProcessActivities({ workRoot: deps.config.WORK_DIR, em: deps.em, logger: deps.logger }),
     ...createTerraformActivities({ ...deps, runner }),
     ...createAnsibleActivities({ ...deps, runner }),
-    ...createSshActivities({ ...deps, graceMs: deps.config.CANCEL_GRACE_MS }),
+    ...createSshActivities({ ...deps, databaseUrl: deps.config.DATABASE_URL, graceMs: deps.config.CANCEL_GRACE_MS }),
     ...createReconcileActivities(deps),
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),

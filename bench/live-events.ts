@@ -87,7 +87,7 @@ async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): P
   const owner = (await findRun(api.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
   const { accessToken: token } = await api.deps.sessions.start(api.deps.db.em.fork(), owner.id);
   const { result } = await startWatchers({ mode: 'ws', n: WATCHERS, url: api.wsUrl, token, runId });
-  const runner = createProcessRunner({ em: api.deps.db.em, events: api.deps.events, logger: api.deps.logger, hostId: 'bench', graceMs: 1_000 });
+  const runner = createProcessRunner({ em: api.deps.db.em, databaseUrl: api.deps.config.DATABASE_URL, events: api.deps.events, logger: api.deps.logger, hostId: 'bench', graceMs: 1_000 });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bench-'));
   const emitted = RATE * SECONDS;
   const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 10_000 });

@@ -9,6 +9,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
+import { FollowLock } from './follow-lock.ts';
 import { isOurProcess } from './host.ts';
 import { launch, launchMarker, recordedExit, recordedPid, signalGroup } from './launch.ts';
 import { redactor } from './redact.ts';
@@ -17,6 +18,8 @@ import { OutputTail, type OutputLine } from './tail.ts';
 
 export type ProcessDeps = {
   em: EntityManager;
+  /** For the lock that lets one attempt at a time follow a launch (a connection of its own per follower). */
+  databaseUrl: string;
   events: RunEventStore;
   logger: Logger;
   hostId: string;
@@ -72,6 +75,23 @@ const POLL_MS = 250;
 const TAIL_LINES = 30;
 /** A fresh launch's pid file may lag its spawn by a moment; an old launch without one never started. */
 const START_WINDOW_MS = 10_000;
+
+/**
+ * Takes the launch's follow lock, waiting (and heartbeating) while another attempt holds it: one that
+ * missed its heartbeat timeout learns at its next heartbeat that it is no longer current, and lets go.
+ * True when it had to wait. A worker shutting down or an attempt timing out meanwhile stops waiting.
+ */
+export async function takeOver(lock: FollowLock, ctx: Context, progress: Record<string, unknown>): Promise<boolean> {
+  for (let waited = false; ; waited = true) {
+    if (await lock.take().catch(() => false)) return waited;
+    const why = ctx.cancellationDetails;
+    if (ctx.cancellationSignal.aborted && why && !why.cancelRequested && !why.reset) {
+      throw new DetachedError(why.workerShutdown ? 'worker shutting down' : why.timedOut ? 'attempt timed out' : 'activity no longer current');
+    }
+    ctx.heartbeat(progress);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
 
 export const ctlDirOf = (stepDir: string, command: string, launchNo: number) => path.join(stepDir, `ctl-${command}-${launchNo}`);
 
@@ -136,7 +156,10 @@ export function createProcessRunner(deps: ProcessDeps) {
     const ctlDir = proc.dir;
     const marker = launchMarker(proc.id);
     const since = Date.now();
-    const offsets = opts.fresh ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(em(), spec.runId, proc.id);
+    const lock = new FollowLock(deps.databaseUrl, proc.id);
+    const waited = await takeOver(lock, ctx, { step: spec.step, command: spec.command, launch: proc.launch });
+    // Whoever held the launch before stored up to somewhere: resume from there.
+    const offsets = opts.fresh && !waited ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(em(), spec.runId, proc.id);
     const tail = new OutputTail(ctlDir, offsets, redactor(spec.secrets));
     const stderrTail: string[] = [];
     let pid = opts.pid ?? null;
@@ -190,6 +213,18 @@ export function createProcessRunner(deps: ProcessDeps) {
 
     try {
       for (;;) {
+        if (!lock.held) {
+          // The lock's connection ended (PostgreSQL restarted): take it again before storing another line.
+          if (detach) throw new DetachedError(detach);
+          const got = await lock.take().catch(() => undefined);
+          if (got === false) throw new DetachedError('another attempt follows this launch now');
+          if (got === undefined) {
+            // PostgreSQL is not answering: the output files keep every line meanwhile.
+            await nap(POLL_MS * 4);
+            continue;
+          }
+          tail.offsets = await resync(spec.runId, proc.id, () => detach);
+        }
         pid ??= await recordedPid(ctlDir);
         if (pid !== null && ctx.cancellationSignal.aborted && interruptedAt === undefined && !detach) onAbort();
         const alive = pid !== null && (await isOurProcess(pid, marker));
@@ -223,6 +258,7 @@ export function createProcessRunner(deps: ProcessDeps) {
       ctx.cancellationSignal.removeEventListener('abort', onAbort);
       watcher?.close();
       await tail.close();
+      await lock.release();
     }
 
     /** After a graceful cancel: kill what may be killed, and tell a person when only they may. */

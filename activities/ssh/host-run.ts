@@ -11,7 +11,8 @@ import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import { redactor } from '../process/redact.ts';
-import { DetachedError } from '../process/runner.ts';
+import { FollowLock } from '../process/follow-lock.ts';
+import { DetachedError, takeOver } from '../process/runner.ts';
 import { connectHost, SshConnectError, type SshLogin } from './connect.ts';
 import { LineSplitter } from './lines.ts';
 import { cleanup, launchAndFollow, parseProbe, probe, remoteDir, signalGroup } from './remote.ts';
@@ -21,6 +22,8 @@ export type SshHostInput = { runId: string; teamId: string; host: SshHost; comma
 
 export type SshHostDeps = {
   em: EntityManager;
+  /** For the lock that lets one attempt at a time follow a launch. */
+  databaseUrl: string;
   events: RunEventStore;
   logger: Logger;
   hostId: string;
@@ -157,7 +160,10 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
   const ctx = Context.current();
   const attempt = ctx.info.attempt;
   const name = input.host.name;
-  const offsets = args.fresh ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(deps.em.fork(), input.runId, proc.id);
+  const lock = new FollowLock(deps.databaseUrl, proc.id);
+  const waited = await takeOver(lock, ctx, { step: input.step, launch: proc.id });
+  // Whoever held the launch before stored up to somewhere: resume from there.
+  const offsets = args.fresh && !waited ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(deps.em.fork(), input.runId, proc.id);
 
   let pending: NewRunEvent[] = [];
   let storing: Promise<void> = Promise.resolve();
@@ -188,6 +194,12 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
       const batch = pending;
       pending = [];
       try {
+        if (!(await lock.take())) {
+          // The lock's connection had ended (PostgreSQL restarted) and another attempt follows now.
+          detach ??= 'another attempt follows this launch now';
+          ssh.dispose();
+          throw new DetachedError(detach);
+        }
         await deps.events.append(input.runId, batch);
       } catch (err) {
         pending = [...batch, ...pending];
@@ -281,6 +293,7 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
   } finally {
     clearInterval(watch);
     ctx.cancellationSignal.removeEventListener('abort', onAbort);
+    await lock.release();
   }
 }
 

@@ -6,7 +6,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { runOnHost, type SshHostInput } from './host-run.ts';
 
-export type SshDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; hostId: string; graceMs: number };
+export type SshDeps = { em: EntityManager; databaseUrl: string; events: RunEventStore; logger: Logger; keyring: Keyring; hostId: string; graceMs: number };
 export type { SshHostInput } from './host-run.ts';
 
 export function createSshActivities(deps: SshDeps) {

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { ActivityCancellationDetails } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createProcessRunner, DetachedError, type CommandSpec } from '../../activities/process/runner.ts';
+import { createRunRow } from '../fixtures/runs.ts';
+import { until } from '../fixtures/until.ts';
+import { peerContext } from '../peers/context.ts';
+
+// An attempt that is alive but missed its heartbeat timeout is replaced while it still follows its
+// launch. The replacement must wait until the old attempt lets go, then resume from what is stored:
+// every output line stored once, in order.
+let ctx: Awaited<ReturnType<typeof peerContext>>;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-follow-lock-'));
+const LINES = 60;
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+
+beforeAll(async () => {
+  ctx = await peerContext();
+});
+afterAll(async () => {
+  await ctx?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('a second attempt following the same launch waits for the first to let go, then stores each line once', async () => {
+  const runner = createProcessRunner({ em: ctx.db.em, databaseUrl: ctx.config.DATABASE_URL, events: ctx.events, logger: ctx.logger, hostId: 'h-lock', graceMs: 1_000 });
+  const runId = await createRunRow(ctx.db.em);
+  const spec: CommandSpec = {
+    runId, step: 'emit', command: 'emit', sideEffects: false,
+    bin: 'sh', args: ['-c', `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.05; done`], env: { PATH: process.env.PATH! },
+    cwd: dir, stepDir: dir, sandbox: null, header: '$ emit', secrets: [],
+  };
+  const logs = async () => (await ctx.events.list(runId, 0, 1_000)).filter((e) => e.type === 'log').map((e) => ({ message: e.message, attempt: e.attempt }));
+
+  const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const firstDone = first.run(() => runner.exec(spec)).catch((err: unknown) => err);
+  await until('the first attempt to store some lines', async () => ((await logs()).length >= 5 ? true : undefined), 30_000, 20);
+  const proc = (await runner.latest(spec))!;
+
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const secondDone = second.run(() => runner.attach(proc, spec));
+  // While the first still follows, the second stores nothing.
+  await until('the first attempt to store more lines', async () => ((await logs()).length >= 20 ? true : undefined), 30_000, 20);
+  expect((await logs()).filter((l) => l.attempt === 2)).toEqual([]);
+
+  // The first learns it is no longer current (as at its next heartbeat) and lets go.
+  first.cancel('NOT_FOUND', new ActivityCancellationDetails({ notFound: true }));
+  expect(await firstDone).toBeInstanceOf(DetachedError);
+  const ending = await secondDone;
+  expect(ending).toMatchObject({ kind: 'exited', code: 0 });
+
+  const stored = await logs();
+  expect(stored.map((l) => l.message)).toEqual(['$ emit', ...Array.from({ length: LINES }, (_, i) => `line-${i + 1}`)]);
+  expect(new Set(stored.map((l) => l.attempt))).toEqual(new Set([1, 2]));
+}, 60_000);
