@@ -6,6 +6,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApnsPeer } from '../peers/apns.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
+import { startTwilioPeer } from '../peers/twilio.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 
 // Push channels through their real client libraries against local peers speaking the vendors' APIs:
@@ -13,22 +14,27 @@ import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 let api: TestApi;
 let worker: TestWorker;
 let apns: Awaited<ReturnType<typeof startApnsPeer>>;
+let twilio: Awaited<ReturnType<typeof startTwilioPeer>>;
 let admin: ReturnType<typeof client>;
 let team: { id: string; slug: string };
 const p8 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
 const key = p8();
 const device = () => crypto.randomUUID().replaceAll('-', '').repeat(2);
+const hex = () => crypto.randomUUID().replaceAll('-', '');
+const account = { accountSid: `AC${hex()}`, authToken: hex(), numbers: ['+15550100000'] };
 const app = { teamId: 'TEAM123456', keyId: 'KEY1234567', publicKeyPem: key.publicKey, topic: 'dev.opssight.oncall', devices: [device()] };
 
 beforeAll(async () => {
   const namespace = await ownNamespace('push');
-  apns = await startApnsPeer(app);
+  [apns, twilio] = await Promise.all([startApnsPeer(app), startTwilioPeer(account)]);
   api = await startApi({ TEMPORAL_NAMESPACE: namespace, REDIS_PREFIX: `${process.env.REDIS_PREFIX}push:` });
   worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace }, { taskQueues: ['notifications'] });
   team = await createTeam(api.deps.db.em);
   admin = client(api, await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'admin' })).id));
 }, 120_000);
 afterAll(async () => {
+  // The hung SMS request first: a worker shutting down waits for its running activities.
+  await twilio?.close();
   await worker?.shutdown();
   await api?.close();
   await apns?.close();
@@ -40,8 +46,8 @@ async function apnsChannel(deviceTokens: string[], signingKey = key.privateKey) 
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
-async function sourceFor(channels: string[]) {
-  const policy = await admin.post('/api/v1/escalation-policies', { team: team.slug, name: `push-${crypto.randomUUID().slice(0, 8)}`, steps: [...channels.map((integration) => ({ type: 'notify_channel', integration })), { type: 'wait', seconds: 600 }] });
+async function sourceFor(channels: string[], then: Record<string, unknown>[] = [{ type: 'wait', seconds: 600 }]) {
+  const policy = await admin.post('/api/v1/escalation-policies', { team: team.slug, name: `push-${crypto.randomUUID().slice(0, 8)}`, steps: [...channels.map((integration) => ({ type: 'notify_channel', integration })), ...then] });
   expect(policy.status).toBe(201);
   const token = `src-${crypto.randomUUID()}-${crypto.randomUUID()}`;
   const source = await admin.post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: `src-${crypto.randomUUID().slice(0, 8)}`, settings: { policy: policy.body.id }, secrets: { token } });
@@ -64,7 +70,7 @@ it('APNs: pushes to the device with a valid provider token; a 429 and a 500 are 
   });
   expect(attempts.map((n) => [n.channel, n.attempt, n.status])).toEqual([['apns', 1, 'failed'], ['apns', 2, 'failed'], ['apns', 3, 'sent']]);
   expect(attempts[0]!.error).toContain('TooManyRequests');
-  expect(attempts[1]!.error).toContain('InternalServerError');
+  expect(attempts[1]!.error).toContain('HTTP 500');
   expect(attempts[2]!.providerId).toBe(push.id);
   await admin.post(`/api/v1/alerts/${id}/resolve`);
 });
@@ -80,5 +86,26 @@ it('APNs: a signing key APNs does not know is refused (403) and retried; an unre
   expect(attempts.every((n) => n.status === 'failed')).toBe(true);
   expect(attempts.filter((n) => n.error?.includes('Unregistered')).map((n) => n.attempt)).toEqual([1]);
   expect(apns.pushes.some((p) => p.payload.alertId === id)).toBe(false);
+  await admin.post(`/api/v1/alerts/${id}/resolve`);
+});
+
+it('a Twilio that does not answer delays neither the APNs push of the same step nor the next step', async () => {
+  const sms = await admin.post('/api/v1/integrations', { team: team.slug, type: 'twilio', name: 'sms', settings: { accountSid: account.accountSid, from: account.numbers[0], to: ['+15550003333'], apiUrl: twilio.apiUrl }, secrets: { authToken: account.authToken } });
+  expect(sms.status).toBe(201);
+  const push = await apnsChannel(app.devices);
+  const fire = await sourceFor([sms.body.id, push], [{ type: 'wait', seconds: 2 }, { type: 'notify_channel', integration: push }, { type: 'wait', seconds: 600 }]);
+  twilio.control.hangNext = 1;
+  const id = await fire(`hanging sms ${crypto.randomUUID()}`);
+  const pushes = await until('both pushes', async () => {
+    const mine = apns.pushes.filter((p) => p.payload.alertId === id);
+    return mine.length === 2 ? mine : undefined;
+  }, 15_000);
+  // The second push goes out when the wait ends, on time, while the SMS attempt still hangs (15 s client timeout).
+  const timeline = (await admin.get(`/api/v1/alerts/${id}`)).body.timeline as { type: string; data: { until?: string } | null }[];
+  const due = Date.parse(timeline.find((e) => e.type === 'wait')!.data!.until!);
+  expect(pushes[1]!.at).toBeGreaterThanOrEqual(due);
+  expect(pushes[1]!.at - due).toBeLessThan(1_500);
+  expect(twilio.messages.some((m) => m.to === '+15550003333')).toBe(false);
+  expect((await attemptsOf(id)).filter((n) => n.channel === 'twilio')).toEqual([]);
   await admin.post(`/api/v1/alerts/${id}/resolve`);
 });
