@@ -14,9 +14,14 @@ import { onCallAt } from '../../core/oncall/rotation.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
 import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
+import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { sendEmail } from './email.ts';
 import { triggerPagerDuty } from './pagerduty.ts';
 import { postToSlack } from './slack.ts';
+import { smsAckCode, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
+import { sendSms } from './sms.ts';
+import type { ApnsSecrets, ApnsSettings } from '../../contracts/integrations/apns.ts';
+import { pushApns } from './apns.ts';
 import { sendWebhook } from './webhook.ts';
 
 export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger };
@@ -40,6 +45,17 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     const text = `${alert.summary}\n\nAlert ${alert.id} (${alert.dedupKey}), first seen ${alert.firstSeenAt.toISOString()}, seen ${alert.count} time(s).\n\nAcknowledge (works once, for 24 hours): ${ackUrl}\n`;
     const html = `<p><strong>${escapeHtml(alert.summary)}</strong></p><p>Alert ${alert.id} (${escapeHtml(alert.dedupKey)}), seen ${alert.count} time(s).</p><p><a href="${ackUrl}">Acknowledge</a> (works once, for 24 hours)</p>`;
     return sendEmail(settings, secrets, { to, subject, text, html });
+  }
+
+  // The page's short code is a single-use acknowledgement link of its own, found again by the
+  // replying number and the code (the reply is signed by Twilio, so only that phone can use it).
+  async function smsFor(em: EntityManager, alert: AlertRow, to: string, settings: TwilioSettings, secrets: TwilioSecrets): Promise<string> {
+    let code = smsAckCode();
+    while (await em.count(AlertAckLinkSchema, { recipient: smsAckRecipient(to, code), usedAt: null, expiresAt: { $gt: new Date() } })) code = smsAckCode();
+    em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert, recipient: smsAckRecipient(to, code), expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
+    await em.flush();
+    const body = `[${alert.severity.toUpperCase()}] ${alert.summary.slice(0, 300)} (seen ${alert.count}x). Reply ACK ${code} to acknowledge.`;
+    return sendSms(settings, secrets, to, body);
   }
 
   return {
@@ -70,7 +86,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         case 'notify_channel': {
           const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
           if (!row) return [];
-          return jobs(row.id, row.type === 'smtp' ? ((row.settings as { to?: string[] }).to ?? []) : [row.name]);
+          return jobs(row.id, recipientsOf(row.type, row.settings as Record<string, unknown>) ?? [row.name]);
         }
         default:
           return [];
@@ -102,6 +118,8 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
           const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
           providerId = await sendWebhook(settings.url, secrets.signingSecret, alertEvent(alert, job), `${alertId}:${job.key}`);
         } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
+        else if (integration.type === 'twilio') providerId = await smsFor(em, alert, job.target, integration.settings as TwilioSettings, integration.secrets as TwilioSecrets);
+        else if (integration.type === 'apns') providerId = await pushApns(integration.settings as ApnsSettings, integration.secrets as ApnsSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await triggerPagerDuty(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
         await save('sent', providerId, null);
@@ -112,6 +130,13 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       }
     },
   };
+}
+
+/** Channels that reach a list of recipients (addresses, numbers, devices) page each one; others are one target. */
+function recipientsOf(type: string, settings: Record<string, unknown>): string[] | undefined {
+  if (type === 'smtp' || type === 'twilio') return (settings.to as string[] | undefined) ?? [];
+  if (type === 'apns' || type === 'fcm') return (settings.deviceTokens as string[] | undefined) ?? [];
+  return undefined;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -25,6 +25,7 @@ import {
   policyViewSchema,
   updatePolicyRequestSchema,
 } from '../../contracts/alerts/index.ts';
+import { grafanaPayloadSchema } from '../../contracts/alerts/grafana.ts';
 import type { OpenApiBuilder, OperationSpec } from './builder.ts';
 
 const SOURCE_AUTH = 'Authenticated by the alert-source integration: `?source=<its id>` and `Authorization: Bearer <its token>`';
@@ -33,6 +34,8 @@ const SOURCE_AUTH = 'Authenticated by the alert-source integration: `?source=<it
 export const alertOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/alerts', operationId: 'ingestAlert', tag: 'alerts', summary: `Send one alert (opens, repeats or resolves by dedupKey). ${SOURCE_AUTH}`, auth: false, query: ingestQuerySchema, body: 'GenericAlert', responses: { 202: { description: 'what happened to it', schema: 'IngestResult' } }, errors: [401] },
   { method: 'post', path: '/api/v1/alerts/alertmanager', operationId: 'ingestAlertmanager', tag: 'alerts', summary: `Prometheus Alertmanager webhook (version 4 payload; each alert deduplicated by its fingerprint). ${SOURCE_AUTH}`, auth: false, query: ingestQuerySchema, body: 'AlertmanagerPayload', responses: { 202: { description: 'what happened to each alert', schema: 'IngestResult' } }, errors: [401] },
+  { method: 'post', path: '/api/v1/alerts/grafana', operationId: 'ingestGrafana', tag: 'alerts', summary: `Grafana unified alerting webhook contact point (grouped alerts; each deduplicated by its fingerprint). ${SOURCE_AUTH}`, auth: false, query: ingestQuerySchema, body: 'GrafanaPayload', responses: { 202: { description: 'what happened to each alert', schema: 'IngestResult' } }, errors: [401] },
+  { method: 'post', path: '/api/v1/alerts/twilio/sms', operationId: 'twilioSmsReply', tag: 'alerts', summary: "A Twilio number's messaging webhook: a reply `ACK <code>` acknowledges the paged alert (form-encoded, verified with X-Twilio-Signature under the account's auth token; `source` is the twilio integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'TwiML answering the sender', schema: 'TwiML', contentType: 'text/xml' } }, errors: [401] },
   { method: 'get', path: '/api/v1/alerts/ack-link', operationId: 'ackLinkPage', tag: 'alerts', summary: 'The page an emailed acknowledgement link opens (its button POSTs the link)', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'an HTML page with one button', schema: 'HtmlPage', contentType: 'text/html' } } },
   { method: 'post', path: '/api/v1/alerts/ack-link', operationId: 'useAckLink', tag: 'alerts', summary: 'Acknowledge through an emailed link: signed, expiring, single-use', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'the alert', schema: 'Alert' } }, errors: [404, 409] },
   { method: 'post', path: '/api/v1/alerts/slack/actions', operationId: 'slackAction', tag: 'alerts', summary: "Slack's interactivity Request URL for the Acknowledge / Resolve buttons (form-encoded `payload`, verified with the app's signing secret; `source` is the slack integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'what Slack shows the person', schema: 'SlackActionResult' } }, errors: [401, 404] },
@@ -57,6 +60,8 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('AlertmanagerPayload', alertmanagerPayloadSchema, 'input')
     .schema('IngestResult', ingestResultSchema, 'output')
     .schema('HtmlPage', z.string(), 'output')
+    .schema('GrafanaPayload', grafanaPayloadSchema, 'input')
+    .schema('TwiML', z.string(), 'output')
     .schema('SlackActionResult', z.object({ text: z.string() }), 'output')
     .schema('AlertActionRequest', alertActionRequestSchema, 'input')
     .schema('Alert', alertViewSchema, 'output')

@@ -25,7 +25,7 @@ import { ackByLink, alertDetail, alertsPage, authenticateSource, decideByUser, i
 import { slackAction } from '../services/alerts-slack.ts';
 import { createPolicy, listPolicies, policyFor, toPolicyView, updatePolicy } from '../services/alerts-policies.ts';
 
-const PUBLIC_PATHS = new Set(['alertmanager', 'ack-link', 'slack']);
+const PUBLIC_PATHS = new Set(['alertmanager', 'ack-link', 'slack', 'grafana', 'twilio']);
 const caller = (ctx: AppContext) => ({ principal: ctx.state.principal, ip: ctx.ip });
 
 /** Alertmanager's alerts in OpsSight's shape: its fingerprint is the dedup key (labels hashed when absent). */

@@ -8,6 +8,8 @@ import { slackIntegration } from './slack.ts';
 import { smtpIntegration } from './smtp.ts';
 import { webhookIntegration } from './webhook.ts';
 import { sshIntegration } from './ssh.ts';
+import { twilioIntegration } from './twilio.ts';
+import { apnsIntegration } from './apns.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
 export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
@@ -26,6 +28,8 @@ export const INTEGRATION_TYPES = {
   pagerduty: pagerdutyIntegration,
   docker: dockerIntegration,
   kubernetes: kubernetesIntegration,
+  twilio: twilioIntegration,
+  apns: apnsIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

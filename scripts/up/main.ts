@@ -2,7 +2,8 @@
  * The local stack behind `bash scripts/up.sh` (which bootstraps Node and the tools, then runs this):
  * PostgreSQL (DATABASE_URL, else embedded), Redis (REDIS_URL, else a local redis-server with nothing
  * on disk), Temporal (TEMPORAL_ADDRESS, else the CLI dev server), migrations, the first admin,
- * WORKERS workers (default 2) and the API. Once up, a process that dies is restarted with backoff
+ * WORKERS workers (default 2), the API, and a mail catcher (maildev; not when SMTP_URL is set, which
+ * says mail goes to a real server) so escalation email can be read in a browser. Once up, a process that dies is restarted with backoff
  * (supervisor.ts); only a database or Temporal that cannot be brought back stops the stack, and then
  * this exits 1 naming it. Ctrl-C or SIGTERM stops what it started, in reverse order.
  */
@@ -146,6 +147,31 @@ async function startTemporal(namespace: string): Promise<{ address: string; ui?:
   return { address, ui: `http://127.0.0.1:${uiPort}` };
 }
 
+/**
+ * maildev (npm): an SMTP server that keeps what it receives and a web UI to read it, so escalation
+ * email sent through an `smtp` integration pointed at it can be seen. Mail is kept in the data dir.
+ */
+async function startMailCatcher(): Promise<{ smtp: string; ui: string; ready: Promise<void> } | undefined> {
+  if (env.SMTP_URL) return undefined;
+  const smtpPort = await pickPort('MAILDEV_SMTP_PORT', env.MAILDEV_SMTP_PORT, 1025);
+  const webPort = await pickPort('MAILDEV_WEB_PORT', env.MAILDEV_WEB_PORT, 1080);
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const child = sup.start(
+    {
+      name: 'maildev',
+      command: node,
+      args: [path.join(ROOT, 'node_modules/maildev/dist/bin/maildev.js'), '--ip', '127.0.0.1', '--smtp', String(smtpPort), '--web-ip', '127.0.0.1', '--web', String(webPort), '--mail-directory', path.join(data.root, 'mail')],
+    },
+    // Printed once both its SMTP server and its web UI listen.
+    (line) => line.includes('Press Ctrl+C to stop') && ready(),
+  );
+  const ui = `http://127.0.0.1:${webPort}`;
+  say(`  maildev    SMTP 127.0.0.1:${smtpPort}, web UI ${ui} (pid ${child.pid})`);
+  // Not awaited here: it takes seconds to load and nothing else needs it until the end.
+  return { smtp: `127.0.0.1:${smtpPort}`, ui, ready: isReady };
+}
+
 /** Newest modification time of any file under `dir` (0 when it does not exist). */
 function newest(dir: string): number {
   if (!existsSync(dir)) return 0;
@@ -175,6 +201,7 @@ async function main(): Promise<void> {
   const databaseUrl = await startPostgres();
   const redisUrl = await startRedis();
   const temporal = await startTemporal(namespace);
+  const mail = await startMailCatcher();
 
   const apiHost = env.API_HOST || '127.0.0.1';
   const apiPort = await pickPort('API_PORT', env.API_PORT, 8080);
@@ -227,6 +254,7 @@ async function main(): Promise<void> {
     Promise.all([
       waitUntil('the API', 60_000, () => apiReady(apiUrl)),
       waitUntil(`${workers} workers`, 120_000, () => workerPolling(temporal.address, namespace, TASK_QUEUES.infra, workerStarted, workers)),
+      ...(mail ? [mail.ready] : []),
     ]),
   );
   sup.serving();
@@ -234,6 +262,7 @@ async function main(): Promise<void> {
   say('');
   say(`OpsSight API: ${apiUrl}`);
   if (temporal.ui) say(`Temporal UI: ${temporal.ui}`);
+  if (mail) say(`Mail catcher UI: ${mail.ui}   (SMTP ${mail.smtp}: the host and port of an smtp integration, to read escalation email there)`);
   say(`Logs: ${rel(data.logs)}/{${Object.keys(sup.pids()).join(',')}}.log   pids: ${rel(data.pidFile)}`);
   say(`A process that dies is restarted (logged here, counted in ${rel(data.pidFile)}).`);
   say('Press Ctrl-C to stop.');

@@ -36,17 +36,20 @@ test('scripts/up.sh brings the platform up on embedded defaults and Ctrl-C stops
   const apiUrl = output.text.match(/^OpsSight API: (\S+)$/m)?.[1];
   expect(apiUrl).toBe(`http://127.0.0.1:${apiPort}`);
   expect(output.text).toContain(`Temporal UI: http://127.0.0.1:${uiPort}`);
+  const mailUi = output.text.match(/^Mail catcher UI: (\S+)/m)?.[1];
+  const mailSmtpPort = Number(output.text.match(/maildev +SMTP 127\.0\.0\.1:(\d+)/)?.[1]);
+  expect(mailUi).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   // Printed once, to the terminal; never into a log.
   expect(password).toMatch(/^[\w-]{20,}$/);
   expect(output.text.split(password!).length - 1).toBe(1);
-  for (const log of ['postgres', 'redis', 'temporal', 'migrate', 'worker-1', 'worker-2', 'api']) {
+  for (const log of ['postgres', 'redis', 'temporal', 'maildev', 'migrate', 'worker-1', 'worker-2', 'api']) {
     expect(readFileSync(path.join(dataDir, 'logs', `${log}.log`), 'utf8')).not.toContain(password!);
   }
 
   const first = readPids();
   expect(first.supervisor).toBe(up.child.pid);
   // WORKERS defaults to 2.
-  expect(Object.keys(first.children)).toEqual(['postgres', 'redis', 'temporal', 'worker-1', 'worker-2', 'api']);
+  expect(Object.keys(first.children)).toEqual(['postgres', 'redis', 'temporal', 'maildev', 'worker-1', 'worker-2', 'api']);
 
   const dashboard = await fetch(`${apiUrl}/`);
   expect([dashboard.status, dashboard.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);
@@ -79,6 +82,25 @@ test('scripts/up.sh brings the platform up on embedded defaults and Ctrl-C stops
     await db.close();
   }
 
+  // An escalation email sent through an smtp integration pointed at the mail catcher shows up in its UI.
+  const as = (method: string, p: string, body: unknown) => fetch(`${apiUrl}${p}`, { method, headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as { id: string } }));
+  // up.sh's first admin administers the `default` team.
+  const mailTeam = 'default';
+  const smtp = await as('POST', '/api/v1/integrations', { team: mailTeam, type: 'smtp', name: 'maildev', settings: { host: '127.0.0.1', port: mailSmtpPort, from: 'opssight@example.com', to: ['oncall@example.com'] }, secrets: {} });
+  expect([smtp.status, smtp.body]).toEqual([201, expect.objectContaining({ type: 'smtp' })]);
+  const policy = await as('POST', '/api/v1/escalation-policies', { team: mailTeam, name: 'mail', steps: [{ type: 'notify_channel', integration: smtp.body.id }, { type: 'wait', seconds: 600 }] });
+  expect(policy.status).toBe(201);
+  const sourceToken = `up-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const source = await as('POST', '/api/v1/integrations', { team: mailTeam, type: 'alert-source', name: 'up', settings: { policy: policy.body.id }, secrets: { token: sourceToken } });
+  const summary = `up.sh mail ${crypto.randomUUID()}`;
+  const fired = await fetch(`${apiUrl}/api/v1/alerts?source=${source.body.id}`, { method: 'POST', headers: { authorization: `Bearer ${sourceToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ dedupKey: 'up', summary }) });
+  expect(fired.status).toBe(202);
+  const mail = await until('the escalation email in maildev', async () => {
+    const all = (await (await fetch(`${mailUi}/api/email`)).json()) as { subject: string; to: { address: string }[] }[];
+    return all.find((m) => m.subject.includes(summary));
+  }, 60_000, 250);
+  expect(mail.to.map((t) => t.address)).toEqual(['oncall@example.com']);
+
   // A crashed worker and API come back on their own; the platform stays up and says so.
   const killedAt = new Date();
   process.kill(first.children['worker-1']!, 'SIGKILL');
@@ -107,4 +129,4 @@ test('scripts/up.sh brings the platform up on embedded defaults and Ctrl-C stops
   // The PostgreSQL server (the helper's child) shut down cleanly: it removes its pid file.
   expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   expect(existsSync(path.join(dataDir, 'up.pids.json'))).toBe(false);
-}, 240_000);
+}, 300_000);

@@ -1,0 +1,42 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
+import twilio from 'twilio';
+import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
+import { parseSmsAck, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
+import { AuthenticationError, ConflictError } from '../../core/errors.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import { IntegrationSchema } from '../../db/entities/index.ts';
+import { decide } from './alerts.ts';
+
+/**
+ * An SMS reply to a page, as Twilio's messaging webhook delivers it. Refused (401) unless
+ * X-Twilio-Signature is valid for `url` (the address Twilio was told to call, query included) under
+ * the integration's auth token and the message is to the integration's account. "ACK <code>" from
+ * the number that code was sent to acknowledges its alert, once. Answers the reply text.
+ */
+export async function twilioSmsReply(deps: { temporal: Client; keyring: Keyring }, em: EntityManager, integrationId: string, signature: string, url: string, params: Record<string, string>): Promise<string> {
+  const row = await em.findOne(IntegrationSchema, { id: integrationId, type: 'twilio' }, { populate: ['team'] });
+  if (!row) throw new AuthenticationError('not a Twilio integration, or a bad signature');
+  const teamId = (row.team as unknown as { id: string }).id;
+  const { settings, secrets } = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId, type: 'twilio' });
+  if (!signature || !twilio.validateRequest((secrets as TwilioSecrets).authToken, signature, url, params) || params.AccountSid !== (settings as TwilioSettings).accountSid) {
+    throw new AuthenticationError('not a Twilio integration, or a bad signature');
+  }
+  const code = parseSmsAck(params.Body ?? '');
+  if (!code || !params.From) return 'Reply ACK followed by the code in the page to acknowledge it.';
+  const rows = await em.fork().execute<{ alert_id: string }[]>(
+    `update alert_ack_links l set used_at = now() from alerts a
+      where l.alert_id = a.id and a.team_id = ? and l.recipient = ? and l.used_at is null and l.expires_at > now()
+      returning l.alert_id`,
+    [teamId, smsAckRecipient(params.From, code)],
+  );
+  if (!rows[0]) return `Code ${code} is unknown, used or expired.`;
+  try {
+    const alert = await decide(deps, em, rows[0].alert_id, 'ack', `${params.From} (sms)`);
+    return `Acknowledged: ${alert.summary.slice(0, 120)}`;
+  } catch (err) {
+    if (err instanceof ConflictError) return 'This alert is already resolved.';
+    throw err;
+  }
+}
