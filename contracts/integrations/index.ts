@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
+import { awsIntegration } from './aws.ts';
 import { dockerIntegration } from './docker.ts';
 import { gitIntegration } from './git.ts';
 import { kubernetesIntegration } from './kubernetes.ts';
@@ -26,6 +27,7 @@ export const INTEGRATION_TYPES = {
   pagerduty: pagerdutyIntegration,
   docker: dockerIntegration,
   kubernetes: kubernetesIntegration,
+  aws: awsIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;
