@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AllocateAddressCommand, AssociateAddressCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -10,6 +12,7 @@ import { startMoto, type Moto } from '../peers/moto.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
+import { HISTORIES_DIR, historyToPlainJson } from '../workflows/record-histories.ts';
 
 // Cost scans through the API against moto's server mode seeded with waste: the real AWS SDK clients
 // (EC2, CloudWatch, Cost Explorer) pointed at it, the findings counted into PostgreSQL, a fix run
@@ -86,6 +89,12 @@ async function scan(params: Record<string, unknown> = {}): Promise<RunBody> {
   expect(res.status).toBe(201);
   return finished(res.body.id);
 }
+/** RECORD_HISTORIES=1 keeps this run's history for test/workflows/replay.test.ts. */
+async function keepHistory(runId: string, file: string) {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const history = await api.deps.temporal.workflow.getHandle(runId).fetchHistory();
+  await writeFile(path.join(HISTORIES_DIR, file), JSON.stringify(historyToPlainJson(history), null, 1));
+}
 const findings = async (status?: string) => (await client(api, token).get(`/api/v1/costs/findings?team=${team.slug}${status ? `&status=${status}` : ''}`)).body.items as Array<{ id: string; type: string; resourceId: string; monthlySavings: number; status: string; realisedMonthlySavings: number | null }>;
 
 describe('cost-scan', () => {
@@ -93,6 +102,7 @@ describe('cost-scan', () => {
     // moto cannot date a snapshot back, so "older than 0 days" stands for "older than N".
     const first = await scan({ monthlyBudget: 100, alertSource, alertAboveMonthly: 50 });
     expect(first.status).toBe('succeeded');
+    await keepHistory(first.id, 'cost-scan-run.json');
     expect(first.summary.totals).toMatchObject({ currency: 'USD', monthToDate: 130, byService: { 'Amazon Elastic Compute Cloud - Compute': 120.5, 'Amazon Simple Storage Service': 9.5 }, byTeam: { web: 120.5, '(untagged)': 9.5 } });
     expect(first.summary.findings).toEqual({ open: 4, new: 4, resolved: 0, estimatedMonthlySavings: 77.39, realisedMonthlySavings: 0 });
     const open = await findings('open');
@@ -120,6 +130,7 @@ describe('cost-scan', () => {
     const fixed = await finished(fix.body.id);
     expect(fixed).toMatchObject({ status: 'succeeded', summary: { action: 'stop-instance', outcome: 'done' } });
     expect(['stopping', 'stopped']).toContain(await state());
+    await keepHistory(fix.body.id, 'cost-action-run-approved.json');
 
     const verify = await scan();
     expect(verify.summary.findings).toMatchObject({ open: 3, new: 0, resolved: 1, realisedMonthlySavings: 60.74 });

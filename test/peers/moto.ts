@@ -17,7 +17,7 @@ export async function startMoto(opts: { auth?: boolean } = {}) {
   try {
     await waitForPort(port, 60_000, child);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   const url = `http://127.0.0.1:${port}`;
   return {
