@@ -9,12 +9,10 @@ import type { Logger } from '../../core/logger.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { linkFindingAction, recordCostScan } from '../../db/repositories/costs.ts';
-import { performCostAction } from './aws-actions.ts';
-import { awsClients, type AwsClients } from './aws-clients.ts';
+import { awsClients } from './aws-clients.ts';
 import { asAwsFailure, refused } from './aws-errors.ts';
-import { findWaste } from './aws-inventory.ts';
-import { monthToDate } from './aws-spend.ts';
 import { raiseCostAlerts } from './alerts.ts';
+import { awsProvider, type CostProvider } from './provider.ts';
 
 export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client };
 export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
@@ -22,13 +20,13 @@ export type CostActionInput = { runId: string; teamId: string; params: CostActio
 
 export function createCostActivities(deps: CostActivityDeps) {
   /** The account's clients for one activity call, and its name for messages; a missing integration stops the run. */
-  const open = async <T>(teamId: string, integrationId: string, runId: string, use: (c: AwsClients, name: string) => Promise<T>): Promise<T> => {
+  const open = async <T>(teamId: string, integrationId: string, runId: string, use: (p: CostProvider, name: string) => Promise<T>): Promise<T> => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'aws' }).catch((err: unknown) => {
       throw err instanceof NotFoundError ? refused(err.message) : err;
     });
     const clients = awsClients({ settings: loaded.settings, secrets: loaded.secrets, sessionName: `opssight-${runId}` });
     try {
-      return await use(clients, loaded.name);
+      return await use(awsProvider(clients), loaded.name);
     } catch (err) {
       throw asAwsFailure(err, loaded.name);
     } finally {
@@ -45,13 +43,12 @@ export function createCostActivities(deps: CostActivityDeps) {
      */
     async runCostScan(input: CostScanInput): Promise<CostScanSummary> {
       const { params, runId, teamId } = input;
-      return open(teamId, params.integration, runId, async (clients, account) => {
-        const accountId = await clients.accountId();
-        const observed = (await Promise.all(clients.regions.map((region) => findWaste(clients, region, { ...params, accountId })))).flat();
+      return open(teamId, params.integration, runId, async (cloud, account) => {
+        const observed = (await Promise.all(cloud.regions.map((region) => cloud.findWaste(region, params)))).flat();
         Context.current().heartbeat();
-        const totals = await monthToDate(clients, params.teamTag, params.monthlyBudget ?? null);
-        await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${clients.regions.join(', ')}`);
-        const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: clients.regions, observed, totals });
+        const totals = await cloud.monthToDate(params.teamTag, params.monthlyBudget ?? null);
+        await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${cloud.regions.join(', ')}`);
+        const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: cloud.regions, observed, totals });
         for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
         for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
         const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });
@@ -77,8 +74,8 @@ export function createCostActivities(deps: CostActivityDeps) {
       if (params.finding) await linkFindingAction(deps.em, params.finding, teamId, runId);
       const heartbeat = setInterval(() => Context.current().heartbeat(), 1_000);
       try {
-        return await open(teamId, params.integration, runId, async (clients) => {
-          const result = await performCostAction(clients.ec2(params.region), params, runId, Context.current().cancellationSignal);
+        return await open(teamId, params.integration, runId, async (cloud) => {
+          const result = await cloud.act(params, runId, Context.current().cancellationSignal);
           await log(runId, result.detail, { outcome: result.outcome, ...(result.snapshotId ? { snapshotId: result.snapshotId } : {}) });
           return result;
         });
