@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.ts';
 import type { RedisKeys } from '../core/redis.ts';
 import type { RunEventStore } from '../core/run-events.ts';
 import { createHealthActivities } from './health/index.ts';
+import { createCostActivities } from './cost/index.ts';
 import { createAnsibleActivities } from './ansible/index.ts';
 import { createNotifyActivities } from './notify/index.ts';
 import { createDeployActivities } from './deploy/index.ts';
@@ -55,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createNotifyActivities(deps),
     ...createDeployActivities(deps),
+    ...createCostActivities(deps),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

@@ -36,6 +36,7 @@ SCHEMATHESIS_VERSION=4.32.5     # PyPI schemathesis: fuzzes the API from its Ope
 # PyPI ansible-core: ansible-playbook for the `ansible` kind. 2.19 is the last series that runs on
 # Python 3.11 (Debian 12's /usr/bin/python3, which the venv must use); 2.20+ needs Python >= 3.12.
 ANSIBLE_CORE_VERSION=2.19.14
+MOTO_VERSION=5.2.5              # PyPI moto[server]: the AWS API emulator the cost-scan kind is tested against
 mkdir -p "$TOOLS/bin"
 
 node_ok() {
@@ -82,6 +83,12 @@ if [ ! -f "$TOOLS/venv/.ansible-core-$ANSIBLE_CORE_VERSION" ]; then
   touch "$TOOLS/venv/.ansible-core-$ANSIBLE_CORE_VERSION"
 fi
 
+if [ ! -f "$TOOLS/venv/.moto-$MOTO_VERSION" ]; then
+  echo "bootstrap: installing moto[server] into .tools/venv" >&2
+  "$TOOLS/venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2
+  touch "$TOOLS/venv/.moto-$MOTO_VERSION"
+fi
+
 # A sandbox uid has no passwd entry, and OpenSSH's client refuses to start without one ("No user
 # exists for uid"). nss_wrapper (Debian's libnss-wrapper) gives ansible-playbook's ssh a passwd entry
 # from a file in the run's own directory; installed when we are root with apt (the sandbox needs root anyway).
@@ -119,4 +126,5 @@ export TERRAFORM_BIN="$TOOLS/bin/terraform"
 export TEMPORAL_BIN="$TOOLS/bin/temporal"
 export SCHEMATHESIS_BIN="$TOOLS/venv/bin/schemathesis"
 export ANSIBLE_PLAYBOOK_BIN="$TOOLS/venv/bin/ansible-playbook"
+export MOTO_SERVER_BIN="$TOOLS/venv/bin/moto_server"
 if [ -n "$NSS_WRAPPER_LIB" ]; then export NSS_WRAPPER_LIB; fi

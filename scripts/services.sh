@@ -110,3 +110,13 @@ CONF
   echo "services: podman system service did not answer on $dir/podman.sock (see $dir/service.log)" >&2
   return 1
 }
+
+# moto's server mode (PyPI moto[server], installed into .tools/venv by scripts/bootstrap.sh): the AWS API
+# emulator the cost kinds are tested against. Each test file starts its own on a free loopback port
+# (test/peers/moto.ts), so this only makes sure the binary is there.
+ensure_moto() {
+  local bin="${MOTO_SERVER_BIN:-$(dirname "${BASH_SOURCE[0]}")/../.tools/venv/bin/moto_server}"
+  if [ -x "$bin" ]; then return 0; fi
+  echo "moto_server is not installed at $bin (source scripts/bootstrap.sh installs moto[server])" >&2
+  return 1
+}

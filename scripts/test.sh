@@ -11,6 +11,7 @@ ensure_chromium
 ensure_sshd
 ensure_alertmanager
 ensure_podman
+ensure_moto
 
 echo "== lint"; npm run --silent lint
 echo "== typecheck"; npm run --silent typecheck

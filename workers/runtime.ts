@@ -22,6 +22,8 @@ import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { SshCommandRunActivities } from '../workflows/ssh-command-run.ts';
 import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
+import type { CostActionRunActivities } from '../workflows/cost-action-run.ts';
+import type { CostScanRunActivities } from '../workflows/cost-scan-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { queuesToServe } from './queues.ts';
 import { bundleWorkflows, tracedBundlePath } from './bundle.ts';
@@ -150,7 +152,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
-    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities;
+    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities & CostScanRunActivities & CostActionRunActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());

@@ -7,3 +7,5 @@ export { runReconciler } from './run-reconciler.ts';
 export { scheduledRun } from './scheduled-run.ts';
 export { healthScanRun } from './health-scan-run.ts';
 export { alertEscalation } from './escalation.ts';
+export { costScanRun } from './cost-scan-run.ts';
+export { costActionRun } from './cost-action-run.ts';

@@ -24,6 +24,7 @@ import { OpenApiBuilder, hardenInput, type OperationSpec } from './builder.ts';
 import { alertOps, alertSchemas } from './alerts.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 import { monitoringOps, monitoringSchemas } from './monitoring.ts';
+import { costOps, costSchemas } from './costs.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
@@ -140,6 +141,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   integrationSchemas(b);
   scheduleSchemas(b);
   monitoringSchemas(b);
+  costSchemas(b);
   alertSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
@@ -151,7 +153,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...alertOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
+import { awsIntegration } from './aws.ts';
 import { dockerIntegration } from './docker.ts';
 import { gitIntegration } from './git.ts';
 import { kubernetesIntegration } from './kubernetes.ts';
@@ -30,6 +31,7 @@ export const INTEGRATION_TYPES = {
   kubernetes: kubernetesIntegration,
   twilio: twilioIntegration,
   apns: apnsIntegration,
+  aws: awsIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

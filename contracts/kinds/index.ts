@@ -1,6 +1,8 @@
 import type { Kind } from './kind.ts';
 import { ansibleKind } from './ansible.ts';
 import { healthScanKind } from './health-scan.ts';
+import { costActionKind } from './cost-action.ts';
+import { costScanKind } from './cost-scan.ts';
 import { sshCommandKind } from './ssh-command.ts';
 import { deployKind } from './deploy.ts';
 import { terraformKind } from './terraform.ts';
@@ -13,7 +15,7 @@ export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
  * workers/queues.ts. The API, the OpenAPI document, RBAC (`runs:start:<kind>`) and the dashboard's
  * start form pick it up from this list.
  */
-const ALL: Kind[] = [terraformKind, ansibleKind, sshCommandKind, deployKind, healthScanKind];
+const ALL: Kind[] = [terraformKind, ansibleKind, sshCommandKind, deployKind, healthScanKind, costScanKind, costActionKind];
 
 export const KINDS: Readonly<Record<string, Kind>> = Object.freeze(Object.fromEntries(ALL.map((k) => [k.kind, k])));
 

@@ -16,7 +16,7 @@ beforeAll(async () => {
 
 it('replays every recorded workflow history deterministically', async () => {
   const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
-  expect(files).toEqual(expect.arrayContaining(['terraform-run-approved.json', 'terraform-run-rejected.json', 'ansible-run-approved.json', 'ssh-command-run-approved.json', 'ssh-command-run-host-failed.json']));
+  expect(files).toEqual(expect.arrayContaining(['terraform-run-approved.json', 'terraform-run-rejected.json', 'ansible-run-approved.json', 'ssh-command-run-approved.json', 'ssh-command-run-host-failed.json', 'cost-scan-run.json', 'cost-action-run-approved.json']));
   const bundle = await workflowBundle();
   for (const file of files) {
     const history = historyFromPlainJson(JSON.parse(await readFile(path.join(HISTORIES_DIR, file), 'utf8')));

@@ -5,6 +5,7 @@ import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { CostsPage } from './pages/Costs.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -27,6 +28,7 @@ function Routes() {
   if (path === '/admin') return <AdminPage />;
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
+  if (path === '/costs') return <CostsPage />;
   if (path === '/account') return <AccountPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (

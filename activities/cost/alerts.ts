@@ -1,0 +1,49 @@
+import type { Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CostScanParams, CostScanSummary, CostTotals } from '../../contracts/kinds/cost-scan.ts';
+import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
+import { ingestAlert } from '../../core/alerts/ingest.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import type { CostFinding } from '../../db/entities/index.ts';
+
+export type CostAlertDeps = { em: EntityManager; temporal: Client; keyring: Keyring };
+
+/**
+ * Raises what a scan found through the team's alert source, on the same ingest path as an HTTP sender:
+ * the forecast over budget (firing while it is, resolved when it is not) and each new finding saving more
+ * than the threshold. Dedup keys make a retried activity a repeat, never a second alert.
+ */
+export async function raiseCostAlerts(deps: CostAlertDeps, input: { teamId: string; account: string; params: CostScanParams; totals: CostTotals; opened: CostFinding[] }): Promise<CostScanSummary['alerts']> {
+  const { params, totals } = input;
+  if (!params.alertSource) return [];
+  const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId: input.teamId, integrationId: params.alertSource, type: 'alert-source' });
+  const source = { id: loaded.id, name: loaded.name, teamId: input.teamId, policyId: (loaded.settings as AlertSourceSettings).policy ?? null };
+  const raised: CostScanSummary['alerts'] = [];
+  const raise = async (a: Parameters<typeof ingestAlert>[3]) => {
+    const outcome = await ingestAlert(deps, deps.em, source, a);
+    raised.push({ dedupKey: a.dedupKey, outcome: outcome.outcome });
+  };
+  if (params.monthlyBudget !== undefined) {
+    const over = totals.forecast > params.monthlyBudget;
+    await raise({
+      dedupKey: `cost-budget:${params.integration}`,
+      status: over ? 'firing' : 'resolved',
+      severity: 'warning',
+      summary: `${input.account}: forecast ${totals.forecast.toFixed(2)} ${totals.currency} is over the monthly budget of ${params.monthlyBudget.toFixed(2)}`,
+      details: { monthToDate: totals.monthToDate, forecast: totals.forecast, budget: params.monthlyBudget },
+      labels: { kind: 'cost-scan', account: input.account },
+    });
+  }
+  for (const f of input.opened.filter((f) => f.monthlySavings > params.alertAboveMonthly)) {
+    await raise({
+      dedupKey: `cost-finding:${f.id}`,
+      status: 'firing',
+      severity: 'info',
+      summary: `${input.account}: ${f.type} ${f.resourceId} (${f.region}) wastes about ${f.monthlySavings.toFixed(2)} USD a month`,
+      details: { finding: f.id, detail: f.detail, monthlySavings: f.monthlySavings },
+      labels: { kind: 'cost-scan', account: input.account, finding: f.type },
+    });
+  }
+  return raised;
+}

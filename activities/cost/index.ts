@@ -1,0 +1,87 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
+import type { CostScanParams, CostScanSummary } from '../../contracts/kinds/cost-scan.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import { linkFindingAction, recordCostScan } from '../../db/repositories/costs.ts';
+import { awsClients } from './aws-clients.ts';
+import { asAwsFailure, refused } from './aws-errors.ts';
+import { raiseCostAlerts } from './alerts.ts';
+import { awsProvider, type CostProvider } from './provider.ts';
+
+export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client };
+export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
+export type CostActionInput = { runId: string; teamId: string; params: CostActionParams };
+
+export function createCostActivities(deps: CostActivityDeps) {
+  /** The account's clients for one activity call, and its name for messages; a missing integration stops the run. */
+  const open = async <T>(teamId: string, integrationId: string, runId: string, use: (p: CostProvider, name: string) => Promise<T>): Promise<T> => {
+    const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'aws' }).catch((err: unknown) => {
+      throw err instanceof NotFoundError ? refused(err.message) : err;
+    });
+    const clients = awsClients({ settings: loaded.settings, secrets: loaded.secrets, sessionName: `opssight-${runId}` });
+    try {
+      return await use(awsProvider(clients), loaded.name);
+    } catch (err) {
+      throw asAwsFailure(err, loaded.name);
+    } finally {
+      clients.destroy();
+    }
+  };
+  const log = (runId: string, message: string, data?: Record<string, unknown>) =>
+    deps.events.append(runId, [{ type: 'log', level: 'info', message, ...(data ? { data } : {}), attempt: Context.current().info.attempt }]);
+
+  return {
+    /**
+     * Reads the account (every region, then Cost Explorer), counts the findings once per run
+     * (recordCostScan), raises alerts, and returns the summary. Read-only towards AWS, so a retry repeats it.
+     */
+    async runCostScan(input: CostScanInput): Promise<CostScanSummary> {
+      const { params, runId, teamId } = input;
+      return open(teamId, params.integration, runId, async (cloud, account) => {
+        const observed = (await Promise.all(cloud.regions.map((region) => cloud.findWaste(region, params)))).flat();
+        Context.current().heartbeat();
+        const totals = await cloud.monthToDate(params.teamTag, params.monthlyBudget ?? null);
+        await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${cloud.regions.join(', ')}`);
+        const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: cloud.regions, observed, totals });
+        for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
+        for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
+        const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });
+        const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
+        return {
+          account,
+          totals,
+          findings: {
+            open: outcome.open.length,
+            new: outcome.opened.length,
+            resolved: outcome.resolved.length,
+            estimatedMonthlySavings: sum(outcome.open.map((f) => f.monthlySavings)),
+            realisedMonthlySavings: sum(outcome.resolved.map((f) => f.realisedMonthlySavings ?? 0)),
+          },
+          alerts,
+        };
+      });
+    },
+
+    /** The approved action, at most once in effect: each action first reads the resource's own state (aws-actions.ts). */
+    async runCostAction(input: CostActionInput): Promise<CostActionResult> {
+      const { params, runId, teamId } = input;
+      if (params.finding) await linkFindingAction(deps.em, params.finding, teamId, runId);
+      const heartbeat = setInterval(() => Context.current().heartbeat(), 1_000);
+      try {
+        return await open(teamId, params.integration, runId, async (cloud) => {
+          const result = await cloud.act(params, runId, Context.current().cancellationSignal);
+          await log(runId, result.detail, { outcome: result.outcome, ...(result.snapshotId ? { snapshotId: result.snapshotId } : {}) });
+          return result;
+        });
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
+import type { GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
+import { TASK_QUEUES } from '../../contracts/temporal.ts';
+import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, type Alert } from '../../db/entities/index.ts';
+import { appendAlertEvent, lockOpenAlert } from '../../db/repositories/alerts.ts';
+
+type Deps = { temporal: Client };
+/** Where an alert comes from: an alert-source integration of a team (an HTTP sender, or a scan naming one). */
+export type AlertSource = { id: string; name: string; teamId: string; policyId: string | null };
+
+async function policySnapshot(em: EntityManager, source: AlertSource): Promise<PolicySnapshot | null> {
+  const policy = source.policyId
+    ? await em.findOne(EscalationPolicySchema, { id: source.policyId, team: source.teamId })
+    : await em.findOne(EscalationPolicySchema, { team: source.teamId, isDefault: true });
+  return policy ? { id: policy.id, version: policy.version, steps: policy.steps, repeat: policy.repeat, ackTimeoutSeconds: policy.ackTimeoutSeconds } : null;
+}
+
+export async function tellWorkflow(deps: Deps, alertId: string, change: AlertChange): Promise<void> {
+  await deps.temporal.workflow
+    .getHandle(escalationWorkflowId(alertId))
+    .signal(alertChangeSignal, change)
+    .catch((err: unknown) => {
+      // An escalation that already ended has nothing left to stop.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    });
+}
+
+function escalationStart(alert: Alert) {
+  const input: EscalationInput = { alertId: alert.id, teamId: (alert.team as unknown as { id: string }).id, policy: alert.policySnapshot ?? null };
+  return { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(alert.id), args: [input] as [EscalationInput] };
+}
+
+/**
+ * One alert from a source. A firing alert with a dedup key no open alert has opens one and starts its
+ * escalation; a repeat is counted on the open one and signalled with start (so an escalation whose
+ * start was lost is started by the repeat); a resolve closes it and ends the escalation.
+ */
+export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
+  const now = new Date();
+  for (let tries = 0; ; tries++) {
+    try {
+      const result = await em.fork().transactional(async (tx) => {
+        const open = await lockOpenAlert(tx, source.teamId, a.dedupKey);
+        if (a.status === 'resolved') {
+          if (!open) return { outcome: { id: null, dedupKey: a.dedupKey, outcome: 'ignored' as const }, alert: null };
+          Object.assign(open, { status: 'resolved', resolvedAt: now, resolvedBy: `source:${source.name}`, lastSeenAt: now });
+          appendAlertEvent(tx, open.id, { at: now, type: 'source.resolved', message: `resolved by the source ${source.name}` });
+          return { outcome: { id: open.id, dedupKey: a.dedupKey, outcome: 'resolved' as const }, alert: open };
+        }
+        if (open) {
+          open.count++;
+          open.lastSeenAt = now;
+          return { outcome: { id: open.id, dedupKey: a.dedupKey, outcome: 'repeated' as const }, alert: open };
+        }
+        const policy = await policySnapshot(tx, source);
+        const alert = tx.create(AlertSchema, {
+          id: crypto.randomUUID(), team: tx.getReference(TeamSchema, source.teamId), source: tx.getReference(IntegrationSchema, source.id),
+          dedupKey: a.dedupKey, status: 'firing', severity: a.severity, summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, count: 1,
+          policyId: policy?.id ?? null, policyVersion: policy?.version ?? null, policySnapshot: policy, firstSeenAt: now, lastSeenAt: now,
+          acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null,
+        });
+        appendAlertEvent(tx, alert.id, { at: now, type: 'opened', message: `opened by the source ${source.name}`, data: { severity: a.severity } });
+        return { outcome: { id: alert.id, dedupKey: a.dedupKey, outcome: 'opened' as const }, alert };
+      });
+      const { alert, outcome } = result;
+      if (!alert) return outcome;
+      if (outcome.outcome === 'resolved') await tellWorkflow(deps, alert.id, { type: 'resolve', by: `source:${source.name}` });
+      else if (outcome.outcome === 'repeated') await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
+      else {
+        await deps.temporal.workflow.start('alertEscalation', escalationStart(alert)).catch((err: unknown) => {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        });
+      }
+      return outcome;
+    } catch (err) {
+      // Two first firings at once: the loser of the unique index is a repeat of the winner.
+      if (err instanceof UniqueConstraintViolationException && tries < 3) continue;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { CancellationScope, allHandlersFinished, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { CostActionParams, CostActionResult } from '../contracts/kinds/cost-action.ts';
+import type { RunInput } from '../contracts/temporal.ts';
+import { createApprovalGate } from './blocks/approval-gate.ts';
+import { createReporter } from './blocks/reporter.ts';
+
+export type CostActionRunActivities = { runCostAction(input: { runId: string; teamId: string; params: CostActionParams }): Promise<CostActionResult> };
+
+const aws = proxyActivities<CostActionRunActivities>({
+  // A volume's snapshot must complete before the delete; large ones take a while.
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/**
+ * approval (always: it changes an account) → the action → done. A retried action decides from the
+ * resource's own state whether anything is left to do (activities/cost/aws-actions.ts).
+ */
+export async function costActionRun(input: RunInput<CostActionParams>): Promise<void> {
+  const reporter = createReporter(input.runId);
+  const { report } = reporter;
+  const gate = createApprovalGate(reporter);
+  const { params } = input;
+  try {
+    const decided = await gate.decide({ summary: { action: params.action, resourceId: params.resourceId, region: params.region }, timeoutMs: input.approvalTimeoutMs, next: 'act' });
+    if (decided !== 'approved') return;
+    const result = await aws.runCostAction({ runId: input.runId, teamId: input.teamId, params });
+    await report({ status: 'succeeded', step: null, summary: result, message: result.detail });
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
+      return;
+    }
+    await report({ status: 'failed', step: null, error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+  } finally {
+    gate.recorded();
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  }
+}
