@@ -8,6 +8,8 @@ import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/s
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
+import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
+import { toAttemptView } from '../../core/alerts/views.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
@@ -19,7 +21,7 @@ import { triggerPagerDuty } from './pagerduty.ts';
 import { postToSlack } from './slack.ts';
 import { sendWebhook } from './webhook.ts';
 
-export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger };
+export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger } & AlertAnnouncer;
 
 const ACK_LINK_TTL_MS = 24 * 3600_000;
 const publicUrl = (c: NotifyDeps['config']) => (c.PUBLIC_URL ?? `http://${c.API_HOST}:${c.API_PORT}`).replace(/\/$/, '');
@@ -49,6 +51,8 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         appendAlertEvent(tx, input.alertId, { at: new Date(input.at), type: input.type, message: input.message, data: input.data ?? null });
         if (input.reopen) await tx.nativeUpdate(AlertSchema, { id: input.alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
       });
+      const alert = await alertForAnnouncement(em, input.alertId);
+      if (alert) await announceAlert(deps, { change: input.reopen ? 'reopened' : 'timeline', alert, timeline: { at: input.at, type: input.type, message: input.message, data: input.data ?? null } });
     },
 
     async resolveStepTargets({ teamId, step, keyPrefix }) {
@@ -84,8 +88,10 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       const started = Date.now();
       let channel = 'unknown';
       const save = async (status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) => {
-        em.create(NotificationAttemptSchema, { alert: em.getReference(AlertSchema, alertId), key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
+        const row = em.create(NotificationAttemptSchema, { alert: em.getReference(AlertSchema, alertId), key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
         await em.flush();
+        const now = await alertForAnnouncement(em, alertId);
+        if (now) await announceAlert(deps, { change: 'notification', alert: now, notification: toAttemptView(row) });
       };
       const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team'] });
       // Acknowledged or resolved since the step started it: paging now would be paging after the ack.

@@ -54,6 +54,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {nav('/', 'Runs')}
           {canStartRuns(me) && nav('/runs/new', 'Start a run')}
           {nav('/schedules', 'Schedules')}
+          {nav('/alerts', 'Alerts')}
           {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}
           {nav('/account', 'Account')}
