@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { AlertStatus, AlertView } from '../../../../contracts/alerts/index.ts';
+import type { AlertChangeKind, AlertStatus, AlertView } from '../../../../contracts/alerts/index.ts';
 import { get, query } from '../../client/http.ts';
 import { useMe } from '../../client/me.ts';
 import { live } from '../../client/socket.ts';
@@ -13,6 +13,12 @@ const TABS: { status: AlertStatus; label: string }[] = [
   { status: 'acknowledged', label: 'Acknowledged' },
   { status: 'resolved', label: 'Resolved' },
 ];
+/**
+ * The changes that move an alert between tabs or change its row. `timeline` and `notification`
+ * announcements carry the alert as the worker read it, which may predate an acknowledgement that
+ * the API announced already: the list leaves them to the alert's own page.
+ */
+const ROW_CHANGES = new Set<AlertChangeKind>(['opened', 'repeated', 'acknowledged', 'resolved', 'reopened']);
 const newestFirst = (a: AlertView, b: AlertView) => b.firstSeenAt.localeCompare(a.firstSeenAt) || b.id.localeCompare(a.id);
 
 /**
@@ -36,8 +42,8 @@ export function AlertsPage() {
     const early: AlertView[] = [];
     let loaded: AlertView[] | null = null;
     const apply = (list: AlertView[], a: AlertView) => [...list.filter((x) => x.id !== a.id), ...(a.status === tab ? [a] : [])].sort(newestFirst);
-    const stop = live.watchAlerts(({ alert }) => {
-      if (!current || alert.team !== team) return;
+    const stop = live.watchAlerts(({ change, alert }) => {
+      if (!current || alert.team !== team || !ROW_CHANGES.has(change)) return;
       if (!loaded) return void early.push(alert);
       loaded = apply(loaded, alert);
       setItems(loaded);

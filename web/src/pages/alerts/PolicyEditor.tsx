@@ -41,7 +41,7 @@ export function PolicyEditor({ team, policy, choices, onSaved, onCancel }: { tea
   };
 
   return (
-    <form class="card" onSubmit={(e) => void save(e)} aria-labelledby="policy-editor-title" data-testid="policy-editor">
+    <form class="card policy-editor" onSubmit={(e) => void save(e)} aria-labelledby="policy-editor-title" data-testid="policy-editor">
       <h2 id="policy-editor-title">{policy ? `Edit ${policy.name} (version ${policy.version})` : 'New escalation policy'}</h2>
       {policy && <p class="hint">Saving creates version {policy.version + 1}. Alerts already escalating keep the version they started with.</p>}
       <label>
