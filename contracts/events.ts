@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AlertAnnouncement } from './alerts/live.ts';
 
 export const RUN_EVENT_TYPES = ['log', 'step', 'status', 'approval', 'notification', 'metric'] as const;
 export const runEventTypeSchema = z.enum(RUN_EVENT_TYPES);
@@ -31,11 +32,13 @@ export const listEventsQuerySchema = z.object({
  */
 export const wsClientMessageSchema = z.union([
   z.object({ op: z.literal('subscribe'), runId: z.string(), after: z.number().int().min(0).default(0) }),
-  z.object({ op: z.literal('subscribe'), topic: z.literal('runs') }),
+  z.object({ op: z.literal('subscribe'), topic: z.enum(['runs', 'alerts']) }),
   z.object({ op: z.literal('unsubscribe'), runId: z.string() }),
-  z.object({ op: z.literal('unsubscribe'), topic: z.literal('runs') }),
+  z.object({ op: z.literal('unsubscribe'), topic: z.enum(['runs', 'alerts']) }),
 ]);
 export type WsClientMessage = z.infer<typeof wsClientMessageSchema>;
+/** The list-level topics a socket can join: run changes and alert changes of the teams the user sees. */
+export type WsTopic = 'runs' | 'alerts';
 
 /** What the worker PUBLISHes on the `runs` channel on every status change, and /ws forwards. */
 export type RunAnnouncement = { id: string; status: string; kind: string; team: string; target: string | null; step?: string | null };
@@ -49,8 +52,9 @@ export const WS_CLOSE = { tokenExpired: 4001, tokenRevoked: 4001, slowConsumer: 
 export type WsServerMessage =
   | { op: 'event'; event: RunEvent }
   | { op: 'subscribed'; runId: string; after: number }
-  | { op: 'subscribed'; topic: 'runs' }
+  | { op: 'subscribed'; topic: WsTopic }
   | { op: 'unsubscribed'; runId: string }
-  | { op: 'unsubscribed'; topic: 'runs' }
+  | { op: 'unsubscribed'; topic: WsTopic }
   | { op: 'run'; run: RunAnnouncement }
+  | ({ op: 'alert' } & AlertAnnouncement)
   | { op: 'error'; message: string; runId?: string };

@@ -4,6 +4,8 @@ export type RedisKeys = {
   prefix: string;
   runStream: (runId: string) => string;
   runsChannel: string;
+  /** Alert changes (`{op: "alert", ...AlertAnnouncement}`), relayed to the /ws `alerts` topic. */
+  alertsChannel: string;
   /** Where ended sessions are announced (`{families: [...]}`) so every API process closes their sockets. */
   revocationsChannel: string;
 };
@@ -13,6 +15,7 @@ export function redisKeys(prefix: string): RedisKeys {
     prefix,
     runStream: (runId) => `${prefix}run:${runId}:events`,
     runsChannel: `${prefix}runs`,
+    alertsChannel: `${prefix}alerts`,
     revocationsChannel: `${prefix}sessions:revoked`,
   };
 }

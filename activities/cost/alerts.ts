@@ -2,12 +2,13 @@ import type { Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CostScanParams, CostScanSummary, CostTotals } from '../../contracts/kinds/cost-scan.ts';
 import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
+import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import { ingestAlert } from '../../core/alerts/ingest.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { CostFinding } from '../../db/entities/index.ts';
 
-export type CostAlertDeps = { em: EntityManager; temporal: Client; keyring: Keyring };
+export type CostAlertDeps = { em: EntityManager; temporal: Client; keyring: Keyring } & AlertAnnouncer;
 
 /**
  * Raises what a scan found through the team's alert source, on the same ingest path as an HTTP sender:

@@ -7,6 +7,7 @@ import { NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
+import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { linkFindingAction, recordCostScan } from '../../db/repositories/costs.ts';
 import { awsClients } from './aws-clients.ts';
@@ -14,7 +15,7 @@ import { asAwsFailure, refused } from './aws-errors.ts';
 import { raiseCostAlerts } from './alerts.ts';
 import { awsProvider, type CostProvider } from './provider.ts';
 
-export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client };
+export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client } & Pick<AlertAnnouncer, 'redis' | 'keys'>;
 export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
 export type CostActionInput = { runId: string; teamId: string; params: CostActionParams };
 

@@ -8,6 +8,8 @@ import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/s
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
+import { announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
+import { toAttemptView } from '../../core/alerts/views.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
@@ -24,7 +26,7 @@ import type { ApnsSecrets, ApnsSettings } from '../../contracts/integrations/apn
 import { pushApns } from './apns.ts';
 import { sendWebhook } from './webhook.ts';
 
-export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger };
+export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger } & AlertAnnouncer;
 
 const ACK_LINK_TTL_MS = 24 * 3600_000;
 const publicUrl = (c: NotifyDeps['config']) => (c.PUBLIC_URL ?? `http://${c.API_HOST}:${c.API_PORT}`).replace(/\/$/, '');
@@ -61,10 +63,13 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
   return {
     async recordAlertTimeline(input) {
       const em = deps.em.fork();
-      await em.transactional(async (tx) => {
+      const alert = await em.transactional(async (tx) => {
         appendAlertEvent(tx, input.alertId, { at: new Date(input.at), type: input.type, message: input.message, data: input.data ?? null });
         if (input.reopen) await tx.nativeUpdate(AlertSchema, { id: input.alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
+        // Read after the change, in the same transaction: what the announcement shows is what was committed.
+        return tx.findOne(AlertSchema, { id: input.alertId }, { populate: ['team', 'source'], refresh: true });
       });
+      if (alert) await announceAlert(deps, { change: input.reopen ? 'reopened' : 'timeline', alert, timeline: { at: input.at, type: input.type, message: input.message, data: input.data ?? null } });
     },
 
     async resolveStepTargets({ teamId, step, keyPrefix }) {
@@ -99,14 +104,16 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       if (await wasSent(em, alertId, job.key)) return { status: 'skipped', providerId: null };
       const started = Date.now();
       let channel = 'unknown';
-      const save = async (status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) => {
-        em.create(NotificationAttemptSchema, { alert: em.getReference(AlertSchema, alertId), key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
+      // The alert as loaded below (status as of this attempt's start) is what the announcement shows.
+      const save = async (alert: AlertRow, status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) => {
+        const row = em.create(NotificationAttemptSchema, { alert, key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
         await em.flush();
+        await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
       };
-      const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team'] });
+      const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'] });
       // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
       if (!alert || teamIdOf(alert) !== teamId || alert.status !== 'firing') {
-        if (alert) await save('skipped', null, `alert is ${alert.status}`);
+        if (alert) await save(alert, 'skipped', null, `alert is ${alert.status}`);
         return { status: 'skipped', providerId: null };
       }
       try {
@@ -122,10 +129,10 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         else if (integration.type === 'apns') providerId = await pushApns(integration.settings as ApnsSettings, integration.secrets as ApnsSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await triggerPagerDuty(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
-        await save('sent', providerId, null);
+        await save(alert, 'sent', providerId, null);
         return { status: 'sent', providerId };
       } catch (err) {
-        await save('failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
+        await save(alert, 'failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
         throw err;
       }
     },

@@ -9,6 +9,8 @@ import {
   alertViewSchema,
   createOnCallScheduleRequestSchema,
   createPolicyRequestSchema,
+  listOnCallQuerySchema,
+  onCallScheduleListSchema,
   genericAlertSchema,
   ingestQuerySchema,
   ingestResultSchema,
@@ -48,6 +50,7 @@ export const alertOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/escalation-policies', operationId: 'createEscalationPolicy', tag: 'alerts', summary: 'Create a team’s escalation policy (alerts:manage)', body: 'CreateEscalationPolicyRequest', responses: { 201: { description: 'the policy', schema: 'EscalationPolicy' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/escalation-policies/{id}', operationId: 'getEscalationPolicy', tag: 'alerts', summary: 'One escalation policy', params: policyPathSchema, responses: { 200: { description: 'the policy', schema: 'EscalationPolicy' } }, errors: [404] },
   { method: 'put', path: '/api/v1/escalation-policies/{id}', operationId: 'updateEscalationPolicy', tag: 'alerts', summary: 'Replace the steps: a new version; alerts already escalating keep theirs (alerts:manage)', params: policyPathSchema, body: 'UpdateEscalationPolicyRequest', responses: { 200: { description: 'the policy', schema: 'EscalationPolicy' } }, errors: [403, 404, 409] },
+  { method: 'get', path: '/api/v1/oncall', operationId: 'listOnCallSchedules', tag: 'alerts', summary: 'On-call schedules of the teams the caller can see', query: listOnCallQuerySchema, responses: { 200: { description: 'the schedules', schema: 'OnCallScheduleList' } } },
   { method: 'post', path: '/api/v1/oncall', operationId: 'createOnCallSchedule', tag: 'alerts', summary: 'Create an on-call schedule: layered rotations and overrides (alerts:manage)', body: 'CreateOnCallScheduleRequest', responses: { 201: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}', operationId: 'getOnCallSchedule', tag: 'alerts', summary: 'One on-call schedule', params: onCallPathSchema, responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [404] },
   { method: 'get', path: '/api/v1/oncall/{schedule}/now', operationId: 'whoIsOnCall', tag: 'alerts', summary: 'Who is on call now (or at `at`)', params: onCallPathSchema, query: onCallNowQuerySchema, responses: { 200: { description: 'who', schema: 'OnCallNow' } }, errors: [404] },
@@ -74,5 +77,6 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('CreateOnCallScheduleRequest', createOnCallScheduleRequestSchema, 'input')
     .schema('OnCallSchedule', onCallScheduleViewSchema, 'output')
     .schema('OnCallNow', onCallNowSchema, 'output')
-    .schema('OnCallShifts', onCallRangeSchema, 'output');
+    .schema('OnCallShifts', onCallRangeSchema, 'output')
+    .schema('OnCallScheduleList', onCallScheduleListSchema, 'output');
 }

@@ -82,14 +82,14 @@ function publicAlertRoutes(deps: AppDeps): AppRouter {
   });
   router.post('/alerts/ack-link', async (ctx) => {
     const { token } = ackLinkQuerySchema.parse(ctx.query);
-    ctx.body = await ackByLink({ ...deps, jwtSecret: deps.config.JWT_SECRET }, ctx.state.em, token);
+    ctx.body = await ackByLink({ ...deps, jwtSecret: deps.config.JWT_SECRET }, ctx.state.em, token, ctx.ip);
   });
   // Slack's interactivity requests are form-encoded and signed over the raw body, so it is read here as text.
   router.post('/alerts/slack/actions', async (ctx) => {
     const { source: id } = ingestQuerySchema.parse(ctx.query);
     // A JSON body (already parsed) is not Slack's; its signature check fails on the re-serialised text.
     const raw = ctx.request.body !== undefined ? JSON.stringify(ctx.request.body) : await coBody.text(ctx, { limit: '64kb' });
-    ctx.body = await slackAction(deps, ctx.state.em, id, { timestamp: ctx.get('X-Slack-Request-Timestamp'), signature: ctx.get('X-Slack-Signature') }, raw);
+    ctx.body = await slackAction(deps, ctx.state.em, id, { timestamp: ctx.get('X-Slack-Request-Timestamp'), signature: ctx.get('X-Slack-Signature') }, raw, ctx.ip);
   });
   return router;
 }

@@ -1,15 +1,19 @@
 import Router from '@koa/router';
-import { createOnCallScheduleRequestSchema, onCallNowQuerySchema, onCallPathSchema, onCallRangeQuerySchema } from '../../contracts/alerts/index.ts';
+import { createOnCallScheduleRequestSchema, listOnCallQuerySchema, onCallNowQuerySchema, onCallPathSchema, onCallRangeQuerySchema } from '../../contracts/alerts/index.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
-import { createOnCallSchedule, onCallNow, onCallRange, onCallScheduleFor, toOnCallView } from '../services/alerts-oncall.ts';
+import { createOnCallSchedule, listOnCallSchedules, onCallNow, onCallRange, onCallScheduleFor, toOnCallView } from '../services/alerts-oncall.ts';
 
-/** On-call schedules: who is on call now and over a range (runs:read); creating one needs alerts:manage. */
+/** On-call schedules: listing them, who is on call now and over a range (runs:read); creating one needs alerts:manage. */
 export function onCallRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
   router.use(authenticate(deps), rateLimitPerUser(deps));
 
+  router.get('/oncall', async (ctx) => {
+    const { team } = listOnCallQuerySchema.parse(ctx.query);
+    ctx.body = { schedules: await listOnCallSchedules(ctx.state.em, ctx.state.principal, team) };
+  });
   router.post('/oncall', async (ctx) => {
     const body = createOnCallScheduleRequestSchema.parse(ctx.request.body ?? {});
     const view = await createOnCallSchedule(ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, body);

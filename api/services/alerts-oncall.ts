@@ -20,6 +20,15 @@ export async function onCallScheduleFor(em: EntityManager, principal: Principal,
   return s;
 }
 
+/** The schedules of the teams the caller can see (of one team with `team`), by name. */
+export async function listOnCallSchedules(em: EntityManager, principal: Principal, team?: string) {
+  const visible = visibleTeamIds(principal);
+  const where: Record<string, unknown> = {};
+  if (visible) where.team = { $in: visible };
+  if (team) where.team = { ...(where.team as object), slug: team };
+  return (await em.find(OnCallScheduleSchema, where, { populate: ['team'], orderBy: { name: 'asc' }, limit: 500 })).map(toOnCallView);
+}
+
 export async function createOnCallSchedule(em: EntityManager, caller: Caller, body: CreateBody) {
   const team = await em.findOne(TeamSchema, { slug: body.team });
   const visible = visibleTeamIds(caller.principal);

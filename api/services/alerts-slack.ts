@@ -7,6 +7,7 @@ import { AuthenticationError, ConflictError, InputError, NotFoundError } from '.
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { AlertSchema, IntegrationSchema } from '../../db/entities/index.ts';
+import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import { decide } from './alerts.ts';
 
 const MAX_SKEW_S = 300;
@@ -26,7 +27,7 @@ export function slackSignature(signingSecret: string, timestamp: string, rawBody
  * (401) unless signed with that integration's signing secret within five minutes; the alert must be
  * of the integration's team. Answers the text Slack shows the person.
  */
-export async function slackAction(deps: { temporal: Client; keyring: Keyring }, em: EntityManager, integrationId: string, headers: { timestamp: string; signature: string }, rawBody: string): Promise<{ text: string }> {
+export async function slackAction(deps: { temporal: Client; keyring: Keyring } & AlertAnnouncer, em: EntityManager, integrationId: string, headers: { timestamp: string; signature: string }, rawBody: string, ip: string): Promise<{ text: string }> {
   const row = await em.findOne(IntegrationSchema, { id: integrationId, type: 'slack' }, { populate: ['team'] });
   if (!row) throw new AuthenticationError('not a Slack integration, or a bad signature');
   const teamId = (row.team as unknown as { id: string }).id;
@@ -47,7 +48,7 @@ export async function slackAction(deps: { temporal: Client; keyring: Keyring }, 
   if (!(await em.count(AlertSchema, { id: action.value, team: teamId }))) throw new NotFoundError('alert not found');
   const by = `slack:${payload.user.username ?? payload.user.name ?? payload.user.id}`;
   try {
-    const alert = await decide(deps, em, action.value, action.action_id, by);
+    const alert = await decide(deps, em, action.value, action.action_id, { by, via: 'slack', actor: null, ip, data: { slackUserId: payload.user.id, integration: integrationId } });
     return { text: `${action.action_id === 'ack' ? 'Acknowledged' : 'Resolved'} by ${by}: ${alert.summary}` };
   } catch (err) {
     // Slack shows whatever a click answers; "already resolved" is news, not an error.

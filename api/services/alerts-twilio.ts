@@ -1,11 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
 import twilio from 'twilio';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { parseSmsAck, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
 import { AuthenticationError, ConflictError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
-import type { Keyring } from '../../core/secrets/keyring.ts';
 import { IntegrationSchema } from '../../db/entities/index.ts';
 import { decide } from './alerts.ts';
 
@@ -15,7 +13,7 @@ import { decide } from './alerts.ts';
  * the integration's auth token and the message is to the integration's account. "ACK <code>" from
  * the number that code was sent to acknowledges its alert, once. Answers the reply text.
  */
-export async function twilioSmsReply(deps: { temporal: Client; keyring: Keyring }, em: EntityManager, integrationId: string, signature: string, url: string, params: Record<string, string>): Promise<string> {
+export async function twilioSmsReply(deps: Parameters<typeof decide>[0], em: EntityManager, integrationId: string, signature: string, url: string, params: Record<string, string>): Promise<string> {
   const row = await em.findOne(IntegrationSchema, { id: integrationId, type: 'twilio' }, { populate: ['team'] });
   if (!row) throw new AuthenticationError('not a Twilio integration, or a bad signature');
   const teamId = (row.team as unknown as { id: string }).id;
@@ -33,7 +31,7 @@ export async function twilioSmsReply(deps: { temporal: Client; keyring: Keyring 
   );
   if (!rows[0]) return `Code ${code} is unknown, used or expired.`;
   try {
-    const alert = await decide(deps, em, rows[0].alert_id, 'ack', `${params.From} (sms)`);
+    const alert = await decide(deps, em, rows[0].alert_id, 'ack', { by: `${params.From} (sms)`, via: 'sms', actor: null, data: { from: params.From } });
     return `Acknowledged: ${alert.summary.slice(0, 120)}`;
   } catch (err) {
     if (err instanceof ConflictError) return 'This alert is already resolved.';

@@ -1,22 +1,28 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
-import type { AlertDetail, AlertView } from '../../contracts/alerts/index.ts';
+import type { AlertChangeKind, AlertDetail, AlertView, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
 import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
+import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { verifyAckLink } from '../../core/alerts/ack-links.ts';
 import { tellWorkflow, type AlertSource } from '../../core/alerts/ingest.ts';
+import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
+import { toAlertView, toAttemptView } from '../../core/alerts/views.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertSchema, IntegrationSchema, type Alert } from '../../db/entities/index.ts';
-import { alertTimeline, appendAlertEvent, listAlerts, useAckLink, type AlertFilter } from '../../db/repositories/alerts.ts';
+import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, UserSchema, type Alert } from '../../db/entities/index.ts';
+import { alertTimeline, appendAlertEvent, listAlerts, lockOpenAlert, useAckLink, type AlertFilter } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 
-type Deps = { temporal: Client; keyring: Keyring };
-// Ingest lives in core/ so scans (activities) raise alerts through the same path as the HTTP sources.
-export { ingestAlert, type AlertSource } from '../../core/alerts/ingest.ts';
+type Deps = { temporal: Client; keyring: Keyring } & AlertAnnouncer;
 type Caller = { principal: Principal; ip: string };
+/**
+ * Who decided and through which path, for the alert's timeline and the audit log: a signed-in user
+ * (API or dashboard), a Slack button, an emailed link, an SMS reply, or the source itself.
+ */
+export type Decider = { by: string; via: 'api' | 'slack' | 'email-link' | 'sms' | 'source'; actor: { id: string; email: string } | null; ip?: string | null; note?: string; data?: Record<string, unknown> };
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 // A source's token, checked on every ingest request: opening its envelope each time would cost more
@@ -40,28 +46,8 @@ export async function authenticateSource(deps: Deps, em: EntityManager, sourceId
   return cached.source;
 }
 
-export function toAlertView(a: Alert): AlertView {
-  const source = a.source as unknown as { id: string; name: string } | null;
-  return {
-    id: a.id,
-    team: (a.team as unknown as { slug: string }).slug,
-    source: source ? { id: source.id, name: source.name } : null,
-    dedupKey: a.dedupKey,
-    status: a.status,
-    severity: a.severity,
-    summary: a.summary,
-    details: a.details,
-    labels: a.labels,
-    count: a.count,
-    policy: a.policyId && a.policyVersion !== null && a.policyVersion !== undefined ? { id: a.policyId, version: a.policyVersion } : null,
-    firstSeenAt: a.firstSeenAt.toISOString(),
-    lastSeenAt: a.lastSeenAt.toISOString(),
-    acknowledgedAt: a.acknowledgedAt?.toISOString() ?? null,
-    acknowledgedBy: a.acknowledgedBy ?? null,
-    resolvedAt: a.resolvedAt?.toISOString() ?? null,
-    resolvedBy: a.resolvedBy ?? null,
-  };
-}
+// Ingest lives in core/ so scans (activities) raise alerts through the same path as the HTTP sources.
+export { ingestAlert, type AlertSource } from '../../core/alerts/ingest.ts';
 
 export async function alertsPage(em: EntityManager, principal: Principal, q: Omit<AlertFilter, 'teamIds' | 'before'> & { team?: string; before?: string }) {
   const { rows, nextBefore } = await listAlerts(em, { ...q, teamIds: visibleTeamIds(principal), teamSlug: q.team, before: q.before ? new Date(q.before) : undefined });
@@ -81,39 +67,50 @@ export async function alertDetail(em: EntityManager, principal: Principal, id: s
   return {
     ...toAlertView(a),
     timeline: events.map((e) => ({ at: e.at.toISOString(), type: e.type, message: e.message, data: e.data ?? null })),
-    notifications: attempts.map((n) => ({ at: n.at.toISOString(), key: n.key, attempt: n.attempt, channel: n.channel, target: n.target, status: n.status, providerId: n.providerId ?? null, error: n.error ?? null, latencyMs: n.latencyMs })),
+    notifications: attempts.map(toAttemptView),
   };
 }
 
-/** Records an acknowledgement or resolve on the row, then tells the escalation (which stops paging at once). */
-export async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', by: string, audit?: Caller & { note?: string }): Promise<Alert> {
+/**
+ * Records an acknowledgement or resolve on the row with its audit entry (one transaction, whatever
+ * path it came by), then tells the escalation (which stops paging at once) and the live views.
+ */
+export async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', who: Decider): Promise<Alert> {
+  const { by } = who;
+  let changed = false;
   const alert = await em.fork().transactional(async (tx) => {
     const a = await tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!a) throw new NotFoundError('alert not found');
     if (a.status === 'resolved') throw new ConflictError('the alert is already resolved', { alertStatus: a.status });
     if (action === 'ack' && a.status === 'acknowledged') return a;
+    changed = true;
     const now = new Date();
     if (action === 'ack') Object.assign(a, { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by });
     else Object.assign(a, { status: 'resolved', resolvedAt: now, resolvedBy: by });
-    appendAlertEvent(tx, a.id, { at: now, type: action === 'ack' ? 'ack' : 'resolve', message: `${action === 'ack' ? 'acknowledged' : 'resolved'} by ${by}${audit?.note ? `: ${audit.note}` : ''}`, data: { by } });
-    if (audit) recordAudit(tx, { actor: { id: audit.principal.id, email: audit.principal.email }, action: `alert.${action}`, resourceType: 'alert', resourceId: a.id, teamId: (a.team as unknown as { id: string }).id, ip: audit.ip, ...(audit.note ? { data: { note: audit.note } } : {}) });
+    appendAlertEvent(tx, a.id, { at: now, type: action === 'ack' ? 'ack' : 'resolve', message: `${action === 'ack' ? 'acknowledged' : 'resolved'} by ${by}${who.note ? `: ${who.note}` : ''}`, data: { by, via: who.via } });
+    recordAudit(tx, { actor: who.actor, action: `alert.${action}`, resourceType: 'alert', resourceId: a.id, teamId: (a.team as unknown as { id: string }).id, ip: who.ip ?? null, data: { by, via: who.via, ...(who.note ? { note: who.note } : {}), ...who.data } });
     return a;
   });
   await tellWorkflow(deps, alert.id, action === 'ack' ? { type: 'ack', by } : { type: 'resolve', by });
+  if (changed) await announceAlert(deps, { change: action === 'ack' ? 'acknowledged' : 'resolved', alert });
   return alert;
 }
 
 export async function decideByUser(deps: Deps, em: EntityManager, caller: Caller, id: string, action: 'ack' | 'resolve', note?: string): Promise<AlertView> {
   const a = await alertFor(em, caller.principal, id);
   assertCan(caller.principal, (a.team as unknown as { id: string }).id, 'alerts:ack', 'alert');
-  return toAlertView(await decide(deps, em, id, action, caller.principal.email, { ...caller, ...(note ? { note } : {}) }));
+  const { principal, ip } = caller;
+  return toAlertView(await decide(deps, em, id, action, { by: principal.email, via: 'api', actor: { id: principal.id, email: principal.email }, ip, ...(note ? { note } : {}) }));
 }
 
 /** An emailed acknowledgement link: genuine, unexpired and unused, or it does nothing. */
-export async function ackByLink(deps: Deps & { jwtSecret: string }, em: EntityManager, token: string): Promise<AlertView> {
+export async function ackByLink(deps: Deps & { jwtSecret: string }, em: EntityManager, token: string, ip: string): Promise<AlertView> {
   const claims = verifyAckLink(deps.jwtSecret, token);
   if (!claims) throw new InputError('not a valid acknowledgement link', [{ field: 'token', message: 'forged, damaged or expired' }]);
   const used = await useAckLink(em.fork(), claims.link);
   if (!used || used.alertId !== claims.alert) throw new ConflictError('this acknowledgement link was already used or has expired');
-  return toAlertView(await decide(deps, em, used.alertId, 'ack', `${used.recipient} (email link)`));
+  // The recipient is usually a member (notify_users, notify_oncall); a channel's fixed address is not.
+  const user = await em.findOne(UserSchema, { email: used.recipient });
+  const actor = user ? { id: user.id, email: user.email } : null;
+  return toAlertView(await decide(deps, em, used.alertId, 'ack', { by: `${used.recipient} (email link)`, via: 'email-link', actor, ip, data: { recipient: used.recipient, link: claims.link } }));
 }

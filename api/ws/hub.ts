@@ -6,9 +6,9 @@ import { createRedis } from '../../core/redis.ts';
 import type { AppDeps } from '../context.ts';
 import { catchUpFromStore } from './catch-up.ts';
 import { SessionRevocations } from './revocations.ts';
-import { RunsTopic } from './runs-topic.ts';
 import { Session } from './session.ts';
 import { RunStreamReader } from './stream-reader.ts';
+import { TOPIC_SHAPES, TeamTopic } from './team-topic.ts';
 import { WS_PROTOCOL, authorizeUpgrade, rejectUpgrade } from './upgrade.ts';
 
 export const WS_PATH = '/ws';
@@ -28,7 +28,7 @@ export type WebSocketHub = {
 /**
  * Serves /ws on the API's HTTP server: authenticates the upgrade, then hands each socket to a
  * Session. Redis connections are opened on first use: one blocking reader for all watched runs and
- * one subscriber for the `runs` topic, per API instance.
+ * one subscriber per topic (`runs`, `alerts`), per API instance.
  */
 export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocketHub {
   const { config, logger, metrics } = deps;
@@ -38,8 +38,11 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
     return conn;
   };
   const reader = new RunStreamReader({ connect: () => connect('api-ws-reader'), redis: deps.redis, keys: deps.keys, logger });
-  const topic = new RunsTopic({ connect: () => connect('api-ws-runs'), channel: deps.keys.runsChannel, logger });
-  const sessionDeps = { db: deps.db, events: deps.events, reader, topic, metrics, logger, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
+  const topics = {
+    runs: new TeamTopic({ connect: () => connect('api-ws-runs'), channel: deps.keys.runsChannel, shape: TOPIC_SHAPES.runs, logger }),
+    alerts: new TeamTopic({ connect: () => connect('api-ws-alerts'), channel: deps.keys.alertsChannel, shape: TOPIC_SHAPES.alerts, logger }),
+  };
+  const sessionDeps = { db: deps.db, events: deps.events, reader, topics, metrics, logger, maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES };
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_CLIENT_MESSAGE_BYTES,
@@ -127,7 +130,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
           }),
       ),
     );
-    await Promise.all([reader.stop(), topic.close(), revocations.close(), catchingUp]);
+    await Promise.all([reader.stop(), topics.runs.close(), topics.alerts.close(), revocations.close(), catchingUp]);
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   };
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
-import { WS_CLOSE, wsClientMessageSchema, type WsServerMessage } from '../../contracts/events.ts';
+import { WS_CLOSE, wsClientMessageSchema, type WsServerMessage, type WsTopic } from '../../contracts/events.ts';
 import { can, type Principal } from '../../core/access.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
@@ -9,13 +9,13 @@ import type { Db } from '../../db/orm.ts';
 import { findRun } from '../../db/repositories/runs.ts';
 import { RunSubscription } from './run-subscription.ts';
 import type { RunStreamReader } from './stream-reader.ts';
-import type { RunsTopic, TopicMember } from './runs-topic.ts';
+import type { TeamTopic, TopicMember } from './team-topic.ts';
 
 export type SessionDeps = {
   db: Db;
   events: RunEventStore;
   reader: RunStreamReader;
-  topic: RunsTopic;
+  topics: Record<WsTopic, TeamTopic>;
   metrics: Metrics;
   logger: Logger;
   maxBufferedBytes: number;
@@ -29,7 +29,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Watch = { sub: RunSubscription; unwatch?: () => void };
 
-/** One authenticated socket: its run subscriptions, its `runs` topic membership, and its send budget. */
+/** One authenticated socket: its run subscriptions, its topic memberships (`runs`, `alerts`), and its send budget. */
 export class Session {
   readonly principal: Principal;
   /** The login session the socket's token belongs to; revoking it closes the socket. */
@@ -41,7 +41,7 @@ export class Session {
   private readonly deps: SessionDeps;
   private readonly watches = new Map<string, Watch>();
   private readonly member: TopicMember;
-  private onTopic = false;
+  private readonly joined = new Set<WsTopic>();
   private ended = false;
   private disposed = false;
   private timers: NodeJS.Timeout[] = [];
@@ -130,8 +130,8 @@ export class Session {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     for (const runId of [...this.watches.keys()]) this.unsubscribe(runId);
-    if (this.onTopic) this.deps.topic.remove(this.member);
-    this.onTopic = false;
+    for (const topic of this.joined) this.deps.topics[topic].remove(this.member);
+    this.joined.clear();
   }
 
   private reply(message: WsServerMessage): void {
@@ -162,14 +162,14 @@ export class Session {
     }
     const msg = wsClientMessageSchema.safeParse(parsed);
     if (!msg.success) {
-      this.reply({ op: 'error', message: 'invalid message: expected {op:"subscribe",runId,after} | {op:"unsubscribe",runId} | {op:"subscribe",topic:"runs"}' });
+      this.reply({ op: 'error', message: 'invalid message: expected {op:"subscribe",runId,after} | {op:"unsubscribe",runId} | {op:"subscribe",topic:"runs"|"alerts"}' });
       return;
     }
     const m = msg.data;
     try {
       if ('topic' in m) {
-        if (m.op === 'subscribe') await this.joinTopic();
-        else this.leaveTopic();
+        if (m.op === 'subscribe') await this.joinTopic(m.topic);
+        else this.leaveTopic(m.topic);
       } else if (m.op === 'subscribe') {
         await this.subscribe(m.runId, m.after);
       } else {
@@ -232,28 +232,28 @@ export class Session {
     watch.unwatch?.();
   }
 
-  private async joinTopic(): Promise<void> {
+  private async joinTopic(topic: WsTopic): Promise<void> {
     if (this.disposed) return;
-    if (!this.onTopic) {
-      this.onTopic = true;
+    if (!this.joined.has(topic)) {
+      this.joined.add(topic);
       try {
-        await this.deps.topic.add(this.member);
+        await this.deps.topics[topic].add(this.member);
       } catch (err) {
-        this.onTopic = false;
+        this.joined.delete(topic);
         throw err;
       }
       // The socket may have gone while Redis confirmed; dispose() already ran and would miss this.
       if (this.disposed) {
-        this.deps.topic.remove(this.member);
+        this.deps.topics[topic].remove(this.member);
         return;
       }
     }
-    this.reply({ op: 'subscribed', topic: 'runs' });
+    this.reply({ op: 'subscribed', topic });
   }
 
-  private leaveTopic(): void {
-    this.deps.topic.remove(this.member);
-    this.onTopic = false;
-    this.reply({ op: 'unsubscribed', topic: 'runs' });
+  private leaveTopic(topic: WsTopic): void {
+    this.deps.topics[topic].remove(this.member);
+    this.joined.delete(topic);
+    this.reply({ op: 'unsubscribed', topic });
   }
 }

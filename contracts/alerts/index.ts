@@ -2,3 +2,4 @@ export * from './ingest.ts';
 export * from './policies.ts';
 export * from './views.ts';
 export * from './oncall.ts';
+export * from './live.ts';

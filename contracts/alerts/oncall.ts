@@ -47,3 +47,5 @@ export type Shift = z.infer<typeof shiftSchema>;
 export const onCallNowSchema = z.object({ schedule: z.string(), at: z.string(), user: z.object({ id: z.string(), email: z.string() }).nullable(), layer: z.string().nullable() });
 export const onCallRangeSchema = z.object({ schedule: z.string(), shifts: z.array(shiftSchema) });
 export const onCallScheduleViewSchema = z.object({ id: z.string(), team: z.string(), name: z.string(), layers: z.array(rotationLayerSchema), overrides: z.array(overrideSchema) });
+export const listOnCallQuerySchema = z.strictObject({ team: teamSlugSchema.optional() });
+export const onCallScheduleListSchema = z.object({ schedules: z.array(onCallScheduleViewSchema) });

@@ -1,12 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
-import type { GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
+import type { AlertChangeKind, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
 import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, type Alert } from '../../db/entities/index.ts';
 import { appendAlertEvent, lockOpenAlert } from '../../db/repositories/alerts.ts';
+import { recordAudit } from '../../db/repositories/audit.ts';
+import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from './announce.ts';
 
-type Deps = { temporal: Client };
+type Deps = { temporal: Client } & AlertAnnouncer;
 /** Where an alert comes from: an alert-source integration of a team (an HTTP sender, or a scan naming one). */
 export type AlertSource = { id: string; name: string; teamId: string; policyId: string | null };
 
@@ -17,7 +19,7 @@ async function policySnapshot(em: EntityManager, source: AlertSource): Promise<P
   return policy ? { id: policy.id, version: policy.version, steps: policy.steps, repeat: policy.repeat, ackTimeoutSeconds: policy.ackTimeoutSeconds } : null;
 }
 
-export async function tellWorkflow(deps: Deps, alertId: string, change: AlertChange): Promise<void> {
+export async function tellWorkflow(deps: { temporal: Client }, alertId: string, change: AlertChange): Promise<void> {
   await deps.temporal.workflow
     .getHandle(escalationWorkflowId(alertId))
     .signal(alertChangeSignal, change)
@@ -47,6 +49,7 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
           if (!open) return { outcome: { id: null, dedupKey: a.dedupKey, outcome: 'ignored' as const }, alert: null };
           Object.assign(open, { status: 'resolved', resolvedAt: now, resolvedBy: `source:${source.name}`, lastSeenAt: now });
           appendAlertEvent(tx, open.id, { at: now, type: 'source.resolved', message: `resolved by the source ${source.name}` });
+          recordAudit(tx, { actor: null, action: 'alert.resolve', resourceType: 'alert', resourceId: open.id, teamId: source.teamId, data: { by: `source:${source.name}`, via: 'source', source: source.id } });
           return { outcome: { id: open.id, dedupKey: a.dedupKey, outcome: 'resolved' as const }, alert: open };
         }
         if (open) {
@@ -66,6 +69,9 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
       });
       const { alert, outcome } = result;
       if (!alert) return outcome;
+      const change: AlertChangeKind = outcome.outcome === 'opened' ? 'opened' : outcome.outcome === 'repeated' ? 'repeated' : 'resolved';
+      const committed = await alertForAnnouncement(em, alert.id);
+      if (committed) await announceAlert(deps, { change, alert: committed });
       if (outcome.outcome === 'resolved') await tellWorkflow(deps, alert.id, { type: 'resolve', by: `source:${source.name}` });
       else if (outcome.outcome === 'repeated') await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
       else {

@@ -150,6 +150,9 @@ describe('alerts', () => {
     expect(used.status).toBe(200);
     expect(used.body).toMatchObject({ id, status: 'acknowledged', acknowledgedBy: `${alice.email} (email link)` });
     expect((await client(api).post(`/api/v1/alerts/ack-link?token=${token}`)).status).toBe(409);
+    // Audited as alice (the recipient is a member), by way of the link.
+    const [audit] = await em().find(AuditLogSchema, { action: 'alert.ack', resourceId: id });
+    expect(audit).toMatchObject({ actorId: alice.id, actorEmail: alice.email, data: { via: 'email-link', recipient: alice.email } });
     await admin.post(`/api/v1/alerts/${id}/resolve`);
   });
 

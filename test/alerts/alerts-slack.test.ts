@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { AuditLogSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
@@ -67,6 +68,12 @@ it('posts with buttons; a 429 and a 500 are retried and recorded; a signed Ackno
   const resolve = await slack.click(actionsUrl(), { actionId: 'resolve', value: id, username: 'carol' });
   expect(resolve.body.text).toMatch(/^Resolved by slack:carol/);
   expect((await slack.click(actionsUrl(), { actionId: 'resolve', value: id, username: 'carol' })).body.text).toBe('This alert is already resolved.');
+  // Each click that decided something is audited: who in Slack, through which integration.
+  const audit = await api.deps.db.em.fork().find(AuditLogSchema, { resourceId: id }, { orderBy: { id: 'asc' } });
+  expect(audit.map((r) => [r.action, r.actorId, r.data])).toEqual([
+    ['alert.ack', null, expect.objectContaining({ by: 'slack:carol', via: 'slack', integration: slackId })],
+    ['alert.resolve', null, expect.objectContaining({ by: 'slack:carol', via: 'slack', integration: slackId })],
+  ]);
 });
 
 it('a wrong bot token is a failed attempt naming Slack’s error; an alert of another team cannot be clicked', async () => {

@@ -6,6 +6,10 @@ import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { CostsPage } from './pages/Costs.tsx';
+import { AlertPage } from './pages/alerts/AlertPage.tsx';
+import { AlertsPage } from './pages/alerts/AlertsPage.tsx';
+import { OnCallPage } from './pages/alerts/OnCallPage.tsx';
+import { PoliciesPage } from './pages/alerts/PoliciesPage.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -23,12 +27,17 @@ function Routes() {
   // Move focus to the new page's content, so keyboard and screen-reader users start there.
   useEffect(() => document.getElementById('main')?.focus({ preventScroll: true }), [path]);
   const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
+  const alert = /^\/alerts\/([0-9a-f-]{36})$/i.exec(path);
   if (path === '/runs/new') return <StartRunPage />;
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/costs') return <CostsPage />;
+  if (path === '/alerts') return <AlertsPage />;
+  if (path === '/alerts/policies') return <PoliciesPage />;
+  if (alert) return <AlertPage id={alert[1]!} key={alert[1]} />;
+  if (path === '/oncall') return <OnCallPage />;
   if (path === '/account') return <AccountPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (

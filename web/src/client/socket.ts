@@ -1,4 +1,5 @@
-import type { RunAnnouncement, RunEvent, WsClientMessage, WsServerMessage } from '../../../contracts/events.ts';
+import type { AlertAnnouncement } from '../../../contracts/alerts/live.ts';
+import type { RunAnnouncement, RunEvent, WsClientMessage, WsServerMessage, WsTopic } from '../../../contracts/events.ts';
 import { WS_CLOSE } from '../../../contracts/events.ts';
 import { refresh, session } from './session.ts';
 
@@ -21,6 +22,7 @@ class LiveSocket {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly runs = new Map<string, RunWatcher>();
   private readonly topic = new Set<(run: RunAnnouncement) => void>();
+  private readonly alertTopic = new Set<(change: AlertAnnouncement) => void>();
   private readonly stateListeners = new Set<(s: SocketState) => void>();
   state: SocketState = 'connecting';
   /** Incremented per opened connection; tests and the status pill read it. */
@@ -52,6 +54,18 @@ class LiveSocket {
     };
   }
 
+  /** Alert changes of the teams the user can see (the `alerts` topic), while `listener` is registered. */
+  watchAlerts(listener: (change: AlertAnnouncement) => void): () => void {
+    if (this.alertTopic.size === 0) this.sendMsg({ op: 'subscribe', topic: 'alerts' });
+    this.alertTopic.add(listener);
+    this.ensure();
+    return () => {
+      this.alertTopic.delete(listener);
+      if (this.alertTopic.size === 0) this.sendMsg({ op: 'unsubscribe', topic: 'alerts' });
+      this.idle();
+    };
+  }
+
   onState(listener: (s: SocketState) => void): () => void {
     this.stateListeners.add(listener);
     listener(this.state);
@@ -63,6 +77,7 @@ class LiveSocket {
     clearTimeout(this.retry);
     this.runs.clear();
     this.topic.clear();
+    this.alertTopic.clear();
     const ws = this.ws;
     this.ws = null;
     ws?.close(1000, 'signed out');
@@ -74,7 +89,15 @@ class LiveSocket {
   }
 
   private idle(): void {
-    if (this.runs.size === 0 && this.topic.size === 0) this.shutdown();
+    if (!this.wanted()) this.shutdown();
+  }
+
+  private wanted(): boolean {
+    return this.runs.size > 0 || this.topic.size > 0 || this.alertTopic.size > 0;
+  }
+
+  private topicsWanted(): WsTopic[] {
+    return [...(this.topic.size ? (['runs'] as const) : []), ...(this.alertTopic.size ? (['alerts'] as const) : [])];
   }
 
   private sendMsg(msg: WsClientMessage): void {
@@ -93,14 +116,14 @@ class LiveSocket {
       this.attempts = 0;
       this.connections++;
       this.setState('open');
-      if (this.topic.size > 0) this.sendMsg({ op: 'subscribe', topic: 'runs' });
+      for (const topic of this.topicsWanted()) this.sendMsg({ op: 'subscribe', topic });
       for (const [runId, w] of this.runs) this.sendMsg({ op: 'subscribe', runId, after: w.after });
     };
     ws.onmessage = (m) => this.onMessage(JSON.parse(String(m.data)) as WsServerMessage);
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (this.runs.size === 0 && this.topic.size === 0) return;
+      if (!this.wanted()) return;
       this.setState('reconnecting');
       void this.reconnect(e.code);
     };
@@ -119,6 +142,7 @@ class LiveSocket {
 
   private onMessage(msg: WsServerMessage): void {
     if (msg.op === 'run') this.topic.forEach((l) => l(msg.run));
+    else if (msg.op === 'alert') this.alertTopic.forEach((l) => l(msg));
     else if (msg.op === 'event') this.onEvent(msg.event);
   }
 

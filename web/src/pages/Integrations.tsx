@@ -2,23 +2,18 @@ import { useEffect, useState } from 'preact/hooks';
 import type { IntegrationView } from '../../../contracts/integrations/index.ts';
 import { del, get, query } from '../client/http.ts';
 import { may, useMe } from '../client/me.ts';
-import { teamPref } from '../prefs.ts';
+import { TeamSelect, usePageTeam } from '../components/TeamSelect.tsx';
 import { IntegrationForm, type IntegrationTypeInfo } from './IntegrationForm.tsx';
 
 /** A team's integrations: the credentials its runs use. Admins add, edit and delete them; members see their metadata. */
 export function IntegrationsPage() {
   const me = useMe();
-  const [preferred] = teamPref.use();
-  const [team, setTeam] = useState('');
+  const [team, setTeam] = usePageTeam(me);
   const [types, setTypes] = useState<IntegrationTypeInfo[]>([]);
   const [items, setItems] = useState<IntegrationView[]>([]);
   const [editing, setEditing] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
 
-  const teams = me?.choices ?? [];
-  useEffect(() => {
-    if (teams.length && !teams.some((t) => t.slug === team)) setTeam(teams.some((t) => t.slug === preferred) ? preferred : teams[0]!.slug);
-  }, [me, preferred]);
   useEffect(() => void get<{ types: IntegrationTypeInfo[] }>('/api/v1/integration-types').then((r) => setTypes(r.types), () => undefined), []);
   const load = () => get<{ items: IntegrationView[] }>(`/api/v1/integrations${query({ team, limit: 200 })}`).then((r) => setItems(r.items), () => setItems([]));
   useEffect(() => {
@@ -48,16 +43,7 @@ export function IntegrationsPage() {
     <section aria-labelledby="integrations-title">
       <div class="page-head">
         <h1 id="integrations-title">Integrations</h1>
-        <label class="compact">
-          <span class="sr-only">Team</span>
-          <select value={team} onChange={(e) => setTeam(e.currentTarget.value)} aria-label="Team of the integrations" data-testid="integrations-team">
-            {teams.map((t) => (
-              <option key={t.slug} value={t.slug}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TeamSelect me={me} team={team} onChange={setTeam} label="Team of the integrations" testId="integrations-team" />
       </div>
       {notice && (
         <p class={notice.error ? 'error' : 'notice'} role={notice.error ? 'alert' : 'status'}>

@@ -3,7 +3,7 @@ import type { ScheduleView } from '../../../contracts/schedules.ts';
 import { del, get, post, query } from '../client/http.ts';
 import { may, useMe } from '../client/me.ts';
 import { formatTime } from '../format.ts';
-import { teamPref } from '../prefs.ts';
+import { TeamSelect, usePageTeam } from '../components/TeamSelect.tsx';
 import { Link } from '../router.tsx';
 
 /** How a schedule fires, in words. */
@@ -29,15 +29,10 @@ function LastFire({ s }: { s: ScheduleView }) {
  */
 export function SchedulesPage() {
   const me = useMe();
-  const [preferred] = teamPref.use();
-  const [team, setTeam] = useState('');
+  const [team, setTeam] = usePageTeam(me);
   const [items, setItems] = useState<ScheduleView[] | null>(null);
   const [notice, setNotice] = useState<{ text: string; error?: boolean } | null>(null);
-  const teams = me?.choices ?? [];
 
-  useEffect(() => {
-    if (teams.length && !teams.some((t) => t.slug === team)) setTeam(teams.some((t) => t.slug === preferred) ? preferred : teams[0]!.slug);
-  }, [me, preferred]);
   const load = () => get<{ schedules: ScheduleView[] }>(`/api/v1/schedules${query({ team })}`).then((r) => setItems(r.schedules), () => setItems([]));
   // Fires happen on the server's clock: refresh while the page is open, so "latest fire" and "next" stay true.
   useEffect(() => {
@@ -65,16 +60,7 @@ export function SchedulesPage() {
     <section aria-labelledby="schedules-title">
       <div class="page-head">
         <h1 id="schedules-title">Schedules</h1>
-        <label class="compact">
-          <span class="sr-only">Team</span>
-          <select value={team} onChange={(e) => setTeam(e.currentTarget.value)} aria-label="Team of the schedules" data-testid="schedules-team">
-            {teams.map((t) => (
-              <option key={t.slug} value={t.slug}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TeamSelect me={me} team={team} onChange={setTeam} label="Team of the schedules" testId="schedules-team" />
         <Link href="/runs/new?schedule=1" class="button">
           New schedule
         </Link>

@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { escalationStateQuery, escalationWorkflowId } from '../../contracts/alerts/escalation.ts';
+import { client, tokenFor } from '../fixtures/http.ts';
+import { until } from '../fixtures/until.ts';
+import { createTeam, createUser } from '../fixtures/users.ts';
+import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
+import { startWebhookReceiver } from '../peers/webhook-receiver.ts';
+import { startTestWorker, type TestWorker } from '../peers/worker.ts';
+import { inOwnBrowser, screenshot, signIn } from './browser.ts';
+
+// The alerts dashboard in headless Chromium against the real API, a notifications worker, Temporal,
+// PostgreSQL, Redis and a signed-webhook receiver: an alert appears live and is acknowledged from
+// the page (and escalation stops), a policy edit saves a new version, the on-call calendar shows an
+// override. Needs the built dashboard (npm run build:web).
+let api: TestApi;
+let worker: TestWorker;
+let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
+const HOOK_SECRET = `hook-${crypto.randomUUID()}`;
+let team: { id: string; slug: string };
+let admin: { id: string; email: string; password: string; name?: string };
+let operator: { id: string; email: string; password: string };
+let adminApi: ReturnType<typeof client>;
+let hookId: string;
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.resolve('web/dist'))) throw new Error('web/dist is missing: run `npm run build:web` first');
+  const namespace = await ownNamespace('dash-alerts');
+  // The worker announces alert changes on the channel the API relays: one Redis prefix for both.
+  const shared = { TEMPORAL_NAMESPACE: namespace, REDIS_PREFIX: `${process.env.REDIS_PREFIX}dash-alerts:` };
+  hook = await startWebhookReceiver(HOOK_SECRET);
+  api = await startApi(shared);
+  worker = await startTestWorker({ ...shared, PUBLIC_URL: api.baseUrl }, { taskQueues: ['notifications'] });
+  team = await createTeam(api.deps.db.em);
+  admin = await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
+  operator = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+  adminApi = client(api, await tokenFor(api, admin.id));
+  hookId = (await adminApi.post('/api/v1/integrations', { team: team.slug, type: 'webhook', name: 'ops-hook', settings: { url: hook.url }, secrets: { signingSecret: HOOK_SECRET } })).body.id;
+}, 120_000);
+afterAll(async () => {
+  await worker?.shutdown();
+  await api?.close();
+  await hook?.close();
+});
+
+async function sourceFor(policyName: string, steps: unknown[]) {
+  const policy = await adminApi.post('/api/v1/escalation-policies', { team: team.slug, name: policyName, steps });
+  expect(policy.status).toBe(201);
+  const token = `tok-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const src = await adminApi.post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: `src-${policyName}`, settings: { policy: policy.body.id }, secrets: { token } });
+  return { policy: policy.body as { id: string }, send: (body: unknown) => client(api, token).post(`/api/v1/alerts?source=${src.body.id}`, body) };
+}
+
+describe('Alerts dashboard', () => {
+  it('an alert appears live, is acknowledged from the page, and escalation stops: no further attempt', async () => {
+    const { send } = await sourceFor('live', [{ type: 'notify_channel', integration: hookId }, { type: 'wait', seconds: 60 }, { type: 'notify_channel', integration: hookId }]);
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, operator);
+      await page.getByRole('link', { name: 'Alerts' }).click();
+      await page.getByText('No open alerts.').waitFor();
+
+      const dedupKey = `disk-${crypto.randomUUID().slice(0, 8)}`;
+      const id = (await send({ dedupKey, summary: 'disk almost full', severity: 'critical' })).body.alerts[0].id as string;
+      const row = page.locator(`[data-alert="${dedupKey}"]`);
+      await row.waitFor();
+      await send({ dedupKey, summary: 'disk almost full' });
+      await row.getByTestId('alert-count').filter({ hasText: '2×' }).waitFor();
+      // The first step has paged (the attempt is on record); the chain now waits 60 s.
+      await until('the first page', async () => (hook.deliveries.some((d) => (d.body.alert as { id: string }).id === id) ? true : undefined), 30_000);
+
+      await row.getByRole('button', { name: 'Acknowledge disk almost full' }).click();
+      // Acknowledged: it leaves the Open tab and is in the Acknowledged one.
+      await row.waitFor({ state: 'detached' });
+      await page.getByRole('tab', { name: 'Acknowledged' }).click();
+      await page.locator(`[data-alert="${dedupKey}"]`).getByText(operator.email).waitFor();
+      await page.locator(`[data-alert="${dedupKey}"]`).getByRole('link', { name: 'disk almost full' }).click();
+      await page.getByRole('heading', { name: 'disk almost full' }).waitFor();
+      // The escalation's own note that it stopped arrives live on the timeline.
+      await page.locator('[data-testid="alert-timeline"] li[data-type="acknowledged"]').waitFor({ timeout: 30_000 });
+      await screenshot(page, 'alert-detail');
+
+      // The chain has left its wait (the workflow says so), and only the first step's page was sent.
+      const handle = api.deps.temporal.workflow.getHandle(escalationWorkflowId(id));
+      await until('the escalation to stop', async () => ((await handle.query(escalationStateQuery)).phase === 'acknowledged' ? true : undefined), 30_000);
+      const detail = (await client(api, await tokenFor(api, operator.id)).get(`/api/v1/alerts/${id}`)).body as { notifications: { status: string }[] };
+      expect(detail.notifications.map((n) => n.status)).toEqual(['sent']);
+      expect(hook.deliveries.filter((d) => (d.body.alert as { id: string }).id === id)).toHaveLength(1);
+      await expect(page.locator('[data-testid="alert-attempts"] tbody tr[data-status]').count()).resolves.toBe(1);
+      // Operators acknowledge; the Acknowledge button is gone now, Resolve stays.
+      await expect(page.getByRole('button', { name: 'Acknowledge disk almost full' }).count()).resolves.toBe(0);
+    });
+  }, 120_000);
+
+  it('the policy editor saves a new version; an alert opened before keeps the version it started with', async () => {
+    const { send, policy } = await sourceFor('pager', [{ type: 'notify_channel', integration: hookId }, { type: 'wait', seconds: 600 }]);
+    const before = (await send({ dedupKey: `v1-${crypto.randomUUID()}`, summary: 'on version 1' })).body.alerts[0].id as string;
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, admin);
+      await page.goto(`${api.baseUrl}/alerts/policies`);
+      const row = page.locator('[data-policy="pager"]');
+      await expect(row.getByTestId('policy-version').textContent()).resolves.toBe('1');
+      await row.getByRole('button', { name: 'Edit pager' }).click();
+      const editor = page.getByTestId('policy-editor').filter({ hasText: 'Edit pager' });
+      await editor.getByText('Saving creates version 2.').waitFor();
+      await editor.getByLabel('Step 2 wait (seconds)').fill('120');
+      await editor.getByRole('button', { name: 'Add: Notify a channel' }).click();
+      await editor.getByLabel('Step 3 channel').selectOption({ label: 'ops-hook (webhook)' });
+      await editor.getByRole('button', { name: 'Save new version' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved pager, version 2.' }).waitFor();
+      await expect(row.getByTestId('policy-version').textContent()).resolves.toBe('2');
+      await screenshot(page, 'escalation-policy');
+    });
+    const stored = (await adminApi.get(`/api/v1/escalation-policies/${policy.id}`)).body;
+    expect(stored).toMatchObject({ version: 2, steps: [{ type: 'notify_channel', integration: hookId }, { type: 'wait', seconds: 120 }, { type: 'notify_channel', integration: hookId }] });
+    expect((await adminApi.get(`/api/v1/alerts/${before}`)).body.policy).toEqual({ id: policy.id, version: 1 });
+  }, 90_000);
+
+  it('the on-call calendar shows who is on call each day, with an override marked', async () => {
+    const day = (n: number) => new Date(Date.now() + n * 86_400_000);
+    const ymd = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const overrideDay = day(2);
+    // Noon to 14:00 of that local day: inside it whatever the machine's zone.
+    const from = new Date(overrideDay.getFullYear(), overrideDay.getMonth(), overrideDay.getDate(), 12).toISOString();
+    const to = new Date(overrideDay.getFullYear(), overrideDay.getMonth(), overrideDay.getDate(), 14).toISOString();
+    const created = await adminApi.post('/api/v1/oncall', {
+      team: team.slug,
+      name: 'primary',
+      layers: [{ name: 'week', users: [admin.id], rotation: 'weekly', handoffTime: '00:00', timeZone: 'UTC', start: ymd(day(-3)) }],
+      overrides: [{ user: operator.id, from, to }],
+    });
+    expect(created.status).toBe(201);
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, operator);
+      await page.goto(`${api.baseUrl}/oncall`);
+      const calendar = page.getByTestId('oncall-calendar');
+      const row = calendar.locator(`tr[data-day="${ymd(overrideDay)}"]`);
+      await row.locator(`li.override[data-user="${operator.id}"]`).getByText('override').waitFor();
+      // Around the override, the layer's person; on other days only them.
+      await expect(row.locator(`li[data-user="${admin.id}"]`).count()).resolves.toBe(2);
+      await expect(calendar.locator(`tr[data-day="${ymd(day(1))}"] li`).count()).resolves.toBe(1);
+      await expect(calendar.locator(`tr[data-day="${ymd(day(1))}"] li[data-user="${admin.id}"]`).count()).resolves.toBe(1);
+      await screenshot(page, 'oncall-calendar');
+    });
+  }, 90_000);
+});
