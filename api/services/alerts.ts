@@ -1,19 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
-import type { AlertChangeKind, AlertDetail, AlertView, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
+import type { AlertDetail, AlertView } from '../../contracts/alerts/index.ts';
 import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
-import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { verifyAckLink } from '../../core/alerts/ack-links.ts';
 import { tellWorkflow, type AlertSource } from '../../core/alerts/ingest.ts';
-import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
+import { announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
 import { toAlertView, toAttemptView } from '../../core/alerts/views.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, UserSchema, type Alert } from '../../db/entities/index.ts';
-import { alertTimeline, appendAlertEvent, listAlerts, lockOpenAlert, useAckLink, type AlertFilter } from '../../db/repositories/alerts.ts';
+import { AlertSchema, IntegrationSchema, UserSchema, type Alert } from '../../db/entities/index.ts';
+import { alertTimeline, appendAlertEvent, listAlerts, useAckLink, type AlertFilter } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 
 type Deps = { temporal: Client; keyring: Keyring } & AlertAnnouncer;
