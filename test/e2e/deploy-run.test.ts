@@ -5,6 +5,7 @@ import { freePort, loadLoop } from '../fixtures/deploy-integrations.ts';
 import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
+import { startPrometheus } from '../peers/prometheus.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
@@ -170,6 +171,48 @@ describe('a Kubernetes deploy run', () => {
     const noService = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: k8s('web', 'registry.test/web:v2', { strategy: 'blue-green' }) });
     expect(noService.status).toBe(400);
     expect(noService.body.errors).toEqual([{ field: 'params.target.service', message: 'blue-green needs the Service to switch' }]);
+  });
+});
+
+describe('a Kubernetes deploy verified by a Prometheus query', () => {
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+  beforeAll(async () => {
+    // A real Prometheus scraping the simulated workload's exporter (sim_http_error_ratio per Deployment).
+    prometheus = await startPrometheus(sim.metricsUrl);
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+  });
+  const verification = (threshold = 0.05) => ({
+    prometheus: { url: prometheus.url, query: 'max(sim_http_error_ratio{namespace="shop",deployment="{deployment}"})', threshold },
+    durationSeconds: 2,
+    intervalSeconds: 0.2,
+  });
+
+  it('succeeds while the query stays under the threshold', async () => {
+    const name = deployment();
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:v2'), verification: verification() }));
+    expect(run).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v2' } } });
+    expect((await events(run.id)).some((e) => /^verification round \d+: the Prometheus query passed$/.test(e.message))).toBe(true);
+  });
+
+  it('rolls back when the metric goes above the threshold during the verification window', async () => {
+    const name = deployment();
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:erroring'), verification: verification() }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(new RegExp(`^verification failed in round \\d+: Prometheus query max\\(sim_http_error_ratio\\{namespace="shop",deployment="${name}"\\}\\) returned 1, not under 0\\.05; rolled back to image registry\\.test/web:v1$`));
+    expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
+  });
+
+  it('fails before anything changes when Prometheus cannot parse the query', async () => {
+    const name = deployment();
+    const before = sim.deployment('shop', name)!.metadata.resourceVersion;
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:v2'), verification: { ...verification(), prometheus: { ...verification().prometheus, query: 'sum(' } } }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^the verification's Prometheus query sum\( was refused \(bad_data\): /);
+    expect((await events(run.id)).some((e) => e.message.startsWith('rolling back'))).toBe(false);
+    expect(sim.deployment('shop', name)!.spec.template.spec.containers[0]!.image).toBe('registry.test/web:v1');
+    expect(sim.deployment('shop', name)!.metadata.resourceVersion).toBe(before);
   });
 });
 

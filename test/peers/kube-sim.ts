@@ -44,13 +44,14 @@ type Deployment = {
 };
 type Service = { namespace: string; name: string; selector: Record<string, string>; resourceVersion: string; port: number };
 
-export type KubeSimOptions = { tickMs?: number; token?: string; badImage?: (image: string) => boolean; unhealthyImage?: (image: string) => boolean };
+export type KubeSimOptions = { tickMs?: number; token?: string; badImage?: (image: string) => boolean; unhealthyImage?: (image: string) => boolean; erroringImage?: (image: string) => boolean };
 
 export async function startKubeSim(opts: KubeSimOptions = {}) {
   const tickMs = opts.tickMs ?? 100;
   const token = opts.token ?? `sim-${crypto.randomUUID()}`;
   const bad = opts.badImage ?? ((image: string) => image.includes(':bad'));
   const unhealthy = opts.unhealthyImage ?? ((image: string) => image.includes(':unhealthy'));
+  const erroring = opts.erroringImage ?? ((image: string) => image.includes(':erroring'));
   const namespaces = new Set<string>(['default']);
   const forbidden = new Set<string>();
   const deployments = new Map<string, Deployment>();
@@ -337,6 +338,18 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
   /** The simulated workload itself, over plain HTTP like a Service behind an ingress. */
   const appServer = http.createServer((req, res) => {
     const pathname = new URL(req.url!, 'http://sim').pathname;
+    if (pathname === '/metrics') {
+      // What the workload's own exporter would say: the share of its requests failing, from the
+      // ready pods of each Deployment (an `erroring` image fails every request it serves).
+      const lines = ['# HELP sim_http_error_ratio Share of requests answered 5xx.', '# TYPE sim_http_error_ratio gauge'];
+      for (const d of deployments.values()) {
+        const ready = d.sets.reduce((n, s) => n + s.ready, 0);
+        const failing = d.sets.filter((s) => s.template.spec.containers.some((c) => erroring(c.image))).reduce((n, s) => n + s.ready, 0);
+        lines.push(`sim_http_error_ratio{namespace="${d.namespace}",deployment="${d.name}"} ${ready ? failing / ready : 0}`);
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(`${lines.join('\n')}\n`);
+      return;
+    }
     const svc = /^\/sim\/svc\/([^/]+)\/([^/]+)$/.exec(pathname);
     if (svc) {
       // A Service: ready pods whose labels match its selector, as kube-proxy would route.
@@ -412,6 +425,8 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     /** The Service's address: answers with the images of the ready pods its selector matches. */
     serviceUrl: (ns: string, name: string) => `${appBase}/sim/svc/${ns}/${name}`,
     serviceSelector: (ns: string, name: string) => services.get(key(ns, name))?.selector,
+    /** The workload's Prometheus exposition: `sim_http_error_ratio{namespace,deployment}`. */
+    metricsUrl: `${appBase}/metrics`,
     async stop() {
       clearInterval(timer);
       for (const w of watchers) w.res.end();
