@@ -5,6 +5,7 @@ import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { DeployHistoryPage } from './pages/DeployHistory.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -28,6 +29,7 @@ function Routes() {
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/account') return <AccountPage />;
+  if (path === '/deploys') return <DeployHistoryPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (
     <section>
