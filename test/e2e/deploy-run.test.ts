@@ -123,12 +123,52 @@ describe('a Kubernetes deploy run', () => {
     expect((await events(back.id))[0]?.message).toMatch(new RegExp(`\\(re-run of ${first.id}\\)$`));
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
 
+    // The target's history: newest first, each run with what it found and what it left live.
+    const history = await client(api, operator).get(`/api/v1/runs?${new URLSearchParams({ kind: 'deploy', target: `kubernetes:${cluster}//${name}` })}`);
+    expect(history.status).toBe(200);
+    expect(history.body.runs.map((r: Run & { params: { rollbackOf?: string } }) => [r.id, r.summary?.previous, r.summary?.live, r.params.rollbackOf])).toEqual([
+      [back.id, { app: 'registry.test/web:v2' }, { app: 'registry.test/web:v1' }, first.id],
+      [first.id, { app: 'registry.test/web:v1' }, { app: 'registry.test/web:v2' }, undefined],
+    ]);
+
     // Only a succeeded deploy can be rolled back.
     const failed = await ended(await start(k8s(deployment(), 'registry.test/web:bad')));
     const refused = await client(api, operator).post(`/api/v1/runs/${failed.id}/rollback`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toBe('only a succeeded deploy can be rolled back; this one is failed');
     expect((await client(api, operator).post(`/api/v1/runs/${crypto.randomUUID()}/rollback`, {})).status).toBe(404);
+  });
+
+  it('asks for approval before a rollback when the team requires it, and not when it does not', async () => {
+    const deployed = async () => {
+      const name = deployment();
+      return { name, run: await ended(await start(k8s(name, 'registry.test/web:v2'))) };
+    };
+    const rollback = async (id: string) => (await client(api, operator).post(`/api/v1/runs/${id}/rollback`, {})).body.id as string;
+    const setting = (rollbackApproval: boolean) => client(api, admin).patch(`/api/v1/teams/${team.slug}/settings`, { deploy: { rollbackApproval } });
+
+    // Off (the default): the rollback goes straight through.
+    const a = await deployed();
+    const direct = await ended(await rollback(a.run.id));
+    expect(direct).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v1' } } });
+    expect((await client(api, operator).get(`/api/v1/runs/${direct.id}`)).body.params.requireApproval).toBe(false);
+
+    const b = await deployed();
+    expect((await setting(true)).body.deploy).toEqual({ rollbackApproval: true });
+    try {
+      const waiting = await rollback(b.run.id);
+      const seen = await until('the rollback to wait for approval', async () => {
+        const run = await getRun(waiting);
+        return run.status === 'awaiting_approval' ? run : undefined;
+      }, 30_000, 100);
+      expect(seen.summary).toMatchObject({ changes: [{ container: 'app', field: 'image', from: 'registry.test/web:v2', to: 'registry.test/web:v1' }] });
+      // Nothing changes while it waits; the approval (by someone else: four-eyes) lets it run.
+      expect(sim.deployment('shop', b.name)!.spec.template.spec.containers[0]!.image).toBe('registry.test/web:v2');
+      expect((await client(api, admin).post(`/api/v1/runs/${waiting}/approve`, {})).status).toBe(200);
+      expect(await ended(waiting)).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v1' } } });
+    } finally {
+      await setting(false);
+    }
   });
 
   it('blue-green: verifies the new Deployment before switching the Service, switches back on demand, and never switches to a failing one', async () => {
