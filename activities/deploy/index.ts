@@ -16,7 +16,7 @@ export type DeployDeps = {
   em: EntityManager;
   events: RunEventStore;
   keyring: Keyring;
-  /** How often a rollout is looked at (the Deployment read, the container inspected). */
+  /** How often a Docker candidate is looked at while it starts (inspected, its health URL asked); Kubernetes rollouts are watched. */
   pollMs?: number;
 };
 
@@ -75,7 +75,6 @@ async function checkQuery(v: Verification | undefined, deployment: string) {
 }
 
 export function createDeployActivities(deps: DeployDeps) {
-  const pollMs = deps.pollMs ?? 1_000;
   const docker = async (teamId: string, integrationId: string) => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'docker' });
     return dockerFor(loaded.settings, loaded.secrets);
@@ -100,13 +99,13 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
           return { live: { [t.container]: done.image } };
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
-          const { apps } = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rolloutBlueGreen(apps, t, point, progress, signal, pollMs) };
-          return { live: await rolloutKubernetes(apps, point.namespace, t, point, progress, signal, pollMs) };
+          const k = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rolloutBlueGreen(k, t, point, progress, signal) };
+          return { live: await rolloutKubernetes(k, point.namespace, t, point, progress, signal) };
         }
         throw new Error('the rollback point is for another platform than the target');
       });
@@ -137,13 +136,13 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
           return { live: { [t.container]: done.image }, changed: done.changed };
         }
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
-          const { apps, core } = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rollbackBlueGreen(apps, core, point, progress, signal, pollMs), changed: true };
-          return { live: await rollbackKubernetes(apps, point, progress, signal, pollMs), changed: true };
+          const k = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rollbackBlueGreen(k, k.core, point, progress, signal), changed: true };
+          return { live: await rollbackKubernetes(k, point, progress, signal), changed: true };
         }
         throw new Error('the rollback point is for another platform than the target');
       });

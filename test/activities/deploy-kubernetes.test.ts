@@ -79,6 +79,20 @@ describe('deploy to a Kubernetes Deployment', () => {
     expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
   });
 
+  it('follows the rollout through a watch of the Deployment, not by reading it over and over', async () => {
+    const s = await setup({}, { replicas: 4 });
+    const plan = await call(activities.deployPlan, s);
+    const reads = () => sim.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${s.name}`)).length;
+    const [readsBefore, watchesBefore] = [reads(), sim.watches()];
+    await call(activities.deployRollout, { ...s, plan });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 4, ready: 4 }]);
+    // One read for the write, one before the watch: a 4-replica rollout takes ~16 controller steps.
+    expect(reads() - readsBefore).toBeLessThanOrEqual(3);
+    expect(sim.watches() - watchesBefore).toBeGreaterThanOrEqual(1);
+    const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(4);
+  });
+
   it('retries a write refused for a stale resourceVersion on a fresh read', async () => {
     const s = await setup({});
     const plan = await call(activities.deployPlan, s);
@@ -90,6 +104,9 @@ describe('deploy to a Kubernetes Deployment', () => {
     const forbidden = await setup({ namespace: 'payments' });
     sim.forbid('payments');
     await expect(call(activities.deployPlan, forbidden)).rejects.toThrow(/forbidden by the cluster's RBAC while reading deployment payments\/web-\w+: deployments.apps "web-\w+" is forbidden: User "system:serviceaccount:ci:deployer" cannot get resource/);
+
+    const noNamespace = await setup({ namespace: 'no-such-namespace' });
+    await expect(call(activities.deployPlan, noNamespace)).rejects.toMatchObject({ type: DEPLOY_FAILED, message: expect.stringMatching(/^not found while reading deployment no-such-namespace\/web-\w+: namespaces "no-such-namespace" not found$/) });
 
     const unknown = await setup({ deployment: 'no-such-app' });
     await expect(call(activities.deployPlan, unknown)).rejects.toThrow('not found while reading deployment shop/no-such-app: deployments.apps "no-such-app" not found');

@@ -56,7 +56,8 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
   const forbidden = new Set<string>();
   const deployments = new Map<string, Deployment>();
   const services = new Map<string, Service>();
-  const watchers = new Set<{ ns: string; res: http.ServerResponse; bookmarks: boolean }>();
+  const watchers = new Set<{ ns: string; name?: string; res: http.ServerResponse; bookmarks: boolean }>();
+  let watchesStarted = 0;
   const requests: Array<{ method: string; path: string }> = [];
   let version = 1000;
   let conflictsToInject = 0;
@@ -97,7 +98,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
   }
 
   function notify(d: Deployment, type: 'ADDED' | 'MODIFIED') {
-    for (const w of watchers) if (w.ns === d.namespace) w.res.write(`${JSON.stringify({ type, object: toObject(d) })}\n`);
+    for (const w of watchers) if (w.ns === d.namespace && (!w.name || w.name === d.name)) w.res.write(`${JSON.stringify({ type, object: toObject(d) })}\n`);
   }
 
   function condition(type: string, statusValue: 'True' | 'False', reason: string, message: string) {
@@ -253,14 +254,29 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
       if (!name) {
         const items = [...deployments.values()].filter((d) => d.namespace === ns).map(toObject);
         if (verb !== 'watch') return send(200, { apiVersion: 'apps/v1', kind: 'DeploymentList', metadata: { resourceVersion: String(version) }, items });
+        // fieldSelector: only metadata.name=… (what a client following one Deployment sends).
+        const field = /^metadata\.name=(.+)$/.exec(url.searchParams.get('fieldSelector') ?? '');
+        if (url.searchParams.get('fieldSelector') && !field) return fail(400, 'BadRequest', `the simulation selects only by metadata.name, not ${url.searchParams.get('fieldSelector')}`);
+        const only = field?.[1];
+        const since = url.searchParams.get('resourceVersion');
         res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-        for (const item of items) res.write(`${JSON.stringify({ type: 'ADDED', object: item })}\n`);
-        const watcher = { ns, res, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
+        // From a resourceVersion: only what changed after it (the simulation keeps no history, so a
+        // change is sent as the object's current state); without one: every object as ADDED first.
+        for (const item of items) {
+          if (only && item.metadata.name !== only) continue;
+          if (!since) res.write(`${JSON.stringify({ type: 'ADDED', object: item })}\n`);
+          else if (Number(item.metadata.resourceVersion) > Number(since)) res.write(`${JSON.stringify({ type: 'MODIFIED', object: item })}\n`);
+        }
+        const watcher = { ns, name: only, res, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
         watchers.add(watcher);
+        watchesStarted++;
         const bookmark = setInterval(() => {
           if (watcher.bookmarks) res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Deployment', apiVersion: 'apps/v1', metadata: { resourceVersion: String(version) } } })}\n`);
         }, 5 * tickMs);
-        req.on('close', () => (clearInterval(bookmark), watchers.delete(watcher)));
+        // timeoutSeconds: the server ends the watch, as the API server does; the client starts another.
+        const seconds = Number(url.searchParams.get('timeoutSeconds') ?? 0);
+        const ending = seconds > 0 ? setTimeout(() => res.end(), seconds * 1000) : undefined;
+        req.on('close', () => (clearInterval(bookmark), clearTimeout(ending), watchers.delete(watcher)));
         return;
       }
       const d = deployments.get(key(ns, name));
@@ -419,6 +435,8 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     /** The images of each ReplicaSet with pods, for asserting what actually runs. */
     running: (ns: string, name: string) => deployments.get(key(ns, name))?.sets.filter((s) => s.replicas > 0).map((s) => ({ images: s.template.spec.containers.map((c) => c.image), replicas: s.replicas, ready: s.ready })) ?? [],
     forbid: (ns: string) => void (namespaces.add(ns), forbidden.add(ns)),
+    /** How many watches clients have opened (a follower watches instead of polling). */
+    watches: () => watchesStarted,
     /** The next `n` writes of a Deployment are refused with 409, as when another client wrote first. */
     injectConflicts: (n: number) => void (conflictsToInject = n),
     appUrl: (ns: string, name: string) => `${appBase}/sim/app/${ns}/${name}`,
