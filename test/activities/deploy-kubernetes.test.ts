@@ -5,6 +5,7 @@ import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan } from '../../contra
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import { freePort, storeIntegration } from '../fixtures/deploy-integrations.ts';
 import { createRunWithTeam } from '../fixtures/runs.ts';
+import { until } from '../fixtures/until.ts';
 import { peerContext } from '../peers/context.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 
@@ -91,6 +92,22 @@ describe('deploy to a Kubernetes Deployment', () => {
     expect(sim.watches() - watchesBefore).toBeGreaterThanOrEqual(1);
     const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
     expect(new Set(progress).size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('does not count a rollout done while a pod\'s readiness flaps, and finishes once it holds', async () => {
+    const s = await setup({}, { replicas: 2 });
+    const plan = await call(activities.deployPlan, s);
+    sim.flap('shop', s.name, true);
+    let settled = false;
+    const rollout = call(activities.deployRollout, { ...s, plan }).finally(() => (settled = true));
+    await until('every replica updated while one keeps flapping', async () => {
+      const st = sim.deployment('shop', s.name)!.status;
+      return st.updatedReplicas === 2 && st.availableReplicas < 2 ? true : undefined;
+    }, 20_000, 20);
+    expect(settled).toBe(false);
+    sim.flap('shop', s.name, false);
+    expect(await rollout).toMatchObject({ live: { app: 'registry.test/web:v2' } });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 2, ready: 2 }]);
   });
 
   it('retries a write refused for a stale resourceVersion on a fresh read', async () => {

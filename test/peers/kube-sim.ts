@@ -89,6 +89,8 @@ export async function startKubeSim(opts: KubeSimOptions = {}) {
     /** The images of each ReplicaSet with pods, for asserting what actually runs. */
     running: (ns: string, name: string) => deployments.get(key(ns, name))?.sets.filter((s) => s.replicas > 0).map((s) => ({ images: s.template.spec.containers.map((c) => c.image), replicas: s.replicas, ready: s.ready })) ?? [],
     forbid: (ns: string) => void (namespaces.add(ns), forbidden.add(ns)),
+    /** Readiness flaps while on: one pod of the Deployment's current ReplicaSet keeps going unready. */
+    flap: (ns: string, name: string, on: boolean) => void (deployments.get(key(ns, name))!.flapping = on),
     /** How many watches clients have opened (a follower watches instead of polling). */
     watches: () => state.watchesStarted,
     /** The next `n` writes of a Deployment are refused with 409, as when another client wrote first. */

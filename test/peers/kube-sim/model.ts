@@ -21,6 +21,8 @@ export type Deployment = {
   lastProgress: number;
   conditions: Array<Record<string, unknown>>;
   annotations: Record<string, string>;
+  /** Readiness flapping on demand (see controller.ts). */
+  flapping?: boolean;
 };
 export type Service = { namespace: string; name: string; selector: Record<string, string>; resourceVersion: string; port: number };
 
