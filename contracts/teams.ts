@@ -27,6 +27,11 @@ export const teamSettingsSchema = z.object({
       forbidExternalData: z.boolean().default(false).describe('refuse configurations with `data "external"` sources'),
     })
     .default({ forbidProvisioners: [], forbidExternalData: false }),
+  deploy: z
+    .object({
+      rollbackApproval: z.boolean().default(false).describe('a rollback started from a succeeded deploy (POST /runs/{id}/rollback) waits for approval after its diff, whatever the deploy asked'),
+    })
+    .default({ rollbackApproval: false }),
 });
 export type TeamSettings = z.infer<typeof teamSettingsSchema>;
 
@@ -44,8 +49,9 @@ export const teamSettingsPatchSchema = z
         forbidExternalData: z.boolean().optional(),
       })
       .optional(),
+    deploy: z.strictObject({ rollbackApproval: z.boolean().optional() }).optional(),
   })
-  .refine((p) => Object.keys(p).length > 0, { message: 'give at least one of fourEyes, autoApply, terraform' });
+  .refine((p) => Object.keys(p).length > 0, { message: 'give at least one of fourEyes, autoApply, terraform, deploy' });
 export type TeamSettingsPatch = z.infer<typeof teamSettingsPatchSchema>;
 
 /** The patch applied to `current`; lists are deduplicated. */
@@ -57,5 +63,6 @@ export function applySettingsPatch(current: TeamSettings, patch: TeamSettingsPat
       forbidProvisioners: [...new Set(patch.terraform?.forbidProvisioners ?? current.terraform.forbidProvisioners)],
       forbidExternalData: patch.terraform?.forbidExternalData ?? current.terraform.forbidExternalData,
     },
+    deploy: { rollbackApproval: patch.deploy?.rollbackApproval ?? current.deploy.rollbackApproval },
   };
 }

@@ -75,6 +75,24 @@ ensure_alertmanager() {
   return 1
 }
 
+# Prometheus (Debian), the real query API a deploy's verification gate asks (test/peers/prometheus.ts
+# starts one per test with its own config, scraping a /metrics endpoint the test controls).
+ensure_prometheus() {
+  if [ -x /usr/bin/prometheus ]; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing Debian prometheus for the deploy verification tests" >&2
+    local policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+    fi
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >&2 || true
+    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+  fi
+  [ -x /usr/bin/prometheus ] && return 0
+  echo "Prometheus is not installed at /usr/bin/prometheus (apt-get install prometheus)" >&2
+  return 1
+}
+
 # The Docker-host deploy tests talk to a real Docker Engine API: Debian's podman serving it on a unix
 # socket (`podman system service`), with its own storage under $OPSSIGHT_PODMAN_DIR so nothing of the
 # machine's podman is touched. Containers use host networking (each on its own loopback port) and

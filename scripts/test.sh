@@ -10,6 +10,7 @@ ensure_redis
 ensure_chromium
 ensure_sshd
 ensure_alertmanager
+ensure_prometheus
 ensure_podman
 ensure_moto
 

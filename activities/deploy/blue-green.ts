@@ -1,6 +1,6 @@
 import { ApiException, type AppsV1Api, type CoreV1Api, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { DeployPlan, KubernetesTarget, RollbackPoint } from '../../contracts/kinds/deploy.ts';
-import { desiredTemplate, explain, follow, imagesOf, planKubernetes, read, type Progress } from './kubernetes.ts';
+import { desiredTemplate, explain, follow, imagesOf, planKubernetes, read, type Kube, type Progress } from './kubernetes.ts';
 
 /**
  * Blue-green on Kubernetes: two Deployments, `<name>-blue` and `<name>-green`, whose pods carry the
@@ -33,7 +33,8 @@ export async function planBlueGreen(apps: AppsV1Api, core: CoreV1Api, namespace:
 }
 
 /** Creates or replaces the new slot's Deployment from the live one (new images, the slot label) and follows it. */
-export async function rolloutBlueGreen(apps: AppsV1Api, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal, pollMs: number) {
+export async function rolloutBlueGreen(kube: Kube, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
+  const { apps } = kube;
   const bg = point.blueGreen!;
   const ns = point.namespace;
   const live = await read(apps, ns, bg.live);
@@ -67,7 +68,7 @@ export async function rolloutBlueGreen(apps: AppsV1Api, t: KubernetesTarget, poi
       }
     }
   }
-  await follow(apps, ns, bg.next, onProgress, signal, pollMs);
+  await follow(kube, ns, bg.next, onProgress, signal);
   return imagesOf(template);
 }
 
@@ -109,10 +110,11 @@ export async function switchBlueGreen(apps: AppsV1Api, core: CoreV1Api, t: Kuber
 }
 
 /** Back to the recorded selector (and the old Deployment's replicas); the new slot is scaled to zero. */
-export async function rollbackBlueGreen(apps: AppsV1Api, core: CoreV1Api, point: KubeRollback, onProgress: Progress, signal: AbortSignal, pollMs: number) {
+export async function rollbackBlueGreen(kube: Kube, core: CoreV1Api, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
+  const { apps } = kube;
   const bg = point.blueGreen!;
   const live = await read(apps, point.namespace, bg.live);
-  if ((live.status?.availableReplicas ?? 0) < (live.spec?.replicas ?? 1)) await follow(apps, point.namespace, bg.live, onProgress, signal, pollMs);
+  if ((live.status?.availableReplicas ?? 0) < (live.spec?.replicas ?? 1)) await follow(kube, point.namespace, bg.live, onProgress, signal);
   const service = await readService(core, point.namespace, bg.service);
   if (JSON.stringify(service.spec?.selector ?? {}) !== JSON.stringify(bg.selector)) await setSelector(core, point.namespace, bg.service, bg.selector);
   await scale(apps, point.namespace, bg.next, 0).catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import type { DockerSecrets, DockerSettings } from '../../contracts/integrations/docker.ts';
 import type { KubernetesSecrets, KubernetesSettings } from '../../contracts/integrations/kubernetes.ts';
@@ -20,7 +20,7 @@ export function dockerFor(settings: DockerSettings, secrets: DockerSecrets): Doc
  * disk or the environment). The library refuses http:// unless TLS checks are off; the schema allows
  * http:// only on loopback (kubectl proxy), where there is no TLS to check.
  */
-export function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesSecrets): { apps: AppsV1Api; core: CoreV1Api } {
+export function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesSecrets): { apps: AppsV1Api; core: CoreV1Api; watch: Watch } {
   const kc = new KubeConfig();
   const b64 = (pem: string | undefined) => (pem ? Buffer.from(pem).toString('base64') : undefined);
   kc.loadFromOptions({
@@ -29,5 +29,5 @@ export function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesS
     contexts: [{ name: settings.context, cluster: 'cluster', user: 'user', namespace: settings.namespace }],
     currentContext: settings.context,
   });
-  return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api) };
+  return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), watch: new Watch(kc) };
 }

@@ -13,6 +13,8 @@ export const names = (t: DockerTarget, runId: string) => ({
   failed: `${t.container}--failed-${runId.slice(0, 8)}`,
 });
 const RUN_LABEL = 'opssight.deploy.run';
+/** Between two looks at a starting container (inspect + its health URL): each is a local round trip. */
+export const DOCKER_POLL_MS = 250;
 
 export type Beat = (message: string) => void;
 type DockerRollback = Extract<RollbackPoint, { platform: 'docker' }>;
@@ -149,7 +151,7 @@ async function logsTail(docker: Docker, name: string): Promise<string> {
 }
 
 /** Waits until the candidate answers its health check (and Docker's HEALTHCHECK, when the image has one, says healthy). */
-async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: number, beat: Beat, signal: AbortSignal): Promise<void> {
+async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: number, beat: Beat, signal: AbortSignal, pollMs: number): Promise<void> {
   const url = t.health.url.replaceAll('{port}', String(port));
   const deadline = Date.now() + t.health.timeoutSeconds * 1000;
   let last: string;
@@ -171,7 +173,7 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
     last = dockerHealth && dockerHealth !== 'healthy' ? `HEALTHCHECK says ${dockerHealth}` : result.detail;
     if (Date.now() > deadline) throw deployFailure(`the new container did not become healthy within ${t.health.timeoutSeconds}s: ${last}`);
     beat(`waiting for ${url}: ${last}`);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -182,7 +184,7 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
  * the Docker host shows: a finished switch is not redone, a half-made candidate is made again.
  * On failure before the switch the candidate is removed and the live container was never touched.
  */
-export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal) {
+export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal, pollMs = DOCKER_POLL_MS) {
   const n = names(t, runId);
   const current = await inspectOrNull(docker, n.live);
   if (current?.Config.Labels?.[RUN_LABEL] === runId) {
@@ -217,7 +219,7 @@ export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: stri
         throw deployFailure(`the new container could not start: ${message.split('\n')[0]}`);
       }
     }
-    await waitHealthy(docker, t, n.candidate, port, beat, signal);
+    await waitHealthy(docker, t, n.candidate, port, beat, signal, pollMs);
   } catch (err) {
     await docker.getContainer(n.candidate).remove({ force: true }).catch(() => undefined);
     throw err;
@@ -241,7 +243,7 @@ async function stopQuietly(docker: Docker, name: string, seconds: number) {
  * cancelled): `<name>--previous` is started and waits for its health check before it takes the name
  * again; the new one is removed. Before a switch there is nothing to undo (rolloutDocker cleaned up).
  */
-export async function rollbackDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal) {
+export async function rollbackDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal, pollMs = DOCKER_POLL_MS) {
   const n = names(t, runId);
   await docker.getContainer(n.candidate).remove({ force: true }).catch(() => undefined);
   const current = await inspectOrNull(docker, n.live);
@@ -251,7 +253,7 @@ export async function rollbackDocker(docker: Docker, t: DockerTarget, runId: str
   if (!previous.State.Running) await docker.getContainer(n.previous).start();
   const port = point.port ?? portOf(t, previous) ?? t.ports.slots[0];
   beat(`rolling back to ${point.image}`);
-  await waitHealthy(docker, { ...t, image: point.image }, n.previous, port, beat, signal);
+  await waitHealthy(docker, { ...t, image: point.image }, n.previous, port, beat, signal, pollMs);
   if (current) {
     await docker.getContainer(n.live).rename({ name: n.failed });
     await docker.getContainer(n.failed).remove({ force: true });

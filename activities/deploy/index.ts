@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DeployParams, DeployPlan, RolloutProgress } from '../../contracts/kinds/deploy.ts';
+import type { DeployParams, DeployPlan, RolloutProgress, Verification } from '../../contracts/kinds/deploy.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
@@ -8,13 +8,15 @@ import { dockerFor, kubernetesFor } from './clients.ts';
 import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
 import { planBlueGreen, rollbackBlueGreen, rolloutBlueGreen, switchBlueGreen } from './blue-green.ts';
 import { planKubernetes, rollbackKubernetes, rolloutKubernetes } from './kubernetes.ts';
+import { deployFailure } from './failures.ts';
+import { queryUnder } from './prometheus.ts';
 import { verify } from './verify.ts';
 
 export type DeployDeps = {
   em: EntityManager;
   events: RunEventStore;
   keyring: Keyring;
-  /** How often a rollout is looked at (the Deployment read, the container inspected). */
+  /** How often a Docker candidate is looked at while it starts (inspected, its health URL asked); Kubernetes rollouts are watched. */
   pollMs?: number;
 };
 
@@ -58,8 +60,21 @@ async function step<T>(deps: DeployDeps, runId: string, fn: (tools: { signal: Ab
   }
 }
 
+/** The verification with `{deployment}` in its URLs and query replaced by the Deployment verified. */
+const verificationFor = (v: Verification, deployment: string): Verification => ({
+  ...v,
+  checks: v.checks.map((c) => ({ ...c, url: c.url.replaceAll('{deployment}', deployment) })),
+  ...(v.prometheus ? { prometheus: { ...v.prometheus, query: v.prometheus.query.replaceAll('{deployment}', deployment) } } : {}),
+});
+
+/** A PromQL query Prometheus cannot parse fails the run before anything changes, not after the rollout. */
+async function checkQuery(v: Verification | undefined, deployment: string) {
+  if (!v?.prometheus) return;
+  const answer = await queryUnder(verificationFor(v, deployment).prometheus!);
+  if (answer.badQuery) throw deployFailure(`the verification's ${answer.detail}`);
+}
+
 export function createDeployActivities(deps: DeployDeps) {
-  const pollMs = deps.pollMs ?? 1_000;
   const docker = async (teamId: string, integrationId: string) => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'docker' });
     return dockerFor(loaded.settings, loaded.secrets);
@@ -73,6 +88,7 @@ export function createDeployActivities(deps: DeployDeps) {
     /** Reads what is live (the rollback point) and what the run would change; touches nothing. */
     async deployPlan({ teamId, params }: DeployStepInput): Promise<DeployPlan> {
       const t = params.target;
+      await checkQuery(params.verification, t.platform === 'kubernetes' ? t.deployment : '');
       if (t.platform === 'docker') return planDocker(await docker(teamId, t.integration), t);
       const { apps, core, namespace } = await kube(teamId, t.integration, t.namespace);
       return t.strategy === 'blue-green' ? planBlueGreen(apps, core, namespace, t) : planKubernetes(apps, namespace, t);
@@ -83,13 +99,13 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
           return { live: { [t.container]: done.image } };
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
-          const { apps } = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rolloutBlueGreen(apps, t, point, progress, signal, pollMs) };
-          return { live: await rolloutKubernetes(apps, point.namespace, t, point, progress, signal, pollMs) };
+          const k = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rolloutBlueGreen(k, t, point, progress, signal) };
+          return { live: await rolloutKubernetes(k, point.namespace, t, point, progress, signal) };
         }
         throw new Error('the rollback point is for another platform than the target');
       });
@@ -100,8 +116,9 @@ export function createDeployActivities(deps: DeployDeps) {
       if (!params.verification) return { rounds: 0 };
       const point = plan?.rollbackPoint;
       const name = point?.platform === 'kubernetes' ? (point.blueGreen?.next ?? point.deployment) : '';
-      const v = { ...params.verification, checks: params.verification.checks.map((c) => ({ ...c, url: c.url.replaceAll('{deployment}', name) })) };
-      return step(deps, runId, ({ signal, note }) => verify(v, (round) => note(`verification round ${round}: ${v.checks.length} check(s) passed`), signal));
+      const v = verificationFor(params.verification, name);
+      const passed = [v.checks.length ? `${v.checks.length} check(s)` : '', v.prometheus ? 'the Prometheus query' : ''].filter(Boolean).join(' and ');
+      return step(deps, runId, ({ signal, note }) => verify(v, (round) => note(`verification round ${round}: ${passed} passed`), signal));
     },
 
     /** Blue-green: the Service selects the new Deployment (verified already). */
@@ -119,13 +136,13 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal);
+          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
           return { live: { [t.container]: done.image }, changed: done.changed };
         }
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
-          const { apps, core } = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rollbackBlueGreen(apps, core, point, progress, signal, pollMs), changed: true };
-          return { live: await rollbackKubernetes(apps, point, progress, signal, pollMs), changed: true };
+          const k = await kube(teamId, t.integration, t.namespace);
+          if (point.blueGreen) return { live: await rollbackBlueGreen(k, k.core, point, progress, signal), changed: true };
+          return { live: await rollbackKubernetes(k, point, progress, signal), changed: true };
         }
         throw new Error('the rollback point is for another platform than the target');
       });

@@ -1,10 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import { ApiException, type AppsV1Api, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import { ApiException, type AppsV1Api, type V1Deployment, type V1PodTemplateSpec, type Watch } from '@kubernetes/client-node';
 import type { DeployChange, DeployPlan, KubernetesTarget, RollbackPoint, RolloutProgress } from '../../contracts/kinds/deploy.ts';
 import { deployFailure } from './failures.ts';
 
 type KubeRollback = Extract<RollbackPoint, { platform: 'kubernetes' }>;
 export type Progress = (p: RolloutProgress) => void;
+/** The clients a rollout is followed with. */
+export type Kube = { apps: AppsV1Api; watch: Watch };
 
 const CONFLICT_RETRIES = 5;
 
@@ -115,48 +117,103 @@ export async function putTemplate(apps: AppsV1Api, namespace: string, name: stri
 const stripped = (t: V1PodTemplateSpec) => JSON.parse(JSON.stringify({ ...t, metadata: { ...t.metadata, creationTimestamp: undefined } }));
 
 /**
- * Follows a rollout as `kubectl rollout status` decides it: the controller has seen the new generation,
- * every replica is updated and available and no old one is left; ProgressDeadlineExceeded on the
- * Progressing condition is a failure.
+ * Where a rollout stands, as `kubectl rollout status` decides it: the controller has seen the new
+ * generation, every replica is updated and available and no old one is left (true); still going
+ * (false); ProgressDeadlineExceeded on the Progressing condition throws.
  */
-export async function follow(apps: AppsV1Api, namespace: string, name: string, onProgress: Progress, signal: AbortSignal, pollMs: number): Promise<void> {
-  for (;;) {
+function judge(d: V1Deployment, namespace: string, name: string, onProgress: Progress): boolean {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+  const progress: RolloutProgress = { replicas: want, updated: s.updatedReplicas ?? 0, ready: s.readyReplicas ?? 0, available: s.availableReplicas ?? 0, message: progressing?.message ?? '' };
+  onProgress(progress);
+  // Until the controller has seen this generation, the conditions still describe the one before.
+  const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  if (observed && progressing?.reason === 'ProgressDeadlineExceeded') {
+    throw deployFailure(`rollout of ${namespace}/${name} made no progress within its deadline (ProgressDeadlineExceeded): ${progressing.message ?? ''}`.trim());
+  }
+  return observed && progress.updated >= want && (s.replicas ?? 0) <= progress.updated && progress.available >= want;
+}
+
+/** A watch that ends by itself (the server's timeout, a dropped connection, 410 Gone) is started again from a fresh read. */
+const WATCH_SECONDS = 60;
+
+/**
+ * Follows a rollout: one read, then a watch of that Deployment from the resourceVersion read (with
+ * bookmarks, so an idle watch stays open), judging every change as it comes. When the watch ends, the
+ * Deployment is read again and watched again, so nothing between two watches is missed.
+ */
+export async function follow(kube: Kube, namespace: string, name: string, onProgress: Progress, signal: AbortSignal): Promise<void> {
+  for (let quiet = 0; ; ) {
     signal.throwIfAborted();
-    const d = await read(apps, namespace, name);
-    const want = d.spec?.replicas ?? 1;
-    const s = d.status ?? {};
-    const progressing = s.conditions?.find((c) => c.type === 'Progressing');
-    const progress: RolloutProgress = {
-      replicas: want,
-      updated: s.updatedReplicas ?? 0,
-      ready: s.readyReplicas ?? 0,
-      available: s.availableReplicas ?? 0,
-      message: progressing?.message ?? '',
-    };
-    onProgress(progress);
-    // Until the controller has seen this generation, the conditions still describe the one before.
-    const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-    if (observed && progressing?.reason === 'ProgressDeadlineExceeded') {
-      throw deployFailure(`rollout of ${namespace}/${name} made no progress within its deadline (ProgressDeadlineExceeded): ${progressing.message ?? ''}`.trim());
-    }
-    if (observed && progress.updated >= want && (s.replicas ?? 0) <= progress.updated && progress.available >= want) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pollMs);
+    const d = await read(kube.apps, namespace, name);
+    if (judge(d, namespace, name, onProgress)) return;
+    const outcome = await watchUntilDone(kube.watch, namespace, name, d.metadata?.resourceVersion, onProgress, signal);
+    if (outcome === 'done') return;
+    // A watch refused or dropped at once must not become a busy loop of reads.
+    quiet = outcome === 'failed' ? Math.min(quiet * 2 || 250, 5_000) : 0;
+    if (quiet) await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, quiet);
       signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
     });
   }
 }
 
-export async function rolloutKubernetes(apps: AppsV1Api, namespace: string, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal, pollMs = 1_000) {
+function watchUntilDone(watch: Watch, namespace: string, name: string, resourceVersion: string | undefined, onProgress: Progress, signal: AbortSignal): Promise<'done' | 'ended' | 'failed'> {
+  return new Promise((resolve, reject) => {
+    let controller: AbortController | undefined;
+    let settled = false;
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      controller?.abort();
+      settle();
+    };
+    const onAbort = () => finish(() => resolve('ended'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const query = { fieldSelector: `metadata.name=${name}`, allowWatchBookmarks: true, timeoutSeconds: WATCH_SECONDS, ...(resourceVersion ? { resourceVersion } : {}) };
+    watch
+      .watch(
+        `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`,
+        query,
+        (type, object: V1Deployment) => {
+          if (type === 'BOOKMARK' || object?.metadata?.name !== name) return;
+          // ERROR is a Status, e.g. 410 Gone when the resourceVersion is too old: read afresh.
+          if (type === 'ERROR') return finish(() => resolve('failed'));
+          if (type === 'DELETED') return finish(() => reject(deployFailure(`deployment ${namespace}/${name} was deleted during the rollout`)));
+          try {
+            if (judge(object, namespace, name, onProgress)) finish(() => resolve('done'));
+          } catch (err) {
+            finish(() => reject(err));
+          }
+        },
+        (err: unknown) => {
+          const code = (err as { statusCode?: number } | null)?.statusCode;
+          if (code === 401 || code === 403) return finish(() => reject(explain(new ApiException(code, '', JSON.stringify({ message: `watch of deployments in ${namespace} refused` }), {}), `watching deployment ${namespace}/${name}`)));
+          finish(() => resolve(err ? 'failed' : 'ended'));
+        },
+      )
+      .then(
+        (c) => {
+          controller = c;
+          if (settled) c.abort();
+        },
+        () => finish(() => resolve('failed')),
+      );
+  });
+}
+
+export async function rolloutKubernetes(kube: Kube, namespace: string, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
   const desired = desiredTemplate(point.template as V1PodTemplateSpec, t);
-  await putTemplate(apps, namespace, t.deployment, desired, t.progressDeadlineSeconds);
-  await follow(apps, namespace, t.deployment, onProgress, signal, pollMs);
+  await putTemplate(kube.apps, namespace, t.deployment, desired, t.progressDeadlineSeconds);
+  await follow(kube, namespace, t.deployment, onProgress, signal);
   return imagesOf(desired);
 }
 
 /** Restores the recorded template and follows that rollout too. */
-export async function rollbackKubernetes(apps: AppsV1Api, point: KubeRollback, onProgress: Progress, signal: AbortSignal, pollMs = 1_000) {
-  await putTemplate(apps, point.namespace, point.deployment, point.template as V1PodTemplateSpec);
-  await follow(apps, point.namespace, point.deployment, onProgress, signal, pollMs);
+export async function rollbackKubernetes(kube: Kube, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
+  await putTemplate(kube.apps, point.namespace, point.deployment, point.template as V1PodTemplateSpec);
+  await follow(kube, point.namespace, point.deployment, onProgress, signal);
   return point.images;
 }

@@ -3,14 +3,15 @@ import type { DeployParams, DeploySummary } from '../../contracts/kinds/deploy.t
 import type { RunView } from '../../contracts/runs.ts';
 import type { Principal } from '../../core/access.ts';
 import { ConflictError } from '../../core/errors.ts';
+import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
 import { runFor, startRun } from './runs.ts';
 
 /**
  * Starts a deploy run that puts back what a succeeded deploy replaced: the images its summary
- * recorded as live before it. It is an ordinary deploy (diff first, approval when the original asked
- * for one, verification, automatic rollback), started as the caller with their permissions, linked
- * both ways: its params name the original (`rollbackOf`), and the original's events name it.
+ * recorded as live before it. It is an ordinary deploy (diff first; approval when the original asked
+ * for one or the team's settings say `deploy.rollbackApproval`; verification, automatic rollback),
+ * started as the caller with their permissions, linked both ways: its params name the original (`rollbackOf`), and the original's events name it.
  * Environment changes of the original are not undone: their values are never recorded (they may be secrets).
  */
 export async function rollbackDeploy(deps: AppDeps, em: EntityManager, caller: { principal: Principal; ip: string }, id: string): Promise<RunView> {
@@ -26,7 +27,9 @@ export async function rollbackDeploy(deps: AppDeps, em: EntityManager, caller: {
       ? { ...params.target, image: previous[params.target.container] ?? params.target.image, env: {} }
       : { ...params.target, images: previous, env: {} };
   const team = source.team as unknown as { slug: string };
-  const run = await startRun(deps, em, caller, { kind: 'deploy', team: team.slug, params: { ...params, target, rollbackOf: source.id } }, source.id);
+  // Approval when the original asked for one, or when the team wants every rollback looked at first.
+  const requireApproval = params.requireApproval || settingsOf(source.team).deploy.rollbackApproval;
+  const run = await startRun(deps, em, caller, { kind: 'deploy', team: team.slug, params: { ...params, target, requireApproval, rollbackOf: source.id } }, source.id);
   await deps.events.append(source.id, [
     { type: 'step', level: 'info', message: `rollback to ${[...new Set(Object.values(previous))].join(', ')} started as run ${run.id} by ${caller.principal.email}`, data: { rollbackRun: run.id }, attempt: 0 },
   ]);

@@ -20,15 +20,39 @@ const containerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a 
 // Printable ASCII only (an international host name goes in its xn-- form).
 const httpUrl = z.string().max(2048).regex(/^https?:\/\/[!-~]+$/, 'an http:// or https:// URL');
 
-/** HTTP checks that must keep passing for `durationSeconds` after the rollout before a deploy counts as good. */
-export const verificationSchema = z.strictObject({
-  checks: z
-    .array(z.strictObject({ url: httpUrl.describe('blue-green: `{deployment}` is replaced by the new Deployment\'s name (checked before the switch)'), expectStatus: z.number().int().min(100).max(599).default(200) }))
+/**
+ * A Prometheus query asked every round of the verification gate: every series it returns must stay
+ * under `threshold` (e.g. the new version's error ratio). No data is a failure too — a query that
+ * should read 0 without traffic says so (`... or vector(0)`).
+ */
+export const prometheusCheckSchema = z.strictObject({
+  url: httpUrl.describe('the Prometheus server (its HTTP API /api/v1/query), e.g. http://prometheus.monitoring:9090'),
+  query: z
+    .string()
     .min(1)
-    .max(10),
-  durationSeconds: z.number().int().min(0).max(3600).default(30).describe('how long every check must keep passing'),
-  intervalSeconds: z.number().min(0.1).max(300).default(5).describe('time between two rounds of checks'),
+    .max(4000)
+    .refine((v) => !v.includes('\0'), 'must not contain NUL characters')
+    .meta({ pattern: '^[^\\u0000]+$' })
+    .describe('PromQL instant query; `{deployment}` is replaced by the Deployment verified (blue-green: the new one)'),
+  threshold: z.number().describe('every value the query returns must stay below this'),
 });
+
+/** HTTP checks (and/or a Prometheus query) that must keep passing for `durationSeconds` after the rollout before a deploy counts as good. */
+export const verificationSchema = z
+  .strictObject({
+    checks: z
+      .array(z.strictObject({ url: httpUrl.describe('blue-green: `{deployment}` is replaced by the new Deployment\'s name (checked before the switch)'), expectStatus: z.number().int().min(100).max(599).default(200) }))
+      .max(10)
+      .default([]),
+    prometheus: prometheusCheckSchema.optional(),
+    durationSeconds: z.number().int().min(0).max(3600).default(30).describe('how long every check must keep passing'),
+    intervalSeconds: z.number().min(0.1).max(300).default(5).describe('time between two rounds of checks'),
+  })
+  .superRefine((v, ctx) => {
+    if (v.checks.length === 0 && !v.prometheus) ctx.addIssue({ code: 'custom', path: ['checks'], message: 'give at least one HTTP check or a Prometheus query' });
+  })
+  // The refinement above, as the published JSON Schema says it.
+  .meta({ anyOf: [{ required: ['checks'], properties: { checks: { minItems: 1 } } }, { required: ['prometheus'] }] });
 
 export const dockerTargetSchema = z.strictObject({
   platform: z.literal('docker'),

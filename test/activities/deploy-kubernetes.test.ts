@@ -5,6 +5,7 @@ import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan } from '../../contra
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import { freePort, storeIntegration } from '../fixtures/deploy-integrations.ts';
 import { createRunWithTeam } from '../fixtures/runs.ts';
+import { until } from '../fixtures/until.ts';
 import { peerContext } from '../peers/context.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 
@@ -79,6 +80,36 @@ describe('deploy to a Kubernetes Deployment', () => {
     expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
   });
 
+  it('follows the rollout through a watch of the Deployment, not by reading it over and over', async () => {
+    const s = await setup({}, { replicas: 4 });
+    const plan = await call(activities.deployPlan, s);
+    const reads = () => sim.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${s.name}`)).length;
+    const [readsBefore, watchesBefore] = [reads(), sim.watches()];
+    await call(activities.deployRollout, { ...s, plan });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 4, ready: 4 }]);
+    // One read for the write, one before the watch: a 4-replica rollout takes ~16 controller steps.
+    expect(reads() - readsBefore).toBeLessThanOrEqual(3);
+    expect(sim.watches() - watchesBefore).toBeGreaterThanOrEqual(1);
+    const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(4);
+  });
+
+  it('does not count a rollout done while a pod\'s readiness flaps, and finishes once it holds', async () => {
+    const s = await setup({}, { replicas: 2 });
+    const plan = await call(activities.deployPlan, s);
+    sim.flap('shop', s.name, true);
+    let settled = false;
+    const rollout = call(activities.deployRollout, { ...s, plan }).finally(() => (settled = true));
+    await until('every replica updated while one keeps flapping', async () => {
+      const st = sim.deployment('shop', s.name)!.status;
+      return st.updatedReplicas === 2 && st.availableReplicas < 2 ? true : undefined;
+    }, 20_000, 20);
+    expect(settled).toBe(false);
+    sim.flap('shop', s.name, false);
+    expect(await rollout).toMatchObject({ live: { app: 'registry.test/web:v2' } });
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 2, ready: 2 }]);
+  });
+
   it('retries a write refused for a stale resourceVersion on a fresh read', async () => {
     const s = await setup({});
     const plan = await call(activities.deployPlan, s);
@@ -90,6 +121,9 @@ describe('deploy to a Kubernetes Deployment', () => {
     const forbidden = await setup({ namespace: 'payments' });
     sim.forbid('payments');
     await expect(call(activities.deployPlan, forbidden)).rejects.toThrow(/forbidden by the cluster's RBAC while reading deployment payments\/web-\w+: deployments.apps "web-\w+" is forbidden: User "system:serviceaccount:ci:deployer" cannot get resource/);
+
+    const noNamespace = await setup({ namespace: 'no-such-namespace' });
+    await expect(call(activities.deployPlan, noNamespace)).rejects.toMatchObject({ type: DEPLOY_FAILED, message: expect.stringMatching(/^not found while reading deployment no-such-namespace\/web-\w+: namespaces "no-such-namespace" not found$/) });
 
     const unknown = await setup({ deployment: 'no-such-app' });
     await expect(call(activities.deployPlan, unknown)).rejects.toThrow('not found while reading deployment shop/no-such-app: deployments.apps "no-such-app" not found');

@@ -78,6 +78,20 @@ it('shows the rollout as a progress bar, then a manual rollback as a linked run;
     await page.getByText(`Rolls back run ${runId.slice(0, 8)}`).waitFor();
     await page.locator('h1 [data-status=succeeded]').waitFor({ timeout: 30_000 });
     await page.getByTestId('deploy-live').filter({ hasText: /^registry\.test\/web:v1$/ }).waitFor();
+    const rollbackId = new URL(page.url()).pathname.split('/').pop()!;
+
+    // The original's page links the rollback too, and the target's history says what is live and what was before.
+    await page.goto(`${api.baseUrl}/runs/${runId}`);
+    await page.getByTestId('deploy-rolled-back-by').getByRole('link', { name: `run ${rollbackId.slice(0, 8)}` }).waitFor();
+    await page.getByRole('link', { name: 'History of this target' }).click();
+    await page.waitForURL((url) => url.pathname === '/deploys');
+    await page.getByTestId('history-live').filter({ hasText: `Live now: registry.test/web:v1 (since run ${rollbackId.slice(0, 8)})` }).waitFor();
+    const rows = page.getByTestId('deploy-history').locator('tbody tr');
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)))).toEqual([
+      [rollbackId.slice(0, 8), 'registry.test/web:v2', 'registry.test/web:v1'],
+      [runId.slice(0, 8), 'registry.test/web:v1', 'registry.test/web:v2'],
+    ]);
+    await rows.first().getByText(`rolls back run ${runId.slice(0, 8)}`).waitFor();
   });
 
   const bad = `web-${crypto.randomUUID().slice(0, 6)}`;

@@ -5,6 +5,7 @@ import { freePort, loadLoop } from '../fixtures/deploy-integrations.ts';
 import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
+import { startPrometheus } from '../peers/prometheus.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
@@ -122,12 +123,52 @@ describe('a Kubernetes deploy run', () => {
     expect((await events(back.id))[0]?.message).toMatch(new RegExp(`\\(re-run of ${first.id}\\)$`));
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
 
+    // The target's history: newest first, each run with what it found and what it left live.
+    const history = await client(api, operator).get(`/api/v1/runs?${new URLSearchParams({ kind: 'deploy', target: `kubernetes:${cluster}//${name}` })}`);
+    expect(history.status).toBe(200);
+    expect(history.body.runs.map((r: Run & { params: { rollbackOf?: string } }) => [r.id, r.summary?.previous, r.summary?.live, r.params.rollbackOf])).toEqual([
+      [back.id, { app: 'registry.test/web:v2' }, { app: 'registry.test/web:v1' }, first.id],
+      [first.id, { app: 'registry.test/web:v1' }, { app: 'registry.test/web:v2' }, undefined],
+    ]);
+
     // Only a succeeded deploy can be rolled back.
     const failed = await ended(await start(k8s(deployment(), 'registry.test/web:bad')));
     const refused = await client(api, operator).post(`/api/v1/runs/${failed.id}/rollback`, {});
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toBe('only a succeeded deploy can be rolled back; this one is failed');
     expect((await client(api, operator).post(`/api/v1/runs/${crypto.randomUUID()}/rollback`, {})).status).toBe(404);
+  });
+
+  it('asks for approval before a rollback when the team requires it, and not when it does not', async () => {
+    const deployed = async () => {
+      const name = deployment();
+      return { name, run: await ended(await start(k8s(name, 'registry.test/web:v2'))) };
+    };
+    const rollback = async (id: string) => (await client(api, operator).post(`/api/v1/runs/${id}/rollback`, {})).body.id as string;
+    const setting = (rollbackApproval: boolean) => client(api, admin).patch(`/api/v1/teams/${team.slug}/settings`, { deploy: { rollbackApproval } });
+
+    // Off (the default): the rollback goes straight through.
+    const a = await deployed();
+    const direct = await ended(await rollback(a.run.id));
+    expect(direct).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v1' } } });
+    expect((await client(api, operator).get(`/api/v1/runs/${direct.id}`)).body.params.requireApproval).toBe(false);
+
+    const b = await deployed();
+    expect((await setting(true)).body.deploy).toEqual({ rollbackApproval: true });
+    try {
+      const waiting = await rollback(b.run.id);
+      const seen = await until('the rollback to wait for approval', async () => {
+        const run = await getRun(waiting);
+        return run.status === 'awaiting_approval' ? run : undefined;
+      }, 30_000, 100);
+      expect(seen.summary).toMatchObject({ changes: [{ container: 'app', field: 'image', from: 'registry.test/web:v2', to: 'registry.test/web:v1' }] });
+      // Nothing changes while it waits; the approval (by someone else: four-eyes) lets it run.
+      expect(sim.deployment('shop', b.name)!.spec.template.spec.containers[0]!.image).toBe('registry.test/web:v2');
+      expect((await client(api, admin).post(`/api/v1/runs/${waiting}/approve`, {})).status).toBe(200);
+      expect(await ended(waiting)).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v1' } } });
+    } finally {
+      await setting(false);
+    }
   });
 
   it('blue-green: verifies the new Deployment before switching the Service, switches back on demand, and never switches to a failing one', async () => {
@@ -170,6 +211,48 @@ describe('a Kubernetes deploy run', () => {
     const noService = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: k8s('web', 'registry.test/web:v2', { strategy: 'blue-green' }) });
     expect(noService.status).toBe(400);
     expect(noService.body.errors).toEqual([{ field: 'params.target.service', message: 'blue-green needs the Service to switch' }]);
+  });
+});
+
+describe('a Kubernetes deploy verified by a Prometheus query', () => {
+  let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+  beforeAll(async () => {
+    // A real Prometheus scraping the simulated workload's exporter (sim_http_error_ratio per Deployment).
+    prometheus = await startPrometheus(sim.metricsUrl);
+  });
+  afterAll(async () => {
+    await prometheus?.stop();
+  });
+  const verification = (threshold = 0.05) => ({
+    prometheus: { url: prometheus.url, query: 'max(sim_http_error_ratio{namespace="shop",deployment="{deployment}"})', threshold },
+    durationSeconds: 2,
+    intervalSeconds: 0.2,
+  });
+
+  it('succeeds while the query stays under the threshold', async () => {
+    const name = deployment();
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:v2'), verification: verification() }));
+    expect(run).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v2' } } });
+    expect((await events(run.id)).some((e) => /^verification round \d+: the Prometheus query passed$/.test(e.message))).toBe(true);
+  });
+
+  it('rolls back when the metric goes above the threshold during the verification window', async () => {
+    const name = deployment();
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:erroring'), verification: verification() }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(new RegExp(`^verification failed in round \\d+: Prometheus query max\\(sim_http_error_ratio\\{namespace="shop",deployment="${name}"\\}\\) returned 1, not under 0\\.05; rolled back to image registry\\.test/web:v1$`));
+    expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
+  });
+
+  it('fails before anything changes when Prometheus cannot parse the query', async () => {
+    const name = deployment();
+    const before = sim.deployment('shop', name)!.metadata.resourceVersion;
+    const run = await ended(await start({ ...k8s(name, 'registry.test/web:v2'), verification: { ...verification(), prometheus: { ...verification().prometheus, query: 'sum(' } } }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^the verification's Prometheus query sum\( was refused \(bad_data\): /);
+    expect((await events(run.id)).some((e) => e.message.startsWith('rolling back'))).toBe(false);
+    expect(sim.deployment('shop', name)!.spec.template.spec.containers[0]!.image).toBe('registry.test/web:v1');
+    expect(sim.deployment('shop', name)!.metadata.resourceVersion).toBe(before);
   });
 });
 

@@ -10,6 +10,7 @@ import { AlertPage } from './pages/alerts/AlertPage.tsx';
 import { AlertsPage } from './pages/alerts/AlertsPage.tsx';
 import { OnCallPage } from './pages/alerts/OnCallPage.tsx';
 import { PoliciesPage } from './pages/alerts/PoliciesPage.tsx';
+import { DeployHistoryPage } from './pages/DeployHistory.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -39,6 +40,7 @@ function Routes() {
   if (alert) return <AlertPage id={alert[1]!} key={alert[1]} />;
   if (path === '/oncall') return <OnCallPage />;
   if (path === '/account') return <AccountPage />;
+  if (path === '/deploys') return <DeployHistoryPage />;
   if (path === '/' || path === '/login') return <RunsPage />;
   return (
     <section>

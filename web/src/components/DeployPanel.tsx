@@ -1,6 +1,7 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { DeploySummary, RolloutProgress } from '../../../contracts/kinds/deploy.ts';
 import type { RunView } from '../../../contracts/runs.ts';
+import { deployHistory, historyHref } from '../client/deploys.ts';
 import { ApiError, post } from '../client/http.ts';
 import { may, type Me } from '../client/me.ts';
 import { Link, navigate } from '../router.tsx';
@@ -17,6 +18,12 @@ export function DeployPanel({ run, progress, me }: { run: RunView; progress: Rol
   const [error, setError] = useState<string | null>(null);
   const s = run.summary as Partial<DeploySummary> | null;
   const rollbackOf = (run.params as { rollbackOf?: string }).rollbackOf;
+  // Runs that rolled this one back, from the target's history (the link's other direction).
+  const [undoneBy, setUndoneBy] = useState<RunView[]>([]);
+  useEffect(() => {
+    if (!run.target) return;
+    deployHistory(run.team, run.target).then((runs) => setUndoneBy(runs.filter((r) => (r.params as { rollbackOf?: string }).rollbackOf === run.id)), () => undefined);
+  }, [run.id, run.team, run.target, run.status]);
   const canRollBack = run.status === 'succeeded' && may(me, run.team, 'runs:start:deploy') && s?.previous && Object.keys(s.previous).length > 0;
   const rollBack = async () => {
     setBusy(true);
@@ -45,6 +52,16 @@ export function DeployPanel({ run, progress, me }: { run: RunView; progress: Rol
       {rollbackOf && (
         <p class="muted">
           Rolls back <Link href={`/runs/${rollbackOf}`}>run {rollbackOf.slice(0, 8)}</Link>
+        </p>
+      )}
+      {undoneBy.map((r) => (
+        <p class="muted" key={r.id} data-testid="deploy-rolled-back-by">
+          Rolled back by <Link href={`/runs/${r.id}`}>run {r.id.slice(0, 8)}</Link> ({r.status})
+        </p>
+      ))}
+      {run.target && (
+        <p>
+          <Link href={historyHref(run.team, run.target)}>History of this target</Link>
         </p>
       )}
       {progress && (
