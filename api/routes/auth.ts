@@ -11,6 +11,7 @@ import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { changePassword, setInitialPassword } from '../services/users.ts';
+import { requireInteractive } from './tokens.ts';
 
 export const loginRequestSchema = z.object({
   email: z.email().max(320),
@@ -141,6 +142,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
   router.post('/auth/password', ...signedIn, async (ctx) => {
     const body = changePasswordRequestSchema.parse(ctx.request.body ?? {});
     const { principal } = ctx.state;
+    requireInteractive(principal, 'changing the password'); // ---- API tokens (api/routes/tokens.ts)
     // A wrong current password is a guess like a failed login: the same per-account and per-address budget.
     const account = normalizeEmail(principal.email);
     await throttle.check(ctx.ip, account);

@@ -70,9 +70,10 @@ export async function recordApiTokensUsed(em: EntityManager, uses: [string, Date
   if (uses.length === 0) return;
   await em.execute(
     `update api_tokens k set last_used_at = v.at
-       from (select unnest(?::uuid[]) as id, unnest(?::timestamptz[]) as at) v
+       from jsonb_to_recordset(?::jsonb) as v(id uuid, at timestamptz)
       where k.id = v.id and (k.last_used_at is null or k.last_used_at < v.at)`,
-    [uses.map(([id]) => id), uses.map(([, at]) => at.toISOString())],
+    // One JSON parameter: the driver would spread a JavaScript array into a list of placeholders.
+    [JSON.stringify(uses.map(([id, at]) => ({ id, at: at.toISOString() })))],
     'run',
   );
 }
@@ -84,8 +85,11 @@ export async function recordApiTokensUsed(em: EntityManager, uses: [string, Date
 export async function endedSessions(em: EntityManager, sessions: string[]): Promise<string[]> {
   const ended = await endedRefreshFamilies(em, sessions);
   if (ended.length === 0) return ended;
-  const live = await em.execute<{ id: string }[]>(`select k.id from api_tokens k join users u on u.id = k.user_id
-      where k.id = any(?::uuid[]) and k.revoked_at is null and k.expires_at > now() and not u.disabled`, [ended]);
+  const live = await em.execute<{ id: string }[]>(
+    `select k.id from api_tokens k join users u on u.id = k.user_id
+      where k.id in (select (jsonb_array_elements_text(?::jsonb))::uuid) and k.revoked_at is null and k.expires_at > now() and not u.disabled`,
+    [JSON.stringify(ended)],
+  );
   const liveIds = new Set(live.map((r) => r.id));
   return ended.filter((s) => !liveIds.has(s));
 }
