@@ -11,6 +11,7 @@ import type { RunEventStore } from '../core/run-events.ts';
 import type { Principal } from '../core/access.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { SessionService } from '../core/refresh-tokens.ts';
+import type { ApiTokenService } from '../core/api-tokens.ts';
 import type { TokenService } from '../core/tokens.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
 import type { Db } from '../db/orm.ts';
@@ -31,6 +32,8 @@ export type AppDeps = {
   keyring: Keyring;
   /** Login sessions (refresh families): start, rotate, revoke, and whether one still holds. */
   sessions: SessionService;
+  /** API tokens for automation: who a token acts as (cached like sessions' principals), last use. */
+  apiTokens: ApiTokenService;
   /** The two-level cache (memory, then Redis) with tag invalidation reaching every API process. */
   cache: AppCache;
   /** Whether cached run lists can be trusted, and which teams' runs changed (PostgreSQL LISTEN). */

@@ -6,6 +6,7 @@ import { RunListChanges } from '../core/cache/run-list-changes.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys, redisSettled } from '../core/redis.ts';
 import { createSessionService } from '../core/refresh-tokens.ts';
+import { createApiTokenService } from '../core/api-tokens.ts';
 import { RunEventStore } from '../core/run-events.ts';
 import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
 import { createTokenService } from '../core/tokens.ts';
@@ -42,11 +43,13 @@ export async function buildAppDeps(config: Config, logger: Logger) {
   const runListChanges = new RunListChanges({ databaseUrl: config.DATABASE_URL, cache, logger });
   await runListChanges.start();
   const sessions = createSessionService({ tokens, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, redis, keys, logger, cache });
+  const apiTokens = createApiTokenService({ cache, em: () => db.em.fork(), logger });
   // Warm what every dashboard session asks for first; a failure only means the first request pays.
   kindsBody();
   await allTeams({ cache, runListChanges }, db.em.fork()).catch((err: unknown) => logger.warn({ err }, 'warming the team list failed'));
   const close = async () => {
     await connection.close();
+    await apiTokens.close();
     await runListChanges.close();
     await cache.close().catch((err: unknown) => logger.warn({ err }, 'closing the cache failed'));
     redis.disconnect();
@@ -54,6 +57,6 @@ export async function buildAppDeps(config: Config, logger: Logger) {
     // Last, so spans ended while closing still go out.
     await telemetry?.shutdown();
   };
-  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, cache, runListChanges, keyring: keyringFromConfig(config) };
+  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, apiTokens, cache, runListChanges, keyring: keyringFromConfig(config) };
   return { ...deps, telemetry, close };
 }

@@ -16,6 +16,7 @@ const kindName = z.enum(Object.keys(KINDS) as [string, ...string[]]);
  */
 export const teamSettingsSchema = z.object({
   fourEyes: z.boolean().default(true).describe('the person who requested a run may not approve it (they may still reject it)'),
+  requireMfa: z.boolean().default(false).describe('members without a second factor (TOTP) may only read until they enrol'),
   autoApply: z
     .object({
       kinds: z.array(kindName).default([]).describe('kinds whose runs an operator without runs:approve may start with autoApply'),
@@ -42,6 +43,7 @@ export const newTeamSettings = (): TeamSettings => teamSettingsSchema.parse({});
 export const teamSettingsPatchSchema = z
   .strictObject({
     fourEyes: z.boolean().optional(),
+    requireMfa: z.boolean().optional(),
     autoApply: z.strictObject({ kinds: z.array(kindName).max(50) }).optional(),
     terraform: z
       .strictObject({
@@ -51,13 +53,14 @@ export const teamSettingsPatchSchema = z
       .optional(),
     deploy: z.strictObject({ rollbackApproval: z.boolean().optional() }).optional(),
   })
-  .refine((p) => Object.keys(p).length > 0, { message: 'give at least one of fourEyes, autoApply, terraform, deploy' });
+  .refine((p) => Object.keys(p).length > 0, { message: 'give at least one of fourEyes, requireMfa, autoApply, terraform, deploy' });
 export type TeamSettingsPatch = z.infer<typeof teamSettingsPatchSchema>;
 
 /** The patch applied to `current`; lists are deduplicated. */
 export function applySettingsPatch(current: TeamSettings, patch: TeamSettingsPatch): TeamSettings {
   return {
     fourEyes: patch.fourEyes ?? current.fourEyes,
+    requireMfa: patch.requireMfa ?? current.requireMfa,
     autoApply: { kinds: [...new Set(patch.autoApply?.kinds ?? current.autoApply.kinds)] },
     terraform: {
       forbidProvisioners: [...new Set(patch.terraform?.forbidProvisioners ?? current.terraform.forbidProvisioners)],

@@ -29,7 +29,7 @@ export async function principalFor(cache: AppCache, em: EntityManager, userId: s
       if (!row) return { refused: 'account not active' };
       if (!row.sessionLive) return { refused: 'access token revoked' };
       if (row.disabled) return { refused: 'account not active' };
-      return { id: row.id, email: row.email, name: row.name, isAdmin: row.isAdmin, teams: row.teams };
+      return { id: row.id, email: row.email, name: row.name, isAdmin: row.isAdmin, mfaEnrolled: row.mfaEnrolled, teams: row.teams };
     },
   );
   if ('refused' in cached) throw new AuthenticationError(cached.refused);

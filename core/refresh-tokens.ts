@@ -10,6 +10,8 @@ import {
   lockRefreshFamily,
   markRefreshTokenUsed,
   revokeRefreshFamily,
+  touchRefreshFamily,
+  type SessionClient,
 } from '../db/repositories/refresh-tokens.ts';
 import { findUser } from '../db/repositories/users.ts';
 import type { AppCache } from './cache/cache.ts';
@@ -23,7 +25,7 @@ export type Session = { accessToken: string; refreshToken: string; expiresIn: nu
 
 export type SessionService = {
   /** A new login: a fresh refresh family, its first refresh token and an access token bound to it. */
-  start: (em: EntityManager, userId: string) => Promise<Session>;
+  start: (em: EntityManager, userId: string, client?: SessionClient) => Promise<Session>;
   /**
    * Trades a refresh token for a new pair in the same family. A token that was already used is a
    * replay, however close in time: the whole family is revoked for good, rows and access tokens alike.
@@ -98,6 +100,7 @@ export function createSessionService(opts: {
         return { failure: 'account not active', revokedFamily: row.family };
       }
       await markRefreshTokenUsed(tx, row.id);
+      await touchRefreshFamily(tx, row.family, ip);
       // Signed before the commit, so it cannot outlive a revocation that follows the commit.
       return { session: await issue(tx, userId, row.family) };
     });
@@ -106,10 +109,10 @@ export function createSessionService(opts: {
   return {
     announce,
     isLive: (em, family) => isRefreshFamilyLive(em, family),
-    async start(em, userId) {
+    async start(em, userId, client) {
       const family = crypto.randomUUID();
       return em.transactional(async (tx) => {
-        createRefreshFamilyRow(tx, { id: family, userId });
+        createRefreshFamilyRow(tx, { id: family, userId, client });
         return issue(tx, userId, family);
       });
     },

@@ -6,7 +6,7 @@ import type { Requester } from '../contracts/runs.ts';
 import type { AutoApprove, RunInput } from '../contracts/temporal.ts';
 import type { Run, Team } from '../db/entities/index.ts';
 import { settingsOf } from '../db/repositories/teams.ts';
-import { can, type Principal } from './access.ts';
+import { approvalReaches, can, type Principal } from './access.ts';
 import { NotAllowedError } from './errors.ts';
 import { recordAudit } from '../db/repositories/audit.ts';
 import { insertRunEventsIn } from '../db/repositories/run-events.ts';
@@ -129,7 +129,8 @@ export function autoApprovalFor(principal: Principal, team: Team, kind: string):
   const settings = settingsOf(team);
   const grant = (reason: AutoApprove['reason']): AutoApprove => ({ by: principal.id, byEmail: principal.email, reason });
   if (settings.autoApply.kinds.includes(kind)) return grant('team-setting');
-  if (can(principal, team.id, 'runs:approve') && !settings.fourEyes) return grant('permission');
+  // The kind's gate; an approver limited to some targets never skips it (it does not know the target here).
+  if (can(principal, team.id, `runs:approve:${kind}`) && approvalReaches(principal, team.id, []) && !settings.fourEyes) return grant('permission');
   const why = settings.fourEyes ? 'four-eyes is on for this team, so a run needs an approver other than the one who started it' : 'it needs runs:approve on this team';
   throw new NotAllowedError(`auto-apply not allowed: ${why}`, [{ field: 'params.autoApply', message: `not allowed: ${why}` }]);
 }

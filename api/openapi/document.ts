@@ -26,6 +26,7 @@ import { integrationOps, integrationSchemas } from './integrations.ts';
 import { monitoringOps, monitoringSchemas } from './monitoring.ts';
 import { costOps, costSchemas } from './costs.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
+import { identityOps, identitySchemas, mfaOps } from './identity.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
 // Reads may be cut to `fields=`: every member but `id` may then be missing.
@@ -63,7 +64,7 @@ const runOps: OperationSpec[] = [
 ];
 
 const authOps: OperationSpec[] = [
-  { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password login (limited per client address, with a growing wait per account after repeated failures)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 403, 429] },
+  { method: 'post', path: '/api/v1/auth/login', operationId: 'login', tag: 'auth', summary: 'Email + password (+ mfaCode when the account has MFA: 401 mfaRequired without it) login (limited per client address, with a growing wait per account after repeated failures)', auth: false, body: 'LoginRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 403, 429] },
   { method: 'post', path: '/api/v1/auth/refresh', operationId: 'refresh', tag: 'auth', summary: 'Rotate a refresh token; a reused one revokes its whole session', auth: false, body: 'RefreshRequest', responses: { 200: { description: 'the next token pair', schema: 'TokenResponse' } }, errors: [400, 401] },
   { method: 'post', path: '/api/v1/auth/logout', operationId: 'logout', tag: 'auth', summary: 'Revoke the current access token and its session', responses: { 204: { description: 'logged out' } } },
   { method: 'post', path: '/api/v1/auth/password/initial', operationId: 'setInitialPassword', tag: 'auth', summary: 'First sign-in with a password an admin set (login answered 403 passwordChangeRequired): replace it, get a session', auth: false, body: 'InitialPasswordRequest', responses: { 200: { description: 'a new session', schema: 'TokenResponse' } }, errors: [400, 401, 429] },
@@ -143,6 +144,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   monitoringSchemas(b);
   costSchemas(b);
   alertSchemas(b);
+  identitySchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -153,7 +155,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...identityOps, ...mfaOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { ROLES, ROLE_PERMISSIONS } from '../../contracts/permissions.ts';
+import { ROLES } from '../../contracts/permissions.ts';
+import { checkSecondFactor } from '../../core/mfa-check.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
@@ -10,10 +11,12 @@ import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { changePassword, setInitialPassword } from '../services/users.ts';
+import { requireInteractive } from './tokens.ts';
 
 export const loginRequestSchema = z.object({
   email: z.email().max(320),
   password: z.string().min(1).max(1024),
+  mfaCode: z.string().min(6).max(64).optional().describe('when the account has MFA: the authenticator’s code or an unused recovery code'),
 });
 
 export const refreshRequestSchema = z.object({
@@ -84,12 +87,18 @@ export function authRoutes(deps: AppDeps): AppRouter {
       await throttle.failed(account);
       throw new AuthenticationError('invalid email or password');
     }
+    // ---- MFA (api/routes/mfa.ts, core/mfa-check.ts): a wrong second factor is a failed guess too.
+    await checkSecondFactor(deps, em, user, body.mfaCode, ctx.ip).catch(async (err: unknown) => {
+      if (err instanceof AuthenticationError) await throttle.failed(account);
+      throw err;
+    });
+    // ---- end MFA
     await throttle.succeeded(ctx.ip, account);
     // The right one-time password is not a failed guess, but it only buys setting one's own.
     if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
     recordAudit(em, { actor: { id: user.id, email: user.email }, action: 'auth.login', resourceType: 'user', resourceId: user.id, ip: ctx.ip });
     await deleteExpiredRefreshTokens(em, { userId: user.id });
-    const session = await sessions.start(em, user.id);
+    const session = await sessions.start(em, user.id, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null });
     ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
   });
 
@@ -133,6 +142,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
   router.post('/auth/password', ...signedIn, async (ctx) => {
     const body = changePasswordRequestSchema.parse(ctx.request.body ?? {});
     const { principal } = ctx.state;
+    requireInteractive(principal, 'changing the password'); // ---- API tokens (api/routes/tokens.ts)
     // A wrong current password is a guess like a failed login: the same per-account and per-address budget.
     const account = normalizeEmail(principal.email);
     await throttle.check(ctx.ip, account);
@@ -149,7 +159,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const { principal } = ctx.state;
     ctx.body = {
       user: publicUser(principal),
-      teams: principal.teams.map((t) => ({ id: t.teamId, slug: t.slug, name: t.name, role: t.role, permissions: [...ROLE_PERMISSIONS[t.role]] })),
+      teams: principal.teams.map((t) => ({ id: t.teamId, slug: t.slug, name: t.name, role: t.role, permissions: t.permissions })),
     };
   });
 

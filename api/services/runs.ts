@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { kindNamed, kindNames } from '../../contracts/kinds/index.ts';
 import { isTerminal, type RunView } from '../../contracts/runs.ts';
 import { decisionSignal } from '../../contracts/temporal.ts';
-import { assertCan, can, type Principal } from '../../core/access.ts';
+import { approvalReaches, assertCan, can, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange, type RunChange } from '../../core/run-events.ts';
 import { TeamSchema, type Run } from '../../db/entities/index.ts';
@@ -104,7 +104,12 @@ export async function decide(
   decision: 'approve' | 'reject',
   comment: string,
 ): Promise<RunView> {
-  const run = await runFor(em, caller.principal, id, 'runs:approve');
+  const run = await runFor(em, caller.principal, id, 'runs:read');
+  // The gate of the run's kind, and (custom roles) only for the targets the approver is limited to.
+  assertCan(caller.principal, run.team.id, `runs:approve:${run.kind}`);
+  if (!approvalReaches(caller.principal, run.team.id, run.target ? [run.target] : [])) {
+    throw new NotAllowedError(`your role may approve only some targets, and not ${run.target ?? 'runs without a target'}`);
+  }
   // Four-eyes: whoever started the run may still reject it, never approve it.
   if (decision === 'approve' && settingsOf(run.team).fourEyes && run.requester.type === 'user' && run.requester.id === caller.principal.id) {
     throw new NotAllowedError('four-eyes is on for this team: a run must be approved by someone other than the person who started it');

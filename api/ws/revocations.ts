@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../core/logger.ts';
 import type { Db } from '../../db/orm.ts';
-import { endedRefreshFamilies } from '../../db/repositories/refresh-tokens.ts';
+import { endedSessions } from '../../db/repositories/api-tokens.ts';
 
 /** While the Redis channel is down, how often the open sessions are checked in PostgreSQL instead. */
 const FALLBACK_SWEEP_MS = 1_000;
@@ -57,7 +57,7 @@ export class SessionRevocations {
   async check(families: string[]): Promise<void> {
     if (families.length === 0) return;
     try {
-      const ended = await endedRefreshFamilies(this.deps.db.em.fork(), [...new Set(families)]);
+      const ended = await endedSessions(this.deps.db.em.fork(), [...new Set(families)]);
       if (ended.length) this.onEnded(new Set(ended));
     } catch (err) {
       this.deps.logger.warn({ err }, 'ws: checking sessions in PostgreSQL failed');

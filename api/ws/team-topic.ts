@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { WsTopic } from '../../contracts/events.ts';
-import { roleAllows } from '../../contracts/permissions.ts';
+import { permissionsAllow } from '../../contracts/permissions.ts';
 import type { Principal } from '../../core/access.ts';
 import type { Logger } from '../../core/logger.ts';
 
@@ -9,7 +9,7 @@ export type TopicMember = { principal: Principal; sendRaw: (json: string) => voi
 /** Runs and alerts are announced with their team's slug; the caller sees them when they may read that team. */
 export function canSeeTeamSlug(principal: Principal, slug: string): boolean {
   if (principal.isAdmin) return true;
-  return principal.teams.some((t) => t.slug === slug && roleAllows(t.role, 'runs:read'));
+  return principal.teams.some((t) => t.slug === slug && permissionsAllow(t.permissions, 'runs:read'));
 }
 
 /**

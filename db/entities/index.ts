@@ -1,6 +1,9 @@
 import { AlertAckLinkSchema, AlertEventSchema, AlertSchema } from './alert.ts';
+import { ApiTokenSchema } from './api-token.ts';
 import { AuditLogSchema } from './audit-log.ts';
 import { CostFindingSchema, CostReportSchema } from './cost.ts';
+import { CustomRoleSchema } from './custom-role.ts';
+import { UserMfaSchema } from './user-mfa.ts';
 import { EscalationPolicySchema } from './escalation-policy.ts';
 import { NotificationAttemptSchema } from './notification-attempt.ts';
 import { OnCallScheduleSchema } from './oncall-schedule.ts';
@@ -19,9 +22,13 @@ import { UserSchema } from './user.ts';
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
   ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema,
   AlertSchema, AlertEventSchema, AlertAckLinkSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema,
-  CostFindingSchema, CostReportSchema];
+  CostFindingSchema, CostReportSchema, CustomRoleSchema, ApiTokenSchema, UserMfaSchema];
 export { CostFindingSchema, CostReportSchema };
 export type { CostFinding, CostReport } from './cost.ts';
+export { ApiTokenSchema, CustomRoleSchema, UserMfaSchema };
+export type { ApiToken } from './api-token.ts';
+export type { CustomRole } from './custom-role.ts';
+export type { UserMfa } from './user-mfa.ts';
 export { AlertAckLinkSchema, AlertEventSchema, AlertSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema };
 export type { Alert } from './alert.ts';
 export type { EscalationPolicy } from './escalation-policy.ts';

@@ -16,6 +16,10 @@ export const RefreshFamilySchema = defineEntity({
     revokedAt: p.datetime().nullable(),
     /** logout, refresh-reuse, user-disabled, password-change, account-inactive */
     revokedReason: p.string().nullable(),
+    /** Where the session was signed in from, and when it was last signed in or refreshed (GET /me/sessions). */
+    userAgent: p.string().length(512).nullable(),
+    ip: p.string().nullable(),
+    lastUsedAt: p.datetime().nullable(),
   },
 });
 export type RefreshFamily = InferEntity<typeof RefreshFamilySchema>;

@@ -1,6 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { ROLES } from '../../contracts/permissions.ts';
 import { newTeamSettings, type TeamSettings } from '../../contracts/teams.ts';
+import { CustomRoleSchema } from './custom-role.ts';
 import { UserSchema } from './user.ts';
 
 export const TeamSchema = defineEntity({
@@ -26,6 +27,8 @@ export const MembershipSchema = defineEntity({
     user: () => p.manyToOne(UserSchema).index(),
     team: () => p.manyToOne(TeamSchema),
     role: p.enum([...ROLES]),
+    /** When set, what the member may do in the team comes from this role, not from `role`. */
+    customRole: () => p.manyToOne(CustomRoleSchema).nullable().index().deleteRule('set null'),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -27,3 +27,58 @@ export function recordAudit(em: EntityManager, entry: AuditEntry): void {
     data: entry.data ?? null,
   });
 }
+
+export type AuditFilter = {
+  limit: number;
+  cursor?: string;
+  action?: string;
+  actorId?: string;
+  resourceType?: string;
+  resourceId?: string;
+  teamId?: string;
+  since?: string;
+  until?: string;
+};
+
+/**
+ * A page of the audit log, newest first, keyed on the row id (append-only, so a cursor never skips or
+ * repeats a row however many are written meanwhile). An action ending in "." is a prefix.
+ */
+export async function auditPage(em: EntityManager, f: AuditFilter) {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (sql: string, value: unknown) => {
+    where.push(sql);
+    args.push(value);
+  };
+  if (f.cursor) add('id < ?', f.cursor);
+  if (f.action) {
+    if (f.action.endsWith('.')) add(`action like ? escape '\\'`, `${f.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    else add('action = ?', f.action);
+  }
+  if (f.actorId) add('actor_id = ?', f.actorId);
+  if (f.resourceType) add('resource_type = ?', f.resourceType);
+  if (f.resourceId) add('resource_id = ?', f.resourceId);
+  if (f.teamId) add('team_id = ?', f.teamId);
+  if (f.since) add('created_at >= ?', new Date(f.since));
+  if (f.until) add('created_at < ?', new Date(f.until));
+  const rows = await em.execute<
+    { id: string; created_at: Date; actor_id: string | null; actor_email: string | null; action: string; resource_type: string; resource_id: string; team_id: string | null; ip: string | null; data: Record<string, unknown> | null }[]
+  >(`select * from audit_log ${where.length ? `where ${where.join(' and ')}` : ''} order by id desc limit ?`, [...args, f.limit + 1]);
+  const page = rows.slice(0, f.limit);
+  return {
+    items: page.map((r) => ({
+      id: String(r.id),
+      at: new Date(r.created_at).toISOString(),
+      actorId: r.actor_id,
+      actorEmail: r.actor_email,
+      action: r.action,
+      resourceType: r.resource_type,
+      resourceId: r.resource_id,
+      teamId: r.team_id,
+      ip: r.ip,
+      data: r.data,
+    })),
+    nextCursor: rows.length > f.limit ? String(page[page.length - 1]!.id) : null,
+  };
+}

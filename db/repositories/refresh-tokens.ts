@@ -3,8 +3,22 @@ import { RefreshFamilySchema, RefreshTokenSchema, UserSchema } from '../entities
 import type { RefreshToken } from '../entities/refresh-token.ts';
 
 /** Queues a new session (refresh family) row. The caller flushes, with its first token. */
-export function createRefreshFamilyRow(em: EntityManager, input: { id: string; userId: string }): void {
-  em.create(RefreshFamilySchema, { id: input.id, user: em.getReference(UserSchema, input.userId) });
+export function createRefreshFamilyRow(em: EntityManager, input: { id: string; userId: string; client?: SessionClient }): void {
+  em.create(RefreshFamilySchema, {
+    id: input.id,
+    user: em.getReference(UserSchema, input.userId),
+    userAgent: input.client?.userAgent?.slice(0, 512) ?? null,
+    ip: input.client?.ip ?? null,
+    lastUsedAt: new Date(),
+  });
+}
+
+/** Where a session is used from, as listed to its user (never trusted for anything). */
+export type SessionClient = { ip?: string | null; userAgent?: string | null };
+
+/** Records a refresh of the family: its last use and the address it came from. */
+export async function touchRefreshFamily(em: EntityManager, family: string, ip: string | null): Promise<void> {
+  await em.nativeUpdate(RefreshFamilySchema, { id: family }, { lastUsedAt: new Date(), ...(ip ? { ip } : {}) });
 }
 
 /** Queues a new refresh-token row; only the token's hash is stored. The caller flushes. */
@@ -94,4 +108,24 @@ export async function deleteExpiredRefreshTokens(em: EntityManager, of: { userId
     );
   }
   return res.affectedRows;
+}
+
+export type SessionRow = { id: string; userAgent: string | null; ip: string | null; createdAt: Date; lastUsedAt: Date };
+
+/** The user's sessions that still hold: not revoked, with a refresh token not yet expired. Newest use first. */
+export async function liveSessionsOf(em: EntityManager, userId: string): Promise<SessionRow[]> {
+  const rows = await em.execute<{ id: string; user_agent: string | null; ip: string | null; created_at: Date; last_used_at: Date | null }[]>(
+    `select f.id, f.user_agent, f.ip, f.created_at, f.last_used_at from refresh_families f
+      where f.user_id = ? and f.revoked_at is null
+        and exists (select 1 from refresh_tokens t where t.family = f.id and t.revoked_at is null and t.expires_at > now())
+      order by coalesce(f.last_used_at, f.created_at) desc limit 200`,
+    [userId],
+  );
+  return rows.map((r) => ({ id: r.id, userAgent: r.user_agent, ip: r.ip, createdAt: new Date(r.created_at), lastUsedAt: new Date(r.last_used_at ?? r.created_at) }));
+}
+
+/** Whether the family is the user's and still live (so a user cannot revoke, or learn of, another's session). */
+export async function isLiveSessionOf(em: EntityManager, userId: string, family: string): Promise<boolean> {
+  const rows = await em.execute<{ n: number }[]>('select 1 as n from refresh_families where id = ? and user_id = ? and revoked_at is null', [family, userId]);
+  return rows.length > 0;
 }

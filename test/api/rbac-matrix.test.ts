@@ -133,3 +133,78 @@ describe('approve and reject', () => {
     expect(await outcome(team.tokens.approver, own, 'approve')).toBe('four-eyes');
   });
 });
+
+describe('API tokens and custom roles', () => {
+  /** An API token of the team's `role` member, scoped to `permissions`. */
+  async function apiToken(team: Team, role: Role, permissions: string[]): Promise<string> {
+    const res = await client(api, team.tokens[role]).post('/api/v1/me/tokens', { name: 'matrix', team: team.slug, permissions });
+    expect(res.status).toBe(201);
+    return res.body.token;
+  }
+
+  it('a token is held to its scope on every route, whatever its creator may do', async () => {
+    const team = teams.noFourEyes;
+    // A read-only token of a platform admin: every operation that changes something must be refused.
+    const readOnly = await apiToken(team, 'platform', ['runs:read']);
+    const doc = (await client(api).get('/api/v1/openapi.json')).body as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const id = crypto.randomUUID();
+    const fill = (path: string) => path.replace('{slug}', team.slug).replace(/\{[^}]+\}/g, id);
+    const succeeded: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (method === 'get' || (op.security && op.security.length === 0)) continue;
+        // Its own revocation and logout (which ends no session of a token) are all a token may do.
+        if (path === '/api/v1/me/tokens/{id}' || path === '/api/v1/auth/logout') continue;
+        const res = await fetch(`${api.baseUrl}${fill(path)}`, { method: method.toUpperCase(), headers: { authorization: `Bearer ${readOnly}`, 'content-type': 'application/json' }, body: '{}' });
+        if (res.status < 400) succeeded.push(`${method} ${path} → ${res.status}`);
+      }
+    }
+    expect(succeeded).toEqual([]);
+    // With real inputs: starting, approving and managing the team are refused; reading is not.
+    expect((await start(readOnly, team.slug, false)).status).toBe(403);
+    expect((await client(api, readOnly).patch(`/api/v1/teams/${team.slug}/settings`, { fourEyes: true })).status).toBe(403);
+    expect((await client(api, readOnly).post('/api/v1/teams', { slug: `tok-${id.slice(0, 6)}`, name: 'x' })).status).toBe(403);
+    expect((await client(api, readOnly).get('/api/v1/runs')).status).toBe(200);
+  });
+
+  it('a start-only token starts runs but never skips or gives the approval; an approve token approves', async () => {
+    const team = teams.noFourEyes;
+    const starter = await apiToken(team, 'approver', ['runs:read', 'runs:start:terraform']);
+    const started = await start(starter, team.slug, false);
+    expect(started.status).toBe(201);
+    expect((await start(starter, team.slug, true)).status).toBe(403);
+    await api.deps.temporal.workflow.getHandle(started.body.id).terminate('rbac matrix');
+    expect((await client(api, starter).post(`/api/v1/runs/${started.body.id}/approve`, { comment: 'x' })).status).toBe(403);
+    const approver = await apiToken(team, 'approver', ['runs:read', 'runs:approve:terraform']);
+    const decided = await client(api, approver).post(`/api/v1/runs/${started.body.id}/approve`, { comment: 'x' });
+    expect(decided.status).toBe(409);
+    // Beyond the creator: an operator cannot mint an approving token.
+    const refused = await client(api, team.tokens.operator).post('/api/v1/me/tokens', { name: 'x', team: team.slug, permissions: ['runs:approve'] });
+    expect(refused.status).toBe(403);
+  });
+
+  it('a custom role grants per kind and approves only the targets it is limited to', async () => {
+    const team = teams.noFourEyes;
+    const role = await client(api, team.tokens.platform).post('/api/v1/roles', {
+      name: `prod-approver-${crypto.randomUUID().slice(0, 6)}`,
+      permissions: ['runs:read', 'runs:approve:terraform'],
+      approvalTargets: ['prod'],
+    });
+    expect(role.status).toBe(201);
+    const member = await createUser(api.deps.db.em, { teams: [{ id: (await client(api, team.tokens.platform).get('/api/v1/teams')).body.items.find((t: { slug: string }) => t.slug === team.slug).id }], role: 'viewer' });
+    expect((await client(api, team.tokens.admin).put(`/api/v1/teams/${team.slug}/members/${member.id}/role`, { roleId: role.body.id })).status).toBe(200);
+    const token = await tokenFor(api, member.id);
+    const run = async (workspace: string) => {
+      const res = await client(api, team.tokens.operator).post('/api/v1/runs', { kind: 'terraform', team: team.slug, params: { workspace, files: simpleConfig() } });
+      expect(res.status).toBe(201);
+      await api.deps.temporal.workflow.getHandle(res.body.id).terminate('rbac matrix');
+      return res.body.id as string;
+    };
+    const elsewhere = await client(api, token).post(`/api/v1/runs/${await run(`staging-${crypto.randomUUID().slice(0, 6)}`)}/approve`, { comment: 'x' });
+    expect(elsewhere.status).toBe(403);
+    expect(elsewhere.body.detail).toMatch(/may approve only some targets/);
+    expect((await client(api, token).post(`/api/v1/runs/${await run('prod')}/approve`, { comment: 'x' })).status).toBe(409);
+    // It grants no start.
+    expect((await start(token, team.slug, false)).status).toBe(403);
+  });
+});

@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-const DEFAULTS = { fourEyes: true, autoApply: { kinds: [] }, terraform: { forbidProvisioners: [], forbidExternalData: false }, deploy: { rollbackApproval: false } };
+const DEFAULTS = { fourEyes: true, requireMfa: false, autoApply: { kinds: [] }, terraform: { forbidProvisioners: [], forbidExternalData: false }, deploy: { rollbackApproval: false } };
 const em = () => api.deps.db.em.fork();
 const audits = (teamId: string) => em().count(AuditLogSchema, { action: 'team.settings.update', teamId });
 
@@ -35,7 +35,7 @@ describe('GET/PATCH /api/v1/teams/:slug/settings', () => {
     const patch = { fourEyes: false, autoApply: { kinds: ['terraform', 'terraform'] }, terraform: { forbidProvisioners: ['local-exec', 'remote-exec'] } };
     const changed = await client(api, t.admin).patch(`/api/v1/teams/${t.slug}/settings`, patch);
     expect(changed.status).toBe(200);
-    const after = { fourEyes: false, autoApply: { kinds: ['terraform'] }, terraform: { forbidProvisioners: ['local-exec', 'remote-exec'], forbidExternalData: false }, deploy: { rollbackApproval: false } };
+    const after = { fourEyes: false, requireMfa: false, autoApply: { kinds: ['terraform'] }, terraform: { forbidProvisioners: ['local-exec', 'remote-exec'], forbidExternalData: false }, deploy: { rollbackApproval: false } };
     expect(changed.body).toEqual(after);
     expect((await client(api, t.viewer).get(`/api/v1/teams/${t.slug}/settings`)).body).toEqual(after);
     // What the Terraform activity reads.

@@ -65,13 +65,16 @@ export type SignInResult =
   | { ok: true }
   | { ok: false; message: string; errors?: { field: string; message: string }[] }
   /** The password was right, but an admin set it: the user must choose their own (setInitialPassword). */
-  | { ok: false; changePassword: true };
+  | { ok: false; changePassword: true }
+  /** The password was right and the account has MFA: ask for the code and sign in again with it. */
+  | { ok: false; mfaRequired: true; message?: string };
 
 async function signIn(path: string, body: unknown): Promise<SignInResult> {
   const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!res.ok) {
-    const problem = (await res.json().catch(() => ({}))) as { detail?: string; passwordChangeRequired?: boolean; errors?: { field: string; message: string }[] };
+    const problem = (await res.json().catch(() => ({}))) as { detail?: string; passwordChangeRequired?: boolean; mfaRequired?: boolean; errors?: { field: string; message: string }[] };
     if (res.status === 403 && problem.passwordChangeRequired) return { ok: false, changePassword: true };
+    if (res.status === 401 && problem.mfaRequired) return { ok: false, mfaRequired: true };
     const message = res.status === 429 ? 'Too many attempts; wait a minute and try again.' : res.status === 401 ? 'Wrong email or password.' : (problem.detail ?? `Sign-in failed (${res.status}).`);
     return { ok: false, message, ...(problem.errors ? { errors: problem.errors } : {}) };
   }
@@ -79,7 +82,7 @@ async function signIn(path: string, body: unknown): Promise<SignInResult> {
   return { ok: true };
 }
 
-export const login = (email: string, password: string) => signIn('/api/v1/auth/login', { email, password });
+export const login = (email: string, password: string, mfaCode?: string) => signIn('/api/v1/auth/login', { email, password, ...(mfaCode ? { mfaCode } : {}) });
 
 /** First sign-in with a password an admin set: replaces it with the user's own and signs in. */
 export const setInitialPassword = (email: string, currentPassword: string, newPassword: string) =>

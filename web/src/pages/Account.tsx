@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, post, type FieldError } from '../client/http.ts';
 import { useMe } from '../client/me.ts';
 import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { MfaSection, SessionsSection, TokensSection } from './AccountSecurity.tsx';
 
 /** The signed-in user's own page: who they are, their teams and roles, and a password change. */
 export function AccountPage() {
@@ -74,6 +75,9 @@ export function AccountPage() {
           {busy ? 'Changing…' : 'Change password'}
         </button>
       </form>
+      <MfaSection />
+      <SessionsSection />
+      {me && <TokensSection teams={me.teams.map((t) => ({ slug: t.slug, permissions: t.permissions }))} />}
     </section>
   );
 }

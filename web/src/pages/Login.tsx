@@ -12,6 +12,7 @@ export function LoginPage({ notice }: { notice: string | null }) {
   const [password, setPassword] = useState('');
   const [fresh, setFresh] = useState({ password: '', confirm: '' });
   const [choosing, setChoosing] = useState(false);
+  const [mfa, setMfa] = useState<{ asked: boolean; code: string }>({ asked: false, code: '' });
   const [error, setError] = useState<string | null>(null);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -26,9 +27,12 @@ export function LoginPage({ notice }: { notice: string | null }) {
     setError(null);
     setFieldError(null);
     try {
-      const res: SignInResult = choosing ? await setInitialPassword(email.trim(), password, fresh.password) : await login(email.trim(), password);
+      const res: SignInResult = choosing ? await setInitialPassword(email.trim(), password, fresh.password) : await login(email.trim(), password, mfa.asked ? mfa.code.trim() : undefined);
       if (res.ok) return;
-      if ('changePassword' in res) {
+      if ('mfaRequired' in res) {
+        setMfa({ asked: true, code: '' });
+        requestAnimationFrame(() => document.getElementById('login-mfa')?.focus());
+      } else if ('changePassword' in res) {
         setChoosing(true);
         requestAnimationFrame(() => document.getElementById('new-password')?.focus());
       } else if (res.errors?.some((f) => f.field === 'newPassword')) {
@@ -71,6 +75,14 @@ export function LoginPage({ notice }: { notice: string | null }) {
           {choosing ? 'One-time password' : 'Password'}
         </label>
         <input id="login-password" type="password" autocomplete="current-password" required readOnly={choosing} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        {mfa.asked && (
+          <>
+            <label for="login-mfa" class="label">
+              Authenticator code (or a recovery code)
+            </label>
+            <input id="login-mfa" autocomplete="one-time-code" inputMode="numeric" required value={mfa.code} onInput={(e) => setMfa({ asked: true, code: e.currentTarget.value })} />
+          </>
+        )}
         {choosing && <NewPasswordFields value={fresh} onInput={setFresh} error={fieldError} />}
         <button type="submit" disabled={busy}>
           {busy ? 'Signing in…' : choosing ? 'Set password and sign in' : 'Sign in'}
