@@ -21,6 +21,8 @@ import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
 import { dashboard } from './routes/web.ts';
+import { authProviderRoutes } from './routes/auth-providers.ts';
+import { ssoRoutes } from './routes/sso.ts';
 
 /** Builds the Koa app; never listens (server.ts does, and attaches the WebSocket hub). */
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -73,5 +75,5 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
 /** Every router of the API, in the order they are mounted (the OpenAPI test checks each route is documented). */
 export function apiRouters(deps: AppDeps) {
-  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps)];
+  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps), authProviderRoutes(deps), ssoRoutes(deps)];
 }

@@ -10,6 +10,7 @@ ensure_redis
 ensure_chromium
 ensure_sshd
 ensure_alertmanager
+ensure_slapd
 ensure_podman
 
 echo "== lint"; npm run --silent lint

@@ -25,6 +25,7 @@ import { alertOps, alertSchemas } from './alerts.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 import { monitoringOps, monitoringSchemas } from './monitoring.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
+import { ssoOps, ssoSchemas } from './sso.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
 // Reads may be cut to `fields=`: every member but `id` may then be missing.
@@ -141,6 +142,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   scheduleSchemas(b);
   monitoringSchemas(b);
   alertSchemas(b);
+  ssoSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -151,7 +153,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...alertOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...alertOps, ...ssoOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

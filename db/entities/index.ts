@@ -1,5 +1,6 @@
 import { AlertAckLinkSchema, AlertEventSchema, AlertSchema } from './alert.ts';
 import { AuditLogSchema } from './audit-log.ts';
+import { AuthProviderSchema, SsoSessionSchema, UserIdentitySchema } from './auth-provider.ts';
 import { EscalationPolicySchema } from './escalation-policy.ts';
 import { NotificationAttemptSchema } from './notification-attempt.ts';
 import { OnCallScheduleSchema } from './oncall-schedule.ts';
@@ -17,7 +18,10 @@ import { UserSchema } from './user.ts';
 
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
   ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema,
-  AlertSchema, AlertEventSchema, AlertAckLinkSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema];
+  AlertSchema, AlertEventSchema, AlertAckLinkSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema,
+  AuthProviderSchema, UserIdentitySchema, SsoSessionSchema];
+export { AuthProviderSchema, SsoSessionSchema, UserIdentitySchema };
+export type { AuthProvider, SsoSession, UserIdentity } from './auth-provider.ts';
 export { AlertAckLinkSchema, AlertEventSchema, AlertSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema };
 export type { Alert } from './alert.ts';
 export type { EscalationPolicy } from './escalation-policy.ts';
