@@ -5,6 +5,7 @@ import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { AuthProvidersPage } from './pages/AuthProviders.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -25,6 +26,7 @@ function Routes() {
   if (path === '/runs/new') return <StartRunPage />;
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
+  if (path === '/admin/sign-in') return <AuthProvidersPage />;
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/account') return <AccountPage />;
