@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { parseIdpMetadata } from '../../core/sso/saml.ts';
 import { createProvider, createProviderRequestSchema, deleteProvider, listProviders, providerViewSchema, toProviderView, updateProvider, updateProviderRequestSchema } from '../../core/sso/store.ts';
 import { AuthProviderSchema } from '../../db/entities/index.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
@@ -8,6 +9,11 @@ import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 
 export const providerPathSchema = z.object({ id: z.uuid() });
+export const samlMetadataRequestSchema = z.object({ xml: z.string().min(1).max(200_000).describe('the IdP metadata document') });
+export const samlMetadataResponseSchema = z.object({
+  settings: z.object({ entryPoint: z.string(), idpIssuer: z.string() }),
+  secrets: z.object({ idpCert: z.string() }),
+});
 export const providerListSchema = z.object({ items: z.array(providerViewSchema) });
 
 const caller = (ctx: AppContext) => {
@@ -33,6 +39,15 @@ export function authProviderRoutes(deps: AppDeps): AppRouter {
     ctx.status = 201;
     ctx.set('Location', `/api/v1/auth/providers/${view.id}`);
     ctx.body = view;
+  });
+
+  // Reads an IdP's SAML metadata into the settings and secret a SAML provider needs; stores nothing.
+  router.post('/auth/providers/saml-metadata', async (ctx) => {
+    caller(ctx);
+    const { xml } = samlMetadataRequestSchema.parse(ctx.request.body ?? {});
+    const parsed = parseIdpMetadata(xml);
+    if (!parsed) throw new InputError('no IdP entity id, HTTP-Redirect SingleSignOnService and signing certificate found in the metadata', [{ field: 'xml', message: 'not usable IdP metadata' }]);
+    ctx.body = { settings: { entryPoint: parsed.entryPoint, idpIssuer: parsed.idpIssuer }, secrets: { idpCert: parsed.idpCert } };
   });
 
   router.get('/auth/providers/:id', async (ctx) => {

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import coBody from 'co-body';
 import { z } from 'zod';
 import { DomainError, InputError } from '../../core/errors.ts';
 import { ProviderConfigError } from '../../core/sso/errors.ts';
@@ -6,6 +7,7 @@ import { createFlowStore } from '../../core/sso/flow-state.ts';
 import { finishGithub, startGithub } from '../../core/sso/github.ts';
 import { ldapLogin } from '../../core/sso/ldap.ts';
 import { finishOidc, startOidc } from '../../core/sso/oidc.ts';
+import { finishSaml, spMetadata, startSaml, type SpUrls } from '../../core/sso/saml.ts';
 import { provisionUser, type AssertedIdentity } from '../../core/sso/provision.ts';
 import { recordSsoSession } from '../../core/sso/recheck.ts';
 import type { CommonSettings } from '../../core/sso/settings.ts';
@@ -39,7 +41,10 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
   const flows = createFlowStore(deps.redis, deps.keys.prefix);
   const throttle = loginThrottle(deps);
 
-  const redirectUri = (ctx: AppContext, slug: string) => `${(deps.config.PUBLIC_URL ?? `${ctx.protocol}://${ctx.host}`).replace(/\/$/, '')}/api/v1/sso/${slug}/callback`;
+  const base = (ctx: AppContext) => (deps.config.PUBLIC_URL ?? `${ctx.protocol}://${ctx.host}`).replace(/\/$/, '');
+  const redirectUri = (ctx: AppContext, slug: string) => `${base(ctx)}/api/v1/sso/${slug}/callback`;
+  // The SP's entity id is its metadata URL (a common convention IdPs accept); assertions must name it as their audience.
+  const spUrls = (ctx: AppContext, slug: string): SpUrls => ({ entityId: `${base(ctx)}/api/v1/sso/${slug}/metadata`, acsUrl: `${base(ctx)}/api/v1/sso/${slug}/acs` });
 
   /** The asserted identity becomes a user (linked or created), a session, and the record a refresh re-checks. */
   async function signInAs(ctx: AppContext, provider: LoadedProvider, asserted: AssertedIdentity, upstream: string | null) {
@@ -80,6 +85,10 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     try {
       const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
       const uri = redirectUri(ctx, slug);
+      if (provider.type === 'saml') {
+        ctx.redirect(await startSaml(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix));
+        return;
+      }
       const started = provider.type === 'oidc' ? await startOidc(provider, uri) : provider.type === 'github' ? await startGithub(provider, uri) : null;
       if (!started) throw new InputError(`${provider.name} signs in with a username and password, not a redirect`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
       await flows.begin(started.state, started.flow);
@@ -104,6 +113,30 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
       const done = provider.type === 'oidc' ? await finishOidc(provider, current, query.state!, flow) : await finishGithub(provider, query.code, flow);
       const body = await signInAs(ctx, provider, done.identity, done.upstream);
       backToDashboard(ctx, { sso: await flows.handoff(body) });
+    } catch (err) {
+      backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
+    }
+  });
+
+  router.get('/sso/:slug/metadata', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+    if (provider.type !== 'saml') throw new InputError(`${provider.name} is not a SAML provider`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+    ctx.type = 'application/samlmetadata+xml';
+    ctx.body = spMetadata(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix);
+  });
+
+  // The IdP posts the response through the browser (HTTP-POST binding): a form body, not JSON.
+  router.post('/sso/:slug/acs', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    try {
+      const form = ctx.request.is('urlencoded') ? ((await coBody.form(ctx, { limit: '1mb' })) as Record<string, unknown>) : {};
+      const samlResponse = typeof form.SAMLResponse === 'string' ? form.SAMLResponse : null;
+      if (!samlResponse) throw new InputError('no SAMLResponse was posted', [{ field: 'SAMLResponse', message: 'required' }]);
+      const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+      if (provider.type !== 'saml') throw new InputError(`${provider.name} is not a SAML provider`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+      const identity = await finishSaml(provider, spUrls(ctx, slug), samlResponse, deps.redis, deps.keys.prefix, flows);
+      backToDashboard(ctx, { sso: await flows.handoff(await signInAs(ctx, provider, identity, null)) });
     } catch (err) {
       backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
     }

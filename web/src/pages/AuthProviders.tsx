@@ -9,6 +9,7 @@ const EXAMPLES: Record<string, { settings: object; secrets: object }> = {
   oidc: { settings: { preset: 'generic', issuer: 'https://idp.example.com', clientId: '', scopes: ['openid', 'email', 'profile', 'groups'] }, secrets: { clientSecret: '' } },
   github: { settings: { clientId: '' }, secrets: { clientSecret: '' } },
   ldap: { settings: { url: 'ldaps://ldap.example.com', bindDn: '', userBase: '', groupBase: '' }, secrets: { bindPassword: '' } },
+  saml: { settings: { entryPoint: 'https://idp.example.com/sso', idpIssuer: '' }, secrets: { idpCert: '' } },
 };
 
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
@@ -103,6 +104,7 @@ export function AuthProvidersPage() {
           <option value="oidc">OpenID Connect (Google, GitLab, Azure AD, any issuer)</option>
           <option value="github">GitHub</option>
           <option value="ldap">LDAP / Active Directory</option>
+          <option value="saml">SAML 2.0</option>
         </select>
         <label for="provider-slug" class="label">
           Slug
