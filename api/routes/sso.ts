@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import coBody from 'co-body';
 import { z } from 'zod';
+import { cacheTags } from '../../core/cache/tags.ts';
 import { DomainError, InputError } from '../../core/errors.ts';
 import { ProviderConfigError } from '../../core/sso/errors.ts';
 import { createFlowStore } from '../../core/sso/flow-state.ts';
@@ -52,7 +53,8 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     const { user, identityId } = await provisionUser(em, deps.logger, provider, asserted, ctx.ip);
     const { session, body } = await completeSignIn(em, deps.sessions, user, { ip: ctx.ip, method: `sso:${provider.slug}` });
     await recordSsoSession(deps, em, { family: session.family, identityId, upstream, maxSessionHours: (provider.settings as unknown as CommonSettings).maxSessionHours });
-    await deps.cache.invalidate([`user:${user.id}`]);
+    // Memberships may have changed: the principal cached for this user in any process is stale.
+    await deps.cache.invalidate([cacheTags.user(user.id)]);
     return body;
   }
 

@@ -89,8 +89,10 @@ export async function provisionUser(
 ): Promise<{ user: User; identityId: string }> {
   const roles = assertMayEnter(provider, asserted.groups);
   const trusted = (provider.settings as unknown as CommonSettings).trustEmails || asserted.emailVerified;
-  // Hashed outside the transaction: argon2 takes long enough to matter while rows are locked.
-  const unusablePassword = await hashPassword(crypto.randomUUID() + crypto.randomUUID());
+  // Hashed outside the transaction (argon2 takes long enough to matter while rows are locked), and only
+  // when the person may be new: a returning user's sign-in pays nothing for it.
+  const known = await em.count(UserIdentitySchema, { provider: provider.id, subject: asserted.subject });
+  const unusablePassword = known ? '' : await hashPassword(crypto.randomUUID() + crypto.randomUUID());
   return em.transactional(async (tx) => {
     const now = new Date();
     let identity = await tx.findOne(UserIdentitySchema, { provider: provider.id, subject: asserted.subject }, { populate: ['user'] });
@@ -107,6 +109,7 @@ export async function provisionUser(
         user = existing;
         recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.identity.link', resourceType: 'user', resourceId: user.id, ip, data: { provider: provider.slug, subject: asserted.subject } });
       } else {
+        if (!unusablePassword) throw new SsoRefusedError('your account link changed during sign-in; try again');
         // A password nobody knows: the account signs in through the provider (an admin may set one later).
         user = createUserRow(tx, { email: asserted.email, name: asserted.name || asserted.email.split('@')[0]!, passwordHash: unusablePassword, isAdmin: false });
         recordAudit(tx, { actor: null, action: 'user.create', resourceType: 'user', resourceId: user.id, ip, data: { provider: provider.slug, justInTime: true } });

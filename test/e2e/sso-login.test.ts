@@ -48,6 +48,8 @@ afterAll(async () => {
 describe('single sign-on in the browser', () => {
   it('signs in through the OIDC provider’s own login and consent pages and lands on the dashboard', async () => {
     await inOwnBrowser(async (page) => {
+      // oidc-provider's pages @import a web font from Google: offline, the page's load would wait on it.
+      await page.route((u) => u.hostname !== '127.0.0.1', (r) => r.abort());
       await page.goto(`${api.baseUrl}/`);
       await page.getByRole('link', { name: `Sign in with Corp ${tag}` }).click();
       // oidc-provider's login page, on its own origin.
