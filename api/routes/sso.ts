@@ -102,8 +102,9 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
 
   router.get('/sso/:slug/callback', async (ctx) => {
     const { slug } = ssoPathSchema.parse(ctx.params);
+    // A malformed callback is no sign-in anyone started: a plain 400, like any bad request.
+    const query = ssoCallbackQuerySchema.parse(ctx.query);
     try {
-      const query = ssoCallbackQuerySchema.parse(ctx.query);
       // The state names the login in flight; one we did not start, or already finished, finds nothing.
       const flow = query.state ? await flows.finish(query.state) : null;
       const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
