@@ -24,6 +24,8 @@ import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
 import { dashboard } from './routes/web.ts';
 import { identityRouters } from './routes/identity.ts';
+import { authProviderRoutes } from './routes/auth-providers.ts';
+import { ssoRoutes } from './routes/sso.ts';
 
 /** Builds the Koa app; never listens (server.ts does, and attaches the WebSocket hub). */
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -76,5 +78,5 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
 /** Every router of the API, in the order they are mounted (the OpenAPI test checks each route is documented). */
 export function apiRouters(deps: AppDeps) {
-  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), costRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps), alertChannelRoutes(deps), ...identityRouters(deps)];
+  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), costRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps), alertChannelRoutes(deps), ...identityRouters(deps), authProviderRoutes(deps), ssoRoutes(deps)];
 }

@@ -32,9 +32,9 @@ export function temporalScheduleOf(s: { id: string; spec: ScheduleSpecInput; ove
   return {
     spec: {
       ...(spec.cron ? { cronExpressions: spec.cron } : {}),
-      ...(spec.everySeconds ? { intervals: [{ every: `${spec.everySeconds}s`, offset: `${(spec.offsetSeconds ?? 0) % spec.everySeconds}s` }] } : {}),
+      ...(spec.everySeconds ? { intervals: [{ every: `${spec.everySeconds}s` as const, offset: `${(spec.offsetSeconds ?? 0) % spec.everySeconds}s` as const }] } : {}),
       timezone: spec.timezone,
-      ...(spec.jitterSeconds ? { jitter: `${spec.jitterSeconds}s` } : {}),
+      ...(spec.jitterSeconds ? { jitter: `${spec.jitterSeconds}s` as const } : {}),
     },
     action: {
       type: 'startWorkflow' as const,
@@ -43,6 +43,6 @@ export function temporalScheduleOf(s: { id: string; spec: ScheduleSpecInput; ove
       workflowId: fireWorkflowIdPrefix(s.id),
       args: [{ scheduleId: s.id }],
     },
-    policies: { overlap: OVERLAP[s.overlap], catchupWindow: `${s.catchupWindowSeconds}s` },
+    policies: { overlap: OVERLAP[s.overlap], catchupWindow: `${s.catchupWindowSeconds}s` as const },
   };
 }

@@ -138,3 +138,23 @@ ensure_moto() {
   echo "moto_server is not installed at $bin (source scripts/bootstrap.sh installs moto[server])" >&2
   return 1
 }
+
+# The single sign-on tests run a real directory: Debian's slapd, started by test/peers/ldap.ts with a
+# throwaway slapd.conf and mdb database under a temp dir on a free loopback port, seeded with users and
+# (nested) groups. Only the binaries are needed here; policy-rc.d keeps the package from starting a
+# system slapd while it installs.
+ensure_slapd() {
+  if [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null 2>&1; then return 0; fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "services: installing Debian slapd and ldap-utils for the LDAP sign-in tests" >&2
+    local policy_added=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+    fi
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slapd ldap-utils) >&2 || true
+    [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
+  fi
+  [ -x /usr/sbin/slapd ] && return 0
+  echo "slapd is not installed at /usr/sbin/slapd (apt-get install slapd ldap-utils)" >&2
+  return 1
+}

@@ -11,6 +11,7 @@ ensure_chromium
 ensure_sshd
 ensure_alertmanager
 ensure_prometheus
+ensure_slapd
 ensure_podman
 ensure_moto
 

@@ -53,6 +53,7 @@ const ERROR_RESPONSES: Record<number, [name: string, description: string]> = {
   413: ['PayloadTooLarge', 'the body exceeds BODY_LIMIT'],
   415: ['UnsupportedMediaType', 'the body’s charset or content encoding is not supported'],
   429: ['TooManyRequests', 'rate limit exceeded; retry after `Retry-After` seconds'],
+  502: ['BadGateway', 'an identity provider is misconfigured or unreachable; `setting` names what to check'],
   503: ['Unavailable', 'PostgreSQL, Redis or Temporal is down or did not answer in time; retry after `Retry-After` seconds'],
 };
 const RETRY_AFTER = { 'Retry-After': { description: 'seconds to wait', schema: { type: 'integer' } } };

@@ -27,6 +27,7 @@ import { monitoringOps, monitoringSchemas } from './monitoring.ts';
 import { costOps, costSchemas } from './costs.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
 import { identityOps, identitySchemas, mfaOps } from './identity.ts';
+import { ssoOps, ssoSchemas } from './sso.ts';
 
 // Envelopes the runs router answers with (it builds them from runSchema / runEventSchema).
 // Reads may be cut to `fields=`: every member but `id` may then be missing.
@@ -145,6 +146,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   costSchemas(b);
   alertSchemas(b);
   identitySchemas(b);
+  ssoSchemas(b);
   for (const def of Object.values(KINDS)) b.schema(kindParamsComponent(def.kind), def.paramsSchema, 'input');
   b.patch('PutMemberRequest', (s) => {
     s.oneOf = [{ required: ['email'] }, { required: ['userId'] }];
@@ -155,7 +157,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...identityOps, ...mfaOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...identityOps, ...mfaOps, ...ssoOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -10,8 +10,10 @@ import { findUser, findUserForLogin, normalizeEmail } from '../../db/repositorie
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { completeSignIn, publicUser } from '../services/sign-in.ts';
 import { changePassword, setInitialPassword } from '../services/users.ts';
 import { requireInteractive } from './tokens.ts';
+import { recheckSsoSession } from '../../core/sso/recheck.ts';
 
 export const loginRequestSchema = z.object({
   email: z.email().max(320),
@@ -64,8 +66,6 @@ export const meResponseSchema = z.object({
   ),
 });
 
-const publicUser = (u: { id: string; email: string; name: string; isAdmin: boolean }) => ({ id: u.id, email: u.email, name: u.name, isAdmin: u.isAdmin });
-
 /** Login, refresh-token rotation, logout, password change, and who-am-I. */
 export function authRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
@@ -96,10 +96,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
     await throttle.succeeded(ctx.ip, account);
     // The right one-time password is not a failed guess, but it only buys setting one's own.
     if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
-    recordAudit(em, { actor: { id: user.id, email: user.email }, action: 'auth.login', resourceType: 'user', resourceId: user.id, ip: ctx.ip });
-    await deleteExpiredRefreshTokens(em, { userId: user.id });
-    const session = await sessions.start(em, user.id, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null });
-    ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
+    ctx.body = (await completeSignIn(em, sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
 
   // First sign-in with a password an admin set: it only buys the chance to set one's own, then a session.
@@ -113,8 +110,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
       throw err;
     });
     await throttle.succeeded(ctx.ip, account);
-    const session = await sessions.start(ctx.state.em, user.id);
-    ctx.body = { tokenType: 'Bearer', accessToken: session.accessToken, refreshToken: session.refreshToken, expiresIn: session.expiresIn, user: publicUser(user) };
+    ctx.body = (await completeSignIn(ctx.state.em, sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
 
   // No per-IP limit here: a refresh token carries 256 random bits, so guessing one is not a threat,
@@ -123,6 +119,8 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const body = refreshRequestSchema.parse(ctx.request.body ?? {});
     const em = ctx.state.em;
     const session = await sessions.rotate(em, body.refreshToken, ctx.ip);
+    // A session started through an identity provider holds only while the provider still vouches for the user.
+    await recheckSsoSession(deps, em, session);
     // A long-lived session leaves one used row per rotation; its expired ones go here, a bounded batch at a time.
     await deleteExpiredRefreshTokens(em, { family: session.family });
     const user = await findUser(em, { id: session.userId });

@@ -4,6 +4,7 @@ import { AuditLogSchema } from './audit-log.ts';
 import { CostFindingSchema, CostReportSchema } from './cost.ts';
 import { CustomRoleSchema } from './custom-role.ts';
 import { UserMfaSchema } from './user-mfa.ts';
+import { AuthProviderSchema, SsoSessionSchema, UserIdentitySchema } from './auth-provider.ts';
 import { EscalationPolicySchema } from './escalation-policy.ts';
 import { NotificationAttemptSchema } from './notification-attempt.ts';
 import { OnCallScheduleSchema } from './oncall-schedule.ts';
@@ -22,13 +23,15 @@ import { UserSchema } from './user.ts';
 export const ENTITIES = [UserSchema, TeamSchema, MembershipSchema, RefreshFamilySchema, RefreshTokenSchema, RunSchema, RunEventSchema, AuditLogSchema, TerraformPlanSchema, RunProcessSchema, TerraformUnsavedStateSchema, IntegrationSchema, RunIntegrationSchema,
   ScheduleSchema, MonitorCheckSchema, MonitorTransitionSchema,
   AlertSchema, AlertEventSchema, AlertAckLinkSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema,
-  CostFindingSchema, CostReportSchema, CustomRoleSchema, ApiTokenSchema, UserMfaSchema];
+  CostFindingSchema, CostReportSchema, CustomRoleSchema, ApiTokenSchema, UserMfaSchema, AuthProviderSchema, UserIdentitySchema, SsoSessionSchema];
 export { CostFindingSchema, CostReportSchema };
 export type { CostFinding, CostReport } from './cost.ts';
 export { ApiTokenSchema, CustomRoleSchema, UserMfaSchema };
 export type { ApiToken } from './api-token.ts';
 export type { CustomRole } from './custom-role.ts';
 export type { UserMfa } from './user-mfa.ts';
+export { AuthProviderSchema, SsoSessionSchema, UserIdentitySchema };
+export type { AuthProvider, SsoSession, UserIdentity } from './auth-provider.ts';
 export { AlertAckLinkSchema, AlertEventSchema, AlertSchema, EscalationPolicySchema, NotificationAttemptSchema, OnCallScheduleSchema };
 export type { Alert } from './alert.ts';
 export type { EscalationPolicy } from './escalation-policy.ts';

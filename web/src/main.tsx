@@ -11,6 +11,7 @@ import { AlertsPage } from './pages/alerts/AlertsPage.tsx';
 import { OnCallPage } from './pages/alerts/OnCallPage.tsx';
 import { PoliciesPage } from './pages/alerts/PoliciesPage.tsx';
 import { DeployHistoryPage } from './pages/DeployHistory.tsx';
+import { AuthProvidersPage } from './pages/AuthProviders.tsx';
 import { IntegrationsPage } from './pages/Integrations.tsx';
 import { LoginPage } from './pages/Login.tsx';
 import { RunPage } from './pages/Run.tsx';
@@ -32,6 +33,7 @@ function Routes() {
   if (path === '/runs/new') return <StartRunPage />;
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
+  if (path === '/admin/sign-in') return <AuthProvidersPage />;
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/costs') return <CostsPage />;

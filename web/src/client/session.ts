@@ -75,7 +75,7 @@ async function signIn(path: string, body: unknown): Promise<SignInResult> {
     const problem = (await res.json().catch(() => ({}))) as { detail?: string; passwordChangeRequired?: boolean; mfaRequired?: boolean; errors?: { field: string; message: string }[] };
     if (res.status === 403 && problem.passwordChangeRequired) return { ok: false, changePassword: true };
     if (res.status === 401 && problem.mfaRequired) return { ok: false, mfaRequired: true };
-    const message = res.status === 429 ? 'Too many attempts; wait a minute and try again.' : res.status === 401 ? 'Wrong email or password.' : (problem.detail ?? `Sign-in failed (${res.status}).`);
+    const message = res.status === 429 ? 'Too many attempts; wait a minute and try again.' : res.status === 401 && path === '/api/v1/auth/login' ? 'Wrong email or password.' : (problem.detail ?? `Sign-in failed (${res.status}).`);
     return { ok: false, message, ...(problem.errors ? { errors: problem.errors } : {}) };
   }
   store((await res.json()) as TokenResponse);
@@ -83,6 +83,12 @@ async function signIn(path: string, body: unknown): Promise<SignInResult> {
 }
 
 export const login = (email: string, password: string, mfaCode?: string) => signIn('/api/v1/auth/login', { email, password, ...(mfaCode ? { mfaCode } : {}) });
+
+/** Ends a single sign-on: trades the one-time code the callback put in the URL fragment for the session. */
+export const redeemSsoCode = (code: string) => signIn('/api/v1/sso/exchange', { code });
+
+/** Signs in with a directory (LDAP / Active Directory) account through provider `slug`. */
+export const directoryLogin = (slug: string, username: string, password: string) => signIn(`/api/v1/sso/${encodeURIComponent(slug)}/login`, { username, password });
 
 /** First sign-in with a password an admin set: replaces it with the user's own and signs in. */
 export const setInitialPassword = (email: string, currentPassword: string, newPassword: string) =>

@@ -58,6 +58,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {nav('/alerts', 'Alerts')}
           {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}
+          {me?.user.isAdmin && nav('/admin/sign-in', 'Sign-in')}
           {nav('/account', 'Account')}
           <a href="/api/v1/docs" target="_blank" rel="noopener">
             API docs

@@ -1,9 +1,11 @@
 import { useState } from 'preact/hooks';
-import { login, setInitialPassword, type SignInResult } from '../client/session.ts';
+import { directoryLogin, login, setInitialPassword, type SignInResult } from '../client/session.ts';
 import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { RedirectProviders, useSignInProviders, useSsoReturn } from './LoginProviders.tsx';
 
 /**
- * Email + password sign-in; `notice` says why the user is here again (signed out, session ended).
+ * Email + password sign-in, a directory account (LDAP) chosen in "Sign in with", or a button per
+ * single sign-on provider; `notice` says why the user is here again (signed out, session ended).
  * A password an admin set signs in once: the form then asks for the user's own before going on.
  * The URL is left alone, so a link opened while signed out is where the user lands.
  */
@@ -16,6 +18,11 @@ export function LoginPage({ notice }: { notice: string | null }) {
   const [error, setError] = useState<string | null>(null);
   const [fieldError, setFieldError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const providers = useSignInProviders();
+  const directories = providers.filter((p) => p.flow === 'password');
+  // '' = a local account; otherwise the slug of a directory provider.
+  const [via, setVia] = useState('');
+  const returning = useSsoReturn(setError);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -27,7 +34,11 @@ export function LoginPage({ notice }: { notice: string | null }) {
     setError(null);
     setFieldError(null);
     try {
-      const res: SignInResult = choosing ? await setInitialPassword(email.trim(), password, fresh.password) : await login(email.trim(), password, mfa.asked ? mfa.code.trim() : undefined);
+      const res: SignInResult = choosing
+        ? await setInitialPassword(email.trim(), password, fresh.password)
+        : via
+          ? await directoryLogin(via, email.trim(), password)
+          : await login(email.trim(), password, mfa.asked ? mfa.code.trim() : undefined);
       if (res.ok) return;
       if ('mfaRequired' in res) {
         setMfa({ asked: true, code: '' });
@@ -67,10 +78,29 @@ export function LoginPage({ notice }: { notice: string | null }) {
             {error}
           </p>
         )}
+        {directories.length > 0 && !choosing && (
+          <>
+            <label for="login-via" class="label">
+              Sign in with
+            </label>
+            <select id="login-via" value={via} onChange={(e) => setVia(e.currentTarget.value)}>
+              <option value="">OpsSight account</option>
+              {directories.map((d) => (
+                <option key={d.slug} value={d.slug}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
         <label for="login-email" class="label">
-          Email
+          {via ? 'Username' : 'Email'}
         </label>
-        <input id="login-email" type="email" autocomplete="username" required readOnly={choosing} value={email} onInput={(e) => setEmail(e.currentTarget.value)} autofocus />
+        {via ? (
+          <input id="login-email" type="text" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} autofocus />
+        ) : (
+          <input id="login-email" type="email" autocomplete="username" required readOnly={choosing} value={email} onInput={(e) => setEmail(e.currentTarget.value)} autofocus />
+        )}
         <label for="login-password" class="label">
           {choosing ? 'One-time password' : 'Password'}
         </label>
@@ -84,9 +114,10 @@ export function LoginPage({ notice }: { notice: string | null }) {
           </>
         )}
         {choosing && <NewPasswordFields value={fresh} onInput={setFresh} error={fieldError} />}
-        <button type="submit" disabled={busy}>
-          {busy ? 'Signing in…' : choosing ? 'Set password and sign in' : 'Sign in'}
+        <button type="submit" disabled={busy || returning}>
+          {busy || returning ? 'Signing in…' : choosing ? 'Set password and sign in' : 'Sign in'}
         </button>
+        {!choosing && <RedirectProviders providers={providers} />}
       </form>
     </main>
   );

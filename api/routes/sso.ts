@@ -1,0 +1,176 @@
+import Router from '@koa/router';
+import coBody from 'co-body';
+import { z } from 'zod';
+import { cacheTags } from '../../core/cache/tags.ts';
+import { DomainError, InputError } from '../../core/errors.ts';
+import { ProviderConfigError } from '../../core/sso/errors.ts';
+import { createFlowStore } from '../../core/sso/flow-state.ts';
+import { finishGithub, startGithub } from '../../core/sso/github.ts';
+import { ldapLogin } from '../../core/sso/ldap.ts';
+import { finishOidc, startOidc } from '../../core/sso/oidc.ts';
+import { finishSaml, spMetadata, startSaml, type SpUrls } from '../../core/sso/saml.ts';
+import { provisionUser, type AssertedIdentity } from '../../core/sso/provision.ts';
+import { recordSsoSession } from '../../core/sso/recheck.ts';
+import type { CommonSettings } from '../../core/sso/settings.ts';
+import { listProviders, loadProvider, type LoadedProvider } from '../../core/sso/store.ts';
+import { normalizeEmail } from '../../db/repositories/users.ts';
+import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
+import { loginThrottle } from '../middleware/rate-limit.ts';
+import { completeSignIn } from '../services/sign-in.ts';
+
+export const ssoPathSchema = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/) });
+export const ssoCallbackQuerySchema = z.object({
+  state: z.string().max(512).optional(),
+  code: z.string().max(4096).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(1024).optional(),
+});
+export const ssoExchangeRequestSchema = z.object({ code: z.string().min(1).max(128).describe('the one-time code the callback put in the dashboard URL') });
+export const ldapLoginRequestSchema = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
+export const publicProviderListSchema = z.object({
+  providers: z.array(z.object({ slug: z.string(), name: z.string(), type: z.string(), flow: z.enum(['redirect', 'password']).describe('redirect: open /sso/{slug}/start; password: POST /sso/{slug}/login') })),
+});
+
+/**
+ * Signing in through identity providers. Redirect flows (OIDC, GitHub) start at /sso/{slug}/start and
+ * come back to /sso/{slug}/callback, which hands the dashboard a one-time code in the URL fragment
+ * (tokens never travel in a URL); directory logins (LDAP) post a username and password. Every path
+ * ends in completeSignIn, like a password login.
+ */
+export function ssoRoutes(deps: AppDeps): AppRouter {
+  const router = new Router<AppState>({ prefix: '/api/v1' });
+  const flows = createFlowStore(deps.redis, deps.keys.prefix);
+  const throttle = loginThrottle(deps);
+
+  const base = (ctx: AppContext) => (deps.config.PUBLIC_URL ?? `${ctx.protocol}://${ctx.host}`).replace(/\/$/, '');
+  const redirectUri = (ctx: AppContext, slug: string) => `${base(ctx)}/api/v1/sso/${slug}/callback`;
+  // The SP's entity id is its metadata URL (a common convention IdPs accept); assertions must name it as their audience.
+  const spUrls = (ctx: AppContext, slug: string): SpUrls => ({ entityId: `${base(ctx)}/api/v1/sso/${slug}/metadata`, acsUrl: `${base(ctx)}/api/v1/sso/${slug}/acs` });
+
+  /** The asserted identity becomes a user (linked or created), a session, and the record a refresh re-checks. */
+  async function signInAs(ctx: AppContext, provider: LoadedProvider, asserted: AssertedIdentity, upstream: string | null) {
+    const em = ctx.state.em;
+    const { user, identityId } = await provisionUser(em, deps.logger, provider, asserted, ctx.ip);
+    const { session, body } = await completeSignIn(em, deps.sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: `sso:${provider.slug}` });
+    await recordSsoSession(deps, em, { family: session.family, identityId, upstream, maxSessionHours: (provider.settings as unknown as CommonSettings).maxSessionHours });
+    // Memberships may have changed: the principal cached for this user in any process is stale.
+    await deps.cache.invalidate([cacheTags.user(user.id)]);
+    return body;
+  }
+
+  /** Redirect flows end on the dashboard either way: a code to redeem, or the reason in words. Never a 500 page. */
+  function backToDashboard(ctx: AppContext, fragment: Record<string, string>) {
+    ctx.status = 302;
+    ctx.redirect(`/#${new URLSearchParams(fragment).toString()}`);
+  }
+
+  function explain(ctx: AppContext, slug: string, err: unknown): string {
+    if (err instanceof ProviderConfigError) {
+      deps.logger.warn({ provider: slug, setting: err.setting, requestId: ctx.state.requestId, err: err.message }, 'sign-in provider misconfigured');
+      return err.message;
+    }
+    if (err instanceof DomainError) {
+      deps.logger.info({ provider: slug, requestId: ctx.state.requestId, reason: err.message }, 'single sign-on refused');
+      return err.message;
+    }
+    deps.logger.error({ provider: slug, requestId: ctx.state.requestId, err }, 'single sign-on failed');
+    return `sign-in through ${slug} failed; the server log has the details (request ${ctx.state.requestId})`;
+  }
+
+  router.get('/sso/providers', async (ctx) => {
+    const rows = await listProviders(ctx.state.em, { enabledOnly: true });
+    ctx.body = { providers: rows.map((p) => ({ slug: p.slug, name: p.name, type: p.type, flow: p.type === 'ldap' ? ('password' as const) : ('redirect' as const) })) };
+  });
+
+  router.get('/sso/:slug/start', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    try {
+      const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+      const uri = redirectUri(ctx, slug);
+      if (provider.type === 'saml') {
+        ctx.redirect(await startSaml(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix));
+        return;
+      }
+      const started = provider.type === 'oidc' ? await startOidc(provider, uri) : provider.type === 'github' ? await startGithub(provider, uri) : null;
+      if (!started) throw new InputError(`${provider.name} signs in with a username and password, not a redirect`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+      await flows.begin(started.state, started.flow);
+      ctx.redirect(started.url);
+    } catch (err) {
+      backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
+    }
+  });
+
+  router.get('/sso/:slug/callback', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    // A malformed callback is no sign-in anyone started: a plain 400, like any bad request.
+    const query = ssoCallbackQuerySchema.parse(ctx.query);
+    try {
+      // The state names the login in flight; one we did not start, or already finished, finds nothing.
+      const flow = query.state ? await flows.finish(query.state) : null;
+      const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+      if (!flow || flow.providerId !== provider.id) throw new InputError('this sign-in is unknown or expired (state mismatch); start again', [{ field: 'state', message: 'not a sign-in in progress' }]);
+      if (query.error) throw new InputError(`${provider.name} refused the sign-in: ${query.error_description ?? query.error}`, [{ field: 'error', message: query.error }]);
+      if (!query.code) throw new InputError('the provider sent no code', [{ field: 'code', message: 'required' }]);
+      const current = new URL(flow.redirectUri);
+      current.search = new URLSearchParams(ctx.querystring).toString();
+      const done = provider.type === 'oidc' ? await finishOidc(provider, current, query.state!, flow) : await finishGithub(provider, query.code, flow);
+      const body = await signInAs(ctx, provider, done.identity, done.upstream);
+      backToDashboard(ctx, { sso: await flows.handoff(body) });
+    } catch (err) {
+      backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
+    }
+  });
+
+  router.get('/sso/:slug/metadata', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+    if (provider.type !== 'saml') throw new InputError(`${provider.name} is not a SAML provider`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+    ctx.type = 'application/samlmetadata+xml';
+    ctx.body = spMetadata(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix);
+  });
+
+  // The IdP posts the response through the browser (HTTP-POST binding): a form body, not JSON.
+  router.post('/sso/:slug/acs', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    try {
+      const form = ctx.request.is('urlencoded') ? ((await coBody.form(ctx, { limit: '1mb' })) as Record<string, unknown>) : {};
+      const samlResponse = typeof form.SAMLResponse === 'string' ? form.SAMLResponse : null;
+      if (!samlResponse) throw new InputError('no SAMLResponse was posted', [{ field: 'SAMLResponse', message: 'required' }]);
+      const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+      if (provider.type !== 'saml') throw new InputError(`${provider.name} is not a SAML provider`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+      const identity = await finishSaml(provider, spUrls(ctx, slug), samlResponse, deps.redis, deps.keys.prefix, flows);
+      backToDashboard(ctx, { sso: await flows.handoff(await signInAs(ctx, provider, identity, null)) });
+    } catch (err) {
+      backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
+    }
+  });
+
+  router.post('/sso/exchange', async (ctx) => {
+    const { code } = ssoExchangeRequestSchema.parse(ctx.request.body ?? {});
+    const body = await flows.redeem(code);
+    if (!body) throw new InputError('this sign-in code is unknown, expired or already used', [{ field: 'code', message: 'not redeemable' }]);
+    ctx.body = body;
+  });
+
+  router.post('/sso/:slug/login', async (ctx) => {
+    const { slug } = ssoPathSchema.parse(ctx.params);
+    const body = ldapLoginRequestSchema.parse(ctx.request.body ?? {});
+    // A directory password is guessed like a local one: the same budgets, per address and per account.
+    const account = `${slug}:${normalizeEmail(body.username)}`;
+    await throttle.check(ctx.ip, account);
+    const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
+    if (provider.type !== 'ldap') throw new InputError(`${provider.name} signs in through a redirect`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
+    let asserted: AssertedIdentity;
+    try {
+      asserted = await ldapLogin(provider, body.username, body.password);
+    } catch (err) {
+      if (err instanceof ProviderConfigError) explain(ctx, slug, err);
+      else await throttle.failed(account);
+      throw err;
+    }
+    await throttle.succeeded(ctx.ip, account);
+    ctx.body = await signInAs(ctx, provider, asserted, null);
+  });
+
+  return router;
+}

@@ -1,0 +1,128 @@
+import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
+import { ProviderConfigError, SsoRefusedError } from './errors.ts';
+import type { AssertedIdentity } from './provision.ts';
+import type { LdapSettings } from './settings.ts';
+import type { LoadedProvider } from './store.ts';
+
+const TIMEOUT_MS = 5_000;
+// AD's "account disabled" bit of userAccountControl.
+const UF_ACCOUNTDISABLE = 2;
+// AD's LDAP_MATCHING_RULE_IN_CHAIN: the server follows nested groups itself.
+const IN_CHAIN = '1.2.840.113556.1.4.1941';
+
+/** RFC 4515 escaping of a value put into a filter, so a login name cannot change the filter's meaning. */
+export const escapeFilterValue = (v: string): string => v.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+const first = (e: Entry, attr: string): string | null => {
+  const v = e[attr] ?? e[Object.keys(e).find((k) => k.toLowerCase() === attr.toLowerCase()) ?? ''];
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? null : String(one);
+};
+
+/** A connection bound as the service account; every failure names the setting behind it. */
+async function serviceClient(provider: LoadedProvider): Promise<Client> {
+  const s = provider.settings as LdapSettings;
+  const ldap = new Client({ url: s.url, timeout: TIMEOUT_MS, connectTimeout: TIMEOUT_MS });
+  try {
+    if (s.startTls) await ldap.startTLS();
+  } catch (err) {
+    await ldap.unbind().catch(() => undefined);
+    throw new ProviderConfigError(provider.slug, 'settings.startTls', `StartTLS with ${s.url} failed: ${(err as Error).message}`);
+  }
+  try {
+    await ldap.bind(s.bindDn, provider.secrets.bindPassword);
+  } catch (err) {
+    await ldap.unbind().catch(() => undefined);
+    if (err instanceof InvalidCredentialsError) throw new ProviderConfigError(provider.slug, 'secrets.bindPassword', `the directory refused the service account ${s.bindDn}`);
+    throw new ProviderConfigError(provider.slug, 'settings.url', `the directory at ${s.url} cannot be reached: ${(err as Error).message}`);
+  }
+  return ldap;
+}
+
+/** Group DNs and names holding `dn`, nested ones included (AD: in one query; elsewhere level by level). */
+async function groupsOf(ldap: Client, s: LdapSettings, dn: string, memberOf: string[]): Promise<string[]> {
+  const base = s.groupBase;
+  const found = new Map<string, string | null>(memberOf.map((g) => [g.toLowerCase(), null]));
+  if (base) {
+    if (s.activeDirectory) {
+      const { searchEntries } = await ldap.search(base, { scope: 'sub', filter: `(member:${IN_CHAIN}:=${escapeFilterValue(dn)})`, attributes: ['cn'] });
+      for (const g of searchEntries) found.set(g.dn.toLowerCase(), first(g, 'cn'));
+    } else {
+      let frontier = [dn];
+      for (let depth = 0; depth <= s.nestingDepth && frontier.length > 0; depth++) {
+        const next: string[] = [];
+        for (const member of frontier) {
+          const { searchEntries } = await ldap.search(base, { scope: 'sub', filter: s.groupFilter.replaceAll('{dn}', escapeFilterValue(member)), attributes: ['cn'] });
+          for (const g of searchEntries) {
+            const key = g.dn.toLowerCase();
+            if (found.has(key) && found.get(key) !== null) continue;
+            found.set(key, first(g, 'cn'));
+            next.push(g.dn);
+          }
+        }
+        frontier = next;
+      }
+    }
+  }
+  // Rules may name a group by DN or by its cn.
+  return [...found].flatMap(([groupDn, cn]) => [groupDn, cn ?? /^cn=([^,]+)/i.exec(groupDn)?.[1] ?? null].filter((g): g is string => Boolean(g)));
+}
+
+async function entryOf(ldap: Client, provider: LoadedProvider, base: string, filter: string, scope: 'sub' | 'base'): Promise<Entry[]> {
+  const s = provider.settings as LdapSettings;
+  try {
+    const { searchEntries } = await ldap.search(base, { scope, filter, attributes: ['dn', s.emailAttribute, s.nameAttribute, 'memberOf', 'userAccountControl'], sizeLimit: 2 });
+    return searchEntries;
+  } catch (err) {
+    if ((err as { code?: number }).code === 32) return []; // noSuchObject: the base (or the user) is gone
+    throw new ProviderConfigError(provider.slug, 'settings.userBase', `searching ${base} failed: ${(err as Error).message}`);
+  }
+}
+
+function identityOf(s: LdapSettings, user: Entry, groups: string[]): AssertedIdentity {
+  const uac = Number(first(user, 'userAccountControl') ?? 0);
+  if (uac & UF_ACCOUNTDISABLE) throw new SsoRefusedError('this account is disabled in the directory');
+  return { subject: user.dn, email: first(user, s.emailAttribute), emailVerified: s.trustEmails, name: first(user, s.nameAttribute), groups };
+}
+
+const memberOfList = (e: Entry): string[] => {
+  const v = e.memberOf;
+  return Array.isArray(v) ? v.map(String) : v ? [String(v)] : [];
+};
+
+/** Search the user as the service account, bind as them with their password, then read their groups. */
+export async function ldapLogin(provider: LoadedProvider, username: string, password: string): Promise<AssertedIdentity> {
+  const s = provider.settings as LdapSettings;
+  const ldap = await serviceClient(provider);
+  try {
+    const entries = await entryOf(ldap, provider, s.userBase, s.userFilter.replaceAll('{username}', escapeFilterValue(username)), 'sub');
+    if (entries.length !== 1) throw new SsoRefusedError('invalid username or password');
+    const user = entries[0]!;
+    const asUser = new Client({ url: s.url, timeout: TIMEOUT_MS, connectTimeout: TIMEOUT_MS });
+    try {
+      if (s.startTls) await asUser.startTLS();
+      await asUser.bind(user.dn, password);
+    } catch (err) {
+      if (err instanceof InvalidCredentialsError) throw new SsoRefusedError('invalid username or password');
+      throw new ProviderConfigError(provider.slug, 'settings.url', `binding as the user failed: ${(err as Error).message}`);
+    } finally {
+      await asUser.unbind().catch(() => undefined);
+    }
+    return identityOf(s, user, await groupsOf(ldap, s, user.dn, memberOfList(user)));
+  } finally {
+    await ldap.unbind().catch(() => undefined);
+  }
+}
+
+/** At our refresh: the user's entry read again as the service account; gone or disabled refuses, groups as they are now. */
+export async function recheckLdap(provider: LoadedProvider, dn: string): Promise<{ groups: string[] }> {
+  const s = provider.settings as LdapSettings;
+  const ldap = await serviceClient(provider);
+  try {
+    const entries = await entryOf(ldap, provider, dn, '(objectClass=*)', 'base');
+    if (entries.length !== 1) throw new SsoRefusedError('your account no longer exists in the directory');
+    return { groups: identityOf(s, entries[0]!, await groupsOf(ldap, s, dn, memberOfList(entries[0]!))).groups };
+  } finally {
+    await ldap.unbind().catch(() => undefined);
+  }
+}

@@ -1,0 +1,125 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ROLES, type Role } from '../../contracts/permissions.ts';
+import { UserIdentitySchema, type User } from '../../db/entities/index.ts';
+import { recordAudit } from '../../db/repositories/audit.ts';
+import { findTeamBySlug, putMembership, removeMembership } from '../../db/repositories/teams.ts';
+import { createUserRow, findUser, lockUser } from '../../db/repositories/users.ts';
+import type { Logger } from '../logger.ts';
+import { hashPassword } from '../passwords.ts';
+import { SsoRefusedError } from './errors.ts';
+import type { CommonSettings, MappingRule } from './settings.ts';
+import type { LoadedProvider } from './store.ts';
+
+/** What a provider vouched for, once its own checks (signature, audience, state, nonce...) passed. */
+export type AssertedIdentity = {
+  /** The provider's stable id for the person: OIDC `sub`, GitHub user id, LDAP DN, SAML NameID. */
+  subject: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  groups: string[];
+};
+
+/** The role each team the rules speak of should hold (null: no rule matches, the membership goes). */
+export function mappedRoles(rules: MappingRule[], groups: string[]): Map<string, Role | null> {
+  const held = new Set(groups.map((g) => g.toLowerCase()));
+  const roles = new Map<string, Role | null>();
+  for (const rule of rules) {
+    const current = roles.get(rule.team) ?? null;
+    if (!held.has(rule.group.toLowerCase())) {
+      roles.set(rule.team, current);
+      continue;
+    }
+    const role = rule.role as Role;
+    roles.set(rule.team, current && ROLES.indexOf(current) >= ROLES.indexOf(role) ? current : role);
+  }
+  return roles;
+}
+
+/** Refused when the provider requires a mapped group and none matches. */
+export function assertMayEnter(provider: LoadedProvider, groups: string[]): Map<string, Role | null> {
+  const roles = mappedRoles(provider.mappings, groups);
+  const common = provider.settings as unknown as CommonSettings;
+  if (common.requireGroup && ![...roles.values()].some(Boolean)) {
+    throw new SsoRefusedError(`you are not in any group that gives access through ${provider.name}`);
+  }
+  return roles;
+}
+
+/**
+ * Memberships of the teams the provider's rules speak of follow the groups: set to the mapped role, or
+ * removed. Other teams' memberships are the admins' and are left alone. Returns whether anything changed.
+ */
+export async function applyMappings(tx: EntityManager, logger: Logger, provider: LoadedProvider, user: { id: string; email: string }, roles: Map<string, Role | null>, ip: string | null): Promise<boolean> {
+  let changed = false;
+  for (const [slug, role] of roles) {
+    const team = await findTeamBySlug(tx, slug);
+    if (!team) {
+      logger.warn({ provider: provider.slug, team: slug }, 'a mapping rule names a team that does not exist; rule skipped');
+      continue;
+    }
+    const actor = { id: user.id, email: user.email };
+    const data = { provider: provider.slug };
+    if (role) {
+      const { previousRole } = await putMembership(tx, team.id, user.id, role);
+      if (previousRole === role) continue;
+      recordAudit(tx, { actor, action: previousRole ? 'team.member.update' : 'team.member.add', resourceType: 'membership', resourceId: `${team.id}:${user.id}`, teamId: team.id, ip, data: { ...data, role, previousRole } });
+      changed = true;
+    } else {
+      const previousRole = await removeMembership(tx, team.id, user.id);
+      if (!previousRole) continue;
+      recordAudit(tx, { actor, action: 'team.member.remove', resourceType: 'membership', resourceId: `${team.id}:${user.id}`, teamId: team.id, ip, data: { ...data, previousRole } });
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/**
+ * The account an asserted identity signs in as, in one transaction: the linked one; else the account
+ * with the same email, linked only when the provider verified that email; else a new account (just in
+ * time). A refusal rolls everything back: no half-created user, no link, no membership.
+ */
+export async function provisionUser(
+  em: EntityManager,
+  logger: Logger,
+  provider: LoadedProvider,
+  asserted: AssertedIdentity,
+  ip: string | null,
+): Promise<{ user: User; identityId: string }> {
+  const roles = assertMayEnter(provider, asserted.groups);
+  const trusted = (provider.settings as unknown as CommonSettings).trustEmails || asserted.emailVerified;
+  // Hashed outside the transaction (argon2 takes long enough to matter while rows are locked), and only
+  // when the person may be new: a returning user's sign-in pays nothing for it.
+  const known = await em.count(UserIdentitySchema, { provider: provider.id, subject: asserted.subject });
+  const unusablePassword = known ? '' : await hashPassword(crypto.randomUUID() + crypto.randomUUID());
+  return em.transactional(async (tx) => {
+    const now = new Date();
+    let identity = await tx.findOne(UserIdentitySchema, { provider: provider.id, subject: asserted.subject }, { populate: ['user'] });
+    let user: User;
+    if (identity) {
+      user = identity.user as unknown as User;
+      if (asserted.email) identity.email = asserted.email.toLowerCase();
+      identity.lastLoginAt = now;
+    } else {
+      if (!asserted.email) throw new SsoRefusedError(`${provider.name} did not tell us your email address`);
+      if (!trusted) throw new SsoRefusedError(`${provider.name} has not verified your email address ${asserted.email}; verify it there first`);
+      const existing = await findUser(tx, { email: asserted.email });
+      if (existing) {
+        user = existing;
+        recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.identity.link', resourceType: 'user', resourceId: user.id, ip, data: { provider: provider.slug, subject: asserted.subject } });
+      } else {
+        if (!unusablePassword) throw new SsoRefusedError('your account link changed during sign-in; try again');
+        // A password nobody knows: the account signs in through the provider (an admin may set one later).
+        user = createUserRow(tx, { email: asserted.email, name: asserted.name || asserted.email.split('@')[0]!, passwordHash: unusablePassword, isAdmin: false });
+        recordAudit(tx, { actor: null, action: 'user.create', resourceType: 'user', resourceId: user.id, ip, data: { provider: provider.slug, justInTime: true } });
+      }
+      identity = tx.create(UserIdentitySchema, { id: crypto.randomUUID(), provider: provider.id, subject: asserted.subject, user: user.id, email: asserted.email.toLowerCase(), lastLoginAt: now });
+    }
+    const locked = await lockUser(tx, user.id);
+    if (locked?.disabled) throw new SsoRefusedError('this account is disabled');
+    await applyMappings(tx, logger, provider, { id: user.id, email: user.email }, roles, ip);
+    await tx.flush();
+    return { user, identityId: identity.id };
+  });
+}

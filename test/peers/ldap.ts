@@ -1,0 +1,79 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Attribute, Change, Client } from 'ldapts';
+import { startListening } from './listening-process.ts';
+import { freePort } from './temporal.ts';
+
+export const SLAPD_BIN = process.env.SLAPD_BIN ?? '/usr/sbin/slapd';
+const SUFFIX = 'dc=example,dc=test';
+const ROOT_DN = `cn=admin,${SUFFIX}`;
+const ROOT_PW = 'root-secret';
+
+export type LdapUser = { uid: string; password: string; mail: string; cn: string };
+
+/**
+ * A real directory: Debian's slapd with a throwaway slapd.conf and mdb database under a temp dir, on a
+ * free loopback port. Seeded with a read-only service account, users under ou=people and groups under
+ * ou=groups, where `platform` contains the group `ops` (nesting) rather than users.
+ */
+export async function startLdap(users: LdapUser[], groups: Record<string, string[]>) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-slapd-'));
+  mkdirSync(path.join(dir, 'db'));
+  const port = await freePort();
+  const schema = (n: string) => `include /etc/ldap/schema/${n}.schema`;
+  writeFileSync(
+    path.join(dir, 'slapd.conf'),
+    [
+      schema('core'), schema('cosine'), schema('inetorgperson'), schema('nis'),
+      `pidfile ${path.join(dir, 'slapd.pid')}`,
+      'modulepath /usr/lib/ldap',
+      'moduleload back_mdb',
+      'database mdb',
+      `suffix "${SUFFIX}"`,
+      `rootdn "${ROOT_DN}"`,
+      `rootpw ${ROOT_PW}`,
+      `directory ${path.join(dir, 'db')}`,
+      'maxsize 10485760',
+      'access to attrs=userPassword by anonymous auth by * none',
+      'access to * by users read by * none',
+    ].join('\n') + '\n',
+  );
+  const url = `ldap://127.0.0.1:${port}`;
+  const { stop } = await startListening('slapd', SLAPD_BIN, ['-d', '0', '-f', path.join(dir, 'slapd.conf'), '-h', `${url}/`], port, () => rmSync(dir, { recursive: true, force: true }));
+  const admin = new Client({ url, timeout: 5_000 });
+  await admin.bind(ROOT_DN, ROOT_PW);
+  const add = (dn: string, attrs: Record<string, string | string[]>) => admin.add(dn, attrs);
+  await add(SUFFIX, { objectClass: ['dcObject', 'organization'], dc: 'example', o: 'Example' });
+  await add(`ou=people,${SUFFIX}`, { objectClass: 'organizationalUnit', ou: 'people' });
+  await add(`ou=groups,${SUFFIX}`, { objectClass: 'organizationalUnit', ou: 'groups' });
+  const serviceDn = `cn=reader,${SUFFIX}`;
+  const servicePassword = 'reader-secret';
+  await add(serviceDn, { objectClass: ['organizationalRole', 'simpleSecurityObject'], cn: 'reader', userPassword: servicePassword });
+  const userDn = (uid: string) => `uid=${uid},ou=people,${SUFFIX}`;
+  const groupDn = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;
+  for (const u of users) await add(userDn(u.uid), { objectClass: 'inetOrgPerson', uid: u.uid, cn: u.cn, sn: u.cn, mail: u.mail, userPassword: u.password });
+  // A member is a user (uid) or, for nesting, another group (cn); groupOfNames needs one member at least.
+  const memberDn = (m: string) => (users.some((u) => u.uid === m) ? userDn(m) : groupDn(m));
+  for (const [cn, members] of Object.entries(groups)) await add(groupDn(cn), { objectClass: 'groupOfNames', cn, member: members.map(memberDn) });
+  return {
+    url,
+    suffix: SUFFIX,
+    serviceDn,
+    servicePassword,
+    userDn,
+    groupDn,
+    /** Replaces a group's members (at least one: groupOfNames needs one). */
+    async setMembers(cn: string, members: string[]) {
+      await admin.modify(groupDn(cn), new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: members.map(memberDn) }) }));
+    },
+    async removeUser(uid: string) {
+      await admin.del(userDn(uid));
+    },
+    async stop() {
+      await admin.unbind().catch(() => undefined);
+      await stop();
+    },
+  };
+}
+export type LdapPeer = Awaited<ReturnType<typeof startLdap>>;

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MembershipSchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
+import { client } from '../fixtures/http.ts';
+import { createTeam, createUser } from '../fixtures/users.ts';
+import { startLdap, type LdapPeer } from '../peers/ldap.ts';
+import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
+
+let api: TestApi;
+let ldap: LdapPeer;
+let adminToken: string;
+let team: { id: string; slug: string };
+const tag = crypto.randomUUID().slice(0, 6);
+const slug = (s: string) => `${s}-${tag}`;
+const em = () => api.deps.db.em.fork();
+const mail = (uid: string) => `${uid}-${tag}@dir.test`;
+
+async function addProvider(name: string, overrides: { settings?: Record<string, unknown>; secrets?: Record<string, string> } = {}) {
+  const res = await client(api, adminToken).post('/api/v1/auth/providers', {
+    slug: slug(name),
+    name: `Directory ${name}`,
+    type: 'ldap',
+    settings: { url: ldap.url, bindDn: ldap.serviceDn, userBase: `ou=people,${ldap.suffix}`, groupBase: `ou=groups,${ldap.suffix}`, requireGroup: true, ...overrides.settings },
+    secrets: { bindPassword: ldap.servicePassword, ...overrides.secrets },
+    // `platform` holds no users, only the group `ops`: membership through nesting.
+    mappings: [
+      { group: 'platform', team: team.slug, role: 'operator' },
+      { group: `cn=leads,ou=groups,${ldap.suffix}`, team: team.slug, role: 'admin' },
+    ],
+  });
+  expect(res.status).toBe(201);
+}
+const login = (provider: string, username: string, password: string) => client(api).post(`/api/v1/sso/${slug(provider)}/login`, { username, password });
+
+beforeAll(async () => {
+  [api, ldap] = await Promise.all([
+    startApi(ownRedisKeys(`sso-ldap-${tag}`)),
+    startLdap(
+      ['alice', 'bob', 'carol', 'dave'].map((uid) => ({ uid, password: `${uid}-password`, mail: mail(uid), cn: uid.toUpperCase() })),
+      { ops: ['alice', 'dave'], platform: ['ops'], leads: ['carol'], marketing: ['bob'] },
+    ),
+  ]);
+  team = await createTeam(api.deps.db.em, `ldap-${tag}`);
+  const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
+  adminToken = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken as string;
+  await addProvider('dir');
+});
+afterAll(async () => {
+  await api?.close();
+  await ldap?.stop();
+});
+
+describe('LDAP sign-in against slapd', () => {
+  it('binds as the user and maps nested groups to a team role; the user is created just in time', async () => {
+    const res = await login('dir', 'alice', 'alice-password');
+    expect(res.status).toBe(200);
+    expect(res.body.user.email).toBe(mail('alice'));
+    const me = await client(api, res.body.accessToken as string).get('/api/v1/me');
+    expect(me.body.teams).toEqual([expect.objectContaining({ slug: team.slug, role: 'operator' })]);
+    expect(await em().findOneOrFail(UserIdentitySchema, { user: res.body.user.id })).toMatchObject({ subject: ldap.userDn('alice') });
+    // The email works too (the default filter), a DN rule matches like a name rule.
+    const carol = await login('dir', mail('carol'), 'carol-password');
+    expect(carol.status).toBe(200);
+    expect((await em().findOneOrFail(MembershipSchema, { user: carol.body.user.id, team: team.id })).role).toBe('admin');
+  });
+
+  it('refuses a wrong password, an unknown user and a filter injection alike, and creates nobody', async () => {
+    for (const [u, p] of [['alice', 'wrong'], ['nobody', 'x'], ['*', 'alice-password'], ['alice)(uid=*', 'alice-password']] as const) {
+      const res = await login('dir', u, p);
+      expect(res.status).toBe(401);
+      expect(res.body.detail).toBe('invalid username or password');
+    }
+    // An empty password would be an anonymous bind, which "succeeds": refused before the directory is asked.
+    expect((await login('dir', 'alice', '')).status).toBe(400);
+    const outsider = await login('dir', 'bob', 'bob-password');
+    expect(outsider.status).toBe(401);
+    expect(await em().count(UserSchema, { email: mail('bob') })).toBe(0);
+  });
+
+  it('a user removed from the mapped group, or from the directory, loses access at the next refresh', async () => {
+    const dave = await login('dir', 'dave', 'dave-password');
+    expect(dave.status).toBe(200);
+    await ldap.setMembers('ops', ['alice']);
+    const refused = await client(api).post('/api/v1/auth/refresh', { refreshToken: dave.body.refreshToken });
+    expect(refused.status).toBe(401);
+    expect(await em().count(MembershipSchema, { user: dave.body.user.id, team: team.id })).toBe(0);
+
+    const alice = await login('dir', 'alice', 'alice-password');
+    const kept = await client(api).post('/api/v1/auth/refresh', { refreshToken: alice.body.refreshToken });
+    expect(kept.status).toBe(200);
+    await ldap.removeUser('alice');
+    expect((await client(api).post('/api/v1/auth/refresh', { refreshToken: kept.body.refreshToken })).status).toBe(401);
+  });
+});
+
+describe('a misconfigured directory', () => {
+  it('a wrong service password or an unreachable URL answers 502 naming the setting, and creates nobody', async () => {
+    await addProvider('badbind', { secrets: { bindPassword: 'nope' } });
+    const bind = await login('badbind', 'carol', 'carol-password');
+    expect(bind.status).toBe(502);
+    expect(bind.body).toMatchObject({ setting: 'secrets.bindPassword' });
+    expect(bind.body.detail).not.toContain('nope');
+
+    await addProvider('badurl', { settings: { url: 'ldap://127.0.0.1:9' } });
+    const url = await login('badurl', 'carol', 'carol-password');
+    expect(url.status).toBe(502);
+    expect(url.body).toMatchObject({ setting: 'settings.url' });
+    expect(await em().count(UserIdentitySchema, { email: mail('carol'), provider: { slug: { $in: [slug('badbind'), slug('badurl')] } } })).toBe(0);
+  });
+});
