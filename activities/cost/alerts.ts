@@ -1,10 +1,9 @@
 import type { Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CostScanParams, CostScanSummary, CostTotals } from '../../contracts/kinds/cost-scan.ts';
-import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
 import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import { ingestAlert } from '../../core/alerts/ingest.ts';
-import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import { teamAlertSource } from '../../core/alerts/team-source.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { CostFinding } from '../../db/entities/index.ts';
 
@@ -18,8 +17,7 @@ export type CostAlertDeps = { em: EntityManager; temporal: Client; keyring: Keyr
 export async function raiseCostAlerts(deps: CostAlertDeps, input: { teamId: string; account: string; params: CostScanParams; totals: CostTotals; opened: CostFinding[] }): Promise<CostScanSummary['alerts']> {
   const { params, totals } = input;
   if (!params.alertSource) return [];
-  const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId: input.teamId, integrationId: params.alertSource, type: 'alert-source' });
-  const source = { id: loaded.id, name: loaded.name, teamId: input.teamId, policyId: (loaded.settings as AlertSourceSettings).policy ?? null };
+  const source = await teamAlertSource(deps.em, deps.keyring, input.teamId, params.alertSource);
   const raised: CostScanSummary['alerts'] = [];
   const raise = async (a: Parameters<typeof ingestAlert>[3]) => {
     const outcome = await ingestAlert(deps, deps.em, source, a);

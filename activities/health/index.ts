@@ -1,12 +1,16 @@
 import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { HealthScanParams, HealthScanSummary } from '../../contracts/kinds/health-scan.ts';
+import type { Client } from '@temporalio/client';
+import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import type { Logger } from '../../core/logger.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import { recordScan, type ProbeOutcome } from '../../db/repositories/monitoring.ts';
+import { raiseHealthAlerts } from './alerts.ts';
 import { probe } from './checks.ts';
 
-export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger };
+export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; temporal: Client; keyring: Keyring } & AlertAnnouncer;
 export type HealthScanInput = { runId: string; teamId: string; params: HealthScanParams };
 
 /** How many checks of one scan probe at once: enough for 50 checks inside one timeout, few enough to be polite. */
@@ -37,7 +41,8 @@ export function createHealthActivities(deps: HealthActivityDeps) {
       };
       await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, worker));
       const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
-      return { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
+      const summary: HealthScanSummary = { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
+      return params.alertSource ? { ...summary, alerts: await raiseHealthAlerts(deps, input.teamId, params.alertSource, params.monitor, checks) } : summary;
     },
   };
 }

@@ -37,6 +37,7 @@ export const healthScanParamsSchema = z.object({
     .meta({ minProperties: 1, maxProperties: 50 })
     .describe('the checks by name (lower-case letters, digits, ".", "-", "_")'),
   failuresBeforeDown: z.number().int().min(1).max(10).default(2).describe('consecutive failures before a check counts as down (damps flapping)'),
+  alertSource: z.uuid().optional().describe("id of the team's alert-source integration: a check that is down fires an alert through it (repeats counted while it stays down), and its recovery resolves it"),
 });
 export type HealthScanParams = z.infer<typeof healthScanParamsSchema>;
 
@@ -54,17 +55,17 @@ export type CheckResult = {
   /** https: days until the certificate expires. */
   certDaysLeft?: number;
 };
-export type HealthScanSummary = { up: number; down: number; changed: number; checks: CheckResult[] };
+export type HealthScanSummary = { up: number; down: number; changed: number; checks: CheckResult[]; alerts?: { dedupKey: string; outcome: string }[] };
 
 export const healthScanKind = defineKind({
   kind: 'health-scan',
   title: 'Health scan',
-  description: 'Checks HTTP(S) endpoints (status, latency, body, certificate expiry), TCP ports, DNS names, PostgreSQL and Redis, and records when a check goes down or comes back.',
+  description: 'Checks HTTP(S) endpoints (status, latency, body, certificate expiry), TCP ports, DNS names, PostgreSQL and Redis, and records when a check goes down or comes back, raising and resolving an alert when given an alert source.',
   paramsSchema: healthScanParamsSchema,
   workflowType: 'healthScanRun',
   taskQueue: TASK_QUEUES.scans,
   target: (params) => params.monitor,
-  integrations: () => [],
+  integrations: (params) => (params.alertSource ? [params.alertSource] : []),
   approval: 'never',
   summary: 'findings',
 });

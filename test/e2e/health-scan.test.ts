@@ -23,6 +23,7 @@ import { HISTORIES_DIR, historyToPlainJson } from '../workflows/record-histories
 let api: TestApi;
 let worker: TestWorker;
 let token: string;
+let alertSource: string;
 let team: { id: string; slug: string };
 let web: Server;
 let tls: Server;
@@ -48,6 +49,12 @@ beforeAll(async () => {
   team = await createTeam(api.deps.db.em);
   const user = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
   token = (await client(api).post('/api/v1/auth/login', { email: user.email, password: user.password })).body.accessToken;
+  // Integrations are an admin's to create: the alert source the scans raise their alerts through.
+  const admin = await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
+  const adminToken = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken;
+  const source = await client(api, adminToken).post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: 'health', settings: {}, secrets: { token: `tok-${crypto.randomUUID()}-${crypto.randomUUID()}` } });
+  expect(source.status).toBe(201);
+  alertSource = source.body.id;
 });
 afterAll(async () => {
   await worker?.shutdown();
@@ -65,8 +72,8 @@ const checks = () => ({
   db: { type: 'postgres', host: '127.0.0.1', port: 5432 },
   cache: { type: 'redis', host: '127.0.0.1', port: 6379 },
 });
-async function scan(): Promise<{ id: string; status: string; error: string | null; summary: { checks: CheckResult[]; down: number } }> {
-  const res = await client(api, token).post('/api/v1/runs', { kind: 'health-scan', team: team.slug, params: { monitor, checks: checks(), failuresBeforeDown: 2 } });
+async function scan(): Promise<{ id: string; status: string; error: string | null; summary: { checks: CheckResult[]; down: number; alerts?: { dedupKey: string; outcome: string }[] } }> {
+  const res = await client(api, token).post('/api/v1/runs', { kind: 'health-scan', team: team.slug, params: { monitor, checks: checks(), failuresBeforeDown: 2, alertSource } });
   expect(res.status).toBe(201);
   return until(`scan ${res.body.id} to end`, async () => {
     const r = (await client(api, token).get(`/api/v1/runs/${res.body.id}`)).body;
@@ -82,8 +89,8 @@ describe('health-scan', () => {
     expect(Object.fromEntries(Object.entries(one).map(([n, c]) => [n, c.ok]))).toEqual({ web: true, cert: false, queue: false, dns: true, db: true, cache: true });
     expect(one.cert!.detail).toMatch(/certificate expires in [23] day/);
     expect(one.queue!.detail).toMatch(/ECONNREFUSED/);
-    // One failure is not down yet: the run succeeds.
-    expect(first).toMatchObject({ status: 'succeeded', summary: { down: 0 } });
+    // One failure is not down yet: the run succeeds, and nothing is raised.
+    expect(first).toMatchObject({ status: 'succeeded', summary: { down: 0, alerts: [] } });
     const lines = (await client(api, token).get(`/api/v1/runs/${first.id}/events?limit=100`)).body.events.map((e: { message: string }) => e.message);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^queue \(tcp\): FAILED — .*ECONNREFUSED/), expect.stringMatching(/^db \(postgres\): ok/)]));
 
@@ -96,6 +103,8 @@ describe('health-scan', () => {
     expect(second.status).toBe('failed');
     expect(second.error).toBe('2 of 6 checks down: cert, queue');
     expect(byName(second.summary.checks).queue).toMatchObject({ status: 'down', changed: { from: 'up', to: 'down' } });
+    // Down: an alert per check through the team's alert source (and so its escalation).
+    expect(second.summary.alerts).toEqual([{ dedupKey: `health:${monitor}:cert`, outcome: 'opened' }, { dedupKey: `health:${monitor}:queue`, outcome: 'opened' }]);
 
     // The port opens: the check is up at its first success, and a flapping web service stays up.
     const opened = createTcpServer((s) => s.end());
@@ -106,6 +115,12 @@ describe('health-scan', () => {
       expect(byName(third.summary.checks).queue).toMatchObject({ ok: true, status: 'up', changed: { from: 'down', to: 'up' } });
       expect(byName(third.summary.checks).web).toMatchObject({ ok: false, status: 'up' });
       expect(third.error).toBe('1 of 6 checks down: cert');
+      // The port's recovery resolves its alert; the certificate, still expiring, repeats.
+      expect(third.summary.alerts).toEqual([{ dedupKey: `health:${monitor}:cert`, outcome: 'repeated' }, { dedupKey: `health:${monitor}:queue`, outcome: 'resolved' }]);
+      const alerts = (await client(api, token).get(`/api/v1/alerts?team=${team.slug}`)).body.alerts as { dedupKey: string; status: string; count: number; summary: string }[];
+      const byKey = Object.fromEntries(alerts.map((a) => [a.dedupKey, a]));
+      expect(byKey[`health:${monitor}:cert`]).toMatchObject({ status: 'firing', count: 2, summary: expect.stringMatching(/certificate expires in [23] day/) });
+      expect(byKey[`health:${monitor}:queue`]).toMatchObject({ status: 'resolved' });
     } finally {
       healthy = true;
       opened.close();
