@@ -24,6 +24,7 @@ import { OpenApiBuilder, hardenInput, type OperationSpec } from './builder.ts';
 import { alertOps, alertSchemas } from './alerts.ts';
 import { integrationOps, integrationSchemas } from './integrations.ts';
 import { monitoringOps, monitoringSchemas } from './monitoring.ts';
+import { metricsOps, metricsSchemas } from './metrics.ts';
 import { costOps, costSchemas } from './costs.ts';
 import { scheduleOps, scheduleSchemas } from './schedules.ts';
 import { identityOps, identitySchemas, mfaOps } from './identity.ts';
@@ -143,6 +144,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   integrationSchemas(b);
   scheduleSchemas(b);
   monitoringSchemas(b);
+  metricsSchemas(b);
   costSchemas(b);
   alertSchemas(b);
   identitySchemas(b);
@@ -157,7 +159,7 @@ export function buildOpenApiDocument(opts: { serverUrl: string }): Record<string
   b.patch('TeamSettingsPatch', (s) => {
     s.minProperties = 1;
   });
-  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...costOps, ...alertOps, ...identityOps, ...mfaOps, ...ssoOps, ...metaOps]) b.operation(op);
+  for (const op of [...authOps, ...adminOps, ...settingsOps, ...runOps, ...integrationOps, ...scheduleOps, ...monitoringOps, ...metricsOps, ...costOps, ...alertOps, ...identityOps, ...mfaOps, ...ssoOps, ...metaOps]) b.operation(op);
   return b.build(
     {
       title: 'OpsSight API',

@@ -6,6 +6,7 @@ import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
 import { CostsPage } from './pages/Costs.tsx';
+import { MetricsPage } from './pages/Metrics.tsx';
 import { AlertPage } from './pages/alerts/AlertPage.tsx';
 import { AlertsPage } from './pages/alerts/AlertsPage.tsx';
 import { OnCallPage } from './pages/alerts/OnCallPage.tsx';
@@ -37,6 +38,7 @@ function Routes() {
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/costs') return <CostsPage />;
+  if (path === '/metrics') return <MetricsPage />;
   if (path === '/alerts') return <AlertsPage />;
   if (path === '/alerts/policies') return <PoliciesPage />;
   if (alert) return <AlertPage id={alert[1]!} key={alert[1]} />;

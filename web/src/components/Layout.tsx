@@ -55,6 +55,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {canStartRuns(me) && nav('/runs/new', 'Start a run')}
           {nav('/schedules', 'Schedules')}
           {nav('/costs', 'Costs')}
+          {nav('/metrics', 'Metrics')}
           {nav('/alerts', 'Alerts')}
           {nav('/integrations', 'Integrations')}
           {canAdmin && nav('/admin', 'Admin')}

@@ -5,9 +5,10 @@ import { may, useMe } from '../client/me.ts';
 import { formatTime } from '../format.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate } from '../router.tsx';
-import { CostsChart } from './CostsChart.tsx';
+import { TimeChart } from '../components/TimeChart.tsx';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
+const dollars = (n: number) => `$${n.toFixed(0)}`;
 const top = (amounts: Record<string, number>, n = 8) => Object.entries(amounts).sort((a, b) => b[1] - a[1]).slice(0, n);
 
 function Breakdown({ title, amounts }: { title: string; amounts: Record<string, number> }) {
@@ -91,9 +92,9 @@ export function CostsPage() {
           </article>
         ))}
       </div>
-      {daily.x.length > 0 && <CostsChart title="Daily spend" x={daily.x} series={[{ label: 'spend', values: daily.values }]} />}
+      {daily.x.length > 0 && <TimeChart format={dollars} title="Daily spend" x={daily.x} series={[{ label: 'spend', values: daily.values }]} />}
       {scans.x.length > 1 && (
-        <CostsChart title="Month to date, forecast and savings at each scan" x={scans.x} series={[{ label: 'month to date', values: scans.mtd }, { label: 'forecast', values: scans.forecast }, { label: 'savings to make', values: scans.savings }]} />
+        <TimeChart format={dollars} title="Month to date, forecast and savings at each scan" x={scans.x} series={[{ label: 'month to date', values: scans.mtd }, { label: 'forecast', values: scans.forecast }, { label: 'savings to make', values: scans.savings }]} />
       )}
       {overview && overview.latest.length > 0 && (
         <div class="cost-breakdowns">
