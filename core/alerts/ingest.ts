@@ -69,9 +69,6 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
       });
       const { alert, outcome } = result;
       if (!alert) return outcome;
-      const change: AlertChangeKind = outcome.outcome === 'opened' ? 'opened' : outcome.outcome === 'repeated' ? 'repeated' : 'resolved';
-      const committed = await alertForAnnouncement(em, alert.id);
-      if (committed) await announceAlert(deps, { change, alert: committed });
       if (outcome.outcome === 'resolved') await tellWorkflow(deps, alert.id, { type: 'resolve', by: `source:${source.name}` });
       else if (outcome.outcome === 'repeated') await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
       else {
@@ -79,6 +76,10 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         });
       }
+      // Paging first, the live views after: they catch up on their next read if this is lost.
+      const change: AlertChangeKind = outcome.outcome === 'opened' ? 'opened' : outcome.outcome === 'repeated' ? 'repeated' : 'resolved';
+      const committed = await alertForAnnouncement(em, alert.id);
+      if (committed) await announceAlert(deps, { change, alert: committed });
       return outcome;
     } catch (err) {
       // Two first firings at once: the loser of the unique index is a repeat of the winner.

@@ -11,7 +11,7 @@ export const CustomRoleSchema = defineEntity({
   properties: {
     id: p.uuid().primary().onCreate(() => crypto.randomUUID()),
     name: p.string().unique(),
-    description: p.string().default(''),
+    description: p.text().default(''),
     permissions: p.json<string[]>(),
     approvalTargets: p.json<string[]>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),

@@ -42,7 +42,9 @@ it('an alert fired through Alertmanager opens an escalation; resolving it there 
   const alert = await until('the alert to open', async () => (await em().findOne(AlertSchema, { team: teamId, labels: { instance } })) ?? undefined, 30_000);
   expect(alert).toMatchObject({ status: 'firing', severity: 'critical', summary: `${instance} is down`, dedupKey: expect.stringMatching(/^alertmanager:[0-9a-f]+$/) });
   const handle = api.deps.temporal.workflow.getHandle(`alert-${alert.id}`);
-  expect((await handle.describe()).status.name).toBe('RUNNING');
+  // The row commits before the escalation starts (a repeat's signal-with-start covers a lost start).
+  const started = await until('the escalation to start', async () => (await handle.describe().catch(() => undefined))?.status.name, 30_000);
+  expect(started).toBe('RUNNING');
 
   await am.resolve(labels);
   await until('the alert to resolve', async () => ((await em().findOne(AlertSchema, { id: alert.id }))?.status === 'resolved' ? true : undefined), 30_000);

@@ -30,6 +30,9 @@ describe('the password policy', () => {
     expect(WEAK(address).map((p) => [p, passwordProblem(p, address) !== null])).toEqual(WEAK(address).map((p) => [p, true]));
     expect(passwordProblem(GOOD, address)).toBeNull();
     expect(passwordProblem('short', address)).toBe('at least 12 characters');
+    // Only the first 64 characters are estimated: a strong start carries a long tail, a weak start does not.
+    expect(passwordProblem(GOOD + 'a'.repeat(900), address)).toBeNull();
+    expect(passwordProblem('a'.repeat(64) + GOOD, address)).toMatch(/too easy to guess/);
   });
 
   it('applies to users an admin creates: 400 problem+json naming the field, no user written', async () => {

@@ -39,6 +39,7 @@ it('enrol TOTP on the Account page, sign in with a code, then with a recovery co
     secret = (await page.getByTestId('mfa-secret').textContent())!;
     await page.getByLabel('Code from the app').fill(await generate({ secret }));
     await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.getByTestId('recovery-codes').locator('code').first().waitFor();
     const codes = await page.getByTestId('recovery-codes').locator('code').allTextContents();
     expect(codes).toHaveLength(10);
     recovery = codes[0]!;
