@@ -23,6 +23,17 @@ export const genericAlertSchema = z.strictObject({
 });
 export type GenericAlert = z.infer<typeof genericAlertSchema>;
 
+/** One alert of an Alertmanager notification (Grafana's webhook sends the same, with extras). */
+export const alertmanagerAlertSchema = z.object({
+  status: z.enum(['firing', 'resolved']),
+  labels,
+  annotations: labels.optional(),
+  startsAt: z.string().max(64).optional(),
+  endsAt: z.string().max(64).optional(),
+  generatorURL: z.string().max(2000).optional(),
+  fingerprint: z.string().min(1).max(255).optional(),
+});
+
 /**
  * Prometheus Alertmanager's webhook payload (version 4): one notification per group, each alert with
  * its own fingerprint and status. Extra fields Alertmanager may add later are tolerated.
@@ -33,20 +44,7 @@ export const alertmanagerPayloadSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   receiver: z.string().max(500).optional(),
   externalURL: z.string().max(2000).optional(),
-  alerts: z
-    .array(
-      z.object({
-        status: z.enum(['firing', 'resolved']),
-        labels,
-        annotations: labels.optional(),
-        startsAt: z.string().max(64).optional(),
-        endsAt: z.string().max(64).optional(),
-        generatorURL: z.string().max(2000).optional(),
-        fingerprint: z.string().min(1).max(255).optional(),
-      }),
-    )
-    .min(1)
-    .max(1000),
+  alerts: z.array(alertmanagerAlertSchema).min(1).max(1000),
 });
 export type AlertmanagerPayload = z.infer<typeof alertmanagerPayloadSchema>;
 
