@@ -1,4 +1,4 @@
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
@@ -26,14 +26,21 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
     pending.push(record.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
   };
+  // PagerDuty incidents this alert triggered follow its acknowledge and resolve. Escalations started
+  // before this existed replay without it (the marker is absent from their history).
+  const followUp = (action: 'acknowledge' | 'resolve') => {
+    if (patched('pagerduty-follow-up')) pending.push(deliver.followUpPagerDuty({ alertId: input.alertId, teamId: input.teamId, action, cycle: state.cycle }).catch(() => note('notification.failed', `gave up on PagerDuty ${action}`)));
+  };
   setHandler(alertChangeSignal, (change) => {
     if (change.type === 'repeat') state.repeats++;
     else if (change.type === 'ack' && !resolved && !acked) {
       acked = true;
       note('acknowledged', `acknowledged by ${change.by}: escalation stopped`, { by: change.by });
+      followUp('acknowledge');
     } else if (change.type === 'resolve' && !resolved) {
       resolved = true;
       note('resolved', `resolved by ${change.by}`, { by: change.by });
+      followUp('resolve');
     }
   });
   setHandler(escalationStateQuery, () => ({ ...state }));

@@ -18,7 +18,7 @@ import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, N
 import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { sendEmail } from './email.ts';
-import { triggerPagerDuty } from './pagerduty.ts';
+import { sendPagerDutyEvent } from './pagerduty.ts';
 import { postToSlack } from './slack.ts';
 import { smsAckCode, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
 import { sendSms } from './sms.ts';
@@ -127,7 +127,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
         else if (integration.type === 'twilio') providerId = await smsFor(em, alert, job.target, integration.settings as TwilioSettings, integration.secrets as TwilioSecrets);
         else if (integration.type === 'apns') providerId = await pushApns(integration.settings as ApnsSettings, integration.secrets as ApnsSecrets, job.target, alert);
-        else if (integration.type === 'pagerduty') providerId = await triggerPagerDuty(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, alert);
+        else if (integration.type === 'pagerduty') providerId = await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, 'trigger', alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
         await save(alert, 'sent', providerId, null);
         return { status: 'sent', providerId };
@@ -135,6 +135,38 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         await save(alert, 'failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
         throw err;
       }
+    },
+
+    async followUpPagerDuty({ alertId, teamId, action, cycle }) {
+      const em = deps.em.fork();
+      const attempt = Context.current().info.attempt;
+      const alert = await em.findOne(AlertSchema, { id: alertId, team: teamId }, { populate: ['team', 'source'] });
+      if (!alert) return 0;
+      const sentBefore = await em.find(NotificationAttemptSchema, { alert: alertId, channel: 'pagerduty', status: 'sent' }, { fields: ['integrationId', 'key'] });
+      const triggered = sentBefore.filter((t) => !t.key.startsWith('pagerduty.'));
+      let sent = 0;
+      let failure: Error | undefined;
+      // Each service on its own: one that fails is retried with the step, the others are not sent twice.
+      for (const integrationId of new Set(triggered.flatMap((t) => (t.integrationId ? [t.integrationId] : [])))) {
+        // An acknowledgement that timed out escalates again (a new cycle): its next acknowledge is sent too.
+        const key = `pagerduty.${action}.${cycle}.${integrationId}`;
+        if (await wasSent(em, alertId, key)) continue;
+        const started = Date.now();
+        let status: 'sent' | 'failed' = 'sent';
+        let error: string | null = null;
+        try {
+          const integration = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId });
+          await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, action, alert);
+          sent++;
+        } catch (err) {
+          [status, error, failure] = ['failed', (err as Error).message.slice(0, 500), err as Error];
+        }
+        const row = em.create(NotificationAttemptSchema, { alert, key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, latencyMs: Date.now() - started, at: new Date(started) });
+        await em.flush();
+        await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
+      }
+      if (failure) throw failure;
+      return sent;
     },
   };
 }

@@ -2,19 +2,25 @@ import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.t
 
 const SEVERITY: Record<string, string> = { critical: 'critical', error: 'error', warning: 'warning', info: 'info' };
 
+type PagerDutyAlert = { id: string; summary: string; severity: string; dedupKey: string };
+
 /**
- * Sends a `trigger` event (Events API v2, POST /v2/enqueue) with the alert id as dedup_key, so every
- * notification of one alert lands on one PagerDuty incident. PagerDuty answers 202 with the dedup key.
+ * One Events API v2 event (POST /v2/enqueue) with the alert id as dedup_key, so every notification of
+ * one alert lands on one PagerDuty incident and OpsSight's acknowledge and resolve reach that incident.
+ * PagerDuty answers 202 with the dedup key.
  */
-export async function triggerPagerDuty(settings: PagerDutySettings, routingKey: string, alert: { id: string; summary: string; severity: string; dedupKey: string }): Promise<string> {
+export async function sendPagerDutyEvent(settings: PagerDutySettings, routingKey: string, action: 'trigger' | 'acknowledge' | 'resolve', alert: PagerDutyAlert): Promise<string> {
   const res = await fetch(`${settings.apiUrl.replace(/\/$/, '')}/v2/enqueue`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       routing_key: routingKey,
-      event_action: 'trigger',
+      event_action: action,
       dedup_key: alert.id,
-      payload: { summary: alert.summary.slice(0, 1024), source: 'opssight', severity: SEVERITY[alert.severity] ?? 'error', custom_details: { dedupKey: alert.dedupKey } },
+      // Only a trigger carries a payload; acknowledge and resolve name the incident by dedup_key alone.
+      ...(action === 'trigger'
+        ? { payload: { summary: alert.summary.slice(0, 1024), source: 'opssight', severity: SEVERITY[alert.severity] ?? 'error', custom_details: { dedupKey: alert.dedupKey } } }
+        : {}),
     }),
     signal: AbortSignal.timeout(15_000),
   });

@@ -1,3 +1,4 @@
+import type { Context } from '@temporalio/activity';
 import pg from 'pg';
 
 /**
@@ -52,5 +53,33 @@ export class FollowLock {
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
+  }
+}
+
+/** Thrown when this attempt stops watching a process that keeps running (worker shutdown, timeout). */
+export class DetachedError extends Error {
+  constructor(reason: string) {
+    super(`stopped following the process (${reason}); it keeps running and the next attempt resumes its output`);
+    this.name = 'DetachedError';
+  }
+}
+
+/** Between two tries for a lock another attempt holds. */
+const WAIT_MS = 250;
+
+/**
+ * Takes the launch's follow lock, waiting (and heartbeating) while another attempt holds it: one that
+ * missed its heartbeat timeout learns at its next heartbeat that it is no longer current, and lets go.
+ * True when it had to wait. A worker shutting down or an attempt timing out meanwhile stops waiting.
+ */
+export async function takeOver(lock: FollowLock, ctx: Context, progress: Record<string, unknown>): Promise<boolean> {
+  for (let waited = false; ; waited = true) {
+    if (await lock.take().catch(() => false)) return waited;
+    const why = ctx.cancellationDetails;
+    if (ctx.cancellationSignal.aborted && why && !why.cancelRequested && !why.reset) {
+      throw new DetachedError(why.workerShutdown ? 'worker shutting down' : why.timedOut ? 'attempt timed out' : 'activity no longer current');
+    }
+    ctx.heartbeat(progress);
+    await new Promise((r) => setTimeout(r, WAIT_MS));
   }
 }

@@ -9,7 +9,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
-import { FollowLock } from './follow-lock.ts';
+import { DetachedError, FollowLock, takeOver } from './follow-lock.ts';
 import { isOurProcess } from './host.ts';
 import { launch, launchMarker, recordedExit, recordedPid, signalGroup } from './launch.ts';
 import { redactor } from './redact.ts';
@@ -62,36 +62,11 @@ export type Ending =
   /** Killed on a person's force cancel. */
   | { kind: 'killed'; proc: RunProcess; stderrTail: string[] };
 
-/** Thrown when this attempt stops watching a process that keeps running (worker shutdown, timeout). */
-export class DetachedError extends Error {
-  constructor(reason: string) {
-    super(`stopped following the process (${reason}); it keeps running and the next attempt resumes its output`);
-    this.name = 'DetachedError';
-  }
-}
-
 const READ_BYTES = 256 * 1024;
 const POLL_MS = 250;
 const TAIL_LINES = 30;
 /** A fresh launch's pid file may lag its spawn by a moment; an old launch without one never started. */
 const START_WINDOW_MS = 10_000;
-
-/**
- * Takes the launch's follow lock, waiting (and heartbeating) while another attempt holds it: one that
- * missed its heartbeat timeout learns at its next heartbeat that it is no longer current, and lets go.
- * True when it had to wait. A worker shutting down or an attempt timing out meanwhile stops waiting.
- */
-export async function takeOver(lock: FollowLock, ctx: Context, progress: Record<string, unknown>): Promise<boolean> {
-  for (let waited = false; ; waited = true) {
-    if (await lock.take().catch(() => false)) return waited;
-    const why = ctx.cancellationDetails;
-    if (ctx.cancellationSignal.aborted && why && !why.cancelRequested && !why.reset) {
-      throw new DetachedError(why.workerShutdown ? 'worker shutting down' : why.timedOut ? 'attempt timed out' : 'activity no longer current');
-    }
-    ctx.heartbeat(progress);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
 
 export const ctlDirOf = (stepDir: string, command: string, launchNo: number) => path.join(stepDir, `ctl-${command}-${launchNo}`);
 

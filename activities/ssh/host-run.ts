@@ -12,7 +12,7 @@ import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import { redactor } from '../process/redact.ts';
 import { FollowLock } from '../process/follow-lock.ts';
-import { DetachedError, takeOver } from '../process/runner.ts';
+import { DetachedError, takeOver } from '../process/follow-lock.ts';
 import { connectHost, SshConnectError, type SshLogin } from './connect.ts';
 import { LineSplitter } from './lines.ts';
 import { cleanup, launchAndFollow, parseProbe, probe, remoteDir, signalGroup } from './remote.ts';

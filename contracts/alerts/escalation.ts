@@ -24,4 +24,9 @@ export type EscalationActivities = {
   resolveStepTargets(input: { alertId: string; teamId: string; step: EscalationStep; keyPrefix: string }): Promise<NotificationJob[]>;
   /** Sends one notification; every attempt is recorded. Skips one already sent, or an alert no longer firing. */
   sendNotification(input: { alertId: string; teamId: string; job: NotificationJob }): Promise<{ status: 'sent' | 'skipped'; providerId: string | null }>;
+  /**
+   * Carries an acknowledge or resolve to every PagerDuty service this alert triggered an incident on;
+   * each is an attempt on record, sent once however often the step is retried. How many were sent.
+   */
+  followUpPagerDuty(input: { alertId: string; teamId: string; action: 'acknowledge' | 'resolve'; cycle: number }): Promise<number>;
 };

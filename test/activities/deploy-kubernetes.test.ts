@@ -52,10 +52,12 @@ describe('deploy to a Kubernetes Deployment', () => {
     const result = await call(activities.deployRollout, { ...s, plan });
     expect(result).toEqual({ live: { app: 'registry.test/web:v2', sidecar: 'registry.test/proxy:1' } });
     expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
-    // Progress went up replica by replica and was recorded as metric events.
+    // Progress went up and was recorded as metric events. A slow machine may start the watch after the
+    // first replica: what was seen only rises, ends at 3 and holds at least one step on the way.
     const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
     expect(progress.at(-1)).toBe(3);
-    expect(new Set(progress).size).toBeGreaterThanOrEqual(3);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(2);
 
     // A retried rollout step (worker died after writing) writes nothing more.
     const writes = () => sim.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(`/${s.name}`)).length;
@@ -90,8 +92,10 @@ describe('deploy to a Kubernetes Deployment', () => {
     // One read for the write, one before the watch: a 4-replica rollout takes ~16 controller steps.
     expect(reads() - readsBefore).toBeLessThanOrEqual(3);
     expect(sim.watches() - watchesBefore).toBeGreaterThanOrEqual(1);
+    // Every change the watch delivered was recorded: several steps on the way to 4.
     const progress = (await ctx.events.list(s.runId, 0, 500)).filter((e) => e.type === 'metric').map((e) => (e.data as { progress: { updated: number } }).progress.updated);
-    expect(new Set(progress).size).toBeGreaterThanOrEqual(4);
+    expect(progress.at(-1)).toBe(4);
+    expect(new Set(progress).size).toBeGreaterThanOrEqual(3);
   });
 
   it('does not count a rollout done while a pod\'s readiness flaps, and finishes once it holds', async () => {

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { ActivityCancellationDetails } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createProcessRunner, DetachedError, type CommandSpec } from '../../activities/process/runner.ts';
+import { DetachedError } from '../../activities/process/follow-lock.ts';
+import { createProcessRunner, type CommandSpec } from '../../activities/process/runner.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { until } from '../fixtures/until.ts';
 import { peerContext } from '../peers/context.ts';
@@ -15,6 +17,8 @@ import { peerContext } from '../peers/context.ts';
 let ctx: Awaited<ReturnType<typeof peerContext>>;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-follow-lock-'));
 const LINES = 60;
+const go = (n: number) => path.join(dir, `go-${n}`);
+const part = (from: number, to: number) => `for i in $(seq ${from} ${to}); do echo line-$i; sleep 0.01; done`;
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 
 beforeAll(async () => {
@@ -30,25 +34,33 @@ it('a second attempt following the same launch waits for the first to let go, th
   const runId = await createRunRow(ctx.db.em);
   const spec: CommandSpec = {
     runId, step: 'emit', command: 'emit', sideEffects: false,
-    bin: 'sh', args: ['-c', `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.05; done`], env: { PATH: process.env.PATH! },
+    // Three parts, each after the test says go: the launch outlives the first attempt however slow the machine.
+    bin: 'sh',
+    args: ['-c', [part(1, 20), `while [ ! -e ${go(1)} ]; do sleep 0.05; done`, part(21, 40), `while [ ! -e ${go(2)} ]; do sleep 0.05; done`, part(41, LINES)].join('; ')],
+    env: { PATH: process.env.PATH! },
     cwd: dir, stepDir: dir, sandbox: null, header: '$ emit', secrets: [],
   };
   const logs = async () => (await ctx.events.list(runId, 0, 1_000)).filter((e) => e.type === 'log').map((e) => ({ message: e.message, attempt: e.attempt }));
 
   const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
   const firstDone = first.run(() => runner.exec(spec)).catch((err: unknown) => err);
-  await until('the first attempt to store some lines', async () => ((await logs()).length >= 5 ? true : undefined), 30_000, 20);
+  // The header and the first part.
+  await until('the first attempt to store the first part', async () => ((await logs()).length === 21 ? true : undefined), 30_000, 20);
   const proc = (await runner.latest(spec))!;
 
   const second = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const secondWaits = once(second, 'heartbeat');
   const secondDone = second.run(() => runner.attach(proc, spec));
-  // While the first still follows, the second stores nothing.
-  await until('the first attempt to store more lines', async () => ((await logs()).length >= 20 ? true : undefined), 30_000, 20);
+  await secondWaits;
+  // While the first still follows, lines flow and the second stores none of them.
+  writeFileSync(go(1), '');
+  await until('the first attempt to store the second part', async () => ((await logs()).length === 41 ? true : undefined), 30_000, 20);
   expect((await logs()).filter((l) => l.attempt === 2)).toEqual([]);
 
   // The first learns it is no longer current (as at its next heartbeat) and lets go.
   first.cancel('NOT_FOUND', new ActivityCancellationDetails({ notFound: true }));
   expect(await firstDone).toBeInstanceOf(DetachedError);
+  writeFileSync(go(2), '');
   const ending = await secondDone;
   expect(ending).toMatchObject({ kind: 'exited', code: 0 });
 

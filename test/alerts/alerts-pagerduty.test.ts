@@ -61,3 +61,19 @@ it('a routing key PagerDuty does not know is a failed attempt naming its answer'
   expect(first).toMatchObject({ channel: 'pagerduty', status: 'failed', error: expect.stringContaining('Invalid routing key') });
   await admin.post(`/api/v1/alerts/${id}/resolve`);
 });
+
+it('an acknowledge and a resolve in OpsSight reach the PagerDuty incident, once each, on record', async () => {
+  const send = await sourceFor(routingKey);
+  const id = (await send({ dedupKey: `pd-${crypto.randomUUID()}`, summary: 'disk full', severity: 'critical' })).body.alerts[0].id as string;
+  await notifications(id, 1);
+  const actions = () => pd.events.filter((e) => e.dedup_key === id).map((e) => e.event_action);
+  expect((await admin.post(`/api/v1/alerts/${id}/ack`)).status).toBe(200);
+  await until('the acknowledge to reach PagerDuty', async () => (actions().includes('acknowledge') ? true : undefined));
+  expect((await admin.post(`/api/v1/alerts/${id}/resolve`)).status).toBe(200);
+  await until('the resolve to reach PagerDuty', async () => (actions().includes('resolve') ? true : undefined));
+  expect(actions()).toEqual(['trigger', 'acknowledge', 'resolve']);
+  const attempts = await notifications(id, 3);
+  expect(attempts.map((n: Record<string, unknown>) => [n.channel, n.target, n.status])).toEqual(
+    expect.arrayContaining([['pagerduty', 'acknowledge', 'sent'], ['pagerduty', 'resolve', 'sent']]),
+  );
+});

@@ -240,7 +240,10 @@ describe('a Kubernetes deploy verified by a Prometheus query', () => {
     const name = deployment();
     const run = await ended(await start({ ...k8s(name, 'registry.test/web:erroring'), verification: verification() }));
     expect(run.status).toBe('failed');
-    expect(run.error).toMatch(new RegExp(`^verification failed in round \\d+: Prometheus query max\\(sim_http_error_ratio\\{namespace="shop",deployment="${name}"\\}\\) returned 1, not under 0\\.05; rolled back to image registry\\.test/web:v1$`));
+    // The scrape may land while the rollout still mixes pods (2 of 3 erroring reads 0.67): any figure over the threshold.
+    const failedWith = new RegExp(`^verification failed in round \\d+: Prometheus query max\\(sim_http_error_ratio\\{namespace="shop",deployment="${name}"\\}\\) returned ([\\d.]+), not under 0\\.05; rolled back to image registry\\.test/web:v1$`).exec(run.error ?? '');
+    expect(failedWith).not.toBeNull();
+    expect(Number(failedWith![1])).toBeGreaterThan(0.05);
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
   });
 

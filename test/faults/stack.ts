@@ -33,6 +33,8 @@ export async function startEffectCounter() {
   const { port } = server.address() as AddressInfo;
   return {
     counts,
+    /** Any request to `${url}/effect/<tag>` counts one creation of `tag`. */
+    url: `http://127.0.0.1:${port}`,
     /** A shell command for a provisioner: reports one creation of `tag`. */
     command: (tag: string) => `curl -fsS -X POST http://127.0.0.1:${port}/effect/${encodeURIComponent(tag)}`,
     close: () => new Promise((r) => server.close(r)),

@@ -31,6 +31,12 @@ export async function startPagerDutyPeer(routingKeys: string[]) {
       if (e.event_action === 'trigger' && (!e.payload?.summary || !e.payload.source || !['critical', 'error', 'warning', 'info'].includes(e.payload.severity))) {
         return reply(400, { status: 'invalid event', message: 'Event object is invalid', errors: ['payload is missing summary, source or a valid severity'] });
       }
+      if ((e.event_action === 'acknowledge' || e.event_action === 'resolve') && !e.dedup_key) {
+        return reply(400, { status: 'invalid event', message: 'Event object is invalid', errors: ['dedup_key is required for acknowledge and resolve'] });
+      }
+      if (!['trigger', 'acknowledge', 'resolve'].includes(e.event_action)) {
+        return reply(400, { status: 'invalid event', message: 'Event object is invalid', errors: ['event_action must be trigger, acknowledge or resolve'] });
+      }
       const dedup = e.dedup_key ?? crypto.randomUUID();
       events.push({ ...e, dedup_key: dedup, at: Date.now() });
       reply(202, { status: 'success', message: 'Event processed', dedup_key: dedup });

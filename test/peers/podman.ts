@@ -14,18 +14,22 @@ export function podmanSocket(): string | null {
   return socket && existsSync(socket) ? socket : null;
 }
 
-/** The test image: busybox httpd serving `$VERSION` at / and /healthz only while HEALTHY=1, on 127.0.0.1:$PORT. */
+/** The test image: busybox httpd serving `$VERSION` at / and /healthz only while HEALTHY=1 (after HEALTHY_AFTER seconds), on 127.0.0.1:$PORT. */
 export const TEST_IMAGE = 'localhost/opssight-test-http';
 
+// EFFECT_URL, when set, is told of every start (a fault test counts them); HEALTHY_AFTER delays /healthz.
 const SERVE = `#!/bin/sh
 echo "\${VERSION:-unknown}" > /www/index.html
-if [ "\${HEALTHY:-1}" = 1 ]; then echo ok > /www/healthz; else rm -f /www/healthz; fi
+if [ -n "\${EFFECT_URL:-}" ]; then wget -q -O /dev/null "$EFFECT_URL" || true; fi
+rm -f /www/healthz
+if [ "\${HEALTHY:-1}" = 1 ]; then (sleep "\${HEALTHY_AFTER:-0}"; echo ok > /www/healthz) & fi
 exec httpd -f -p "127.0.0.1:\${PORT:-8080}" -h /www
 `;
 
 /**
  * Builds the tags the tests deploy, with no registry: `podman import` of a folder holding Debian's
- * static busybox. `v1`…`v3` are healthy, `sick` never passes its health check, `crash` exits at once.
+ * static busybox. `v1`…`v3` are healthy, `slow` turns healthy after 4 s, `sick` never passes its health
+ * check, `crash` exits at once.
  * Idempotent (skips tags that exist), so test files may call it in parallel runs.
  */
 export function buildTestImages(): void {
@@ -37,6 +41,7 @@ export function buildTestImages(): void {
     ['v1', []],
     ['v2', []],
     ['v3', []],
+    ['slow', ['ENV HEALTHY_AFTER=4']],
     ['sick', ['ENV HEALTHY=0']],
     ['crash', ['CMD ["/bin/sh", "-c", "echo cannot start: missing config >&2; exit 3"]']],
   ];
@@ -48,7 +53,7 @@ export function buildTestImages(): void {
     mkdirSync(path.join(root, 'rootfs/www'));
     copyFileSync('/bin/busybox', path.join(root, 'rootfs/bin/busybox'));
     chmodSync(path.join(root, 'rootfs/bin/busybox'), 0o755);
-    for (const applet of ['sh', 'echo', 'sleep', 'httpd', 'rm', 'cat']) symlinkSync('busybox', path.join(root, 'rootfs/bin', applet));
+    for (const applet of ['sh', 'echo', 'sleep', 'httpd', 'rm', 'cat', 'wget']) symlinkSync('busybox', path.join(root, 'rootfs/bin', applet));
     writeFileSync(path.join(root, 'rootfs/bin/serve'), SERVE, { mode: 0o755 });
     execFileSync('tar', ['-C', path.join(root, 'rootfs'), '-cf', path.join(root, 'image.tar'), '.']);
     for (const [tag, changes] of missing) {

@@ -12,7 +12,7 @@ import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
 // script that records when each notification was asked for. No time skipping is available here
 // (ENVIRONMENT.md), so the chain uses 1-second waits and the assertions allow scheduling slack.
 type Sent = { key: string; target: string; at: number; abs: number; attempt: number };
-type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; untils: number[]; failTargets: Set<string> };
+type Script = { started: number; sent: Sent[]; timeline: Array<{ type: string; reopen?: boolean }>; untils: number[]; failTargets: Set<string>; followUps: string[] };
 const scripts = new Map<string, Script>();
 // The goal is 1 s (issue 12); with CI running two suites at once on two cores the dev server's timer,
 // workflow task and activity dispatch took 1.17 s once. The bound is what CI holds without flapping
@@ -36,6 +36,10 @@ const activities: EscalationActivities = {
     if (s.failTargets.has(job.target)) throw new Error('channel down');
     return { status: 'sent', providerId: `p-${job.key}` };
   },
+  async followUpPagerDuty({ alertId, action, cycle }) {
+    scripts.get(alertId)!.followUps.push(`${action}@${cycle}`);
+    return 0;
+  },
 };
 
 const workflows = useWorkflowWorker('escalation-test', activities);
@@ -52,7 +56,7 @@ const chain: EscalationStep[] = [
 
 async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | null, failTargets: string[] = []) {
   const alertId = crypto.randomUUID();
-  const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets) };
+  const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets), followUps: [] };
   scripts.set(alertId, s);
   const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
   const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
@@ -106,6 +110,8 @@ describe('alertEscalation workflow', () => {
     expect(s.timeline).toContainEqual({ type: 'ack.timeout', reopen: true });
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'bob@example.test' });
     expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 2 });
+    // PagerDuty incidents follow each decision, the first acknowledge named by its cycle.
+    expect(s.followUps).toEqual(['acknowledge@0', 'resolve@1']);
   });
 
   it('a failing channel is retried with backoff while the chain goes on without it', async () => {

@@ -47,9 +47,10 @@ export function reconcile(state: State, d: Deployment, bad: (image: string) => b
   }
   // An old set with pods left once the new one is full is scaled down too.
   if (current.ready >= d.replicas) for (const s of old) s.replicas = s.ready = 0;
-  // Flapping: a pod that became ready this tick fails its readiness probe again by the tick's end,
-  // so the Deployment never shows every replica available (and keeps "progressing": no deadline).
-  if (d.flapping && current.ready > 0 && current.ready === current.replicas) current.ready--;
+  // Flapping: once the current set has all its pods, the one that became ready this tick fails its
+  // readiness probe again by the tick's end. Every replica is updated, never every one available, and the
+  // rollout keeps "progressing" (no deadline): a state that holds between ticks, so a test can see it.
+  if (d.flapping && current.replicas === d.replicas && current.ready > 0 && current.ready === current.replicas) current.ready--;
   const all = d.sets.reduce((n, s) => n + s.replicas, 0);
   const ready = d.sets.reduce((n, s) => n + s.ready, 0);
   const complete = current.replicas === d.replicas && all === d.replicas && ready === d.replicas;
