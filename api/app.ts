@@ -19,6 +19,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { costRoutes } from './routes/costs.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { alertChannelRoutes } from './routes/alerts-channels.ts';
+import { contactRoutes } from './routes/contact.ts';
 import { onCallRoutes } from './routes/oncall.ts';
 import { healthRoutes } from './routes/health.ts';
 import { openApiRoutes } from './routes/openapi.ts';
@@ -79,5 +80,5 @@ export function createApp(deps: AppDeps): Koa<AppState> {
 
 /** Every router of the API, in the order they are mounted (the OpenAPI test checks each route is documented). */
 export function apiRouters(deps: AppDeps) {
-  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), metricsRoutes(deps), costRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps), alertChannelRoutes(deps), ...identityRouters(deps), authProviderRoutes(deps), ssoRoutes(deps)];
+  return [healthRoutes(deps), openApiRoutes(deps), authRoutes(deps), adminRoutes(deps), teamSettingsRoutes(deps), runRoutes(deps), integrationRoutes(deps), scheduleRoutes(deps), monitoringRoutes(deps), metricsRoutes(deps), costRoutes(deps), ...alertRoutes(deps), onCallRoutes(deps), contactRoutes(deps), alertChannelRoutes(deps), ...identityRouters(deps), authProviderRoutes(deps), ssoRoutes(deps)];
 }

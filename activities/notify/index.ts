@@ -75,18 +75,26 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     async resolveStepTargets({ teamId, step, keyPrefix }) {
       const em = deps.em.fork();
       const jobs = (integrationId: string, targets: string[]): NotificationJob[] => targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId, target }));
-      const emailsOf = async (ids: string[]) => {
-        // Only members of the alert's team, enabled: a policy cannot page someone outside the team.
+      /**
+       * Each person's address on the step's channel: their phone for SMS, their devices for push, their
+       * email otherwise. Only enabled members of the alert's team: a policy cannot page an outsider.
+       */
+      const addressesOf = async (ids: string[], via: string) => {
+        const channel = await em.findOne(IntegrationSchema, { id: via, team: teamId }, { fields: ['type'] });
         const members = await em.find(MembershipSchema, { team: teamId, user: { $in: ids } }, { populate: ['user'] });
-        return members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string }).filter((u) => !u.disabled).sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id)).map((u) => u.email);
+        const people = members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string; phone: string | null; pushTokens: string[] }).filter((u) => !u.disabled);
+        people.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
+        if (channel?.type === 'twilio') return people.flatMap((u) => (u.phone ? [u.phone] : []));
+        if (channel?.type === 'apns' || channel?.type === 'fcm') return people.flatMap((u) => u.pushTokens ?? []);
+        return people.map((u) => u.email);
       };
       switch (step.type) {
         case 'notify_users':
-          return jobs(step.via, await emailsOf(step.users));
+          return jobs(step.via, await addressesOf(step.users, step.via));
         case 'notify_oncall': {
           const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
           const who = schedule ? onCallAt(schedule, Date.now()).user : null;
-          return who ? jobs(step.via, await emailsOf([who])) : [];
+          return who ? jobs(step.via, await addressesOf([who], step.via)) : [];
         }
         case 'notify_channel': {
           const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });

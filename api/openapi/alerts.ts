@@ -22,6 +22,7 @@ import {
   onCallRangeQuerySchema,
   onCallRangeSchema,
   onCallScheduleViewSchema,
+  pagingContactSchema,
   policyListSchema,
   policyPathSchema,
   policyViewSchema,
@@ -54,6 +55,8 @@ export const alertOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/oncall', operationId: 'createOnCallSchedule', tag: 'alerts', summary: 'Create an on-call schedule: layered rotations and overrides (alerts:manage)', body: 'CreateOnCallScheduleRequest', responses: { 201: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}', operationId: 'getOnCallSchedule', tag: 'alerts', summary: 'One on-call schedule', params: onCallPathSchema, responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [404] },
   { method: 'get', path: '/api/v1/oncall/{schedule}/now', operationId: 'whoIsOnCall', tag: 'alerts', summary: 'Who is on call now (or at `at`)', params: onCallPathSchema, query: onCallNowQuerySchema, responses: { 200: { description: 'who', schema: 'OnCallNow' } }, errors: [404] },
+  { method: 'get', path: '/api/v1/me/contact', operationId: 'getPagingContact', tag: 'alerts', summary: 'The caller’s paging contact: the phone SMS steps text and the devices push steps reach', responses: { 200: { description: 'the contact', schema: 'PagingContact' } } },
+  { method: 'put', path: '/api/v1/me/contact', operationId: 'setPagingContact', tag: 'alerts', summary: 'Set the caller’s paging contact (their own only, not with an API token); audited without the values', body: 'PagingContactRequest', responses: { 200: { description: 'the contact', schema: 'PagingContact' } }, errors: [400, 403] },
   { method: 'get', path: '/api/v1/oncall/{schedule}/shifts', operationId: 'onCallShifts', tag: 'alerts', summary: 'Who is on call when, between two instants (at most 93 days)', params: onCallPathSchema, query: onCallRangeQuerySchema, responses: { 200: { description: 'the shifts', schema: 'OnCallShifts' } }, errors: [404] },
 ];
 
@@ -78,5 +81,7 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('OnCallSchedule', onCallScheduleViewSchema, 'output')
     .schema('OnCallNow', onCallNowSchema, 'output')
     .schema('OnCallShifts', onCallRangeSchema, 'output')
+    .schema('PagingContactRequest', pagingContactSchema, 'input')
+    .schema('PagingContact', pagingContactSchema, 'output')
     .schema('OnCallScheduleList', onCallScheduleListSchema, 'output');
 }

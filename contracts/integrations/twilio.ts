@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { IntegrationTypeDefinition } from './types.ts';
 
-const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number, e.g. +15551234567');
+export const e164 = z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 phone number, e.g. +15551234567');
 
 /**
  * A Twilio account sending escalations by SMS (Messages API) to `to` when used as a channel step.

@@ -12,6 +12,9 @@ export const UserSchema = defineEntity({
     disabled: p.boolean().default(false),
     /** Set when an admin chose the password: it signs in once, to set the user's own. */
     passwordChangeRequired: p.boolean().default(false),
+    /** Paging contact (contracts/alerts/contact.ts): SMS steps text this number, push steps these devices. */
+    phone: p.string().length(16).nullable(),
+    pushTokens: p.json<string[]>().defaultRaw(`'[]'`).onCreate(() => []),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

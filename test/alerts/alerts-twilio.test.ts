@@ -15,6 +15,7 @@ let twilio: Awaited<ReturnType<typeof startTwilioPeer>>;
 let admin: ReturnType<typeof client>;
 let send: (body: unknown) => ReturnType<ReturnType<typeof client>['post']>;
 let twilioId: string;
+let team: { id: string; slug: string };
 const hex = () => crypto.randomUUID().replaceAll('-', '');
 const account = { accountSid: `AC${hex()}`, authToken: hex(), numbers: ['+15550100000'] };
 const [alice, bob] = ['+15550001111', '+15550002222'];
@@ -24,7 +25,7 @@ beforeAll(async () => {
   twilio = await startTwilioPeer(account);
   api = await startApi({ TEMPORAL_NAMESPACE: namespace, REDIS_PREFIX: `${process.env.REDIS_PREFIX}twilio:` });
   worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace }, { taskQueues: ['notifications'] });
-  const team = await createTeam(api.deps.db.em);
+  team = await createTeam(api.deps.db.em);
   admin = client(api, await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'admin' })).id));
   const res = await admin.post('/api/v1/integrations', { team: team.slug, type: 'twilio', name: 'ops-sms', settings: { accountSid: account.accountSid, from: account.numbers[0], to: [alice, bob], apiUrl: twilio.apiUrl }, secrets: { authToken: account.authToken } });
   expect(res.status).toBe(201);
@@ -98,4 +99,36 @@ it('a wrong auth token is a failed attempt naming Twilio’s error; a reply to a
   expect(d.notifications[0]).toMatchObject({ channel: 'twilio', status: 'failed', error: expect.stringContaining('Authenticate') });
   await admin.post(`/api/v1/alerts/${id}/resolve`);
   await admin.patch(`/api/v1/integrations/${twilioId}`, { secrets: { authToken: account.authToken } });
+});
+
+it("a step that notifies people by SMS texts each person's own phone, set by them; without a phone nobody is texted", async () => {
+  const [carol, dave] = [await createUser(api.deps.db.em, { teams: [team], role: 'operator' }), await createUser(api.deps.db.em, { teams: [team], role: 'operator' })];
+  const carolApi = client(api, await tokenFor(api, carol.id));
+  const carolPhone = '+15550003333';
+  // Bad input is a 400 naming the field, and nothing is stored.
+  const bad = await carolApi.put('/api/v1/me/contact', { phone: '555-3333', pushTokens: ['tok-aaaaaaaa', 'tok-aaaaaaaa'] });
+  expect(bad.status).toBe(400);
+  expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['phone', 'pushTokens']);
+  expect((await carolApi.get('/api/v1/me/contact')).body).toEqual({ phone: null, pushTokens: [] });
+  expect((await carolApi.put('/api/v1/me/contact', { phone: carolPhone, pushTokens: [] })).body).toEqual({ phone: carolPhone, pushTokens: [] });
+  expect((await carolApi.get('/api/v1/me/contact')).body).toEqual({ phone: carolPhone, pushTokens: [] });
+  // An API token cannot send someone's pages elsewhere.
+  const automation = (await carolApi.post('/api/v1/me/tokens', { name: 'ci', team: team.slug, permissions: ['runs:read'] })).body.token as string;
+  expect((await client(api, automation).put('/api/v1/me/contact', { phone: '+15550009999', pushTokens: [] })).status).toBe(403);
+
+  const policy = await admin.post('/api/v1/escalation-policies', { team: team.slug, name: `people-sms-${crypto.randomUUID().slice(0, 6)}`, steps: [{ type: 'notify_users', users: [carol.id, dave.id], via: twilioId }, { type: 'wait', seconds: 600 }] });
+  expect(policy.status).toBe(201);
+  const token = `src-${crypto.randomUUID()}-${crypto.randomUUID()}`;
+  const source = await admin.post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: `people-${crypto.randomUUID().slice(0, 6)}`, settings: { policy: policy.body.id }, secrets: { token } });
+  const summary = `queue backlog ${crypto.randomUUID()}`;
+  const id = (await client(api, token).post(`/api/v1/alerts?source=${source.body.id}`, { dedupKey: `people-${crypto.randomUUID()}`, summary })).body.alerts[0].id as string;
+  const attempts = await until('the text to Carol', async () => {
+    const body = await detail(id);
+    return body.notifications.some((n: Attempt) => n.status === 'sent') ? (body.notifications as Attempt[]) : undefined;
+  }, 30_000);
+  // Dave set no phone: the step reaches Carol alone.
+  expect(attempts.map((n) => [n.channel, n.target, n.status])).toEqual([['twilio', carolPhone, 'sent']]);
+  expect(twilio.messages.filter((m) => m.body.includes(summary)).map((m) => m.to)).toEqual([carolPhone]);
+  expect((await detail(id)).timeline.map((e: { message: string }) => e.message)).toContain(`notifying ${carolPhone}`);
+  await admin.post(`/api/v1/alerts/${id}/resolve`);
 });

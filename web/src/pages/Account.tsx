@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, post, type FieldError } from '../client/http.ts';
 import { useMe } from '../client/me.ts';
 import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
+import { ContactSection } from './AccountContact.tsx';
 import { MfaSection, SessionsSection, TokensSection } from './AccountSecurity.tsx';
 
 /** The signed-in user's own page: who they are, their teams and roles, and a password change. */
@@ -75,6 +76,7 @@ export function AccountPage() {
           {busy ? 'Changing…' : 'Change password'}
         </button>
       </form>
+      <ContactSection />
       <MfaSection />
       <SessionsSection />
       {me && <TokensSection teams={me.teams.map((t) => ({ slug: t.slug, permissions: t.permissions }))} />}

@@ -11,6 +11,8 @@ import { STEP_TYPES, type StepChoices } from './StepFields.tsx';
 
 /** Integration types that deliver a notification (a channel step); the rest hold credentials for runs. */
 const CHANNEL_TYPES = new Set(['smtp', 'webhook', 'slack', 'pagerduty', 'twilio', 'fcm', 'apns']);
+/** Channels a notify-people step can use, and what of each person's they reach. */
+const PERSONAL: Record<string, string> = { smtp: 'email', twilio: 'SMS to their phone', apns: 'push to their devices' };
 
 async function loadChoices(team: string): Promise<StepChoices> {
   const [members, integrations, schedules] = await Promise.all([
@@ -20,7 +22,7 @@ async function loadChoices(team: string): Promise<StepChoices> {
   ]);
   return {
     members: members.items.map((m) => ({ id: m.userId, label: `${m.name} <${m.email}>` })),
-    smtp: integrations.items.filter((i) => i.type === 'smtp').map((i) => ({ id: i.id, label: i.name })),
+    personal: integrations.items.filter((i) => i.type in PERSONAL).map((i) => ({ id: i.id, label: `${i.name} (${PERSONAL[i.type]})` })),
     channels: integrations.items.filter((i) => CHANNEL_TYPES.has(i.type)).map((i) => ({ id: i.id, label: `${i.name} (${i.type})` })),
     schedules: schedules.schedules.map((s) => ({ id: s.id, label: s.name })),
   };

@@ -1,7 +1,8 @@
 import type { EscalationStep } from '../../../../contracts/alerts/index.ts';
 
 export type Choice = { id: string; label: string };
-export type StepChoices = { members: Choice[]; smtp: Choice[]; channels: Choice[]; schedules: Choice[] };
+/** `personal`: channels that reach each person at their own address (email, phone, devices). */
+export type StepChoices = { members: Choice[]; personal: Choice[]; channels: Choice[]; schedules: Choice[] };
 export const STEP_TYPES: { type: EscalationStep['type']; label: string }[] = [
   { type: 'notify_users', label: 'Notify users' },
   { type: 'notify_oncall', label: 'Notify who is on call' },
@@ -11,7 +12,7 @@ export const STEP_TYPES: { type: EscalationStep['type']; label: string }[] = [
 
 /** A new step of `type`, its references set to the team's first fitting choice. */
 export function blankStep(type: EscalationStep['type'], c: StepChoices): EscalationStep {
-  const via = c.smtp[0]?.id ?? '';
+  const via = c.personal[0]?.id ?? '';
   if (type === 'notify_users') return { type, users: [], via };
   if (type === 'notify_oncall') return { type, schedule: c.schedules[0]?.id ?? '', via };
   if (type === 'notify_channel') return { type, integration: c.channels[0]?.id ?? '' };
@@ -36,7 +37,7 @@ function Select({ label, value, choices, onChange }: { label: string; value: str
 
 /** The fields of one step; `n` numbers the labels so each control has a unique accessible name. */
 export function StepFields({ n, step, choices, onChange }: { n: number; step: EscalationStep; choices: StepChoices; onChange: (s: EscalationStep) => void }) {
-  const via = (s: Extract<EscalationStep, { via: string }>) => <Select label={`Step ${n} email through`} value={s.via} choices={choices.smtp} onChange={(v) => onChange({ ...s, via: v })} />;
+  const via = (s: Extract<EscalationStep, { via: string }>) => <Select label={`Step ${n} reaches them through`} value={s.via} choices={choices.personal} onChange={(v) => onChange({ ...s, via: v })} />;
   switch (step.type) {
     case 'notify_users':
       return (
