@@ -1,11 +1,13 @@
 // Docker deploy overhead: a deploy run through the platform (POST /api/v1/runs → worker → diff →
 // start beside → healthy → switched → succeeded) against the same steps done by hand with dockerode
 // (inspect, create, start, poll the health URL, rename, rename, stop), alternating, in the same run,
-// on podman's Docker API. A request loop runs throughout through a two-slot "load balancer" (the next
-// slot on a refused connection, as nginx's proxy_next_upstream does): failed requests are those no
-// slot answered. A rolled-back deploy (an image that never gets healthy) runs with a loop on the old
+// on podman's Docker API. A request loop (a process of its own) runs throughout through a two-slot
+// "load balancer": failed requests are those no slot answered. A rolled-back deploy (an image that never gets healthy) runs with a loop on the old
 // container directly. Needs `ensure_podman` (scripts/services.sh). Run: node bench/deploy-docker.ts
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { loadConfig } from '../core/config.ts';
 import { storeIntegration, freePort } from '../test/fixtures/deploy-integrations.ts';
@@ -24,30 +26,20 @@ if (!existsSync(socket)) {
 process.env.TEST_PODMAN_DIR ??= socket.replace(/\/podman\.sock$/, '');
 buildTestImages();
 
-/** Requests back to back through both slots; a request fails only when no slot answers 200. */
-function balancedLoad(slots: number[]) {
-  let ok = 0;
-  let failed = 0;
-  let running = true;
-  let preferred = 0;
-  const once = async (port: number) => {
-    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) });
-    await res.text();
-    return res.status === 200;
+/**
+ * Requests back to back through the slots (bench/servers/balanced-load.ts, a process of its own): a
+ * request fails only when no slot answers 200.
+ */
+async function balancedLoad(slots: number[]) {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'servers/balanced-load.ts'), ...slots.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  if ((await lines.next()).value !== 'ready') throw new Error('the load loop did not start');
+  return {
+    stop: async (): Promise<{ ok: number; failed: number }> => {
+      child.kill('SIGTERM');
+      return JSON.parse((await lines.next()).value as string) as { ok: number; failed: number };
+    },
   };
-  const loop = (async () => {
-    while (running) {
-      let served = false;
-      for (let i = 0; i < slots.length && !served; i++) {
-        const port = slots[(preferred + i) % slots.length]!;
-        served = await once(port).catch(() => false);
-        if (served) preferred = (preferred + i) % slots.length;
-      }
-      if (served) ok++;
-      else failed++;
-    }
-  })();
-  return { stop: async () => ((running = false), await loop, { ok, failed }) };
 }
 
 const stack = await startBenchStack();
@@ -119,7 +111,7 @@ try {
   await viaPlatform(nextTag()); // warm-up: the workflow bundle, connections, the image cache
   await byHand(nextTag());
   const times = { platform: [] as number[], hand: [] as number[] };
-  const load = balancedLoad(slots);
+  const load = await balancedLoad(slots);
   for (let i = 0; i < ROUNDS; i++) {
     for (const side of i % 2 ? (['hand', 'platform'] as const) : (['platform', 'hand'] as const)) {
       times[side].push(side === 'platform' ? await viaPlatform(nextTag()) : await byHand(nextTag()));
@@ -130,7 +122,7 @@ try {
 
   // A deploy that never gets healthy: the old container is loaded directly, it must never miss.
   const livePort = (await docker.getContainer(name).inspect()).Config.Env.includes(`PORT=${slots[0]}`) ? slots[0]! : slots[1]!;
-  const direct = balancedLoad([livePort]);
+  const direct = await balancedLoad([livePort]);
   let rolledBack = '';
   await viaPlatform('sick').catch((err: Error) => (rolledBack = err.message));
   const sick = await direct.stop();

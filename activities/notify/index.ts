@@ -24,6 +24,8 @@ import { smsAckCode, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
 import { sendSms } from './sms.ts';
 import type { ApnsSecrets, ApnsSettings } from '../../contracts/integrations/apns.ts';
 import { pushApns } from './apns.ts';
+import type { FcmSecrets, FcmSettings } from '../../contracts/integrations/fcm.ts';
+import { pushFcm } from './fcm.ts';
 import { sendWebhook } from './webhook.ts';
 
 export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Config, 'JWT_SECRET' | 'PUBLIC_URL' | 'API_HOST' | 'API_PORT'>; logger: Logger } & AlertAnnouncer;
@@ -135,6 +137,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
         else if (integration.type === 'twilio') providerId = await smsFor(em, alert, job.target, integration.settings as TwilioSettings, integration.secrets as TwilioSecrets);
         else if (integration.type === 'apns') providerId = await pushApns(integration.settings as ApnsSettings, integration.secrets as ApnsSecrets, job.target, alert);
+        else if (integration.type === 'fcm') providerId = await pushFcm(integration.settings as FcmSettings, integration.secrets as FcmSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, 'trigger', alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
         await save(alert, 'sent', providerId, null);

@@ -13,7 +13,7 @@ export const toPolicyView = (p: EscalationPolicy): PolicyView => ({
   id: p.id, team: teamOf(p).slug, name: p.name, version: p.version, default: p.isDefault, steps: p.steps, repeat: p.repeat, ackTimeoutSeconds: p.ackTimeoutSeconds, updatedAt: p.updatedAt.toISOString(),
 });
 
-const PERSON_CHANNELS = new Set(['smtp', 'twilio', 'apns']);
+const PERSON_CHANNELS = new Set(['smtp', 'twilio', 'apns', 'fcm']);
 
 /** Every user, schedule and integration a step names must be the team's own (a 400 naming the step's field). */
 async function checkSteps(em: EntityManager, teamId: string, steps: EscalationStep[]): Promise<void> {
@@ -21,8 +21,8 @@ async function checkSteps(em: EntityManager, teamId: string, steps: EscalationSt
   for (const [i, step] of steps.entries()) {
     if (step.type === 'notify_users' || step.type === 'notify_oncall') {
       const via = await em.findOne(IntegrationSchema, { id: step.via, team: teamId });
-      // People are reached at their own addresses: email (smtp), phone (twilio) or devices (apns).
-      if (!via || !PERSON_CHANNELS.has(via.type)) errors.push({ field: `steps.${i}.via`, message: 'not an smtp, twilio or apns integration of the team' });
+      // People are reached at their own addresses: email (smtp), phone (twilio) or devices (apns, fcm).
+      if (!via || !PERSON_CHANNELS.has(via.type)) errors.push({ field: `steps.${i}.via`, message: 'not an smtp, twilio, apns or fcm integration of the team' });
     }
     if (step.type === 'notify_users') {
       const members = await em.count(MembershipSchema, { team: teamId, user: { $in: step.users } });

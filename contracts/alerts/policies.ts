@@ -7,8 +7,8 @@ import { teamSlugSchema } from '../teams.ts';
  * pagerduty, twilio, smtp with fixed recipients).
  */
 export const escalationStepSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('notify_users'), users: z.array(z.uuid()).min(1).max(50), via: z.uuid().describe("an smtp, twilio or apns integration of the team: each person's email, phone or devices") }),
-  z.strictObject({ type: z.literal('notify_oncall'), schedule: z.uuid().describe('an on-call schedule of the team'), via: z.uuid().describe("an smtp, twilio or apns integration of the team: the on-call person's email, phone or devices") }),
+  z.strictObject({ type: z.literal('notify_users'), users: z.array(z.uuid()).min(1).max(50), via: z.uuid().describe("an smtp, twilio, apns or fcm integration of the team: each person's email, phone or devices") }),
+  z.strictObject({ type: z.literal('notify_oncall'), schedule: z.uuid().describe('an on-call schedule of the team'), via: z.uuid().describe("an smtp, twilio, apns or fcm integration of the team: the on-call person's email, phone or devices") }),
   z.strictObject({ type: z.literal('notify_channel'), integration: z.uuid().describe('a notification integration of the team') }),
   z.strictObject({ type: z.literal('wait'), seconds: z.number().int().min(1).max(7 * 86_400) }),
 ]);

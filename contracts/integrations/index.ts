@@ -11,6 +11,7 @@ import { webhookIntegration } from './webhook.ts';
 import { sshIntegration } from './ssh.ts';
 import { twilioIntegration } from './twilio.ts';
 import { apnsIntegration } from './apns.ts';
+import { fcmIntegration } from './fcm.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
 export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
@@ -31,6 +32,7 @@ export const INTEGRATION_TYPES = {
   kubernetes: kubernetesIntegration,
   twilio: twilioIntegration,
   apns: apnsIntegration,
+  fcm: fcmIntegration,
   aws: awsIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 

@@ -12,7 +12,7 @@ import { STEP_TYPES, type StepChoices } from './StepFields.tsx';
 /** Integration types that deliver a notification (a channel step); the rest hold credentials for runs. */
 const CHANNEL_TYPES = new Set(['smtp', 'webhook', 'slack', 'pagerduty', 'twilio', 'fcm', 'apns']);
 /** Channels a notify-people step can use, and what of each person's they reach. */
-const PERSONAL: Record<string, string> = { smtp: 'email', twilio: 'SMS to their phone', apns: 'push to their devices' };
+const PERSONAL: Record<string, string> = { smtp: 'email', twilio: 'SMS to their phone', apns: 'push to their devices', fcm: 'push to their devices' };
 
 async function loadChoices(team: string): Promise<StepChoices> {
   const [members, integrations, schedules] = await Promise.all([
