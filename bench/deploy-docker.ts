@@ -61,6 +61,7 @@ try {
   let tagIndex = 0;
   /** Where a run's time goes, from its stored events: queued → running, the container start → switch, and everything else. */
   const phases: Array<{ toRunning: number; swap: number; bookkeeping: number }> = [];
+  let lastTimeline: string[] = [];
   const nextTag = () => ['v2', 'v3', 'v1'][tagIndex++ % 3]!;
 
   const viaPlatform = async (tag: string) => {
@@ -85,6 +86,10 @@ try {
         const ev = (await (await fetch(`${api.baseUrl}/api/v1/runs/${id}/events`, { headers: { authorization: `Bearer ${token}` } })).json()) as { events: Array<{ ts: string; message: string }> };
         const at = (re: RegExp) => Date.parse(ev.events.find((e) => re.test(e.message))!.ts);
         phases.push({ toRunning: at(/^running$/) - at(/^queued/), swap: at(/^switching/) - at(/^starting/), bookkeeping: total - (at(/^switching/) - at(/^starting/)) });
+        // The last run's events with their offsets: where the rest goes, step by step.
+        const t0 = started + performance.timeOrigin;
+        lastTimeline = ev.events.map((e) => `+${Math.round(Date.parse(e.ts) - t0)} ms ${e.message.slice(0, 70)}`);
+        lastTimeline.push(`+${Math.round(total)} ms succeeded seen by the client`);
         return total;
       }
       if (['failed', 'cancelled', 'timed_out'].includes(run.status)) throw new Error(`deploy run ${run.status}: ${run.error}`);
@@ -140,6 +145,7 @@ try {
     ]),
   );
   console.log(`\nwhere a deploy run's time goes (medians, ms): queued → running ${fmt(median(phases.map((x) => x.toRunning)), 0)}; new container started → switched ${fmt(median(phases.map((x) => x.swap)), 0)}; all the rest (API, Temporal round trips, recording each step) ${fmt(median(phases.map((x) => x.bookkeeping)), 0)}`);
+  console.log(`\nthe last deploy run, from POST /api/v1/runs:\n  ${lastTimeline.join('\n  ')}\n`);
   console.log(
     table([
       ['request loop', 'requests served', 'failed'],

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../core/config.ts';
 import { createLogger } from '../../core/logger.ts';
+import { bundleWorkflows } from '../../workers/bundle.ts';
 import { startWorker, type StartWorkerOptions } from '../../workers/runtime.ts';
 
 let quiet = false;
@@ -20,10 +21,13 @@ export function quietTemporalRuntime(): void {
 
 let bundle: { code: string } | undefined;
 
-/** The workflow bundle global setup built for the whole run (WORKFLOW_BUNDLE), read once per jest worker. */
+/**
+ * The workflow bundle global setup built for the whole run (WORKFLOW_BUNDLE), read once per jest
+ * worker; built here once per process when there is none (a benchmark, which has no global setup).
+ */
 export async function workflowBundle(): Promise<{ code: string }> {
   quietTemporalRuntime();
-  bundle ??= { code: readFileSync(process.env.WORKFLOW_BUNDLE!, 'utf8') };
+  bundle ??= process.env.WORKFLOW_BUNDLE ? { code: readFileSync(process.env.WORKFLOW_BUNDLE, 'utf8') } : await bundleWorkflows(false);
   return bundle;
 }
 
