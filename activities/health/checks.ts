@@ -3,12 +3,25 @@ import { lookup } from 'node:dns/promises';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { rootCertificates, type TLSSocket } from 'node:tls';
+import type { AppsV1Api } from '@kubernetes/client-node';
+import type Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { HealthCheck } from '../../contracts/kinds/health-scan.ts';
 
 /** What one probe saw: whether the check passes, how long it took, and a sentence for a person. */
 export type Probe = { ok: boolean; latencyMs: number; detail: string; certDaysLeft?: number };
+
+/** Clients for the team's docker and kubernetes integrations a check names (loaded with their secrets). */
+export type PlatformClients = {
+  docker(integrationId: string): Promise<Docker>;
+  kubernetes(integrationId: string): Promise<{ apps: AppsV1Api; namespace: string }>;
+};
+
+/** A promise that gives up after `ms`: the Docker and Kubernetes clients take no timeout per call. */
+const within = <T>(ms: number, work: Promise<T>): Promise<T> =>
+  Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+const statusOf = (err: unknown) => (err as { statusCode?: number; code?: number }).statusCode ?? (err as { code?: number }).code;
 
 const DAY_MS = 86_400_000;
 const BODY_LIMIT = 256 * 1024;
@@ -126,7 +139,44 @@ async function probeRedis(c: Extract<HealthCheck, { type: 'redis' }>): Promise<P
   }
 }
 
-export function probe(check: HealthCheck, signal: AbortSignal): Promise<Probe> {
+/** Up while the container runs, and (when its image has a HEALTHCHECK) Docker calls it healthy. */
+async function probeDocker(c: Extract<HealthCheck, { type: 'docker' }>, clients: PlatformClients): Promise<Probe> {
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  try {
+    const info = await within(c.timeoutMs, clients.docker(c.integration).then((d) => d.getContainer(c.container).inspect()));
+    const health = (info.State as { Health?: { Status?: string } }).Health?.Status;
+    if (!info.State.Running) return { ok: false, latencyMs: took(), detail: `container ${c.container} is ${info.State.Status} (exit code ${info.State.ExitCode})` };
+    if (health && health !== 'healthy') return { ok: false, latencyMs: took(), detail: `container ${c.container} runs, its HEALTHCHECK says ${health}` };
+    return { ok: true, latencyMs: took(), detail: `container ${c.container} runs ${info.Config.Image}${health ? ', healthy' : ''}` };
+  } catch (err) {
+    if (statusOf(err) === 404) return { ok: false, latencyMs: took(), detail: `no container ${c.container} on the Docker host` };
+    return failed(started, err);
+  }
+}
+
+/** Up while the Deployment has at least `minAvailable` (by default all its) replicas available. */
+async function probeKubernetes(c: Extract<HealthCheck, { type: 'kubernetes' }>, clients: PlatformClients): Promise<Probe> {
+  const started = performance.now();
+  const took = () => Math.round(performance.now() - started);
+  const kube = await clients.kubernetes(c.integration).catch((err: unknown) => err as Error);
+  if (kube instanceof Error) return failed(started, kube);
+  const namespace = c.namespace ?? kube.namespace;
+  try {
+    const d = await within(c.timeoutMs, kube.apps.readNamespacedDeployment({ name: c.deployment, namespace }));
+    const wanted = d.spec?.replicas ?? 1;
+    const need = c.minAvailable ?? wanted;
+    const available = d.status?.availableReplicas ?? 0;
+    const seen = `${namespace}/${c.deployment}: ${available} of ${wanted} replicas available`;
+    return available >= need ? { ok: true, latencyMs: took(), detail: seen } : { ok: false, latencyMs: took(), detail: `${seen}, needs ${need}` };
+  } catch (err) {
+    if (statusOf(err) === 404) return { ok: false, latencyMs: took(), detail: `no Deployment ${namespace}/${c.deployment}` };
+    if (statusOf(err) === 403) return { ok: false, latencyMs: took(), detail: `reading Deployment ${namespace}/${c.deployment} is forbidden by the cluster's RBAC` };
+    return failed(started, err);
+  }
+}
+
+export function probe(check: HealthCheck, signal: AbortSignal, clients: PlatformClients): Promise<Probe> {
   switch (check.type) {
     case 'http':
       return probeHttp(check, signal);
@@ -138,5 +188,9 @@ export function probe(check: HealthCheck, signal: AbortSignal): Promise<Probe> {
       return probePostgres(check);
     case 'redis':
       return probeRedis(check);
+    case 'docker':
+      return probeDocker(check, clients);
+    case 'kubernetes':
+      return probeKubernetes(check, clients);
   }
 }

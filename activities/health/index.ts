@@ -8,7 +8,9 @@ import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import { recordScan, type ProbeOutcome } from '../../db/repositories/monitoring.ts';
 import { raiseHealthAlerts } from './alerts.ts';
-import { probe } from './checks.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import { dockerFor, kubernetesFor } from '../deploy/clients.ts';
+import { probe, type PlatformClients } from './checks.ts';
 
 export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; temporal: Client; keyring: Keyring } & AlertAnnouncer;
 export type HealthScanInput = { runId: string; teamId: string; params: HealthScanParams };
@@ -25,6 +27,15 @@ export function createHealthActivities(deps: HealthActivityDeps) {
     async runHealthScan(input: HealthScanInput): Promise<HealthScanSummary> {
       const { params } = input;
       const { cancellationSignal: signal, info } = Context.current();
+      // Only the team's own integrations (the run's start checked the ids), each loaded once per scan.
+      const load = <T extends 'docker' | 'kubernetes'>(integrationId: string, type: T) => loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId: input.teamId, integrationId, type });
+      const dockers = new Map<string, ReturnType<PlatformClients['docker']>>();
+      const kubes = new Map<string, ReturnType<PlatformClients['kubernetes']>>();
+      const clients: PlatformClients = {
+        docker: (id) => dockers.get(id) ?? dockers.set(id, load(id, 'docker').then((l) => dockerFor(l.settings, l.secrets))).get(id)!,
+        kubernetes: (id) =>
+          kubes.get(id) ?? kubes.set(id, load(id, 'kubernetes').then((l) => ({ apps: kubernetesFor(l.settings, l.secrets).apps, namespace: l.settings.namespace }))).get(id)!,
+      };
       const entries = Object.entries(params.checks);
       const probes: ProbeOutcome[] = new Array(entries.length);
       let next = 0;
@@ -32,7 +43,7 @@ export function createHealthActivities(deps: HealthActivityDeps) {
         while (next < entries.length) {
           const i = next++;
           const [name, check] = entries[i]!;
-          const p = await probe(check, signal);
+          const p = await probe(check, signal, clients);
           probes[i] = { name, type: check.type, ...p };
           await deps.events.append(input.runId, [
             { type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt },

@@ -25,6 +25,20 @@ export const healthCheckSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...common, type: z.literal('dns'), hostname: host, expect: z.string().max(100).optional().describe('an address the answer must include') }),
   z.strictObject({ ...common, type: z.literal('postgres'), host, port: port.default(5432), database: z.string().max(63).default('postgres'), user: z.string().max(63).default('postgres') }),
   z.strictObject({ ...common, type: z.literal('redis'), host, port: port.default(6379) }),
+  z.strictObject({
+    ...common,
+    type: z.literal('docker'),
+    integration: z.uuid().describe("the team's docker integration (the host's Docker API)"),
+    container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'a container name').describe('up while running, and healthy when its image has a HEALTHCHECK'),
+  }),
+  z.strictObject({
+    ...common,
+    type: z.literal('kubernetes'),
+    integration: z.uuid().describe("the team's kubernetes integration"),
+    namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a namespace name').optional().describe("the integration's namespace by default"),
+    deployment: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'a Deployment name'),
+    minAvailable: z.number().int().min(0).max(10_000).optional().describe('up while at least this many replicas are available; all the Deployment wants by default'),
+  }),
 ]);
 export type HealthCheck = z.infer<typeof healthCheckSchema>;
 
@@ -60,12 +74,15 @@ export type HealthScanSummary = { up: number; down: number; changed: number; che
 export const healthScanKind = defineKind({
   kind: 'health-scan',
   title: 'Health scan',
-  description: 'Checks HTTP(S) endpoints (status, latency, body, certificate expiry), TCP ports, DNS names, PostgreSQL and Redis, and records when a check goes down or comes back, raising and resolving an alert when given an alert source.',
+  description: 'Checks HTTP(S) endpoints (status, latency, body, certificate expiry), TCP ports, DNS names, PostgreSQL, Redis, Docker containers and Kubernetes Deployments, and records when a check goes down or comes back, raising and resolving an alert when given an alert source.',
   paramsSchema: healthScanParamsSchema,
   workflowType: 'healthScanRun',
   taskQueue: TASK_QUEUES.scans,
   target: (params) => params.monitor,
-  integrations: (params) => (params.alertSource ? [params.alertSource] : []),
+  integrations: (params) => [
+    ...(params.alertSource ? [params.alertSource] : []),
+    ...Object.values(params.checks).flatMap((c) => (c.type === 'docker' || c.type === 'kubernetes' ? [c.integration] : [])),
+  ],
   approval: 'never',
   summary: 'findings',
 });
