@@ -45,6 +45,19 @@ type Ending = { kind: 'exited'; code: number } | { kind: 'killed' } | { kind: 'l
  */
 export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise<SshHostResult> {
   const ctx = Context.current();
+  // Beats from the start, not only once following: reading the login and the SSH handshake (an
+  // encrypted key's KDF) can outlast a short heartbeat timeout on a loaded worker, and an attempt
+  // timed out there is retried into the same wait until its attempts run out.
+  const beat = setInterval(() => ctx.heartbeat({ step: input.step, host: input.host.name }), Math.max(100, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4)));
+  try {
+    return await runOnHostBeating(deps, input);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise<SshHostResult> {
+  const ctx = Context.current();
   const em = () => deps.em.fork();
   const { host } = input;
   const attempt = ctx.info.attempt;

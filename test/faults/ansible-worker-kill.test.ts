@@ -59,7 +59,7 @@ const hostSteps = (runId: string) =>
   );
 
 it('worker kill -9 mid-play: the play is not replayed, each host appends exactly once, each result stored once', async () => {
-  const total = rounds(2, 9);
+  const total = rounds(1, 9);
   const outcomes: Array<{ runId: string; ok: boolean; why: string }> = [];
   let workers = [await stack().worker(), await stack().worker()];
   for (let done = 0; done < total; done += BATCH) {

@@ -26,7 +26,7 @@ it('worker kill -9 mid-rollout: the run finishes on another worker, the Deployme
 
     const outcomes: Array<{ runId: string; ok: boolean; why: string }> = [];
     let workers = [await s.worker(), await s.worker()];
-    for (let round = 0; round < rounds(2, 10); round++) {
+    for (let round = 0; round < rounds(1, 10); round++) {
       const name = `web-${crypto.randomUUID().slice(0, 6)}`;
       sim.addDeployment('shop', name, { images: { app: 'registry.test/web:v1' }, replicas: 8 });
       const res = await s.call('POST', '/api/v1/runs', s.token, {

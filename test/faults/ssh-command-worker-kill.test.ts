@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 it('worker kill -9 mid-command: the command ran once on each host, every line stored once', async () => {
-  const total = rounds(2, 10);
+  const total = rounds(1, 10);
   const outcomes: Array<{ runId: string; ok: boolean; why: string }> = [];
   let workers = [await stack().worker(), await stack().worker()];
   for (let round = 0; round < total; round++) {
