@@ -4,7 +4,7 @@ import type { DeployParams, DeployPlan, RolloutProgress, Verification } from '..
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { dockerFor, kubernetesFor } from './clients.ts';
+import { dockerFor, kubernetesFor } from '../integration-clients.ts';
 import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
 import { planBlueGreen, rollbackBlueGreen, rolloutBlueGreen, switchBlueGreen } from './blue-green.ts';
 import { planKubernetes, rollbackKubernetes, rolloutKubernetes } from './kubernetes.ts';

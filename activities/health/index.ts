@@ -9,7 +9,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import { recordScan, type ProbeOutcome } from '../../db/repositories/monitoring.ts';
 import { raiseHealthAlerts } from './alerts.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
-import { dockerFor, kubernetesFor } from '../deploy/clients.ts';
+import { dockerFor, kubernetesFor } from '../integration-clients.ts';
 import { probe, type PlatformClients } from './checks.ts';
 
 export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; temporal: Client; keyring: Keyring } & AlertAnnouncer;

@@ -62,6 +62,14 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     return sendSms(settings, secrets, to, body);
   }
 
+  /** One delivery attempt on record, announced to live views with the alert as loaded for it. */
+  async function recordAttempt(em: EntityManager, alert: AlertRow, a: { key: string; attempt: number; channel: string; integrationId: string | null; target: string; status: 'sent' | 'failed' | 'skipped'; providerId: string | null; error: string | null; started: number }) {
+    const { started, ...fields } = a;
+    const row = em.create(NotificationAttemptSchema, { alert, ...fields, latencyMs: Date.now() - started, at: new Date(started) });
+    await em.flush();
+    await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
+  }
+
   return {
     async recordAlertTimeline(input) {
       const em = deps.em.fork();
@@ -115,11 +123,8 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       const started = Date.now();
       let channel = 'unknown';
       // The alert as loaded below (status as of this attempt's start) is what the announcement shows.
-      const save = async (alert: AlertRow, status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) => {
-        const row = em.create(NotificationAttemptSchema, { alert, key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, latencyMs: Date.now() - started, at: new Date(started) });
-        await em.flush();
-        await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
-      };
+      const save = (alert: AlertRow, status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) =>
+        recordAttempt(em, alert, { key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, started });
       const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'] });
       // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
       if (!alert || teamIdOf(alert) !== teamId || alert.status !== 'firing') {
@@ -154,6 +159,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       const alert = await em.findOne(AlertSchema, { id: alertId, team: teamId }, { populate: ['team', 'source'] });
       if (!alert) return 0;
       const sentBefore = await em.find(NotificationAttemptSchema, { alert: alertId, channel: 'pagerduty', status: 'sent' }, { fields: ['integrationId', 'key'] });
+      const done = new Set(sentBefore.map((t) => t.key));
       const triggered = sentBefore.filter((t) => !t.key.startsWith('pagerduty.'));
       let sent = 0;
       let failure: Error | undefined;
@@ -161,7 +167,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       for (const integrationId of new Set(triggered.flatMap((t) => (t.integrationId ? [t.integrationId] : [])))) {
         // An acknowledgement that timed out escalates again (a new cycle): its next acknowledge is sent too.
         const key = `pagerduty.${action}.${cycle}.${integrationId}`;
-        if (await wasSent(em, alertId, key)) continue;
+        if (done.has(key)) continue;
         const started = Date.now();
         let status: 'sent' | 'failed' = 'sent';
         let error: string | null = null;
@@ -172,9 +178,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         } catch (err) {
           [status, error, failure] = ['failed', (err as Error).message.slice(0, 500), err as Error];
         }
-        const row = em.create(NotificationAttemptSchema, { alert, key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, latencyMs: Date.now() - started, at: new Date(started) });
-        await em.flush();
-        await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
+        await recordAttempt(em, alert, { key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, started });
       }
       if (failure) throw failure;
       return sent;

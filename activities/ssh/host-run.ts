@@ -11,11 +11,11 @@ import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import { redactor } from '../process/redact.ts';
-import { FollowLock } from '../process/follow-lock.ts';
-import { DetachedError, takeOver } from '../process/follow-lock.ts';
+import { DetachedError, FollowLock, takeOver } from '../process/follow-lock.ts';
 import { connectHost, SshConnectError, type SshLogin } from './connect.ts';
 import { LineSplitter } from './lines.ts';
 import { cleanup, launchAndFollow, parseProbe, probe, remoteDir, signalGroup } from './remote.ts';
+import { resultOf } from './results.ts';
 import { streamExec } from './stream.ts';
 
 export type SshHostInput = { runId: string; teamId: string; host: SshHost; command: string; timeoutSeconds: number; step: string };
@@ -152,19 +152,6 @@ async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise
   }
 }
 
-function resultOf(name: string, outcome: string, exitCode: number | null): SshHostResult {
-  if (outcome === 'exited' && exitCode === 0) return { host: name, status: 'succeeded', exitCode };
-  if (outcome === 'exited') return { host: name, status: 'failed', exitCode, error: `exit code ${exitCode}` };
-  if (outcome === 'killed') return { host: name, status: 'failed', exitCode, error: 'the command was killed' };
-  if (outcome === 'superseded') return { host: name, status: 'failed', exitCode, error: 'the command did not run' };
-  return {
-    host: name,
-    status: 'failed',
-    exitCode,
-    error: 'the command vanished without an exit code (its processes were killed or the host rebooted); it may have run in part: check the host',
-  };
-}
-
 type FollowEnding = Ending | { kind: 'interrupted'; code: number | null } | { kind: 'timedOut'; code: number | null };
 
 /** Streams the launch's output into the event store until it ends; reattaches when the stream breaks but the command runs on. */
@@ -238,10 +225,8 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
   ctx.cancellationSignal.addEventListener('abort', onAbort);
   const deadline = proc.startedAt.getTime() + input.timeoutSeconds * 1000;
   const beatEvery = Math.max(100, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4));
-  const watch = setInterval(() => {
-    ctx.heartbeat({ step: input.step, launch: proc.id });
-    void watchdog().catch((err: unknown) => deps.logger.warn({ err }, 'ssh watchdog failed'));
-  }, beatEvery);
+  // runOnHost beats for the whole attempt; this only watches the command's deadline.
+  const watch = setInterval(() => void watchdog().catch((err: unknown) => deps.logger.warn({ err }, 'ssh watchdog failed')), beatEvery);
   async function watchdog() {
     const now = Date.now();
     if (timedOutAt === undefined && interruptedAt === undefined && now > deadline) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { client } from '../fixtures/http.ts';
+import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startLdap, type LdapPeer } from '../peers/ldap.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   team = await createTeam(api.deps.db.em, `ui-sso-${tag}`);
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-  const token = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken as string;
+  const token = await tokenFor(api, admin.id);
   const mappings = [{ group: 'ops', team: team.slug, role: 'operator' }];
   for (const body of [
     { slug: `corp-${tag}`, name: `Corp ${tag}`, type: 'oidc', settings: { issuer: idp.issuer, clientId: OIDC_CLIENT.clientId, scopes: ['openid', 'email', 'profile', 'groups'] }, secrets: { clientSecret: OIDC_CLIENT.clientSecret }, mappings },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MembershipSchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
-import { client } from '../fixtures/http.ts';
+import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startLdap, type LdapPeer } from '../peers/ldap.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
@@ -41,7 +41,7 @@ beforeAll(async () => {
   ]);
   team = await createTeam(api.deps.db.em, `ldap-${tag}`);
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-  adminToken = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken as string;
+  adminToken = await tokenFor(api, admin.id);
   await addProvider('dir');
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, MembershipSchema, RefreshFamilySchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
-import { client } from '../fixtures/http.ts';
+import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
@@ -47,7 +47,7 @@ beforeAll(async () => {
   api = await startApi(ownRedisKeys(`sso-oidc-${tag}`));
   team = await createTeam(api.deps.db.em, `sso-${tag}`);
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-  adminToken = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken as string;
+  adminToken = await tokenFor(api, admin.id);
   idp = await startOidcProvider({
     redirectUris: ['corp', 'secret', 'issuer', 'skew'].map(callbackOf),
     accounts: {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UserSchema } from '../../db/entities/index.ts';
-import { client } from '../fixtures/http.ts';
+import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 import { fragmentOf, locationOf } from './redirects.ts';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   api = await startApi(ownRedisKeys(`sso-saml-${tag}`));
   team = await createTeam(api.deps.db.em, `saml-${tag}`);
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-  adminToken = (await client(api).post('/api/v1/auth/login', { email: admin.email, password: admin.password })).body.accessToken as string;
+  adminToken = await tokenFor(api, admin.id);
   // Configured the way an admin would: from the IdP's metadata.
   const imported = await client(api, adminToken).post('/api/v1/auth/providers/saml-metadata', { xml: idpMetadata(IDP, 'https://idp.test/sso', key.cert) });
   expect(imported.status).toBe(200);

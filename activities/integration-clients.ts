@@ -1,7 +1,9 @@
 import { AppsV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import Docker from 'dockerode';
-import type { DockerSecrets, DockerSettings } from '../../contracts/integrations/docker.ts';
-import type { KubernetesSecrets, KubernetesSettings } from '../../contracts/integrations/kubernetes.ts';
+import type { DockerSecrets, DockerSettings } from '../contracts/integrations/docker.ts';
+import type { KubernetesSecrets, KubernetesSettings } from '../contracts/integrations/kubernetes.ts';
+
+/** Clients for the docker and kubernetes integrations, shared by deploys and health checks. */
 
 /** A dockerode client for a docker integration: its unix socket, or its TCP address (with TLS client certificates). */
 export function dockerFor(settings: DockerSettings, secrets: DockerSecrets): Docker {
