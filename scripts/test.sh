@@ -23,15 +23,22 @@ if [ -z "${OPSSIGHT_TEST_JEST_ONLY:-}" ]; then
   echo "== web"; npm run --silent build:web -- --logLevel warn
 fi
 echo "== jest"
+reports="$(mktemp -d)"
+trap 'rm -rf "$reports"' EXIT
+summary() { node scripts/jest-summary.ts "$reports"/*.json; }
 if [ "$#" -gt 0 ]; then
-  npm test --silent -- "$@"
+  status=0
+  npm test --silent -- --json --outputFile "$reports/files.json" "$@" || status=$?
+  summary
+  exit "$status"
 else
   # Three files at a time (most wait on peers and processes more than they compute); the few that
   # measure time (*.timing.test.ts: latency bounds, timing equality) then run alone, so the others'
   # load cannot decide their result. Both runs always happen; either failing fails the suite.
   status=0
-  npm test --silent -- --testPathIgnorePatterns '/node_modules/' '\.timing\.test\.ts$' || status=$?
+  npm test --silent -- --json --outputFile "$reports/main.json" --testPathIgnorePatterns '/node_modules/' '\.timing\.test\.ts$' || status=$?
   echo "== jest (timing, one file at a time)"
-  npm test --silent -- --maxWorkers=1 --testMatch '<rootDir>/test/**/*.timing.test.ts' || status=$?
+  npm test --silent -- --json --outputFile "$reports/timing.json" --maxWorkers=1 --testMatch '<rootDir>/test/**/*.timing.test.ts' || status=$?
+  summary
   exit "$status"
 fi

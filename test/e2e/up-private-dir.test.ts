@@ -67,5 +67,6 @@ afterAll(() => {
     const code = await suite.exited;
     expect([code, code === 0 ? '' : suite.output.text.slice(-4000)]).toEqual([0, '']);
     expect(suite.output.text).toMatch(/Tests: +\d+ passed, \d+ total/);
+    expect(suite.output.text).toMatch(/^jest: [1-9]\d* passed, 0 failed, \d+ skipped$/m);
   }, 600_000);
 });
