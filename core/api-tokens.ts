@@ -47,7 +47,8 @@ export type ApiTokenService = {
    * what the creator holds there now, so a creator's lost role is the token's too). Cached like the
    * principal of a session: revocation, a disabled creator or a role change is seen within a second.
    */
-  principal: (em: EntityManager, token: string) => Promise<ApiTokenPrincipal>;
+  /** `em` is called only on a cache miss: most requests are answered from the cache and need no entity manager. */
+  principal: (em: () => EntityManager, token: string) => Promise<ApiTokenPrincipal>;
   /** Writes the last-used times gathered so far now (also on a timer, and on close). */
   flush: () => Promise<void>;
   close: () => Promise<void>;
@@ -57,13 +58,13 @@ export function createApiTokenService(opts: { cache: AppCache; em: () => EntityM
   const known = new Map<string, TokenIds>();
   const lastUsed = new Map<string, Date>();
 
-  async function ids(em: EntityManager, hash: string): Promise<TokenIds | null> {
+  async function ids(em: () => EntityManager, hash: string): Promise<TokenIds | null> {
     const hit = known.get(hash);
     if (hit) return hit;
     // Cached in both layers, unknown hashes too: a token id never changes, and a hash unknown now is
     // one of 2^256 that nobody holds, so a stream of bad tokens costs no query after the first.
     const found = await opts.cache.getOrSet<TokenIds | null>(`apitoken-id:${hash}`, { ttlMs: 60_000, tags: [] }, async () => {
-      const row = await apiTokenRow(em, hash);
+      const row = await apiTokenRow(em(), hash);
       return row ? { tokenId: row.tokenId, userId: row.id } : null;
     });
     if (found) {
@@ -73,8 +74,8 @@ export function createApiTokenService(opts: { cache: AppCache; em: () => EntityM
     return found;
   }
 
-  async function load(em: EntityManager, hash: string): Promise<CachedTokenPrincipal> {
-    const row = await apiTokenRow(em, hash);
+  async function load(em: () => EntityManager, hash: string): Promise<CachedTokenPrincipal> {
+    const row = await apiTokenRow(em(), hash);
     if (!row) return { refused: 'invalid API token' };
     if (row.revoked) return { refused: 'API token revoked' };
     if (row.disabled) return { refused: 'account not active' };

@@ -18,14 +18,15 @@ type CachedPrincipal = Principal | { refused: string };
 /**
  * The caller behind a verified token's user and session: user, memberships, and that the session
  * (refresh family) still holds and the account is active, from the cache or PostgreSQL. Refusals are
- * cached too (same tags and TTL): a revoked token replayed in a loop costs no query.
+ * cached too (same tags and TTL): a revoked token replayed in a loop costs no query. `em` is called only
+ * on a miss: forking an entity manager for a request the cache answers cost more than the lookup.
  */
-export async function principalFor(cache: AppCache, em: EntityManager, userId: string, family: string): Promise<Principal> {
+export async function principalFor(cache: AppCache, em: () => EntityManager, userId: string, family: string): Promise<Principal> {
   const cached = await cache.getOrSet<CachedPrincipal>(
     `principal:${family}:${userId}`,
     { ttlMs: PRINCIPAL_TTL_MS, tags: [cacheTags.user(userId), cacheTags.session(family)] },
     async () => {
-      const row = await principalRow(em, userId, family);
+      const row = await principalRow(em(), userId, family);
       if (!row) return { refused: 'account not active' };
       if (!row.sessionLive) return { refused: 'access token revoked' };
       if (row.disabled) return { refused: 'account not active' };

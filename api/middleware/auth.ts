@@ -14,7 +14,7 @@ export type AuthenticatedPrincipal = Principal & { jti: string; exp: number; fam
  * matters; the record is PostgreSQL, so a revocation holds whether or not Redis is up); shared by HTTP
  * routes and the WebSocket upgrade.
  */
-export async function principalFromToken(deps: Pick<AppDeps, 'tokens' | 'cache' | 'apiTokens'>, em: EntityManager, token: string): Promise<AuthenticatedPrincipal> {
+export async function principalFromToken(deps: Pick<AppDeps, 'tokens' | 'cache' | 'apiTokens'>, em: () => EntityManager, token: string): Promise<AuthenticatedPrincipal> {
   if (isApiToken(token)) return deps.apiTokens.principal(em, token);
   const claims = await deps.tokens.verifyAccess(token);
   const principal = await principalFor(deps.cache, em, claims.sub, claims.family);
@@ -31,7 +31,7 @@ export function authenticate(deps: Pick<AppDeps, 'tokens' | 'cache' | 'apiTokens
   return async (ctx, next) => {
     const token = bearerToken(ctx.get('Authorization'));
     if (!token) throw new AuthenticationError('missing bearer token');
-    ctx.state.principal = await principalFromToken(deps, ctx.state.em, token);
+    ctx.state.principal = await principalFromToken(deps, () => ctx.state.em, token);
     await next();
   };
 }

@@ -43,7 +43,7 @@ export async function authorizeUpgrade(req: http.IncomingMessage, url: URL, deps
   const token = tokenFromUpgrade(req, url, deps.config.WS_QUERY_TOKEN);
   if (!token) return { ok: false, status: 401, message: 'access token required (as the subprotocol bearer.<token>)' };
   try {
-    return { ok: true, principal: await principalFromToken(deps, deps.db.em.fork(), token) };
+    return { ok: true, principal: await principalFromToken(deps, () => deps.db.em.fork(), token) };
   } catch (err) {
     if (err instanceof DomainError && err.status === 401) return { ok: false, status: 401, message: err.message };
     throw err;
