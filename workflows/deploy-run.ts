@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, condition, allHandlersFinished, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, allHandlersFinished, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import { DEPLOY_FAILED, type DeployParams, type DeployPlan, type DeployRunInput, type DeploySummary } from '../contracts/kinds/deploy.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
@@ -19,6 +19,13 @@ export type DeployRunActivities = RunBookkeepingActivities & {
 export type DeployRunResult = { status: Extract<RunStatus, 'succeeded' | 'discarded' | 'timed_out'>; summary: DeploySummary };
 
 const quick = proxyActivities<DeployRunActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [DEPLOY_FAILED] },
+});
+
+// The plan only reads the target (inspect a container, get a Deployment): run in the workflow's own
+// worker, its result is in the history before anything changes, without a task-queue round trip.
+const reading = proxyLocalActivities<Pick<DeployRunActivities, 'deployPlan'>>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [DEPLOY_FAILED] },
 });
@@ -62,7 +69,7 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
 
   try {
     await report({ status: 'running', step: 'diff' });
-    plan = await quick.deployPlan(step);
+    plan = patched('deploy-plan-local') ? await reading.deployPlan(step) : await quick.deployPlan(step);
     const point = plan.rollbackPoint;
     const previous = point.platform === 'docker' ? { [point.container]: point.image } : point.images;
     summary = { platform: params.target.platform, target: targetName(params), changes: plan.changes, previous, live: previous };
