@@ -12,6 +12,7 @@ import type { Principal } from '../core/access.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { SessionService } from '../core/refresh-tokens.ts';
 import type { ApiTokenService } from '../core/api-tokens.ts';
+import type { EscalationOutbox } from '../core/alerts/escalation-start.ts';
 import type { TokenService } from '../core/tokens.ts';
 import type { Keyring } from '../core/secrets/keyring.ts';
 import type { Db } from '../db/orm.ts';
@@ -38,6 +39,8 @@ export type AppDeps = {
   cache: AppCache;
   /** Whether cached run lists can be trusted, and which teams' runs changed (PostgreSQL LISTEN). */
   runListChanges: RunListChanges;
+  /** Starts opened alerts' escalations after the source has its answer, and finds starts a crash lost. */
+  escalations: EscalationOutbox;
 };
 
 export type AppState = {

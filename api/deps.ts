@@ -7,6 +7,7 @@ import { createMetrics } from '../core/metrics.ts';
 import { createRedis, redisKeys, redisSettled } from '../core/redis.ts';
 import { createSessionService } from '../core/refresh-tokens.ts';
 import { createApiTokenService } from '../core/api-tokens.ts';
+import { escalationOutbox } from '../core/alerts/escalation-start.ts';
 import { RunEventStore } from '../core/run-events.ts';
 import { startTelemetry, temporalClientTracing } from '../core/telemetry.ts';
 import { createTokenService } from '../core/tokens.ts';
@@ -44,10 +45,13 @@ export async function buildAppDeps(config: Config, logger: Logger) {
   await runListChanges.start();
   const sessions = createSessionService({ tokens, refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS, redis, keys, logger, cache });
   const apiTokens = createApiTokenService({ cache, em: () => db.em.fork(), logger });
+  // A start still in flight is left alone for graceMs; after that a lost one is started by any API process.
+  const escalations = escalationOutbox({ temporal, em: db.em, logger }, { sweepMs: config.ALERT_ESCALATION_SWEEP_SECONDS * 1000, graceMs: 5_000 });
   // Warm what every dashboard session asks for first; a failure only means the first request pays.
   kindsBody();
   await allTeams({ cache, runListChanges }, db.em.fork()).catch((err: unknown) => logger.warn({ err }, 'warming the team list failed'));
   const close = async () => {
+    await escalations.close();
     await connection.close();
     await apiTokens.close();
     await runListChanges.close();
@@ -57,6 +61,6 @@ export async function buildAppDeps(config: Config, logger: Logger) {
     // Last, so spans ended while closing still go out.
     await telemetry?.shutdown();
   };
-  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, apiTokens, cache, runListChanges, keyring: keyringFromConfig(config) };
+  const deps: AppDeps = { config, logger, db, redis, keys, temporal, events, metrics, tokens, sessions, apiTokens, cache, runListChanges, escalations, keyring: keyringFromConfig(config) };
   return { ...deps, telemetry, close };
 }

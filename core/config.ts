@@ -72,6 +72,8 @@ const envSchema = z.object({
   TRUSTED_PROXIES: trustedProxies.default([]),
   RATE_LIMIT_API_PER_MINUTE: z.coerce.number().int().positive().default(600),
   APPROVAL_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(24 * 3600),
+  /** How often an API process looks for alert escalations whose start a crash lost (core/alerts/escalation-start.ts); 0 = never. */
+  ALERT_ESCALATION_SWEEP_SECONDS: z.coerce.number().min(0).default(2),
   TERRAFORM_BIN: z.string().default('terraform'),
   ANSIBLE_PLAYBOOK_BIN: z.string().default('ansible-playbook'),
   /** Debian's libnss_wrapper.so: gives a sandbox uid the passwd entry ansible's ssh needs (unset: no sandbox ssh). */

@@ -90,7 +90,7 @@ export async function decide(deps: Deps, em: EntityManager, alertId: string, act
     recordAudit(tx, { actor: who.actor, action: `alert.${action}`, resourceType: 'alert', resourceId: a.id, teamId: (a.team as unknown as { id: string }).id, ip: who.ip ?? null, data: { by, via: who.via, ...(who.note ? { note: who.note } : {}), ...who.data } });
     return a;
   });
-  await tellWorkflow(deps, alert.id, action === 'ack' ? { type: 'ack', by } : { type: 'resolve', by });
+  await tellWorkflow(deps, em, alert, action === 'ack' ? { type: 'ack', by } : { type: 'resolve', by });
   if (changed) await announceAlert(deps, { change: action === 'ack' ? 'acknowledged' : 'resolved', alert });
   return alert;
 }

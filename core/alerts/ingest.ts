@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
 import type { AlertChangeKind, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
@@ -7,8 +7,13 @@ import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, typ
 import { appendAlertEvent, lockOpenAlert } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from './announce.ts';
+import { startEscalation, type EscalationOutbox } from './escalation-start.ts';
 
-type Deps = { temporal: Client } & AlertAnnouncer;
+/**
+ * With `escalations` (the API), an opened alert's escalation starts after the caller has its answer;
+ * without (a scan's activity raising an alert), before it returns.
+ */
+type Deps = { temporal: Client; escalations?: Pick<EscalationOutbox, 'kick'> } & AlertAnnouncer;
 /** Where an alert comes from: an alert-source integration of a team (an HTTP sender, or a scan naming one). */
 export type AlertSource = { id: string; name: string; teamId: string; policyId: string | null };
 
@@ -19,9 +24,19 @@ async function policySnapshot(em: EntityManager, source: AlertSource): Promise<P
   return policy ? { id: policy.id, version: policy.version, steps: policy.steps, repeat: policy.repeat, ackTimeoutSeconds: policy.ackTimeoutSeconds } : null;
 }
 
-export async function tellWorkflow(deps: { temporal: Client }, alertId: string, change: AlertChange): Promise<void> {
+/**
+ * Tells an alert's escalation of an ack or resolve. One whose start is still queued (the row as read
+ * in the deciding transaction says so) is started with the change, so the change cannot be lost in
+ * front of a start that comes after it.
+ */
+export async function tellWorkflow(deps: { temporal: Client }, em: EntityManager, alert: Alert, change: AlertChange): Promise<void> {
+  if (alert.escalationQueuedAt) {
+    await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [change] });
+    await em.fork().nativeUpdate(AlertSchema, { id: alert.id }, { escalationQueuedAt: null });
+    return;
+  }
   await deps.temporal.workflow
-    .getHandle(escalationWorkflowId(alertId))
+    .getHandle(escalationWorkflowId(alert.id))
     .signal(alertChangeSignal, change)
     .catch((err: unknown) => {
       // An escalation that already ended has nothing left to stop.
@@ -29,14 +44,15 @@ export async function tellWorkflow(deps: { temporal: Client }, alertId: string, 
     });
 }
 
+const escalationInput = (alert: Alert): EscalationInput => ({ alertId: alert.id, teamId: (alert.team as unknown as { id: string }).id, policy: alert.policySnapshot ?? null });
+
 function escalationStart(alert: Alert) {
-  const input: EscalationInput = { alertId: alert.id, teamId: (alert.team as unknown as { id: string }).id, policy: alert.policySnapshot ?? null };
-  return { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(alert.id), args: [input] as [EscalationInput] };
+  return { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(alert.id), args: [escalationInput(alert)] as [EscalationInput] };
 }
 
 /**
  * One alert from a source. A firing alert with a dedup key no open alert has opens one and starts its
- * escalation; a repeat is counted on the open one and signalled with start (so an escalation whose
+ * escalation (queued with the row: see escalation-start.ts); a repeat is counted on the open one and signalled with start (so an escalation whose
  * start was lost is started by the repeat); a resolve closes it and ends the escalation.
  */
 export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
@@ -62,20 +78,17 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
           id: crypto.randomUUID(), team: tx.getReference(TeamSchema, source.teamId), source: tx.getReference(IntegrationSchema, source.id),
           dedupKey: a.dedupKey, status: 'firing', severity: a.severity, summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, count: 1,
           policyId: policy?.id ?? null, policyVersion: policy?.version ?? null, policySnapshot: policy, firstSeenAt: now, lastSeenAt: now,
-          acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null,
+          acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, escalationQueuedAt: now,
         });
         appendAlertEvent(tx, alert.id, { at: now, type: 'opened', message: `opened by the source ${source.name}`, data: { severity: a.severity } });
         return { outcome: { id: alert.id, dedupKey: a.dedupKey, outcome: 'opened' as const }, alert };
       });
       const { alert, outcome } = result;
       if (!alert) return outcome;
-      if (outcome.outcome === 'resolved') await tellWorkflow(deps, alert.id, { type: 'resolve', by: `source:${source.name}` });
+      if (outcome.outcome === 'resolved') await tellWorkflow(deps, em, alert, { type: 'resolve', by: `source:${source.name}` });
       else if (outcome.outcome === 'repeated') await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
-      else {
-        await deps.temporal.workflow.start('alertEscalation', escalationStart(alert)).catch((err: unknown) => {
-          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-        });
-      }
+      else if (deps.escalations) deps.escalations.kick(escalationInput(alert));
+      else await startEscalation(deps, em, escalationInput(alert));
       // Paging first, the live views after: they catch up on their next read if this is lost.
       const change: AlertChangeKind = outcome.outcome === 'opened' ? 'opened' : outcome.outcome === 'repeated' ? 'repeated' : 'resolved';
       const committed = await alertForAnnouncement(em, alert.id);

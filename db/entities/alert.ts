@@ -33,6 +33,8 @@ export const AlertSchema = defineEntity({
     acknowledgedBy: p.string().nullable(),
     resolvedAt: p.datetime().nullable(),
     resolvedBy: p.string().nullable(),
+    /** Set when the alert opens, cleared once its escalation workflow exists: a start a crash lost is found by this (core/alerts/escalation-start.ts). */
+    escalationQueuedAt: p.datetime().nullable(),
   },
 });
 export type Alert = InferEntity<typeof AlertSchema>;

@@ -35,6 +35,9 @@ export default async function globalSetup(): Promise<void> {
     TERRAFORM_BIN: process.env.TERRAFORM_BIN ?? '.tools/bin/terraform',
     TEST_DB_NAME: dbName,
     WORKFLOW_BUNDLE: workflowBundle,
+    // Test files share this database but each has a Temporal namespace of its own: one file's sweep
+    // would start another's queued escalations in the wrong namespace. Tests of the sweep call it.
+    ALERT_ESCALATION_SWEEP_SECONDS: '0',
   });
   (globalThis as Record<string, unknown>).__opssightPeers = { temporal, dbName, bundleDir };
 }

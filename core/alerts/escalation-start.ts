@@ -1,0 +1,74 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { escalationWorkflowId, type EscalationInput } from '../../contracts/alerts/escalation.ts';
+import { TASK_QUEUES } from '../../contracts/temporal.ts';
+import { AlertSchema } from '../../db/entities/index.ts';
+import type { Logger } from '../logger.ts';
+
+/**
+ * Starts an opened alert's escalation and marks the row as started. The row carried
+ * `escalation_queued_at` from the transaction that opened it, so a start lost to a crash is found
+ * again by the sweep below. Starting twice is harmless: the workflow id is the alert's.
+ */
+export async function startEscalation(deps: { temporal: Client }, em: EntityManager, input: EscalationInput): Promise<void> {
+  await deps.temporal.workflow
+    .start('alertEscalation', { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(input.alertId), args: [input] })
+    .catch((err: unknown) => {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    });
+  await em.fork().nativeUpdate(AlertSchema, { id: input.alertId }, { escalationQueuedAt: null });
+}
+
+export type EscalationOutbox = {
+  /** Starts this escalation in the background; a failure is left to the sweep. */
+  kick(input: EscalationInput): void;
+  /** Starts every escalation queued longer than the grace period and still not started. */
+  sweep(): Promise<number>;
+  close(): Promise<void>;
+};
+
+/**
+ * The API answers an alert source once the alert row has committed and starts its escalation after
+ * the answer: a storm of alerts is accepted at the database's pace, not at the rate Temporal starts
+ * workflows, and the sender (Alertmanager waits 10 s before it retries) is not kept waiting. Every
+ * API process sweeps for starts that a crash lost (every `sweepMs`; 0 = only when asked); `graceMs`
+ * keeps the sweep off starts still in flight.
+ */
+export function escalationOutbox(deps: { temporal: Client; em: EntityManager; logger: Logger }, opts: { sweepMs: number; graceMs: number }): EscalationOutbox {
+  const inFlight = new Set<Promise<void>>();
+  let sweeping: Promise<number> | undefined;
+
+  const kick = (input: EscalationInput) => {
+    const started: Promise<void> = startEscalation(deps, deps.em, input)
+      .catch((err: unknown) => deps.logger.warn({ err, alertId: input.alertId }, 'starting an escalation failed; the sweep tries again'))
+      .finally(() => inFlight.delete(started));
+    inFlight.add(started);
+  };
+
+  async function sweepOnce(): Promise<number> {
+    const rows = await deps.em.fork().find(
+      AlertSchema,
+      { escalationQueuedAt: { $lt: new Date(Date.now() - opts.graceMs) } },
+      { fields: ['id', 'team', 'policySnapshot'], orderBy: { escalationQueuedAt: 'asc' }, limit: 200 },
+    );
+    for (const row of rows) {
+      const input: EscalationInput = { alertId: row.id, teamId: (row.team as unknown as { id: string }).id, policy: row.policySnapshot ?? null };
+      await startEscalation(deps, deps.em, input);
+    }
+    if (rows.length) deps.logger.info({ started: rows.length }, 'started escalations whose start had been lost');
+    return rows.length;
+  }
+  // One sweep at a time per process; a caller asking meanwhile shares it.
+  const sweep = () => (sweeping ??= sweepOnce().finally(() => (sweeping = undefined)));
+
+  const timer = opts.sweepMs > 0 ? setInterval(() => void sweep().catch((err: unknown) => deps.logger.warn({ err }, 'sweeping queued escalations failed')), opts.sweepMs) : undefined;
+  timer?.unref();
+  return {
+    kick,
+    sweep,
+    async close() {
+      clearInterval(timer);
+      await Promise.allSettled([...inFlight, sweeping]);
+    },
+  };
+}
