@@ -8,6 +8,7 @@ import {
   alertPathSchema,
   alertViewSchema,
   createOnCallScheduleRequestSchema,
+  updateOnCallScheduleRequestSchema,
   createPolicyRequestSchema,
   listOnCallQuerySchema,
   onCallScheduleListSchema,
@@ -54,6 +55,7 @@ export const alertOps: OperationSpec[] = [
   { method: 'get', path: '/api/v1/oncall', operationId: 'listOnCallSchedules', tag: 'alerts', summary: 'On-call schedules of the teams the caller can see', query: listOnCallQuerySchema, responses: { 200: { description: 'the schedules', schema: 'OnCallScheduleList' } } },
   { method: 'post', path: '/api/v1/oncall', operationId: 'createOnCallSchedule', tag: 'alerts', summary: 'Create an on-call schedule: layered rotations and overrides (alerts:manage)', body: 'CreateOnCallScheduleRequest', responses: { 201: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}', operationId: 'getOnCallSchedule', tag: 'alerts', summary: 'One on-call schedule', params: onCallPathSchema, responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [404] },
+  { method: 'put', path: '/api/v1/oncall/{schedule}', operationId: 'updateOnCallSchedule', tag: 'alerts', summary: 'Replace an on-call schedule: name, layers and overrides together (alerts:manage)', params: onCallPathSchema, body: 'UpdateOnCallScheduleRequest', responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}/now', operationId: 'whoIsOnCall', tag: 'alerts', summary: 'Who is on call now (or at `at`)', params: onCallPathSchema, query: onCallNowQuerySchema, responses: { 200: { description: 'who', schema: 'OnCallNow' } }, errors: [404] },
   { method: 'get', path: '/api/v1/me/contact', operationId: 'getPagingContact', tag: 'alerts', summary: 'The caller’s paging contact: the phone SMS steps text and the devices push steps reach', responses: { 200: { description: 'the contact', schema: 'PagingContact' } } },
   { method: 'put', path: '/api/v1/me/contact', operationId: 'setPagingContact', tag: 'alerts', summary: 'Set the caller’s paging contact (their own only, not with an API token); audited without the values', body: 'PagingContactRequest', responses: { 200: { description: 'the contact', schema: 'PagingContact' } }, errors: [400, 403] },
@@ -78,6 +80,7 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('EscalationPolicy', policyViewSchema, 'output')
     .schema('EscalationPolicyList', policyListSchema, 'output')
     .schema('CreateOnCallScheduleRequest', createOnCallScheduleRequestSchema, 'input')
+    .schema('UpdateOnCallScheduleRequest', updateOnCallScheduleRequestSchema, 'input')
     .schema('OnCallSchedule', onCallScheduleViewSchema, 'output')
     .schema('OnCallNow', onCallNowSchema, 'output')
     .schema('OnCallShifts', onCallRangeSchema, 'output')
