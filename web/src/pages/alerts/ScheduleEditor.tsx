@@ -20,7 +20,8 @@ type Editing = { index: number; draft: LayerDraft } | null;
  */
 export function ScheduleEditor({ schedule, members, onSaved }: { schedule: OnCallScheduleView; members: Member[]; onSaved: (s: OnCallScheduleView, what: string) => void }) {
   const [editing, setEditing] = useState<Editing>(null);
-  const [override, setOverride] = useState({ user: members[0]?.id ?? '', from: '', to: '' });
+  // Nobody chosen until someone is: the team's members may still be loading.
+  const [override, setOverride] = useState({ user: '', from: '', to: '' });
   const [errors, setErrors] = useState<FieldError[]>([]);
   const [problem, setProblem] = useState<{ where: 'layers' | 'overrides'; message: string } | null>(null);
   const nameOf = (u: string) => members.find((m) => m.id === u)?.label ?? u;
@@ -118,6 +119,7 @@ export function ScheduleEditor({ schedule, members, onSaved }: { schedule: OnCal
             Who
           </label>
           <select id="override-user" value={override.user} onChange={(e) => setOverride({ ...override, user: e.currentTarget.value })} aria-describedby="override-user-err">
+            {!members.some((m) => m.id === override.user) && <option value={override.user}>choose…</option>}
             {members.map((m) => (
               <option key={m.id} value={m.id}>
                 {m.label}
