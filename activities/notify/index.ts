@@ -5,6 +5,7 @@ import type { Alert as AlertRow } from '../../db/entities/index.ts';
 import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
 import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
 import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
+import type { SlackWebhookSecrets } from '../../contracts/integrations/slack-webhook.ts';
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
@@ -20,6 +21,7 @@ import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations
 import { sendEmail } from './email.ts';
 import { sendPagerDutyEvent } from './pagerduty.ts';
 import { postToSlack } from './slack.ts';
+import { postToSlackWebhook } from './slack-webhook.ts';
 import { smsAckCode, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
 import { sendSms } from './sms.ts';
 import type { ApnsSecrets, ApnsSettings } from '../../contracts/integrations/apns.ts';
@@ -134,13 +136,17 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       try {
         const integration = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: job.integrationId });
         channel = integration.type;
-        let providerId: string;
+        let providerId: string | null;
         if (integration.type === 'smtp') providerId = await emailFor(em, alert, job.target, integration.settings as SmtpSettings, integration.secrets as { password?: string });
         else if (integration.type === 'webhook') {
           const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
           providerId = await sendWebhook(settings.url, secrets.signingSecret, alertEvent(alert, job), `${alertId}:${job.key}`);
         } else if (integration.type === 'slack') providerId = await postToSlack(integration.settings as SlackSettings, integration.secrets as SlackSecrets, alert);
-        else if (integration.type === 'twilio') providerId = await smsFor(em, alert, job.target, integration.settings as TwilioSettings, integration.secrets as TwilioSecrets);
+        else if (integration.type === 'slack-webhook') {
+          // Slack answers a webhook post with "ok" alone: there is no id to keep.
+          await postToSlackWebhook(integration.secrets as SlackWebhookSecrets, alert);
+          providerId = null;
+        } else if (integration.type === 'twilio') providerId = await smsFor(em, alert, job.target, integration.settings as TwilioSettings, integration.secrets as TwilioSecrets);
         else if (integration.type === 'apns') providerId = await pushApns(integration.settings as ApnsSettings, integration.secrets as ApnsSecrets, job.target, alert);
         else if (integration.type === 'fcm') providerId = await pushFcm(integration.settings as FcmSettings, integration.secrets as FcmSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, 'trigger', alert);

@@ -8,6 +8,7 @@ import {
   alertPathSchema,
   alertViewSchema,
   createOnCallScheduleRequestSchema,
+  updateOnCallScheduleRequestSchema,
   createPolicyRequestSchema,
   listOnCallQuerySchema,
   onCallScheduleListSchema,
@@ -41,7 +42,7 @@ export const alertOps: OperationSpec[] = [
   { method: 'post', path: '/api/v1/alerts/twilio/sms', operationId: 'twilioSmsReply', tag: 'alerts', summary: "A Twilio number's messaging webhook: a reply `ACK <code>` acknowledges the paged alert (form-encoded, verified with X-Twilio-Signature under the account's auth token; `source` is the twilio integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'TwiML answering the sender', schema: 'TwiML', contentType: 'text/xml' } }, errors: [401] },
   { method: 'get', path: '/api/v1/alerts/ack-link', operationId: 'ackLinkPage', tag: 'alerts', summary: 'The page an emailed acknowledgement link opens (its button POSTs the link)', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'an HTML page with one button', schema: 'HtmlPage', contentType: 'text/html' } } },
   { method: 'post', path: '/api/v1/alerts/ack-link', operationId: 'useAckLink', tag: 'alerts', summary: 'Acknowledge through an emailed link: signed, expiring, single-use', auth: false, query: ackLinkQuerySchema, responses: { 200: { description: 'the alert', schema: 'Alert' } }, errors: [404, 409] },
-  { method: 'post', path: '/api/v1/alerts/slack/actions', operationId: 'slackAction', tag: 'alerts', summary: "Slack's interactivity Request URL for the Acknowledge / Resolve buttons (form-encoded `payload`, verified with the app's signing secret; `source` is the slack integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'what Slack shows the person', schema: 'SlackActionResult' } }, errors: [401, 404] },
+  { method: 'post', path: '/api/v1/alerts/slack/actions', operationId: 'slackAction', tag: 'alerts', summary: "Slack's interactivity Request URL for the Acknowledge / Resolve buttons (form-encoded `payload`, verified with the app's signing secret; `source` is the slack or slack-webhook integration)", auth: false, query: ingestQuerySchema, responses: { 200: { description: 'what Slack shows the person', schema: 'SlackActionResult' } }, errors: [401, 404] },
   { method: 'get', path: '/api/v1/alerts', operationId: 'listAlerts', tag: 'alerts', summary: 'Alerts of the teams the caller can see, newest first', query: listAlertsQuerySchema, responses: { 200: { description: 'a page of alerts', schema: 'AlertList' } } },
   { method: 'get', path: '/api/v1/alerts/{id}', operationId: 'getAlert', tag: 'alerts', summary: 'One alert with its timeline and every notification attempt', params: alertPathSchema, responses: { 200: { description: 'the alert', schema: 'AlertDetail' } }, errors: [404] },
   ...(['ack', 'resolve'] as const).map(
@@ -54,6 +55,7 @@ export const alertOps: OperationSpec[] = [
   { method: 'get', path: '/api/v1/oncall', operationId: 'listOnCallSchedules', tag: 'alerts', summary: 'On-call schedules of the teams the caller can see', query: listOnCallQuerySchema, responses: { 200: { description: 'the schedules', schema: 'OnCallScheduleList' } } },
   { method: 'post', path: '/api/v1/oncall', operationId: 'createOnCallSchedule', tag: 'alerts', summary: 'Create an on-call schedule: layered rotations and overrides (alerts:manage)', body: 'CreateOnCallScheduleRequest', responses: { 201: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}', operationId: 'getOnCallSchedule', tag: 'alerts', summary: 'One on-call schedule', params: onCallPathSchema, responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [404] },
+  { method: 'put', path: '/api/v1/oncall/{schedule}', operationId: 'updateOnCallSchedule', tag: 'alerts', summary: 'Replace an on-call schedule: name, layers and overrides together (alerts:manage)', params: onCallPathSchema, body: 'UpdateOnCallScheduleRequest', responses: { 200: { description: 'the schedule', schema: 'OnCallSchedule' } }, errors: [403, 404, 409] },
   { method: 'get', path: '/api/v1/oncall/{schedule}/now', operationId: 'whoIsOnCall', tag: 'alerts', summary: 'Who is on call now (or at `at`)', params: onCallPathSchema, query: onCallNowQuerySchema, responses: { 200: { description: 'who', schema: 'OnCallNow' } }, errors: [404] },
   { method: 'get', path: '/api/v1/me/contact', operationId: 'getPagingContact', tag: 'alerts', summary: 'The caller’s paging contact: the phone SMS steps text and the devices push steps reach', responses: { 200: { description: 'the contact', schema: 'PagingContact' } } },
   { method: 'put', path: '/api/v1/me/contact', operationId: 'setPagingContact', tag: 'alerts', summary: 'Set the caller’s paging contact (their own only, not with an API token); audited without the values', body: 'PagingContactRequest', responses: { 200: { description: 'the contact', schema: 'PagingContact' } }, errors: [400, 403] },
@@ -78,6 +80,7 @@ export function alertSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('EscalationPolicy', policyViewSchema, 'output')
     .schema('EscalationPolicyList', policyListSchema, 'output')
     .schema('CreateOnCallScheduleRequest', createOnCallScheduleRequestSchema, 'input')
+    .schema('UpdateOnCallScheduleRequest', updateOnCallScheduleRequestSchema, 'input')
     .schema('OnCallSchedule', onCallScheduleViewSchema, 'output')
     .schema('OnCallNow', onCallNowSchema, 'output')
     .schema('OnCallShifts', onCallRangeSchema, 'output')

@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
-import type { createOnCallScheduleRequestSchema } from '../../contracts/alerts/index.ts';
+import type { createOnCallScheduleRequestSchema, updateOnCallScheduleRequestSchema } from '../../contracts/alerts/index.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { onCallAt, shiftsBetween } from '../../core/oncall/rotation.ts';
@@ -9,6 +9,7 @@ import { recordAudit } from '../../db/repositories/audit.ts';
 
 type Caller = { principal: Principal; ip: string };
 type CreateBody = z.infer<typeof createOnCallScheduleRequestSchema>;
+type UpdateBody = z.infer<typeof updateOnCallScheduleRequestSchema>;
 const teamOf = (s: OnCallSchedule) => s.team as unknown as { id: string; slug: string };
 
 export const toOnCallView = (s: OnCallSchedule) => ({ id: s.id, team: teamOf(s).slug, name: s.name, layers: s.layers, overrides: s.overrides });
@@ -34,9 +35,7 @@ export async function createOnCallSchedule(em: EntityManager, caller: Caller, bo
   const visible = visibleTeamIds(caller.principal);
   if (!team || (visible && !visible.includes(team.id))) throw new NotFoundError('team not found');
   assertCan(caller.principal, team.id, 'alerts:manage', 'team');
-  // Everyone a layer or an override names must be on the team: a schedule cannot page outsiders.
-  const named = [...new Set([...body.layers.flatMap((l) => l.users), ...body.overrides.map((o) => o.user)])];
-  if ((await em.count(MembershipSchema, { team: team.id, user: { $in: named } })) !== named.length) throw new InputError('users must be members of the team', [{ field: 'layers', message: 'names a user who is not a member of the team' }]);
+  await checkMembers(em, team.id, body);
   const id = crypto.randomUUID();
   try {
     const row = await em.transactional(async (tx) => {
@@ -46,9 +45,43 @@ export async function createOnCallSchedule(em: EntityManager, caller: Caller, bo
     });
     return toOnCallView(row);
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException) throw new ConflictError(`the team already has a schedule named "${body.name}"`, { errors: [{ field: 'name', message: 'already taken' }] });
+    if (err instanceof UniqueConstraintViolationException) throw nameTaken(body.name);
     throw err;
   }
+}
+
+const nameTaken = (name: string) => new ConflictError(`the team already has a schedule named "${name}"`, { errors: [{ field: 'name', message: 'already taken' }] });
+
+/**
+ * Everyone a layer or an override names must be on the team: a schedule cannot page outsiders. Each
+ * offending layer's or override's field is named, so a form can show the message beside it.
+ */
+async function checkMembers(em: EntityManager, teamId: string, body: Pick<CreateBody, 'layers' | 'overrides'>): Promise<void> {
+  const named = [...new Set([...body.layers.flatMap((l) => l.users), ...body.overrides.map((o) => o.user)])];
+  const members = new Set((await em.find(MembershipSchema, { team: teamId, user: { $in: named } }, { fields: ['user'] })).map((m) => (m.user as unknown as { id: string }).id));
+  const errors = [
+    ...body.layers.flatMap((l, i) => (l.users.every((u) => members.has(u)) ? [] : [{ field: `layers.${i}.users`, message: 'names a user who is not a member of the team' }])),
+    ...body.overrides.flatMap((o, i) => (members.has(o.user) ? [] : [{ field: `overrides.${i}.user`, message: 'not a member of the team' }])),
+  ];
+  if (errors.length) throw new InputError('users must be members of the team', errors);
+}
+
+/** Replaces a schedule's name, layers and overrides at once (alerts:manage); alerts already paging are unaffected. */
+export async function updateOnCallSchedule(em: EntityManager, caller: Caller, id: string, body: UpdateBody) {
+  const s = await onCallScheduleFor(em, caller.principal, id);
+  const team = teamOf(s);
+  assertCan(caller.principal, team.id, 'alerts:manage', 'team');
+  await checkMembers(em, team.id, body);
+  try {
+    await em.transactional(async (tx) => {
+      await tx.nativeUpdate(OnCallScheduleSchema, { id }, { name: body.name, layers: body.layers, overrides: body.overrides, updatedAt: new Date() });
+      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'oncall_schedule.update', resourceType: 'oncall_schedule', resourceId: id, teamId: team.id, ip: caller.ip, data: { name: body.name, layers: body.layers.length, overrides: body.overrides.length } });
+    });
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException) throw nameTaken(body.name);
+    throw err;
+  }
+  return toOnCallView(await em.fork().findOneOrFail(OnCallScheduleSchema, { id }, { populate: ['team'] }));
 }
 
 export async function onCallNow(em: EntityManager, principal: Principal, id: string, at?: string) {

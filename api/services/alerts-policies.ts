@@ -7,7 +7,7 @@ import { recordAudit } from '../../db/repositories/audit.ts';
 
 type Caller = { principal: Principal; ip: string };
 const teamOf = (p: EscalationPolicy) => p.team as unknown as { id: string; slug: string };
-const NOTIFY_TYPES = ['smtp', 'webhook', 'slack', 'pagerduty', 'twilio', 'fcm', 'apns'];
+const NOTIFY_TYPES = ['smtp', 'webhook', 'slack', 'slack-webhook', 'pagerduty', 'twilio', 'fcm', 'apns'];
 
 export const toPolicyView = (p: EscalationPolicy): PolicyView => ({
   id: p.id, team: teamOf(p).slug, name: p.name, version: p.version, default: p.isDefault, steps: p.steps, repeat: p.repeat, ackTimeoutSeconds: p.ackTimeoutSeconds, updatedAt: p.updatedAt.toISOString(),

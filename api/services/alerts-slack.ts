@@ -23,17 +23,20 @@ export function slackSignature(signingSecret: string, timestamp: string, rawBody
 }
 
 /**
- * A click on an Acknowledge / Resolve button of a message the `slack` integration posted. Refused
+ * A click on an Acknowledge / Resolve button of a message a `slack` or `slack-webhook` integration posted. Refused
  * (401) unless signed with that integration's signing secret within five minutes; the alert must be
  * of the integration's team. Answers the text Slack shows the person.
  */
 export async function slackAction(deps: { temporal: Client; keyring: Keyring } & AlertAnnouncer, em: EntityManager, integrationId: string, headers: { timestamp: string; signature: string }, rawBody: string, ip: string): Promise<{ text: string }> {
-  const row = await em.findOne(IntegrationSchema, { id: integrationId, type: 'slack' }, { populate: ['team'] });
+  const row = await em.findOne(IntegrationSchema, { id: integrationId, type: { $in: ['slack', 'slack-webhook'] } }, { populate: ['team'] });
   if (!row) throw new AuthenticationError('not a Slack integration, or a bad signature');
   const teamId = (row.team as unknown as { id: string }).id;
-  const { secrets } = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId, type: 'slack' });
+  const { secrets } = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId });
+  // An incoming webhook kept without the app's signing secret posts no buttons, so no click is its.
+  const { signingSecret } = secrets as Partial<SlackSecrets>;
+  if (!signingSecret) throw new AuthenticationError('not a Slack integration, or a bad signature');
   const ts = Number(headers.timestamp);
-  const expected = Buffer.from(slackSignature((secrets as SlackSecrets).signingSecret, headers.timestamp, rawBody));
+  const expected = Buffer.from(slackSignature(signingSecret, headers.timestamp, rawBody));
   const given = Buffer.from(headers.signature);
   if (!Number.isFinite(ts) || Math.abs(Date.now() / 1000 - ts) > MAX_SKEW_S || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new AuthenticationError('not a Slack integration, or a bad signature');

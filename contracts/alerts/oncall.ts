@@ -32,10 +32,10 @@ export const scheduleBodySchema = z.strictObject({
   layers: z.array(rotationLayerSchema).min(1).max(10).describe('lowest first; a later layer wins where it applies'),
   overrides: z.array(overrideSchema).max(500).default([]),
 });
-export const createOnCallScheduleRequestSchema = scheduleBodySchema.extend({
-  team: teamSlugSchema,
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, ".", "_" and "-", 1 to 100 characters'),
-});
+const scheduleNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, ".", "_" and "-", 1 to 100 characters');
+export const createOnCallScheduleRequestSchema = scheduleBodySchema.extend({ team: teamSlugSchema, name: scheduleNameSchema });
+/** The whole schedule as it is to be: name, layers and overrides (adding a layer or an override is a PUT of the list with it). */
+export const updateOnCallScheduleRequestSchema = scheduleBodySchema.extend({ name: scheduleNameSchema });
 export const onCallPathSchema = z.object({ schedule: z.uuid() });
 export const onCallNowQuerySchema = z.strictObject({ at: z.iso.datetime({ offset: true }).optional().describe('another instant than now') });
 export const onCallRangeQuerySchema = z
@@ -47,5 +47,6 @@ export type Shift = z.infer<typeof shiftSchema>;
 export const onCallNowSchema = z.object({ schedule: z.string(), at: z.string(), user: z.object({ id: z.string(), email: z.string() }).nullable(), layer: z.string().nullable() });
 export const onCallRangeSchema = z.object({ schedule: z.string(), shifts: z.array(shiftSchema) });
 export const onCallScheduleViewSchema = z.object({ id: z.string(), team: z.string(), name: z.string(), layers: z.array(rotationLayerSchema), overrides: z.array(overrideSchema) });
+export type OnCallScheduleView = z.infer<typeof onCallScheduleViewSchema>;
 export const listOnCallQuerySchema = z.strictObject({ team: teamSlugSchema.optional() });
 export const onCallScheduleListSchema = z.object({ schedules: z.array(onCallScheduleViewSchema) });

@@ -6,6 +6,7 @@ import { gitIntegration } from './git.ts';
 import { kubernetesIntegration } from './kubernetes.ts';
 import { pagerdutyIntegration } from './pagerduty.ts';
 import { slackIntegration } from './slack.ts';
+import { slackWebhookIntegration } from './slack-webhook.ts';
 import { smtpIntegration } from './smtp.ts';
 import { webhookIntegration } from './webhook.ts';
 import { sshIntegration } from './ssh.ts';
@@ -27,6 +28,7 @@ export const INTEGRATION_TYPES = {
   smtp: smtpIntegration,
   webhook: webhookIntegration,
   slack: slackIntegration,
+  'slack-webhook': slackWebhookIntegration,
   pagerduty: pagerdutyIntegration,
   docker: dockerIntegration,
   kubernetes: kubernetesIntegration,

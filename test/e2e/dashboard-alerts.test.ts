@@ -14,7 +14,7 @@ import { inOwnBrowser, screenshot, signIn } from './browser.ts';
 // The alerts dashboard in headless Chromium against the real API, a notifications worker, Temporal,
 // PostgreSQL, Redis and a signed-webhook receiver: an alert appears live and is acknowledged from
 // the page (and escalation stops), a policy edit saves a new version, the on-call calendar shows an
-// override. Needs the built dashboard (npm run build:web).
+// override, and a schedule is made and changed from the page. Needs the built dashboard (npm run build:web).
 let api: TestApi;
 let worker: TestWorker;
 let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
@@ -144,4 +144,67 @@ describe('Alerts dashboard', () => {
       await screenshot(page, 'oncall-calendar');
     });
   }, 90_000);
+
+  it('a schedule made and changed on the page (layer, override, a refusal beside its field): the calendar and /now follow', async () => {
+    const ymd = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const localInput = (t: number) => `${ymd(new Date(t))}T${String(new Date(t).getHours()).padStart(2, '0')}:${String(new Date(t).getMinutes()).padStart(2, '0')}`;
+    const now = Date.now();
+    const whoAt = async (id: string, at?: number) => (await adminApi.get(`/api/v1/oncall/${id}/now${at ? `?at=${encodeURIComponent(new Date(at).toISOString())}` : ''}`)).body as { user: { id: string } | null; layer: string | null };
+    let id = '';
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, admin);
+      await page.goto(`${api.baseUrl}/oncall`);
+      const form = page.getByTestId('new-schedule');
+      await form.getByLabel('Schedule name').fill('web rota');
+      await form.getByLabel('Time zone').fill('Mars/Olympus');
+      await form.getByLabel('Layer name').fill('week');
+      await form.getByLabel('Add a member').selectOption(admin.id);
+      await form.getByLabel('Add a member').selectOption(operator.id);
+      await form.getByLabel('Rotation').selectOption('weekly');
+      await form.getByLabel('Handoff time').fill('00:00');
+      await form.getByLabel('First turn starts on').fill(ymd(new Date(now - 3 * 86_400_000)));
+      await form.getByRole('button', { name: 'Create schedule' }).click();
+      // The API's word on the zone, beside the zone field; nothing was created.
+      await form.locator('#new-schedule-timeZone-err').getByText('an IANA time zone, e.g. Europe/Berlin').waitFor();
+      expect((await adminApi.get(`/api/v1/oncall?team=${team.slug}`)).body.schedules.map((x: { name: string }) => x.name)).not.toContain('web rota');
+      await form.getByLabel('Time zone').fill('UTC');
+      await form.getByRole('button', { name: 'Create schedule' }).click();
+      await page.getByRole('status').filter({ hasText: 'Created web rota.' }).waitFor();
+      id = ((await adminApi.get(`/api/v1/oncall?team=${team.slug}`)).body.schedules as { id: string; name: string }[]).find((x) => x.name === 'web rota')!.id;
+      const today = page.getByTestId('oncall-calendar').locator(`tr[data-day="${ymd(new Date(now))}"]`);
+      await today.locator(`li[data-user="${admin.id}"]`).getByText('week').waitFor();
+      expect(await whoAt(id)).toMatchObject({ user: { id: admin.id }, layer: 'week' });
+
+      // An override whose end is before its start is refused beside "Until"; then the right one.
+      const overrides = page.getByTestId('override-form');
+      await overrides.getByLabel('Who').selectOption(operator.id);
+      await overrides.getByLabel('From (your time)').fill(localInput(now - 3_600_000));
+      await overrides.getByLabel('Until (your time)').fill(localInput(now - 7_200_000));
+      await overrides.getByRole('button', { name: 'Add override' }).click();
+      await overrides.locator('#override-to-err').getByText('must end after it starts').waitFor();
+      await overrides.getByLabel('Until (your time)').fill(localInput(now + 2 * 3_600_000));
+      await overrides.getByRole('button', { name: 'Add override' }).click();
+      await page.getByRole('status').filter({ hasText: 'Added an override' }).waitFor();
+      await today.locator(`li.override[data-user="${operator.id}"]`).waitFor();
+      expect(await whoAt(id)).toMatchObject({ user: { id: operator.id }, layer: null });
+      await page.getByTestId('schedule-editor').scrollIntoViewIfNeeded();
+      await screenshot(page, 'oncall-editor');
+
+      // The layer's order changed: the operator's turn comes first, under the override and after it.
+      const editor = page.getByTestId('schedule-editor');
+      await editor.getByRole('button', { name: 'Edit layer week' }).click();
+      const layer = page.getByTestId('layer-form');
+      await layer.locator(`li[data-user="${operator.id}"]`).getByRole('button', { name: /earlier$/ }).click();
+      await layer.getByRole('button', { name: 'Save layer' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved layer week.' }).waitFor();
+      expect(await whoAt(id, now + 3 * 3_600_000)).toMatchObject({ user: { id: operator.id }, layer: 'week' });
+
+      // Removing the override hands the hour back to the layer, in the calendar and for /now.
+      await editor.getByRole('button', { name: /^Remove the override for / }).click();
+      await page.getByRole('status').filter({ hasText: 'Removed the override' }).waitFor();
+      await today.locator('li.override').waitFor({ state: 'detached' });
+      expect(await whoAt(id)).toMatchObject({ user: { id: operator.id }, layer: 'week' });
+    });
+    expect((await adminApi.get(`/api/v1/oncall/${id}`)).body).toMatchObject({ name: 'web rota', layers: [{ name: 'week', users: [operator.id, admin.id], rotation: 'weekly', handoffTime: '00:00', timeZone: 'UTC' }], overrides: [] });
+  }, 120_000);
 });

@@ -3,12 +3,14 @@ import { Client, Connection } from '@temporalio/client';
 import { initOrm } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
+import { startSlackWebhookPeer } from '../peers/slack.ts';
 import { startWebhookReceiver } from '../peers/webhook-receiver.ts';
 import { stopProcess } from '../workers/worker-process.ts';
 import { useFaultStack } from './stack.ts';
 
 // A worker killed with SIGKILL while an escalation waits: the timer lives in Temporal, so the next
-// notification is still sent on time by the other worker — and only once. The wait is longer than
+// notification is still sent on time by the other worker — and only once, on the signed webhook and
+// on a Slack incoming webhook alike. The wait is longer than
 // Temporal's sticky-poller window (10 s): a workflow task due sooner after the kill would first go to
 // the dead worker's sticky queue and reach the other worker only after its schedule-to-start timeout.
 const stack = useFaultStack();
@@ -31,6 +33,8 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
     const s = stack();
     const secret = `secret-${crypto.randomUUID()}`;
     const hook = await startWebhookReceiver(secret);
+    const slack = await startSlackWebhookPeer();
+    const slackHook = slack.create('#ops');
     try {
       const orm = await initOrm(s.env.DATABASE_URL!, { poolMax: 1 });
       const admin = await createUser(orm.em, { teams: [s.team], role: 'admin' });
@@ -42,7 +46,9 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
         return res.body.id as string;
       };
       const webhook = await create('/api/v1/integrations', { team: s.team.slug, type: 'webhook', name: 'pager', settings: { url: hook.url }, secrets: { signingSecret: secret } });
-      const policy = await create('/api/v1/escalation-policies', { team: s.team.slug, name: 'chain', steps: [{ type: 'notify_channel', integration: webhook }, { type: 'wait', seconds: WAIT_S }, { type: 'notify_channel', integration: webhook }] });
+      const slackChannel = await create('/api/v1/integrations', { team: s.team.slug, type: 'slack-webhook', name: 'ops-slack', settings: {}, secrets: { webhookUrl: slackHook.url } });
+      const both = [{ type: 'notify_channel', integration: webhook }, { type: 'notify_channel', integration: slackChannel }];
+      const policy = await create('/api/v1/escalation-policies', { team: s.team.slug, name: 'chain', steps: [...both, { type: 'wait', seconds: WAIT_S }, ...both] });
       const sourceToken = `src-${crypto.randomUUID()}-${crypto.randomUUID()}`;
       const source = await create('/api/v1/integrations', { team: s.team.slug, type: 'alert-source', name: 'am', settings: { policy }, secrets: { token: sourceToken } });
 
@@ -55,7 +61,7 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
       expect(ingest.status).toBe(202);
       const alertId = ((await ingest.json()) as { alerts: Array<{ id: string }> }).alerts[0]!.id;
 
-      await until('the first page', async () => hook.deliveries[0], 60_000);
+      await until('the first pages', async () => hook.deliveries[0] && slack.posts[0], 60_000);
       const pid = await stickyWorkerPid(s.env.TEMPORAL_NAMESPACE!, `alert-${alertId}`);
       const victim = workers.find((w) => w.child.pid === pid)!;
       expect(victim).toBeDefined();
@@ -71,12 +77,15 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
       expect(lateness).toBeLessThan(2000);
       // Nothing more: two deliveries, one per notification, each recorded once as sent.
       await new Promise((r) => setTimeout(r, 2000));
-      expect(hook.deliveries.map((d) => d.body.notification)).toEqual(['0.0.0.0', '0.0.2.0']);
+      await until('the second Slack post', async () => slack.posts[1], 30_000);
+      expect(hook.deliveries.map((d) => d.body.notification)).toEqual(['0.0.0.0', '0.0.3.0']);
+      expect(slack.posts.map((p) => p.text)).toEqual(['[ERROR] database down', '[ERROR] database down']);
       const sent = await s.query<{ key: string; n: string }>(`select key, count(*) as n from notification_attempts where alert_id = $1 and status = 'sent' group by key order by key`, [alertId]);
-      expect(sent).toEqual([{ key: '0.0.0.0', n: '1' }, { key: '0.0.2.0', n: '1' }]);
+      expect(sent).toEqual([{ key: '0.0.0.0', n: '1' }, { key: '0.0.1.0', n: '1' }, { key: '0.0.3.0', n: '1' }, { key: '0.0.4.0', n: '1' }]);
       console.log(`alert worker kill -9: second page ${lateness} ms after its schedule`);
     } finally {
       await hook.close();
+      await slack.close();
     }
   }, 240_000);
 });

@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Shift } from '../../../../contracts/alerts/index.ts';
+import type { OnCallScheduleView, Shift } from '../../../../contracts/alerts/index.ts';
 import { get, query } from '../../client/http.ts';
-import { useMe } from '../../client/me.ts';
+import { may, useMe } from '../../client/me.ts';
 import { TeamSelect, usePageTeam } from '../../components/TeamSelect.tsx';
 import { Link } from '../../router.tsx';
+import type { Member } from './LayerFields.tsx';
+import { NewScheduleForm } from './NewScheduleForm.tsx';
+import { ScheduleEditor } from './ScheduleEditor.tsx';
 
 const DAY_MS = 86_400_000;
 const startOfLocalDay = (t: number) => new Date(new Date(t).setHours(0, 0, 0, 0)).getTime();
@@ -23,27 +26,45 @@ function dayShifts(shifts: Shift[], day: number) {
 
 /**
  * Who is on call when, day by day across a range (from the shifts API: layers resolved, overrides on
- * top), in the browser's time zone. Overrides are marked as such.
+ * top), in the browser's time zone. Overrides are marked as such. Those with alerts:manage create
+ * schedules and change their layers and overrides here; the calendar follows each saved change.
  */
 export function OnCallPage() {
   const me = useMe();
   const [team, setTeam] = usePageTeam(me);
-  const [schedules, setSchedules] = useState<{ id: string; name: string }[]>([]);
+  const [schedules, setSchedules] = useState<OnCallScheduleView[]>([]);
   const [schedule, setSchedule] = useState('');
   const [from, setFrom] = useState(() => isoDate(Date.now()));
   const [days, setDays] = useState(7);
   const [names, setNames] = useState<Map<string, string>>(new Map());
+  const [members, setMembers] = useState<Member[]>([]);
   const [shifts, setShifts] = useState<Shift[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  // Bumped by each saved change, so the calendar asks for the shifts again.
+  const [version, setVersion] = useState(0);
 
   useEffect(() => {
     if (!team) return;
-    void get<{ schedules: { id: string; name: string }[] }>(`/api/v1/oncall${query({ team })}`).then((r) => {
+    setNotice(null);
+    void get<{ schedules: OnCallScheduleView[] }>(`/api/v1/oncall${query({ team })}`).then((r) => {
       setSchedules(r.schedules);
       setSchedule(r.schedules[0]?.id ?? '');
     });
-    void get<{ items: { userId: string; name: string }[] }>(`/api/v1/teams/${team}/members`).then((r) => setNames(new Map(r.items.map((m) => [m.userId, m.name]))), () => undefined);
+    void get<{ items: { userId: string; name: string; email: string }[] }>(`/api/v1/teams/${team}/members`).then((r) => {
+      setNames(new Map(r.items.map((m) => [m.userId, m.name])));
+      setMembers(r.items.map((m) => ({ id: m.userId, label: `${m.name} <${m.email}>` })));
+    }, () => undefined);
   }, [team]);
+
+  const manage = may(me, team, 'alerts:manage');
+  const current = schedules.find((s) => s.id === schedule);
+  const saved = (s: OnCallScheduleView, what: string) => {
+    setSchedules((list) => [...list.filter((x) => x.id !== s.id), s].sort((a, b) => a.name.localeCompare(b.name)));
+    setSchedule(s.id);
+    setVersion((v) => v + 1);
+    setNotice(what);
+  };
 
   const start = startOfLocalDay(new Date(`${from}T00:00:00`).getTime());
   useEffect(() => {
@@ -55,7 +76,7 @@ export function OnCallPage() {
       (r) => setShifts(r.shifts),
       (err: unknown) => setError((err as Error).message),
     );
-  }, [schedule, start, days]);
+  }, [schedule, start, days, version]);
 
   const dayList = Array.from({ length: days }, (_, n) => new Date(start).setDate(new Date(start).getDate() + n));
   return (
@@ -93,7 +114,12 @@ export function OnCallPage() {
           </select>
         </label>
       </div>
-      {schedules.length === 0 && <p class="muted">No on-call schedules in this team yet (create one with POST /api/v1/oncall).</p>}
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {schedules.length === 0 && <p class="muted">No on-call schedules in this team yet{manage ? ': create one below.' : '.'}</p>}
       {error && (
         <p class="error" role="alert">
           {error}
@@ -128,6 +154,8 @@ export function OnCallPage() {
           </table>
         </div>
       )}
+      {manage && current && <ScheduleEditor key={current.id} schedule={current} members={members} onSaved={saved} />}
+      {manage && team && <NewScheduleForm key={team} team={team} members={members} onCreated={(s) => saved(s, `Created ${s.name}.`)} />}
     </section>
   );
 }

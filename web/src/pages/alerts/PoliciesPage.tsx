@@ -10,7 +10,7 @@ import { PolicyEditor } from './PolicyEditor.tsx';
 import { STEP_TYPES, type StepChoices } from './StepFields.tsx';
 
 /** Integration types that deliver a notification (a channel step); the rest hold credentials for runs. */
-const CHANNEL_TYPES = new Set(['smtp', 'webhook', 'slack', 'pagerduty', 'twilio', 'fcm', 'apns']);
+const CHANNEL_TYPES = new Set(['smtp', 'webhook', 'slack', 'slack-webhook', 'pagerduty', 'twilio', 'fcm', 'apns']);
 /** Channels a notify-people step can use, and what of each person's they reach. */
 const PERSONAL: Record<string, string> = { smtp: 'email', twilio: 'SMS to their phone', apns: 'push to their devices', fcm: 'push to their devices' };
 
