@@ -33,8 +33,8 @@ export function EffectivePermissions({ userId, caption }: { userId: string; capt
   return (
     <div data-testid="effective-permissions">
       <p>
-        {data.user.email}
-        {data.user.isAdmin ? ' is a platform administrator: every team, every action.' : ''} Two-factor authentication: {data.user.mfaEnrolled ? 'on' : 'not set up'}.
+        <strong>{data.user.email}</strong>
+        {data.user.isAdmin ? ' is a platform administrator: every team, every action.' : ''} · two-factor authentication {data.user.mfaEnrolled ? 'on' : 'not set up'}
       </p>
       {data.teams.length === 0 ? (
         <p class="muted">Not a member of any team.</p>

@@ -17,7 +17,11 @@ const API_FIELD: Record<keyof Filters, string> = { team: 'teamId', actor: 'actor
 const ACTIONS = ['role.', 'member.', 'member.role.assign', 'team.', 'team.settings.update', 'user.', 'auth.', 'auth.login', 'session.', 'mfa.', 'auth_provider.', 'integration.'];
 
 /** datetime-local inputs speak the browser's local time without a zone; the URL and the API speak ISO. */
-const toLocalInput = (iso: string) => (iso ? new Date(Date.parse(iso) - new Date(iso).getTimezoneOffset() * 60_000).toISOString().slice(0, 16) : '');
+function toLocalInput(iso: string): string {
+  const at = Date.parse(iso);
+  // A malformed time from a hand-edited URL shows as empty here; the API names it beside the field.
+  return Number.isNaN(at) ? '' : new Date(at - new Date(at).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
 const fromLocalInput = (v: string) => (v ? new Date(v).toISOString() : '');
 
 /**
