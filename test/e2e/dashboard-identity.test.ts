@@ -217,6 +217,15 @@ describe('a team that requires MFA', () => {
       await page.getByLabel('Email of an existing user').fill(newcomer.email);
       await page.getByRole('button', { name: 'Add or update' }).click();
       await page.getByTestId('action-message').filter({ hasText: `${newcomer.email} is now viewer in ${mfaTeam.slug}.` }).waitFor();
+
+      // A team admin's audit log: their team only, the policy change among it.
+      await adminNav(page).getByRole('link', { name: 'Audit log' }).click();
+      const rows = page.getByTestId('audit-entry');
+      await rows.locator('td[data-label=Action]', { hasText: 'team.settings.update' }).waitFor();
+      expect(await page.getByRole('form', { name: 'Filter the audit log' }).getByLabel('Team').locator('option').allTextContents()).toEqual([mfaTeam.slug]);
+      expect(new Set(await rows.locator('td[data-label=Team]').allTextContents())).toEqual(new Set([mfaTeam.slug]));
+      const change = rows.filter({ has: page.locator('td[data-label=Action]', { hasText: 'team.settings.update' }) });
+      await expect(change.locator('td[data-label=Actor]').textContent()).resolves.toBe(teamAdmin.email);
     });
     const members = (await client(api, await tokenFor(api, held.id)).get(`/api/v1/teams/${mfaTeam.slug}/members`)).body.items as { userId: string }[];
     expect(members.map((m) => m.userId)).toContain(newcomer.id);

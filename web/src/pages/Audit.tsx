@@ -35,7 +35,8 @@ export function AuditPage() {
   const applied = Object.fromEntries(FILTERS.map((f) => [f, search.get(f) ?? ''])) as Filters;
   const key = FILTERS.map((f) => applied[f]).join('\u0000');
   const [draft, setDraft] = useState<Filters>(applied);
-  const [teams, setTeams] = useState<TeamItem[]>([]);
+  const [loadedTeams, setTeams] = useState<TeamItem[] | null>(null);
+  const teams = loadedTeams ?? [];
   const [items, setItems] = useState<Entry[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
   const [errors, setErrors] = useState<FieldError[]>([]);
@@ -46,7 +47,7 @@ export function AuditPage() {
   const teamSlug = applied.team || (platform ? '' : (managed[0]?.slug ?? ''));
   const teamId = teams.find((t) => t.slug === teamSlug)?.id;
 
-  useEffect(() => void get<{ items: TeamItem[] }>('/api/v1/teams').then((r) => setTeams(r.items), () => undefined), []);
+  useEffect(() => void get<{ items: TeamItem[] }>('/api/v1/teams').then((r) => setTeams(r.items), () => setTeams([])), []);
   useEffect(() => setDraft(applied), [key]);
 
   const load = async (cursor?: string) => {
@@ -67,8 +68,8 @@ export function AuditPage() {
       if (!cursor) setItems([]);
     }
   };
-  // Wait for the team list when a team is named (its id is what the API filters on), and for /me.
-  const ready = !!me && (!teamSlug || !!teamId);
+  // Wait for /me and the team list: the API filters on the team's id, and a team admin must name one.
+  const ready = !!me && loadedTeams !== null && (platform ? !teamSlug || !!teamId : !!teamId);
   useEffect(() => {
     if (ready) void load();
   }, [ready, key, teamId]);
@@ -81,7 +82,7 @@ export function AuditPage() {
   const teamOf = (id: string | null) => (id ? (teams.find((t) => t.id === id)?.slug ?? id) : '');
 
   if (!me) return <p aria-busy="true">Loading…</p>;
-  if (!platform && managed.length === 0 && teams.length > 0) {
+  if (!platform && loadedTeams !== null && managed.length === 0) {
     return (
       <section aria-labelledby="audit-title">
         <h1 id="audit-title">Audit log</h1>
