@@ -78,7 +78,9 @@ export function may(me: Me | null, teamSlug: string, wanted: Permission): boolea
 
 /** Whether the caller may start some kind of run in some team (what "Start a run" leads to); a custom role may allow single kinds. */
 export function canStartRuns(me: Me | null): boolean {
-  return !!me && (me.user.isAdmin || me.teams.some((t) => t.permissions.some((p) => p.startsWith('runs:start:'))));
+  if (!me) return false;
+  if (me.user.isAdmin) return me.choices.length > 0;
+  return me.teams.some((t) => t.permissions.some((p) => p.startsWith('runs:start:')));
 }
 
 /** The teams whose MFA policy holds the caller back until they enrol a second factor. */
