@@ -98,6 +98,7 @@ export const auditQuerySchema = z.object({
   cursor: z.string().regex(/^\d{1,19}$/, 'nextCursor of the previous page').optional(),
   action: z.string().max(100).optional().describe('exact action, or a prefix ending in "." (e.g. `role.`)'),
   actorId: z.uuid().optional(),
+  actorEmail: z.string().trim().min(1).max(255).optional().describe('the actor’s email at the time, case-insensitive'),
   resourceType: z.string().max(100).optional(),
   resourceId: z.string().max(200).optional(),
   teamId: z.uuid().optional(),

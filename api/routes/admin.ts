@@ -57,7 +57,14 @@ export const userSchema = z.object({
   createdAt: z.string(),
 });
 export const userListSchema = z.object({ items: z.array(userSchema), nextCursor: z.string().nullable() });
-export const memberSchema = z.object({ userId: z.uuid(), email: z.string(), name: z.string(), role: z.enum(ROLES), since: z.string() });
+export const memberSchema = z.object({
+  userId: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  customRole: z.object({ id: z.uuid(), name: z.string() }).nullable().describe('when set, what the member may do in the team comes from it, not from `role`'),
+  since: z.string(),
+});
 export const memberListSchema = z.object({ items: z.array(memberSchema) });
 
 export const updateUserRequestSchema = z

@@ -33,6 +33,7 @@ export type AuditFilter = {
   cursor?: string;
   action?: string;
   actorId?: string;
+  actorEmail?: string;
   resourceType?: string;
   resourceId?: string;
   teamId?: string;
@@ -57,6 +58,7 @@ export async function auditPage(em: EntityManager, f: AuditFilter) {
     else add('action = ?', f.action);
   }
   if (f.actorId) add('actor_id = ?', f.actorId);
+  if (f.actorEmail) add('lower(actor_email) = lower(?)', f.actorEmail);
   if (f.resourceType) add('resource_type = ?', f.resourceType);
   if (f.resourceId) add('resource_id = ?', f.resourceId);
   if (f.teamId) add('team_id = ?', f.teamId);

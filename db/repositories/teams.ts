@@ -4,13 +4,14 @@ import { teamSettingsSchema, type TeamSettings } from '../../contracts/teams.ts'
 import { MembershipSchema, TeamSchema, UserSchema, type Membership, type Team } from '../entities/index.ts';
 
 export type TeamView = { id: string; slug: string; name: string; createdAt: string };
-export type MemberView = { userId: string; email: string; name: string; role: Role; since: string };
+export type MemberView = { userId: string; email: string; name: string; role: Role; customRole: { id: string; name: string } | null; since: string };
 
 export const toTeamView = (team: Team): TeamView => ({ id: team.id, slug: team.slug, name: team.name, createdAt: team.createdAt.toISOString() });
 
 function toMemberView(m: Membership): MemberView {
   const user = m.user as unknown as { id: string; email: string; name: string };
-  return { userId: user.id, email: user.email, name: user.name, role: m.role, since: m.createdAt.toISOString() };
+  const custom = m.customRole as unknown as { id: string; name: string } | null;
+  return { userId: user.id, email: user.email, name: user.name, role: m.role, customRole: custom ? { id: custom.id, name: custom.name } : null, since: m.createdAt.toISOString() };
 }
 
 /** Queues the insert; the caller flushes (together with its audit row). */
@@ -43,7 +44,7 @@ export async function listTeams(em: EntityManager, ids?: string[]): Promise<Team
 }
 
 export async function listMembers(em: EntityManager, teamId: string): Promise<MemberView[]> {
-  const rows = await em.find(MembershipSchema, { team: teamId }, { populate: ['user'], orderBy: { createdAt: 'asc' } });
+  const rows = await em.find(MembershipSchema, { team: teamId }, { populate: ['user', 'customRole'], orderBy: { createdAt: 'asc' } });
   return rows.map(toMemberView);
 }
 
@@ -57,7 +58,7 @@ export async function putMembership(
   userId: string,
   role: Role,
 ): Promise<{ member: MemberView; previousRole: Role | null }> {
-  const existing = await em.findOne(MembershipSchema, { team: teamId, user: userId }, { populate: ['user'] });
+  const existing = await em.findOne(MembershipSchema, { team: teamId, user: userId }, { populate: ['user', 'customRole'] });
   if (existing) {
     const previousRole = existing.role;
     existing.role = role;

@@ -5,6 +5,8 @@ import { session } from './client/session.ts';
 import { Layout } from './components/Layout.tsx';
 import { AccountPage } from './pages/Account.tsx';
 import { AdminPage } from './pages/Admin.tsx';
+import { AuditPage } from './pages/Audit.tsx';
+import { RolesPage } from './pages/Roles.tsx';
 import { CostsPage } from './pages/Costs.tsx';
 import { MetricsPage } from './pages/Metrics.tsx';
 import { AlertPage } from './pages/alerts/AlertPage.tsx';
@@ -35,6 +37,8 @@ function Routes() {
   if (run) return <RunPage id={run[1]!} key={run[1]} />;
   if (path === '/admin') return <AdminPage />;
   if (path === '/admin/sign-in') return <AuthProvidersPage />;
+  if (path === '/admin/roles') return <RolesPage />;
+  if (path === '/admin/audit') return <AuditPage />;
   if (path === '/integrations') return <IntegrationsPage />;
   if (path === '/schedules') return <SchedulesPage />;
   if (path === '/costs') return <CostsPage />;

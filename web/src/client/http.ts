@@ -12,6 +12,16 @@ export class ApiError extends Error {
   }
 }
 
+const mfaRefusals = new Set<(message: string) => void>();
+/**
+ * Listens for the API refusing an action because a team requires a second factor the user has not
+ * enrolled (403 naming the field `mfa`), wherever it happens, so one notice can lead them to enrol.
+ */
+export function onMfaRefusal(listener: (message: string) => void): () => void {
+  mfaRefusals.add(listener);
+  return () => mfaRefusals.delete(listener);
+}
+
 async function send(method: string, path: string, body: unknown): Promise<Response> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -35,7 +45,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const json: unknown = text ? JSON.parse(text) : undefined;
   if (!res.ok) {
     const p = (json ?? {}) as { detail?: string; title?: string; errors?: FieldError[] };
-    throw new ApiError(res.status, p.detail ?? p.title ?? `HTTP ${res.status}`, Array.isArray(p.errors) ? p.errors : []);
+    const error = new ApiError(res.status, p.detail ?? p.title ?? `HTTP ${res.status}`, Array.isArray(p.errors) ? p.errors : []);
+    if (res.status === 403 && error.errors.some((e) => e.field === 'mfa')) mfaRefusals.forEach((l) => l(error.message));
+    throw error;
   }
   return json as T;
 }

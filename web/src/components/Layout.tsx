@@ -5,6 +5,7 @@ import { logout } from '../client/session.ts';
 import { live, type SocketState } from '../client/socket.ts';
 import { applyTheme, teamPref, themePref, type Theme } from '../prefs.ts';
 import { Link, useLocation } from '../router.tsx';
+import { MfaNotice } from './MfaNotice.tsx';
 
 /**
  * The live connection's state. It keeps the socket open on every page (subscribed to the runs topic),
@@ -58,7 +59,11 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {nav('/metrics', 'Metrics')}
           {nav('/alerts', 'Alerts')}
           {nav('/integrations', 'Integrations')}
-          {canAdmin && nav('/admin', 'Admin')}
+          {canAdmin && (
+            <Link href="/admin" aria-current={path.startsWith('/admin') && path !== '/admin/sign-in' ? 'page' : undefined}>
+              Admin
+            </Link>
+          )}
           {me?.user.isAdmin && nav('/admin/sign-in', 'Sign-in')}
           {nav('/account', 'Account')}
           <a href="/api/v1/docs" target="_blank" rel="noopener">
@@ -95,6 +100,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        <MfaNotice />
         {children}
       </main>
     </>

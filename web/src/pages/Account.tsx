@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, post, type FieldError } from '../client/http.ts';
 import { useMe } from '../client/me.ts';
+import { EffectivePermissions } from '../components/EffectivePermissions.tsx';
 import { NewPasswordFields } from '../components/NewPasswordFields.tsx';
 import { ContactSection } from './AccountContact.tsx';
 import { MfaSection, SessionsSection, TokensSection } from './AccountSecurity.tsx';
@@ -50,6 +51,12 @@ export function AccountPage() {
           <dt>Teams</dt>
           <dd>{me.teams.map((t) => `${t.name} (${t.role})`).join(', ') || (me.user.isAdmin ? 'platform administrator' : 'none')}</dd>
         </dl>
+      )}
+      {me && !me.user.isAdmin && (
+        <section class="card" aria-labelledby="my-permissions-title">
+          <h2 id="my-permissions-title">What you may do</h2>
+          <EffectivePermissions key={me.teams.map((t) => `${t.id}:${t.permissions.join()}:${t.blockedByMfa}`).join()} userId={me.user.id} caption="What you may do in each team" />
+        </section>
       )}
       <form class="card login-card" id="account-password" onSubmit={(e) => void submit(e)} aria-labelledby="password-title">
         <h2 id="password-title">Change your password</h2>

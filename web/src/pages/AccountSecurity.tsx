@@ -1,13 +1,18 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, del, get, post } from '../client/http.ts';
+import { refreshMe } from '../client/me.ts';
 
 type Session = { id: string; current: boolean; userAgent: string | null; ip: string | null; lastUsedAt: string };
 type Token = { id: string; name: string; prefix: string; team: { slug: string }; permissions: string[]; expiresAt: string; lastUsedAt: string | null; revokedAt: string | null };
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
 const failure = (err: unknown) => (err instanceof ApiError ? err.message : 'The server could not be reached.');
 
-/** Second factor: enrol TOTP (QR code, first code, recovery codes shown once) or see that it is on. */
+/**
+ * Second factor: enrol TOTP (QR code, first code, recovery codes shown once) or see that it is on.
+ * Opened as /account#account-mfa (where a team's MFA requirement sends a member), it takes the focus.
+ */
 export function MfaSection() {
+  const section = useRef<HTMLElement>(null);
   const [status, setStatus] = useState<{ enrolled: boolean; recoveryCodesLeft: number } | null>(null);
   const [enrolment, setEnrolment] = useState<{ secret: string; qrCode: string } | null>(null);
   const [code, setCode] = useState('');
@@ -15,6 +20,11 @@ export function MfaSection() {
   const [error, setError] = useState<string | null>(null);
   const load = () => void get<{ enrolled: boolean; recoveryCodesLeft: number }>('/api/v1/me/mfa').then(setStatus, (e: unknown) => setError(failure(e)));
   useEffect(load, []);
+  useEffect(() => {
+    if (!status || location.hash !== '#account-mfa') return;
+    section.current?.scrollIntoView({ block: 'start' });
+    (section.current?.querySelector<HTMLElement>('button') ?? section.current)?.focus();
+  }, [status]);
   const start = async () => setEnrolment(await post<{ secret: string; qrCode: string }>('/api/v1/me/mfa/totp').catch((e: unknown) => (setError(failure(e)), null)));
   const verify = async (e: Event) => {
     e.preventDefault();
@@ -23,12 +33,14 @@ export function MfaSection() {
       setEnrolment(null);
       setError(null);
       load();
+      // Teams requiring MFA let the user act now: the notice goes and the pages show what they may do.
+      refreshMe();
     } catch (err) {
       setError(failure(err));
     }
   };
   return (
-    <section class="card" aria-labelledby="mfa-title" id="account-mfa">
+    <section class="card" aria-labelledby="mfa-title" id="account-mfa" ref={section} tabIndex={-1}>
       <h2 id="mfa-title">Two-factor authentication</h2>
       {error && <p class="error" role="alert">{error}</p>}
       {status?.enrolled && <p data-testid="mfa-status">On: sign-in asks for your authenticator’s code. {status.recoveryCodesLeft} recovery codes left.</p>}

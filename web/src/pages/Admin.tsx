@@ -2,9 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, get, post, query } from '../client/http.ts';
 import { refreshMe, useMe } from '../client/me.ts';
 import { ActionMessage } from '../components/ActionMessage.tsx';
+import { AdminNav } from '../components/AdminNav.tsx';
+import { EffectivePermissions } from '../components/EffectivePermissions.tsx';
 import { TextField } from '../components/TextField.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 import { AdminMembers, type TeamItem } from './AdminMembers.tsx';
+import { AdminTeamSettings } from './AdminTeamSettings.tsx';
 
 type UserItem = { id: string; email: string; name: string; isAdmin: boolean; disabled: boolean; passwordChangeRequired: boolean; createdAt: string };
 
@@ -15,7 +18,7 @@ function generatePassword(): string {
 }
 
 /** Disable / enable a user and reset their password (a new one-time password, shown once here). */
-function UserActions({ user, self, onChanged }: { user: UserItem; self: boolean; onChanged: () => void }) {
+function UserActions({ user, self, onChanged, onInspect }: { user: UserItem; self: boolean; onChanged: () => void; onInspect: () => void }) {
   const action = useApiAction();
   const patch = (body: object, done: string) =>
     action.run(async () => {
@@ -38,18 +41,22 @@ function UserActions({ user, self, onChanged }: { user: UserItem; self: boolean;
         <button type="button" class="secondary small" onClick={reset}>
           Reset password<span class="sr-only"> of {user.email}</span>
         </button>
+        <button type="button" class="secondary small" onClick={onInspect}>
+          Permissions<span class="sr-only"> of {user.email}</span>
+        </button>
       </div>
       <ActionMessage message={action.message} ok={action.ok} />
     </>
   );
 }
 
-/** Teams, users and memberships: platform admins create teams and users, team admins set roles. */
+/** Teams, users and memberships: platform admins create teams and users, team admins set roles and team settings. */
 export function AdminPage() {
   const me = useMe();
   const [teams, setTeams] = useState<TeamItem[]>([]);
   const [users, setUsers] = useState<UserItem[]>([]);
   const [usersNext, setUsersNext] = useState<string | null>(null);
+  const [inspected, setInspected] = useState<string | null>(null);
   const platform = me?.user.isAdmin ?? false;
 
   const loadTeams = () => get<{ items: TeamItem[] }>('/api/v1/teams').then((r) => setTeams(r.items), () => undefined);
@@ -58,6 +65,11 @@ export function AdminPage() {
       setUsers((u) => (cursor ? [...u, ...r.items] : r.items));
       setUsersNext(r.nextCursor);
     }, () => undefined);
+
+  // The panel opens above the tables: take the reader there.
+  useEffect(() => {
+    if (inspected) requestAnimationFrame(() => document.getElementById('inspected-title')?.focus());
+  }, [inspected]);
 
   useEffect(() => {
     void loadTeams();
@@ -70,6 +82,7 @@ export function AdminPage() {
   return (
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">Administration</h1>
+      <AdminNav />
       <div class="admin-grid">
         {platform && (
           <CreateTeam
@@ -81,7 +94,19 @@ export function AdminPage() {
         )}
         {platform && <InviteUser onCreated={() => void loadUsers()} />}
       </div>
-      <AdminMembers teams={managed} />
+      <AdminMembers teams={managed} onInspect={platform ? setInspected : undefined} />
+      {platform && inspected && (
+        <section class="card" aria-labelledby="inspected-title" id="inspected">
+          <h2 id="inspected-title" tabIndex={-1}>
+            Effective permissions
+          </h2>
+          <EffectivePermissions key={inspected} userId={inspected} caption="What the user may do in each team" />
+          <button type="button" class="secondary small" onClick={() => setInspected(null)}>
+            Close
+          </button>
+        </section>
+      )}
+      <AdminTeamSettings teams={managed} />
       {platform && (
         <section class="card" aria-labelledby="users-title">
           <h2 id="users-title">Users</h2>
@@ -106,7 +131,7 @@ export function AdminPage() {
                     <td data-label="Platform admin">{u.isAdmin ? 'yes' : 'no'}</td>
                     <td data-label="Status">{u.disabled ? 'disabled' : u.passwordChangeRequired ? 'active, must set a password' : 'active'}</td>
                     <td>
-                      <UserActions user={u} self={u.id === me.user.id} onChanged={() => void loadUsers()} />
+                      <UserActions user={u} self={u.id === me.user.id} onChanged={() => void loadUsers()} onInspect={() => setInspected(u.id)} />
                     </td>
                   </tr>
                 ))}

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ROLES, type Role } from '../../../contracts/permissions.ts';
 import { del, get, put } from '../client/http.ts';
+import { useRoles } from '../client/roles.ts';
 import { ActionMessage } from '../components/ActionMessage.tsx';
 import { FieldMessage } from '../components/FieldMessage.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 
 export type TeamItem = { id: string; slug: string; name: string; createdAt: string; role: Role | null };
-type Member = { userId: string; email: string; name: string; role: Role; since: string };
+type Member = { userId: string; email: string; name: string; role: Role; customRole: { id: string; name: string } | null; since: string };
 
 /** What each role may do in its team (each includes the ones before it); the API's ROLE_PERMISSIONS decide. */
 export const ROLE_HELP: Record<Role, string> = {
@@ -16,12 +17,18 @@ export const ROLE_HELP: Record<Role, string> = {
   admin: 'an approver who also adds members and sets their roles',
 };
 
-/** Members of one team: add by email with a role, change a role in place, remove. */
-export function AdminMembers({ teams }: { teams: TeamItem[] }) {
+/**
+ * Members of one team: add by email with a role, change a role in place, give a custom role (which
+ * replaces the built-in one in this team), remove. `onInspect` (platform admins) shows a member's
+ * effective permissions.
+ */
+export function AdminMembers({ teams, onInspect }: { teams: TeamItem[]; onInspect?: (userId: string) => void }) {
   const [slug, setSlug] = useState('');
   const [members, setMembers] = useState<Member[]>([]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
+  const [roles] = useRoles();
+  const custom = (roles ?? []).filter((r) => !r.builtIn);
   const action = useApiAction();
   const { errors, message, ok } = action;
   const team = teams.find((t) => t.slug === slug) ?? teams[0];
@@ -98,8 +105,9 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
             <tr>
               <th scope="col">Member</th>
               <th scope="col">Role</th>
+              <th scope="col">Custom role</th>
               <th scope="col">
-                <span class="sr-only">Remove</span>
+                <span class="sr-only">Actions</span>
               </th>
             </tr>
           </thead>
@@ -125,7 +133,33 @@ export function AdminMembers({ teams }: { teams: TeamItem[] }) {
                     ))}
                   </select>
                 </td>
-                <td>
+                <td data-label="Custom role">
+                  <select
+                    aria-label={`Custom role of ${m.email}`}
+                    value={m.customRole?.id ?? ''}
+                    onChange={(e) => {
+                      const roleId = e.currentTarget.value || null;
+                      const named = custom.find((r) => r.id === roleId)?.name;
+                      void run(
+                        () => put(`/api/v1/teams/${team.slug}/members/${m.userId}/role`, { roleId }),
+                        named ? `${m.email} now holds the custom role ${named} in ${team.slug}.` : `${m.email} is back on the built-in role ${m.role} in ${team.slug}.`,
+                      );
+                    }}
+                  >
+                    <option value="">none: the built-in role applies</option>
+                    {custom.map((r) => (
+                      <option key={r.id} value={r.id}>
+                        {r.name}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td class="actions">
+                  {onInspect && (
+                    <button type="button" class="secondary small" onClick={() => onInspect(m.userId)}>
+                      Permissions<span class="sr-only"> of {m.email}</span>
+                    </button>
+                  )}
                   <button
                     type="button"
                     class="secondary small"

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, get, post } from '../client/http.ts';
 import { ActionMessage } from '../components/ActionMessage.tsx';
+import { AdminNav } from '../components/AdminNav.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 
 type Provider = { id: string; slug: string; name: string; type: string; enabled: boolean; settings: Record<string, unknown>; secretFields: string[]; mappings: { group: string; team: string; role: string }[] };
@@ -64,6 +65,7 @@ export function AuthProvidersPage() {
   return (
     <section id="main" tabIndex={-1}>
       <h1>Sign-in providers</h1>
+      <AdminNav />
       <table>
         <thead>
           <tr>

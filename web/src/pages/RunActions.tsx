@@ -22,7 +22,7 @@ export function RunActions({ run, me, onChanged, onDecided }: { run: RunView; me
   const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
   const active = !isTerminal(run.status);
-  const canDecide = run.status === 'awaiting_approval' && may(me, run.team, 'runs:approve');
+  const canDecide = run.status === 'awaiting_approval' && may(me, run.team, `runs:approve:${run.kind}`);
   const canCancel = active && !run.cancelRequest && may(me, run.team, 'runs:cancel');
   const canForce = active && !!run.cancelRequest && !run.cancelRequest.force && may(me, run.team, 'runs:cancel');
   const canRerun = !active && may(me, run.team, `runs:start:${run.kind}`);

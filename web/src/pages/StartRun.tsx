@@ -27,7 +27,9 @@ export function StartRunPage() {
   const [schedule, setSchedule] = useState(initialScheduleChoice);
   const problemBox = useRef<HTMLDivElement>(null);
 
-  const info = kinds?.find((k) => k.kind === kind) ?? kinds?.[0];
+  // Only the kinds the caller may start somewhere: a custom role may grant single kinds (`runs:start:<kind>`).
+  const startable = useMemo(() => kinds?.filter((k) => me?.choices.some((t) => may(me, t.slug, `runs:start:${k.kind}`))) ?? [], [kinds, me]);
+  const info = startable.find((k) => k.kind === kind) ?? startable[0];
   const teams = useMemo(() => me?.choices.filter((t) => may(me, t.slug, `runs:start:${info?.kind ?? ''}`)) ?? [], [me, info]);
 
   useEffect(() => {
@@ -90,7 +92,7 @@ export function StartRunPage() {
               Kind
             </label>
             <select id="run-kind" value={info?.kind} onChange={(e) => setKind(e.currentTarget.value)}>
-              {kinds.map((k) => (
+              {startable.map((k) => (
                 <option key={k.kind} value={k.kind}>
                   {k.title}
                 </option>
