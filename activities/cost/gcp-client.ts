@@ -1,0 +1,97 @@
+import { importPKCS8, SignJWT } from 'jose';
+import { parseServiceAccountKey } from '../../contracts/integrations/gcp.ts';
+import type { GcpSecrets, GcpSettings } from '../../contracts/integrations/gcp.ts';
+import { CloudAuthError, CloudHttpError } from './cloud-errors.ts';
+import { restCall, type RestAnswer } from './rest.ts';
+
+/**
+ * Compute Engine, Cloud Monitoring and BigQuery over their documented REST APIs with fetch.
+ * @google-cloud/compute (gax's REST fallback) does take an apiEndpoint, but google-auth-library signs
+ * for the token endpoint it picks itself, and three client libraries with their protobuf runtimes for
+ * a dozen calls weigh more than the calls: the service account's token is the JWT bearer grant (RFC
+ * 7523) at the key file's own token_uri, as Google documents for server-to-server calls.
+ */
+const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const RENEW_BEFORE_MS = 5 * 60_000;
+
+type GoogleError = { error?: { code?: number; status?: string; message?: string; errors?: Array<{ reason?: string }> } };
+const codeOf = (b: unknown) => {
+  const e = (b as GoogleError)?.error;
+  return { code: e?.status ?? e?.errors?.[0]?.reason ?? '', message: e?.message ?? '' };
+};
+
+/** A Compute Engine operation, as insert/stop/delete/createSnapshot answer. */
+export type Operation = { name: string; status?: string; zone?: string; region?: string; error?: { errors?: Array<{ code?: string; message?: string }> } };
+
+export function gcpClient(settings: GcpSettings, secrets: GcpSecrets) {
+  const parsed = parseServiceAccountKey(secrets.serviceAccountKey);
+  // The schema checked the key file already; this only narrows its type.
+  if ('error' in parsed) throw new CloudAuthError('invalid_key', parsed.error);
+  const { key } = parsed;
+  let current: Promise<{ token: string; until: number }> | undefined;
+
+  async function exchange(): Promise<{ token: string; until: number }> {
+    let signingKey;
+    try {
+      signingKey = await importPKCS8(key.private_key, 'RS256');
+    } catch (err) {
+      throw new CloudAuthError('invalid_key', `the key file's private_key cannot be read: ${(err as Error).message}`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ scope: SCOPE })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+      .setIssuer(key.client_email)
+      .setSubject(key.client_email)
+      .setAudience(key.token_uri)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 3600)
+      .sign(signingKey);
+    const res = await fetch(key.token_uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
+    if (res.ok && body.access_token) return { token: body.access_token, until: Date.now() + (body.expires_in ?? 3600) * 1000 };
+    const why = body.error_description ?? `HTTP ${res.status}`;
+    // invalid_grant: a deleted or disabled key, or an unknown account; a 5xx may pass on a retry.
+    if (res.status === 400 || res.status === 401) throw new CloudAuthError(body.error ?? String(res.status), why);
+    throw new Error(`the token endpoint answered ${res.status}: ${why}`);
+  }
+  const token = async () => {
+    const got = current && (await current.catch(() => null));
+    if (got && got.until - RENEW_BEFORE_MS > Date.now()) return got.token;
+    current = exchange();
+    return (await current).token;
+  };
+
+  const call = async <T = Record<string, unknown>>(url: string, opts: { method?: string; body?: unknown; accept?: number[]; signal?: AbortSignal } = {}): Promise<RestAnswer<T>> =>
+    restCall<T>(url, { ...opts, token: await token(), codeOf });
+
+  const compute = `${settings.computeUrl.replace(/\/$/, '')}/compute/v1`;
+
+  /** Waits for a zonal, regional or global operation with its `wait` method (which returns at DONE or after about two minutes). */
+  async function done(project: string, op: Operation, signal?: AbortSignal): Promise<void> {
+    const scope = op.zone ? `zones/${op.zone.split('/').pop()}` : op.region ? `regions/${op.region.split('/').pop()}` : 'global';
+    let current = op;
+    while (current.status !== 'DONE') {
+      signal?.throwIfAborted();
+      current = (await call<Operation>(`${compute}/projects/${project}/${scope}/operations/${op.name}/wait`, { method: 'POST', ...(signal ? { signal } : {}) })).body;
+    }
+    const failed = current.error?.errors?.[0];
+    if (failed) throw new CloudHttpError(200, failed.code ?? 'OPERATION_FAILED', `operation ${op.name} failed: ${failed.message ?? ''}`);
+  }
+
+  return {
+    projects: settings.projects,
+    regions: settings.regions,
+    billingTable: settings.billingTable,
+    compute,
+    monitoring: `${settings.monitoringUrl.replace(/\/$/, '')}/v3`,
+    bigquery: `${settings.bigqueryUrl.replace(/\/$/, '')}/bigquery/v2`,
+    call,
+    done,
+  };
+}
+export type GcpClient = ReturnType<typeof gcpClient>;
