@@ -4,9 +4,9 @@ import { restCall, type RestAnswer } from './rest.ts';
 
 /**
  * Azure Resource Manager over its documented REST API with fetch, not @azure/arm-* and @azure/identity:
- * those refuse plain-HTTP endpoints (MSAL requires an https authority and looks up its metadata; the
- * ARM bearer-token policy throws on http URLs), so they could not be pointed at a loopback test peer
- * without TLS and a process-wide CA, and they would bring three SDKs for a dozen calls.
+ * MSAL (under @azure/identity) refuses an authority that is not https and reads its metadata first, and
+ * the ARM clients' bearer-token policy refuses http URLs, so they could not be pointed at a loopback
+ * test peer without TLS and a CA trusted process-wide; and they are four packages for a dozen calls.
  */
 export const API_VERSIONS = { compute: '2024-07-01', disks: '2024-03-02', network: '2024-05-01', costManagement: '2023-11-01', metrics: '2018-01-01' } as const;
 

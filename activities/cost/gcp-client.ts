@@ -6,10 +6,10 @@ import { restCall, type RestAnswer } from './rest.ts';
 
 /**
  * Compute Engine, Cloud Monitoring and BigQuery over their documented REST APIs with fetch.
- * @google-cloud/compute (gax's REST fallback) does take an apiEndpoint, but google-auth-library signs
- * for the token endpoint it picks itself, and three client libraries with their protobuf runtimes for
- * a dozen calls weigh more than the calls: the service account's token is the JWT bearer grant (RFC
- * 7523) at the key file's own token_uri, as Google documents for server-to-server calls.
+ * @google-cloud/compute (gax's REST fallback) does take an apiEndpoint, but service-account keys go
+ * through gtoken, which signs for and posts to a token URL of its own rather than the key file's
+ * token_uri, and three client libraries for a dozen calls weigh more than the calls. The token is the
+ * JWT bearer grant (RFC 7523) at the key file's token_uri, as Google documents for server-to-server calls.
  */
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const RENEW_BEFORE_MS = 5 * 60_000;
