@@ -186,7 +186,10 @@ describe('cost-scan on Azure', () => {
 
     const fixable = open.filter((f) => f.fixable && f.resourceId !== azure.idOf('rg-web', 'virtualMachines', 'vm-halted'));
     const changes = () => azure.calls.deallocate.length + azure.calls.diskDelete.length + azure.calls.publicIpDelete.length + azure.calls.snapshotPut.length;
+    // The disk's delete is carried out but its answer lost: the retried attempt finds the disk gone and its snapshot kept.
+    azure.loseNextReply('diskDelete');
     const fixed = await fixAll(fixable, changes);
+    expect(azure.calls.lostReplies).toBe(1);
     expect(fixed.map((r) => [r.status, r.summary.outcome])).toEqual(fixable.map(() => ['succeeded', 'done']));
     expect(azure.calls.deallocate).toEqual([azure.idOf('rg-web', 'virtualMachines', 'vm-idle')]);
     expect(azure.calls.diskDelete).toEqual([azure.idOf('rg-web', 'disks', 'disk-orphan')]);
@@ -238,8 +241,14 @@ describe('cost-scan on Google Cloud', () => {
 
     const fixable = open.filter((f) => f.fixable);
     const changes = () => gcp.calls.stop.length + gcp.calls.diskDelete.length + gcp.calls.addressDelete.length + gcp.calls.createSnapshot.length;
+    // The snapshot is taken but its answer lost: the retried attempt asks for the same name, is told it
+    // exists (409), and goes on to the delete; and a stop whose answer is lost is found stopped.
+    gcp.loseNextReply('createSnapshot');
+    gcp.loseNextReply('stop');
     const fixed = await fixAll(fixable, changes);
-    expect(fixed.map((r) => [r.status, r.summary.outcome])).toEqual(fixable.map(() => ['succeeded', 'done']));
+    expect(gcp.calls.lostReplies).toBe(2);
+    // The stop's retry finds the instance stopped: `already`, from where the retry stands.
+    expect(fixed.map((r) => [r.status, r.summary.outcome])).toEqual(fixable.map((f) => ['succeeded', f.type === 'idle-instance' ? 'already' : 'done']));
     expect(gcp.calls.stop).toEqual([`projects/${gcpProject}/zones/europe-west1-b/instances/idle-1`]);
     expect(gcp.calls.diskDelete).toEqual([`projects/${gcpProject}/zones/europe-west1-b/disks/orphan-data`]);
     expect(gcp.calls.addressDelete.sort()).toEqual([`projects/${gcpProject}/global/addresses/spare-global`, `projects/${gcpProject}/regions/europe-west1/addresses/spare-ip`]);

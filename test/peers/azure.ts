@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
  * query and forecast. Lists page two items at a time through nextLink (with a $skiptoken), every call
  * needs an api-version and a token this peer issued, and long-running operations answer 201/202 with
  * Azure-AsyncOperation (or Location) that reads InProgress once before Succeeded, when the change is
- * made. The state is what the test seeds: known waste, simulated.
+ * made. `loseNextReply` carries out the next change of a kind at once but answers it 500, as a
+ * dropped connection would. The state is what the test seeds: known waste, simulated.
  */
 
 export type AzureVm = { rg: string; name: string; location: string; size: string; power: 'running' | 'stopped' | 'deallocating' | 'deallocated'; cpu?: number; tags?: Record<string, string> };
@@ -41,7 +42,10 @@ export async function startAzurePeer(seed: AzureSeed) {
   let url = '';
   const tokens = new Set<string>();
   /** Every change asked for, by kind, with the resource id: the test counts them. */
-  const calls = { token: 0, deallocate: [] as string[], snapshotPut: [] as string[], diskDelete: [] as string[], publicIpDelete: [] as string[], costQueries: [] as unknown[] };
+  const calls = { token: 0, deallocate: [] as string[], snapshotPut: [] as string[], diskDelete: [] as string[], publicIpDelete: [] as string[], costQueries: [] as unknown[], lostReplies: 0 };
+  /** Changes whose next request is carried out at once while its reply is lost (a 500), as when a connection drops. */
+  const loseReply = new Set<'deallocate' | 'diskDelete' | 'publicIpDelete'>();
+  const lost = (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => loseReply.delete(kind) && ++calls.lostReplies > 0;
   const vms = new Map(seed.vms.map((v) => [v.name, { ...v }]));
   const disks = new Map(seed.disks.map((d) => [d.name, { ...d }]));
   const ips = new Map(seed.publicIps.map((p) => [p.name, { ...p }]));
@@ -175,6 +179,10 @@ export async function startAzurePeer(seed: AzureSeed) {
         }
         if (req.method === 'POST' && rest === '/deallocate') {
           calls.deallocate.push(vmView(vm).id);
+          if (lost('deallocate')) {
+            vm.power = 'deallocated';
+            return armError(500, 'InternalServerError', 'The server encountered an internal error.');
+          }
           vm.power = 'deallocating';
           return accepted(202, undefined, () => (vm.power = 'deallocated'));
         }
@@ -186,6 +194,10 @@ export async function startAzurePeer(seed: AzureSeed) {
         if (req.method === 'GET') return reply(200, diskView(disk));
         if (req.method === 'DELETE') {
           calls.diskDelete.push(diskView(disk).id);
+          if (lost('diskDelete')) {
+            disks.delete(name);
+            return armError(500, 'InternalServerError', 'The server encountered an internal error.');
+          }
           return accepted(202, undefined, () => disks.delete(name), 'location');
         }
       }
@@ -211,6 +223,10 @@ export async function startAzurePeer(seed: AzureSeed) {
         if (req.method === 'DELETE') {
           if (ip.nic) return armError(400, 'PublicIPAddressInUse', `Public IP address ${name} can not be deleted since it is still allocated to resource ${ip.nic}.`);
           calls.publicIpDelete.push(ipView(ip).id);
+          if (lost('publicIpDelete')) {
+            ips.delete(name);
+            return armError(500, 'InternalServerError', 'The server encountered an internal error.');
+          }
           return accepted(202, undefined, () => ips.delete(name));
         }
       }
@@ -222,6 +238,7 @@ export async function startAzurePeer(seed: AzureSeed) {
   return {
     url,
     calls,
+    loseNextReply: (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => loseReply.add(kind),
     idOf: (rg: string, type: 'virtualMachines' | 'disks' | 'publicIPAddresses' | 'snapshots', name: string) => idOf(rg, `${type === 'publicIPAddresses' ? 'Microsoft.Network' : 'Microsoft.Compute'}/${type}`, name),
     vm: (name: string) => vms.get(name),
     disk: (name: string) => disks.get(name),

@@ -10,7 +10,9 @@ import { importSPKI, jwtVerify } from 'jose';
  * zonal, regional and global operations with `wait`), Cloud Monitoring timeSeries.list, and BigQuery
  * jobs.query / getQueryResults over the billing export table. BigQuery SQL is not run: the peer checks
  * the query names the export table and its parameters, then answers the seeded billing rows. Lists
- * page two items (one time series) at a time. The state is what the test seeds: known waste, simulated.
+ * page two items (one time series) at a time. `loseNextReply` carries out the next change of a kind
+ * at once but answers it 503, as a dropped connection would. The state is what the test seeds: known
+ * waste, simulated.
  */
 
 export type GcpInstance = { zone: string; name: string; machineType: string; status: 'RUNNING' | 'STOPPING' | 'TERMINATED'; cpu?: number; labels?: Record<string, string> };
@@ -40,7 +42,11 @@ export async function startGcpPeer(seed: GcpSeed) {
   const publicKey = await importSPKI(seed.publicKeyPem, 'RS256');
   let url = '';
   const tokens = new Set<string>();
-  const calls = { token: 0, stop: [] as string[], createSnapshot: [] as string[], diskDelete: [] as string[], addressDelete: [] as string[], queries: [] as Array<{ query: string; parameters: Record<string, unknown> }> };
+  const calls = { token: 0, stop: [] as string[], createSnapshot: [] as string[], diskDelete: [] as string[], addressDelete: [] as string[], queries: [] as Array<{ query: string; parameters: Record<string, unknown> }>, lostReplies: 0 };
+  /** Changes whose next request is carried out at once while its reply is lost (a 503), as when a connection drops. */
+  const loseReply = new Set<'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete'>();
+  const lost = (kind: 'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete') => loseReply.delete(kind) && ++calls.lostReplies > 0;
+
   const instances = new Map(seed.instances.map((i) => [i.name, { ...i, id: String(1_000_000 + Math.floor(Math.random() * 1e9)) }]));
   const disks = new Map(seed.disks.map((d) => [d.name, { ...d }]));
   const addresses = new Map(seed.addresses.map((a) => [a.name, { ...a }]));
@@ -74,6 +80,7 @@ export async function startGcpPeer(seed: GcpSeed) {
       void (async () => {
         const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         const gError = (code: number, status: string, message: string, reason = status.toLowerCase()) => reply(code, { error: { code, message, status, errors: [{ message, domain: 'global', reason }] } });
+        const unavailable = () => gError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'backendError');
         const u = new URL(req.url ?? '/', url);
         const path = decodeURIComponent(u.pathname);
 
@@ -146,6 +153,10 @@ export async function startGcpPeer(seed: GcpSeed) {
           if (req.method === 'GET' && !inst[3]) return reply(200, instanceView(i));
           if (req.method === 'POST' && inst[3]) {
             calls.stop.push(`projects/${p}/zones/${i.zone}/instances/${i.name}`);
+            if (lost('stop')) {
+              i.status = 'TERMINATED';
+              return unavailable();
+            }
             i.status = 'STOPPING';
             return operation(`zones/${i.zone}`, `${url}${path}`, () => (i.status = 'TERMINATED'));
           }
@@ -162,11 +173,19 @@ export async function startGcpPeer(seed: GcpSeed) {
             calls.createSnapshot.push(body.name);
             const created: GcpSnapshot & { status: 'CREATING' | 'READY' } = { name: body.name, storageBytes: Math.round(d.sizeGb * 0.4 * 1024 ** 3), diskSizeGb: d.sizeGb, created: new Date(), status: 'CREATING', sourceDisk: `${url}${path.replace(/\/createSnapshot$/, '')}`, ...(body.labels ? { labels: body.labels } : {}) };
             snapshots.set(body.name, created);
+            if (lost('createSnapshot')) {
+              created.status = 'READY';
+              return unavailable();
+            }
             return operation(`zones/${d.zone}`, `${url}${compute}/global/snapshots/${body.name}`, () => (created.status = 'READY'));
           }
           if (req.method === 'DELETE') {
             if (d.users?.length) return gError(400, 'FAILED_PRECONDITION', `The disk resource '${disk[2]}' is already being used by '${d.users[0]}'`, 'resourceInUseByAnotherResource');
             calls.diskDelete.push(`projects/${p}/zones/${d.zone}/disks/${d.name}`);
+            if (lost('diskDelete')) {
+              disks.delete(d.name);
+              return unavailable();
+            }
             return operation(`zones/${d.zone}`, `${url}${path}`, () => disks.delete(d.name));
           }
         }
@@ -178,6 +197,10 @@ export async function startGcpPeer(seed: GcpSeed) {
           if (req.method === 'DELETE') {
             if (a.status === 'IN_USE') return gError(400, 'FAILED_PRECONDITION', `The address resource '${a.name}' is already being used`, 'resourceInUseByAnotherResource');
             calls.addressDelete.push(`projects/${p}/${a.scope}/addresses/${a.name}`);
+            if (lost('addressDelete')) {
+              addresses.delete(a.name);
+              return unavailable();
+            }
             return operation(a.scope, `${url}${path}`, () => addresses.delete(a.name));
           }
         }
@@ -232,6 +255,7 @@ export async function startGcpPeer(seed: GcpSeed) {
   return {
     url,
     calls,
+    loseNextReply: (kind: 'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete') => loseReply.add(kind),
     instance: (name: string) => instances.get(name),
     disk: (name: string) => disks.get(name),
     address: (name: string) => addresses.get(name),
