@@ -279,6 +279,13 @@ describe('cost-scan on Google Cloud', () => {
 });
 
 describe('azure and gcp integrations', () => {
+  it('a cost scan of an integration that is no cloud account ends the run saying so', async () => {
+    const other = await client(api, token).post('/api/v1/integrations', { team: team.slug, type: 'alert-source', name: 'not-a-cloud', settings: {}, secrets: { token: 'x'.repeat(40) } });
+    expect(other.status).toBe(201);
+    const run = await scan(other.body.id);
+    expect([run.status, run.error]).toEqual(['failed', 'integration "not-a-cloud" is of type alert-source: a cost run needs an aws, azure or gcp integration']);
+  }, 60_000);
+
   it('bad settings or secrets are a 400 problem+json naming the field, and nothing is stored', async () => {
     const before = (await client(api, token).get(`/api/v1/integrations?team=${team.slug}`)).body.items.length;
     const post = (type: string, settings: Record<string, unknown>, secrets: Record<string, unknown>) => client(api, token).post('/api/v1/integrations', { team: team.slug, type, name: `bad-${type}`, settings, secrets });
