@@ -1,6 +1,6 @@
-import { importPKCS8, SignJWT } from 'jose';
 import { parseServiceAccountKey } from '../../contracts/integrations/gcp.ts';
 import type { GcpSecrets, GcpSettings } from '../../contracts/integrations/gcp.ts';
+import { GoogleTokenRefused, serviceAccountToken } from '../google-token.ts';
 import { CloudAuthError, CloudHttpError } from './cloud-errors.ts';
 import { restCall, type RestAnswer } from './rest.ts';
 
@@ -9,7 +9,7 @@ import { restCall, type RestAnswer } from './rest.ts';
  * @google-cloud/compute (gax's REST fallback) does take an apiEndpoint, but service-account keys go
  * through gtoken, which signs for and posts to a token URL of its own rather than the key file's
  * token_uri, and three client libraries for a dozen calls weigh more than the calls. The token is the
- * JWT bearer grant (RFC 7523) at the key file's token_uri, as Google documents for server-to-server calls.
+ * shared JWT bearer exchange (activities/google-token.ts) at the key file's token_uri.
  */
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const RENEW_BEFORE_MS = 5 * 60_000;
@@ -31,33 +31,12 @@ export function gcpClient(settings: GcpSettings, secrets: GcpSecrets) {
   let current: Promise<{ token: string; until: number }> | undefined;
 
   async function exchange(): Promise<{ token: string; until: number }> {
-    let signingKey;
     try {
-      signingKey = await importPKCS8(key.private_key, 'RS256');
+      return await serviceAccountToken({ clientEmail: key.client_email, privateKey: key.private_key, tokenUri: key.token_uri }, SCOPE);
     } catch (err) {
-      throw new CloudAuthError('invalid_key', `the key file's private_key cannot be read: ${(err as Error).message}`);
+      // invalid_grant: a deleted or disabled key, or an unknown account.
+      throw err instanceof GoogleTokenRefused ? new CloudAuthError(err.code, err.message) : err;
     }
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ scope: SCOPE })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-      .setIssuer(key.client_email)
-      .setSubject(key.client_email)
-      .setAudience(key.token_uri)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(signingKey);
-    const res = await fetch(key.token_uri, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-    if (res.ok && body.access_token) return { token: body.access_token, until: Date.now() + (body.expires_in ?? 3600) * 1000 };
-    const why = body.error_description ?? `HTTP ${res.status}`;
-    // invalid_grant: a deleted or disabled key, or an unknown account; a 5xx may pass on a retry.
-    if (res.status === 400 || res.status === 401) throw new CloudAuthError(body.error ?? String(res.status), why);
-    throw new Error(`the token endpoint answered ${res.status}: ${why}`);
   }
   const token = async () => {
     const got = current && (await current.catch(() => null));
