@@ -286,6 +286,16 @@ describe('azure and gcp integrations', () => {
     expect([run.status, run.error]).toEqual(['failed', 'integration "not-a-cloud" is of type alert-source: a cost run needs an aws, azure or gcp integration']);
   }, 60_000);
 
+  it('secrets are sealed at rest and never shown: only which ones are stored', async () => {
+    for (const [id, fields, plain] of [[azureId, ['clientSecret'], azureCreds.clientSecret], [gcpId, ['serviceAccountKey'], 'PRIVATE KEY']] as const) {
+      const view = await client(api, token).get(`/api/v1/integrations/${id}`);
+      expect([view.status, view.body.secretFields]).toEqual([200, fields]);
+      expect(JSON.stringify(view.body)).not.toContain(plain);
+      const [row] = await api.deps.db.em.fork().getConnection().execute<Array<{ secret: string }>>('select secret from integrations where id = ?', [id]);
+      expect(row!.secret).not.toContain(plain);
+    }
+  });
+
   it('bad settings or secrets are a 400 problem+json naming the field, and nothing is stored', async () => {
     const before = (await client(api, token).get(`/api/v1/integrations?team=${team.slug}`)).body.items.length;
     const post = (type: string, settings: Record<string, unknown>, secrets: Record<string, unknown>) => client(api, token).post('/api/v1/integrations', { team: team.slug, type, name: `bad-${type}`, settings, secrets });
