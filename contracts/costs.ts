@@ -6,7 +6,7 @@ const amounts = z.record(z.string(), z.number());
 
 export const costsQuerySchema = z.strictObject({
   team: teamSlugSchema.optional(),
-  integration: z.uuid().optional().describe('one account (aws integration id)'),
+  integration: z.uuid().optional().describe('one account (its aws, azure or gcp integration id)'),
   days: z.coerce.number().int().min(1).max(400).default(31).describe('how far back the trends reach'),
 });
 

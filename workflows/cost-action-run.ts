@@ -6,7 +6,7 @@ import { createReporter } from './blocks/reporter.ts';
 
 export type CostActionRunActivities = { runCostAction(input: { runId: string; teamId: string; params: CostActionParams }): Promise<CostActionResult> };
 
-const aws = proxyActivities<CostActionRunActivities>({
+const cloud = proxyActivities<CostActionRunActivities>({
   // A volume's snapshot must complete before the delete; large ones take a while.
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '30 seconds',
@@ -16,7 +16,7 @@ const aws = proxyActivities<CostActionRunActivities>({
 
 /**
  * approval (always: it changes an account) → the action → done. A retried action decides from the
- * resource's own state whether anything is left to do (activities/cost/aws-actions.ts).
+ * resource's own state whether anything is left to do (activities/cost/{aws,azure,gcp}-actions.ts).
  */
 export async function costActionRun(input: RunInput<CostActionParams>): Promise<void> {
   const reporter = createReporter(input.runId);
@@ -26,7 +26,7 @@ export async function costActionRun(input: RunInput<CostActionParams>): Promise<
   try {
     const decided = await gate.decide({ summary: { action: params.action, resourceId: params.resourceId, region: params.region }, timeoutMs: input.approvalTimeoutMs, next: 'act' });
     if (decided !== 'approved') return;
-    const result = await aws.runCostAction({ runId: input.runId, teamId: input.teamId, params });
+    const result = await cloud.runCostAction({ runId: input.runId, teamId: input.teamId, params });
     await report({ status: 'succeeded', step: null, summary: result, message: result.detail });
   } catch (err) {
     if (isCancellation(err)) {

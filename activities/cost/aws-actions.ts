@@ -3,7 +3,7 @@ import {
   ReleaseAddressCommand, StopInstancesCommand, waitUntilSnapshotCompleted, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
-import { refused } from './aws-errors.ts';
+import { refused } from './cloud-errors.ts';
 
 /** The tag every snapshot an action takes carries: a retry of the same run finds it instead of taking a second. */
 export const RUN_TAG = 'opssight:run-id';

@@ -4,9 +4,6 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 // What AWS answers when the keys or the role are wrong, expired or not allowed: no retry fixes these.
 const CREDENTIAL_ERRORS = new Set(['AuthFailure', 'InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'InvalidAccessKeyId']);
 
-/** A business failure the run stops on, with the sentence a person reads. */
-export const refused = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.needsAttention, nonRetryable: true });
-
 /** Turns AWS's credential refusals into a non-retryable failure naming the integration; anything else stays retryable. */
 export function asAwsFailure(err: unknown, integrationName: string): unknown {
   const name = (err as { name?: string }).name ?? '';

@@ -1,10 +1,9 @@
 import { GetCostAndUsageCommand } from '@aws-sdk/client-cost-explorer';
 import type { CostTotals } from '../../contracts/kinds/cost-scan.ts';
 import type { AwsClients } from './aws-clients.ts';
+import { addCost, emptyTotals, runRateForecast } from './totals.ts';
 
-const DAY_MS = 86_400_000;
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
-const add = (into: Record<string, number>, key: string, amount: number) => (into[key] = Math.round(((into[key] ?? 0) + amount) * 100) / 100);
 
 /**
  * Month-to-date spend (UTC month) in one Cost Explorer query, daily and grouped by service and by the
@@ -14,7 +13,7 @@ const add = (into: Record<string, number>, key: string, amount: number) => (into
 export async function monthToDate(clients: AwsClients, teamTag: string, budget: number | null, now = new Date()): Promise<CostTotals> {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
-  const totals: CostTotals = { currency: 'USD', monthToDate: 0, forecast: 0, budget, byService: {}, byTeam: {}, byDay: {} };
+  const totals = emptyTotals(budget);
   // No paginator ships for GetCostAndUsage: NextPageToken by hand.
   let token: string | undefined;
   do {
@@ -35,17 +34,10 @@ export async function monthToDate(clients: AwsClients, teamTag: string, budget: 
         if (cost?.Unit) totals.currency = cost.Unit;
         const [service = 'unknown', tag = ''] = g.Keys ?? [];
         // Tag group keys read "<key>$<value>"; an empty value is spend nobody tagged.
-        const team = tag.slice(tag.indexOf('$') + 1) || '(untagged)';
-        add(totals.byService, service, amount);
-        add(totals.byTeam, team, amount);
-        add(totals.byDay, date, amount);
-        totals.monthToDate += amount;
+        addCost(totals, { service, team: tag.slice(tag.indexOf('$') + 1), day: date, amount });
       }
     }
   } while (token);
-  totals.monthToDate = Math.round(totals.monthToDate * 100) / 100;
-  const daysInMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
-  const daysSoFar = Math.max(1, Math.round((end.getTime() - start.getTime()) / DAY_MS));
-  totals.forecast = Math.round((totals.monthToDate / daysSoFar) * daysInMonth * 100) / 100;
+  totals.forecast = runRateForecast(totals.monthToDate, now);
   return totals;
 }

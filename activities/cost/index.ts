@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
 import type { CostScanParams, CostScanSummary } from '../../contracts/kinds/cost-scan.ts';
+import type { SecretsOf, SettingsOf } from '../../contracts/integrations/index.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -11,27 +12,47 @@ import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { linkFindingAction, recordCostScan } from '../../db/repositories/costs.ts';
 import { awsClients } from './aws-clients.ts';
-import { asAwsFailure, refused } from './aws-errors.ts';
+import { asAwsFailure } from './aws-errors.ts';
+import { azureClient } from './azure-client.ts';
 import { raiseCostAlerts } from './alerts.ts';
-import { awsProvider, type CostProvider } from './provider.ts';
+import { asCloudFailure, refused } from './cloud-errors.ts';
+import { gcpClient } from './gcp-client.ts';
+import { awsProvider, azureProvider, gcpProvider, type CostProvider } from './provider.ts';
 
 export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client } & Pick<AlertAnnouncer, 'redis' | 'keys'>;
 export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
 export type CostActionInput = { runId: string; teamId: string; params: CostActionParams };
 
 export function createCostActivities(deps: CostActivityDeps) {
-  /** The account's clients for one activity call, and its name for messages; a missing integration stops the run. */
+  /**
+   * The account's provider for one activity call (the integration's type picks the cloud), and its name
+   * for messages; a missing integration, or one of another type, stops the run.
+   */
   const open = async <T>(teamId: string, integrationId: string, runId: string, use: (p: CostProvider, name: string) => Promise<T>): Promise<T> => {
-    const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'aws' }).catch((err: unknown) => {
+    const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId }).catch((err: unknown) => {
       throw err instanceof NotFoundError ? refused(err.message) : err;
     });
-    const clients = awsClients({ settings: loaded.settings, secrets: loaded.secrets, sessionName: `opssight-${runId}` });
+    const cloud = ((): { provider: CostProvider; failure: (err: unknown) => unknown; close?: () => void } | null => {
+      switch (loaded.type) {
+        case 'aws': {
+          const clients = awsClients({ settings: loaded.settings as SettingsOf<'aws'>, secrets: loaded.secrets as SecretsOf<'aws'>, sessionName: `opssight-${runId}` });
+          return { provider: awsProvider(clients), failure: (err) => asAwsFailure(err, loaded.name), close: clients.destroy };
+        }
+        case 'azure':
+          return { provider: azureProvider(azureClient(loaded.settings as SettingsOf<'azure'>, loaded.secrets as SecretsOf<'azure'>)), failure: (err) => asCloudFailure(err, 'Azure', loaded.name) };
+        case 'gcp':
+          return { provider: gcpProvider(gcpClient(loaded.settings as SettingsOf<'gcp'>, loaded.secrets as SecretsOf<'gcp'>)), failure: (err) => asCloudFailure(err, 'Google Cloud', loaded.name) };
+        default:
+          return null;
+      }
+    })();
+    if (!cloud) throw refused(`integration "${loaded.name}" is of type ${loaded.type}: a cost run needs an aws, azure or gcp integration`);
     try {
-      return await use(awsProvider(clients), loaded.name);
+      return await use(cloud.provider, loaded.name);
     } catch (err) {
-      throw asAwsFailure(err, loaded.name);
+      throw cloud.failure(err);
     } finally {
-      clients.destroy();
+      cloud.close?.();
     }
   };
   const log = (runId: string, message: string, data?: Record<string, unknown>) =>
@@ -40,7 +61,7 @@ export function createCostActivities(deps: CostActivityDeps) {
   return {
     /**
      * Reads the account (every region, then Cost Explorer), counts the findings once per run
-     * (recordCostScan), raises alerts, and returns the summary. Read-only towards AWS, so a retry repeats it.
+     * (recordCostScan), raises alerts, and returns the summary. Read-only towards the cloud, so a retry repeats it.
      */
     async runCostScan(input: CostScanInput): Promise<CostScanSummary> {
       const { params, runId, teamId } = input;
@@ -69,7 +90,7 @@ export function createCostActivities(deps: CostActivityDeps) {
       });
     },
 
-    /** The approved action, at most once in effect: each action first reads the resource's own state (aws-actions.ts). */
+    /** The approved action, at most once in effect: each action first reads the resource's own state (aws-, azure-, gcp-actions.ts). */
     async runCostAction(input: CostActionInput): Promise<CostActionResult> {
       const { params, runId, teamId } = input;
       if (params.finding) await linkFindingAction(deps.em, params.finding, teamId, runId);

@@ -4,12 +4,21 @@ import { performCostAction } from './aws-actions.ts';
 import type { AwsClients } from './aws-clients.ts';
 import { findWaste } from './aws-inventory.ts';
 import { monthToDate } from './aws-spend.ts';
+import { performAzureAction } from './azure-actions.ts';
+import type { AzureClient } from './azure-client.ts';
+import { azureInventory, findAzureWaste, type AzureInventory } from './azure-inventory.ts';
+import { azureMonthToDate } from './azure-spend.ts';
+import { performGcpAction } from './gcp-actions.ts';
+import type { GcpClient } from './gcp-client.ts';
+import { findGcpWaste, gcpInventory, type GcpInventory } from './gcp-inventory.ts';
+import { gcpMonthToDate } from './gcp-spend.ts';
 
 /**
- * What a cloud gives a cost scan and a cost action. runCostScan and runCostAction speak only this, so
- * another cloud (Azure, GCP) is one more implementation beside awsProvider, with its own integration type.
+ * What a cloud gives a cost scan and a cost action. runCostScan and runCostAction speak only this; the
+ * integration's type (aws, azure, gcp) picks the implementation.
  */
 export type CostProvider = {
+  /** The regions scanned: an open finding in one of them that a scan no longer sees is resolved. */
   regions: string[];
   /** Every priced piece of waste in one region. */
   findWaste(region: string, rules: Pick<CostScanParams, 'idleCpuPercent' | 'idleDays' | 'snapshotAgeDays' | 'teamTag'>): Promise<ObservedFinding[]>;
@@ -26,5 +35,33 @@ export function awsProvider(clients: AwsClients): CostProvider {
     findWaste: async (region, rules) => findWaste(clients, region, { ...rules, accountId: await (accountId ??= clients.accountId()) }),
     monthToDate: (teamTag, budget) => monthToDate(clients, teamTag, budget),
     act: (params, runId, signal) => performCostAction(clients.ec2(params.region), params, runId, signal),
+  };
+}
+
+/**
+ * Azure: the regions are the integration's locations. Each subscription is listed once per provider
+ * (one activity call) however many locations are asked for, since ARM lists a whole subscription.
+ */
+export function azureProvider(azure: AzureClient): CostProvider {
+  let inventories: Promise<AzureInventory[]> | undefined;
+  return {
+    regions: azure.locations,
+    findWaste: async (location, rules) => findAzureWaste(azure, await (inventories ??= Promise.all(azure.subscriptions.map((s) => azureInventory(azure, s)))), location, rules),
+    monthToDate: (teamTag, budget) => azureMonthToDate(azure, teamTag, budget),
+    act: (params, runId, signal) => performAzureAction(azure, params, runId, signal),
+  };
+}
+
+/**
+ * GCP: the regions are the integration's regions (their zones included) and `global`, where global
+ * addresses and every snapshot live. Each project is listed once (aggregatedList) per provider.
+ */
+export function gcpProvider(gcp: GcpClient): CostProvider {
+  let inventories: Promise<GcpInventory[]> | undefined;
+  return {
+    regions: [...gcp.regions, 'global'],
+    findWaste: async (region, rules) => findGcpWaste(await (inventories ??= Promise.all(gcp.projects.map((p) => gcpInventory(gcp, p, rules.idleDays)))), region, rules),
+    monthToDate: (teamTag, budget) => gcpMonthToDate(gcp, teamTag, budget),
+    act: (params, runId, signal) => performGcpAction(gcp, params, runId, signal),
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { importPKCS8, SignJWT } from 'jose';
 import type { FcmSecrets, FcmSettings } from '../../contracts/integrations/fcm.ts';
+import { GoogleTokenRefused, serviceAccountToken } from '../google-token.ts';
 
 type AlertSummary = { id: string; summary: string; severity: string };
 
@@ -30,41 +30,16 @@ async function accessToken(settings: FcmSettings, secrets: FcmSecrets): Promise<
   return (await pending!).token;
 }
 
-/**
- * A service-account access token (OAuth 2.0 JWT bearer grant, RFC 7523, as Google documents for
- * server-to-server calls): a JWT signed with the account's key is exchanged at the key file's token_uri.
- * firebase-admin does the same, but with the token endpoint and FCM's host fixed in its code.
- */
+/** The shared JWT bearer exchange (activities/google-token.ts); a refusal or an unreadable key fails the attempt for good. */
 async function exchange(settings: FcmSettings, secrets: FcmSecrets): Promise<{ token: string; until: number }> {
-  let signingKey;
   try {
-    signingKey = await importPKCS8(secrets.serviceAccountKey, 'RS256');
+    const got = await serviceAccountToken({ clientEmail: settings.clientEmail, privateKey: secrets.serviceAccountKey, tokenUri: settings.tokenUri }, SCOPE);
+    // Reused until a minute before it expires.
+    return { token: got.token, until: got.until - 60_000 };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`the service account's private key cannot be read: ${(err as Error).message}`, 'FcmPermanent');
+    if (err instanceof GoogleTokenRefused) throw ApplicationFailure.nonRetryable(err.message, 'FcmPermanent');
+    throw err;
   }
-  const now = Math.floor(Date.now() / 1000);
-  const assertion = await new SignJWT({ scope: SCOPE })
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
-    .setIssuer(settings.clientEmail)
-    .setSubject(settings.clientEmail)
-    .setAudience(settings.tokenUri)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 3600)
-    .sign(signingKey);
-  const res = await fetch(settings.tokenUri, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-  if (!res.ok || !body.access_token) {
-    const why = `the token endpoint refused the service account (HTTP ${res.status}): ${body.error ?? ''} ${body.error_description ?? ''}`.trim();
-    // A wrong or revoked key stays wrong; anything else (5xx, 429) may pass on a retry.
-    if (res.status === 400 || res.status === 401) throw ApplicationFailure.nonRetryable(why, 'FcmPermanent');
-    throw new Error(why);
-  }
-  return { token: body.access_token, until: Date.now() + Math.max(0, (body.expires_in ?? 3600) - 60) * 1000 };
 }
 
 /**

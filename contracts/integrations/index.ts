@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertSourceIntegration } from './alert-source.ts';
 import { awsIntegration } from './aws.ts';
+import { azureIntegration } from './azure.ts';
 import { dockerIntegration } from './docker.ts';
 import { gitIntegration } from './git.ts';
 import { kubernetesIntegration } from './kubernetes.ts';
@@ -13,6 +14,7 @@ import { sshIntegration } from './ssh.ts';
 import { twilioIntegration } from './twilio.ts';
 import { apnsIntegration } from './apns.ts';
 import { fcmIntegration } from './fcm.ts';
+import { gcpIntegration } from './gcp.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
 export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
@@ -36,6 +38,8 @@ export const INTEGRATION_TYPES = {
   apns: apnsIntegration,
   fcm: fcmIntegration,
   aws: awsIntegration,
+  azure: azureIntegration,
+  gcp: gcpIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

@@ -8,12 +8,12 @@ export type FindingType = (typeof FINDING_TYPES)[number];
 const money = z.number().min(0).max(1e12);
 
 export const costScanParamsSchema = z.strictObject({
-  integration: z.uuid().describe('id of the team\'s aws integration (the account scanned; the run target)'),
+  integration: z.uuid().describe('id of the team\'s aws, azure or gcp integration (the account scanned; the run target); its type decides the cloud'),
   idleCpuPercent: z.number().min(0).max(100).default(5).describe('a running instance whose average CPU stays below this is idle'),
-  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (CloudWatch CPUUtilization, hourly)'),
+  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (hourly CPU: CloudWatch, Azure Monitor, Cloud Monitoring)'),
   snapshotAgeDays: z.number().int().min(0).max(3650).default(90).describe('snapshots older than this are findings'),
-  monthlyBudget: money.optional().describe('the account\'s monthly budget (the Cost Explorer currency): a forecast above it raises an alert'),
-  teamTag: z.string().regex(/^[\w.:/=+@ -]{1,128}$/, 'an AWS tag key').default('team').describe('the cost allocation tag that names the team owning a cost'),
+  monthlyBudget: money.optional().describe('the account\'s monthly budget (in the currency its bill is in): a forecast above it raises an alert'),
+  teamTag: z.string().regex(/^[\w.:/=+@ -]{1,128}$/, 'a tag or label key').default('team').describe('the cost allocation tag (GCP: label) that names the team owning a cost'),
   alertSource: z.uuid().optional().describe('id of the team\'s alert-source integration alerts are raised through (none: findings are only stored)'),
   alertAboveMonthly: money.default(50).describe('a new finding saving more than this a month raises an alert'),
 });
@@ -30,7 +30,7 @@ export type ObservedFinding = {
   team: string | null;
 };
 
-/** Spend as Cost Explorer reports it for the month so far, and where the month is heading. */
+/** Spend as the cloud's billing reports it for the month so far, and where the month is heading. */
 export type CostTotals = {
   currency: string;
   monthToDate: number;
@@ -50,13 +50,14 @@ export type CostScanSummary = {
 
 export const costScanKind = defineKind({
   kind: 'cost-scan',
-  title: 'Cost scan (AWS)',
-  description: 'Reads an AWS account\'s month-to-date spend and forecast (Cost Explorer) and finds waste — idle instances, unattached volumes, unused Elastic IPs, old snapshots — with their estimated monthly savings.',
+  title: 'Cost scan (AWS, Azure, GCP)',
+  description: 'Reads an AWS account\'s, Azure subscriptions\' or Google Cloud projects\' month-to-date spend and forecast and finds waste — idle instances, unattached volumes and disks, unused addresses, old snapshots — with their estimated monthly savings.',
   paramsSchema: costScanParamsSchema,
   workflowType: 'costScanRun',
   taskQueue: TASK_QUEUES.scans,
-  // Two scans of one account at once would race on its findings.
-  target: (params) => `aws:${params.integration}`,
+  // Two scans of one account at once would race on its findings. The integration's id names the
+  // account whatever its cloud (the params alone cannot tell which cloud that is).
+  target: (params) => `cloud:${params.integration}`,
   integrations: (params) => [params.integration, ...(params.alertSource ? [params.alertSource] : [])],
   approval: 'never',
   summary: 'findings',
