@@ -46,6 +46,8 @@ async function redeem(code: string) {
 beforeAll(async () => {
   api = await startApi(ownRedisKeys(`sso-oidc-${tag}`));
   team = await createTeam(api.deps.db.em, `sso-${tag}`);
+  // A local team admin: the team never depends on an SSO user for its only admin (test/sso/last-admin.test.ts covers that).
+  await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
   adminToken = await tokenFor(api, admin.id);
   idp = await startOidcProvider({
