@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, MembershipSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
+import { holdingMemberships } from '../fixtures/locks.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
@@ -37,6 +38,7 @@ beforeAll(async () => {
     accounts: {
       lena: { email: `lena-${tag}@corp.test`, emailVerified: true, name: 'Lena', groups: ['ops-leads'] },
       mo: { email: `mo-${tag}@corp.test`, emailVerified: true, name: 'Mo', groups: ['ops-leads'] },
+      olga: { email: `olga-${tag}@corp.test`, emailVerified: true, name: 'Olga', groups: ['ops-leads'] },
     },
   });
 });
@@ -101,5 +103,23 @@ describe('SSO mapping and a team’s last admin', () => {
     await signIn('lena');
     expect(await roleIn(team.id, lena.user.id)).toBe('operator');
     expect(await em().count(AuditLogSchema, { action: 'team.member.update', resourceId: `${team.id}:${lena.user.id}` })).toBe(1);
+  });
+
+  it('holds when the last two admins are demoted at the IdP and refresh at the same moment: one stays admin', async () => {
+    const team = await createTeam(api.deps.db.em, `lastadm2-${tag}`);
+    await client(api, adminToken).patch(`/api/v1/auth/providers/${providerId}`, {
+      mappings: [{ group: 'ops', team: team.slug, role: 'operator' }, { group: 'ops-leads', team: team.slug, role: 'admin' }],
+    });
+    idp.accounts.get('mo')!.groups = ['ops-leads'];
+    const sessions = [await signIn('mo'), await signIn('olga')];
+    for (const s of sessions) expect(await roleIn(team.id, s.user.id)).toBe('admin');
+    idp.accounts.get('mo')!.groups = ['ops'];
+    idp.accounts.get('olga')!.groups = ['ops'];
+    // Both refreshes wait on the team's membership lock, each past what it read without it.
+    const refreshes = await holdingMemberships(em, team.id, 2, () => sessions.map((s) => client(api).post('/api/v1/auth/refresh', { refreshToken: s.refreshToken })));
+    expect((await Promise.all(refreshes)).map((r) => r.status)).toEqual([200, 200]);
+    const roles = await Promise.all(sessions.map((s) => roleIn(team.id, s.user.id)));
+    expect(roles.sort()).toEqual(['admin', 'operator']);
+    expect(await kept(team.id)).toHaveLength(1);
   });
 });
