@@ -99,7 +99,7 @@ const memberOfList = (e: Entry): string[] => {
  * the answer's speed tells which usernames exist.
  */
 const refusedBindMs = new Map<string, number[]>();
-const REFUSALS_KEPT = 15;
+const REFUSALS_KEPT = 9;
 
 function rememberRefusal(providerId: string, ms: number): void {
   const kept = refusedBindMs.get(providerId) ?? [];
@@ -112,7 +112,19 @@ function rememberRefusal(providerId: string, ms: number): void {
 function refusalCost(providerId: string, serviceBindMs: number): number {
   const kept = refusedBindMs.get(providerId);
   if (!kept?.length) return serviceBindMs;
-  return [...kept].sort((a, b) => a - b)[Math.floor(kept.length / 2)]!;
+  const sorted = [...kept].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** How late a timer fired lately (a busy process runs it after its time): taken off the next wait, so the time waited is what was meant. */
+let timerLateMs = 0;
+
+async function waitFor(ms: number): Promise<void> {
+  const asked = Math.max(0, ms - timerLateMs);
+  const t0 = performance.now();
+  await sleep(asked);
+  timerLateMs = Math.max(0, 0.8 * timerLateMs + 0.2 * (performance.now() - t0 - asked));
 }
 
 /** Binds as `dn` on a connection of its own: true when the directory accepts the password, false when it refuses it. */
@@ -143,7 +155,7 @@ export async function ldapLogin(provider: LoadedProvider, username: string, pass
   try {
     const entries = await entryOf(ldap, provider, s.userBase, s.userFilter.replaceAll('{username}', escapeFilterValue(username)), 'sub');
     if (entries.length !== 1) {
-      await sleep(refusalCost(provider.id, serviceBindMs));
+      await waitFor(refusalCost(provider.id, serviceBindMs));
       throw new SsoRefusedError('invalid username or password');
     }
     const user = entries[0]!;

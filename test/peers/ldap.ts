@@ -10,6 +10,8 @@ export const SLAPD_BIN = process.env.SLAPD_BIN ?? '/usr/sbin/slapd';
 const SUFFIX = 'dc=example,dc=test';
 const ROOT_DN = `cn=admin,${SUFFIX}`;
 const ROOT_PW = 'root-secret';
+/** The cost slappasswd's argon2 module uses by default (argon2i there; argon2id here, verified alike). */
+const SLAPPASSWD_ARGON2 = { memoryCost: 4096, timeCost: 3, parallelism: 1 };
 
 export type LdapUser = { uid: string; password: string; mail: string; cn: string };
 
@@ -56,7 +58,7 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
   await add(serviceDn, { objectClass: ['organizationalRole', 'simpleSecurityObject'], cn: 'reader', userPassword: servicePassword });
   const userDn = (uid: string) => `uid=${uid},ou=people,${SUFFIX}`;
   const groupDn = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;
-  for (const u of users) await add(userDn(u.uid), { objectClass: 'inetOrgPerson', uid: u.uid, cn: u.cn, sn: u.cn, mail: u.mail, userPassword: opts.argon2 ? `{ARGON2}${await hash(u.password)}` : u.password });
+  for (const u of users) await add(userDn(u.uid), { objectClass: 'inetOrgPerson', uid: u.uid, cn: u.cn, sn: u.cn, mail: u.mail, userPassword: opts.argon2 ? `{ARGON2}${await hash(u.password, SLAPPASSWD_ARGON2)}` : u.password });
   // A member is a user (uid) or, for nesting, another group (cn); groupOfNames needs one member at least.
   const memberDn = (m: string) => (users.some((u) => u.uid === m) ? userDn(m) : groupDn(m));
   for (const [cn, members] of Object.entries(groups)) await add(groupDn(cn), { objectClass: 'groupOfNames', cn, member: members.map(memberDn) });
