@@ -2,8 +2,8 @@
 // GET /health, GET /api/v1/kinds, GET /api/v1/teams and GET /api/v1/runs?limit=20 (authenticated, as a
 // team operator whose team holds RUNS runs). The API and the baseline each run in a process of their
 // own; autocannon drives them from this one with CONNECTIONS connections for SECONDS per route. The
-// baseline is measured before and after the routes and the mean taken, so drift shows as a spread. The
-// runs route is measured twice: with the JWT and with an API token of the same user (goal ≥ 0.9× of the JWT).
+// baseline is measured before and after the routes and the mean taken, so drift shows as a spread.
+// (An API token against the JWT on the runs route: bench/api-tokens.ts.)
 // The per-user rate limit is raised so that no request is refused. Run: npm run bench (or node bench/http.ts).
 // Besides requests per second, each server process's CPU time per request is read from /proc: on a busy
 // machine the load generator and other work take turns with the server and move req/s a lot, while
@@ -20,7 +20,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 200);
 /** What the issue asks of each route, as a fraction of the hello-world's requests per second. */
 const GOALS: Record<string, number> = { '/health': 0.7, '/api/v1/kinds': 0.5, '/api/v1/runs?limit=20': 0.2 };
-const TOKEN_ROUTE = '/api/v1/runs?limit=20 (API token)';
 
 type Measured = { rps: number; p50: number; p99: number; non2xx: number; errors: number; cpuUsPerRequest: number };
 
@@ -51,19 +50,11 @@ try {
   });
   const { accessToken } = (await login.json()) as { accessToken: string };
   const auth = { authorization: `Bearer ${accessToken}` };
-  // The same user's API token (core/api-tokens.ts) on the same route: what a token look-up costs against a JWT.
-  const minted = await fetch(`${api.baseUrl}/api/v1/me/tokens`, {
-    method: 'POST',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', team: team.slug, permissions: ['runs:read'] }),
-  });
-  const apiToken = { authorization: `Bearer ${((await minted.json()) as { token: string }).token}` };
   const routes: [string, Record<string, string>][] = [
     ['/health', {}],
     ['/api/v1/kinds', auth],
     ['/api/v1/teams', auth],
     ['/api/v1/runs?limit=20', auth],
-    [TOKEN_ROUTE, apiToken],
   ];
   // BENCH_HTTP_ROUTES=/health,/api/v1/kinds narrows the run to those routes (with BENCH_CPU_PROF: one route's profile).
   const only = process.env.BENCH_HTTP_ROUTES?.split(',');
@@ -106,15 +97,6 @@ try {
       }),
     ]),
   );
-  // Token against JWT once more, in both orders, so drift of the machine's load hits both alike.
-  const runsPath = '/api/v1/runs?limit=20';
-  const jwt = measured.find(([l]) => l === runsPath);
-  const token = measured.find(([l]) => l === TOKEN_ROUTE);
-  if (jwt && token) {
-    const tokenRps = token[1].rps + (await load(api, runsPath, apiToken, SECONDS)).rps;
-    const jwtRps = jwt[1].rps + (await load(api, runsPath, auth, SECONDS)).rps;
-    console.log(`GET /api/v1/runs?limit=20, two rounds each: API token ${fmt(tokenRps / 2, 0)} req/s vs JWT ${fmt(jwtRps / 2, 0)} req/s = ${fmt(tokenRps / jwtRps, 3)}× (goal ≥ 0.9×)`);
-  }
 } finally {
   for (const s of servers.reverse()) await s.stop();
   await bench.stop();

@@ -1,4 +1,4 @@
-import { createProviderRequestSchema, providerViewSchema, updateProviderRequestSchema } from '../../core/sso/store.ts';
+import { createProviderRequestSchema, providerDetailSchema, providerViewSchema, updateProviderRequestSchema } from '../../core/sso/store.ts';
 import { providerListSchema, providerPathSchema, samlMetadataRequestSchema, samlMetadataResponseSchema } from '../routes/auth-providers.ts';
 import { ldapLoginRequestSchema, publicProviderListSchema, ssoCallbackQuerySchema, ssoExchangeRequestSchema, ssoPathSchema } from '../routes/sso.ts';
 import type { OpenApiBuilder, OperationSpec } from './builder.ts';
@@ -9,7 +9,7 @@ const toDashboard = { description: 'to the dashboard: `/#sso=<one-time code>` on
 export const ssoOps: OperationSpec[] = [
   { method: 'get', path: '/api/v1/auth/providers', operationId: 'listAuthProviders', tag: 'auth', summary: 'Sign-in providers with their settings and mapping rules, never their secrets (platform admin)', responses: { 200: { description: 'the providers', schema: 'AuthProviderList' } }, errors: [403] },
   { method: 'post', path: '/api/v1/auth/providers', operationId: 'createAuthProvider', tag: 'auth', summary: 'Add an OIDC, GitHub, LDAP or SAML provider (platform admin); secrets are sealed and never returned', body: 'CreateAuthProviderRequest', responses: { 201: { description: 'the provider', schema: 'AuthProvider' } }, errors: [400, 403, 409] },
-  { method: 'get', path: '/api/v1/auth/providers/{id}', operationId: 'getAuthProvider', tag: 'auth', summary: 'One sign-in provider (platform admin)', params: providerPathSchema, responses: { 200: { description: 'the provider', schema: 'AuthProvider' } }, errors: [403, 404] },
+  { method: 'get', path: '/api/v1/auth/providers/{id}', operationId: 'getAuthProvider', tag: 'auth', summary: 'One sign-in provider, with warnings for its admins (mappings held back to keep a team’s last admin) (platform admin)', params: providerPathSchema, responses: { 200: { description: 'the provider', schema: 'AuthProviderDetail' } }, errors: [403, 404] },
   { method: 'patch', path: '/api/v1/auth/providers/{id}', operationId: 'updateAuthProvider', tag: 'auth', summary: 'Change settings, mappings, enable/disable or replace secrets (platform admin)', params: providerPathSchema, body: 'UpdateAuthProviderRequest', responses: { 200: { description: 'the provider', schema: 'AuthProvider' } }, errors: [400, 403, 404] },
   { method: 'delete', path: '/api/v1/auth/providers/{id}', operationId: 'deleteAuthProvider', tag: 'auth', summary: 'Remove a provider; its users keep their accounts, its sessions end at their next refresh (platform admin)', params: providerPathSchema, responses: { 204: { description: 'deleted' } }, errors: [403, 404] },
   { method: 'post', path: '/api/v1/auth/providers/saml-metadata', operationId: 'importSamlMetadata', tag: 'auth', summary: 'Read an IdP’s SAML metadata into the settings and secret of a SAML provider (platform admin; stores nothing)', body: 'SamlMetadataRequest', responses: { 200: { description: 'settings and secrets to create the provider with', schema: 'SamlMetadataResponse' } }, errors: [400, 403] },
@@ -27,6 +27,7 @@ export function ssoSchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('CreateAuthProviderRequest', createProviderRequestSchema, 'input')
     .schema('UpdateAuthProviderRequest', updateProviderRequestSchema, 'input')
     .schema('AuthProvider', providerViewSchema, 'output')
+    .schema('AuthProviderDetail', providerDetailSchema, 'output')
     .schema('AuthProviderList', providerListSchema, 'output')
     .schema('PublicProviderList', publicProviderListSchema, 'output')
     .schema('SsoExchangeRequest', ssoExchangeRequestSchema, 'input')

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { parseIdpMetadata } from '../../core/sso/saml.ts';
-import { createProvider, createProviderRequestSchema, deleteProvider, listProviders, providerViewSchema, toProviderView, updateProvider, updateProviderRequestSchema } from '../../core/sso/store.ts';
+import { createProvider, createProviderRequestSchema, deleteProvider, listProviders, providerViewSchema, providerWarnings, toProviderView, updateProvider, updateProviderRequestSchema } from '../../core/sso/store.ts';
 import { AuthProviderSchema } from '../../db/entities/index.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
@@ -55,7 +55,7 @@ export function authProviderRoutes(deps: AppDeps): AppRouter {
     const { id } = providerPathSchema.parse(ctx.params);
     const row = await ctx.state.em.findOne(AuthProviderSchema, { id });
     if (!row) throw new NotFoundError('no such auth provider');
-    ctx.body = toProviderView(row);
+    ctx.body = { ...toProviderView(row), warnings: await providerWarnings(ctx.state.em, row) };
   });
 
   router.patch('/auth/providers/:id', async (ctx) => {

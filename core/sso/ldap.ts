@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
 import { ProviderConfigError, SsoRefusedError } from './errors.ts';
 import type { AssertedIdentity } from './provision.ts';
@@ -90,23 +92,77 @@ const memberOfList = (e: Entry): string[] => {
   return Array.isArray(v) ? v.map(String) : v ? [String(v)] : [];
 };
 
-/** Search the user as the service account, bind as them with their password, then read their groups. */
+/**
+ * How long binding as a user with a wrong password took lately, per provider (the last REFUSALS_KEPT,
+ * in this process). A directory that hashes passwords slowly (argon2, PBKDF2) answers a bind for an
+ * existing user only after checking the hash, so a login for an unknown username must wait as long, or
+ * the answer's speed tells which usernames exist.
+ */
+const refusedBindMs = new Map<string, number[]>();
+const REFUSALS_KEPT = 9;
+
+function rememberRefusal(providerId: string, ms: number): void {
+  const kept = refusedBindMs.get(providerId) ?? [];
+  kept.push(ms);
+  if (kept.length > REFUSALS_KEPT) kept.shift();
+  refusedBindMs.set(providerId, kept);
+}
+
+/** The median of the recent refused binds; before there is one, what binding as the service account took (the same operation). */
+function refusalCost(providerId: string, serviceBindMs: number): number {
+  const kept = refusedBindMs.get(providerId);
+  if (!kept?.length) return serviceBindMs;
+  const sorted = [...kept].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** How late a timer fired lately (a busy process runs it after its time): taken off the next wait, so the time waited is what was meant. */
+let timerLateMs = 0;
+
+async function waitFor(ms: number): Promise<void> {
+  const asked = Math.max(0, ms - timerLateMs);
+  const t0 = performance.now();
+  await sleep(asked);
+  timerLateMs = Math.max(0, 0.8 * timerLateMs + 0.2 * (performance.now() - t0 - asked));
+}
+
+/** Binds as `dn` on a connection of its own: true when the directory accepts the password, false when it refuses it. */
+async function bindsAs(provider: LoadedProvider, dn: string, password: string): Promise<boolean> {
+  const s = provider.settings as LdapSettings;
+  const asUser = new Client({ url: s.url, timeout: TIMEOUT_MS, connectTimeout: TIMEOUT_MS });
+  try {
+    if (s.startTls) await asUser.startTLS();
+    await asUser.bind(dn, password);
+    return true;
+  } catch (err) {
+    if (err instanceof InvalidCredentialsError) return false;
+    throw new ProviderConfigError(provider.slug, 'settings.url', `binding as the user failed: ${(err as Error).message}`);
+  } finally {
+    await asUser.unbind().catch(() => undefined);
+  }
+}
+
+/**
+ * Search the user as the service account, bind as them with their password, then read their groups.
+ * An unknown (or ambiguous) username waits as long as a refused bind takes: no user enumeration by timing.
+ */
 export async function ldapLogin(provider: LoadedProvider, username: string, password: string): Promise<AssertedIdentity> {
   const s = provider.settings as LdapSettings;
+  const started = performance.now();
   const ldap = await serviceClient(provider);
+  const serviceBindMs = performance.now() - started;
   try {
     const entries = await entryOf(ldap, provider, s.userBase, s.userFilter.replaceAll('{username}', escapeFilterValue(username)), 'sub');
-    if (entries.length !== 1) throw new SsoRefusedError('invalid username or password');
+    if (entries.length !== 1) {
+      await waitFor(refusalCost(provider.id, serviceBindMs));
+      throw new SsoRefusedError('invalid username or password');
+    }
     const user = entries[0]!;
-    const asUser = new Client({ url: s.url, timeout: TIMEOUT_MS, connectTimeout: TIMEOUT_MS });
-    try {
-      if (s.startTls) await asUser.startTLS();
-      await asUser.bind(user.dn, password);
-    } catch (err) {
-      if (err instanceof InvalidCredentialsError) throw new SsoRefusedError('invalid username or password');
-      throw new ProviderConfigError(provider.slug, 'settings.url', `binding as the user failed: ${(err as Error).message}`);
-    } finally {
-      await asUser.unbind().catch(() => undefined);
+    const binding = performance.now();
+    if (!(await bindsAs(provider, user.dn, password))) {
+      rememberRefusal(provider.id, performance.now() - binding);
+      throw new SsoRefusedError('invalid username or password');
     }
     return identityOf(s, user, await groupsOf(ldap, s, user.dn, memberOfList(user)));
   } finally {

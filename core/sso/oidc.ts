@@ -40,7 +40,7 @@ async function configuration(provider: LoadedProvider): Promise<client.Configura
   const key = `${provider.id}:${provider.updatedAt.getTime()}`;
   const known = discovered.get(key);
   if (known) return known;
-  const s = provider.settings as OidcSettings & { clockToleranceSeconds?: number };
+  const s = provider.settings as OidcSettings;
   const issuer = oidcIssuer(s);
   if (!issuer) throw new ProviderConfigError(provider.slug, s.preset === 'azure' ? 'settings.tenant' : 'settings.issuer', 'no issuer URL');
   let config: client.Configuration;
@@ -88,10 +88,25 @@ function identityFrom(s: OidcSettings, claims: Record<string, unknown>): Asserte
   return { subject: String(claims.sub), email, emailVerified: claims.email_verified === true, name, groups };
 }
 
+/**
+ * openid-client (oauth4webapi) holds `exp` and `nbf` to the tolerance but accepts any `iat` in the
+ * future: a provider whose clock runs minutes ahead would issue tokens that live that much longer here.
+ * Issued beyond the tolerance ahead of our clock is the same misconfiguration as expired beyond it.
+ */
+function assertIssuedNotAhead(provider: LoadedProvider, idClaims: client.IDToken): void {
+  const tolerance = (provider.settings as OidcSettings).clockToleranceSeconds ?? 30;
+  const ahead = idClaims.iat - Math.floor(Date.now() / 1000);
+  if (ahead > tolerance) {
+    throw new ProviderConfigError(provider.slug, 'settings.clockToleranceSeconds', `the ID token's iat claim is ${ahead} s ahead of our clock, beyond the ${tolerance} s tolerated; the provider's clock and ours disagree`);
+  }
+}
+
 /** Claims of the ID token, completed from the UserInfo endpoint (groups often live only there). */
-async function claimsOf(config: client.Configuration, s: OidcSettings, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<Record<string, unknown>> {
+async function claimsOf(provider: LoadedProvider, config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<Record<string, unknown>> {
+  const s = provider.settings as OidcSettings;
   const idClaims = tokens.claims();
   if (!idClaims) throw new SsoRefusedError('the provider returned no ID token');
+  assertIssuedNotAhead(provider, idClaims);
   const claims: Record<string, unknown> = { ...idClaims };
   if ((claims[s.groupsClaim] === undefined || claims.email === undefined) && config.serverMetadata().userinfo_endpoint) {
     const info = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
@@ -109,7 +124,7 @@ export async function finishOidc(provider: LoadedProvider, currentUrl: URL, stat
   const s = provider.settings as OidcSettings;
   try {
     const tokens = await client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: flow.codeVerifier!, expectedState: state, expectedNonce: flow.nonce!, idTokenExpected: true });
-    const claims = await claimsOf(config, s, tokens);
+    const claims = await claimsOf(provider, config, tokens);
     return { identity: identityFrom(s, claims), upstream: tokens.refresh_token ?? null };
   } catch (err) {
     if (err instanceof ProviderConfigError || err instanceof SsoRefusedError) throw err;
@@ -126,7 +141,7 @@ export async function recheckOidc(provider: LoadedProvider, upstream: string): P
   const s = provider.settings as OidcSettings;
   try {
     const tokens = await client.refreshTokenGrant(config, upstream);
-    const claims = tokens.id_token ? await claimsOf(config, s, tokens) : await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck);
+    const claims = tokens.id_token ? await claimsOf(provider, config, tokens) : await client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck);
     return { groups: identityFrom(s, claims as Record<string, unknown>).groups, upstream: tokens.refresh_token ?? upstream };
   } catch (err) {
     throw explainOidcFailure(provider, err);

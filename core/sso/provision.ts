@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ROLES, type Role } from '../../contracts/permissions.ts';
-import { UserIdentitySchema, type User } from '../../db/entities/index.ts';
+import { AuditLogSchema, UserIdentitySchema, type User } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { findTeamBySlug, putMembership, removeMembership } from '../../db/repositories/teams.ts';
+import { findTeamBySlug, lockMemberships, putMembership, removeMembership } from '../../db/repositories/teams.ts';
 import { createUserRow, findUser, lockUser } from '../../db/repositories/users.ts';
 import type { Logger } from '../logger.ts';
 import { hashPassword } from '../passwords.ts';
@@ -46,9 +46,21 @@ export function assertMayEnter(provider: LoadedProvider, groups: string[]): Map<
   return roles;
 }
 
+/** The audit action of a mapping held back because it would leave a team without an admin. */
+export const LAST_ADMIN_KEPT = 'team.member.last_admin_kept';
+/** While the conflict stands, one audit row a day per (team, user) is enough; a refresh every 15 minutes would bury the log. */
+const LAST_ADMIN_AUDIT_EVERY_MS = 24 * 3600_000;
+
 /**
  * Memberships of the teams the provider's rules speak of follow the groups: set to the mapped role, or
  * removed. Other teams' memberships are the admins' and are left alone. Returns whether anything changed.
+ *
+ * One exception, the rule the members API keeps (api/services/memberships.ts): a team never loses its
+ * last admin. A group change at the IdP that would demote or remove the only admin is not applied: a
+ * team without an admin can only be repaired by a platform admin, and the IdP change is as likely a
+ * reshuffle of groups as a decision about this team. It is audited (`team.member.last_admin_kept`,
+ * visible in the team's audit log), logged as a warning, and listed under `warnings` on the provider
+ * until the team has another admin; then the next sign-in or refresh applies the mapping.
  */
 export async function applyMappings(tx: EntityManager, logger: Logger, provider: LoadedProvider, user: { id: string; email: string }, roles: Map<string, Role | null>, ip: string | null): Promise<boolean> {
   let changed = false;
@@ -60,6 +72,18 @@ export async function applyMappings(tx: EntityManager, logger: Logger, provider:
     }
     const actor = { id: user.id, email: user.email };
     const data = { provider: provider.slug };
+    if (role !== 'admin') {
+      // Locked like the members API does, so two sign-ins demoting the last two admins cannot both pass.
+      const members = await lockMemberships(tx, team.id);
+      const held = members.find((m) => m.userId === user.id)?.role;
+      if (held === 'admin' && !members.some((m) => m.role === 'admin' && m.userId !== user.id)) {
+        logger.warn({ provider: provider.slug, team: slug, userId: user.id, mappedRole: role }, 'a mapping would leave the team without an admin; the last admin keeps the role');
+        const resourceId = `${team.id}:${user.id}`;
+        const recent = await tx.count(AuditLogSchema, { action: LAST_ADMIN_KEPT, resourceType: 'membership', resourceId, createdAt: { $gt: new Date(Date.now() - LAST_ADMIN_AUDIT_EVERY_MS) } });
+        if (!recent) recordAudit(tx, { actor, action: LAST_ADMIN_KEPT, resourceType: 'membership', resourceId, teamId: team.id, ip, data: { ...data, userId: user.id, role: 'admin', mappedRole: role } });
+        continue;
+      }
+    }
     if (role) {
       const { previousRole } = await putMembership(tx, team.id, user.id, role);
       if (previousRole === role) continue;

@@ -79,7 +79,12 @@ export async function finishSaml(provider: LoadedProvider, sp: SpUrls, samlRespo
   try {
     ({ profile } = await samlFor(provider, sp, redis, prefix).validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (err) {
-    throw new SsoRefusedError(`the SAML response was refused: ${(err as Error).message}`);
+    let message = (err as Error).message;
+    // node-saml says this only when every SubjectConfirmationData's NotBefore/NotOnOrAfter is out of bounds.
+    if (/no valid subject confirmation/i.test(message)) message = 'the assertion’s subject confirmation is expired or not yet valid';
+    // Times out of bounds are usually the IdP's clock, not an attack: say how much we allow.
+    const clocks = /not yet valid|expired/i.test(message) ? ` (we accept ${CLOCK_SKEW_MS / 1000} s between the identity provider's clock and ours)` : '';
+    throw new SsoRefusedError(`the SAML response was refused: ${message}${clocks}`);
   }
   if (!profile) throw new SsoRefusedError('the SAML response carries no assertion');
   const xml = profile.getAssertionXml?.() ?? '';

@@ -1,9 +1,12 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
+import { ROLES } from '../../contracts/permissions.ts';
 import { AuthProviderSchema, type AuthProvider } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
+import { findStandingLastAdminKeeps } from '../../db/repositories/teams.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import type { Keyring } from '../secrets/keyring.ts';
+import { LAST_ADMIN_KEPT } from './provision.ts';
 import { SECRET_SCHEMAS, SETTINGS_SCHEMAS, mappingRuleSchema, PROVIDER_TYPES, type MappingRule, type ProviderType } from './settings.ts';
 
 const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", 2 to 63 characters');
@@ -40,6 +43,19 @@ export const providerViewSchema = z.object({
   updatedAt: z.string(),
 });
 export type ProviderView = z.infer<typeof providerViewSchema>;
+
+export const mappingWarningSchema = z.object({
+  team: z.string(),
+  userId: z.uuid(),
+  email: z.string(),
+  mappedRole: z.enum(ROLES).nullable().describe('what the mapping wanted (null: remove from the team)'),
+  at: z.string().describe('when a sign-in or refresh last met the conflict (audited at most daily)'),
+  message: z.string(),
+});
+/** One provider, with what its admins should act on. */
+export const providerDetailSchema = providerViewSchema.extend({
+  warnings: z.array(mappingWarningSchema).describe('mappings held back because they would leave a team without an admin, while that still holds'),
+});
 
 export const toProviderView = (p: AuthProvider): ProviderView => ({
   id: p.id,
@@ -136,4 +152,24 @@ export async function loadProvider(keyring: Keyring, em: EntityManager, by: { sl
 
 export async function listProviders(em: EntityManager, opts: { enabledOnly: boolean }): Promise<AuthProvider[]> {
   return em.find(AuthProviderSchema, opts.enabledOnly ? { enabled: true } : {}, { orderBy: { name: 'asc' } });
+}
+
+/** How far back a held-back mapping is still reported (it is re-audited daily while it recurs). */
+const WARNING_WINDOW_MS = 30 * 24 * 3600_000;
+
+/**
+ * The provider's mappings that were held back to keep a team's last admin (see applyMappings), while
+ * that person is still the team's only admin: the platform admin should make someone else admin, or
+ * change the mapping.
+ */
+export async function providerWarnings(em: EntityManager, provider: { slug: string }): Promise<z.infer<typeof mappingWarningSchema>[]> {
+  const rows = await findStandingLastAdminKeeps(em, { action: LAST_ADMIN_KEPT, provider: provider.slug, since: new Date(Date.now() - WARNING_WINDOW_MS) });
+  return rows.map((r) => ({
+    team: r.teamSlug,
+    userId: r.userId,
+    email: r.email,
+    mappedRole: r.mappedRole,
+    at: r.at.toISOString(),
+    message: `${r.email} is the only admin of team ${r.teamSlug}; the mapping would ${r.mappedRole ? `make them ${r.mappedRole}` : 'remove them'}, so they were kept as admin. Make another member admin (or change the mapping) and the next sign-in applies it.`,
+  }));
 }

@@ -92,3 +92,26 @@ export async function lockMemberships(em: EntityManager, teamId: string): Promis
   const rows = await em.execute<{ user_id: string; role: Role }[]>('select user_id, role from memberships where team_id = ? order by id for update', [teamId]);
   return rows.map((r) => ({ userId: r.user_id, role: r.role }));
 }
+
+/**
+ * Memberships an identity provider's mapping wanted to demote or remove but kept as the team's last
+ * admin (audit `action`, data.provider = `provider`, since `since`) where that still holds: the user is
+ * still admin and still the only one. Newest row per membership.
+ */
+export async function findStandingLastAdminKeeps(
+  em: EntityManager,
+  opts: { action: string; provider: string; since: Date },
+): Promise<{ teamSlug: string; userId: string; email: string; mappedRole: Role | null; at: Date }[]> {
+  const rows = await em.execute<{ team_slug: string; user_id: string; email: string; mapped_role: Role | null; created_at: Date }[]>(
+    `select distinct on (a.resource_id) t.slug as team_slug, u.id as user_id, u.email, a.data->>'mappedRole' as mapped_role, a.created_at
+       from audit_log a
+       join teams t on t.id = a.team_id
+       join memberships m on m.team_id = a.team_id and m.role = 'admin'
+       join users u on u.id = m.user_id and u.id::text = a.data->>'userId'
+      where a.action = ? and a.resource_type = 'membership' and a.data->>'provider' = ? and a.created_at > ?
+        and not exists (select 1 from memberships o where o.team_id = a.team_id and o.role = 'admin' and o.user_id <> u.id)
+      order by a.resource_id, a.id desc`,
+    [opts.action, opts.provider, opts.since],
+  );
+  return rows.map((r) => ({ teamSlug: r.team_slug, userId: r.user_id, email: r.email, mappedRole: r.mapped_role, at: new Date(r.created_at) }));
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, MembershipSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
+import { holdingMemberships } from '../fixtures/locks.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -70,7 +71,7 @@ describe('a team never loses its last admin', () => {
     const path = `/api/v1/teams/${team.slug}/members`;
     // Hold the team's membership rows so both requests are in flight, each past whatever it read
     // without a lock, before either can write: each must not then rely on "another admin remains".
-    const requests = await holdingMemberships(team.id, 2, () => [
+    const requests = await holdingMemberships(em, team.id, 2, () => [
       client(api, platformAdmin).put(path, { userId: a.id, role: 'operator' }),
       client(api, platformAdmin).del(`${path}/${b.id}`),
     ]);
@@ -80,29 +81,3 @@ describe('a team never loses its last admin', () => {
     expect(statuses.filter((s) => s === 200 || s === 204)).toHaveLength(1);
   });
 });
-
-const BLOCKED_BEHIND = `with recursive blocked(pid) as (
-  select pid from pg_stat_activity where ? = any(pg_blocking_pids(pid))
-  union select a.pid from pg_stat_activity a join blocked b on b.pid = any(pg_blocking_pids(a.pid))
-) select count(*) as n from blocked`;
-
-/**
- * Row-locks the team's memberships in a transaction of its own, starts `start()`'s requests, waits
- * until `waiters` database sessions are blocked behind that lock, then commits and returns them.
- */
-async function holdingMemberships<T>(teamId: string, waiters: number, start: () => Promise<T>[]): Promise<Promise<T>[]> {
-  return em().transactional(async (tx) => {
-    await tx.execute('select id from memberships where team_id = ? for update', [teamId]);
-    const { pid } = (await tx.execute<{ pid: number }[]>('select pg_backend_pid() as pid'))[0]!;
-    const requests = start();
-    for (const r of requests) r.catch(() => undefined);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      // Transitively: a second waiter on the same row queues behind the first, not behind us.
-      const { n } = (await em().execute<{ n: string }[]>(BLOCKED_BEHIND, [pid]))[0]!;
-      if (Number(n) >= waiters) return requests;
-      if (Date.now() > deadline) throw new Error(`only ${n} of ${waiters} sessions waited on the membership lock`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  });
-}

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { hash } from '@node-rs/argon2';
 import { Attribute, Change, Client } from 'ldapts';
 import { startListening } from './listening-process.ts';
 import { freePort } from './temporal.ts';
@@ -9,15 +10,19 @@ export const SLAPD_BIN = process.env.SLAPD_BIN ?? '/usr/sbin/slapd';
 const SUFFIX = 'dc=example,dc=test';
 const ROOT_DN = `cn=admin,${SUFFIX}`;
 const ROOT_PW = 'root-secret';
+/** The cost slappasswd's argon2 module uses by default (argon2i there; argon2id here, verified alike). */
+const SLAPPASSWD_ARGON2 = { memoryCost: 4096, timeCost: 3, parallelism: 1 };
 
 export type LdapUser = { uid: string; password: string; mail: string; cn: string };
 
 /**
  * A real directory: Debian's slapd with a throwaway slapd.conf and mdb database under a temp dir, on a
  * free loopback port. Seeded with a read-only service account, users under ou=people and groups under
- * ou=groups, where `platform` contains the group `ops` (nesting) rather than users.
+ * ou=groups, where `platform` contains the group `ops` (nesting) rather than users. `argon2` stores the
+ * users' passwords as `{ARGON2}` hashes (slapd's argon2 module), as a directory that hashes them slowly
+ * does: a bind with a wrong password then costs what a real one costs.
  */
-export async function startLdap(users: LdapUser[], groups: Record<string, string[]>) {
+export async function startLdap(users: LdapUser[], groups: Record<string, string[]>, opts: { argon2?: boolean } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-slapd-'));
   mkdirSync(path.join(dir, 'db'));
   const port = await freePort();
@@ -29,6 +34,7 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
       `pidfile ${path.join(dir, 'slapd.pid')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
+      ...(opts.argon2 ? ['moduleload argon2'] : []),
       'database mdb',
       `suffix "${SUFFIX}"`,
       `rootdn "${ROOT_DN}"`,
@@ -52,7 +58,7 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
   await add(serviceDn, { objectClass: ['organizationalRole', 'simpleSecurityObject'], cn: 'reader', userPassword: servicePassword });
   const userDn = (uid: string) => `uid=${uid},ou=people,${SUFFIX}`;
   const groupDn = (cn: string) => `cn=${cn},ou=groups,${SUFFIX}`;
-  for (const u of users) await add(userDn(u.uid), { objectClass: 'inetOrgPerson', uid: u.uid, cn: u.cn, sn: u.cn, mail: u.mail, userPassword: u.password });
+  for (const u of users) await add(userDn(u.uid), { objectClass: 'inetOrgPerson', uid: u.uid, cn: u.cn, sn: u.cn, mail: u.mail, userPassword: opts.argon2 ? `{ARGON2}${await hash(u.password, SLAPPASSWD_ARGON2)}` : u.password });
   // A member is a user (uid) or, for nesting, another group (cn); groupOfNames needs one member at least.
   const memberDn = (m: string) => (users.some((u) => u.uid === m) ? userDn(m) : groupDn(m));
   for (const [cn, members] of Object.entries(groups)) await add(groupDn(cn), { objectClass: 'groupOfNames', cn, member: members.map(memberDn) });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, MembershipSchema, RefreshFamilySchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
@@ -46,6 +46,8 @@ async function redeem(code: string) {
 beforeAll(async () => {
   api = await startApi(ownRedisKeys(`sso-oidc-${tag}`));
   team = await createTeam(api.deps.db.em, `sso-${tag}`);
+  // A local team admin: the team never depends on an SSO user for its only admin (test/sso/last-admin.test.ts covers that).
+  await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
   const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
   adminToken = await tokenFor(api, admin.id);
   idp = await startOidcProvider({
@@ -55,6 +57,9 @@ beforeAll(async () => {
       carol: { email: `carol-${tag}@corp.test`, emailVerified: false, name: 'Carol', groups: ['ops'] },
       dave: { email: `dave-${tag}@corp.test`, emailVerified: true, name: 'Dave', groups: ['ops'] },
       erin: { email: `erin-${tag}@corp.test`, emailVerified: true, name: 'Erin', groups: ['marketing'] },
+      hank: { email: `hank-${tag}@corp.test`, emailVerified: true, name: 'Hank', groups: ['ops'] },
+      ivy: { email: `ivy-${tag}@corp.test`, emailVerified: true, name: 'Ivy', groups: ['ops'] },
+      jack: { email: `jack-${tag}@corp.test`, emailVerified: true, name: 'Jack', groups: ['ops'] },
     },
   });
   await addProvider('corp');
@@ -148,6 +153,45 @@ describe('OIDC sign-in against a real provider', () => {
     const flow = JSON.parse((await api.deps.redis.get(key))!) as { nonce: string };
     await api.deps.redis.set(key, JSON.stringify({ ...flow, nonce: 'another-sign-in' }), 'EX', 60);
     expect(fragmentOf(await locationOf(next)).sso_error).toMatch(/nonce/);
+  });
+});
+
+describe('the ID token itself', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  afterEach(() => {
+    idp.idTokenClaims = null;
+  });
+
+  it('refuses an ID token issued for another client (aud), naming settings.clientId, and creates no one', async () => {
+    for (const aud of ['another-client', ['another-client', 'a-third-one']]) {
+      idp.idTokenClaims = (claims) => ({ ...claims, aud });
+      const done = await signIn('corp', 'hank');
+      expect(done.sso).toBeUndefined();
+      expect(done.sso_error).toMatch(/another client.*settings\.clientId/);
+    }
+    expect(await em().count(UserSchema, { email: `hank-${tag}@corp.test` })).toBe(0);
+    // The same person with a token for us signs in: the refusal was the audience, nothing else.
+    idp.idTokenClaims = null;
+    expect((await signIn('corp', 'hank')).sso).toEqual(expect.any(String));
+  });
+
+  it('tolerates the provider’s clock within clockToleranceSeconds (30 s) either way, and refuses it beyond', async () => {
+    // Provider's clock 20 s ahead: issued "in the future"; 20 s behind: expired by 20 s. Both inside 30 s.
+    const within = [() => ({ iat: now() + 20, exp: now() + 620 }), () => ({ iat: now() - 620, exp: now() - 20 })];
+    for (const shift of within) {
+      idp.idTokenClaims = (claims) => ({ ...claims, ...shift() });
+      expect(await signIn('corp', 'ivy')).toEqual({ sso: expect.any(String) });
+    }
+    // 90 s ahead, 90 s behind: the clocks disagree more than we accept; the admin is told which setting.
+    const beyond = [() => ({ iat: now() + 90, exp: now() + 690 }), () => ({ iat: now() - 690, exp: now() - 90 })];
+    for (const shift of beyond) {
+      idp.idTokenClaims = (claims) => ({ ...claims, ...shift() });
+      const done = await signIn('corp', 'jack');
+      expect(done.sso).toBeUndefined();
+      expect(done.sso_error).toMatch(/clock.*settings\.clockToleranceSeconds/);
+    }
+    expect(await em().count(UserSchema, { email: `jack-${tag}@corp.test` })).toBe(0);
+    expect(await em().count(UserSchema, { email: `ivy-${tag}@corp.test` })).toBe(1);
   });
 });
 

@@ -32,6 +32,8 @@ export type AssertionInput = {
   groups: string[];
   /** Seconds from now; negative = already expired. */
   validForSeconds?: number;
+  /** NotBefore, seconds from now (an IdP whose clock runs ahead of ours sets it in our future); default a minute ago. */
+  notBeforeSeconds?: number;
   id?: string;
 };
 
@@ -42,7 +44,7 @@ export type AssertionInput = {
 export function samlResponse(key: { privateKey: string; cert: string }, a: AssertionInput, opts: { sign?: boolean } = {}): string {
   const now = new Date();
   const until = new Date(now.getTime() + (a.validForSeconds ?? 300) * 1000);
-  const before = new Date(Math.min(now.getTime(), until.getTime()) - 60_000);
+  const before = a.notBeforeSeconds === undefined ? new Date(Math.min(now.getTime(), until.getTime()) - 60_000) : new Date(now.getTime() + a.notBeforeSeconds * 1000);
   const id = a.id ?? `_a${crypto.randomUUID().replaceAll('-', '')}`;
   const attr = (name: string, values: string[]) =>
     `<saml:Attribute Name="${name}">${values.map((v) => `<saml:AttributeValue>${v}</saml:AttributeValue>`).join('')}</saml:Attribute>`;

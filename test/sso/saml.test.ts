@@ -91,4 +91,19 @@ describe('SAML 2.0 service provider', () => {
     }
     expect(await em().count(UserSchema, { email: { $in: [victim, `x-${tag}@corp.test`] } })).toBe(0);
   });
+
+  it('tolerates 30 s between the IdP’s clock and ours either way (NotBefore ahead, NotOnOrAfter behind), and refuses more', async () => {
+    const skewed = `skew-${tag}@corp.test`;
+    const as = (over: Partial<AssertionInput>) => async () => samlResponse(key, assertion(await started(), { email: skewed, nameId: skewed, ...over }));
+    for (const make of [as({ notBeforeSeconds: 20 }), as({ validForSeconds: -20 })]) {
+      expect(await post(await make())).toEqual({ sso: expect.any(String) });
+    }
+    const refusals = [[as({ notBeforeSeconds: 60 }), /not yet valid/], [as({ validForSeconds: -60 }), /expired/]] as const;
+    for (const [make, why] of refusals) {
+      const outcome = await post(await make());
+      expect(outcome.sso).toBeUndefined();
+      expect(outcome.sso_error).toMatch(why);
+      expect(outcome.sso_error).toMatch(/30 s/);
+    }
+  });
 });
