@@ -6,7 +6,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { startLdap, type LdapPeer } from '../peers/ldap.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
-import { inOwnBrowser } from './browser.ts';
+import { inOwnBrowser, signIn } from './browser.ts';
 
 // Single sign-on as a person meets it (issue 14): headless Chromium on the login page, through the OIDC
 // provider's own login and consent pages, and with a directory account. Needs the built dashboard.
@@ -17,6 +17,8 @@ let api: TestApi;
 let idp: OidcPeer;
 let ldap: LdapPeer;
 let team: { id: string; slug: string };
+let admin: Awaited<ReturnType<typeof createUser>>;
+let adminToken: string;
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
@@ -29,8 +31,8 @@ beforeAll(async () => {
     accounts: { olga: { email: `olga-${tag}@corp.test`, emailVerified: true, name: 'Olga', groups: ['ops'] } },
   });
   team = await createTeam(api.deps.db.em, `ui-sso-${tag}`);
-  const admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
-  const token = await tokenFor(api, admin.id);
+  admin = await createUser(api.deps.db.em, { role: 'platform-admin' });
+  const token = (adminToken = await tokenFor(api, admin.id));
   const mappings = [{ group: 'ops', team: team.slug, role: 'operator' }];
   for (const body of [
     { slug: `corp-${tag}`, name: `Corp ${tag}`, type: 'oidc', settings: { issuer: idp.issuer, clientId: OIDC_CLIENT.clientId, scopes: ['openid', 'email', 'profile', 'groups'] }, secrets: { clientSecret: OIDC_CLIENT.clientSecret }, mappings },
@@ -76,6 +78,21 @@ describe('single sign-on in the browser', () => {
       await page.getByLabel('Password').fill('lena-password');
       await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await page.getByRole('heading', { name: 'Runs' }).waitFor();
+    });
+  });
+
+  it('shows a platform admin the mapping it held back because it would leave a team without its only admin', async () => {
+    // Lena (an operator through the directory's "ops" group) becomes the team's only admin by hand; her
+    // next directory sign-in would make her operator again, and the platform keeps her admin instead.
+    const login = (password: string) => client(api).post(`/api/v1/sso/dir-${tag}/login`, { username: 'lena', password });
+    expect((await login('lena-password')).status).toBe(200);
+    expect((await client(api, adminToken).put(`/api/v1/teams/${team.slug}/members`, { email: `lena-${tag}@dir.test`, role: 'admin' })).status).toBe(200);
+    expect((await login('lena-password')).status).toBe(200);
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, admin);
+      await page.goto(`${api.baseUrl}/admin/sign-in`);
+      const notice = page.getByRole('alert').filter({ hasText: `Directory ${tag}: mappings held back` });
+      await expect(notice.textContent()).resolves.toContain(`lena-${tag}@dir.test is the only admin of team ${team.slug}; the mapping would make them operator`);
     });
   });
 });

@@ -5,6 +5,8 @@ import { AdminNav } from '../components/AdminNav.tsx';
 import { useApiAction } from '../form/use-api-action.ts';
 
 type Provider = { id: string; slug: string; name: string; type: string; enabled: boolean; settings: Record<string, unknown>; secretFields: string[]; mappings: { group: string; team: string; role: string }[] };
+/** A mapping held back because it would leave a team without an admin (GET /api/v1/auth/providers/:id). */
+type MappingWarning = { team: string; email: string; message: string };
 
 const EXAMPLES: Record<string, { settings: object; secrets: object }> = {
   oidc: { settings: { preset: 'generic', issuer: 'https://idp.example.com', clientId: '', scopes: ['openid', 'email', 'profile', 'groups'] }, secrets: { clientSecret: '' } },
@@ -40,7 +42,14 @@ export function AuthProvidersPage() {
   const [items, setItems] = useState<Provider[]>([]);
   const [form, setForm] = useState({ slug: '', name: '', type: 'oidc', settings: pretty(EXAMPLES.oidc!.settings), secrets: pretty(EXAMPLES.oidc!.secrets), mappings: '[]' });
   const action = useApiAction();
-  const load = () => void get<{ items: Provider[] }>('/api/v1/auth/providers').then((b) => setItems(b.items));
+  const [warnings, setWarnings] = useState<Record<string, MappingWarning[]>>({});
+  // The list leaves warnings out (each costs a query); a platform has a handful of providers, so each is asked.
+  const load = () =>
+    void get<{ items: Provider[] }>('/api/v1/auth/providers').then(async (b) => {
+      setItems(b.items);
+      const details = await Promise.all(b.items.map((p) => get<{ warnings: MappingWarning[] }>(`/api/v1/auth/providers/${p.id}`).then((d) => [p.id, d.warnings] as const)));
+      setWarnings(Object.fromEntries(details));
+    });
   useEffect(load, []);
   const pickType = (type: string) => setForm({ ...form, type, settings: pretty(EXAMPLES[type]?.settings ?? {}), secrets: pretty(EXAMPLES[type]?.secrets ?? {}) });
   const create = action.submit(async () => {
@@ -97,6 +106,18 @@ export function AuthProvidersPage() {
           ))}
         </tbody>
       </table>
+      {items
+        .filter((p) => warnings[p.id]?.length)
+        .map((p) => (
+          <div key={p.id} class="card notice" role="alert" aria-labelledby={`warnings-${p.id}`}>
+            <h2 id={`warnings-${p.id}`}>{p.name}: mappings held back</h2>
+            <ul>
+              {warnings[p.id]!.map((w) => (
+                <li key={`${w.team}:${w.email}`}>{w.message}</li>
+              ))}
+            </ul>
+          </div>
+        ))}
       <form class="card" onSubmit={create} aria-labelledby="add-provider">
         <h2 id="add-provider">Add a provider</h2>
         <label for="provider-type" class="label">
