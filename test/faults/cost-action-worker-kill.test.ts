@@ -25,7 +25,7 @@ let integration: string;
 beforeAll(async () => {
   moto = await startMoto();
   relay = await startAwsRelay(moto.url);
-  ec2 = new EC2Client({ region, endpoint: moto.url, credentials: keys });
+  ec2 = new EC2Client({ region, endpoint: moto.url, credentials: { ...keys } });
   // Integrations are an admin's to create.
   const orm = await initOrm(stack().env.DATABASE_URL!, { poolMax: 1 });
   const admin = await createUser(orm.em, { teams: [stack().team], role: 'admin' });

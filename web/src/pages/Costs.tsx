@@ -5,6 +5,7 @@ import { may, useMe } from '../client/me.ts';
 import { formatTime } from '../format.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate } from '../router.tsx';
+import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TimeChart } from '../components/TimeChart.tsx';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -141,7 +142,11 @@ export function CostsPage() {
                 {formatTime(f.firstSeenAt)} – {formatTime(f.status === 'resolved' ? f.resolvedAt! : f.lastSeenAt)}
               </td>
               <td>
-                {f.actionRunId && <Link href={`/runs/${f.actionRunId}`}>action run</Link>}
+                {f.actionRunId && (
+                  <div>
+                    <Link href={`/runs/${f.actionRunId}`}>action run</Link> {f.actionRunStatus && <StatusBadge status={f.actionRunStatus} />}
+                  </div>
+                )}
                 {f.fixable && may(me, f.team, 'runs:start:cost-action') && (
                   <button type="button" onClick={() => void fix(f)}>
                     Fix
