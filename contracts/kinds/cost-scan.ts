@@ -10,7 +10,7 @@ const money = z.number().min(0).max(1e12);
 export const costScanParamsSchema = z.strictObject({
   integration: z.uuid().describe('id of the team\'s aws integration (the account scanned; the run target)'),
   idleCpuPercent: z.number().min(0).max(100).default(5).describe('a running instance whose average CPU stays below this is idle'),
-  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (CloudWatch CPUUtilization, hourly)'),
+  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (CloudWatch CPUUtilization, averaged over the whole window)'),
   snapshotAgeDays: z.number().int().min(0).max(3650).default(90).describe('snapshots older than this are findings'),
   monthlyBudget: money.optional().describe('the account\'s monthly budget (the Cost Explorer currency): a forecast above it raises an alert'),
   teamTag: z.string().regex(/^[\w.:/=+@ -]{1,128}$/, 'an AWS tag key').default('team').describe('the cost allocation tag that names the team owning a cost'),
