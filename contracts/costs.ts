@@ -31,7 +31,7 @@ export const costOverviewSchema = z.object({
     byService: amounts,
     byTeam: amounts.describe('by the cost allocation tag the scans name'),
     byAccount: amounts.describe('month to date per account'),
-    scans: z.array(z.object({ at: z.string(), account: z.string(), monthToDate: z.number(), forecast: z.number(), estimatedMonthlySavings: z.number() })).describe('every scan in the window, oldest first'),
+    scans: z.array(z.object({ at: z.string(), account: z.string(), accountId: z.uuid(), monthToDate: z.number(), forecast: z.number(), estimatedMonthlySavings: z.number() })).describe('every scan in the window, oldest first'),
   }),
 });
 

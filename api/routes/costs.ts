@@ -61,7 +61,7 @@ function overview(reports: CostReport[]): CostOverview {
     add(trends.byTeam, r.totals.byTeam);
     add(trends.byAccount, { [ref(r.integration).name]: r.totals.monthToDate });
   }
-  trends.scans = reports.map((r) => ({ at: r.at.toISOString(), account: ref(r.integration).name, monthToDate: r.totals.monthToDate, forecast: r.totals.forecast, estimatedMonthlySavings: r.estimatedMonthlySavings }));
+  trends.scans = reports.map((r) => ({ at: r.at.toISOString(), account: ref(r.integration).name, accountId: ref(r.integration).id, monthToDate: r.totals.monthToDate, forecast: r.totals.forecast, estimatedMonthlySavings: r.estimatedMonthlySavings }));
   return {
     latest: [...latest.values()].map((r) => ({ team: ref(r.team).slug, account: { id: ref(r.integration).id, name: ref(r.integration).name }, at: r.at.toISOString(), runId: r.runId, totals: r.totals, openFindings: r.openFindings, estimatedMonthlySavings: r.estimatedMonthlySavings })),
     trends,

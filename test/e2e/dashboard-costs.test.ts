@@ -64,9 +64,12 @@ beforeAll(async () => {
   const created = await client(api, token).post('/api/v1/integrations', { team: team.slug, type: 'aws', name: 'prod', settings: { regions: [region], endpoint: moto.url }, secrets: keys });
   expect(created.status).toBe(201);
   aws = created.body.id;
-  // Two scans, so the per-scan trend has a line to draw.
-  for (let i = 0; i < 2; i++) {
-    const res = await client(api, token).post('/api/v1/runs', { kind: 'cost-scan', team: team.slug, params: { integration: aws, monthlyBudget: 100 } });
+  // A second account (the same moto: the same spend and waste), so the per-scan trend must add accounts up.
+  const staging = await client(api, token).post('/api/v1/integrations', { team: team.slug, type: 'aws', name: 'staging', settings: { regions: [region], endpoint: moto.url }, secrets: keys });
+  expect(staging.status).toBe(201);
+  // Two scans of prod, then one of staging: the per-scan trend has a line to draw.
+  for (const integration of [aws, aws, staging.body.id as string]) {
+    const res = await client(api, token).post('/api/v1/runs', { kind: 'cost-scan', team: team.slug, params: { integration, monthlyBudget: 100 } });
     expect(res.status).toBe(201);
     const run = await until(`scan ${res.body.id} to end`, async () => {
       const r = (await client(api, token).get(`/api/v1/runs/${res.body.id}`)).body;
@@ -88,8 +91,8 @@ describe('Costs page', () => {
       await page.getByRole('link', { name: 'Costs' }).click();
       await page.getByRole('heading', { name: 'Costs' }).waitFor();
 
-      const account = page.getByTestId('cost-account');
-      await account.getByRole('heading', { name: 'prod' }).waitFor();
+      await expect(page.getByTestId('cost-account').getByRole('heading').allTextContents()).resolves.toEqual(['prod', 'staging']);
+      const account = page.getByTestId('cost-account').filter({ has: page.getByRole('heading', { name: 'prod' }) });
       // 180 month to date over 3 days of data; the forecast is the daily rate over the month, above the 100 budget.
       await expect(account.textContent()).resolves.toMatch(/Month to date \$180\.00, forecast \$[\d,]+\.\d\d of a \$100\.00 budget/);
       await expect(account.locator('.error').count()).resolves.toBe(1);
@@ -99,19 +102,25 @@ describe('Costs page', () => {
       const daily = page.getByRole('img', { name: 'Daily spend' });
       await daily.locator('canvas').waitFor();
       await expect(daily.locator('.u-legend .u-series').count()).resolves.toBe(2);
-      const perScan = page.getByRole('img', { name: 'Month to date, forecast and savings at each scan' });
+      const perScan = page.getByRole('img', { name: 'Month to date, forecast and savings at each scan (all accounts)' });
       await perScan.locator('canvas').waitFor();
       await expect(perScan.locator('.u-legend .u-series').allTextContents()).resolves.toEqual([expect.any(String), expect.stringContaining('month to date'), expect.stringContaining('forecast'), expect.stringContaining('savings to make')]);
+      // At the last scan (staging's) the lines hold both accounts: 180 + 180 month to date, not staging's 180 alone.
+      const plot = await perScan.locator('.u-over').boundingBox();
+      await page.mouse.move(plot!.x + plot!.width - 1, plot!.y + plot!.height / 2);
+      await expect(perScan.locator('.u-legend .u-series').nth(1).locator('.u-value').textContent()).resolves.toBe('360');
       await expect(page.locator('.cost-breakdowns caption').allTextContents()).resolves.toEqual(['By service', 'By team tag', 'By account']);
-      await expect(page.locator('.cost-breakdowns').textContent()).resolves.toContain('Amazon Elastic Compute Cloud - Compute$150.00');
+      await expect(page.locator('.cost-breakdowns').textContent()).resolves.toContain('Amazon Elastic Compute Cloud - Compute$300.00');
 
       const findings = page.getByTestId('cost-findings');
-      await waitForCount(page, '[data-testid=cost-findings] tbody tr', 3);
-      const rows = await findings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('code')?.textContent, tr.querySelector('td.num')?.textContent]));
-      expect(rows.sort()).toEqual([[seeded.address, '$3.65'], [seeded.idle, '$60.74'], [seeded.volume, '$8.00']].sort());
+      await waitForCount(page, '[data-testid=cost-findings] tbody tr', 6);
+      const rows = await findings.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('code')?.textContent, tr.querySelectorAll('td')[2]?.textContent, tr.querySelector('td.num')?.textContent]));
+      const each = [[seeded.address, '$3.65'], [seeded.idle, '$60.74'], [seeded.volume, '$8.00']] as const;
+      expect(rows.sort()).toEqual(['prod', 'staging'].flatMap((name) => each.map(([id, saving]) => [id, `${name} / ${region}`, saving])).sort());
       await screenshot(page, 'costs');
 
-      const idle = findings.locator('tbody tr').filter({ hasText: seeded.idle });
+      const idleOf = (name: string) => page.getByTestId('cost-findings').locator('tbody tr').filter({ hasText: seeded.idle }).filter({ hasText: `${name} / ` });
+      const idle = idleOf('prod');
       page.once('dialog', (d) => void d.accept());
       await idle.getByRole('button', { name: 'Fix' }).click();
       await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
@@ -122,10 +131,13 @@ describe('Costs page', () => {
 
       // Back on the page the finding links its action run, and offers no second fix while that run waits.
       await page.goBack();
-      const again = page.getByTestId('cost-findings').locator('tbody tr').filter({ hasText: seeded.idle });
+      const again = idleOf('prod');
       await again.getByRole('link', { name: 'action run' }).waitFor();
       await expect(again.getByRole('link', { name: 'action run' }).getAttribute('href')).resolves.toBe(`/runs/${runId}`);
+      await expect(again.locator('[data-status=awaiting_approval]').count()).resolves.toBe(1);
       await expect(again.getByRole('button', { name: 'Fix' }).count()).resolves.toBe(0);
+      // The same instance seen through the other account is its own finding, still fixable.
+      await expect(idleOf('staging').getByRole('button', { name: 'Fix' }).count()).resolves.toBe(1);
     });
   }, 120_000);
 });
