@@ -68,7 +68,7 @@ try {
     const running: string[] = [];
     for await (const p of paginateDescribeInstances({ client: e, pageSize: 1000 }, { Filters: [{ Name: 'instance-state-name', Values: ['running'] }] })) for (const r of p.Reservations ?? []) for (const i of r.Instances ?? []) running.push(i.InstanceId!);
     for (let i = 0; i < running.length; i += 500) {
-      const queries: MetricDataQuery[] = running.slice(i, i + 500).map((id, n) => ({ Id: `q${n}`, MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: id }] }, Period: 3600, Stat: 'Average' } }));
+      const queries: MetricDataQuery[] = running.slice(i, i + 500).map((id, n) => ({ Id: `q${n}`, MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: id }] }, Period: 7 * 86_400, Stat: 'Average' } }));
       for await (const _ of paginateGetMetricData({ client: c }, { MetricDataQueries: queries, StartTime: new Date(Date.now() - 7 * 86_400_000), EndTime: new Date() }));
     }
     for await (const _ of paginateDescribeVolumes({ client: e, pageSize: 1000 }, { Filters: [{ Name: 'status', Values: ['available'] }] }));

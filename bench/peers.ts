@@ -57,7 +57,7 @@ export async function startBenchStack(overrides: Record<string, string> = {}) {
   return { api, env: bench.env, stop };
 }
 
-export type ServerProcess = { child: ChildProcess; baseUrl: string; stop: () => Promise<void> };
+export type ServerProcess = { child: ChildProcess; baseUrl: string; message: Record<string, unknown>; stop: () => Promise<void> };
 
 /**
  * A server script (bench/servers/*.ts) in a process of its own, so that the load generator and the
@@ -67,14 +67,14 @@ export function spawnServer(script: string, env: Record<string, string> = {}, ex
   const child = fork(new URL(script, import.meta.url), { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
-    child.once('message', (m: { port: number }) => {
+    child.once('message', (m: { port: number } & Record<string, unknown>) => {
       const stop = () =>
         new Promise<void>((done) => {
           if (child.exitCode !== null) return done();
           child.once('exit', () => done());
           child.kill('SIGTERM');
         });
-      resolve({ child, baseUrl: `http://127.0.0.1:${m.port}`, stop });
+      resolve({ child, baseUrl: `http://127.0.0.1:${m.port}`, message: m, stop });
     });
   });
 }

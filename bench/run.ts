@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MARKDOWN, replaceMarkedBlock } from './stats.ts';
 
-const BENCHES = ['http', 'api-tokens', 'live-events', 'run-start', 'log-viewer', 'ansible', 'ssh-command', 'alerts', 'deploy-docker', 'cost-scan'] as const;
+const BENCHES = ['http', 'api-tokens', 'live-events', 'run-start', 'log-viewer', 'ansible', 'ssh-command', 'alerts', 'deploy-docker', 'cost-scan', 'health-scan'] as const;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = `${root}README.md`;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FINDING_TYPES } from './kinds/cost-scan.ts';
+import { runStatusSchema } from './runs.ts';
 import { teamSlugSchema } from './teams.ts';
 
 const amounts = z.record(z.string(), z.number());
@@ -30,7 +31,7 @@ export const costOverviewSchema = z.object({
     byService: amounts,
     byTeam: amounts.describe('by the cost allocation tag the scans name'),
     byAccount: amounts.describe('month to date per account'),
-    scans: z.array(z.object({ at: z.string(), account: z.string(), monthToDate: z.number(), forecast: z.number(), estimatedMonthlySavings: z.number() })).describe('every scan in the window, oldest first'),
+    scans: z.array(z.object({ at: z.string(), account: z.string(), accountId: z.uuid(), monthToDate: z.number(), forecast: z.number(), estimatedMonthlySavings: z.number() })).describe('every scan in the window, oldest first'),
   }),
 });
 
@@ -48,9 +49,10 @@ export const findingViewSchema = z.object({
   firstSeenAt: z.string(),
   lastSeenAt: z.string(),
   resolvedAt: z.string().nullable(),
-  actionRunId: z.uuid().nullable(),
+  actionRunId: z.uuid().nullable().describe('the latest cost-action run started for it (from "fix" on)'),
+  actionRunStatus: runStatusSchema.nullable().describe('that run\'s status: while it is active or has succeeded, the finding offers no second fix'),
   realisedMonthlySavings: z.number().nullable(),
-  fixable: z.boolean().describe('a cost-action can fix it (old snapshots are left to a person)'),
+  fixable: z.boolean().describe('a cost-action can fix it now: open, not an old snapshot (left to a person), and no action run of it waiting, running or succeeded'),
 });
 export const findingListSchema = z.object({ items: z.array(findingViewSchema), nextCursor: z.string().nullable() });
 export type FindingView = z.infer<typeof findingViewSchema>;

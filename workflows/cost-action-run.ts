@@ -6,10 +6,11 @@ import { createReporter } from './blocks/reporter.ts';
 
 export type CostActionRunActivities = { runCostAction(input: { runId: string; teamId: string; params: CostActionParams }): Promise<CostActionResult> };
 
-const cloud = proxyActivities<CostActionRunActivities>({
+const actOn = (heartbeatTimeoutMs: number) => proxyActivities<CostActionRunActivities>({
   // A volume's snapshot must complete before the delete; large ones take a while.
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
+  // The activity heartbeats every second, so a dead worker is noticed within the platform's heartbeat timeout.
+  heartbeatTimeout: heartbeatTimeoutMs,
   cancellationType: 'WAIT_CANCELLATION_COMPLETED',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
@@ -26,7 +27,7 @@ export async function costActionRun(input: RunInput<CostActionParams>): Promise<
   try {
     const decided = await gate.decide({ summary: { action: params.action, resourceId: params.resourceId, region: params.region }, timeoutMs: input.approvalTimeoutMs, next: 'act' });
     if (decided !== 'approved') return;
-    const result = await cloud.runCostAction({ runId: input.runId, teamId: input.teamId, params });
+    const result = await actOn(input.heartbeatTimeoutMs ?? 30_000).runCostAction({ runId: input.runId, teamId: input.teamId, params });
     await report({ status: 'succeeded', step: null, summary: result, message: result.detail });
   } catch (err) {
     if (isCancellation(err)) {

@@ -4,7 +4,8 @@ import type { RunInput } from '../contracts/temporal.ts';
 import { createReporter } from './blocks/reporter.ts';
 
 const scans = proxyActivities<{ runHealthScan(input: { runId: string; teamId: string; params: HealthScanParams }): Promise<HealthScanSummary> }>({
-  // Each probe is bounded by its own timeout (at most 60 s) and a scan probes 10 at a time.
+  // Each probe is bounded by its own timeout, and a scan probes enough at once to end within 8 minutes
+  // even if every probe times out (probeLanes in activities/health/index.ts).
   startToCloseTimeout: '10 minutes',
   retry: { maximumAttempts: 3 },
 });

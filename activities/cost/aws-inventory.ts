@@ -12,7 +12,12 @@ const PAGE = { pageSize: 1000 };
 type Rules = Pick<CostScanParams, 'idleCpuPercent' | 'idleDays' | 'snapshotAgeDays' | 'teamTag'> & { accountId: string };
 const tagOf = (tags: Tag[] | undefined, key: string) => tags?.find((t) => t.Key === key)?.Value ?? null;
 
-/** Average CPU per instance over the window; an instance CloudWatch has no datapoint for is left out (not judged idle). */
+/**
+ * Average CPU per instance over the window; an instance CloudWatch has no datapoint for is left out (not
+ * judged idle). One period spans the whole window, so each instance is one datapoint: hourly periods
+ * returned 168 a week each (more pages), and cost moto time in proportion to periods × all datapoints
+ * (at 5,000 instances a GetMetricData call took minutes and the bench's scan never ended).
+ */
 async function averageCpu(clients: AwsClients, region: string, instanceIds: string[], days: number, now: Date): Promise<Map<string, number>> {
   const averages = new Map<string, number>();
   for (let i = 0; i < instanceIds.length; i += METRIC_BATCH) {
@@ -20,7 +25,7 @@ async function averageCpu(clients: AwsClients, region: string, instanceIds: stri
     // Query ids must start with a lower-case letter: the position in the batch names each instance.
     const queries: MetricDataQuery[] = batch.map((id, n) => ({
       Id: `q${n}`,
-      MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: id }] }, Period: 3600, Stat: 'Average' },
+      MetricStat: { Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: id }] }, Period: days * 86_400, Stat: 'Average' },
       ReturnData: true,
     }));
     const values = new Map<string, number[]>();

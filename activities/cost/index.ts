@@ -65,29 +65,36 @@ export function createCostActivities(deps: CostActivityDeps) {
      */
     async runCostScan(input: CostScanInput): Promise<CostScanSummary> {
       const { params, runId, teamId } = input;
-      return open(teamId, params.integration, runId, async (cloud, account) => {
-        const observed = (await Promise.all(cloud.regions.map((region) => cloud.findWaste(region, params)))).flat();
-        Context.current().heartbeat();
-        const totals = await cloud.monthToDate(params.teamTag, params.monthlyBudget ?? null);
-        await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${cloud.regions.join(', ')}`);
-        const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: cloud.regions, observed, totals });
-        for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
-        for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
-        const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });
-        const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
-        return {
-          account,
-          totals,
-          findings: {
-            open: outcome.open.length,
-            new: outcome.opened.length,
-            resolved: outcome.resolved.length,
-            estimatedMonthlySavings: sum(outcome.open.map((f) => f.monthlySavings)),
-            realisedMonthlySavings: sum(outcome.resolved.map((f) => f.realisedMonthlySavings ?? 0)),
-          },
-          alerts,
-        };
-      });
+      // A large account takes minutes of Describe* and GetMetricData pages before anything is counted:
+      // beating meanwhile, the 5-minute heartbeat timeout catches a dead worker, not a big account
+      // (which it used to time out, starting a second attempt beside the first).
+      const heartbeat = setInterval(() => Context.current().heartbeat(), 10_000);
+      try {
+        return await open(teamId, params.integration, runId, async (cloud, account) => {
+          const observed = (await Promise.all(cloud.regions.map((region) => cloud.findWaste(region, params)))).flat();
+          const totals = await cloud.monthToDate(params.teamTag, params.monthlyBudget ?? null);
+          await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${cloud.regions.join(', ')}`);
+          const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: cloud.regions, observed, totals });
+          for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
+          for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
+          const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });
+          const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
+          return {
+            account,
+            totals,
+            findings: {
+              open: outcome.open.length,
+              new: outcome.opened.length,
+              resolved: outcome.resolved.length,
+              estimatedMonthlySavings: sum(outcome.open.map((f) => f.monthlySavings)),
+              realisedMonthlySavings: sum(outcome.resolved.map((f) => f.realisedMonthlySavings ?? 0)),
+            },
+            alerts,
+          };
+        });
+      } finally {
+        clearInterval(heartbeat);
+      }
     },
 
     /** The approved action, at most once in effect: each action first reads the resource's own state (aws-, azure-, gcp-actions.ts). */

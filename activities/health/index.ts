@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { NewRunEvent } from '../../contracts/events.ts';
 import type { HealthScanParams, HealthScanSummary } from '../../contracts/kinds/health-scan.ts';
 import type { Client } from '@temporalio/client';
 import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
@@ -15,13 +16,21 @@ import { probe, type PlatformClients } from './checks.ts';
 export type HealthActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; temporal: Client; keyring: Keyring } & AlertAnnouncer;
 export type HealthScanInput = { runId: string; teamId: string; params: HealthScanParams };
 
-/** How many checks of one scan probe at once: enough for 50 checks inside one timeout, few enough to be polite. */
+/** How many checks of one scan probe at once, at least: few enough to be polite to the services watched. */
 const PARALLEL = 10;
+/** What a scan may take if every probe times out; the workflow gives the activity 10 minutes. */
+const WORST_CASE_MS = 8 * 60_000;
+/**
+ * The lanes a scan probes its checks in: ten, or more when the checks' timeouts added up would not
+ * fit WORST_CASE_MS in ten lanes (500 checks of 60 s each: 63 lanes).
+ */
+export const probeLanes = (checks: Array<{ timeoutMs: number }>) =>
+  Math.min(checks.length, Math.max(PARALLEL, Math.ceil(checks.reduce((sum, c) => sum + c.timeoutMs, 0) / WORST_CASE_MS)));
 
 export function createHealthActivities(deps: HealthActivityDeps) {
   return {
     /**
-     * Probes every check (at most PARALLEL at once), writes a line per check as it finishes, then counts
+     * Probes every check (probeLanes at once), writes a line per check as it finishes, then counts
      * the scan into the monitor's checks (recordScan: damped, once per run) and returns the summary.
      */
     async runHealthScan(input: HealthScanInput): Promise<HealthScanSummary> {
@@ -36,6 +45,22 @@ export function createHealthActivities(deps: HealthActivityDeps) {
         kubernetes: (id) =>
           kubes.get(id) ?? kubes.set(id, load(id, 'kubernetes').then((l) => ({ apps: kubernetesFor(l.settings, l.secrets).apps, namespace: l.settings.namespace }))).get(id)!,
       };
+      // Group commit: the lines of checks that finish while an append is being stored go in the next one.
+      // Probes never wait on the event store, and a scan's appends do not queue behind each other for the
+      // run's sequence numbers (one append per check made 500 checks five times slower than the probes).
+      let pending: NewRunEvent[] = [];
+      let storeFailed: unknown;
+      let storing = Promise.resolve();
+      const flush = async () => {
+        if (pending.length === 0) return;
+        const batch = pending;
+        pending = [];
+        await deps.events.append(input.runId, batch);
+      };
+      const note = (event: NewRunEvent) => {
+        pending.push(event);
+        storing = storing.then(flush).catch((err: unknown) => void (storeFailed ??= err));
+      };
       const entries = Object.entries(params.checks);
       const probes: ProbeOutcome[] = new Array(entries.length);
       let next = 0;
@@ -45,12 +70,13 @@ export function createHealthActivities(deps: HealthActivityDeps) {
           const [name, check] = entries[i]!;
           const p = await probe(check, signal, clients);
           probes[i] = { name, type: check.type, ...p };
-          await deps.events.append(input.runId, [
-            { type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt },
-          ]);
+          note({ type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt });
         }
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL, entries.length) }, worker));
+      await Promise.all(Array.from({ length: probeLanes(entries.map(([, c]) => c)) }, worker));
+      await storing;
+      // A line that could not be stored fails the attempt, as before: the retry probes again.
+      if (storeFailed) throw storeFailed;
       const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
       const summary: HealthScanSummary = { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
       return params.alertSource ? { ...summary, alerts: await raiseHealthAlerts(deps, input.teamId, params.alertSource, params.monitor, checks) } : summary;

@@ -2,10 +2,11 @@ import Router from '@koa/router';
 import { costsQuerySchema, findingPathSchema, findingsQuerySchema, type CostOverview, type FindingView } from '../../contracts/costs.ts';
 import type { CostActionType } from '../../contracts/kinds/cost-action.ts';
 import type { FindingType } from '../../contracts/kinds/cost-scan.ts';
+import type { RunStatus } from '../../contracts/runs.ts';
 import { assertCan, visibleTeamIds } from '../../core/access.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
-import { TeamSchema, type CostFinding, type CostReport } from '../../db/entities/index.ts';
-import { costReports, decodeFindingCursor, findingOf, listFindings } from '../../db/repositories/costs.ts';
+import { RunSchema, TeamSchema, type CostFinding, type CostReport } from '../../db/entities/index.ts';
+import { costReports, decodeFindingCursor, findingOf, linkFindingAction, listFindings } from '../../db/repositories/costs.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
@@ -25,12 +26,24 @@ async function teamsToRead(ctx: AppContext, team?: string): Promise<string[] | u
   return row && (!visible || visible.includes(row.id)) ? [row.id] : [];
 }
 
-function toFindingView(f: CostFinding): FindingView {
+/** An action run that may still change the resource, or did: a second fix would only duplicate it. */
+const actionStands = (status: RunStatus | null) => status !== null && !['failed', 'discarded', 'cancelled', 'timed_out'].includes(status);
+
+/** The status of each finding's action run, in one query. */
+async function actionStatuses(em: AppContext['state']['em'], findings: CostFinding[]): Promise<Map<string, RunStatus>> {
+  const ids = [...new Set(findings.map((f) => f.actionRunId).filter((id): id is string => !!id))];
+  if (ids.length === 0) return new Map();
+  const runs = await em.find(RunSchema, { id: { $in: ids } }, { fields: ['id', 'status'] });
+  return new Map(runs.map((r) => [r.id, r.status as RunStatus]));
+}
+
+function toFindingView(f: CostFinding, actionRunStatus: RunStatus | null): FindingView {
   const account = ref(f.integration);
   return {
     id: f.id, team: ref(f.team).slug, account: { id: account.id, name: account.name }, type: f.type, region: f.region, resourceId: f.resourceId, owner: f.owner ?? null,
     detail: f.detail, monthlySavings: f.monthlySavings, status: f.status, firstSeenAt: f.firstSeenAt.toISOString(), lastSeenAt: f.lastSeenAt.toISOString(),
-    resolvedAt: f.resolvedAt?.toISOString() ?? null, actionRunId: f.actionRunId ?? null, realisedMonthlySavings: f.realisedMonthlySavings ?? null, fixable: FIX[f.type] !== null && f.status === 'open',
+    resolvedAt: f.resolvedAt?.toISOString() ?? null, actionRunId: f.actionRunId ?? null, actionRunStatus,
+    realisedMonthlySavings: f.realisedMonthlySavings ?? null, fixable: FIX[f.type] !== null && f.status === 'open' && !actionStands(actionRunStatus),
   };
 }
 
@@ -48,7 +61,7 @@ function overview(reports: CostReport[]): CostOverview {
     add(trends.byTeam, r.totals.byTeam);
     add(trends.byAccount, { [ref(r.integration).name]: r.totals.monthToDate });
   }
-  trends.scans = reports.map((r) => ({ at: r.at.toISOString(), account: ref(r.integration).name, monthToDate: r.totals.monthToDate, forecast: r.totals.forecast, estimatedMonthlySavings: r.estimatedMonthlySavings }));
+  trends.scans = reports.map((r) => ({ at: r.at.toISOString(), account: ref(r.integration).name, accountId: ref(r.integration).id, monthToDate: r.totals.monthToDate, forecast: r.totals.forecast, estimatedMonthlySavings: r.estimatedMonthlySavings }));
   return {
     latest: [...latest.values()].map((r) => ({ team: ref(r.team).slug, account: { id: ref(r.integration).id, name: ref(r.integration).name }, at: r.at.toISOString(), runId: r.runId, totals: r.totals, openFindings: r.openFindings, estimatedMonthlySavings: r.estimatedMonthlySavings })),
     trends,
@@ -69,7 +82,8 @@ export function costRoutes(deps: AppDeps): AppRouter {
     const q = findingsQuerySchema.parse(ctx.query);
     const after = q.cursor ? decodeFindingCursor(q.cursor) ?? undefined : undefined;
     const { rows, nextCursor } = await listFindings(ctx.state.em, { ...q, teamIds: await teamsToRead(ctx, q.team), ...(after ? { after } : {}) });
-    ctx.body = { items: rows.map(toFindingView), nextCursor };
+    const statuses = await actionStatuses(ctx.state.em, rows);
+    ctx.body = { items: rows.map((f) => toFindingView(f, f.actionRunId ? statuses.get(f.actionRunId) ?? null : null)), nextCursor };
   });
 
   router.post('/costs/findings/:id/fix', async (ctx) => {
@@ -81,9 +95,12 @@ export function costRoutes(deps: AppDeps): AppRouter {
     if (!action) throw new ConflictError(`a ${f.type} finding has no automatic fix: delete the snapshot yourself once nobody needs it`);
     if (f.status !== 'open') throw new ConflictError('the finding is resolved already');
     const params = { integration: ref(f.integration).id, region: f.region, action, resourceId: f.resourceId, finding: f.id };
+    const run = await startRun(deps, ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, { kind: 'cost-action', team: ref(f.team).slug, params });
+    // Linked now, not when the action runs: while the run waits for an approver the finding shows it and offers no second fix.
+    await linkFindingAction(ctx.state.em, f.id, ref(f.team).id, run.id);
     ctx.status = 201;
-    ctx.body = await startRun(deps, ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, { kind: 'cost-action', team: ref(f.team).slug, params });
-    ctx.set('Location', `/api/v1/runs/${(ctx.body as { id: string }).id}`);
+    ctx.body = run;
+    ctx.set('Location', `/api/v1/runs/${run.id}`);
   });
 
   return router;

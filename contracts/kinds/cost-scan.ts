@@ -10,7 +10,7 @@ const money = z.number().min(0).max(1e12);
 export const costScanParamsSchema = z.strictObject({
   integration: z.uuid().describe('id of the team\'s aws, azure or gcp integration (the account scanned; the run target); its type decides the cloud'),
   idleCpuPercent: z.number().min(0).max(100).default(5).describe('a running instance whose average CPU stays below this is idle'),
-  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (hourly CPU: CloudWatch, Azure Monitor, Cloud Monitoring)'),
+  idleDays: z.number().int().min(1).max(63).default(7).describe('over this many days (CPU averaged over the window: CloudWatch, Azure Monitor, Cloud Monitoring)'),
   snapshotAgeDays: z.number().int().min(0).max(3650).default(90).describe('snapshots older than this are findings'),
   monthlyBudget: money.optional().describe('the account\'s monthly budget (in the currency its bill is in): a forecast above it raises an alert'),
   teamTag: z.string().regex(/^[\w.:/=+@ -]{1,128}$/, 'a tag or label key').default('team').describe('the cost allocation tag (GCP: label) that names the team owning a cost'),

@@ -42,13 +42,16 @@ export const healthCheckSchema = z.discriminatedUnion('type', [
 ]);
 export type HealthCheck = z.infer<typeof healthCheckSchema>;
 
+/** A monitor's checks per scan: the activity probes enough of them at once that any size ends within ten probe timeouts. */
+export const MAX_CHECKS = 500;
+
 export const healthScanParamsSchema = z.object({
   monitor: name.describe('what these checks watch together (the run target): their status is kept per monitor and check'),
   checks: z
     .record(name, healthCheckSchema)
-    .refine((cs) => Object.keys(cs).length >= 1 && Object.keys(cs).length <= 50, '1 to 50 checks')
+    .refine((cs) => Object.keys(cs).length >= 1 && Object.keys(cs).length <= MAX_CHECKS, `1 to ${MAX_CHECKS} checks`)
     // The refinement above, as the published JSON Schema says it.
-    .meta({ minProperties: 1, maxProperties: 50 })
+    .meta({ minProperties: 1, maxProperties: MAX_CHECKS })
     .describe('the checks by name (lower-case letters, digits, ".", "-", "_")'),
   failuresBeforeDown: z.number().int().min(1).max(10).default(2).describe('consecutive failures before a check counts as down (damps flapping)'),
   alertSource: z.uuid().optional().describe("id of the team's alert-source integration: a check that is down fires an alert through it (repeats counted while it stays down), and its recovery resolves it"),

@@ -5,6 +5,7 @@ import { may, useMe } from '../client/me.ts';
 import { formatTime } from '../format.ts';
 import { teamPref } from '../prefs.ts';
 import { Link, navigate } from '../router.tsx';
+import { StatusBadge } from '../components/StatusBadge.tsx';
 import { TimeChart } from '../components/TimeChart.tsx';
 
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -55,9 +56,20 @@ export function CostsPage() {
     const days = Object.keys(overview?.trends.byDay ?? {}).sort();
     return { x: days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000), values: days.map((d) => overview!.trends.byDay[d]!) };
   }, [overview]);
+  // Each point is all accounts as of that scan: every account's latest scan carries forward, so with
+  // several accounts the lines are their sum instead of zigzagging from one account to the next.
   const scans = useMemo(() => {
-    const s = overview?.trends.scans ?? [];
-    return { x: s.map((r) => Date.parse(r.at) / 1000), mtd: s.map((r) => r.monthToDate), forecast: s.map((r) => r.forecast), savings: s.map((r) => r.estimatedMonthlySavings) };
+    const latest = new Map<string, CostOverview['trends']['scans'][number]>();
+    const out = { x: [] as number[], mtd: [] as number[], forecast: [] as number[], savings: [] as number[] };
+    const total = (pick: (r: CostOverview['trends']['scans'][number]) => number) => Math.round([...latest.values()].reduce((sum, r) => sum + pick(r), 0) * 100) / 100;
+    for (const r of overview?.trends.scans ?? []) {
+      latest.set(r.accountId, r);
+      out.x.push(Date.parse(r.at) / 1000);
+      out.mtd.push(total((s) => s.monthToDate));
+      out.forecast.push(total((s) => s.forecast));
+      out.savings.push(total((s) => s.estimatedMonthlySavings));
+    }
+    return out;
   }, [overview]);
 
   const fix = async (f: FindingView) => {
@@ -94,7 +106,7 @@ export function CostsPage() {
       </div>
       {daily.x.length > 0 && <TimeChart format={dollars} title="Daily spend" x={daily.x} series={[{ label: 'spend', values: daily.values }]} />}
       {scans.x.length > 1 && (
-        <TimeChart format={dollars} title="Month to date, forecast and savings at each scan" x={scans.x} series={[{ label: 'month to date', values: scans.mtd }, { label: 'forecast', values: scans.forecast }, { label: 'savings to make', values: scans.savings }]} />
+        <TimeChart format={dollars} title="Month to date, forecast and savings at each scan (all accounts)" x={scans.x} series={[{ label: 'month to date', values: scans.mtd }, { label: 'forecast', values: scans.forecast }, { label: 'savings to make', values: scans.savings }]} />
       )}
       {overview && overview.latest.length > 0 && (
         <div class="cost-breakdowns">
@@ -141,7 +153,11 @@ export function CostsPage() {
                 {formatTime(f.firstSeenAt)} – {formatTime(f.status === 'resolved' ? f.resolvedAt! : f.lastSeenAt)}
               </td>
               <td>
-                {f.actionRunId && <Link href={`/runs/${f.actionRunId}`}>action run</Link>}
+                {f.actionRunId && (
+                  <div>
+                    <Link href={`/runs/${f.actionRunId}`}>action run</Link> {f.actionRunStatus && <StatusBadge status={f.actionRunStatus} />}
+                  </div>
+                )}
                 {f.fixable && may(me, f.team, 'runs:start:cost-action') && (
                   <button type="button" onClick={() => void fix(f)}>
                     Fix
