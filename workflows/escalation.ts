@@ -1,13 +1,8 @@
-import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
 const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } });
-// The same reads and records as local activities: in the workflow's own worker, without a task-queue
-// round trip each. A page after a wait is then one activity away from its timer instead of two, which
-// is what keeps a thousand escalations on one worker on schedule.
-const recordHere = proxyLocalActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
-const targetsHere = proxyLocalActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } });
 // Each notification retries on its own, with backoff; the chain never waits for one (see below).
 const deliver = proxyActivities<EscalationActivities>({
   startToCloseTimeout: '30 seconds',
@@ -23,17 +18,13 @@ const deliver = proxyActivities<EscalationActivities>({
  */
 export async function alertEscalation(input: EscalationInput): Promise<{ outcome: 'resolved'; cycles: number }> {
   const state: EscalationState = { phase: 'escalating', cycle: 0, round: 0, step: 0, repeats: 0 };
-  // Escalations started before the local records replay with the activities they recorded.
-  const local = patched('escalation-local-records');
-  const recorder = local ? recordHere : record;
-  const resolver = local ? targetsHere : targets;
   let acked = false;
   let resolved = false;
   // Timeline writes are awaited before the workflow ends; sends are not (each checks the alert is still firing).
   const pending: Promise<unknown>[] = [];
   // Timeline entries carry the workflow's own time, so a slow database never shifts the record.
   const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
-    pending.push(recorder.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
+    pending.push(record.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
   };
   // PagerDuty incidents this alert triggered follow its acknowledge and resolve. Escalations started
   // before this existed replay without it (the marker is absent from their history).
@@ -78,7 +69,7 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
           await condition(stopped, Math.max(1, due - Date.now()));
           continue;
         }
-        const jobs = await resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
+        const jobs = await targets.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
         if (stopped()) return 'stopped';
         note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
         for (const job of jobs) send(job);
