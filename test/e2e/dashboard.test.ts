@@ -211,7 +211,7 @@ describe('the dashboard in a real browser', () => {
       await page.getByLabel('Email of an existing user').fill(invited);
       await page.getByLabel('Role', { exact: true }).selectOption('operator');
       await page.getByRole('button', { name: 'Add or update' }).click();
-      await page.getByLabel(`Role of ${invited}`).waitFor();
+      await page.getByLabel(`Role of ${invited}`, { exact: true }).waitFor();
       const members = await client(api, await tokenOf(admin)).get(`/api/v1/teams/${slug}/members`);
       expect(members.body.items).toEqual([expect.objectContaining({ email: invited, role: 'operator' })]);
 
