@@ -16,7 +16,7 @@ import { ownNamespace } from '../peers/temporal.ts';
 // refused, valid input accepted. Bounded and seeded, so a run is repeatable and fits in CI.
 const BIN = process.env.SCHEMATHESIS_BIN ?? '.tools/venv/bin/schemathesis';
 const SEED = '20261127';
-const MAX_EXAMPLES = '30';
+const MAX_EXAMPLES = '20';
 
 let api: TestApi;
 let token: string;

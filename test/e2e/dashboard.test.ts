@@ -207,7 +207,7 @@ describe('the dashboard in a real browser', () => {
       await page.locator('#invite-name').fill('Invited Person');
       await page.getByRole('button', { name: 'Create user' }).click();
       await page.getByText(`Created ${invited}`).waitFor();
-      await page.getByLabel('Team', { exact: true }).last().selectOption(slug);
+      await page.locator('#members-team').selectOption(slug);
       await page.getByLabel('Email of an existing user').fill(invited);
       await page.getByLabel('Role', { exact: true }).selectOption('operator');
       await page.getByRole('button', { name: 'Add or update' }).click();
