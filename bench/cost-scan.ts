@@ -13,7 +13,7 @@ import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startMoto } from '../test/peers/moto.ts';
 import { startWorker } from '../workers/runtime.ts';
 import { startBenchStack } from './peers.ts';
-import { fmt, table } from './stats.ts';
+import { alternatingMedians, fmt, table } from './stats.ts';
 
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 5000);
 const IDLE = 50;
@@ -80,21 +80,7 @@ try {
     for (const x of [e, c, ce, sts]) x.destroy();
   };
 
-  const time = async (f: () => Promise<void>) => {
-    const t = performance.now();
-    await f();
-    return (performance.now() - t) / 1000;
-  };
-  await viaOpsSight();
-  await viaSdk();
-  const samples = { ops: [] as number[], sdk: [] as number[] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (['sdk', 'ops'] as const) : (['ops', 'sdk'] as const);
-    for (const side of order) samples[side].push(await time(side === 'ops' ? viaOpsSight : viaSdk));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const o = median(samples.ops);
-  const s = median(samples.sdk);
+  const { ours: o, baseline: s } = await alternatingMedians(ROUNDS, { baseline: viaSdk, ours: viaOpsSight });
   console.log(`cost-scan: ${INSTANCES} running instances in moto (${IDLE} idle), one region, median of ${ROUNDS} alternating rounds`);
   console.log(
     table([

@@ -12,7 +12,7 @@ import { createLogger } from '../core/logger.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startWorker } from '../workers/runtime.ts';
 import { spawnServer, startBenchStack } from './peers.ts';
-import { fmt, table } from './stats.ts';
+import { alternatingMedians, fmt, table } from './stats.ts';
 
 const TARGETS = Number(process.env.BENCH_TARGETS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -60,21 +60,7 @@ try {
     if (ok !== TARGETS) throw new Error(`undici: ${ok} of ${TARGETS} answered ok`);
   };
 
-  const time = async (f: () => Promise<void>) => {
-    const t = performance.now();
-    await f();
-    return (performance.now() - t) / 1000;
-  };
-  await viaOpsSight();
-  await viaUndici();
-  const samples = { ops: [] as number[], undici: [] as number[] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (['undici', 'ops'] as const) : (['ops', 'undici'] as const);
-    for (const side of order) samples[side].push(await time(side === 'ops' ? viaOpsSight : viaUndici));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const o = median(samples.ops);
-  const u = median(samples.undici);
+  const { ours: o, baseline: u } = await alternatingMedians(ROUNDS, { baseline: viaUndici, ours: viaOpsSight });
   console.log(`health-scan: ${TARGETS} HTTP checks of 10 loopback servers (${DELAY_MS} ms each), ${lanes} at once, median of ${ROUNDS} alternating rounds`);
   console.log(
     table([

@@ -14,7 +14,7 @@ import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startSshd } from '../test/peers/sshd.ts';
 import { startWorker } from '../workers/runtime.ts';
 import { startBenchStack } from './peers.ts';
-import { fmt, table } from './stats.ts';
+import { alternatingMedians, fmt, table } from './stats.ts';
 
 const ALIASES = 20;
 const PARALLEL = 10;
@@ -72,21 +72,7 @@ try {
     });
   execFileSync('ssh', ['-V'], { stdio: 'ignore' });
 
-  const time = async (f: () => Promise<void>) => {
-    const t = performance.now();
-    await f();
-    return (performance.now() - t) / 1000;
-  };
-  await viaOpsSight();
-  await viaXargs();
-  const samples = { ops: [] as number[], xargs: [] as number[] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (['xargs', 'ops'] as const) : (['ops', 'xargs'] as const);
-    for (const side of order) samples[side].push(await time(side === 'ops' ? viaOpsSight : viaXargs));
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const o = median(samples.ops);
-  const x = median(samples.xargs);
+  const { ours: o, baseline: x } = await alternatingMedians(ROUNDS, { baseline: viaXargs, ours: viaOpsSight });
   console.log(`ssh-command: ${ALIASES} host aliases (2 sshd), ${PARALLEL} at a time, \`${COMMAND}\`, median of ${ROUNDS} alternating rounds`);
   console.log(
     table([

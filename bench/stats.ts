@@ -45,3 +45,24 @@ export function processCpuMs(pid: number): number {
 }
 /** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
 const CLOCK_TICKS = 100;
+
+/**
+ * Median seconds of the platform's path and of its baseline, after one warm-up call of each. Rounds
+ * alternate which goes first, so the machine's drift and warm caches fall on both sides alike.
+ */
+export async function alternatingMedians(rounds: number, paths: { baseline: () => Promise<void>; ours: () => Promise<void> }): Promise<{ baseline: number; ours: number }> {
+  const seconds = async (f: () => Promise<void>) => {
+    const t = performance.now();
+    await f();
+    return (performance.now() - t) / 1000;
+  };
+  await paths.ours();
+  await paths.baseline();
+  const samples = { baseline: [] as number[], ours: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? (['baseline', 'ours'] as const) : (['ours', 'baseline'] as const);
+    for (const side of order) samples[side].push(await seconds(paths[side]));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { baseline: median(samples.baseline), ours: median(samples.ours) };
+}
