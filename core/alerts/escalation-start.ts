@@ -5,6 +5,9 @@ import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { AlertSchema } from '../../db/entities/index.ts';
 import type { Logger } from '../logger.ts';
 
+/** How an alert's escalation workflow is started (alone, or with a signal): its id is the alert's. */
+export const escalationStartOptions = (input: EscalationInput) => ({ taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(input.alertId), args: [input] as [EscalationInput] });
+
 /**
  * Starts an opened alert's escalation and marks the row as started. The row carried
  * `escalation_queued_at` from the transaction that opened it, so a start lost to a crash is found
@@ -12,7 +15,7 @@ import type { Logger } from '../logger.ts';
  */
 export async function startEscalation(deps: { temporal: Client }, em: EntityManager, input: EscalationInput): Promise<void> {
   await deps.temporal.workflow
-    .start('alertEscalation', { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(input.alertId), args: [input] })
+    .start('alertEscalation', escalationStartOptions(input))
     .catch((err: unknown) => {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     });

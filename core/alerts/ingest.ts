@@ -2,12 +2,11 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
 import type { AlertChangeKind, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
-import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, type Alert } from '../../db/entities/index.ts';
 import { appendAlertEvent, lockOpenAlert } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from './announce.ts';
-import { startEscalation, type EscalationOutbox } from './escalation-start.ts';
+import { escalationStartOptions, startEscalation, type EscalationOutbox } from './escalation-start.ts';
 
 /**
  * With `escalations` (the API), an opened alert's escalation starts after the caller has its answer;
@@ -45,10 +44,7 @@ export async function tellWorkflow(deps: { temporal: Client }, em: EntityManager
 }
 
 const escalationInput = (alert: Alert): EscalationInput => ({ alertId: alert.id, teamId: (alert.team as unknown as { id: string }).id, policy: alert.policySnapshot ?? null });
-
-function escalationStart(alert: Alert) {
-  return { taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(alert.id), args: [escalationInput(alert)] as [EscalationInput] };
-}
+const escalationStart = (alert: Alert) => escalationStartOptions(escalationInput(alert));
 
 /**
  * One alert from a source. A firing alert with a dedup key no open alert has opens one and starts its
