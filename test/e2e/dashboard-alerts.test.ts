@@ -109,6 +109,8 @@ describe('Alerts dashboard', () => {
       await editor.getByLabel('Step 3 channel').selectOption({ label: 'ops-hook (webhook)' });
       await editor.getByRole('button', { name: 'Save new version' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved pager, version 2.' }).waitFor();
+      // The list is fetched again after the save: its row may still show the old version for a moment.
+      await row.getByTestId('policy-version').filter({ hasText: /^2$/ }).waitFor({ timeout: 10_000 });
       await expect(row.getByTestId('policy-version').textContent()).resolves.toBe('2');
       await screenshot(page, 'escalation-policy');
     });
