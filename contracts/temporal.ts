@@ -39,6 +39,8 @@ export const FAILURE_TYPES = {
   /** What happened cannot be decided safely by the platform; the message tells a person what to check. */
   needsAttention: 'NeedsAttention',
   policy: 'PolicyViolation',
+  deploy: 'DeployFailed',
+  ansible: 'AnsibleFailed',
 } as const;
 
 /**

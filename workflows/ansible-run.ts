@@ -1,7 +1,7 @@
 import { allHandlersFinished, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
-import { ANSIBLE_FAILED, type AnsibleParams, type AnsiblePlayResult, type AnsibleSummary } from '../contracts/kinds/ansible.ts';
+import type { AnsibleParams, AnsiblePlayResult, AnsibleSummary } from '../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../contracts/runs.ts';
-import type { RunInput } from '../contracts/temporal.ts';
+import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
@@ -67,7 +67,7 @@ export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResu
     await report({ status: 'succeeded', step: null, summary });
     return { status: 'succeeded', summary };
   } catch (err) {
-    return await recordThrown(err, report, ANSIBLE_FAILED);
+    return await recordThrown(err, report, FAILURE_TYPES.ansible);
   } finally {
     gate.recorded();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));

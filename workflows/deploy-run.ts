@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, condition, allHandlersFinished, isCancellation, patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
-import { DEPLOY_FAILED, type DeployParams, type DeployPlan, type DeployRunInput, type DeploySummary } from '../contracts/kinds/deploy.ts';
+import type { DeployParams, DeployPlan, DeployRunInput, DeploySummary } from '../contracts/kinds/deploy.ts';
 import type { RunStatus } from '../contracts/runs.ts';
+import { FAILURE_TYPES } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
 
@@ -20,14 +21,14 @@ export type DeployRunResult = { status: Extract<RunStatus, 'succeeded' | 'discar
 
 const quick = proxyActivities<DeployRunActivities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [DEPLOY_FAILED] },
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE_TYPES.deploy] },
 });
 
 // The plan only reads the target (inspect a container, get a Deployment): run in the workflow's own
 // worker, its result is in the history before anything changes, without a task-queue round trip.
 const reading = proxyLocalActivities<Pick<DeployRunActivities, 'deployPlan'>>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [DEPLOY_FAILED] },
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE_TYPES.deploy] },
 });
 
 function failureOf(err: unknown): string {
@@ -57,7 +58,7 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     heartbeatTimeout,
     // A cancel must stop the rollout step before the rollback starts writing.
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [DEPLOY_FAILED] },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [FAILURE_TYPES.deploy] },
   });
   const reporter = createReporter(runId);
   const { report } = reporter;
@@ -101,14 +102,14 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     if (changing && plan && summary) {
       const undone = await rollBack(long, report, { ...step, plan }, summary, reason, cancelled);
       if (cancelled) throw err;
-      throw ApplicationFailure.create({ message: undone, type: DEPLOY_FAILED, nonRetryable: true });
+      throw ApplicationFailure.create({ message: undone, type: FAILURE_TYPES.deploy, nonRetryable: true });
     }
     if (cancelled) {
       await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled before anything changed' }));
       throw err;
     }
     await report({ status: 'failed', error: reason });
-    throw ApplicationFailure.create({ message: reason, type: DEPLOY_FAILED, nonRetryable: true });
+    throw ApplicationFailure.create({ message: reason, type: FAILURE_TYPES.deploy, nonRetryable: true });
   } finally {
     gate.recorded();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));

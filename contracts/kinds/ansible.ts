@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_QUEUES } from '../temporal.ts';
+import { FAILURE_TYPES, TASK_QUEUES } from '../temporal.ts';
 import { defineKind } from './kind.ts';
 import { gitSourceSchema } from './source.ts';
 
@@ -136,4 +136,4 @@ export type AnsiblePlayResult = {
 };
 
 /** The ApplicationFailure type of an ansible-playbook that could not run the play (syntax error, unknown role). */
-export const ANSIBLE_FAILED = 'AnsibleFailed';
+export const ANSIBLE_FAILED = FAILURE_TYPES.ansible;

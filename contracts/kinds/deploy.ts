@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_QUEUES, type RunInput } from '../temporal.ts';
+import { FAILURE_TYPES, TASK_QUEUES, type RunInput } from '../temporal.ts';
 import { defineKind } from './kind.ts';
 
 const image = z
@@ -171,6 +171,6 @@ export type DeploySummary = {
 };
 
 /** Error type of a deploy step that failed for a reason a retry will not change (bad image, unhealthy, forbidden). */
-export const DEPLOY_FAILED = 'DeployFailed';
+export const DEPLOY_FAILED = FAILURE_TYPES.deploy;
 
 export type DeployRunInput = RunInput<DeployParams>;
