@@ -1,9 +1,13 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import type { AppsV1Api, CoreV1Api, Watch } from '@kubernetes/client-node';
 import Docker from 'dockerode';
 import type { DockerSecrets, DockerSettings } from '../contracts/integrations/docker.ts';
 import type { KubernetesSecrets, KubernetesSettings } from '../contracts/integrations/kubernetes.ts';
 
-/** Clients for the docker and kubernetes integrations, shared by deploys and health checks. */
+/**
+ * Clients for the docker and kubernetes integrations, shared by deploys and health checks. The
+ * Kubernetes library (about 55 MB of a worker's memory) loads on first use, so a worker that never
+ * talks to a cluster (one serving only alert escalations, say) never carries it.
+ */
 
 /** A dockerode client for a docker integration: its unix socket, or its TCP address (with TLS client certificates). */
 export function dockerFor(settings: DockerSettings, secrets: DockerSecrets): Docker {
@@ -22,7 +26,8 @@ export function dockerFor(settings: DockerSettings, secrets: DockerSecrets): Doc
  * disk or the environment). The library refuses http:// unless TLS checks are off; the schema allows
  * http:// only on loopback (kubectl proxy), where there is no TLS to check.
  */
-export function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesSecrets): { apps: AppsV1Api; core: CoreV1Api; watch: Watch } {
+export async function kubernetesFor(settings: KubernetesSettings, secrets: KubernetesSecrets): Promise<{ apps: AppsV1Api; core: CoreV1Api; watch: Watch }> {
+  const { AppsV1Api, CoreV1Api, KubeConfig, Watch } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   const b64 = (pem: string | undefined) => (pem ? Buffer.from(pem).toString('base64') : undefined);
   kc.loadFromOptions({

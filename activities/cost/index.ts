@@ -11,13 +11,12 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { AlertAnnouncer } from '../../core/alerts/announce.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { linkFindingAction, recordCostScan } from '../../db/repositories/costs.ts';
-import { awsClients } from './aws-clients.ts';
 import { asAwsFailure } from './aws-errors.ts';
 import { azureClient } from './azure-client.ts';
 import { raiseCostAlerts } from './alerts.ts';
 import { asCloudFailure, refused } from './cloud-errors.ts';
 import { gcpClient } from './gcp-client.ts';
-import { awsProvider, azureProvider, gcpProvider, type CostProvider } from './provider.ts';
+import { azureProvider, gcpProvider, type CostProvider } from './provider.ts';
 
 export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client } & Pick<AlertAnnouncer, 'redis' | 'keys'>;
 export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
@@ -32,9 +31,11 @@ export function createCostActivities(deps: CostActivityDeps) {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId }).catch((err: unknown) => {
       throw err instanceof NotFoundError ? refused(err.message) : err;
     });
-    const cloud = ((): { provider: CostProvider; failure: (err: unknown) => unknown; close?: () => void } | null => {
+    const cloud = await (async (): Promise<{ provider: CostProvider; failure: (err: unknown) => unknown; close?: () => void } | null> => {
       switch (loaded.type) {
         case 'aws': {
+          // The AWS SDK (about 70 MB of a worker's memory) loads on a worker's first AWS cost run.
+          const [{ awsClients }, { awsProvider }] = await Promise.all([import('./aws-clients.ts'), import('./aws-provider.ts')]);
           const clients = awsClients({ settings: loaded.settings as SettingsOf<'aws'>, secrets: loaded.secrets as SecretsOf<'aws'>, sessionName: `opssight-${runId}` });
           return { provider: awsProvider(clients), failure: (err) => asAwsFailure(err, loaded.name), close: clients.destroy };
         }

@@ -1,9 +1,5 @@
 import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
 import type { CostScanParams, CostTotals, ObservedFinding } from '../../contracts/kinds/cost-scan.ts';
-import { performCostAction } from './aws-actions.ts';
-import type { AwsClients } from './aws-clients.ts';
-import { findWaste } from './aws-inventory.ts';
-import { monthToDate } from './aws-spend.ts';
 import { performAzureAction } from './azure-actions.ts';
 import type { AzureClient } from './azure-client.ts';
 import { azureInventory, findAzureWaste, type AzureInventory } from './azure-inventory.ts';
@@ -27,16 +23,6 @@ export type CostProvider = {
   /** One approved action, deciding from the resource's own state whether anything is left to do. */
   act(params: CostActionParams, runId: string, signal: AbortSignal): Promise<CostActionResult>;
 };
-
-export function awsProvider(clients: AwsClients): CostProvider {
-  let accountId: Promise<string> | undefined;
-  return {
-    regions: clients.regions,
-    findWaste: async (region, rules) => findWaste(clients, region, { ...rules, accountId: await (accountId ??= clients.accountId()) }),
-    monthToDate: (teamTag, budget) => monthToDate(clients, teamTag, budget),
-    act: (params, runId, signal) => performCostAction(clients.ec2(params.region), params, runId, signal),
-  };
-}
 
 /**
  * Azure: the regions are the integration's locations. Each subscription is listed once per provider

@@ -6,8 +6,6 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { dockerFor, kubernetesFor } from '../integration-clients.ts';
 import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
-import { planBlueGreen, rollbackBlueGreen, rolloutBlueGreen, switchBlueGreen } from './blue-green.ts';
-import { planKubernetes, rollbackKubernetes, rolloutKubernetes } from './kubernetes.ts';
 import { deployFailure } from './failures.ts';
 import { queryUnder } from './prometheus.ts';
 import { verify } from './verify.ts';
@@ -74,6 +72,9 @@ async function checkQuery(v: Verification | undefined, deployment: string) {
   if (answer.badQuery) throw deployFailure(`the verification's ${answer.detail}`);
 }
 
+/** The Kubernetes steps, loaded with the client library on a worker's first cluster deploy (see integration-clients.ts). */
+const kubernetesSteps = async () => ({ ...(await import('./kubernetes.ts')), ...(await import('./blue-green.ts')) });
+
 export function createDeployActivities(deps: DeployDeps) {
   const docker = async (teamId: string, integrationId: string) => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'docker' });
@@ -81,7 +82,7 @@ export function createDeployActivities(deps: DeployDeps) {
   };
   const kube = async (teamId: string, integrationId: string, namespace?: string) => {
     const loaded = await loadIntegrationSecret(deps.em.fork(), deps.keyring, { teamId, integrationId, type: 'kubernetes' });
-    return { ...kubernetesFor(loaded.settings, loaded.secrets), namespace: namespace ?? loaded.settings.namespace };
+    return { ...(await kubernetesFor(loaded.settings, loaded.secrets)), namespace: namespace ?? loaded.settings.namespace, steps: await kubernetesSteps() };
   };
 
   return {
@@ -90,8 +91,8 @@ export function createDeployActivities(deps: DeployDeps) {
       const t = params.target;
       await checkQuery(params.verification, t.platform === 'kubernetes' ? t.deployment : '');
       if (t.platform === 'docker') return planDocker(await docker(teamId, t.integration), t);
-      const { apps, core, namespace } = await kube(teamId, t.integration, t.namespace);
-      return t.strategy === 'blue-green' ? planBlueGreen(apps, core, namespace, t) : planKubernetes(apps, namespace, t);
+      const { apps, core, namespace, steps } = await kube(teamId, t.integration, t.namespace);
+      return t.strategy === 'blue-green' ? steps.planBlueGreen(apps, core, namespace, t) : steps.planKubernetes(apps, namespace, t);
     },
 
     async deployRollout({ runId, teamId, params, plan }: DeployRolloutInput): Promise<DeployRolloutResult> {
@@ -104,8 +105,8 @@ export function createDeployActivities(deps: DeployDeps) {
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
           const k = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rolloutBlueGreen(k, t, point, progress, signal) };
-          return { live: await rolloutKubernetes(k, point.namespace, t, point, progress, signal) };
+          if (point.blueGreen) return { live: await k.steps.rolloutBlueGreen(k, t, point, progress, signal) };
+          return { live: await k.steps.rolloutKubernetes(k, point.namespace, t, point, progress, signal) };
         }
         throw new Error('the rollback point is for another platform than the target');
       });
@@ -126,8 +127,8 @@ export function createDeployActivities(deps: DeployDeps) {
       const t = params.target;
       const point = plan.rollbackPoint;
       if (t.platform !== 'kubernetes' || point.platform !== 'kubernetes' || !point.blueGreen) throw new Error('deploySwitch is for blue-green deploys');
-      const { apps, core } = await kube(teamId, t.integration, t.namespace);
-      await switchBlueGreen(apps, core, t, point);
+      const { apps, core, steps } = await kube(teamId, t.integration, t.namespace);
+      await steps.switchBlueGreen(apps, core, t, point);
     },
 
     /** Puts the rollback point back and waits until it is live again. */
@@ -141,8 +142,8 @@ export function createDeployActivities(deps: DeployDeps) {
         }
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
           const k = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await rollbackBlueGreen(k, k.core, point, progress, signal), changed: true };
-          return { live: await rollbackKubernetes(k, point, progress, signal), changed: true };
+          if (point.blueGreen) return { live: await k.steps.rollbackBlueGreen(k, k.core, point, progress, signal), changed: true };
+          return { live: await k.steps.rollbackKubernetes(k, point, progress, signal), changed: true };
         }
         throw new Error('the rollback point is for another platform than the target');
       });

@@ -43,7 +43,7 @@ export function createHealthActivities(deps: HealthActivityDeps) {
       const clients: PlatformClients = {
         docker: (id) => dockers.get(id) ?? dockers.set(id, load(id, 'docker').then((l) => dockerFor(l.settings, l.secrets))).get(id)!,
         kubernetes: (id) =>
-          kubes.get(id) ?? kubes.set(id, load(id, 'kubernetes').then((l) => ({ apps: kubernetesFor(l.settings, l.secrets).apps, namespace: l.settings.namespace }))).get(id)!,
+          kubes.get(id) ?? kubes.set(id, load(id, 'kubernetes').then(async (l) => ({ apps: (await kubernetesFor(l.settings, l.secrets)).apps, namespace: l.settings.namespace }))).get(id)!,
       };
       // Group commit: the lines of checks that finish while an append is being stored go in the next one.
       // Probes never wait on the event store, and a scan's appends do not queue behind each other for the

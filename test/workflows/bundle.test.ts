@@ -1,3 +1,4 @@
+import { expect, test } from '@jest/globals';
 import { bundleWorkflows } from '../../workers/bundle.ts';
 
 // The worker reuses one V8 context, but every module of the bundle is evaluated again for each
