@@ -15,6 +15,7 @@ import { ensureAdmin } from '../create-admin.ts';
 import { apiReady, pickPort, temporalReady, waitUntil, workerPolling } from './net.ts';
 import { clearPreviousRun, dataDir, persistentSecret } from './state.ts';
 import { ChildDiedError, Supervisor } from './supervisor.ts';
+import { temporalSqliteArgs } from './temporal-sqlite.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -135,7 +136,7 @@ async function startTemporal(namespace: string): Promise<{ address: string; ui?:
     command: bin,
     args: [
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
-      '--db-filename', data.temporalDb, '--log-level', 'warn',
+      '--db-filename', data.temporalDb, ...temporalSqliteArgs(), '--log-level', 'warn',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
       ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ],

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
+import { temporalSqliteArgs } from '../../scripts/up/temporal-sqlite.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,6 +52,7 @@ export async function startTemporalDevServer(
     [
       'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
       '--db-filename', path.join(dir, 'temporal.db'),
+      ...temporalSqliteArgs(),
       // Worker shutdowns make the dev server log harmless errors ("task queue closed"); ask for them when debugging.
       '--log-level', process.env.TEMPORAL_SERVER_LOG_LEVEL ?? 'never',
       '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
