@@ -26,46 +26,34 @@ const toEvent = (r: Row): RunEvent => ({
 });
 
 /**
- * Appends events and assigns their seq in one transaction. The UPDATE takes the run row's lock, so
- * batches of one run commit in seq order: whoever sees seq N committed can read every seq < N.
+ * Appends events and assigns their seq in one statement (so in one transaction of its own, or of the
+ * caller's: a run's first event goes in with the run). The UPDATE in it takes the run row's lock, so
+ * batches of one run commit in seq order: whoever sees seq N committed can read every seq < N. One
+ * statement rather than UPDATE then INSERT inside BEGIN/COMMIT: one round trip to PostgreSQL instead
+ * of four, for every batch of every run.
  */
 export async function insertRunEvents(em: EntityManager, runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
   if (events.length === 0) return [];
-  return em.transactional((tx) => insertRunEventsIn(tx, runId, events));
+  const now = new Date().toISOString();
+  const n = events.length;
+  // The rows join the UPDATE's result, so a run that does not exist inserts nothing.
+  const row = '(?::int, ?::timestamptz, ?::text, ?::text, ?::text, ?::text, ?::jsonb, ?::int)';
+  const params = events.flatMap((e, i) => [n - 1 - i, e.ts ?? now, e.type, e.level, e.stream ?? null, e.message, e.data ? JSON.stringify(e.data) : null, e.attempt]);
+  const inserted = await em.execute<{ seq: number }[]>(
+    `with s as (update runs set last_seq = last_seq + ? where id = ? returning last_seq)
+     insert into run_events (run_id, seq, ts, type, level, stream, message, data, attempt)
+     select ?::uuid, s.last_seq - v.back, v.ts, v.type, v.level, v.stream, v.message, v.data, v.attempt
+     from s, (values ${events.map(() => row).join(', ')}) as v (back, ts, type, level, stream, message, data, attempt)
+     returning seq`,
+    [n, runId, runId, ...params],
+  );
+  if (inserted.length === 0) throw new Error(`run ${runId} does not exist`);
+  const first = inserted.reduce((min, r) => Math.min(min, r.seq), Infinity);
+  return events.map((e, i) => ({ ...e, runId, seq: first + i, ts: e.ts ?? now }));
 }
 
 /** As insertRunEvents, within the transaction `tx` already runs in (a run's first event, with the run). */
-export async function insertRunEventsIn(tx: EntityManager, runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
-  if (events.length === 0) return [];
-  {
-    const updated = await tx.execute<{ last_seq: number }[]>(
-      'update runs set last_seq = last_seq + ? where id = ? returning last_seq',
-      [events.length, runId],
-    );
-    const last = updated[0]?.last_seq;
-    if (last === undefined) throw new Error(`run ${runId} does not exist`);
-    const first = last - events.length + 1;
-    const now = new Date().toISOString();
-    const stored: RunEvent[] = events.map((e, i) => ({ ...e, runId, seq: first + i, ts: e.ts ?? now }));
-    const values = stored.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-    const params = stored.flatMap((e) => [
-      runId,
-      e.seq,
-      e.ts,
-      e.type,
-      e.level,
-      e.stream ?? null,
-      e.message,
-      e.data ? JSON.stringify(e.data) : null,
-      e.attempt,
-    ]);
-    await tx.execute(
-      `insert into run_events (run_id, seq, ts, type, level, stream, message, data, attempt) values ${values}`,
-      params,
-    );
-    return stored;
-  }
-}
+export const insertRunEventsIn = insertRunEvents;
 
 export async function listRunEvents(em: EntityManager, runId: string, after: number, limit: number): Promise<RunEvent[]> {
   const rows = await em.execute<Row[]>(

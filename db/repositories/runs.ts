@@ -45,7 +45,8 @@ export function toRunView(run: Run, now = Date.now()): RunView {
     approval: run.approval ?? null,
     cancelRequest: run.cancelRequest ?? null,
     error: run.error ?? null,
-    requestedBy: user ? { id: user.id, email: user.email } : null,
+    // A run just inserted carries its starter as a reference (insertRun): the requester's label is their email.
+    requestedBy: user ? { id: user.id, email: user.email ?? run.requester.label } : null,
     requester: run.requester,
     createdAt: run.createdAt.toISOString(),
     startedAt: run.startedAt?.toISOString() ?? null,
@@ -92,7 +93,8 @@ export async function insertRun(
     }
     throw err;
   }
-  await em.populate(run, ['team', 'requestedBy']);
+  // The starter is not loaded: their email is the requester's label, which toRunView falls back on.
+  await em.populate(run, ['team']);
   return run;
 }
 
