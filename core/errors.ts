@@ -54,6 +54,10 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** An edit made from version `from` of something that has changed since: nothing of it was kept. */
+export const staleEdit = (what: string, from: number) =>
+  new ConflictError(`the ${what} has changed since version ${from}, which this edit was made from: load it again and redo the change`, { errors: [{ field: 'version', message: 'not the current version' }] });
+
 /** An error the client should retry after `retryAfterSeconds` (sent as Retry-After). */
 export abstract class RetryLaterError extends DomainError {
   readonly retryAfterSeconds: number;

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException, type EntityManager } from '@mikro-o
 import type { z } from 'zod';
 import type { createOnCallScheduleRequestSchema, updateOnCallScheduleRequestSchema } from '../../contracts/alerts/index.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
-import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
+import { ConflictError, InputError, NotFoundError, staleEdit } from '../../core/errors.ts';
 import { onCallAt, shiftsBetween } from '../../core/oncall/rotation.ts';
 import { MembershipSchema, OnCallScheduleSchema, TeamSchema, UserSchema, type OnCallSchedule } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
@@ -12,7 +12,7 @@ type CreateBody = z.infer<typeof createOnCallScheduleRequestSchema>;
 type UpdateBody = z.infer<typeof updateOnCallScheduleRequestSchema>;
 const teamOf = (s: OnCallSchedule) => s.team as unknown as { id: string; slug: string };
 
-export const toOnCallView = (s: OnCallSchedule) => ({ id: s.id, team: teamOf(s).slug, name: s.name, layers: s.layers, overrides: s.overrides });
+export const toOnCallView = (s: OnCallSchedule) => ({ id: s.id, team: teamOf(s).slug, name: s.name, version: s.version, layers: s.layers, overrides: s.overrides });
 
 export async function onCallScheduleFor(em: EntityManager, principal: Principal, id: string): Promise<OnCallSchedule> {
   const s = await em.findOne(OnCallScheduleSchema, { id }, { populate: ['team'] });
@@ -72,10 +72,13 @@ export async function updateOnCallSchedule(em: EntityManager, caller: Caller, id
   const team = teamOf(s);
   assertCan(caller.principal, team.id, 'alerts:manage', 'team');
   await checkMembers(em, team.id, body);
+  const from = body.version ?? s.version;
   try {
     await em.transactional(async (tx) => {
-      await tx.nativeUpdate(OnCallScheduleSchema, { id }, { name: body.name, layers: body.layers, overrides: body.overrides, updatedAt: new Date() });
-      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'oncall_schedule.update', resourceType: 'oncall_schedule', resourceId: id, teamId: team.id, ip: caller.ip, data: { name: body.name, layers: body.layers.length, overrides: body.overrides.length } });
+      // Conditional on the version edited from, so of two concurrent edits of one version the second is refused.
+      const changed = await tx.nativeUpdate(OnCallScheduleSchema, { id, version: from }, { name: body.name, layers: body.layers, overrides: body.overrides, version: from + 1, updatedAt: new Date() });
+      if (changed === 0) throw staleEdit('on-call schedule', from);
+      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'oncall_schedule.update', resourceType: 'oncall_schedule', resourceId: id, teamId: team.id, ip: caller.ip, data: { name: body.name, version: from + 1, layers: body.layers.length, overrides: body.overrides.length } });
     });
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) throw nameTaken(body.name);

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import type { CreatePolicyRequest, EscalationStep, PolicyView, UpdatePolicyRequest } from '../../contracts/alerts/index.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
-import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
+import { ConflictError, InputError, NotFoundError, staleEdit } from '../../core/errors.ts';
 import { EscalationPolicySchema, IntegrationSchema, MembershipSchema, OnCallScheduleSchema, TeamSchema, type EscalationPolicy } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 
@@ -89,12 +89,16 @@ export async function createPolicy(em: EntityManager, caller: Caller, body: Crea
 export async function updatePolicy(em: EntityManager, caller: Caller, id: string, body: UpdatePolicyRequest): Promise<PolicyView> {
   const p = await policyFor(em, caller.principal, id, true);
   await checkSteps(em, teamOf(p).id, body.steps);
-  Object.assign(p, { steps: body.steps, repeat: body.repeat, ackTimeoutSeconds: body.ackTimeoutSeconds, version: p.version + 1, ...(body.name ? { name: body.name } : {}), ...(body.default !== undefined ? { isDefault: body.default } : {}) });
-  await saveUnique(p.name, () =>
+  const from = body.version ?? p.version;
+  const change = { steps: body.steps, repeat: body.repeat, ackTimeoutSeconds: body.ackTimeoutSeconds, version: from + 1, updatedAt: new Date(), ...(body.name ? { name: body.name } : {}), ...(body.default !== undefined ? { isDefault: body.default } : {}) };
+  await saveUnique(change.name ?? p.name, () =>
     em.transactional(async (tx) => {
-      if (p.isDefault) await clearOtherDefaults(tx, teamOf(p).id, p.id);
-      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'escalation_policy.update', resourceType: 'escalation_policy', resourceId: id, teamId: teamOf(p).id, ip: caller.ip, data: { version: p.version } });
+      // Conditional on the version edited from: two edits of one version must not both become the next
+      // one, since an alert's escalation is known by the version it started with.
+      if ((await tx.nativeUpdate(EscalationPolicySchema, { id, version: from }, change)) === 0) throw staleEdit('escalation policy', from);
+      if (change.isDefault ?? p.isDefault) await clearOtherDefaults(tx, teamOf(p).id, p.id);
+      recordAudit(tx, { actor: { id: caller.principal.id, email: caller.principal.email }, action: 'escalation_policy.update', resourceType: 'escalation_policy', resourceId: id, teamId: teamOf(p).id, ip: caller.ip, data: { version: change.version } });
     }),
   );
-  return toPolicyView(p);
+  return toPolicyView(await em.fork().findOneOrFail(EscalationPolicySchema, { id }, { populate: ['team'] }));
 }

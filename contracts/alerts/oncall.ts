@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { teamSlugSchema } from '../teams.ts';
+import { editedVersionSchema } from './policies.ts';
 
 const TIME_ZONES = [...new Set(['UTC', ...Intl.supportedValuesOf('timeZone')])] as [string, ...string[]];
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a wall-clock time HH:MM');
@@ -35,7 +36,7 @@ export const scheduleBodySchema = z.strictObject({
 const scheduleNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/, 'letters, digits, space, ".", "_" and "-", 1 to 100 characters');
 export const createOnCallScheduleRequestSchema = scheduleBodySchema.extend({ team: teamSlugSchema, name: scheduleNameSchema });
 /** The whole schedule as it is to be: name, layers and overrides (adding a layer or an override is a PUT of the list with it). */
-export const updateOnCallScheduleRequestSchema = scheduleBodySchema.extend({ name: scheduleNameSchema });
+export const updateOnCallScheduleRequestSchema = scheduleBodySchema.extend({ name: scheduleNameSchema, version: editedVersionSchema });
 export const onCallPathSchema = z.object({ schedule: z.uuid() });
 export const onCallNowQuerySchema = z.strictObject({ at: z.iso.datetime({ offset: true }).optional().describe('another instant than now') });
 export const onCallRangeQuerySchema = z
@@ -46,7 +47,7 @@ export const shiftSchema = z.object({ user: z.string().nullable(), from: z.strin
 export type Shift = z.infer<typeof shiftSchema>;
 export const onCallNowSchema = z.object({ schedule: z.string(), at: z.string(), user: z.object({ id: z.string(), email: z.string() }).nullable(), layer: z.string().nullable() });
 export const onCallRangeSchema = z.object({ schedule: z.string(), shifts: z.array(shiftSchema) });
-export const onCallScheduleViewSchema = z.object({ id: z.string(), team: z.string(), name: z.string(), layers: z.array(rotationLayerSchema), overrides: z.array(overrideSchema) });
+export const onCallScheduleViewSchema = z.object({ id: z.string(), team: z.string(), name: z.string(), version: z.number().int().describe('raised by every change'), layers: z.array(rotationLayerSchema), overrides: z.array(overrideSchema) });
 export type OnCallScheduleView = z.infer<typeof onCallScheduleViewSchema>;
 export const listOnCallQuerySchema = z.strictObject({ team: teamSlugSchema.optional() });
 export const onCallScheduleListSchema = z.object({ schedules: z.array(onCallScheduleViewSchema) });

@@ -24,7 +24,9 @@ export const policyBodySchema = z.strictObject({
 
 export const createPolicyRequestSchema = policyBodySchema.extend({ team: teamSlugSchema, name: policyName, default: z.boolean().default(false).describe("used for alerts of the team's sources that name no policy") });
 export type CreatePolicyRequest = z.infer<typeof createPolicyRequestSchema>;
-export const updatePolicyRequestSchema = policyBodySchema.extend({ name: policyName.optional(), default: z.boolean().optional() });
+/** The version an edit was made from: a PUT naming another than the current one is refused (409), so two editors never overwrite each other unseen. */
+export const editedVersionSchema = z.number().int().min(1).optional().describe('the version this edit was made from; 409 if the resource has changed since (omit to replace whatever is there)');
+export const updatePolicyRequestSchema = policyBodySchema.extend({ name: policyName.optional(), default: z.boolean().optional(), version: editedVersionSchema });
 export type UpdatePolicyRequest = z.infer<typeof updatePolicyRequestSchema>;
 export const policyPathSchema = z.object({ id: z.uuid() });
 

@@ -13,6 +13,8 @@ export const OnCallScheduleSchema = defineEntity({
     name: p.string(),
     layers: p.json<RotationLayer[]>(),
     overrides: p.json<Override[]>(),
+    /** Raised by every change; an edit made from an older version is refused (api/services/alerts-oncall.ts). */
+    version: p.integer().default(1),
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   },
 });

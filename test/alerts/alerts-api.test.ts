@@ -219,6 +219,18 @@ describe('alerts', () => {
     await admin.post(`/api/v1/alerts/${id}/resolve`);
   });
 
+  it('two edits of one policy version: one becomes the next version, the other is refused and kept nowhere', async () => {
+    const { policy } = await sourceWithPolicy([{ type: 'wait', seconds: 60 }]);
+    const edit = (seconds: number) => admin.put(`/api/v1/escalation-policies/${policy.id}`, { version: 1, steps: [{ type: 'wait', seconds }] });
+    const results = await Promise.all([edit(61), edit(62)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    const won = results.find((r) => r.status === 200)!;
+    expect(results.find((r) => r.status === 409)!.body.errors).toEqual([{ field: 'version', message: 'not the current version' }]);
+    const now = (await admin.get(`/api/v1/escalation-policies/${policy.id}`)).body;
+    expect([now.version, now.steps]).toEqual([2, won.body.steps]);
+    expect(await em().count(AuditLogSchema, { resourceId: policy.id, action: 'escalation_policy.update' })).toBe(1);
+  });
+
   it('policies refuse steps naming what the team does not have', async () => {
     const res = await admin.post('/api/v1/escalation-policies', { team: team.slug, name: 'bad', steps: [{ type: 'notify_users', users: [crypto.randomUUID()], via: ids.webhook }, { type: 'notify_channel', integration: ids.source }] });
     expect(res.status).toBe(400);

@@ -53,7 +53,27 @@ it('replaces name, layers and overrides at once; who is on call follows; the cha
   expect((await admin.get(`/api/v1/oncall/${s.id}/now?at=${at}`)).body).toMatchObject({ user: { id: bob }, layer: null });
   expect((await admin.get(`/api/v1/oncall/${s.id}/now?at=2026-01-07T16:00:00Z`)).body).toMatchObject({ user: { id: bob }, layer: 'week' });
   const audit = await api.deps.db.em.fork().find(AuditLogSchema, { resourceId: s.id, action: 'oncall_schedule.update' });
-  expect(audit.map((r) => [r.actorId, r.data])).toEqual([[ann, { name: `${s.name}-b`, layers: 2, overrides: 1 }]]);
+  expect(audit.map((r) => [r.actorId, r.data])).toEqual([[ann, { name: `${s.name}-b`, version: 2, layers: 2, overrides: 1 }]]);
+});
+
+it('two edits made from one version: the first is saved, the second refused (409 naming version) and nothing of it kept', async () => {
+  const s = await schedule(`race-${crypto.randomUUID().slice(0, 6)}`);
+  expect((await admin.get(`/api/v1/oncall/${s.id}`)).body.version).toBe(1);
+  const edit = (users: string[]) => admin.put(`/api/v1/oncall/${s.id}`, { name: s.name, version: 1, layers: [layer(users)], overrides: [] });
+  // At once, as two people pressing Save: exactly one of them becomes version 2.
+  const [first, second] = await Promise.all([edit([bob]), edit([ann])]);
+  expect([first.status, second.status].sort()).toEqual([200, 409]);
+  const [won, lost] = first.status === 200 ? [first, second] : [second, first];
+  expect(won.body.version).toBe(2);
+  expect(lost.headers.get('content-type')).toContain('application/problem+json');
+  expect(lost.body.errors).toEqual([{ field: 'version', message: 'not the current version' }]);
+  const now = (await admin.get(`/api/v1/oncall/${s.id}`)).body;
+  expect([now.version, now.layers[0].users]).toEqual([2, won.body.layers[0].users]);
+  // Made from an old version later on: still refused; from the current one: saved.
+  expect((await edit([ann, bob])).status).toBe(409);
+  const current = await admin.put(`/api/v1/oncall/${s.id}`, { name: s.name, version: 2, layers: [layer([ann, bob])], overrides: [] });
+  expect([current.status, current.body.version]).toEqual([200, 3]);
+  expect(await api.deps.db.em.fork().count(AuditLogSchema, { resourceId: s.id, action: 'oncall_schedule.update' })).toBe(2);
 });
 
 it('refuses, naming the field, and keeps the schedule as it was: outsiders, bad layers and overrides, a taken name', async () => {

@@ -33,7 +33,8 @@ export function PolicyEditor({ team, policy, choices, onSaved, onCancel }: { tea
     setMessage(null);
     const body = { name: draft.name, default: draft.isDefault, repeat: draft.repeat, ackTimeoutSeconds: draft.ackTimeoutSeconds, steps: draft.steps };
     try {
-      onSaved(policy ? await put<PolicyView>(`/api/v1/escalation-policies/${policy.id}`, body) : await post<PolicyView>('/api/v1/escalation-policies', { ...body, team }));
+      // The version this form was opened on: if someone saved another since, the API refuses (409) and says so.
+      onSaved(policy ? await put<PolicyView>(`/api/v1/escalation-policies/${policy.id}`, { ...body, version: policy.version }) : await post<PolicyView>('/api/v1/escalation-policies', { ...body, team }));
     } catch (err) {
       setMessage((err as Error).message);
       if (err instanceof ApiError) setErrors(err.errors);

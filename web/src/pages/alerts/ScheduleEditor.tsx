@@ -30,7 +30,8 @@ export function ScheduleEditor({ schedule, members, onSaved }: { schedule: OnCal
   const save = async (where: 'layers' | 'overrides', change: { layers?: RotationLayer[]; overrides?: Override[] }, what: string) => {
     setProblem(null);
     try {
-      const saved = await put<OnCallScheduleView>(`/api/v1/oncall/${schedule.id}`, { name: schedule.name, layers: change.layers ?? schedule.layers, overrides: change.overrides ?? schedule.overrides });
+      // Made from the version shown: a change saved by someone else since is refused (409), not overwritten.
+      const saved = await put<OnCallScheduleView>(`/api/v1/oncall/${schedule.id}`, { name: schedule.name, version: schedule.version, layers: change.layers ?? schedule.layers, overrides: change.overrides ?? schedule.overrides });
       setErrors([]);
       onSaved(saved, what);
       return true;
