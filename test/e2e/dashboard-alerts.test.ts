@@ -206,7 +206,28 @@ describe('Alerts dashboard', () => {
       await page.getByRole('status').filter({ hasText: 'Removed the override' }).waitFor();
       await today.locator('li.override').waitFor({ state: 'detached' });
       expect(await whoAt(id)).toMatchObject({ user: { id: operator.id }, layer: 'week' });
+
+      // The layer only on the other six days: today (UTC, the layer's zone) nobody is on call.
+      const todayIso = ((new Date(now).getUTCDay() + 6) % 7) + 1;
+      const others = [1, 2, 3, 4, 5, 6, 7].filter((d) => d !== todayIso);
+      const dayNames = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+      await editor.getByRole('button', { name: 'Edit layer week' }).click();
+      for (const d of others) await layer.getByLabel(dayNames[d - 1]!, { exact: true }).check();
+      await layer.getByRole('button', { name: 'Save layer' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved layer week.' }).waitFor();
+      await editor.locator('li[data-layer="week"]').getByText(`only ${others.map((d) => dayNames[d - 1]).join(' ')}`).waitFor();
+      expect(await whoAt(id, now)).toMatchObject({ user: null, layer: null });
+
+      // Saved by someone else meanwhile: the page's next change is refused and says so; theirs stays.
+      const current = (await adminApi.get(`/api/v1/oncall/${id}`)).body;
+      expect((await adminApi.put(`/api/v1/oncall/${id}`, { name: current.name, version: current.version, layers: current.layers, overrides: [{ user: admin.id, from: new Date(now).toISOString(), to: new Date(now + 3_600_000).toISOString() }] })).status).toBe(200);
+      await editor.getByRole('button', { name: 'Edit layer week' }).click();
+      await layer.getByLabel(dayNames[others[0]! - 1]!, { exact: true }).uncheck();
+      await layer.getByRole('button', { name: 'Save layer' }).click();
+      await editor.getByRole('alert').getByText(`has changed since version ${current.version}`).waitFor();
     });
-    expect((await adminApi.get(`/api/v1/oncall/${id}`)).body).toMatchObject({ name: 'web rota', layers: [{ name: 'week', users: [operator.id, admin.id], rotation: 'weekly', handoffTime: '00:00', timeZone: 'UTC' }], overrides: [] });
+    const saved = (await adminApi.get(`/api/v1/oncall/${id}`)).body;
+    expect(saved).toMatchObject({ name: 'web rota', layers: [{ name: 'week', users: [operator.id, admin.id], rotation: 'weekly', handoffTime: '00:00', timeZone: 'UTC', weekdays: [1, 2, 3, 4, 5, 6, 7].filter((d) => d !== ((new Date(now).getUTCDay() + 6) % 7) + 1) }] });
+    expect(saved.overrides.map((o: { user: string }) => o.user)).toEqual([admin.id]);
   }, 120_000);
 });

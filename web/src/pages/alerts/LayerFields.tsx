@@ -4,7 +4,9 @@ import type { FieldError } from '../../client/http.ts';
 import { FieldMessage } from '../../components/FieldMessage.tsx';
 
 export type Member = { id: string; label: string };
-export type LayerDraft = { name: string; users: string[]; rotation: RotationLayer['rotation']; lengthDays: number; handoffTime: string; timeZone: string; start: string };
+/** `weekdays` empty: every day (1 = Monday … 7 = Sunday, in the layer's zone). */
+export type LayerDraft = { name: string; users: string[]; rotation: RotationLayer['rotation']; lengthDays: number; handoffTime: string; timeZone: string; start: string; weekdays: number[] };
+export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 
 /** The browser's own zone, the natural default for a schedule made here. */
 export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -14,10 +16,10 @@ export const today = () => {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 };
 
-export const blankLayer = (timeZone: string, name = 'primary'): LayerDraft => ({ name, users: [], rotation: 'weekly', lengthDays: 14, handoffTime: '09:00', timeZone, start: today() });
-export const draftOf = (l: RotationLayer): LayerDraft => ({ name: l.name, users: l.users, rotation: l.rotation, lengthDays: l.lengthDays ?? 14, handoffTime: l.handoffTime, timeZone: l.timeZone, start: l.start });
-/** What the API takes: lengthDays only with a custom rotation; the layer's weekdays, if any, kept. */
-export const layerOf = (d: LayerDraft, was?: RotationLayer): RotationLayer => ({
+export const blankLayer = (timeZone: string, name = 'primary'): LayerDraft => ({ name, users: [], rotation: 'weekly', lengthDays: 14, handoffTime: '09:00', timeZone, start: today(), weekdays: [] });
+export const draftOf = (l: RotationLayer): LayerDraft => ({ name: l.name, users: l.users, rotation: l.rotation, lengthDays: l.lengthDays ?? 14, handoffTime: l.handoffTime, timeZone: l.timeZone, start: l.start, weekdays: l.weekdays ?? [] });
+/** What the API takes: lengthDays only with a custom rotation; weekdays only when not every day. */
+export const layerOf = (d: LayerDraft): RotationLayer => ({
   name: d.name,
   users: d.users,
   rotation: d.rotation,
@@ -25,7 +27,7 @@ export const layerOf = (d: LayerDraft, was?: RotationLayer): RotationLayer => ({
   handoffTime: d.handoffTime,
   timeZone: d.timeZone,
   start: d.start,
-  ...(was?.weekdays ? { weekdays: was.weekdays } : {}),
+  ...(d.weekdays.length > 0 && d.weekdays.length < 7 ? { weekdays: [...d.weekdays].sort((a, b) => a - b) } : {}),
 });
 
 type Props = {
@@ -114,6 +116,15 @@ export function LayerFields({ id, path, layer, members, errors, onChange, withTi
         field('lengthDays', 'Days per turn', <input id={`${id}-lengthDays`} type="number" min={1} max={366} value={layer.lengthDays} onInput={(e) => set({ lengthDays: Number(e.currentTarget.value) })} aria-describedby={`${id}-lengthDays-err`} />)}
       {field('handoffTime', 'Handoff time', <input id={`${id}-handoffTime`} type="time" value={layer.handoffTime} onInput={(e) => set({ handoffTime: e.currentTarget.value })} aria-describedby={`${id}-handoffTime-err`} />)}
       {withTimeZone && <TimeZoneField id={`${id}-timeZone`} field={`${path}.timeZone`} value={layer.timeZone} errors={errors} onChange={(timeZone) => set({ timeZone })} />}
+      <fieldset class="weekdays" aria-describedby={`${id}-weekdays-err`}>
+        <legend>Only on these days (none ticked: every day)</legend>
+        {WEEKDAYS.map((day, i) => (
+          <label key={day} class="compact">
+            <input type="checkbox" checked={layer.weekdays.includes(i + 1)} onChange={(e) => set({ weekdays: e.currentTarget.checked ? [...layer.weekdays, i + 1] : layer.weekdays.filter((d) => d !== i + 1) })} /> {day}
+          </label>
+        ))}
+        <FieldMessage id={`${id}-weekdays-err`} field={`${path}.weekdays`} errors={errors} />
+      </fieldset>
       {field('start', 'First turn starts on', <input id={`${id}-start`} type="date" value={layer.start} onInput={(e) => set({ start: e.currentTarget.value })} aria-describedby={`${id}-start-err`} />)}
     </>
   );

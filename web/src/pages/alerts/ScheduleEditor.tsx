@@ -2,11 +2,11 @@ import { useState } from 'preact/hooks';
 import type { OnCallScheduleView, Override, RotationLayer } from '../../../../contracts/alerts/index.ts';
 import { ApiError, put, type FieldError } from '../../client/http.ts';
 import { FieldMessage } from '../../components/FieldMessage.tsx';
-import { LayerFields, blankLayer, draftOf, layerOf, type LayerDraft, type Member } from './LayerFields.tsx';
+import { LayerFields, WEEKDAYS, blankLayer, draftOf, layerOf, type LayerDraft, type Member } from './LayerFields.tsx';
 
 const ROTATION = { daily: 'daily', weekly: 'weekly', custom: 'custom' } as const;
 const describeLayer = (l: RotationLayer, nameOf: (u: string) => string) =>
-  `${l.users.map(nameOf).join(' → ')}; ${l.rotation === 'custom' ? `${l.lengthDays}-day turns` : ROTATION[l.rotation]}, handoff ${l.handoffTime} ${l.timeZone}, from ${l.start}`;
+  `${l.users.map(nameOf).join(' → ')}; ${l.rotation === 'custom' ? `${l.lengthDays}-day turns` : ROTATION[l.rotation]}${l.weekdays ? `, only ${l.weekdays.map((d) => WEEKDAYS[d - 1]).join(' ')}` : ''}, handoff ${l.handoffTime} ${l.timeZone}, from ${l.start}`;
 const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** A datetime-local value (the browser's zone) as an instant; empty stays empty so the API names the field. */
 const instant = (local: string) => (local && Number.isFinite(new Date(local).getTime()) ? new Date(local).toISOString() : local);
@@ -46,7 +46,7 @@ export function ScheduleEditor({ schedule, members, onSaved }: { schedule: OnCal
     e.preventDefault();
     if (!editing) return;
     const layers = [...schedule.layers];
-    layers.splice(editing.index, editing.index < layers.length ? 1 : 0, layerOf(editing.draft, schedule.layers[editing.index]));
+    layers.splice(editing.index, editing.index < layers.length ? 1 : 0, layerOf(editing.draft));
     if (await save('layers', { layers }, `Saved layer ${editing.draft.name}.`)) setEditing(null);
   };
   const addOverride = async (e: Event) => {
