@@ -31,7 +31,7 @@ export class RunEventStore {
     return stored;
   }
 
-  /** Queues the publish of events a caller stored itself (with insertRunEventsIn) and has committed. */
+  /** Queues the publish of events a caller stored itself (a run's first event, inserted with the run) and has committed. */
   publishStored(runId: string, stored: RunEvent[]): void {
     if (this.pending < MAX_PENDING_PUBLISHES) {
       this.pending++;

@@ -8,8 +8,6 @@ import type { Run, Team } from '../db/entities/index.ts';
 import { settingsOf } from '../db/repositories/teams.ts';
 import { approvalReaches, can, type Principal } from './access.ts';
 import { NotAllowedError } from './errors.ts';
-import { recordAudit } from '../db/repositories/audit.ts';
-import { insertRunEventsIn } from '../db/repositories/run-events.ts';
 import { recordRunIntegrations } from '../db/repositories/integrations.ts';
 import { insertRun, updateRunState } from '../db/repositories/runs.ts';
 import type { Config } from './config.ts';
@@ -50,37 +48,45 @@ export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: Entity
   const { kind, team, parsed, requester } = input;
   const id = input.id ?? crypto.randomUUID();
   const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
-  const { run, firstEvents } = await em.transactional(async (tx) => {
-    recordAudit(tx, {
-      actor: input.audit.actor,
-      action: 'run.start',
-      resourceType: 'run',
-      resourceId: id,
+  const record = async (tx: EntityManager) => {
+    const inserted = await insertRun(tx, {
+      id,
+      kind: kind.kind,
       teamId: team.id,
-      ...(input.audit.ip ? { ip: input.audit.ip } : {}),
-      data: {
-        kind: kind.kind,
-        target: parsed.target,
-        requester: `${requester.type}:${requester.id}`,
-        ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
-        ...(input.autoApprove ? { autoApprove: input.autoApprove.reason } : {}),
+      requester,
+      target: parsed.target,
+      params: parsed.params,
+      audit: {
+        actor: input.audit.actor,
+        action: 'run.start',
+        resourceType: 'run',
+        resourceId: id,
+        teamId: team.id,
+        ...(input.audit.ip ? { ip: input.audit.ip } : {}),
+        data: {
+          kind: kind.kind,
+          target: parsed.target,
+          requester: `${requester.type}:${requester.id}`,
+          ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}),
+          ...(input.autoApprove ? { autoApprove: input.autoApprove.reason } : {}),
+        },
       },
-    });
-    const inserted = await insertRun(tx, { id, kind: kind.kind, teamId: team.id, requester, target: parsed.target, params: parsed.params });
-    await recordRunIntegrations(tx, id, parsed.integrations);
-    // With the row, before the workflow starts, so "queued" is always the run's first event; in the
-    // same transaction, so it costs no commit of its own.
-    const queued = await insertRunEventsIn(tx, id, [
-      {
+      // With the row, before the workflow starts, so "queued" is always the run's first event.
+      firstEvent: {
         type: 'status',
         level: 'info',
         message: `queued by ${by}${input.rerunOf ? ` (re-run of ${input.rerunOf})` : ''}`,
         data: { status: 'queued', requester, ...(input.rerunOf ? { rerunOf: input.rerunOf } : {}) },
         attempt: 0,
       },
-    ]);
-    return { run: inserted, firstEvents: queued };
-  });
+    });
+    await recordRunIntegrations(tx, id, parsed.integrations);
+    return inserted;
+  };
+  // The row, its audit row and first event are one statement; the integrations it uses are a second,
+  // so only a run that names some needs a transaction around both.
+  const { run, firstEvent } = parsed.integrations.length ? await em.transactional(record) : await record(em);
+  const firstEvents = [firstEvent];
   deps.events.publishStored(id, firstEvents);
   return { run, workflowInput: workflowInputFor(deps, id, team.id, parsed.params, input.autoApprove) };
 }

@@ -26,11 +26,10 @@ const toEvent = (r: Row): RunEvent => ({
 });
 
 /**
- * Appends events and assigns their seq in one statement (so in one transaction of its own, or of the
- * caller's: a run's first event goes in with the run). The UPDATE in it takes the run row's lock, so
- * batches of one run commit in seq order: whoever sees seq N committed can read every seq < N. One
- * statement rather than UPDATE then INSERT inside BEGIN/COMMIT: one round trip to PostgreSQL instead
- * of four, for every batch of every run.
+ * Appends events and assigns their seq in one statement (a transaction of its own, or part of the
+ * caller's). The UPDATE in it takes the run row's lock, so batches of one run commit in seq order:
+ * whoever sees seq N committed can read every seq < N. One statement rather than UPDATE then INSERT
+ * inside BEGIN/COMMIT: one round trip to PostgreSQL instead of four, for every batch of every run.
  */
 export async function insertRunEvents(em: EntityManager, runId: string, events: NewRunEvent[]): Promise<RunEvent[]> {
   if (events.length === 0) return [];
@@ -51,9 +50,6 @@ export async function insertRunEvents(em: EntityManager, runId: string, events: 
   const first = inserted.reduce((min, r) => Math.min(min, r.seq), Infinity);
   return events.map((e, i) => ({ ...e, runId, seq: first + i, ts: e.ts ?? now }));
 }
-
-/** As insertRunEvents, within the transaction `tx` already runs in (a run's first event, with the run). */
-export const insertRunEventsIn = insertRunEvents;
 
 export async function listRunEvents(em: EntityManager, runId: string, after: number, limit: number): Promise<RunEvent[]> {
   const rows = await em.execute<Row[]>(

@@ -176,6 +176,7 @@ const patch = (id: string, body: unknown) => as.admin.patch(`/api/v1/integration
 async function activeRun(teamId: string): Promise<string> {
   const id = crypto.randomUUID();
   const userId = (await createUser(api.deps.db.em)).id;
-  await insertRun(em(), { id, kind: 'terraform', teamId, requester: { type: 'user', id: userId, label: 'fixture@example.test' }, target: `ws-${tag()}`, params: {} });
+  const requester = { type: 'user' as const, id: userId, label: 'fixture@example.test' };
+  await insertRun(em(), { id, kind: 'terraform', teamId, requester, target: `ws-${tag()}`, params: {}, audit: { actor: null, action: 'run.start', resourceType: 'run', resourceId: id, teamId }, firstEvent: { type: 'status', level: 'info', message: 'queued', attempt: 0 } });
   return id;
 }
