@@ -58,6 +58,10 @@ export async function startSshd(opts: { clientKeyPassphrase?: string; authorized
       `AllowUsers ${user}`,
       'StrictModes no',
       'UsePAM no',
+      // The account is this machine's own (root), whose ~/.bashrc may print on its own (pyenv's init races
+      // on its shims when six sessions start at once): bash reads it for a command run by sshd only as a
+      // top-level shell, so starting sessions one level down keeps hosts quiet but for the command.
+      'SetEnv SHLVL=1',
       `PidFile ${path.join(dir, 'sshd.pid')}`,
       'LogLevel VERBOSE',
     ].join('\n') + '\n',
