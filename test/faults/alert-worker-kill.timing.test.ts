@@ -71,8 +71,9 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
       const [wait] = await s.query<{ until: string }>(`select data->>'until' as until from alert_events where alert_id = $1 and type = 'wait'`, [alertId]);
       const lateness = second.at - Date.parse(wait!.until);
       expect(lateness).toBeGreaterThanOrEqual(0);
-      // The goal is 1 s (issue 12): 0.6 s on a quiet machine, 1.05 s once with CI running two suites
-      // at once on two cores. The bound is what CI can hold without flapping; the lateness is printed.
+      // The goal is 1 s (issue 12): 0.6 s on a quiet machine, 1.05 s once and 2.1 s once with CI running
+      // other suites beside it on two cores, so this file now runs alone with the timing files. The bound
+      // is what CI can hold without flapping; the lateness is printed.
       console.log(`second page ${lateness} ms after its deadline, the worker holding the alert killed`);
       expect(lateness).toBeLessThan(2000);
       // Nothing more: two deliveries, one per notification, each recorded once as sent.
