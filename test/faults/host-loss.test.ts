@@ -43,6 +43,10 @@ it('host A dies with its apply: the run stops and names what may exist outside t
   const tag = crypto.randomUUID().slice(0, 8);
   const names = ['p', 'q'];
   const { a, runId } = await applyOnHostA(tag, names);
+  // The case under test is a host lost after its output showed a resource starting: wait until that line
+  // is stored (the effect can start a moment before it is). Lost before it, the platform rightly sees no
+  // resource started and launches the apply again (docs/durability.md), which is the other case.
+  await until('the stored output to show p being created', async () => ((await stack().logLines(runId)).some((l) => /terraform_data\.p.*Creating/.test(l.message)) ? true : undefined), 60_000, 20);
   // The whole host: the worker and every process it started.
   const apply = await applyPid(runId);
   expect(apply.hostId).toBe('host-a');
