@@ -78,7 +78,9 @@ describe('alerts', () => {
     const again = await send('/api/v1/alerts', { dedupKey, summary: 'disk full on db-1' });
     expect(again.body.alerts).toEqual([{ id, dedupKey, outcome: 'repeated' }]);
 
+    // Both pages: under load the email's SMTP delivery can land after the later webhook.
     await until('the webhook', async () => (hooksFor(id).length ? true : undefined), 20_000);
+    await until('the email', async () => (mailsFor(id).length ? true : undefined), 20_000);
     const [mail] = mailsFor(id);
     expect(mail!.to).toEqual([alice.email]);
     const [delivery] = hooksFor(id);
