@@ -86,8 +86,7 @@ export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: Entity
   // The row, its audit row and first event are one statement; the integrations it uses are a second,
   // so only a run that names some needs a transaction around both.
   const { run, firstEvent } = parsed.integrations.length ? await em.transactional(record) : await record(em);
-  const firstEvents = [firstEvent];
-  deps.events.publishStored(id, firstEvents);
+  deps.events.publishStored(id, [firstEvent]);
   return { run, workflowInput: workflowInputFor(deps, id, team.id, parsed.params, input.autoApprove) };
 }
 

@@ -4,5 +4,5 @@
  * lose the last commits (docs/durability.md). With SQLite's defaults every commit waits for the disk,
  * and the server runs a quarter as many workflow tasks a second. The test peer runs it the same way.
  */
-export const TEMPORAL_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+const TEMPORAL_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 export const temporalSqliteArgs = () => TEMPORAL_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]);
