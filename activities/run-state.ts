@@ -47,26 +47,19 @@ function eventsFor(input: RecordRunStateInput, key: string, attempt: number): Ne
  * row update is idempotent (and a terminal status sticks), and a repeated announcement is only news again.
  */
 export async function applyRunState(deps: RunStateDeps, input: RecordRunStateInput, key: string, attempt = 1): Promise<void> {
-  const em = deps.em.fork();
   const { runId, status, step, summary, approval, error } = input;
-  const run = await updateRunState(em, runId, { status, step, summary, approval, error });
+  const run = await updateRunState(deps.em.fork(), runId, { status, step, summary, approval, error }, new Date(), key);
   if (!run) {
     throw ApplicationFailure.create({ message: `run ${runId} does not exist`, type: 'RunNotFound', nonRetryable: true });
   }
-  const seen = await em.getConnection().execute<{ n: number }[]>(
-    `select count(*)::int as n from run_events where run_id = ? and data->>'key' = ?`,
-    [runId, key],
-  );
   const events = eventsFor(input, key, attempt);
-  const firstTime = (seen[0]?.n ?? 0) === 0;
-  if (firstTime && events.length > 0) await deps.events.append(runId, events);
+  if (!run.keySeen && events.length > 0) await deps.events.append(runId, events);
   // Counted once per run: a retry carries a seen key, and a late report cannot move a terminal status.
-  if (firstTime && status && isTerminal(status) && run.status === status) deps.metrics?.runOutcomes.inc({ kind: run.kind, status });
+  if (!run.keySeen && status && isTerminal(status) && run.status === status) deps.metrics?.runOutcomes.inc({ kind: run.kind, status });
 
-  const team = run.team as unknown as { slug: string };
   const announcement = {
     op: 'run',
-    run: { id: run.id, status: run.status, kind: run.kind, team: team.slug, target: run.target ?? null, step: run.step ?? null },
+    run: { id: runId, status: run.status, kind: run.kind, team: run.teamSlug, target: run.target, step: run.step },
   };
   try {
     await deps.redis.publish(deps.keys.runsChannel, JSON.stringify(announcement));

@@ -1,5 +1,5 @@
 import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
-import { isTerminal, type Approval, type ListRunsQuery, type Requester, type RunStatus, type RunView } from '../../contracts/runs.ts';
+import { TERMINAL_STATUSES, type Approval, type ListRunsQuery, type Requester, type RunStatus, type RunView } from '../../contracts/runs.ts';
 import type { NewRunEvent, RunEvent } from '../../contracts/events.ts';
 import { RunSchema, type Run } from '../entities/index.ts';
 import type { AuditEntry } from './audit.ts';
@@ -127,34 +127,70 @@ export type RunStateChange = {
   error?: string | null;
 };
 
+/** What a state change left on the row: enough to announce it, and whether its events are stored already. */
+export type RunStateRow = { status: RunStatus; kind: string; target: string | null; step: string | null; teamSlug: string; keySeen: boolean };
+
+const TERMINAL_SQL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
+
 /**
- * Applies a state change reported by a workflow. A run that already ended keeps its final status:
- * a late or repeated report (activity retry, reconciler) must not resurrect it.
+ * Applies a state change reported by a workflow, in one statement (every state change of every run is
+ * on its critical path; through the ORM it took five round trips). A run that already ended keeps its
+ * final status and is not touched by a change that names one: a late or repeated report (activity
+ * retry, reconciler) must not resurrect it. `eventKey`, when given, is looked for among the run's
+ * events in the same statement (`keySeen`), so a retried report does not append its events twice.
  */
-export async function updateRunState(em: EntityManager, id: string, change: RunStateChange, now = new Date()): Promise<Run | null> {
-  const run = await findRun(em, id);
-  if (!run) return null;
-  if (isTerminal(run.status) && change.status !== undefined) return run;
-  if (change.status !== undefined) {
-    // The wait for approval ends with any other status (approved, rejected, cancelled, timed out).
-    if (run.waitingSince && change.status !== 'awaiting_approval') {
-      run.waitingMs = Number(run.waitingMs ?? 0) + Math.max(0, now.getTime() - run.waitingSince.getTime());
-      run.waitingSince = null;
-    }
-    if (change.status === 'awaiting_approval' && !run.waitingSince) run.waitingSince = now;
-    run.status = change.status;
-    if (change.status === 'running' && !run.startedAt) run.startedAt = now;
-    if (isTerminal(change.status)) {
-      run.finishedAt = now;
-      run.activeTarget = null;
-    }
-  }
-  if (change.step !== undefined) run.step = change.step;
-  if (change.summary !== undefined) run.summary = change.summary;
-  if (change.approval !== undefined) run.approval = change.approval;
-  if (change.error !== undefined) run.error = change.error;
-  await em.flush();
-  return run;
+export async function updateRunState(em: EntityManager, id: string, change: RunStateChange, now = new Date(), eventKey?: string): Promise<RunStateRow | null> {
+  const has = (v: unknown) => v !== undefined;
+  const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+  const status = change.status ?? null;
+  const rows = await em.getConnection().execute<Array<RunStateRow & { found: boolean }>>(
+    `with c as (
+       select r.id, t.slug from runs r join teams t on t.id = r.team_id where r.id = ?
+     ), u as (
+       update runs r set
+         status = coalesce(?::text, r.status),
+         waiting_ms = case when ?::text is not null and ?::text <> 'awaiting_approval' and r.waiting_since is not null
+                           then r.waiting_ms + greatest(0, floor(extract(epoch from (?::timestamptz - r.waiting_since)) * 1000))::bigint
+                           else r.waiting_ms end,
+         waiting_since = case when ?::text is null then r.waiting_since
+                              when ?::text = 'awaiting_approval' then coalesce(r.waiting_since, ?::timestamptz)
+                              else null end,
+         started_at = case when ?::text = 'running' then coalesce(r.started_at, ?::timestamptz) else r.started_at end,
+         finished_at = case when ?::text in (${TERMINAL_SQL}) then ?::timestamptz else r.finished_at end,
+         active_target = case when ?::text in (${TERMINAL_SQL}) then null else r.active_target end,
+         step = case when ? then ? else r.step end,
+         summary = case when ? then ?::jsonb else r.summary end,
+         approval = case when ? then ?::jsonb else r.approval end,
+         error = case when ? then ? else r.error end,
+         updated_at = ?::timestamptz
+       where r.id = ? and not (?::text is not null and r.status in (${TERMINAL_SQL}))
+       returning r.status, r.kind, r.target, r.step
+     )
+     select coalesce(u.status, r.status) as status, coalesce(u.kind, r.kind) as kind,
+            case when u.kind is null then r.target else u.target end as target,
+            case when u.kind is null then r.step else u.step end as step,
+            c.slug as "teamSlug",
+            exists (select 1 from run_events e where e.run_id = c.id and e.data->>'key' = ?) as "keySeen"
+       from c join runs r on r.id = c.id left join u on true`,
+    [
+      id,
+      status,
+      status, status, now.toISOString(),
+      status, status, now.toISOString(),
+      status, now.toISOString(),
+      status, now.toISOString(),
+      status,
+      has(change.step), change.step ?? null,
+      has(change.summary), json(change.summary),
+      has(change.approval), json(change.approval),
+      has(change.error), change.error ?? null,
+      now.toISOString(),
+      id, status,
+      eventKey ?? null,
+    ],
+  );
+  const row = rows[0];
+  return row ? { status: row.status, kind: row.kind, target: row.target, step: row.step, teamSlug: row.teamSlug, keySeen: row.keySeen } : null;
 }
 
 /**
