@@ -69,8 +69,13 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
   let changing = false;
 
   try {
-    await report({ status: 'running', step: 'diff' });
-    plan = patched('deploy-plan-local') ? await reading.deployPlan(step) : await quick.deployPlan(step);
+    if (patched('deploy-plan-beside-running')) {
+      // The plan only reads, so it need not wait for the record that the run is running.
+      [, plan] = await Promise.all([report({ status: 'running', step: 'diff' }), reading.deployPlan(step)]);
+    } else {
+      await report({ status: 'running', step: 'diff' });
+      plan = patched('deploy-plan-local') ? await reading.deployPlan(step) : await quick.deployPlan(step);
+    }
     const point = plan.rollbackPoint;
     const previous = point.platform === 'docker' ? { [point.container]: point.image } : point.images;
     summary = { platform: params.target.platform, target: targetName(params), changes: plan.changes, previous, live: previous };

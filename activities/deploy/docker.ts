@@ -155,15 +155,18 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
   const url = t.health.url.replaceAll('{port}', String(port));
   const deadline = Date.now() + t.health.timeoutSeconds * 1000;
   let last: string;
+  // Looks start every pollMs, not pollMs after the last one ended: the look's own time would
+  // otherwise push every later one back, and the switch with it.
+  let nextLook = performance.now();
   for (;;) {
     signal.throwIfAborted();
-    const info = await docker.getContainer(name).inspect();
+    nextLook += pollMs;
+    const [info, result] = await Promise.all([docker.getContainer(name).inspect(), probe(url, t.health.expectStatus, 2_000, signal)]);
     if (!info.State.Running) {
       const logs = await logsTail(docker, name);
       if (PORT_TAKEN.test(logs)) throw deployFailure(`port ${port} is taken on the Docker host: the new container could not listen (${logs})`);
       throw deployFailure(`the new container exited with code ${info.State.ExitCode} right after starting${logs ? `: ${logs}` : ''}`);
     }
-    const result = await probe(url, t.health.expectStatus, 2_000, signal);
     const dockerHealth = (info.State as { Health?: { Status?: string } }).Health?.Status;
     if (result.ok && (!dockerHealth || dockerHealth === 'healthy')) {
       // The answer must have come from this container: it still runs after answering.
@@ -173,7 +176,7 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
     last = dockerHealth && dockerHealth !== 'healthy' ? `HEALTHCHECK says ${dockerHealth}` : result.detail;
     if (Date.now() > deadline) throw deployFailure(`the new container did not become healthy within ${t.health.timeoutSeconds}s: ${last}`);
     beat(`waiting for ${url}: ${last}`);
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, Math.max(0, nextLook - performance.now())));
   }
 }
 
@@ -186,29 +189,28 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
  */
 export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal, pollMs = DOCKER_POLL_MS) {
   const n = names(t, runId);
-  const current = await inspectOrNull(docker, n.live);
+  // Independent reads, asked together: each is a round trip to the Docker host on the run's critical path.
+  const [current, stale] = await Promise.all([inspectOrNull(docker, n.live), inspectOrNull(docker, n.candidate)]);
   if (current?.Config.Labels?.[RUN_LABEL] === runId) {
     await stopQuietly(docker, n.previous, t.stopTimeoutSeconds);
     return { image: t.image, port: portOf(t, current) };
   }
   if (!current) {
     // The previous attempt died between the two renames: finish them.
-    const candidate = await inspectOrNull(docker, n.candidate);
+    const candidate = stale;
     if (!candidate) throw deployFailure(`container ${n.live} disappeared during the deploy; ${n.previous} holds the previous version`);
     await docker.getContainer(n.candidate).rename({ name: n.live });
     await stopQuietly(docker, n.previous, t.stopTimeoutSeconds);
     return { image: t.image, port: portOf(t, candidate) };
   }
   const port = otherSlot(t, point.port);
-  await ensureImage(docker, t, beat);
-  const stale = await inspectOrNull(docker, n.candidate);
+  const [, liveImage] = await Promise.all([ensureImage(docker, t, beat), imageOrNull(docker, current.Image)]);
   if (stale && !stale.State.Running) await docker.getContainer(n.candidate).remove({ force: true });
   try {
     if (!stale?.State.Running) {
       // Something else answering on the slot would pass the health check in the new container's place.
       const squatter = await probe(t.health.url.replaceAll('{port}', String(port)), 200, 1_000, signal);
       if (!/ECONNREFUSED/.test(squatter.detail)) throw deployFailure(`port ${port} is taken on the Docker host: something already answers there (${squatter.detail})`);
-      const liveImage = await imageOrNull(docker, current.Image);
       await docker.createContainer(candidateOptions(t, current, liveImage, n.candidate, port, runId));
       beat(`starting ${n.candidate} (${t.image}) on port ${port}`);
       try {

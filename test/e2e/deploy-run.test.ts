@@ -194,7 +194,8 @@ describe('a Kubernetes deploy run', () => {
     expect(sick.error).toMatch(/^verification failed in round 1: .*web-\w+-green answered 500 \(expected 200\); rolled back to image registry\.test\/web:v2$/);
     expect(sim.serviceSelector('shop', base)).toEqual({ app: base, 'opssight.io/slot': 'blue' });
     expect(new Set(await serves())).toEqual(new Set(['registry.test/web:v2']));
-    expect(sim.running('shop', `${base}-green`)).toEqual([]);
+    // The rollback scaled the green Deployment to 0; its controller takes the pods down on its own time.
+    await until('the green Deployment to scale down', async () => (sim.running('shop', `${base}-green`).length === 0 ? true : undefined), 10_000, 50);
 
     // Switch back: the rollback of the first run deploys v1 to the other slot and switches to it.
     const res = await client(api, operator).post(`/api/v1/runs/${first.id}/rollback`, {});
