@@ -1,9 +1,12 @@
 import { expect, test } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bundleWorkflows } from '../../workers/bundle.ts';
 
-// The worker reuses one V8 context, but every module of the bundle is evaluated again for each
-// workflow execution it holds: a library pulled in by a runtime import (a constant next to a zod
-// schema, say) is paid for by every open alert and every run. 1,000 escalations took 2.3 GiB of
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+// Every byte of the bundle is in every worker, and a library pulled in by a runtime import (a constant
+// next to a zod schema, say) is evaluated in the workflow sandbox: 1,000 escalations took 2.3 GiB of
 // worker memory with zod in the bundle and 1.0 GiB without it (bench/alerts.ts).
 test('the workflow bundle holds only the SDK and our workflow code', async () => {
   const { code } = await bundleWorkflows(false);
@@ -11,4 +14,20 @@ test('the workflow bundle holds only the SDK and our workflow code', async () =>
   const sdk = new Set(['@temporalio/common', '@temporalio/workflow', 'nexus-rpc', 'long', 'ms']);
   expect([...packages].filter((p) => !sdk.has(p!))).toEqual([]);
   expect(packages.has('@temporalio/workflow')).toBe(true);
+}, 120_000);
+
+// workers/bundle.ts preloads the workflow modules: the reusable V8 context evaluates them once and
+// every execution shares them. A module-level variable or container would then be shared by every
+// run and alert on the worker, and leak one's state into another's replay.
+test('our workflow modules keep no state at module level', async () => {
+  const { code } = await bundleWorkflows(false);
+  const ours = [...new Set([...code.matchAll(/"\.\/((?:workflows|contracts)\/[^"]+\.ts)"/g)].map((m) => m[1]!))];
+  expect(ours).toContain('workflows/escalation.ts');
+  const stateful = ours.flatMap((file) =>
+    readFileSync(path.join(ROOT, file), 'utf8')
+      .split('\n')
+      .filter((line) => /^(export )?(let|var) /.test(line) || /^(export )?const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[)/.test(line))
+      .map((line) => `${file}: ${line}`),
+  );
+  expect(stateful).toEqual([]);
 }, 120_000);
