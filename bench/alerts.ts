@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createApp } from '../api/app.ts';
 import { AlertSchema } from '../db/entities/index.ts';
 import { buildWorkflowBundles } from '../workers/bundle.ts';
+import { WORKER_NODE_FLAGS } from '../workers/node-flags.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startWebhookReceiver } from '../test/peers/webhook-receiver.ts';
 import { startBenchStack } from './peers.ts';
@@ -110,7 +111,7 @@ try {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bench-work-'));
   const bundle = path.join(workDir, 'workflows.js');
   await buildWorkflowBundles(bundle, { plainOnly: true });
-  worker = spawn(process.execPath, ['workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, 'workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   let peak = 0;
   const sampler = setInterval(() => {
     try {
@@ -137,6 +138,35 @@ try {
       return step > 0 && due !== undefined ? [d.at - due] : [];
     }),
   ).sort();
+  // Where the lateness goes, per notification after a wait: the timer and the workflow task that ran
+  // the notify step (the step's entry carries the workflow's time), the step and the send's dispatch
+  // (the attempt records when the send began), and the delivery itself.
+  const conn = api.deps.db.em.fork().getConnection();
+  const notified = await conn.execute<{ alert_id: string; step: string; at: string }[]>(
+    `select alert_id, data->>'step' as step, at from alert_events e join alerts a on a.id = e.alert_id where a.team_id = ? and e.type = 'notify'`,
+    [team.id],
+  );
+  const notifyAt = new Map(notified.map((n) => [`${n.alert_id}/${n.step}`, new Date(n.at).getTime()]));
+  const began = await conn.execute<{ alert_id: string; key: string; at: string }[]>(
+    `select t.alert_id, t.key, min(t.at) as at from notification_attempts t join alerts a on a.id = t.alert_id where a.team_id = ? group by t.alert_id, t.key`,
+    [team.id],
+  );
+  const beganAt = new Map(began.map((b) => [`${b.alert_id}/${b.key}`, new Date(b.at).getTime()]));
+  const phases = { timer: [] as number[], dispatch: [] as number[], delivery: [] as number[] };
+  for (const d of delivered) {
+    const alertId = (d.body.alert as { id: string }).id;
+    const key = String(d.body.notification);
+    const step = Number(key.split('.')[2]);
+    const due = untilOf.get(`${alertId}/${step - 1}`);
+    const ran = notifyAt.get(`${alertId}/${step}`);
+    const sendBegan = beganAt.get(`${alertId}/${key}`);
+    if (step === 0 || due === undefined || ran === undefined || sendBegan === undefined) continue;
+    phases.timer.push(ran - due);
+    phases.dispatch.push(sendBegan - ran);
+    phases.delivery.push(d.at - sendBegan);
+  }
+  const p = (xs: number[], q: number) => fmt(percentile(Float64Array.from(xs).sort(), q) / 1000, 3);
+  console.log(`\nwhere the lateness goes (s, p50 / p99): due → the notify step's workflow task ${p(phases.timer, 50)} / ${p(phases.timer, 99)}; → the send began ${p(phases.dispatch, 50)} / ${p(phases.dispatch, 99)}; → delivered ${p(phases.delivery, 50)} / ${p(phases.delivery, 99)}`);
   // A blank line first: in markdown a line right after a table would be read as one more row.
   console.log(`\nalert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
   console.log(table([

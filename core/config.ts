@@ -100,6 +100,11 @@ const envSchema = z.object({
   METRICS_ENABLED: bool.default(true),
   /** Where a worker serves its own /metrics (activity durations, run outcomes); unset = not served. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * Workflow executions a worker keeps in memory per task queue; one evicted is replayed from its
+   * history at its next event. Unset = the SDK's default, sized from the V8 heap limit.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(50).default(30_000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   /** Also accept the /ws token as `?access_token=` (it then shows up in proxy logs); the subprotocol is the way. */

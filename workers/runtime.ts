@@ -162,6 +162,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       ...(opts.identity ? { identity: opts.identity } : {}),
       activities,
       shutdownGraceTime: opts.shutdownGraceTimeMs ?? 10_000,
+      ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
     };
     // One bundle for every queue: handing Worker.create a workflowsPath would run webpack once per queue.
     const prebuilt = config.WORKFLOW_BUNDLE && (telemetry ? tracedBundlePath(config.WORKFLOW_BUNDLE) : config.WORKFLOW_BUNDLE);

@@ -16,6 +16,7 @@ import { apiReady, pickPort, temporalReady, waitUntil, workerPolling } from './n
 import { clearPreviousRun, dataDir, persistentSecret } from './state.ts';
 import { ChildDiedError, Supervisor } from './supervisor.ts';
 import { temporalSqliteArgs } from './temporal-sqlite.ts';
+import { WORKER_NODE_FLAGS } from '../../workers/node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const env = process.env;
@@ -246,7 +247,7 @@ async function main(): Promise<void> {
   for (let i = 1; i <= workers; i++) {
     // Each worker serves its own /metrics when asked to: one port each, counted up from the one given.
     const metricsPort = env.WORKER_METRICS_PORT ? { WORKER_METRICS_PORT: String(Number(env.WORKER_METRICS_PORT) + i - 1) } : {};
-    const worker = sup.start({ name: `worker-${i}`, command: node, args: [path.join(ROOT, 'workers/main.ts')], env: { ...appEnv, ...metricsPort }, cwd: ROOT, stopTimeoutMs: 30_000 });
+    const worker = sup.start({ name: `worker-${i}`, command: node, args: [...WORKER_NODE_FLAGS, path.join(ROOT, 'workers/main.ts')], env: { ...appEnv, ...metricsPort }, cwd: ROOT, stopTimeoutMs: 30_000 });
     say(`  worker-${i}   task queue ${TASK_QUEUES.infra} (pid ${worker.pid})`);
   }
   const api = sup.start({ name: 'api', command: node, args: [path.join(ROOT, 'api/server.ts')], env: appEnv, cwd: ROOT });
