@@ -6,7 +6,7 @@ import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
-import { findUser, findUserForLogin, normalizeEmail } from '../../db/repositories/users.ts';
+import { findLoginSecret, findUser, findUserForLogin, normalizeEmail } from '../../db/repositories/users.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
@@ -81,9 +81,11 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const em = ctx.state.em;
     const account = normalizeEmail(body.email);
     await throttle.check(ctx.ip, account);
-    const user = await findUserForLogin(em, body.email);
-    const ok = await verifyPassword(user?.passwordHash ?? (await dummyHash), body.password);
-    if (!user || !ok || user.disabled) {
+    const secret = await findLoginSecret(em, body.email);
+    const ok = await verifyPassword(secret?.passwordHash ?? (await dummyHash), body.password);
+    // Loaded only once the password is right: a failure costs the same whether the account exists.
+    const user = secret && ok && !secret.disabled ? await findUserForLogin(em, body.email) : null;
+    if (!user || user.disabled) {
       await throttle.failed(account);
       throw new AuthenticationError('invalid email or password');
     }
