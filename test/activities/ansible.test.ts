@@ -202,7 +202,7 @@ describe('ansible-playbook against two real sshd hosts', () => {
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
     const params = ansibleParams({ inventory: t.inventory, playbook: appendPlaybook(dir, 60), check: false });
     const playing = inActivity(env, w.activities.ansiblePlay, { runId: t.runId, teamId: t.teamId, params, step: 'run' }).catch((e: unknown) => e);
-    await until('the pause task to start', async () => ((await eventsOf(t.runId)).some((e) => e.message.startsWith('TASK [wait a while]')) ? true : undefined));
+    await until('the long task to start', async () => ((await eventsOf(t.runId)).some((e) => e.message.startsWith('TASK [wait a while]')) ? true : undefined));
     await until('a heartbeat', async () => (heartbeats.length > 0 ? true : undefined));
     const started = Date.now();
     env.cancel();
