@@ -3,13 +3,15 @@
 // behind) against the same Koa app answering 204 to a route that does no work, measured in the same run; each Alertmanager request opens one new alert. (2) Escalation: those
 // BENCH_ALERTS open alerts escalate on ONE worker process (notify, wait 5 s, notify, wait 5 s,
 // notify, to a webhook receiver): the worker's peak RSS, and how late each notification after a wait
-// reached the receiver against the deadline the workflow recorded. Run: node bench/alerts.ts.
+// reached the receiver against the deadline the workflow recorded. Run: node bench/alerts.ts
+// (BENCH_TRACE=1 also prints the history of the alert at the 99th percentile, times relative to its deadline).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { createApp } from '../api/app.ts';
 import { AlertSchema } from '../db/entities/index.ts';
 import { buildWorkflowBundles } from '../workers/bundle.ts';
@@ -164,6 +166,18 @@ try {
     phases.timer.push(ran - due);
     phases.dispatch.push(sendBegan - ran);
     phases.delivery.push(d.at - sendBegan);
+  }
+  if (process.env.BENCH_TRACE) {
+    const worst = delivered.map((d) => ({ d, late: d.at - (untilOf.get(`${(d.body.alert as { id: string }).id}/${Number(String(d.body.notification).split('.')[2]) - 1}`) ?? d.at) })).sort((a, b) => b.late - a.late)[Math.floor(delivered.length * 0.01)]!;
+    const id = (worst.d.body.alert as { id: string }).id;
+    const history = await api.deps.temporal.workflow.getHandle(`alert-${id}`).fetchHistory();
+    const due = worst.d.at - worst.late;
+    console.log(`TRACE p99-ish alert ${id} notification ${String(worst.d.body.notification)} late ${worst.late} ms; events relative to its due:`);
+    for (const e of history.events ?? []) {
+      const t = Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
+      console.log(`TRACE ${String(t - due).padStart(7)} ms  ${String(e.eventId)} ${temporal.api.enums.v1.EventType[e.eventType!]}`);
+    }
+    console.log(`TRACE delivered at ${worst.d.at - due} ms`);
   }
   const p = (xs: number[], q: number) => fmt(percentile(Float64Array.from(xs).sort(), q) / 1000, 3);
   console.log(`\nwhere the lateness goes (s, p50 / p99): due → the notify step's workflow task ${p(phases.timer, 50)} / ${p(phases.timer, 99)}; → the send began ${p(phases.dispatch, 50)} / ${p(phases.dispatch, 99)}; → delivered ${p(phases.delivery, 50)} / ${p(phases.delivery, 99)}`);
