@@ -11,7 +11,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module: Node's ESM loader does not see its named exports.
+import proto from '@temporalio/proto';
 import { createApp } from '../api/app.ts';
 import { AlertSchema } from '../db/entities/index.ts';
 import { buildWorkflowBundles } from '../workers/bundle.ts';
@@ -175,7 +176,7 @@ try {
     console.log(`TRACE p99-ish alert ${id} notification ${String(worst.d.body.notification)} late ${worst.late} ms; events relative to its due:`);
     for (const e of history.events ?? []) {
       const t = Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6);
-      console.log(`TRACE ${String(t - due).padStart(7)} ms  ${String(e.eventId)} ${temporal.api.enums.v1.EventType[e.eventType!]}`);
+      console.log(`TRACE ${String(t - due).padStart(7)} ms  ${String(e.eventId)} ${proto.temporal.api.enums.v1.EventType[e.eventType!]}`);
     }
     console.log(`TRACE delivered at ${worst.d.at - due} ms`);
   }
