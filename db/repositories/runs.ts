@@ -143,7 +143,8 @@ export async function updateRunState(em: EntityManager, id: string, change: RunS
   const has = (v: unknown) => v !== undefined;
   const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
   const status = change.status ?? null;
-  const rows = await em.getConnection().execute<Array<RunStateRow & { found: boolean }>>(
+  // Through the entity manager, so a database outage is the driver's exception (a 503 in the API).
+  const rows = await em.execute<Array<RunStateRow & { found: boolean }>>(
     `with c as (
        select r.id, t.slug from runs r join teams t on t.id = r.team_id where r.id = ?
      ), u as (

@@ -25,7 +25,8 @@ export const normalizeEmail = (email: string): string => email.trim().toLowerCas
  * hydration of a found user made the first measurably slower under load).
  */
 export async function findLoginSecret(em: EntityManager, email: string): Promise<{ id: string; passwordHash: string; disabled: boolean } | null> {
-  const rows = await em.getConnection().execute<Array<{ id: string; password_hash: string; disabled: boolean }>>('select id, password_hash, disabled from users where email = ?', [normalizeEmail(email)]);
+  // Through the entity manager, so a database outage is the driver's exception (a 503), not a raw socket error.
+  const rows = await em.execute<Array<{ id: string; password_hash: string; disabled: boolean }>>('select id, password_hash, disabled from users where email = ?', [normalizeEmail(email)]);
   const row = rows[0];
   return row ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled } : null;
 }
