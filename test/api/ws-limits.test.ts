@@ -124,7 +124,9 @@ describe('/ws limits', () => {
   it('closes the socket with 4001 when the access token it was opened with expires', async () => {
     const { runId } = await viewerOfNewRun(pingApi);
     const owner = (await findRun(pingApi.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
-    const shortLived = createTokenService({ secret: pingApi.config.JWT_SECRET, ttlSeconds: 1 });
+    // exp is in whole seconds: a 1-s token signed late in a second is valid for only part of it, and
+    // under load the socket opened after that (CI-B: refused with 401). Two seconds leave at least one.
+    const shortLived = createTokenService({ secret: pingApi.config.JWT_SECRET, ttlSeconds: 2 });
     const { family } = await sessionFor(pingApi, owner.id);
     const client = opened(pingApi.wsUrl, (await shortLived.signAccess(owner.id, family)).token);
     await client.open;

@@ -54,6 +54,8 @@ describe('custom roles', () => {
       await form.getByRole('button', { name: 'Create role' }).click();
       await form.getByRole('status').filter({ hasText: `Role ${roleName} created.` }).waitFor();
       const row = page.getByTestId(`role-${roleName}`);
+      // The status comes with the answer; the table shows the role once its list is read again (CI-B read it empty).
+      await waitForCount(page, `[data-testid="role-${roleName}"] .perm-list code`, 4);
       expect((await row.locator('.perm-list code').allTextContents()).sort()).toEqual(['integrations:manage', 'runs:approve:terraform', 'runs:read', 'runs:start:terraform']);
       await expect(row.locator('td[data-label="Approvals limited to"]').textContent()).resolves.toBe('prod, staging');
 
