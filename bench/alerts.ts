@@ -141,9 +141,9 @@ try {
       return step > 0 && due !== undefined ? [d.at - due] : [];
     }),
   ).sort();
-  // Where the lateness goes, per notification after a wait: the timer and the workflow task that ran
-  // the notify step (the step's entry carries the workflow's time), the step and the send's dispatch
-  // (the attempt records when the send began), and the delivery itself.
+  // Where the lateness goes, per notification after a wait: up to the notify step's timeline entry
+  // (it carries the workflow's time: the workflow task after the step's targets were resolved), from
+  // there to the send's first attempt (which records when it began), and the delivery itself.
   const conn = api.deps.db.em.fork().getConnection();
   const notified = await conn.execute<{ alert_id: string; step: string; at: string }[]>(
     `select alert_id, data->>'step' as step, at from alert_events e join alerts a on a.id = e.alert_id where a.team_id = ? and e.type = 'notify'`,
@@ -181,7 +181,7 @@ try {
     console.log(`TRACE delivered at ${worst.d.at - due} ms`);
   }
   const p = (xs: number[], q: number) => fmt(percentile(Float64Array.from(xs).sort(), q) / 1000, 3);
-  console.log(`\nwhere the lateness goes (s, p50 / p99): due → the notify step's workflow task ${p(phases.timer, 50)} / ${p(phases.timer, 99)}; → the send began ${p(phases.dispatch, 50)} / ${p(phases.dispatch, 99)}; → delivered ${p(phases.delivery, 50)} / ${p(phases.delivery, 99)}`);
+  console.log(`\nwhere the lateness goes (s, p50 / p99): due → the notify step's entry ${p(phases.timer, 50)} / ${p(phases.timer, 99)}; → the send began ${p(phases.dispatch, 50)} / ${p(phases.dispatch, 99)}; → delivered ${p(phases.delivery, 50)} / ${p(phases.delivery, 99)}`);
   // A blank line first: in markdown a line right after a table would be read as one more row.
   console.log(`\nalert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
   console.log(table([

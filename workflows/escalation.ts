@@ -1,5 +1,5 @@
 import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob, type TimelineEntry } from '../contracts/alerts/escalation.ts';
+import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
 const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } });
@@ -23,19 +23,8 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   // Timeline writes are awaited before the workflow ends; sends are not (each checks the alert is still firing).
   const pending: Promise<unknown>[] = [];
   // Timeline entries carry the workflow's own time, so a slow database never shifts the record.
-  const entry = (type: string, message: string, data?: Record<string, unknown>): TimelineEntry => ({ type, message, at: new Date().toISOString(), ...(data ? { data } : {}) });
-  const write = (e: TimelineEntry, reopen?: boolean) => pending.push(record.recordAlertTimeline({ alertId: input.alertId, ...e, ...(reopen ? { reopen } : {}) }));
-  const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => write(entry(type, message, data), reopen);
-  // With 1,000 alerts escalating on one worker every activity is queueing time for the others' pages: a
-  // notify step is one activity that also records the entries held for it (the start, a repeat) and
-  // the wait after it. Escalations started before this replay without it.
-  const together = patched('escalation-notify-step');
-  const held: TimelineEntry[] = [];
-  const hold = (type: string, message: string, data?: Record<string, unknown>) => (together ? held.push(entry(type, message, data)) : note(type, message, data));
-  /** What was held and no notify step took is recorded before the workflow waits. */
-  const waitUntil = (done: () => boolean, timeoutMs?: number) => {
-    for (const e of held.splice(0)) write(e);
-    return timeoutMs === undefined ? condition(done) : condition(done, timeoutMs);
+  const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
+    pending.push(record.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
   };
   // PagerDuty incidents this alert triggered follow its acknowledge and resolve. Escalations started
   // before this existed replay without it (the marker is absent from their history).
@@ -68,35 +57,19 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
     // Waits count from the chain's start, not from when the step before them finished: resolving
     // targets takes time, and that time must not push every later page back.
     let due = Date.now();
-    const waitEntry = (i: number, seconds: number, until: number) => entry('wait', `waiting ${seconds} s for an acknowledgement`, { step: i, seconds, until: new Date(until).toISOString() });
     for (let round = 0; round <= policy.repeat; round++) {
       state.round = round;
-      if (round > 0) hold('chain.repeat', `no acknowledgement: the chain starts again (${round} of ${policy.repeat})`, { round });
-      // The wait whose entry the notify step before it recorded.
-      let waitRecorded = -1;
+      if (round > 0) note('chain.repeat', `no acknowledgement: the chain starts again (${round} of ${policy.repeat})`, { round });
       for (const [i, step] of policy.steps.entries()) {
         if (stopped()) return 'stopped';
         state.step = i;
         if (step.type === 'wait') {
           due += step.seconds * 1000;
-          if (waitRecorded !== i) {
-            if (together) held.push(waitEntry(i, step.seconds, due));
-            else note('wait', `waiting ${step.seconds} s for an acknowledgement`, { step: i, seconds: step.seconds, until: new Date(due).toISOString() });
-          }
-          await waitUntil(stopped, Math.max(1, due - Date.now()));
+          note('wait', `waiting ${step.seconds} s for an acknowledgement`, { step: i, seconds: step.seconds, until: new Date(due).toISOString() });
+          await condition(stopped, Math.max(1, due - Date.now()));
           continue;
         }
-        const keyPrefix = `${state.cycle}.${round}.${i}`;
-        if (together) {
-          const next = policy.steps[i + 1];
-          const after = next?.type === 'wait' ? [waitEntry(i + 1, next.seconds, due + next.seconds * 1000)] : [];
-          const { jobs, firing } = await targets.notifyStep({ alertId: input.alertId, teamId: input.teamId, step, index: i, keyPrefix, at: new Date().toISOString(), before: held.splice(0), after });
-          if (firing && after.length) waitRecorded = i + 1;
-          if (stopped()) return 'stopped';
-          for (const job of jobs) send(job);
-          continue;
-        }
-        const jobs = await targets.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix });
+        const jobs = await targets.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
         if (stopped()) return 'stopped';
         note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
         for (const job of jobs) send(job);
@@ -105,7 +78,7 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
     return stopped() ? 'stopped' : 'exhausted';
   }
 
-  hold('escalation.started', input.policy ? `escalating by policy ${input.policy.id} version ${input.policy.version}` : 'no escalation policy: nobody is paged', input.policy ? { policy: input.policy.id, version: input.policy.version } : undefined);
+  note('escalation.started', input.policy ? `escalating by policy ${input.policy.id} version ${input.policy.version}` : 'no escalation policy: nobody is paged', input.policy ? { policy: input.policy.id, version: input.policy.version } : undefined);
   while (!resolved) {
     if (input.policy && !acked) {
       state.phase = 'escalating';
@@ -114,22 +87,21 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
         note('chain.exhausted', 'every step was tried; waiting for an acknowledgement or a resolve');
       }
     }
-    await waitUntil(() => acked || resolved);
+    await condition(() => acked || resolved);
     if (resolved) break;
     state.phase = 'acknowledged';
     const timeoutMs = (input.policy?.ackTimeoutSeconds ?? 0) * 1000;
     if (!input.policy) {
-      await waitUntil(() => resolved);
+      await condition(() => resolved);
       break;
     }
-    if (await waitUntil(() => resolved, timeoutMs)) break;
+    if (await condition(() => resolved, timeoutMs)) break;
     // Acknowledged but not resolved in time: page again, from the first step.
     acked = false;
     state.cycle++;
     note('ack.timeout', `not resolved within ${input.policy.ackTimeoutSeconds} s of the acknowledgement: escalating again`, { cycle: state.cycle }, true);
   }
   state.phase = 'resolved';
-  for (const e of held.splice(0)) write(e);
   await Promise.allSettled(pending);
   return { outcome: 'resolved', cycles: state.cycle + 1 };
 }

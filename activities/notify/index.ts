@@ -2,8 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Alert as AlertRow } from '../../db/entities/index.ts';
-import type { EscalationActivities, NotificationJob, TimelineEntry } from '../../contracts/alerts/escalation.ts';
-import type { EscalationStep } from '../../contracts/alerts/policies.ts';
+import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
 import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
 import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
 import type { SlackWebhookSecrets } from '../../contracts/integrations/slack-webhook.ts';
@@ -85,26 +84,38 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       if (alert) await announceAlert(deps, { change: input.reopen ? 'reopened' : 'timeline', alert, timeline: { at: input.at, type: input.type, message: input.message, data: input.data ?? null } });
     },
 
-    resolveStepTargets: ({ teamId, step, keyPrefix }) => resolveStepTargets(deps.em.fork(), teamId, step, keyPrefix),
-
-    async notifyStep({ alertId, teamId, step, index, keyPrefix, at, before, after }) {
+    async resolveStepTargets({ teamId, step, keyPrefix }) {
       const em = deps.em.fork();
-      const jobs = await resolveStepTargets(em, teamId, step, keyPrefix);
-      const notify: TimelineEntry = {
-        type: 'notify',
-        message: jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step',
-        at,
-        data: { step: index, type: step.type, targets: jobs.map((j) => j.target) },
+      const jobs = (integrationId: string, targets: string[]): NotificationJob[] => targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId, target }));
+      /**
+       * Each person's address on the step's channel: their phone for SMS, their devices for push, their
+       * email otherwise. Only enabled members of the alert's team: a policy cannot page an outsider.
+       */
+      const addressesOf = async (ids: string[], via: string) => {
+        const channel = await em.findOne(IntegrationSchema, { id: via, team: teamId }, { fields: ['type'] });
+        const members = await em.find(MembershipSchema, { team: teamId, user: { $in: ids } }, { populate: ['user'] });
+        const people = members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string; phone: string | null; pushTokens: string[] }).filter((u) => !u.disabled);
+        people.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
+        if (channel?.type === 'twilio') return people.flatMap((u) => (u.phone ? [u.phone] : []));
+        if (channel?.type === 'apns' || channel?.type === 'fcm') return people.flatMap((u) => u.pushTokens ?? []);
+        return people.map((u) => u.email);
       };
-      const { alert, entries } = await em.transactional(async (tx) => {
-        const found = await tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], refresh: true });
-        const recorded = found?.status === 'firing' ? [...before, notify, ...after] : before;
-        for (const e of recorded) appendAlertEvent(tx, alertId, { at: new Date(e.at), type: e.type, message: e.message, data: e.data ?? null });
-        return { alert: found, entries: recorded };
-      });
-      if (!alert) return { jobs: [], firing: false };
-      for (const e of entries) await announceAlert(deps, { change: 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
-      return alert.status === 'firing' ? { jobs, firing: true } : { jobs: [], firing: false };
+      switch (step.type) {
+        case 'notify_users':
+          return jobs(step.via, await addressesOf(step.users, step.via));
+        case 'notify_oncall': {
+          const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
+          const who = schedule ? onCallAt(schedule, Date.now()).user : null;
+          return who ? jobs(step.via, await addressesOf([who], step.via)) : [];
+        }
+        case 'notify_channel': {
+          const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
+          if (!row) return [];
+          return jobs(row.id, recipientsOf(row.type, row.settings as Record<string, unknown>) ?? [row.name]);
+        }
+        default:
+          return [];
+      }
     },
 
     async sendNotification({ alertId, teamId, job }) {
@@ -189,37 +200,3 @@ function recipientsOf(type: string, settings: Record<string, unknown>): string[]
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** Whom a notify step reaches now (a schedule's on-call is read at the step's time), as jobs keyed `keyPrefix.n`. */
-async function resolveStepTargets(em: EntityManager, teamId: string, step: EscalationStep, keyPrefix: string): Promise<NotificationJob[]> {
-  const jobs = (integrationId: string, targets: string[]): NotificationJob[] => targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId, target }));
-  /**
-   * Each person's address on the step's channel: their phone for SMS, their devices for push, their
-   * email otherwise. Only enabled members of the alert's team: a policy cannot page an outsider.
-   */
-  const addressesOf = async (ids: string[], via: string) => {
-    const channel = await em.findOne(IntegrationSchema, { id: via, team: teamId }, { fields: ['type'] });
-    const members = await em.find(MembershipSchema, { team: teamId, user: { $in: ids } }, { populate: ['user'] });
-    const people = members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string; phone: string | null; pushTokens: string[] }).filter((u) => !u.disabled);
-    people.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
-    if (channel?.type === 'twilio') return people.flatMap((u) => (u.phone ? [u.phone] : []));
-    if (channel?.type === 'apns' || channel?.type === 'fcm') return people.flatMap((u) => u.pushTokens ?? []);
-    return people.map((u) => u.email);
-  };
-  switch (step.type) {
-    case 'notify_users':
-      return jobs(step.via, await addressesOf(step.users, step.via));
-    case 'notify_oncall': {
-      const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
-      const who = schedule ? onCallAt(schedule, Date.now()).user : null;
-      return who ? jobs(step.via, await addressesOf([who], step.via)) : [];
-    }
-    case 'notify_channel': {
-      const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
-      if (!row) return [];
-      return jobs(row.id, recipientsOf(row.type, row.settings as Record<string, unknown>) ?? [row.name]);
-    }
-    default:
-      return [];
-  }
-}

@@ -17,19 +17,9 @@ export const escalationStateQuery = defineQuery<EscalationState>('escalationStat
 /** One message to one target, named so that a retried or replayed send is recognised as the same one. */
 export type NotificationJob = { key: string; integrationId: string; target: string };
 
-/** One entry of an alert's timeline, at the workflow's time. */
-export type TimelineEntry = { type: string; message: string; at: string; data?: Record<string, unknown> };
-
 export type EscalationActivities = {
   /** `at` is the workflow's time; `reopen` puts an acknowledged alert back to firing (its ack timed out). */
   recordAlertTimeline(input: { alertId: string; type: string; message: string; at: string; data?: Record<string, unknown>; reopen?: boolean }): Promise<void>;
-  /**
-   * A notify step in one call: whom it reaches now (as resolveStepTargets), and its timeline — the
-   * entries held `before` it, its own `notify` entry (at `at`), and the ones `after` it (the wait that
-   * follows) — in one transaction. Nothing but `before` is recorded, and nobody is returned, when the
-   * alert is no longer firing (the API records an ack or resolve before it signals the workflow).
-   */
-  notifyStep(input: { alertId: string; teamId: string; step: EscalationStep; index: number; keyPrefix: string; at: string; before: TimelineEntry[]; after: TimelineEntry[] }): Promise<{ jobs: NotificationJob[]; firing: boolean }>;
   /** Who a notify step reaches now (a schedule's on-call is read at the step's time), as jobs keyed `keyPrefix.n`. */
   resolveStepTargets(input: { alertId: string; teamId: string; step: EscalationStep; keyPrefix: string }): Promise<NotificationJob[]>;
   /** Sends one notification; every attempt is recorded. Skips one already sent, or an alert no longer firing. */

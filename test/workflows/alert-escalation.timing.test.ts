@@ -19,26 +19,15 @@ const scripts = new Map<string, Script>();
 // *.timing.test.ts one at a time), and the bound keeps that margin. The worst lateness is printed.
 const SLACK_MS = 2_000;
 
-function remember(alertId: string, e: { type: string; data?: Record<string, unknown>; reopen?: boolean }) {
-  const s = scripts.get(alertId)!;
-  s.timeline.push({ type: e.type, ...(e.reopen ? { reopen: true } : {}) });
-  if (e.type === 'wait') s.untils.push(Date.parse(String(e.data!.until)));
-}
-function targetsOf(step: EscalationStep, keyPrefix: string): NotificationJob[] {
-  const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
-  return targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId: crypto.randomUUID(), target }));
-}
-
 const activities: EscalationActivities = {
   async recordAlertTimeline(input) {
-    remember(input.alertId, input);
+    const s = scripts.get(input.alertId)!;
+    s.timeline.push({ type: input.type, ...(input.reopen ? { reopen: true } : {}) });
+    if (input.type === 'wait') s.untils.push(Date.parse(String(input.data!.until)));
   },
-  async resolveStepTargets({ step, keyPrefix }) {
-    return targetsOf(step, keyPrefix);
-  },
-  async notifyStep({ alertId, step, keyPrefix, before, after }) {
-    for (const e of [...before, { type: 'notify' }, ...after]) remember(alertId, e);
-    return { jobs: targetsOf(step, keyPrefix), firing: true };
+  async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
+    const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
+    return targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId: crypto.randomUUID(), target }));
   },
   async sendNotification({ alertId, job }) {
     const s = scripts.get(alertId)!;
