@@ -197,11 +197,10 @@ export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: stri
   }
   if (!current) {
     // The previous attempt died between the two renames: finish them.
-    const candidate = stale;
-    if (!candidate) throw deployFailure(`container ${n.live} disappeared during the deploy; ${n.previous} holds the previous version`);
+    if (!stale) throw deployFailure(`container ${n.live} disappeared during the deploy; ${n.previous} holds the previous version`);
     await docker.getContainer(n.candidate).rename({ name: n.live });
     await stopQuietly(docker, n.previous, t.stopTimeoutSeconds);
-    return { image: t.image, port: portOf(t, candidate) };
+    return { image: t.image, port: portOf(t, stale) };
   }
   const port = otherSlot(t, point.port);
   const [, liveImage] = await Promise.all([ensureImage(docker, t, beat), imageOrNull(docker, current.Image)]);

@@ -6,7 +6,7 @@ import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
-import { findLoginSecret, findUser, findUserForLogin, normalizeEmail } from '../../db/repositories/users.ts';
+import { findLoginSecret, findUser, normalizeEmail } from '../../db/repositories/users.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
@@ -84,7 +84,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
     const secret = await findLoginSecret(em, body.email);
     const ok = await verifyPassword(secret?.passwordHash ?? (await dummyHash), body.password);
     // Loaded only once the password is right: a failure costs the same whether the account exists.
-    const user = secret && ok && !secret.disabled ? await findUserForLogin(em, body.email) : null;
+    const user = secret && ok && !secret.disabled ? await findUser(em, { id: secret.id }) : null;
     if (!user || user.disabled) {
       await throttle.failed(account);
       throw new AuthenticationError('invalid email or password');

@@ -140,58 +140,50 @@ const TERMINAL_SQL = TERMINAL_STATUSES.map((s) => `'${s}'`).join(', ');
  * events in the same statement (`keySeen`), so a retried report does not append its events twice.
  */
 export async function updateRunState(em: EntityManager, id: string, change: RunStateChange, now = new Date(), eventKey?: string): Promise<RunStateRow | null> {
-  const has = (v: unknown) => v !== undefined;
+  const given = (v: unknown) => v !== undefined;
   const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
-  const status = change.status ?? null;
   // Through the entity manager, so a database outage is the driver's exception (a 503 in the API).
-  const rows = await em.execute<Array<RunStateRow & { found: boolean }>>(
-    `with c as (
-       select r.id, t.slug from runs r join teams t on t.id = r.team_id where r.id = ?
-     ), u as (
+  const rows = await em.execute<RunStateRow[]>(
+    `with p as (select ?::text as status, ?::timestamptz as at),
+     u as (
        update runs r set
-         status = coalesce(?::text, r.status),
-         waiting_ms = case when ?::text is not null and ?::text <> 'awaiting_approval' and r.waiting_since is not null
-                           then r.waiting_ms + greatest(0, floor(extract(epoch from (?::timestamptz - r.waiting_since)) * 1000))::bigint
+         status = coalesce(p.status, r.status),
+         waiting_ms = case when p.status <> 'awaiting_approval' and r.waiting_since is not null
+                           then r.waiting_ms + greatest(0, floor(extract(epoch from (p.at - r.waiting_since)) * 1000))::bigint
                            else r.waiting_ms end,
-         waiting_since = case when ?::text is null then r.waiting_since
-                              when ?::text = 'awaiting_approval' then coalesce(r.waiting_since, ?::timestamptz)
+         waiting_since = case when p.status is null then r.waiting_since
+                              when p.status = 'awaiting_approval' then coalesce(r.waiting_since, p.at)
                               else null end,
-         started_at = case when ?::text = 'running' then coalesce(r.started_at, ?::timestamptz) else r.started_at end,
-         finished_at = case when ?::text in (${TERMINAL_SQL}) then ?::timestamptz else r.finished_at end,
-         active_target = case when ?::text in (${TERMINAL_SQL}) then null else r.active_target end,
+         started_at = case when p.status = 'running' then coalesce(r.started_at, p.at) else r.started_at end,
+         finished_at = case when p.status in (${TERMINAL_SQL}) then p.at else r.finished_at end,
+         active_target = case when p.status in (${TERMINAL_SQL}) then null else r.active_target end,
          step = case when ? then ? else r.step end,
          summary = case when ? then ?::jsonb else r.summary end,
          approval = case when ? then ?::jsonb else r.approval end,
          error = case when ? then ? else r.error end,
-         updated_at = ?::timestamptz
-       where r.id = ? and not (?::text is not null and r.status in (${TERMINAL_SQL}))
-       returning r.status, r.kind, r.target, r.step
+         updated_at = p.at
+       from p
+       where r.id = ? and not (p.status is not null and r.status in (${TERMINAL_SQL}))
+       returning r.id, r.status, r.step
      )
-     select coalesce(u.status, r.status) as status, coalesce(u.kind, r.kind) as kind,
-            case when u.kind is null then r.target else u.target end as target,
-            case when u.kind is null then r.step else u.step end as step,
-            c.slug as "teamSlug",
-            exists (select 1 from run_events e where e.run_id = c.id and e.data->>'key' = ?) as "keySeen"
-       from c join runs r on r.id = c.id left join u on true`,
+     select coalesce(u.status, r.status) as status, r.kind, r.target,
+            case when u.id is null then r.step else u.step end as step,
+            t.slug as "teamSlug",
+            exists (select 1 from run_events e where e.run_id = r.id and e.data->>'key' = ?) as "keySeen"
+       from runs r join teams t on t.id = r.team_id left join u on u.id = r.id
+      where r.id = ?`,
     [
+      change.status ?? null, now.toISOString(),
+      given(change.step), change.step ?? null,
+      given(change.summary), json(change.summary),
+      given(change.approval), json(change.approval),
+      given(change.error), change.error ?? null,
       id,
-      status,
-      status, status, now.toISOString(),
-      status, status, now.toISOString(),
-      status, now.toISOString(),
-      status, now.toISOString(),
-      status,
-      has(change.step), change.step ?? null,
-      has(change.summary), json(change.summary),
-      has(change.approval), json(change.approval),
-      has(change.error), change.error ?? null,
-      now.toISOString(),
-      id, status,
       eventKey ?? null,
+      id,
     ],
   );
-  const row = rows[0];
-  return row ? { status: row.status, kind: row.kind, target: row.target, step: row.step, teamSlug: row.teamSlug, keySeen: row.keySeen } : null;
+  return rows[0] ?? null;
 }
 
 /**

@@ -18,7 +18,6 @@ export function toUserView(user: User): UserView {
 /** Emails are compared case-insensitively by storing them lower-cased. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
-/** The user with their password hash (a lazy column, not loaded by ordinary finds). */
 /**
  * What a password check needs, as a plain row: found or not, the work is one query and no entity, so a
  * failed login for an email with an account costs what one for an unknown email does (the ORM's
@@ -31,6 +30,7 @@ export async function findLoginSecret(em: EntityManager, email: string): Promise
   return row ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled } : null;
 }
 
+/** The user with their password hash (a lazy column, not loaded by ordinary finds). */
 export async function findUserForLogin(em: EntityManager, email: string): Promise<(User & { passwordHash: string }) | null> {
   const user = await em.findOne(UserSchema, { email: normalizeEmail(email) }, { populate: ['passwordHash'] });
   return user as (User & { passwordHash: string }) | null;
