@@ -57,4 +57,5 @@ export type WsServerMessage =
   | { op: 'unsubscribed'; topic: WsTopic }
   | { op: 'run'; run: RunAnnouncement }
   | ({ op: 'alert' } & AlertAnnouncement)
-  | { op: 'error'; message: string; runId?: string };
+  /** `retry`: the failure was the server's (a database or Redis hiccup); subscribing again may succeed. */
+  | { op: 'error'; message: string; runId?: string; topic?: WsTopic; retry?: true };

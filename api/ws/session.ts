@@ -178,7 +178,7 @@ export class Session {
       }
     } catch (err) {
       this.deps.logger.error({ err, op: m.op }, 'ws message failed');
-      this.reply({ op: 'error', message: 'internal error', ...('runId' in m ? { runId: m.runId } : {}) });
+      this.reply({ op: 'error', message: 'internal error', retry: true, ...('runId' in m ? { runId: m.runId } : { topic: m.topic }) });
     }
   }
 
@@ -202,7 +202,7 @@ export class Session {
       onError: (err) => {
         this.deps.logger.error({ err, runId }, 'ws run subscription failed');
         this.unsubscribe(runId);
-        this.reply({ op: 'error', runId, message: 'subscription failed; subscribe again with after=<last seq>' });
+        this.reply({ op: 'error', runId, message: 'subscription failed; subscribe again with after=<last seq>', retry: true });
       },
     });
     const watch: Watch = { sub };

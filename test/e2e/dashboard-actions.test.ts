@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Locator, Page } from 'playwright-core';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
@@ -37,8 +38,10 @@ const activeTag = (page: Page) => page.evaluate(() => (globalThis as unknown as 
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-  worker = await startTestWorker();
+  // Its own namespace: on the shared one, another file's worker (or runs another file left) takes its tasks.
+  const namespace = await ownNamespace('actions');
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace, RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+  worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace });
   team = await createTeam(api.deps.db.em);
   approver = await createUser(api.deps.db.em, { teams: [team], role: 'approver' });
   token = (await client(api).post('/api/v1/auth/login', approver)).body.accessToken as string;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import http from 'node:http';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
@@ -44,8 +45,10 @@ const signIn = (page: Page, who: { email: string; password: string }) => signInA
 
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-  worker = await startTestWorker();
+  // Its own namespace: on the shared one, another file's worker (or runs another file left) takes its tasks.
+  const namespace = await ownNamespace('dashboard');
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace, RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+  worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace });
   const { hostname, port } = new URL(api.baseUrl);
   proxy = await startCuttableProxy({ host: hostname, port: Number(port) });
   team = await createTeam(api.deps.db.em);

@@ -7,6 +7,7 @@ import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { launchBrowser, signIn, withPage as withPageOf } from './browser.ts';
 
@@ -26,8 +27,10 @@ const withPage = (fn: (page: Page) => Promise<void>) => withPageOf(browser.conte
 beforeAll(async () => {
   if (!fs.existsSync(dist)) throw new Error('web/dist is missing: run `npm run build:web` first');
   sim = await startKubeSim({ tickMs: 300 });
-  api = await startApi({ RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
-  worker = await startTestWorker();
+  // Its own namespace: on the shared one, another file's worker (or runs another file left) takes its tasks.
+  const namespace = await ownNamespace('deploy-dash');
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace, RATE_LIMIT_LOGIN_PER_MINUTE: '1000' });
+  worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace });
   team = await createTeam(api.deps.db.em);
   const admin = await createUser(api.deps.db.em, { teams: [team], role: 'admin' });
   token = (await client(api).post('/api/v1/auth/login', admin)).body.accessToken as string;

@@ -8,6 +8,7 @@ import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 import { startPrometheus } from '../peers/prometheus.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 
 // Deploy runs through the API and a real worker: Kubernetes against the API simulation
@@ -51,8 +52,10 @@ const k8s = (name: string, image: string, extra: Record<string, unknown> = {}) =
 
 beforeAll(async () => {
   sim = await startKubeSim({ tickMs: 50 });
-  api = await startApi();
-  worker = await startTestWorker();
+  // Its own namespace: on the shared one, another file's worker (or runs another file left) takes its tasks.
+  const namespace = await ownNamespace('deploy-run');
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace });
+  worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace });
   team = await createTeam(api.deps.db.em);
   admin = await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'admin' })).id);
   operator = await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'operator' })).id);

@@ -1,6 +1,10 @@
 import { expect, it } from '@jest/globals';
+import { once } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
+import WebSocket from 'ws';
+import type { WsServerMessage } from '../../contracts/events.ts';
 import { until } from '../fixtures/until.ts';
+import { bearer } from '../fixtures/ws.ts';
 import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault, rounds } from './report.ts';
 
@@ -11,10 +15,31 @@ const stack = useFaultStack({ workers: 1 });
 const OUTAGE_MS = Number(process.env.FAULT_OUTAGE_MS ?? (process.env.FAULTS === 'full' ? 10_000 : 5_000));
 const LINES = 400;
 
-async function outage(): Promise<void> {
+async function outage(during?: () => Promise<void>): Promise<void> {
   stack().db.stop('immediate');
-  await new Promise((r) => setTimeout(r, OUTAGE_MS));
+  const over = new Promise((r) => setTimeout(r, OUTAGE_MS));
+  await during?.();
+  await over;
   await stack().db.start();
+}
+
+/** A socket opened before the outage; `answer` sends a subscribe and resolves with the reply about that run. */
+async function dashboardSocket() {
+  const socket = new WebSocket(stack().wsUrl, bearer(stack().token));
+  await once(socket, 'open');
+  const answer = (runId: string) =>
+    new Promise<WsServerMessage>((resolve) => {
+      const onMessage = (data: unknown) => {
+        const m = JSON.parse(String(data)) as WsServerMessage;
+        if ((m.op === 'error' || m.op === 'subscribed') && 'runId' in m && m.runId === runId) {
+          socket.off('message', onMessage);
+          resolve(m);
+        }
+      };
+      socket.on('message', onMessage);
+      socket.send(JSON.stringify({ op: 'subscribe', runId, after: 0 }));
+    });
+  return { answer, close: () => socket.terminate() };
 }
 
 it('PostgreSQL stopped during apply output: every line stored once, in order; each resource created once', async () => {
@@ -25,7 +50,14 @@ it('PostgreSQL stopped during apply output: every line stored once, in order; ea
     const chatter = `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.01; done && `;
     const runId = await stack().startRun({ workspace: `pgout-${tag}`, files: countedResources(stack().effects, tag, ['talker'], 1, chatter), autoApply: true });
     await until('a quarter of the output to be stored', async () => ((await stack().logLines(runId)).filter((l) => /line-\d+$/.test(l.message)).length >= LINES / 4 ? true : undefined), 120_000, 50);
-    await outage();
+    // A dashboard that subscribes meanwhile is told to try again (it would otherwise wait for events forever), and can.
+    const socket = await dashboardSocket();
+    let refused: WsServerMessage | undefined;
+    await outage(async () => void (refused = await socket.answer(runId)));
+    const resubscribed = await socket.answer(runId);
+    socket.close();
+    expect(refused).toEqual({ op: 'error', runId, message: 'internal error', retry: true });
+    expect(resubscribed).toEqual({ op: 'subscribed', runId, after: 0 });
     const final = await stack().ended(runId);
     const lines = (await stack().logLines(runId)).map((l) => stripVTControlCharacters(l.message)).filter((m) => /line-\d+$/.test(m)).map((m) => Number(/line-(\d+)$/.exec(m)![1]));
     const inOrder = lines.length === LINES && lines.every((v, k) => v === k + 1);

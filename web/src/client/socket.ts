@@ -9,6 +9,7 @@ type RunWatcher = { after: number; onEvents: (events: RunEvent[]) => void; fill:
 /** The subprotocol the API selects; the token rides next to it so it stays out of URLs and logs. */
 const PROTOCOL = 'opssight.v1';
 const MAX_BACKOFF_MS = 5_000;
+const RESUBSCRIBE_MS = 1_000;
 
 /**
  * One WebSocket per tab, shared by the runs list and run pages. It reconnects with backoff and
@@ -144,6 +145,24 @@ class LiveSocket {
     if (msg.op === 'run') this.topic.forEach((l) => l(msg.run));
     else if (msg.op === 'alert') this.alertTopic.forEach((l) => l(msg));
     else if (msg.op === 'event') this.onEvent(msg.event);
+    else if (msg.op === 'error' && msg.retry) this.resubscribeLater(msg);
+  }
+
+  /**
+   * The server could not serve a subscription (its database or Redis failed for a moment): asked
+   * again after a pause, from what is held, or the page would wait for events that never come.
+   */
+  private resubscribeLater(failed: { runId?: string; topic?: WsTopic }): void {
+    const ws = this.ws;
+    setTimeout(() => {
+      if (this.ws !== ws) return; // a new connection resubscribes everything on open
+      if (failed.runId) {
+        const w = this.runs.get(failed.runId);
+        if (w) this.sendMsg({ op: 'subscribe', runId: failed.runId, after: w.after });
+      } else if (failed.topic && this.topicsWanted().includes(failed.topic)) {
+        this.sendMsg({ op: 'subscribe', topic: failed.topic });
+      }
+    }, RESUBSCRIBE_MS);
   }
 
   private onEvent(event: RunEvent): void {
