@@ -22,6 +22,7 @@ import { alertChannelRoutes } from './routes/alerts-channels.ts';
 import { contactRoutes } from './routes/contact.ts';
 import { onCallRoutes } from './routes/oncall.ts';
 import { healthRoutes } from './routes/health.ts';
+import { liveness } from './middleware/liveness.ts';
 import { openApiRoutes } from './routes/openapi.ts';
 import { teamSettingsRoutes } from './routes/team-settings.ts';
 import { dashboard } from './routes/web.ts';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // X-Forwarded-* are not believed wholesale (proxy: false); requestContext takes the client address from
   // X-Forwarded-For only through TRUSTED_PROXIES.
   const app = new Koa<AppState>({ proxy: false });
+  app.use(liveness());
   // Outside the error mapper, so the status it records is the one the client got.
   app.use(httpMetrics(deps.metrics));
   app.use(errorMapper(deps.logger));

@@ -33,6 +33,7 @@ async function check(probe: () => Promise<unknown>): Promise<DependencyCheck> {
 export function healthRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>();
 
+  // Answered by api/middleware/liveness.ts before the stack; here for the 405 on other methods and the OpenAPI check.
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };
   });
