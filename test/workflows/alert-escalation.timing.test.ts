@@ -62,7 +62,8 @@ async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | n
   const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
   return { handle, s };
 }
-const keysOf = (s: Script) => s.sent.filter((x) => x.attempt === 1).map((x) => `${x.key}@${x.target}`);
+// A step's sends go out together, in no set order: sorted by key (cycle.round.step.n), which the steps' times order.
+const keysOf = (s: Script) => s.sent.filter((x) => x.attempt === 1).map((x) => `${x.key}@${x.target}`).sort();
 const firstAt = (s: Script, key: string) => s.sent.find((x) => x.key === key)!.at;
 
 describe('alertEscalation workflow', () => {
@@ -105,7 +106,7 @@ describe('alertEscalation workflow', () => {
     const { handle, s } = await start({ steps: [chain[0]!], ackTimeoutSeconds: 1 });
     await until('the first notification', async () => (s.sent.length >= 2 ? true : undefined), 10_000);
     await handle.signal(alertChangeSignal, { type: 'ack', by: 'bob@example.test' });
-    await until('the second cycle', async () => (s.sent.some((x) => x.key.startsWith('1.')) ? true : undefined), 10_000);
+    await until('the second cycle', async () => (s.sent.filter((x) => x.key.startsWith('1.')).length >= 2 ? true : undefined), 10_000);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '1.0.0.0@alice', '1.0.0.1@bob']);
     expect(s.timeline).toContainEqual({ type: 'ack.timeout', reopen: true });
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'bob@example.test' });
