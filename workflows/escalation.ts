@@ -1,8 +1,14 @@
-import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
-const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } });
+const targetsRetry = { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } as const;
+const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: targetsRetry });
+// Resolving a step's targets is a read on the critical path of every page: as a local activity it runs
+// inside the workflow task that the timer woke, so the sends are scheduled by that same task instead of
+// after an activity task and a second workflow task (each waits in the server's queue when a thousand
+// alerts escalate at once).
+const localTargets = proxyLocalActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: targetsRetry });
 // Each notification retries on its own, with backoff; the chain never waits for one (see below).
 const deliver = proxyActivities<EscalationActivities>({
   startToCloseTimeout: '30 seconds',
@@ -69,7 +75,9 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
           await condition(stopped, Math.max(1, due - Date.now()));
           continue;
         }
-        const jobs = await targets.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
+        // Escalations started before this replay with the activity (no marker in their history).
+        const resolver = patched('escalation-local-targets') ? localTargets : targets;
+        const jobs = await resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
         if (stopped()) return 'stopped';
         note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
         for (const job of jobs) send(job);

@@ -4,7 +4,7 @@ import { selectRunFields, type ListRunsQuery, type RunView } from '../../contrac
 import { visibleTeamIds, type Principal } from '../../core/access.ts';
 import { cacheTags } from '../../core/cache/tags.ts';
 import { InputError } from '../../core/errors.ts';
-import { decodeCursor, listRuns, servedRunView, toStoredRunView, type StoredRunView } from '../../db/repositories/runs.ts';
+import { decodeCursor, listRuns, servedRunView, servedTimes, storedTimes, toStoredRunView, type StoredRunView, type Times } from '../../db/repositories/runs.ts';
 import type { AppDeps } from '../context.ts';
 import { allTeams } from './team-list.ts';
 
@@ -18,7 +18,7 @@ const MAX_REREADS = 3;
 type Page = { runs: StoredRunView[]; nextCursor: string | null };
 
 /**
- * One page of the runs the caller may see, newest first. Pages are cached by the set of teams and
+ * One page of the runs the caller may see, newest first, as the JSON the route answers. Pages are cached by the set of teams and
  * the filters (never by who asks: what a caller may see is only which teams), and dropped when a run
  * of one of those teams changes; while those changes cannot be heard the page comes from PostgreSQL.
  */
@@ -54,5 +54,25 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
     });
   }
   const now = Date.now();
-  return { runs: page.runs.map((r): Partial<RunView> => selectRunFields(servedRunView(r, now), fields)), nextCursor: page.nextCursor };
+  if (fields) return JSON.stringify({ runs: page.runs.map((r): Partial<RunView> => selectRunFields(servedRunView(r, now), fields)), nextCursor: page.nextCursor });
+  return `{"runs":[${page.runs.map((r) => runJson(r, now)).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+}
+
+/**
+ * A run's JSON is the same on every read but for the two times that grow (waitingMs, workingMs): the
+ * rest is serialised once per stored view. The cache hands out the same frozen instance on every hit,
+ * so a page served from it costs a look-up per run instead of copying and serialising every view
+ * (their params carry whole files). A view read from PostgreSQL is simply not found again.
+ */
+const serialised = new WeakMap<StoredRunView, { head: string; times: Times }>();
+
+function runJson(stored: StoredRunView, now: number): string {
+  let known = serialised.get(stored);
+  if (!known) {
+    const { waitingMs: _waiting, workingMs: _working, ...rest } = stored.view;
+    known = { head: JSON.stringify(rest).slice(0, -1), times: storedTimes(stored) };
+    serialised.set(stored, known);
+  }
+  const { waitingMs, workingMs } = servedTimes(known.times, now);
+  return `${known.head},"waitingMs":${waitingMs},"workingMs":${workingMs}}`;
 }

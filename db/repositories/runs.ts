@@ -4,7 +4,7 @@ import type { NewRunEvent, RunEvent } from '../../contracts/events.ts';
 import { RunSchema, type Run } from '../entities/index.ts';
 import type { AuditEntry } from './audit.ts';
 
-type Times = { waitedMs: number; waitingSince: number | null; startedAt: number | null; finishedAt: number | null };
+export type Times = { waitedMs: number; waitingSince: number | null; startedAt: number | null; finishedAt: number | null };
 
 /** Time awaiting approval and time working (from the first start to the end or now, less the waits). */
 function timeSplit(t: Times, now: number): { waitingMs: number; workingMs: number } {
@@ -26,10 +26,18 @@ export type StoredRunView = { view: RunView; waitedMs: number };
 
 export const toStoredRunView = (run: Run): StoredRunView => ({ view: toRunView(run), waitedMs: Number(run.waitingMs ?? 0) });
 
-/** The view with waitingMs and workingMs as of `now`. */
-export function servedRunView({ view, waitedMs }: StoredRunView, now = Date.now()): RunView {
+/** What a stored view's growing times are worked out from. */
+export function storedTimes({ view, waitedMs }: StoredRunView): Times {
   const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
-  return { ...view, ...timeSplit({ waitedMs, waitingSince: ms(view.waitingSince), startedAt: ms(view.startedAt), finishedAt: ms(view.finishedAt) }, now) };
+  return { waitedMs, waitingSince: ms(view.waitingSince), startedAt: ms(view.startedAt), finishedAt: ms(view.finishedAt) };
+}
+
+/** waitingMs and workingMs as of `now`. */
+export const servedTimes = (times: Times, now = Date.now()) => timeSplit(times, now);
+
+/** The view with waitingMs and workingMs as of `now`. */
+export function servedRunView(stored: StoredRunView, now = Date.now()): RunView {
+  return { ...stored.view, ...timeSplit(storedTimes(stored), now) };
 }
 
 export function toRunView(run: Run, now = Date.now()): RunView {
