@@ -3,7 +3,7 @@ import cors from '@koa/cors';
 import compress from 'koa-compress';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
-import { errorMapper } from './middleware/errors.ts';
+import { errorMapper, logStreamErrors } from './middleware/errors.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/methods.ts';
 import { httpMetrics } from './middleware/metrics.ts';
@@ -35,6 +35,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // X-Forwarded-* are not believed wholesale (proxy: false); requestContext takes the client address from
   // X-Forwarded-For only through TRUSTED_PROXIES.
   const app = new Koa<AppState>({ proxy: false });
+  logStreamErrors(app, deps.logger);
   app.use(liveness());
   // Outside the error mapper, so the status it records is the one the client got.
   app.use(httpMetrics(deps.metrics));

@@ -57,3 +57,17 @@ function exposedHttpError(err: unknown): DomainError | null {
   const e = err as { status?: number; expose?: boolean; message?: string };
   return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose ? new DomainError(e.status, 'Bad request', e.message ?? 'bad request') : null;
 }
+
+/**
+ * What Koa reports after the error mapper had its turn: a response body's stream failing, usually the
+ * client going away mid-answer. Without a listener Koa prints the raw stack to stderr, past the
+ * structured logger; a client that left is routine (debug), anything else is an error of ours.
+ */
+export function logStreamErrors(app: { on(event: 'error', listener: (err: unknown, ctx?: Koa.Context) => void): unknown }, logger: Logger): void {
+  app.on('error', (err: unknown, ctx?: Koa.Context) => {
+    const gone = (err as { code?: string })?.code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as { code?: string })?.code === 'ECONNRESET';
+    const where = { path: ctx?.path, requestId: (ctx?.state as { requestId?: string } | undefined)?.requestId };
+    if (gone) logger.debug({ ...where, code: (err as { code: string }).code }, 'client went away mid-answer');
+    else logger.error({ err, ...where }, 'answer failed after it began');
+  });
+}
