@@ -18,9 +18,10 @@ const MAX_REREADS = 3;
 type Page = { runs: StoredRunView[]; nextCursor: string | null };
 
 /**
- * One page of the runs the caller may see, newest first, as the JSON the route answers. Pages are cached by the set of teams and
- * the filters (never by who asks: what a caller may see is only which teams), and dropped when a run
- * of one of those teams changes; while those changes cannot be heard the page comes from PostgreSQL.
+ * One page of the runs the caller may see, newest first, as the JSON the route answers. Pages are
+ * cached by the set of teams and the filters (never by who asks: what a caller may see is only which
+ * teams), and dropped when a run of one of those teams changes; while those changes cannot be heard
+ * the page comes from PostgreSQL.
  */
 export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: EntityManager, principal: Principal, query: ListRunsQuery) {
   let teamIds = visibleTeamIds(principal);
