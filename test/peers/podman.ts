@@ -79,8 +79,16 @@ export async function runService(docker: Docker, opts: { name: string; tag: stri
     Labels: { 'opssight.test': 'deploy' },
     HostConfig: { NetworkMode: 'host' },
   });
-  await container.start();
-  return container;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await container.start();
+      return container;
+    } catch (err) {
+      // Under a loaded CI podman's runtime now and then loses its child as it starts one ("write child:
+      // broken pipe", a 500). This is a test's own setup, not what it tests: it tries again.
+      if ((err as { statusCode?: number }).statusCode !== 500 || attempt >= 3) throw err;
+    }
+  }
 }
 
 /** Removes every container whose name starts with `prefix` (a test's own). */
