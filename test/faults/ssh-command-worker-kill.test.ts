@@ -64,8 +64,9 @@ it('worker kill -9 mid-command: the command ran once on each host, every line st
     // Mid-command on both hosts: some lines stored, not all.
     await until('both hosts to be under way', async () => {
       const lines = await perHost();
+      // Two worker processes and two SSH sessions come first: on a loaded CI machine that took over a minute.
       return hosts.every((h) => lines[h.name]!.length >= 3) ? true : undefined;
-    }, 60_000, 25);
+    }, 180_000, 25);
     for (const w of workers) await stopProcess(w.child, 'SIGKILL');
     workers = [await stack().worker(), await stack().worker()];
 
