@@ -121,8 +121,10 @@ CONF
   export TEST_PODMAN_DIR="$dir" TEST_DOCKER_SOCKET="$dir/podman.sock"
   if curl -sf --unix-socket "$dir/podman.sock" http://d/_ping >/dev/null 2>&1; then return 0; fi
   rm -f "$dir/podman.sock"
-  CONTAINERS_CONF="$dir/containers.conf" nohup podman --root "$dir/root" --runroot "$dir/run" \
-    system service --time=0 "unix://$dir/podman.sock" >"$dir/service.log" 2>&1 &
+  # Started from its own directory: it outlives this checkout (the next one reuses it), and conmon
+  # inherits its working directory; one that was removed fails every container start after.
+  (cd "$dir" && CONTAINERS_CONF="$dir/containers.conf" exec nohup podman --root "$dir/root" --runroot "$dir/run" \
+    system service --time=0 "unix://$dir/podman.sock") >"$dir/service.log" 2>&1 &
   echo $! > "$dir/service.pid"
   for _ in $(seq 100); do curl -sf --unix-socket "$dir/podman.sock" http://d/_ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "services: podman system service did not answer on $dir/podman.sock (see $dir/service.log)" >&2
