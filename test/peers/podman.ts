@@ -84,8 +84,9 @@ export async function runService(docker: Docker, opts: { name: string; tag: stri
       await container.start();
       return container;
     } catch (err) {
-      // Under a loaded CI podman's runtime now and then loses its child as it starts one ("write child:
-      // broken pipe", a 500). This is a test's own setup, not what it tests: it tries again.
+      // A start the engine fails with a 500 is tried again: this is a test's own setup, not what it
+      // tests. (The 500s seen in CI-B and CI-C had another cause, fixed in services.sh: a podman
+      // service whose working directory had been removed fails every start, retried or not.)
       if ((err as { statusCode?: number }).statusCode !== 500 || attempt >= 3) throw err;
     }
   }
