@@ -65,9 +65,9 @@ function exposedHttpError(err: unknown): DomainError | null {
  */
 export function logStreamErrors(app: { on(event: 'error', listener: (err: unknown, ctx?: Koa.Context) => void): unknown }, logger: Logger): void {
   app.on('error', (err: unknown, ctx?: Koa.Context) => {
-    const gone = (err as { code?: string })?.code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as { code?: string })?.code === 'ECONNRESET';
+    const code = (err as { code?: string } | undefined)?.code;
     const where = { path: ctx?.path, requestId: (ctx?.state as { requestId?: string } | undefined)?.requestId };
-    if (gone) logger.debug({ ...where, code: (err as { code: string }).code }, 'client went away mid-answer');
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET') logger.debug({ ...where, code }, 'client went away mid-answer');
     else logger.error({ err, ...where }, 'answer failed after it began');
   });
 }

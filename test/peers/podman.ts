@@ -79,17 +79,8 @@ export async function runService(docker: Docker, opts: { name: string; tag: stri
     Labels: { 'opssight.test': 'deploy' },
     HostConfig: { NetworkMode: 'host' },
   });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await container.start();
-      return container;
-    } catch (err) {
-      // A start the engine fails with a 500 is tried again: this is a test's own setup, not what it
-      // tests. (The 500s seen in CI-B and CI-C had another cause, fixed in services.sh: a podman
-      // service whose working directory had been removed fails every start, retried or not.)
-      if ((err as { statusCode?: number }).statusCode !== 500 || attempt >= 3) throw err;
-    }
-  }
+  await container.start();
+  return container;
 }
 
 /** Removes every container whose name starts with `prefix` (a test's own). */
