@@ -20,7 +20,7 @@ import { WORKER_NODE_FLAGS } from '../workers/node-flags.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startWebhookReceiver } from '../test/peers/webhook-receiver.ts';
 import { startBenchStack } from './peers.ts';
-import { fmt, percentile, table } from './stats.ts';
+import { commandCpuMs, fmt, percentile, processCpuMs, table } from './stats.ts';
 
 const ALERTS = Math.min(Number(process.env.BENCH_ALERTS ?? 1000), 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -86,8 +86,15 @@ try {
     await res.arrayBuffer();
     if (res.status !== 204) throw new Error(`noop answered ${res.status}`);
   };
+  // Where the cores went: this process (the load generator and the API), the Temporal dev server and
+  // PostgreSQL share the machine, so each one's CPU per request says what a request costs the whole host.
+  const cpu = () => ({ bench: processCpuMs(process.pid), temporal: processCpuMs(stack.temporalPid), postgres: commandCpuMs('postgres') });
+  const perRequest = (a: ReturnType<typeof cpu>, b: ReturnType<typeof cpu>, n: number) => [b.bench - a.bench, b.temporal - a.temporal, b.postgres - a.postgres].map((ms) => fmt(ms / n));
   await measure(20, noop);
+  const floorCpu0 = cpu();
   const floor1 = await measure(ALERTS / 2, noop);
+  const floorCpu = perRequest(floorCpu0, cpu(), ALERTS / 2);
+  const ingestCpu0 = cpu();
   const ingested1 = await measure(ALERTS / 2, ingest);
   const ingested2 = await measure(ALERTS / 2, (i) => ingest(ALERTS / 2 + i));
   // The API answers once an alert's row commits and starts its escalation right after: wait until every
@@ -97,6 +104,7 @@ try {
   const queued = () => api.deps.db.em.fork().count(AlertSchema, { team: team.id, escalationQueuedAt: { $ne: null } });
   while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 50));
   const startsBehind = performance.now() - answered;
+  const ingestCpu = perRequest(ingestCpu0, cpu(), ALERTS);
   const floor2 = await measure(ALERTS / 2, noop);
   const avg = (a: { perSecond: number }, b: { perSecond: number }) => (a.perSecond + b.perSecond) / 2;
   console.log(`alert ingest: ${ALERTS} Alertmanager requests (each opens an alert and starts its escalation), ${CONCURRENCY} in flight, in 2 rounds`);
@@ -107,6 +115,12 @@ try {
     ['ratio ingest ÷ 204', `${fmt(avg(ingested1, ingested2) / avg(floor1, floor2), 2)}×`, '', ''],
   ]));
   console.log(`\nevery escalation had started ${fmt(startsBehind / 1000, 2)} s after the last alert was answered`);
+  console.log('\nCPU per request (ms), escalation starts included');
+  console.log(table([
+    ['path', 'this process (client + API)', 'Temporal dev server', 'PostgreSQL'],
+    ['same Koa app, 204 without work', ...floorCpu],
+    ['POST /api/v1/alerts/alertmanager', ...ingestCpu],
+  ]));
 
   // One worker for all of them; the escalations have been queued since ingest. It loads a prebuilt
   // workflow bundle as a deployed worker does (npm run build:workflows): bundling in the worker itself

@@ -43,7 +43,7 @@ export async function startBenchEnv(overrides: Record<string, string> = {}) {
     } while (cursor !== '0');
     await redis.quit();
   };
-  return { env, stop };
+  return { env, stop, temporalPid: temporal.pid };
 }
 
 /** startBenchEnv with the real API listening on a free port in this process. */
@@ -54,7 +54,7 @@ export async function startBenchStack(overrides: Record<string, string> = {}) {
     await api.close();
     await bench.stop();
   };
-  return { api, env: bench.env, stop };
+  return { api, env: bench.env, stop, temporalPid: bench.temporalPid };
 }
 
 export type ServerProcess = { child: ChildProcess; baseUrl: string; message: Record<string, unknown>; stop: () => Promise<void> };

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 /** Milliseconds since the epoch with sub-millisecond precision, comparable across processes on one host. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -37,11 +37,30 @@ export function replaceMarkedBlock(text: string, marker: string, body: string): 
 }
 
 /** CPU time (user + system, ms) a process on this host has used so far, from /proc: what it costs, whoever else runs. */
-export function processCpuMs(pid: number): number {
-  // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name (which may hold spaces).
+export function processCpuMs(pid: number, opts: { reapedChildren?: boolean } = {}): number {
+  // Fields 14 and 15 of /proc/<pid>/stat (16 and 17: its children that ended and were waited for),
+  // after the parenthesised command name (which may hold spaces).
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const ticks = fields[11]! + fields[12]! + (opts.reapedChildren ? fields[13]! + fields[14]! : 0);
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+/**
+ * CPU time (ms) of every process on this host whose command is `comm` (e.g. PostgreSQL's postmaster
+ * and backends), with what their ended children used (a backend that exited is counted by the
+ * postmaster that reaped it).
+ */
+export function commandCpuMs(comm: string): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += processCpuMs(Number(pid), { reapedChildren: true });
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return total;
 }
 /** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
 const CLOCK_TICKS = 100;

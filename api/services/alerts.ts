@@ -36,9 +36,9 @@ export async function authenticateSource(deps: Deps, em: EntityManager, sourceId
   if (!cached || cached.until < Date.now()) {
     const row = await em.findOne(IntegrationSchema, { id: sourceId, type: 'alert-source' }, { populate: ['team'] });
     if (!row) throw new AuthenticationError('unknown alert source or wrong token');
-    const teamId = (row.team as unknown as { id: string }).id;
-    const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: row.id, type: 'alert-source' });
-    cached = { source: { id: row.id, name: row.name, teamId, policyId: (loaded.settings as AlertSourceSettings).policy ?? null }, tokenHash: sha(loaded.secrets.token), until: Date.now() + SOURCE_CACHE_MS };
+    const team = row.team as unknown as { id: string; slug: string };
+    const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId: team.id, integrationId: row.id, type: 'alert-source' });
+    cached = { source: { id: row.id, name: row.name, teamId: team.id, teamSlug: team.slug, policyId: (loaded.settings as AlertSourceSettings).policy ?? null }, tokenHash: sha(loaded.secrets.token), until: Date.now() + SOURCE_CACHE_MS };
     sourceCache.set(sourceId, cached);
   }
   if (!timingSafeEqual(cached.tokenHash, sha(token))) throw new AuthenticationError('unknown alert source or wrong token');

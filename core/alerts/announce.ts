@@ -13,10 +13,14 @@ export type AlertAnnouncer = { redis: Redis; keys: RedisKeys; logger: Logger };
  * changed. Called after the change is committed; the rows are the record, so a failed publish is
  * logged and the live view catches up on its next read.
  */
-export async function announceAlert(deps: AlertAnnouncer, a: Omit<AlertAnnouncement, 'alert'> & { alert: Alert }): Promise<void> {
-  const message = JSON.stringify({ op: 'alert', ...a, alert: toAlertView(a.alert) });
+export function announceAlert(deps: AlertAnnouncer, a: Omit<AlertAnnouncement, 'alert'> & { alert: Alert }): Promise<void> {
+  return publishAlert(deps, { ...a, alert: toAlertView(a.alert) });
+}
+
+/** The same for an alert already in its API shape. */
+export async function publishAlert(deps: AlertAnnouncer, a: AlertAnnouncement): Promise<void> {
   try {
-    await deps.redis.publish(deps.keys.alertsChannel, message);
+    await deps.redis.publish(deps.keys.alertsChannel, JSON.stringify({ op: 'alert', ...a }));
   } catch (err) {
     deps.logger.warn({ err, alertId: a.alert.id }, 'announcing an alert change failed');
   }

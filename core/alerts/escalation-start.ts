@@ -14,12 +14,14 @@ export const escalationStartOptions = (input: EscalationInput) => ({ taskQueue: 
  * again by the sweep below. Starting twice is harmless: the workflow id is the alert's.
  */
 export async function startEscalation(deps: { temporal: Client }, em: EntityManager, input: EscalationInput): Promise<void> {
-  await deps.temporal.workflow
-    .start('alertEscalation', escalationStartOptions(input))
-    .catch((err: unknown) => {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    });
+  await startWorkflow(deps, input);
   await em.fork().nativeUpdate(AlertSchema, { id: input.alertId }, { escalationQueuedAt: null });
+}
+
+function startWorkflow(deps: { temporal: Client }, input: EscalationInput): Promise<unknown> {
+  return deps.temporal.workflow.start('alertEscalation', escalationStartOptions(input)).catch((err: unknown) => {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  });
 }
 
 export type EscalationOutbox = {
@@ -41,8 +43,29 @@ export function escalationOutbox(deps: { temporal: Client; em: EntityManager; lo
   const inFlight = new Set<Promise<void>>();
   let sweeping: Promise<number> | undefined;
 
+  // Group commit of the rows' marks: the first started escalation is marked at once, those started
+  // while that statement runs go in the next one. A mark lost to a crash costs the sweep one start
+  // that the server refuses as already started.
+  let marks: string[] = [];
+  let marking: Promise<void> | undefined;
+  async function markStarted(): Promise<void> {
+    while (marks.length > 0) {
+      const ids = marks;
+      marks = [];
+      await deps.em
+        .fork()
+        .nativeUpdate(AlertSchema, { id: { $in: ids } }, { escalationQueuedAt: null })
+        .catch((err: unknown) => deps.logger.warn({ err, alerts: ids.length }, 'marking escalations started failed; the sweep starts them again'));
+    }
+    marking = undefined;
+  }
+
   const kick = (input: EscalationInput) => {
-    const started: Promise<void> = startEscalation(deps, deps.em, input)
+    const started: Promise<void> = startWorkflow(deps, input)
+      .then(() => {
+        marks.push(input.alertId);
+        marking ??= markStarted();
+      })
       .catch((err: unknown) => deps.logger.warn({ err, alertId: input.alertId }, 'starting an escalation failed; the sweep tries again'))
       .finally(() => inFlight.delete(started));
     inFlight.add(started);
@@ -72,6 +95,7 @@ export function escalationOutbox(deps: { temporal: Client; em: EntityManager; lo
     async close() {
       clearInterval(timer);
       await Promise.allSettled([...inFlight, sweeping]);
+      await marking;
     },
   };
 }

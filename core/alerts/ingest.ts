@@ -1,12 +1,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
-import type { AlertChangeKind, GenericAlert, IngestOutcome, PolicySnapshot } from '../../contracts/alerts/index.ts';
-import { AlertSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema, type Alert } from '../../db/entities/index.ts';
-import { appendAlertEvent, lockOpenAlert } from '../../db/repositories/alerts.ts';
+import type { GenericAlert, IngestOutcome } from '../../contracts/alerts/index.ts';
+import { AlertSchema, type Alert } from '../../db/entities/index.ts';
+import { appendAlertEvent, lockOpenAlert, upsertFiringAlert } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
-import { alertForAnnouncement, announceAlert, type AlertAnnouncer } from './announce.ts';
+import { alertForAnnouncement, announceAlert, publishAlert, type AlertAnnouncer } from './announce.ts';
 import { escalationStartOptions, startEscalation, type EscalationOutbox } from './escalation-start.ts';
+import { recordView } from './views.ts';
 
 /**
  * With `escalations` (the API), an opened alert's escalation starts after the caller has its answer;
@@ -14,14 +15,7 @@ import { escalationStartOptions, startEscalation, type EscalationOutbox } from '
  */
 type Deps = { temporal: Client; escalations?: Pick<EscalationOutbox, 'kick'> } & AlertAnnouncer;
 /** Where an alert comes from: an alert-source integration of a team (an HTTP sender, or a scan naming one). */
-export type AlertSource = { id: string; name: string; teamId: string; policyId: string | null };
-
-async function policySnapshot(em: EntityManager, source: AlertSource): Promise<PolicySnapshot | null> {
-  const policy = source.policyId
-    ? await em.findOne(EscalationPolicySchema, { id: source.policyId, team: source.teamId })
-    : await em.findOne(EscalationPolicySchema, { team: source.teamId, isDefault: true });
-  return policy ? { id: policy.id, version: policy.version, steps: policy.steps, repeat: policy.repeat, ackTimeoutSeconds: policy.ackTimeoutSeconds } : null;
-}
+export type AlertSource = { id: string; name: string; teamId: string; teamSlug: string; policyId: string | null };
 
 /**
  * Tells an alert's escalation of an ack or resolve. One whose start is still queued (the row as read
@@ -48,52 +42,47 @@ const escalationStart = (alert: Alert) => escalationStartOptions(escalationInput
 
 /**
  * One alert from a source. A firing alert with a dedup key no open alert has opens one and starts its
- * escalation (queued with the row: see escalation-start.ts); a repeat is counted on the open one and signalled with start (so an escalation whose
- * start was lost is started by the repeat); a resolve closes it and ends the escalation.
+ * escalation (queued with the row: see escalation-start.ts); a repeat is counted on the open one and
+ * signalled with start (so an escalation whose start was lost is started by the repeat); a resolve
+ * closes it and ends the escalation.
  */
 export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
-  const now = new Date();
-  for (let tries = 0; ; tries++) {
-    try {
-      const result = await em.fork().transactional(async (tx) => {
-        const open = await lockOpenAlert(tx, source.teamId, a.dedupKey);
-        if (a.status === 'resolved') {
-          if (!open) return { outcome: { id: null, dedupKey: a.dedupKey, outcome: 'ignored' as const }, alert: null };
-          Object.assign(open, { status: 'resolved', resolvedAt: now, resolvedBy: `source:${source.name}`, lastSeenAt: now });
-          appendAlertEvent(tx, open.id, { at: now, type: 'source.resolved', message: `resolved by the source ${source.name}` });
-          recordAudit(tx, { actor: null, action: 'alert.resolve', resourceType: 'alert', resourceId: open.id, teamId: source.teamId, data: { by: `source:${source.name}`, via: 'source', source: source.id } });
-          return { outcome: { id: open.id, dedupKey: a.dedupKey, outcome: 'resolved' as const }, alert: open };
-        }
-        if (open) {
-          open.count++;
-          open.lastSeenAt = now;
-          return { outcome: { id: open.id, dedupKey: a.dedupKey, outcome: 'repeated' as const }, alert: open };
-        }
-        const policy = await policySnapshot(tx, source);
-        const alert = tx.create(AlertSchema, {
-          id: crypto.randomUUID(), team: tx.getReference(TeamSchema, source.teamId), source: tx.getReference(IntegrationSchema, source.id),
-          dedupKey: a.dedupKey, status: 'firing', severity: a.severity, summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, count: 1,
-          policyId: policy?.id ?? null, policyVersion: policy?.version ?? null, policySnapshot: policy, firstSeenAt: now, lastSeenAt: now,
-          acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, resolvedBy: null, escalationQueuedAt: now,
-        });
-        appendAlertEvent(tx, alert.id, { at: now, type: 'opened', message: `opened by the source ${source.name}`, data: { severity: a.severity } });
-        return { outcome: { id: alert.id, dedupKey: a.dedupKey, outcome: 'opened' as const }, alert };
-      });
-      const { alert, outcome } = result;
-      if (!alert) return outcome;
-      if (outcome.outcome === 'resolved') await tellWorkflow(deps, em, alert, { type: 'resolve', by: `source:${source.name}` });
-      else if (outcome.outcome === 'repeated') await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
-      else if (deps.escalations) deps.escalations.kick(escalationInput(alert));
-      else await startEscalation(deps, em, escalationInput(alert));
-      // Paging first, the live views after: they catch up on their next read if this is lost.
-      const change: AlertChangeKind = outcome.outcome === 'opened' ? 'opened' : outcome.outcome === 'repeated' ? 'repeated' : 'resolved';
-      const committed = await alertForAnnouncement(em, alert.id);
-      if (committed) await announceAlert(deps, { change, alert: committed });
-      return outcome;
-    } catch (err) {
-      // Two first firings at once: the loser of the unique index is a repeat of the winner.
-      if (err instanceof UniqueConstraintViolationException && tries < 3) continue;
-      throw err;
-    }
+  return a.status === 'resolved' ? resolveFromSource(deps, em, source, a) : fireFromSource(deps, em, source, a);
+}
+
+async function fireFromSource(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
+  const { alert, opened } = await upsertFiringAlert(em, {
+    id: crypto.randomUUID(), teamId: source.teamId, sourceId: source.id, policyId: source.policyId, dedupKey: a.dedupKey, severity: a.severity,
+    summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, at: new Date(), openedMessage: `opened by the source ${source.name}`,
+  });
+  const input: EscalationInput = { alertId: alert.id, teamId: alert.teamId, policy: alert.policySnapshot };
+  if (!opened) await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStartOptions(input), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
+  else if (deps.escalations) deps.escalations.kick(input);
+  else await startEscalation(deps, em, input);
+  // Paging first, the live views after: they catch up on their next read if this is lost. A repeat
+  // from another source of the team shows the source that opened the alert.
+  const change = opened ? 'opened' : 'repeated';
+  if (alert.sourceId === source.id) await publishAlert(deps, { change, alert: recordView(alert, source.teamSlug, { id: source.id, name: source.name }) });
+  else {
+    const committed = await alertForAnnouncement(em, alert.id);
+    if (committed) await announceAlert(deps, { change, alert: committed });
   }
+  return { id: alert.id, dedupKey: a.dedupKey, outcome: change };
+}
+
+async function resolveFromSource(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
+  const now = new Date();
+  const open = await em.fork().transactional(async (tx) => {
+    const alert = await lockOpenAlert(tx, source.teamId, a.dedupKey);
+    if (!alert) return null;
+    Object.assign(alert, { status: 'resolved', resolvedAt: now, resolvedBy: `source:${source.name}`, lastSeenAt: now });
+    appendAlertEvent(tx, alert.id, { at: now, type: 'source.resolved', message: `resolved by the source ${source.name}` });
+    recordAudit(tx, { actor: null, action: 'alert.resolve', resourceType: 'alert', resourceId: alert.id, teamId: source.teamId, data: { by: `source:${source.name}`, via: 'source', source: source.id } });
+    return alert;
+  });
+  if (!open) return { id: null, dedupKey: a.dedupKey, outcome: 'ignored' };
+  await tellWorkflow(deps, em, open, { type: 'resolve', by: `source:${source.name}` });
+  const committed = await alertForAnnouncement(em, open.id);
+  if (committed) await announceAlert(deps, { change: 'resolved', alert: committed });
+  return { id: open.id, dedupKey: a.dedupKey, outcome: 'resolved' };
 }

@@ -107,6 +107,28 @@ describe('alerts', () => {
     expect((await viewer.get(`/api/v1/alerts?dedupKey=${dedupKey}`)).body.alerts).toHaveLength(1);
   });
 
+  it('first firings of one key at once open one alert: the others are its repeats, and it pages once', async () => {
+    const { send } = await sourceWithPolicy([{ type: 'notify_channel', integration: ids.webhook }, { type: 'wait', seconds: 60 }]);
+    const dedupKey = `storm-${crypto.randomUUID()}`;
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => send('/api/v1/alerts', { dedupKey, summary: `storm ${i}` })));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+    const outcomes = answers.map((a) => a.body.alerts[0] as { id: string; outcome: string });
+    expect(outcomes.filter((o) => o.outcome === 'opened')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'repeated')).toHaveLength(7);
+    const id = outcomes[0]!.id;
+    expect(new Set(outcomes.map((o) => o.id))).toEqual(new Set([id]));
+
+    // Once the chain waits, its one notify step has run: one delivery, one 'opened' entry.
+    const d = await until('the chain waiting', async () => {
+      const body = await detail(id);
+      return body.timeline.some((e: { type: string }) => e.type === 'wait') && body.notifications.some((n: { status: string }) => n.status === 'sent') ? body : undefined;
+    });
+    expect(d).toMatchObject({ count: 8, status: 'firing' });
+    expect(d.timeline.filter((e: { type: string }) => e.type === 'opened')).toHaveLength(1);
+    expect(hooksFor(id).filter((h) => h.status === 200)).toHaveLength(1);
+    expect((await viewer.get(`/api/v1/alerts?dedupKey=${dedupKey}`)).body.alerts).toHaveLength(1);
+  });
+
   it('an acknowledgement during a wait: nothing more is sent; resolve closes it; a new firing opens a new alert', async () => {
     const { send } = await sourceWithPolicy([
       { type: 'notify_users', users: [alice.id], via: ids.smtp },
