@@ -63,7 +63,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       exposeHeaders: ['Retry-After', 'X-Request-Id'],
     }),
   );
-  app.use(compress({ threshold: 1024 }));
+  // Negotiating an encoding costs every answer; a client that names none can only take identity, and
+  // an identity answer is right for every client, so it needs no Vary either.
+  const compressing = compress({ threshold: 1024 });
+  app.use((ctx, next) => (ctx.get('Accept-Encoding') ? compressing(ctx, next) : next()));
   app.use(jsonBody({ limit: deps.config.BODY_LIMIT }));
   // A fresh identity map per request, so nothing loaded for one caller leaks into another's; made on
   // first use, since requests answered from the cache (or /health) never touch the database. Nothing

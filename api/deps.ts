@@ -49,7 +49,7 @@ export async function buildAppDeps(config: Config, logger: Logger) {
   const escalations = escalationOutbox({ temporal, em: db.em, logger }, { sweepMs: config.ALERT_ESCALATION_SWEEP_SECONDS * 1000, graceMs: 5_000 });
   // Warm what every dashboard session asks for first; a failure only means the first request pays.
   kindsBody();
-  await allTeams({ cache, runListChanges }, db.em.fork()).catch((err: unknown) => logger.warn({ err }, 'warming the team list failed'));
+  await allTeams({ cache, runListChanges }, () => db.em.fork()).catch((err: unknown) => logger.warn({ err }, 'warming the team list failed'));
   const close = async () => {
     await escalations.close();
     await connection.close();

@@ -119,7 +119,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
   router.get('/teams', ...signedIn, async (ctx) => {
     const { principal } = ctx.state;
     // Every team, from the cache (a team list changes when a team is created); the caller's are picked here.
-    const all = await allTeams(deps, ctx.state.em);
+    const all = await allTeams(deps, () => ctx.state.em);
     const roleIn = new Map(principal.teams.map((t) => [t.teamId, t.role]));
     const teams = principal.isAdmin ? all : all.filter((t) => roleIn.has(t.id));
     ctx.body = { items: teams.map((t) => ({ ...t, role: roleIn.get(t.id) ?? null })) };

@@ -34,7 +34,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
   });
 
   router.get('/runs', async (ctx) => {
-    const body = await runPage(deps, ctx.state.em, ctx.state.principal, listRunsQuerySchema.parse(ctx.query));
+    const body = await runPage(deps, () => ctx.state.em, ctx.state.principal, listRunsQuerySchema.parse(ctx.query));
     ctx.type = 'application/json';
     ctx.body = body;
   });

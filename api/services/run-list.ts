@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { selectRunFields, type ListRunsQuery, type RunView } from '../../contracts/runs.ts';
 import { visibleTeamIds, type Principal } from '../../core/access.ts';
@@ -21,9 +21,9 @@ type Page = { runs: StoredRunView[]; nextCursor: string | null };
  * One page of the runs the caller may see, newest first, as the JSON the route answers. Pages are
  * cached by the set of teams and the filters (never by who asks: what a caller may see is only which
  * teams), and dropped when a run of one of those teams changes; while those changes cannot be heard
- * the page comes from PostgreSQL.
+ * the page comes from PostgreSQL. `em` is asked for only when the page is read from there.
  */
-export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: EntityManager, principal: Principal, query: ListRunsQuery) {
+export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: () => EntityManager, principal: Principal, query: ListRunsQuery) {
   let teamIds = visibleTeamIds(principal);
   if (query.team) {
     const team = (await allTeams(deps, em)).find((t) => t.slug === query.team);
@@ -34,7 +34,7 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
 
   const read = async (): Promise<Page> => {
     const ids = teamIds ?? (await allTeams(deps, em)).map((t) => t.id);
-    const { runs, nextCursor } = await listRuns(em, { ...query, teamIds: ids, ...(after ? { after } : {}) });
+    const { runs, nextCursor } = await listRuns(em(), { ...query, teamIds: ids, ...(after ? { after } : {}) });
     return { runs: runs.map(toStoredRunView), nextCursor };
   };
   const { fields, team: _team, ...filters } = query;
@@ -44,7 +44,7 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
     page = await read();
   } else {
     const teams = teamIds ? [...teamIds].sort() : undefined;
-    const key = createHash('sha256').update(JSON.stringify([teams ?? '*', filters])).digest('base64url');
+    const key = hash('sha256', JSON.stringify([teams ?? '*', filters]), 'base64url');
     const tags = [cacheTags.allRuns, ...(teams && teams.length <= MAX_TEAM_TAGS ? teams.map(cacheTags.runs) : [cacheTags.runsOfAllTeams])];
     page = await deps.cache.getOrSet(`runs:${key}`, { ttlMs: RUN_PAGE_TTL_MS, tags }, async () => {
       for (let attempt = 1; ; attempt++) {
