@@ -20,7 +20,7 @@ import { WORKER_NODE_FLAGS } from '../workers/node-flags.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startWebhookReceiver } from '../test/peers/webhook-receiver.ts';
 import { startBenchStack } from './peers.ts';
-import { commandCpuMs, fmt, percentile, processCpuMs, table } from './stats.ts';
+import { cpuPerRequest, fmt, hostCpu, percentile, table } from './stats.ts';
 
 const ALERTS = Math.min(Number(process.env.BENCH_ALERTS ?? 1000), 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -88,8 +88,8 @@ try {
   };
   // Where the cores went: this process (the load generator and the API), the Temporal dev server and
   // PostgreSQL share the machine, so each one's CPU per request says what a request costs the whole host.
-  const cpu = () => ({ bench: processCpuMs(process.pid), temporal: processCpuMs(stack.temporalPid), postgres: commandCpuMs('postgres') });
-  const perRequest = (a: ReturnType<typeof cpu>, b: ReturnType<typeof cpu>, n: number) => [b.bench - a.bench, b.temporal - a.temporal, b.postgres - a.postgres].map((ms) => fmt(ms / n));
+  const cpu = () => hostCpu(stack.temporalPid);
+  const perRequest = cpuPerRequest;
   await measure(20, noop);
   const floorCpu0 = cpu();
   const floor1 = await measure(ALERTS / 2, noop);

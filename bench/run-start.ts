@@ -7,7 +7,7 @@ import { KINDS } from '../contracts/kinds/index.ts';
 import type { TerraformRunInput } from '../contracts/temporal.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startBenchStack } from './peers.ts';
-import { fmt, percentile, table } from './stats.ts';
+import { cpuPerRequest, fmt, hostCpu, percentile, table, type HostCpu } from './stats.ts';
 
 const RUNS = Math.min(Number(process.env.BENCH_RUNS ?? 200), 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -70,8 +70,15 @@ try {
   await measure(WARMUP, viaApi);
   await measure(WARMUP, bare);
   const rounds = { api: [] as Sample[], bare: [] as Sample[] };
+  // What each side's starts cost this process (load generator, API), the dev server and PostgreSQL.
+  const cpuUsed = { api: { bench: 0, temporal: 0, postgres: 0 }, bare: { bench: 0, temporal: 0, postgres: 0 } };
   for (const order of [['bare', 'api'], ['api', 'bare']] as const) {
-    for (const side of order) rounds[side].push(await measure(RUNS, side === 'api' ? viaApi : bare));
+    for (const side of order) {
+      const before = hostCpu(stack.temporalPid);
+      rounds[side].push(await measure(RUNS, side === 'api' ? viaApi : bare));
+      const after = hostCpu(stack.temporalPid);
+      for (const k of Object.keys(after) as (keyof HostCpu)[]) cpuUsed[side][k] += after[k] - before[k];
+    }
   }
 
   const summary = (samples: Sample[]) => {
@@ -88,6 +95,15 @@ try {
       ['bare Temporal client', fmt(b.perSecond, 1), fmt(b.p50), fmt(b.p99)],
       ['POST /api/v1/runs', fmt(a.perSecond, 1), fmt(a.p50), fmt(a.p99)],
       ['ratio API ÷ bare', `${fmt(a.perSecond / b.perSecond, 2)}×`, `${fmt(a.p50 / b.p50, 1)}×`, `${fmt(a.p99 / b.p99, 1)}×`],
+    ]),
+  );
+  const zero: HostCpu = { bench: 0, temporal: 0, postgres: 0 };
+  console.log('\nCPU per start (ms)');
+  console.log(
+    table([
+      ['path', 'this process (client + API)', 'Temporal dev server', 'PostgreSQL'],
+      ['bare Temporal client', ...cpuPerRequest(zero, cpuUsed.bare, 2 * RUNS)],
+      ['POST /api/v1/runs', ...cpuPerRequest(zero, cpuUsed.api, 2 * RUNS)],
     ]),
   );
 } finally {

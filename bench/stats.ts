@@ -62,6 +62,11 @@ export function commandCpuMs(comm: string): number {
   }
   return total;
 }
+/** CPU (ms) used so far by this process, the Temporal dev server and PostgreSQL: the three that share the host in a bench. */
+export type HostCpu = { bench: number; temporal: number; postgres: number };
+export const hostCpu = (temporalPid: number): HostCpu => ({ bench: processCpuMs(process.pid), temporal: processCpuMs(temporalPid), postgres: commandCpuMs('postgres') });
+/** Milliseconds of each per request between two readings, formatted for a table row. */
+export const cpuPerRequest = (a: HostCpu, b: HostCpu, n: number): string[] => [b.bench - a.bench, b.temporal - a.temporal, b.postgres - a.postgres].map((ms) => fmt(ms / n));
 /** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK) is not reachable from Node). */
 const CLOCK_TICKS = 100;
 
