@@ -89,11 +89,10 @@ try {
   // Where the cores went: this process (the load generator and the API), the Temporal dev server and
   // PostgreSQL share the machine, so each one's CPU per request says what a request costs the whole host.
   const cpu = () => hostCpu(stack.temporalPid);
-  const perRequest = cpuPerRequest;
   await measure(20, noop);
   const floorCpu0 = cpu();
   const floor1 = await measure(ALERTS / 2, noop);
-  const floorCpu = perRequest(floorCpu0, cpu(), ALERTS / 2);
+  const floorCpu = cpuPerRequest(floorCpu0, cpu(), ALERTS / 2);
   const ingestCpu0 = cpu();
   const ingested1 = await measure(ALERTS / 2, ingest);
   const ingested2 = await measure(ALERTS / 2, (i) => ingest(ALERTS / 2 + i));
@@ -104,7 +103,7 @@ try {
   const queued = () => api.deps.db.em.fork().count(AlertSchema, { team: team.id, escalationQueuedAt: { $ne: null } });
   while ((await queued()) > 0) await new Promise((r) => setTimeout(r, 50));
   const startsBehind = performance.now() - answered;
-  const ingestCpu = perRequest(ingestCpu0, cpu(), ALERTS);
+  const ingestCpu = cpuPerRequest(ingestCpu0, cpu(), ALERTS);
   const floor2 = await measure(ALERTS / 2, noop);
   const avg = (a: { perSecond: number }, b: { perSecond: number }) => (a.perSecond + b.perSecond) / 2;
   console.log(`alert ingest: ${ALERTS} Alertmanager requests (each opens an alert and starts its escalation), ${CONCURRENCY} in flight, in 2 rounds`);
