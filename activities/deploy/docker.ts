@@ -76,8 +76,8 @@ export async function planDocker(docker: Docker, t: DockerTarget): Promise<Deplo
   return { changes, rollbackPoint: { platform: 'docker', container: t.container, containerId: live.Id, image: live.Config.Image, port } };
 }
 
-async function ensureImage(docker: Docker, t: DockerTarget, beat: Beat): Promise<void> {
-  const present = await imageOrNull(docker, t.image);
+/** `present` is the target image as read already (null: not on the host). */
+async function ensureImage(docker: Docker, t: DockerTarget, beat: Beat, present: ImageInspectInfo | null): Promise<void> {
   if (present && t.pull !== 'always') return;
   if (!present && t.pull === 'never') throw deployFailure(`image ${t.image} is not on the Docker host (pull: never)`);
   beat(`pulling ${t.image}`);
@@ -189,8 +189,10 @@ async function waitHealthy(docker: Docker, t: DockerTarget, name: string, port: 
  */
 export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal, pollMs = DOCKER_POLL_MS) {
   const n = names(t, runId);
-  // Independent reads, asked together: each is a round trip to the Docker host on the run's critical path.
-  const [current, stale] = await Promise.all([inspectOrNull(docker, n.live), inspectOrNull(docker, n.candidate)]);
+  // Independent reads, asked together: each is a round trip to the Docker host on the run's critical
+  // path. The live image is read by the reference the plan saw; the container's image id says below
+  // whether that is still the one it runs.
+  const [current, stale, target, planned] = await Promise.all([inspectOrNull(docker, n.live), inspectOrNull(docker, n.candidate), imageOrNull(docker, t.image), imageOrNull(docker, point.image).catch(() => null)]);
   if (current?.Config.Labels?.[RUN_LABEL] === runId) {
     await stopQuietly(docker, n.previous, t.stopTimeoutSeconds);
     return { image: t.image, port: portOf(t, current) };
@@ -203,7 +205,7 @@ export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: stri
     return { image: t.image, port: portOf(t, stale) };
   }
   const port = otherSlot(t, point.port);
-  const [, liveImage] = await Promise.all([ensureImage(docker, t, beat), imageOrNull(docker, current.Image)]);
+  const [, liveImage] = await Promise.all([ensureImage(docker, t, beat, target), planned?.Id === current.Image ? planned : imageOrNull(docker, current.Image)]);
   if (stale && !stale.State.Running) await docker.getContainer(n.candidate).remove({ force: true });
   try {
     if (!stale?.State.Running) {
@@ -226,17 +228,26 @@ export async function rolloutDocker(docker: Docker, t: DockerTarget, runId: stri
     throw err;
   }
   beat(`switching ${n.live} to ${t.image}`);
-  const older = await inspectOrNull(docker, n.previous);
-  if (older) await docker.getContainer(n.previous).remove({ force: true });
+  await removeIfPresent(docker, n.previous);
   await docker.getContainer(n.live).rename({ name: n.previous });
   await docker.getContainer(n.candidate).rename({ name: n.live });
   await stopQuietly(docker, n.previous, t.stopTimeoutSeconds);
   return { image: t.image, port };
 }
 
+/** Stops a container if it runs: one call, since Docker answers 304 for a stopped one and 404 for none. */
 async function stopQuietly(docker: Docker, name: string, seconds: number) {
-  const info = await inspectOrNull(docker, name);
-  if (info?.State.Running) await docker.getContainer(name).stop({ t: seconds }).catch((err) => (statusOf(err) === 304 ? undefined : Promise.reject(err)));
+  await docker
+    .getContainer(name)
+    .stop({ t: seconds })
+    .catch((err) => (statusOf(err) === 304 || statusOf(err) === 404 ? undefined : Promise.reject(err)));
+}
+
+async function removeIfPresent(docker: Docker, name: string) {
+  await docker
+    .getContainer(name)
+    .remove({ force: true })
+    .catch((err) => (statusOf(err) === 404 ? undefined : Promise.reject(err)));
 }
 
 /**
