@@ -1,9 +1,9 @@
 import Koa from 'koa';
 import cors from '@koa/cors';
-import compress from 'koa-compress';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
 import { errorMapper, logStreamErrors } from './middleware/errors.ts';
+import { compression } from './middleware/compression.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/methods.ts';
 import { httpMetrics } from './middleware/metrics.ts';
@@ -63,10 +63,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       exposeHeaders: ['Retry-After', 'X-Request-Id'],
     }),
   );
-  // Negotiating an encoding costs every answer; a client that names none can only take identity, and
-  // an identity answer is right for every client, so it needs no Vary either.
-  const compressing = compress({ threshold: 1024 });
-  app.use((ctx, next) => (ctx.get('Accept-Encoding') ? compressing(ctx, next) : next()));
+  app.use(compression({ threshold: 1024 }));
   app.use(jsonBody({ limit: deps.config.BODY_LIMIT }));
   // A fresh identity map per request, so nothing loaded for one caller leaks into another's; made on
   // first use, since requests answered from the cache (or /health) never touch the database. Nothing

@@ -53,12 +53,15 @@ try {
   const routes: [string, Record<string, string>][] = [
     ['/health', {}],
     ['/api/v1/kinds', auth],
+    // What a dashboard's browser sends (Accept-Encoding: gzip, deflate, br, zstd): answers go out compressed.
+    ['/api/v1/kinds as a browser asks', { ...auth, 'accept-encoding': 'gzip, deflate, br, zstd' }],
     ['/api/v1/teams', auth],
     ['/api/v1/runs?limit=20', auth],
+    ['/api/v1/runs?limit=20 as a browser asks', { ...auth, 'accept-encoding': 'gzip, deflate, br, zstd' }],
   ];
-  // BENCH_HTTP_ROUTES=/health,/api/v1/kinds narrows the run to those routes (with BENCH_CPU_PROF: one route's profile).
+  // BENCH_HTTP_ROUTES=/health,/api/v1/kinds narrows the run to the rows of those paths (with BENCH_CPU_PROF: one path's profile).
   const only = process.env.BENCH_HTTP_ROUTES?.split(',');
-  if (only) routes.splice(0, routes.length, ...routes.filter(([label]) => only.includes(label)));
+  if (only) routes.splice(0, routes.length, ...routes.filter(([label]) => only.includes(label.replace(/ .*/, ''))));
   for (const [label, headers] of routes) {
     const path = label.replace(/ .*/, '');
     const res = await fetch(`${api.baseUrl}${path}`, { headers });

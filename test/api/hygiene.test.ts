@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { tokenFor } from '../fixtures/http.ts';
 import { createUser } from '../fixtures/users.ts';
@@ -110,6 +110,40 @@ describe('request hygiene', () => {
     const plain = await request('GET', '/api/v1/openapi.json', { headers: { 'accept-encoding': 'identity' } });
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(JSON.parse(plain.body.toString()).openapi).toBe('3.1.0');
+  });
+
+  it('compresses a JSON answer in one call (it has a length, not chunks): zstd for a browser, br or gzip for others', async () => {
+    const asIs = JSON.parse((await request('GET', '/api/v1/openapi.json')).body.toString());
+    const decoders = { zstd: zstdDecompressSync, br: brotliDecompressSync, gzip: gunzipSync };
+    for (const [accepted, encoding] of [['gzip, deflate, br, zstd', 'zstd'], ['br;q=1, gzip;q=0.5', 'br'], ['*', 'gzip'], ['zstd;q=0, gzip', 'gzip']] as const) {
+      const res = await request('GET', '/api/v1/openapi.json', { headers: { 'accept-encoding': accepted } });
+      expect([accepted, res.headers['content-encoding']]).toEqual([accepted, encoding]);
+      expect(Number(res.headers['content-length'])).toBe(res.body.length);
+      expect(JSON.parse(decoders[encoding](res.body).toString())).toEqual(asIs);
+    }
+  });
+
+  it('answers the kinds in brotli, gzip or as is from bytes compressed once, with their length', async () => {
+    const user = await createUser(api.deps.db.em);
+    const get = async (acceptEncoding?: string) => request('GET', '/api/v1/kinds', { headers: { authorization: `Bearer ${await tokenFor(api, user.id)}`, ...(acceptEncoding ? { 'accept-encoding': acceptEncoding } : {}) } });
+    const plain = await get();
+    const kinds = JSON.parse(plain.body.toString());
+    expect(kinds.kinds.map((k: { kind: string }) => k.kind)).toContain('deploy');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    // A browser names zstd, br and gzip; br is the smallest of the two kept.
+    const br = await get('gzip, deflate, br, zstd');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(JSON.parse(brotliDecompressSync(br.body).toString())).toEqual(kinds);
+    const gzip = await get('gzip');
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(JSON.parse(gunzipSync(gzip.body).toString())).toEqual(kinds);
+    for (const res of [plain, br, gzip]) {
+      // Compressing per request would stream the answer without a length.
+      expect(Number(res.headers['content-length'])).toBe(res.body.length);
+      expect(res.headers.vary).toMatch(/Accept-Encoding/i);
+    }
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+    expect((await get('identity')).headers['content-encoding']).toBeUndefined();
   });
 });
 
