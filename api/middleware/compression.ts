@@ -46,7 +46,8 @@ export function compression(opts: { threshold: number }): Middleware {
 
 function compressInMemory(ctx: Context, header: string, threshold: number): void {
   const body: unknown = ctx.body;
-  if (body === null || body === undefined || ctx.method === 'HEAD' || UNCOMPRESSED_STATUSES.has(ctx.status)) return;
+  // A route opts out as it does with koa-compress: ctx.compress = false.
+  if (body === null || body === undefined || ctx.method === 'HEAD' || UNCOMPRESSED_STATUSES.has(ctx.status) || (ctx as { compress?: unknown }).compress === false) return;
   if (ctx.response.get('Content-Encoding') || NO_TRANSFORM.test(ctx.response.get('Cache-Control')) || !TEXTUAL.test(ctx.response.type)) return;
   if (typeof (body as { pipe?: unknown }).pipe === 'function') return;
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
