@@ -1,5 +1,5 @@
 import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
-import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob } from '../contracts/alerts/escalation.ts';
+import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob, type TimelineEntry } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
 const targetsRetry = { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } as const;
@@ -28,9 +28,27 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   let resolved = false;
   // Timeline writes are awaited before the workflow ends; sends are not (each checks the alert is still firing).
   const pending: Promise<unknown>[] = [];
+  // The entries one workflow task makes (a step's notify and the wait after it, say) go out as one
+  // activity: each activity is a task to hand out and a workflow task to take its result, and with a
+  // thousand alerts escalating at once those tasks are what the pages queue behind. Escalations
+  // started before replay one activity per entry (no marker in their history).
+  const batched = patched('escalation-timeline-batch');
+  let held: TimelineEntry[] = [];
+  const flush = () => {
+    const entries = held;
+    held = [];
+    return record.recordAlertTimelineEntries({ alertId: input.alertId, entries });
+  };
   // Timeline entries carry the workflow's own time, so a slow database never shifts the record.
   const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
-    pending.push(record.recordAlertTimeline({ alertId: input.alertId, type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) }));
+    const entry: TimelineEntry = { type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) };
+    if (!batched) {
+      pending.push(record.recordAlertTimeline({ alertId: input.alertId, ...entry }));
+      return;
+    }
+    held.push(entry);
+    // Scheduled once the task's synchronous work is done, with every entry it made by then.
+    if (held.length === 1) pending.push(Promise.resolve().then(flush));
   };
   // PagerDuty incidents this alert triggered follow its acknowledge and resolve. Escalations started
   // before this existed replay without it (the marker is absent from their history).

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Alert as AlertRow } from '../../db/entities/index.ts';
-import type { EscalationActivities, NotificationJob } from '../../contracts/alerts/escalation.ts';
+import type { EscalationActivities, NotificationJob, TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
 import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
 import type { SlackWebhookSecrets } from '../../contracts/integrations/slack-webhook.ts';
@@ -64,6 +64,20 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     return sendSms(settings, secrets, to, body);
   }
 
+  /** Timeline entries in one transaction, each announced to live views with the alert as committed. */
+  async function recordTimeline(alertId: string, entries: TimelineEntry[]) {
+    const em = deps.em.fork();
+    const reopen = entries.some((e) => e.reopen);
+    const alert = await em.transactional(async (tx) => {
+      for (const e of entries) appendAlertEvent(tx, alertId, { at: new Date(e.at), type: e.type, message: e.message, data: e.data ?? null });
+      if (reopen) await tx.nativeUpdate(AlertSchema, { id: alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
+      // Read after the change, in the same transaction: what the announcement shows is what was committed.
+      return tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], refresh: true });
+    });
+    if (!alert) return;
+    for (const e of entries) await announceAlert(deps, { change: e.reopen ? 'reopened' : 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
+  }
+
   /** One delivery attempt on record, announced to live views with the alert as loaded for it. */
   async function recordAttempt(em: EntityManager, alert: AlertRow, a: { key: string; attempt: number; channel: string; integrationId: string | null; target: string; status: 'sent' | 'failed' | 'skipped'; providerId: string | null; error: string | null; started: number }) {
     const { started, ...fields } = a;
@@ -73,15 +87,12 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
   }
 
   return {
-    async recordAlertTimeline(input) {
-      const em = deps.em.fork();
-      const alert = await em.transactional(async (tx) => {
-        appendAlertEvent(tx, input.alertId, { at: new Date(input.at), type: input.type, message: input.message, data: input.data ?? null });
-        if (input.reopen) await tx.nativeUpdate(AlertSchema, { id: input.alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
-        // Read after the change, in the same transaction: what the announcement shows is what was committed.
-        return tx.findOne(AlertSchema, { id: input.alertId }, { populate: ['team', 'source'], refresh: true });
-      });
-      if (alert) await announceAlert(deps, { change: input.reopen ? 'reopened' : 'timeline', alert, timeline: { at: input.at, type: input.type, message: input.message, data: input.data ?? null } });
+    async recordAlertTimeline({ alertId, ...entry }) {
+      await recordTimeline(alertId, [entry]);
+    },
+
+    async recordAlertTimelineEntries({ alertId, entries }) {
+      await recordTimeline(alertId, entries);
     },
 
     async resolveStepTargets({ teamId, step, keyPrefix }) {

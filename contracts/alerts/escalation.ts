@@ -17,9 +17,14 @@ export const escalationStateQuery = defineQuery<EscalationState>('escalationStat
 /** One message to one target, named so that a retried or replayed send is recognised as the same one. */
 export type NotificationJob = { key: string; integrationId: string; target: string };
 
+/** One timeline entry: `at` is the workflow's time; `reopen` puts an acknowledged alert back to firing (its ack timed out). */
+export type TimelineEntry = { type: string; message: string; at: string; data?: Record<string, unknown>; reopen?: boolean };
+
 export type EscalationActivities = {
-  /** `at` is the workflow's time; `reopen` puts an acknowledged alert back to firing (its ack timed out). */
-  recordAlertTimeline(input: { alertId: string; type: string; message: string; at: string; data?: Record<string, unknown>; reopen?: boolean }): Promise<void>;
+  /** One entry (escalations started before entries were batched replay with it). */
+  recordAlertTimeline(input: { alertId: string } & TimelineEntry): Promise<void>;
+  /** The entries one workflow task made, in order, in one transaction. */
+  recordAlertTimelineEntries(input: { alertId: string; entries: TimelineEntry[] }): Promise<void>;
   /** Who a notify step reaches now (a schedule's on-call is read at the step's time), as jobs keyed `keyPrefix.n`. */
   resolveStepTargets(input: { alertId: string; teamId: string; step: EscalationStep; keyPrefix: string }): Promise<NotificationJob[]>;
   /** Sends one notification; every attempt is recorded. Skips one already sent, or an alert no longer firing. */

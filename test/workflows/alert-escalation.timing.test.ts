@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob } from '../../contracts/alerts/escalation.ts';
+import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { EscalationStep } from '../../contracts/alerts/index.ts';
 import { until } from '../fixtures/until.ts';
 import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
@@ -19,11 +19,20 @@ const scripts = new Map<string, Script>();
 // *.timing.test.ts one at a time), and the bound keeps that margin. The worst lateness is printed.
 const SLACK_MS = 2_000;
 
+const record = (alertId: string, entry: TimelineEntry) => {
+  const s = scripts.get(alertId)!;
+  s.timeline.push({ type: entry.type, ...(entry.reopen ? { reopen: true } : {}) });
+  if (entry.type === 'wait') s.untils.push(Date.parse(String(entry.data!.until)));
+};
+const timelineBatches: number[] = [];
+
 const activities: EscalationActivities = {
-  async recordAlertTimeline(input) {
-    const s = scripts.get(input.alertId)!;
-    s.timeline.push({ type: input.type, ...(input.reopen ? { reopen: true } : {}) });
-    if (input.type === 'wait') s.untils.push(Date.parse(String(input.data!.until)));
+  async recordAlertTimeline({ alertId, ...entry }) {
+    record(alertId, entry);
+  },
+  async recordAlertTimelineEntries({ alertId, entries }) {
+    timelineBatches.push(entries.length);
+    for (const entry of entries) record(alertId, entry);
   },
   async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
     const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
@@ -68,8 +77,12 @@ const firstAt = (s: Script, key: string) => s.sent.find((x) => x.key === key)!.a
 
 describe('alertEscalation workflow', () => {
   it('runs the chain on its clock: notify, wait 1 s, notify the channel, wait, then the whole chain again', async () => {
+    timelineBatches.length = 0;
     const { handle, s } = await start({ repeat: 1 });
     await until('the chain to end', async () => (s.timeline.some((e) => e.type === 'chain.exhausted') ? true : undefined), 20_000);
+    // A step's entry and the wait's after it went out as one activity; the targets' look-up between
+    // the start (or a repeat) and the step ends the workflow's turn, so those stand alone.
+    expect(timelineBatches).toEqual([1, 2, 2, 1, 2, 2, 1]);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '0.0.2.0@channel-cccc', '0.1.0.0@alice', '0.1.0.1@bob', '0.1.2.0@channel-cccc']);
     // The waits' deadlines are 1 s apart, counted from the chain's start (not from when a step ended),
     // and each notify step after a wait is sent once its deadline has passed, never before.
@@ -84,7 +97,7 @@ describe('alertEscalation workflow', () => {
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
     expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 1 });
     if (process.env.RECORD_HISTORIES === '1') {
-      await writeFile(path.join(HISTORIES_DIR, 'alert-escalation-chain.json'), `${JSON.stringify(historyToPlainJson(await handle.fetchHistory()), null, 1)}\n`);
+      await writeFile(path.join(HISTORIES_DIR, 'alert-escalation-chain-batched.json'), `${JSON.stringify(historyToPlainJson(await handle.fetchHistory()), null, 1)}\n`);
     }
   });
 
