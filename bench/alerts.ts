@@ -4,7 +4,8 @@
 // BENCH_ALERTS open alerts escalate on ONE worker process (notify, wait 5 s, notify, wait 5 s,
 // notify, to a webhook receiver): the worker's peak RSS, and how late each notification after a wait
 // reached the receiver against the deadline the workflow recorded. Run: node bench/alerts.ts
-// (BENCH_TRACE=1 also prints the history of the alert at the 99th percentile, times relative to its deadline).
+// (BENCH_TRACE=1 also prints the history of the alert at the 99th percentile, times relative to its deadline;
+// BENCH_WORKER_PROF=dir writes the worker process's CPU profiles there).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -128,7 +129,7 @@ try {
   const bundle = path.join(workDir, 'workflows.js');
   await buildWorkflowBundles(bundle, { plainOnly: true });
   const workerStarted = Date.now();
-  worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(process.env.WPROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WPROF}`] : []), 'workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []), 'workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   let peak = 0;
   const sampler = setInterval(() => {
     try {
