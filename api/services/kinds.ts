@@ -12,16 +12,19 @@ let kinds: KindsBody | undefined;
  * slow to redo per request) and the same bytes answer every request after. Compressed once here too:
  * the body is about 25 KB, and compressing it per request cost a browser's request twice the rest of it.
  */
-export const kindsBody = (): KindsBody => (kinds ??= encoded(jsonBytes({
-    kinds: Object.values(KINDS).map((k) => ({
-      kind: k.kind,
-      title: k.title,
-      description: k.description,
-      approval: k.approval,
-      summary: k.summary,
-      paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
-    })),
-  })));
+export const kindsBody = (): KindsBody =>
+  (kinds ??= encoded(
+    jsonBytes({
+      kinds: Object.values(KINDS).map((k) => ({
+        kind: k.kind,
+        title: k.title,
+        description: k.description,
+        approval: k.approval,
+        summary: k.summary,
+        paramsSchema: z.toJSONSchema(k.paramsSchema, { io: 'input' }),
+      })),
+    }),
+  ));
 
 const encoded = (identity: Buffer): KindsBody => ({
   identity,
