@@ -15,7 +15,7 @@ import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
+import { AlertAckLinkSchema, AlertEventSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
 import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { sendEmail } from './email.ts';
@@ -64,13 +64,20 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     return sendSms(settings, secrets, to, body);
   }
 
-  /** Timeline entries in one transaction, each announced to live views with the alert as committed. */
+  /**
+   * Timeline entries in one transaction, each announced to live views with the alert as committed.
+   * Keyed by the activity (stable across its retries): a retry whose first attempt committed before its
+   * worker died finds the entries there and writes nothing again; the announcement is only news again.
+   */
   async function recordTimeline(alertId: string, entries: TimelineEntry[]) {
+    const { info } = Context.current();
+    const key = `${info.workflowExecution?.runId ?? info.activityType}:${info.activityId}`;
     const em = deps.em.fork();
     const reopen = entries.some((e) => e.reopen);
     const alert = await em.transactional(async (tx) => {
-      for (const e of entries) appendAlertEvent(tx, alertId, { at: new Date(e.at), type: e.type, message: e.message, data: e.data ?? null });
-      if (reopen) await tx.nativeUpdate(AlertSchema, { id: alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
+      const written = info.attempt > 1 && (await tx.count(AlertEventSchema, { alert: alertId, key: `${key}.0` })) > 0;
+      if (!written) entries.forEach((e, n) => appendAlertEvent(tx, alertId, { at: new Date(e.at), type: e.type, message: e.message, data: e.data ?? null, key: `${key}.${n}` }));
+      if (reopen && !written) await tx.nativeUpdate(AlertSchema, { id: alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
       // Read after the change, in the same transaction: what the announcement shows is what was committed.
       return tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], refresh: true });
     });

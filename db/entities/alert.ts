@@ -51,6 +51,8 @@ export const AlertEventSchema = defineEntity({
     type: p.string(),
     message: p.text(),
     data: p.json<Record<string, unknown>>().nullable(),
+    /** Written by an escalation activity: `<workflow run>:<activity id>.<n>`, unique per alert. */
+    key: p.string().nullable(),
   },
 });
 export type AlertEvent = InferEntity<typeof AlertEventSchema>;

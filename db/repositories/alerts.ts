@@ -72,8 +72,8 @@ export async function upsertFiringAlert(em: EntityManager, a: FiringAlert): Prom
   return { alert, opened: alert.id === a.id };
 }
 
-export function appendAlertEvent(em: EntityManager, alertId: string, e: { at?: Date; type: string; message: string; data?: Record<string, unknown> | null }): void {
-  em.create(AlertEventSchema, { alert: em.getReference(AlertSchema, alertId), at: e.at ?? new Date(), type: e.type, message: e.message, data: e.data ?? null });
+export function appendAlertEvent(em: EntityManager, alertId: string, e: { at?: Date; type: string; message: string; data?: Record<string, unknown> | null; key?: string }): void {
+  em.create(AlertEventSchema, { alert: em.getReference(AlertSchema, alertId), at: e.at ?? new Date(), type: e.type, message: e.message, data: e.data ?? null, key: e.key ?? null });
 }
 
 export async function alertTimeline(em: EntityManager, alertId: string) {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createNotifyActivities } from '../../activities/notify/index.ts';
 import { escalationWorkflowId } from '../../contracts/alerts/escalation.ts';
 import type { PolicySnapshot } from '../../contracts/alerts/index.ts';
 import { AlertSchema, TeamSchema } from '../../db/entities/index.ts';
@@ -73,6 +75,26 @@ describe('escalation starts queued with the alert row', () => {
     expect(resolved.status).toBe(200);
     await expect(handle.result()).resolves.toMatchObject({ outcome: 'resolved' });
     expect(pagesOf(id)).toHaveLength(0);
+  });
+
+  it('a timeline batch retried after its first attempt committed (its worker killed before reporting) is written once', async () => {
+    const id = await lostStart(0);
+    // Not a lost start: the storm test below sweeps, and this alert is only a place for a timeline.
+    await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null });
+    const { db, keyring, config, logger, redis, keys } = s.api.deps;
+    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
+    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const run = (activityId: string, attempt: number, entries: { type: string; message: string; at: string }[]) =>
+      new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet }).run(activities.recordAlertTimelineEntries, { alertId: id, entries });
+    const at = new Date().toISOString();
+    const step = [{ type: 'notify', message: 'notifying pager', at }, { type: 'wait', message: 'waiting 600 s for an acknowledgement', at }];
+    await run('7', 1, step);
+    // What Temporal does when the worker that ran attempt 1 died after the commit: the same activity again.
+    await run('7', 2, step);
+    // A later activity of the same run, on its second attempt with nothing written, is not taken for that retry.
+    await run('8', 2, [{ type: 'notify', message: 'notifying pager again', at }]);
+    const timeline = (await s.admin.get(`/api/v1/alerts/${id}`)).body.timeline as { type: string; message: string }[];
+    expect(timeline.map((e) => e.message)).toEqual(['notifying pager', 'waiting 600 s for an acknowledgement', 'notifying pager again']);
   });
 
   // Here rather than among the fault tests: this file's sweep would start another file's lost starts
