@@ -14,14 +14,20 @@ const ENCODERS = {
   br: (bytes: Buffer) => brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 4, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }),
   gzip: (bytes: Buffer) => gzipSync(bytes),
 } as const;
-type Encoding = keyof typeof ENCODERS;
+export type Encoding = keyof typeof ENCODERS;
 
-/** The first encoding the client names and does not refuse; `*` alone gets gzip, as koa-compress gives it. */
-function encodingFor(ctx: Context, header: string): Encoding | undefined {
-  for (const encoding of Object.keys(ENCODERS) as Encoding[]) {
+/**
+ * The first of `offered` (most preferred first) that the client names and does not refuse, whatever
+ * order it names them in; `*` alone gets gzip, as koa-compress gives it. None without `Accept-Encoding`.
+ */
+export function preferredEncoding<E extends Encoding>(ctx: Context, offered: readonly E[]): E | undefined {
+  const header = ctx.get('Accept-Encoding');
+  if (!header) return undefined;
+  for (const encoding of offered) {
     if (header.includes(encoding) && ctx.acceptsEncodings(encoding) === encoding) return encoding;
   }
-  return ctx.acceptsEncodings('gzip') === 'gzip' ? 'gzip' : undefined;
+  const gzip = offered.find((e) => e === 'gzip');
+  return gzip && ctx.acceptsEncodings(gzip) === gzip ? gzip : undefined;
 }
 
 /**
@@ -35,16 +41,15 @@ function encodingFor(ctx: Context, header: string): Encoding | undefined {
 export function compression(opts: { threshold: number }): Middleware {
   const streaming = compress({ threshold: opts.threshold });
   return (ctx, next) => {
-    const header = ctx.get('Accept-Encoding');
-    if (!header) return next();
+    if (!ctx.get('Accept-Encoding')) return next();
     return streaming(ctx, async () => {
       await next();
-      compressInMemory(ctx, header, opts.threshold);
+      compressInMemory(ctx, opts.threshold);
     });
   };
 }
 
-function compressInMemory(ctx: Context, header: string, threshold: number): void {
+function compressInMemory(ctx: Context, threshold: number): void {
   const body: unknown = ctx.body;
   // A route opts out as it does with koa-compress: ctx.compress = false.
   if (body === null || body === undefined || ctx.method === 'HEAD' || UNCOMPRESSED_STATUSES.has(ctx.status) || (ctx as { compress?: unknown }).compress === false) return;
@@ -54,7 +59,7 @@ function compressInMemory(ctx: Context, header: string, threshold: number): void
   // Koa would serialise an object again to write it.
   if (bytes !== body) ctx.body = bytes;
   if (bytes.length < threshold || bytes.length > IN_ONE_CALL_LIMIT) return;
-  const encoding = encodingFor(ctx, header);
+  const encoding = preferredEncoding(ctx, Object.keys(ENCODERS) as Encoding[]);
   if (!encoding) return;
   ctx.body = ENCODERS[encoding](bytes);
   ctx.set('Content-Encoding', encoding);

@@ -7,6 +7,7 @@ import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { kindsBody } from '../services/kinds.ts';
+import { preferredEncoding } from '../middleware/compression.ts';
 import { runPage } from '../services/run-list.ts';
 import { rollbackDeploy } from '../services/deploy-rollback.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
@@ -25,9 +26,8 @@ export function runRoutes(deps: AppDeps): AppRouter {
     const body = kindsBody();
     ctx.type = 'application/json';
     ctx.vary('Accept-Encoding');
-    // br when the client takes it (the smaller), whatever order it names them in. The app's
-    // compression leaves an answer alone that already names its encoding.
-    const encoding = !ctx.get('Accept-Encoding') ? undefined : ctx.acceptsEncodings('br') ? 'br' : ctx.acceptsEncodings('gzip') ? 'gzip' : undefined;
+    // br, the smaller, before gzip. The app's compression leaves an answer alone that already names its encoding.
+    const encoding = preferredEncoding(ctx, ['br', 'gzip'] as const);
     if (encoding) {
       ctx.set('Content-Encoding', encoding);
       ctx.body = body[encoding];
