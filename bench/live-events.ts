@@ -5,15 +5,11 @@
 // Run: npm run bench (or node bench/live-events.ts). Loopback only; bounded by SECONDS.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { MockActivityEnvironment } from '@temporalio/testing';
-import { createProcessRunner } from '../activities/process/runner.ts';
 import { findRun } from '../db/repositories/runs.ts';
 import { createRunRow } from '../test/fixtures/runs.ts';
 import { startBenchStack } from './peers.ts';
-import { fmt, nowMs, table } from './stats.ts';
+import { commandCpuMs, fmt, nowMs, processCpuMs, table } from './stats.ts';
+import type { RunnerJob } from './live-runner.ts';
 import type { WatchResult, WatchSetup } from './watchers.ts';
 
 const WATCHERS = Number(process.env.BENCH_WATCHERS ?? 100);
@@ -81,25 +77,25 @@ for i in range(1, total + 1):
     print(f"module.bench.terraform_data.item[{i}]: Creating... t={time.time() * 1000:.3f}", flush=True)
 `;
 
-async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<WatchResult & { emitted: number }> {
+async function throughHub(stack: Awaited<ReturnType<typeof startBenchStack>>): Promise<WatchResult & { emitted: number; runnerCpuMs: number }> {
   const { api } = stack;
   const runId = await createRunRow(api.deps.db.em);
   const owner = (await findRun(api.deps.db.em.fork(), runId))!.requestedBy as unknown as { id: string };
   const { accessToken: token } = await api.deps.sessions.start(api.deps.db.em.fork(), owner.id);
   const { result } = await startWatchers({ mode: 'ws', n: WATCHERS, url: api.wsUrl, token, runId });
-  const runner = createProcessRunner({ em: api.deps.db.em, databaseUrl: api.deps.config.DATABASE_URL, events: api.deps.events, logger: api.deps.logger, hostId: 'bench', graceMs: 1_000 });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-bench-'));
   const emitted = RATE * SECONDS;
-  const env = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 10_000 });
-  await env.run(() =>
-    runner.exec({
-      runId, step: 'bench', command: 'emit', sideEffects: false,
-      bin: 'python3', args: ['-c', EMITTER, String(RATE), String(emitted)], env: { PATH: process.env.PATH! },
-      cwd: dir, stepDir: dir, sandbox: null, header: '$ emit', secrets: [],
-    }),
-  );
+  // The runner lives on a worker, not in the API: it gets a process of its own here too.
+  const child = fork(new URL('./live-runner.ts', import.meta.url), { stdio: 'inherit', env: { ...process.env, ...stack.env }, execArgv: [...process.execArgv, ...(process.env.BENCH_RUNNER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_RUNNER_PROF}`] : [])] });
+  const next = () => new Promise<{ cpuMs?: number }>((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`runner exited with ${code}`)));
+  });
+  await next();
+  const done = next();
+  child.send({ runId, bin: 'python3', args: ['-c', EMITTER, String(RATE), String(emitted)] } satisfies RunnerJob);
+  const { cpuMs: runnerCpuMs = Number.NaN } = await done;
   // The command line heading the output is an event too.
-  return { ...(await result(emitted + 1)), emitted: emitted + 1 };
+  return { ...(await result(emitted + 1)), emitted: emitted + 1, runnerCpuMs };
 }
 
 const stack = await startBenchStack();
@@ -107,8 +103,14 @@ let failed = false;
 try {
   const { api, env } = stack;
   console.log(`live events: ${WATCHERS} watchers of one run, ${PER_TICK * (1000 / TICK_MS)} lines/s for ${SECONDS} s`);
+  // What each side costs the host: this process (the XADD writer, or the API with its /ws hub), the
+  // watchers, the runner, Redis and PostgreSQL; two cores carry them all, so CPU turns into latency.
+  const host = () => ({ self: processCpuMs(process.pid), redis: commandCpuMs('redis-server'), postgres: commandCpuMs('postgres') });
+  const h0 = host();
   const raw = await baseline(api.deps.redis, env.REDIS_URL, `${env.REDIS_PREFIX}bench:baseline`);
+  const h1 = host();
   const hub = await throughHub(stack);
+  const h2 = host();
   const ratio = (r: WatchResult & { emitted: number }) => r.delivered / (r.emitted * WATCHERS);
   console.log(
     table([
@@ -116,6 +118,15 @@ try {
       ['raw XADD → XREAD', fmt(ratio(raw), 3), String(raw.outOfOrder), fmt(raw.p50), fmt(raw.p99), fmt(raw.max)],
       ['process output → /ws', fmt(ratio(hub), 3), String(hub.outOfOrder), fmt(hub.p50), fmt(hub.p99), fmt(hub.max)],
       ['ratio /ws ÷ raw', '', '', `${fmt(hub.p50 / raw.p50, 1)}×`, `${fmt(hub.p99 / raw.p99, 1)}×`, `${fmt(hub.max / raw.max, 1)}×`],
+    ]),
+  );
+  const perK = (ms: number, r: WatchResult) => fmt((ms * 1000) / r.delivered, 1);
+  console.log('\nCPU (ms) per 1,000 events delivered');
+  console.log(
+    table([
+      ['path', 'this process', 'watchers', 'runner', 'Redis', 'PostgreSQL'],
+      ['raw XADD → XREAD', perK(h1.self - h0.self, raw), perK(raw.cpuMs, raw), '', perK(h1.redis - h0.redis, raw), perK(h1.postgres - h0.postgres, raw)],
+      ['process output → /ws', perK(h2.self - h1.self, hub), perK(hub.cpuMs, hub), perK(hub.runnerCpuMs, hub), perK(h2.redis - h1.redis, hub), perK(h2.postgres - h1.postgres, hub)],
     ]),
   );
   if (ratio(hub) !== 1 || hub.outOfOrder !== 0) {

@@ -9,7 +9,7 @@ import { nowMs, percentile } from './stats.ts';
 export type WatchSetup =
   | { mode: 'ws'; n: number; url: string; token: string; runId: string }
   | { mode: 'redis'; n: number; redisUrl: string; key: string };
-export type WatchResult = { delivered: number; minPerWatcher: number; outOfOrder: number; p50: number; p99: number; max: number };
+export type WatchResult = { delivered: number; minPerWatcher: number; outOfOrder: number; p50: number; p99: number; max: number; /** CPU this process used reading, from 'ready' on */ cpuMs: number };
 
 const IDLE_MS = 10_000;
 
@@ -68,6 +68,7 @@ async function redisWatcher(s: Extract<WatchSetup, { mode: 'redis' }>): Promise<
 process.once('message', async (setup: WatchSetup) => {
   const watchers: Watcher[] = [];
   for (let i = 0; i < setup.n; i++) watchers.push(await (setup.mode === 'ws' ? wsWatcher(setup) : redisWatcher(setup)));
+  const cpuAtReady = process.cpuUsage();
   process.send!({ type: 'ready' });
   process.once('message', (msg: { type: 'expect'; total: number }) => {
     const check = setInterval(() => {
@@ -83,6 +84,7 @@ process.once('message', async (setup: WatchSetup) => {
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
         max: sorted[sorted.length - 1] ?? Number.NaN,
+        cpuMs: ((u) => (u.user + u.system) / 1000)(process.cpuUsage(cpuAtReady)),
       };
       process.send!({ type: 'result', result }, () => process.exit(0));
     }, 20);

@@ -165,6 +165,13 @@ export function createProcessRunner(deps: ProcessDeps) {
       };
     };
 
+    let flowing = false;
+    const keep = async (lines: OutputLine[]) => {
+      for (const l of lines) if (l.stream === 'stderr' && l.line.trim() !== '') stderrTail.push(l.line);
+      stderrTail.splice(0, Math.max(0, stderrTail.length - TAIL_LINES));
+      if (!(await store(spec.runId, lines.map(toEvent)))) tail.offsets = await resync(spec.runId, proc.id, () => detach);
+    };
+
     const beatEvery = Math.max(100, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4));
     const beat = setInterval(() => ctx.heartbeat({ step: spec.step, command: spec.command, launch: proc.launch, offsets: tail.offsets }), beatEvery);
     const onAbort = () => {
@@ -200,6 +207,14 @@ export function createProcessRunner(deps: ProcessDeps) {
           }
           tail.offsets = await resync(spec.runId, proc.id, () => detach);
         }
+        // While output flows, read it and nothing else: whether the process lives matters only once
+        // its output is drained, and three file reads per batch cost more than the batch.
+        if (flowing) {
+          const lines = await tail.read(READ_BYTES);
+          flowing = lines.length > 0;
+          if (flowing) await keep(lines);
+          continue;
+        }
         pid ??= await recordedPid(ctlDir);
         if (pid !== null && ctx.cancellationSignal.aborted && interruptedAt === undefined && !detach) onAbort();
         const alive = pid !== null && (await isOurProcess(pid, marker));
@@ -211,9 +226,8 @@ export function createProcessRunner(deps: ProcessDeps) {
 
         const lines = await tail.read(READ_BYTES, ended);
         if (lines.length > 0) {
-          for (const l of lines) if (l.stream === 'stderr' && l.line.trim() !== '') stderrTail.push(l.line);
-          stderrTail.splice(0, Math.max(0, stderrTail.length - TAIL_LINES));
-          if (!(await store(spec.runId, lines.map(toEvent)))) tail.offsets = await resync(spec.runId, proc.id, () => detach);
+          flowing = true;
+          await keep(lines);
           continue;
         }
         if (ended) {

@@ -19,6 +19,7 @@ export class OutputTail {
   private readonly dir: string;
   private readonly redact: (line: string) => string;
   private readonly handles = new Map<Stream, FileHandle>();
+  private buf: Buffer | undefined;
   offsets: Offsets;
 
   constructor(ctlDir: string, offsets: Offsets, redact: (line: string) => string) {
@@ -40,7 +41,10 @@ export class OutputTail {
   private async readStream(stream: Stream, maxBytes: number, final: boolean): Promise<OutputLine[]> {
     const handle = await this.handle(stream);
     if (!handle) return [];
-    const buf = Buffer.alloc(maxBytes);
+    // One buffer for every read: lines are copied out of it, and a busy output is read hundreds of
+    // times a second (a fresh zeroed buffer each time kept the collector busier than the reading).
+    if (!this.buf || this.buf.length < maxBytes) this.buf = Buffer.allocUnsafe(maxBytes);
+    const buf = this.buf;
     const { bytesRead } = await handle.read(buf, 0, maxBytes, this.offsets[stream]);
     const lines: OutputLine[] = [];
     let start = 0;
