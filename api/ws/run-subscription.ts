@@ -3,8 +3,8 @@ import type { RunEvent } from '../../contracts/events.ts';
 /** Where a subscription reads committed history (the run-event store) and writes to its socket. */
 export type SubscriptionIo = {
   list: (after: number, limit: number) => Promise<RunEvent[]>;
-  /** Queues one serialised message; resolves when it left the process (or the socket closed). */
-  send: (json: string, flushed: boolean) => Promise<void> | void;
+  /** Queues one serialised message (JSON text); resolves when it left the process (or the socket closed). */
+  send: (json: string | Buffer, flushed: boolean) => Promise<void> | void;
   onError: (err: unknown) => void;
 };
 
@@ -22,7 +22,7 @@ export class RunSubscription {
   readonly runId: string;
   private last: number;
   private readonly io: SubscriptionIo;
-  private pending: { event: RunEvent; raw: string }[] = [];
+  private pending: { event: RunEvent; message: Buffer }[] = [];
   private replayed = false;
   private committedUpTo = 0;
   private pumping = false;
@@ -45,9 +45,9 @@ export class RunSubscription {
   }
 
   /** The stream reader's listener. */
-  readonly onLive = (event: RunEvent, raw: string): void => {
+  readonly onLive = (event: RunEvent, message: Buffer): void => {
     if (this.closed || event.seq <= this.last) return;
-    this.pending.push({ event, raw });
+    this.pending.push({ event, message });
     if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
     if (this.replayed) void this.pump();
   };
@@ -83,12 +83,14 @@ export class RunSubscription {
           await this.fill(upTo);
           continue;
         }
-        const { event, raw } = this.pending.shift()!;
+        const { event, message } = this.pending.shift()!;
         if (event.seq <= this.last) continue;
         if (event.seq > this.last + 1) await this.fill(event.seq - 1);
         if (this.closed || event.seq !== this.last + 1) continue;
         this.last = event.seq;
-        await this.io.send(`{"op":"event","event":${raw}}`, false);
+        // Unflushed sends return nothing: awaiting that would still cost a turn per event per socket.
+        const sent = this.io.send(message, false);
+        if (sent) await sent;
       }
     } catch (err) {
       this.io.onError(err);

@@ -65,11 +65,13 @@ export class Session {
   }
 
   /** Queues a message. With `flushed`, resolves once it left the process, which paces replays. */
-  send(json: string, flushed: boolean): Promise<void> | void {
+  send(json: string | Buffer, flushed: boolean): Promise<void> | void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.deps.metrics.wsMessages.inc();
     this.corkUntilNextTurn();
-    const done = flushed ? new Promise<void>((resolve) => this.ws.send(json, () => resolve())) : (this.ws.send(json), undefined);
+    // A Buffer is JSON already encoded (shared by every socket watching the run): sent as a text frame.
+    const text = { binary: false };
+    const done = flushed ? new Promise<void>((resolve) => this.ws.send(json, text, () => resolve())) : (this.ws.send(json, text), undefined);
     if (this.ws.bufferedAmount > this.deps.maxBufferedBytes) {
       this.end(WS_CLOSE.slowConsumer, `slow consumer: more than ${this.deps.maxBufferedBytes} bytes unread`, 'slow_consumer');
     }

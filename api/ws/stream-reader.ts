@@ -3,8 +3,11 @@ import type { RunEvent } from '../../contracts/events.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RedisKeys } from '../../core/redis.ts';
 
-/** Called for every event read from a run's stream; `raw` is the JSON as stored, so it is serialised once. */
-export type StreamListener = (event: RunEvent, raw: string) => void;
+/**
+ * Called for every event read from a run's stream with the `event` message every socket sends,
+ * encoded once: a hundred watchers of a run send the same bytes, not a hundred copies of them.
+ */
+export type StreamListener = (event: RunEvent, message: Buffer) => void;
 
 type Tail = { key: string; lastId: string | null; listeners: Set<StreamListener>; ready: Promise<void> };
 
@@ -147,9 +150,10 @@ export class RunStreamReader {
         this.logger.warn({ key: tail.key }, 'ws stream reader: unparsable entry skipped');
         continue;
       }
+      const message = Buffer.from(`{"op":"event","event":${raw}}`);
       for (const listener of tail.listeners) {
         try {
-          listener(event, raw);
+          listener(event, message);
         } catch (err) {
           this.logger.error({ err }, 'ws stream listener failed');
         }

@@ -23,6 +23,8 @@ type Msg = { op: string; runId?: string; event?: RunEvent; run?: { id: string; t
 class Client {
   readonly ws: WebSocket;
   readonly messages: Msg[] = [];
+  /** Browsers hand a binary frame to the page as a Blob, which the dashboard cannot parse: every message must be text. */
+  binaryFrames = 0;
   socket: Socket | undefined;
   closed: { code: number; reason: string } | undefined;
   private checks = new Set<() => void>();
@@ -30,7 +32,8 @@ class Client {
   constructor(url: string, opts: WebSocket.ClientOptions = {}, protocols?: string[]) {
     this.ws = new WebSocket(url, protocols, opts);
     this.ws.on('upgrade', (res) => (this.socket = res.socket as Socket));
-    this.ws.on('message', (data) => {
+    this.ws.on('message', (data, isBinary) => {
+      if (isBinary) this.binaryFrames++;
       this.messages.push(JSON.parse(String(data)) as Msg);
       this.recheck();
     });
@@ -167,6 +170,7 @@ describe('/ws run subscriptions', () => {
     for (let i = 0; i < 5; i++) await api.deps.events.append(runId, [log(`live ${i}`)]);
     await client.until(() => client.seqs(runId).length >= total + 5, 'live events');
     expect(client.seqs(runId)).toEqual(range(1, total + 5));
+    expect(client.binaryFrames).toBe(0);
 
     const delivered = client.messages.filter((m) => m.op === 'event').map((m) => m.event);
     expect(delivered).toEqual(await api.deps.events.list(runId, 0, 5000));
