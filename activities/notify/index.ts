@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Alert as AlertRow } from '../../db/entities/index.ts';
 import type { EscalationActivities, NotificationJob, TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { PagerDutySettings } from '../../contracts/integrations/pagerduty.ts';
 import type { SlackSecrets, SlackSettings } from '../../contracts/integrations/slack.ts';
@@ -9,14 +8,15 @@ import type { SlackWebhookSecrets } from '../../contracts/integrations/slack-web
 import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
-import { announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
-import { toAttemptView } from '../../core/alerts/views.ts';
+import { publishAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
+import { recordView } from '../../core/alerts/views.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertAckLinkSchema, AlertEventSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
-import { appendAlertEvent, wasSent } from '../../db/repositories/alerts.ts';
+import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
+import { alertForNotification, appendTimelineEntries, insertNotificationAttempt, type NamedAlert } from '../../db/repositories/alert-escalation.ts';
+import type { AlertRecord } from '../../db/repositories/alerts.ts';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { sendEmail } from './email.ts';
 import { sendPagerDutyEvent } from './pagerduty.ts';
@@ -34,16 +34,16 @@ export type NotifyDeps = { em: EntityManager; keyring: Keyring; config: Pick<Con
 
 const ACK_LINK_TTL_MS = 24 * 3600_000;
 const publicUrl = (c: NotifyDeps['config']) => (c.PUBLIC_URL ?? `http://${c.API_HOST}:${c.API_PORT}`).replace(/\/$/, '');
-const teamIdOf = (a: AlertRow) => (a.team as unknown as { id: string }).id;
+const viewOf = (n: NamedAlert) => recordView(n.alert, n.team, n.source);
 
-function alertEvent(alert: AlertRow, job: NotificationJob) {
+function alertEvent(alert: AlertRecord, job: NotificationJob) {
   return { event: 'alert.escalation', notification: job.key, target: job.target, alert: { id: alert.id, dedupKey: alert.dedupKey, status: alert.status, severity: alert.severity, summary: alert.summary, labels: alert.labels, count: alert.count, firstSeenAt: alert.firstSeenAt.toISOString() } };
 }
 
 /** The escalation workflow's side effects: its timeline, whom a step reaches, and each delivery (on record). */
 export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
-  async function emailFor(em: EntityManager, alert: AlertRow, to: string, settings: SmtpSettings, secrets: { password?: string }): Promise<string> {
-    const link = em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert, recipient: to, expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
+  async function emailFor(em: EntityManager, alert: AlertRecord, to: string, settings: SmtpSettings, secrets: { password?: string }): Promise<string> {
+    const link = em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert: em.getReference(AlertSchema, alert.id), recipient: to, expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
     await em.flush();
     const token = signAckLink(deps.config.JWT_SECRET, { link: link.id, alert: alert.id, exp: link.expiresAt.getTime() });
     const ackUrl = `${publicUrl(deps.config)}/api/v1/alerts/ack-link?token=${token}`;
@@ -55,42 +55,37 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
 
   // The page's short code is a single-use acknowledgement link of its own, found again by the
   // replying number and the code (the reply is signed by Twilio, so only that phone can use it).
-  async function smsFor(em: EntityManager, alert: AlertRow, to: string, settings: TwilioSettings, secrets: TwilioSecrets): Promise<string> {
+  async function smsFor(em: EntityManager, alert: AlertRecord, to: string, settings: TwilioSettings, secrets: TwilioSecrets): Promise<string> {
     let code = smsAckCode();
     while (await em.count(AlertAckLinkSchema, { recipient: smsAckRecipient(to, code), usedAt: null, expiresAt: { $gt: new Date() } })) code = smsAckCode();
-    em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert, recipient: smsAckRecipient(to, code), expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
+    em.create(AlertAckLinkSchema, { id: crypto.randomUUID(), alert: em.getReference(AlertSchema, alert.id), recipient: smsAckRecipient(to, code), expiresAt: new Date(Date.now() + ACK_LINK_TTL_MS), usedAt: null });
     await em.flush();
     const body = `[${alert.severity.toUpperCase()}] ${alert.summary.slice(0, 300)} (seen ${alert.count}x). Reply ACK ${code} to acknowledge.`;
     return sendSms(settings, secrets, to, body);
   }
 
   /**
-   * Timeline entries in one transaction, each announced to live views with the alert as committed.
-   * Keyed by the activity (stable across its retries): a retry whose first attempt committed before its
-   * worker died finds the entries there and writes nothing again; the announcement is only news again.
+   * Timeline entries in one statement, each announced to live views with the alert as committed.
+   * Keyed by the activity (stable across its retries, and for a local activity across the replays of
+   * its workflow task): entries already there are not written again, and only news reopens an alert.
    */
   async function recordTimeline(alertId: string, entries: TimelineEntry[]) {
     const { info } = Context.current();
     const key = `${info.workflowExecution?.runId ?? info.activityType}:${info.activityId}`;
-    const em = deps.em.fork();
-    const reopen = entries.some((e) => e.reopen);
-    const alert = await em.transactional(async (tx) => {
-      const written = info.attempt > 1 && (await tx.count(AlertEventSchema, { alert: alertId, key: `${key}.0` })) > 0;
-      if (!written) entries.forEach((e, n) => appendAlertEvent(tx, alertId, { at: new Date(e.at), type: e.type, message: e.message, data: e.data ?? null, key: `${key}.${n}` }));
-      if (reopen && !written) await tx.nativeUpdate(AlertSchema, { id: alertId, status: 'acknowledged' }, { status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
-      // Read after the change, in the same transaction: what the announcement shows is what was committed.
-      return tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], refresh: true });
-    });
-    if (!alert) return;
-    for (const e of entries) await announceAlert(deps, { change: e.reopen ? 'reopened' : 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
+    const keyed = entries.map((e, n) => ({ at: e.at, type: e.type, message: e.message, data: e.data ?? null, key: `${key}.${n}` }));
+    const named = await appendTimelineEntries(deps.em.fork(), alertId, keyed, entries.some((e) => e.reopen));
+    if (!named) return;
+    const alert = viewOf(named);
+    for (const e of entries) await publishAlert(deps, { change: e.reopen ? 'reopened' : 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
   }
 
   /** One delivery attempt on record, announced to live views with the alert as loaded for it. */
-  async function recordAttempt(em: EntityManager, alert: AlertRow, a: { key: string; attempt: number; channel: string; integrationId: string | null; target: string; status: 'sent' | 'failed' | 'skipped'; providerId: string | null; error: string | null; started: number }) {
+  async function recordAttempt(em: EntityManager, named: NamedAlert, a: { key: string; attempt: number; channel: string; integrationId: string | null; target: string; status: 'sent' | 'failed' | 'skipped'; providerId: string | null; error: string | null; started: number }) {
     const { started, ...fields } = a;
-    const row = em.create(NotificationAttemptSchema, { alert, ...fields, latencyMs: Date.now() - started, at: new Date(started) });
-    await em.flush();
-    await announceAlert(deps, { change: 'notification', alert, notification: toAttemptView(row) });
+    const row = { ...fields, alertId: named.alert.id, latencyMs: Date.now() - started, at: new Date(started) };
+    await insertNotificationAttempt(em, row);
+    const notification = { at: row.at.toISOString(), key: row.key, attempt: row.attempt, channel: row.channel, target: row.target, status: row.status, providerId: row.providerId, error: row.error, latencyMs: row.latencyMs };
+    await publishAlert(deps, { change: 'notification', alert: viewOf(named), notification });
   }
 
   return {
@@ -139,16 +134,18 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     async sendNotification({ alertId, teamId, job }) {
       const em = deps.em.fork();
       const attempt = Context.current().info.attempt;
-      if (await wasSent(em, alertId, job.key)) return { status: 'skipped', providerId: null };
+      // The alert (status as of this attempt's start) is also what the announcement shows.
+      const named = await alertForNotification(em, alertId, job.key);
+      if (!named || named.sent) return { status: 'skipped', providerId: null };
+      const alert = named.alert;
       const started = Date.now();
       let channel = 'unknown';
-      // The alert as loaded below (status as of this attempt's start) is what the announcement shows.
-      const save = (alert: AlertRow, status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) =>
-        recordAttempt(em, alert, { key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, started });
-      const alert = await em.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'] });
+      const save = (status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) =>
+        recordAttempt(em, named, { key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, started });
       // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
-      if (!alert || teamIdOf(alert) !== teamId || alert.status !== 'firing') {
-        if (alert) await save(alert, 'skipped', null, `alert is ${alert.status}`);
+      if (alert.teamId !== teamId) return { status: 'skipped', providerId: null };
+      if (alert.status !== 'firing') {
+        await save('skipped', null, `alert is ${alert.status}`);
         return { status: 'skipped', providerId: null };
       }
       try {
@@ -169,10 +166,10 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         else if (integration.type === 'fcm') providerId = await pushFcm(integration.settings as FcmSettings, integration.secrets as FcmSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, 'trigger', alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
-        await save(alert, 'sent', providerId, null);
+        await save('sent', providerId, null);
         return { status: 'sent', providerId };
       } catch (err) {
-        await save(alert, 'failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
+        await save('failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
         throw err;
       }
     },
@@ -180,8 +177,9 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     async followUpPagerDuty({ alertId, teamId, action, cycle }) {
       const em = deps.em.fork();
       const attempt = Context.current().info.attempt;
-      const alert = await em.findOne(AlertSchema, { id: alertId, team: teamId }, { populate: ['team', 'source'] });
-      if (!alert) return 0;
+      const named = await alertForNotification(em, alertId, null);
+      if (!named || named.alert.teamId !== teamId) return 0;
+      const alert = named.alert;
       const sentBefore = await em.find(NotificationAttemptSchema, { alert: alertId, channel: 'pagerduty', status: 'sent' }, { fields: ['integrationId', 'key'] });
       const done = new Set(sentBefore.map((t) => t.key));
       const triggered = sentBefore.filter((t) => !t.key.startsWith('pagerduty.'));
@@ -202,7 +200,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         } catch (err) {
           [status, error, failure] = ['failed', (err as Error).message.slice(0, 500), err as Error];
         }
-        await recordAttempt(em, alert, { key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, started });
+        await recordAttempt(em, named, { key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, started });
       }
       if (failure) throw failure;
       return sent;

@@ -59,17 +59,21 @@ export async function upsertFiringAlert(em: EntityManager, a: FiringAlert): Prom
     a.at, a.openedMessage, JSON.stringify({ severity: a.severity }), a.id,
   ];
   const rows = await em.getConnection().execute<Record<string, unknown>[]>(UPSERT_FIRING, params, 'all');
-  const r = rows[0]!;
+  const alert = alertRecordOf(em, rows[0]!);
+  return { alert, opened: alert.id === a.id };
+}
+
+/** An `alerts` row read with raw SQL, as a record. */
+export function alertRecordOf(em: EntityManager, r: Record<string, unknown>): AlertRecord {
   // Raw rows keep timestamps as PostgreSQL's text: the platform parses them as the ORM would.
   const date = (v: unknown) => (v === null ? null : (em.getPlatform().parseDate(v as string) as Date));
-  const alert: AlertRecord = {
+  return {
     id: r.id as string, teamId: r.team_id as string, sourceId: r.source_id as string | null, dedupKey: r.dedup_key as string, status: r.status as AlertStatus,
     severity: r.severity as AlertSeverity, summary: r.summary as string, details: r.details as Record<string, unknown>, labels: r.labels as Record<string, string>,
     count: r.count as number, policyId: r.policy_id as string | null, policyVersion: r.policy_version as number | null, policySnapshot: r.policy_snapshot as PolicySnapshot | null,
     firstSeenAt: date(r.first_seen_at)!, lastSeenAt: date(r.last_seen_at)!, acknowledgedAt: date(r.acknowledged_at), acknowledgedBy: r.acknowledged_by as string | null,
     resolvedAt: date(r.resolved_at), resolvedBy: r.resolved_by as string | null,
   };
-  return { alert, opened: alert.id === a.id };
 }
 
 export function appendAlertEvent(em: EntityManager, alertId: string, e: { at?: Date; type: string; message: string; data?: Record<string, unknown> | null; key?: string }): void {
@@ -82,10 +86,6 @@ export async function alertTimeline(em: EntityManager, alertId: string) {
     em.find(NotificationAttemptSchema, { alert: alertId }, { orderBy: { at: 'asc', id: 'asc' } }),
   ]);
   return { events, attempts };
-}
-
-export async function wasSent(em: EntityManager, alertId: string, key: string): Promise<boolean> {
-  return (await em.count(NotificationAttemptSchema, { alert: alertId, key, status: 'sent' })) > 0;
 }
 
 /** Marks an unused, unexpired ack link used (one statement: two clicks cannot both win); null when it was used, expired or unknown. */
