@@ -97,6 +97,28 @@ describe('escalation starts queued with the alert row', () => {
     expect(timeline.map((e) => e.message)).toEqual(['notifying pager', 'waiting 600 s for an acknowledgement', 'notifying pager again']);
   });
 
+  it('an ack timeout reopens an acknowledged alert once: its retry, after a person acknowledged again, changes nothing', async () => {
+    const id = await lostStart(0);
+    const em = () => s.api.deps.db.em.fork();
+    const acknowledge = () => em().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null, status: 'acknowledged', acknowledgedAt: new Date(), acknowledgedBy: 'ops@example.com' });
+    await acknowledge();
+    const { db, keyring, config, logger, redis, keys } = s.api.deps;
+    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
+    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const timeout = [{ type: 'ack.timeout', message: 'not resolved within 60 s of the acknowledgement: escalating again', at: new Date().toISOString(), reopen: true }];
+    const run = (attempt: number) =>
+      new MockActivityEnvironment({ activityId: '12', attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet }).run(activities.recordAlertTimelineEntries, { alertId: id, entries: timeout });
+    await run(1);
+    const reopened = (await s.admin.get(`/api/v1/alerts/${id}`)).body;
+    expect(reopened).toMatchObject({ status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
+    // Someone acknowledges the reopened alert; then the worker that wrote the timeout turns out to have died before reporting.
+    await acknowledge();
+    await run(2);
+    const after = (await s.admin.get(`/api/v1/alerts/${id}`)).body;
+    expect(after.status).toBe('acknowledged');
+    expect((after.timeline as { type: string }[]).filter((e) => e.type === 'ack.timeout')).toHaveLength(1);
+  });
+
   // Here rather than among the fault tests: this file's sweep would start another file's lost starts
   // in its own namespace (and the other way round), so every test that sweeps lives in this file.
   it('an API process killed -9 mid-storm: every alert on record pages exactly once, every answered one is on record', async () => {
