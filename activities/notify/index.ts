@@ -142,8 +142,9 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       let channel = 'unknown';
       const save = (status: 'sent' | 'failed' | 'skipped', providerId: string | null, error: string | null) =>
         recordAttempt(em, named, { key: job.key, attempt, channel, integrationId: job.integrationId, target: job.target, status, providerId, error, started });
-      // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
+      // A job names its alert's team; another team's alert is nobody's page from here.
       if (alert.teamId !== teamId) return { status: 'skipped', providerId: null };
+      // Acknowledged or resolved since the step started it: paging now would be paging after the ack.
       if (alert.status !== 'firing') {
         await save('skipped', null, `alert is ${alert.status}`);
         return { status: 'skipped', providerId: null };
