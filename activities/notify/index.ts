@@ -88,6 +88,24 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     await publishAlert(deps, { change: 'notification', alert: viewOf(named), notification });
   }
 
+  /**
+   * Records what a delivery did. Once a page went out, a retry of the activity would page again unless
+   * its attempt is on record, so a database that is down is waited for here, within the activity's
+   * time, instead of failing the activity (the insert is idempotent per key and attempt).
+   */
+  async function untilRecorded(record: () => Promise<void>): Promise<void> {
+    const ctx = Context.current();
+    for (let pause = 250; ; pause = Math.min(pause * 2, 2_000)) {
+      try {
+        return await record();
+      } catch (err) {
+        deps.logger.warn({ err }, 'recording a notification attempt failed; trying again');
+        // Rejects once the activity is cancelled or times out: then Temporal's retry is all that is left.
+        await ctx.sleep(pause);
+      }
+    }
+  }
+
   return {
     async recordAlertTimeline({ alertId, ...entry }) {
       await recordTimeline(alertId, [entry]);
@@ -149,10 +167,10 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         await save('skipped', null, `alert is ${alert.status}`);
         return { status: 'skipped', providerId: null };
       }
+      let providerId: string | null;
       try {
         const integration = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: job.integrationId });
         channel = integration.type;
-        let providerId: string | null;
         if (integration.type === 'smtp') providerId = await emailFor(em, alert, job.target, integration.settings as SmtpSettings, integration.secrets as { password?: string });
         else if (integration.type === 'webhook') {
           const { settings, secrets } = integration as unknown as { settings: { url: string }; secrets: { signingSecret: string } };
@@ -167,12 +185,12 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         else if (integration.type === 'fcm') providerId = await pushFcm(integration.settings as FcmSettings, integration.secrets as FcmSecrets, job.target, alert);
         else if (integration.type === 'pagerduty') providerId = await sendPagerDutyEvent(integration.settings as PagerDutySettings, (integration.secrets as { routingKey: string }).routingKey, 'trigger', alert);
         else throw ApplicationFailure.nonRetryable(`integration type ${integration.type} cannot deliver notifications`, 'NotANotificationChannel');
-        await save('sent', providerId, null);
-        return { status: 'sent', providerId };
       } catch (err) {
         await save('failed', null, (err as Error).message.slice(0, 500)).catch((e: unknown) => deps.logger.warn({ err: e, alertId }, 'could not record a failed notification attempt'));
         throw err;
       }
+      await untilRecorded(() => save('sent', providerId, null));
+      return { status: 'sent', providerId };
     },
 
     async followUpPagerDuty({ alertId, teamId, action, cycle }) {
@@ -201,7 +219,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
         } catch (err) {
           [status, error, failure] = ['failed', (err as Error).message.slice(0, 500), err as Error];
         }
-        await recordAttempt(em, named, { key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, started });
+        await untilRecorded(() => recordAttempt(em, named, { key, attempt, channel: 'pagerduty', integrationId, target: action, status, providerId: status === 'sent' ? alert.id : null, error, started }));
       }
       if (failure) throw failure;
       return sent;

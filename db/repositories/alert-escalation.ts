@@ -65,12 +65,16 @@ export type AttemptRecord = {
   status: 'sent' | 'failed' | 'skipped'; providerId: string | null; error: string | null; latencyMs: number; at: Date;
 };
 
-/** One delivery attempt on record. */
+/**
+ * One delivery attempt on record, once: an insert whose commit was lost with its connection is made
+ * again by its caller, and finds the row there.
+ */
 export async function insertNotificationAttempt(em: EntityManager, a: AttemptRecord): Promise<void> {
   await em.getConnection().execute(
     `insert into notification_attempts (alert_id, key, attempt, channel, integration_id, target, status, provider_id, error, latency_ms, at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [a.alertId, a.key, a.attempt, a.channel, a.integrationId, a.target, a.status, a.providerId, a.error, a.latencyMs, a.at],
+     select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+     where not exists (select 1 from notification_attempts where alert_id = ? and key = ? and attempt = ?)`,
+    [a.alertId, a.key, a.attempt, a.channel, a.integrationId, a.target, a.status, a.providerId, a.error, a.latencyMs, a.at, a.alertId, a.key, a.attempt],
     'run',
   );
 }

@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
-import { initOrm } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
-import { createUser } from '../fixtures/users.ts';
 import { startSlackWebhookPeer } from '../peers/slack.ts';
 import { startWebhookReceiver } from '../peers/webhook-receiver.ts';
 import { stopProcess } from '../workers/worker-process.ts';
+import { alerting } from './alerting.ts';
 import { useFaultStack } from './stack.ts';
 
 // A worker killed with SIGKILL while an escalation waits: the timer lives in Temporal, so the next
@@ -36,30 +35,14 @@ describe('alert escalation survives kill -9 of its worker during a wait', () => 
     const slack = await startSlackWebhookPeer();
     const slackHook = slack.create('#ops');
     try {
-      const orm = await initOrm(s.env.DATABASE_URL!, { poolMax: 1 });
-      const admin = await createUser(orm.em, { teams: [s.team], role: 'admin' });
-      await orm.close();
-      const token = (await s.call('POST', '/api/v1/auth/login', undefined, { email: admin.email, password: admin.password })).body.accessToken as string;
-      const create = async (path: string, body: unknown) => {
-        const res = await s.call('POST', path, token, body);
-        if (res.status !== 201) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
-        return res.body.id as string;
-      };
+      const { create, fire } = await alerting(s);
       const webhook = await create('/api/v1/integrations', { team: s.team.slug, type: 'webhook', name: 'pager', settings: { url: hook.url }, secrets: { signingSecret: secret } });
       const slackChannel = await create('/api/v1/integrations', { team: s.team.slug, type: 'slack-webhook', name: 'ops-slack', settings: {}, secrets: { webhookUrl: slackHook.url } });
       const both = [{ type: 'notify_channel', integration: webhook }, { type: 'notify_channel', integration: slackChannel }];
       const policy = await create('/api/v1/escalation-policies', { team: s.team.slug, name: 'chain', steps: [...both, { type: 'wait', seconds: WAIT_S }, ...both] });
-      const sourceToken = `src-${crypto.randomUUID()}-${crypto.randomUUID()}`;
-      const source = await create('/api/v1/integrations', { team: s.team.slug, type: 'alert-source', name: 'am', settings: { policy }, secrets: { token: sourceToken } });
 
       const workers = [await s.worker('host-a'), await s.worker('host-b')];
-      const ingest = await fetch(`${s.wsUrl.replace('ws://', 'http://').replace(/\/ws$/, '')}/api/v1/alerts?source=${source}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${sourceToken}` },
-        body: JSON.stringify({ dedupKey: 'db-down', summary: 'database down' }),
-      });
-      expect(ingest.status).toBe(202);
-      const alertId = ((await ingest.json()) as { alerts: Array<{ id: string }> }).alerts[0]!.id;
+      const alertId = await fire(policy, { dedupKey: 'db-down', summary: 'database down' });
 
       await until('the first pages', async () => hook.deliveries[0] && slack.posts[0], 60_000);
       const pid = await stickyWorkerPid(s.env.TEMPORAL_NAMESPACE!, `alert-${alertId}`);
