@@ -1,7 +1,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { ANSIBLE_FAILED, type AnsiblePlayResult, type AnsibleRecap, type HostRecap } from '../../contracts/kinds/ansible.ts';
-import type { Ending } from '../process/runner.ts';
+import type { Ending } from '../process/command.ts';
 import type { Session } from './session.ts';
 
 const FINGERPRINT = /SHA256:[A-Za-z0-9+/]{43}/;

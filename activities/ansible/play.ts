@@ -4,7 +4,7 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { lastTasksByHost, storedRecap } from '../../db/repositories/ansible-output.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
-import type { Ending } from '../process/runner.ts';
+import type { Ending } from '../process/command.ts';
 import { closeMasters, controlDirOf } from './connection.ts';
 import { outcomeOf } from './outcome.ts';
 import { openSession, type AnsibleStepInput, type SessionDeps } from './session.ts';

@@ -9,7 +9,7 @@ import type { SmtpSettings } from '../../contracts/integrations/smtp.ts';
 import type { Config } from '../../core/config.ts';
 import { signAckLink } from '../../core/alerts/ack-links.ts';
 import { publishAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
-import { recordView } from '../../core/alerts/views.ts';
+import { recordView, toAttemptView } from '../../core/alerts/views.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
@@ -84,8 +84,7 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     const { started, ...fields } = a;
     const row = { ...fields, alertId: named.alert.id, latencyMs: Date.now() - started, at: new Date(started) };
     await insertNotificationAttempt(em, row);
-    const notification = { at: row.at.toISOString(), key: row.key, attempt: row.attempt, channel: row.channel, target: row.target, status: row.status, providerId: row.providerId, error: row.error, latencyMs: row.latencyMs };
-    await publishAlert(deps, { change: 'notification', alert: viewOf(named), notification });
+    await publishAlert(deps, { change: 'notification', alert: viewOf(named), notification: toAttemptView(row) });
   }
 
   /**

@@ -10,7 +10,7 @@ import { storedOutput } from '../../db/repositories/run-events.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
 import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/repositories/terraform-states.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
-import type { Ending } from '../process/runner.ts';
+import type { Ending } from '../process/command.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
 import { discardPlans, loadPlan, type SavedPlan } from './plans.ts';
 import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';

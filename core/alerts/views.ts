@@ -36,6 +36,6 @@ export function recordView(a: Shown, team: string, source: { id: string; name: s
   };
 }
 
-export function toAttemptView(n: NotificationAttempt): NotificationAttemptView {
+export function toAttemptView(n: Pick<NotificationAttempt, 'at' | 'key' | 'attempt' | 'channel' | 'target' | 'status' | 'providerId' | 'error' | 'latencyMs'>): NotificationAttemptView {
   return { at: n.at.toISOString(), key: n.key, attempt: n.attempt, channel: n.channel, target: n.target, status: n.status, providerId: n.providerId ?? null, error: n.error ?? null, latencyMs: n.latencyMs };
 }
