@@ -5,11 +5,10 @@ import type { NodeSSH } from 'node-ssh';
 import type { NewRunEvent } from '../../contracts/events.ts';
 import type { SshHost, SshHostResult } from '../../contracts/kinds/ssh-command.ts';
 import { NotFoundError } from '../../core/errors.ts';
-import type { Logger } from '../../core/logger.ts';
-import type { RunEventStore } from '../../core/run-events.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
+import type { ProcessDeps } from '../process/command.ts';
 import { redactor } from '../process/redact.ts';
 import { DetachedError, FollowLock, takeOver } from '../process/follow-lock.ts';
 import { connectHost, SshConnectError, type SshLogin } from './connect.ts';
@@ -20,13 +19,7 @@ import { streamExec } from './stream.ts';
 
 export type SshHostInput = { runId: string; teamId: string; host: SshHost; command: string; timeoutSeconds: number; step: string };
 
-export type SshHostDeps = {
-  em: EntityManager;
-  /** For the lock that lets one attempt at a time follow a launch. */
-  databaseUrl: string;
-  events: RunEventStore;
-  logger: Logger;
-  hostId: string;
+export type SshHostDeps = Omit<ProcessDeps, 'graceMs'> & {
   /** After a timeout's TERM, how long before KILL; after a person's cancel, how long before saying it has not stopped. */
   graceMs: number;
   login: (teamId: string, integrationId: string) => Promise<SshLogin>;
