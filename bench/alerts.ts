@@ -21,7 +21,7 @@ import { WORKER_NODE_FLAGS } from '../workers/node-flags.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { startWebhookReceiver } from '../test/peers/webhook-receiver.ts';
 import { startBenchStack } from './peers.ts';
-import { cpuPerRequest, fmt, hostCpu, percentile, table } from './stats.ts';
+import { cpuPerRequest, fmt, hostCpu, percentile, processCpuMs, table } from './stats.ts';
 
 const ALERTS = Math.min(Number(process.env.BENCH_ALERTS ?? 1000), 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -129,6 +129,7 @@ try {
   const bundle = path.join(workDir, 'workflows.js');
   await buildWorkflowBundles(bundle, { plainOnly: true });
   const workerStarted = Date.now();
+  const stormCpu0 = cpu();
   worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROF}`] : []), 'workers/main.ts'], { env: { ...process.env, ...stack.env, WORKER_QUEUES: 'notifications', WORK_DIR: workDir, WORKFLOW_BUNDLE: bundle, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   let peak = 0;
   const sampler = setInterval(() => {
@@ -142,6 +143,10 @@ try {
   const deadline = Date.now() + 600_000;
   while (hook.deliveries.filter((d) => d.status === 200).length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
   clearInterval(sampler);
+  // What the storm cost the host per alert: the worker, the dev server and PostgreSQL (this process
+  // only answers the webhook deliveries here).
+  const stormCpu = cpuPerRequest(stormCpu0, cpu(), ALERTS);
+  const workerCpu = fmt(processCpuMs(worker.pid!) / ALERTS);
   const delivered = hook.deliveries.filter((d) => d.status === 200);
   // How long the whole storm took: the lateness below counts from each chain's own start, which
   // itself waits for the worker to reach it; the first pages say how long that was.
@@ -204,6 +209,7 @@ try {
   // A blank line first: in markdown a line right after a table would be read as one more row.
   console.log(`\nalert escalation: ${ALERTS} open alerts on one worker process, 3 notifications each (waits of ${WAIT_S} s), ${delivered.length} of ${expected} delivered`);
   console.log(`from the worker's start: first pages p50 ${fmt(percentile(firstPages, 50) / 1000, 2)} s, p99 ${fmt(percentile(firstPages, 99) / 1000, 2)} s; the last page ${fmt(lastPage / 1000, 2)} s`);
+  console.log(`\nCPU per alert during the storm (ms): worker ${workerCpu}, Temporal dev server ${stormCpu[1]}, PostgreSQL ${stormCpu[2]}, this process ${stormCpu[0]}`);
   console.log(table([
     ['measure', 'value'],
     ['worker peak RSS', `${fmt(peak / 1024, 0)} MiB`],
