@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob, type TimelineEntry } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
@@ -32,16 +32,47 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   // activity: each activity is a task to hand out and a workflow task to take its result, and with a
   // thousand alerts escalating at once those tasks are what the pages queue behind. Escalations
   // started before replay one activity per entry (no marker in their history).
-  const batched = patched('escalation-timeline-batch');
+  // Version 1 on (ESCALATION_VERSION, in the input), a task's entries ride with the first notification
+  // it sends (that activity records them before it pages), so a step costs the server and the worker
+  // one activity instead of two; a task that sends nothing still records its entries on their own.
+  // Each entry is keyed by the workflow (run and position), so whichever activity writes it, it is
+  // written once. Escalations started before carry no version: they replay by their patch markers.
+  const versioned = (input.version ?? 0) >= 1;
+  const batched = versioned || patched('escalation-timeline-batch');
   let held: TimelineEntry[] = [];
+  let queued: NotificationJob[] = [];
+  let dispatching = false;
+  let written = 0;
   const flush = () => {
     const entries = held;
     held = [];
     return record.recordAlertTimelineEntries({ alertId: input.alertId, entries });
   };
+  // Entries riding with a send still in flight (a channel retrying): written on their own at the end.
+  const carrying = new Set<TimelineEntry[]>();
+  // Once the task's synchronous work is done: by then it has made every entry and send it will.
+  const dispatch = () => {
+    dispatching = false;
+    const jobs = queued;
+    queued = [];
+    if (!jobs.length) return held.length ? flush() : undefined;
+    const entries = held;
+    held = [];
+    jobs.forEach((job, n) => send(job, n === 0 ? entries : []));
+    return undefined;
+  };
+  const later = () => {
+    if (dispatching) return;
+    dispatching = true;
+    pending.push(Promise.resolve().then(dispatch));
+  };
   // Timeline entries carry the workflow's own time, so a slow database never shifts the record.
   const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
     const entry: TimelineEntry = { type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) };
+    if (versioned) {
+      held.push({ ...entry, key: `${workflowInfo().runId}:${written++}` });
+      return later();
+    }
     if (!batched) {
       pending.push(record.recordAlertTimeline({ alertId: input.alertId, ...entry }));
       return;
@@ -53,7 +84,7 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   // PagerDuty incidents this alert triggered follow its acknowledge and resolve. Escalations started
   // before this existed replay without it (the marker is absent from their history).
   const followUp = (action: 'acknowledge' | 'resolve') => {
-    if (patched('pagerduty-follow-up')) pending.push(deliver.followUpPagerDuty({ alertId: input.alertId, teamId: input.teamId, action, cycle: state.cycle }).catch(() => note('notification.failed', `gave up on PagerDuty ${action}`)));
+    if (versioned || patched('pagerduty-follow-up')) pending.push(deliver.followUpPagerDuty({ alertId: input.alertId, teamId: input.teamId, action, cycle: state.cycle }).catch(() => note('notification.failed', `gave up on PagerDuty ${action}`)));
   };
   setHandler(alertChangeSignal, (change) => {
     if (change.type === 'repeat') state.repeats++;
@@ -70,9 +101,21 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   setHandler(escalationStateQuery, () => ({ ...state }));
   const stopped = () => acked || resolved;
 
-  const send = (job: NotificationJob) => {
+  const send = (job: NotificationJob, timeline: TimelineEntry[] = []) => {
     // Failures are on record as attempts; the chain goes on whatever one channel does.
-    void deliver.sendNotification({ alertId: input.alertId, teamId: input.teamId, job }).catch(() => note('notification.failed', `gave up on ${job.target}`, { key: job.key }));
+    const sent = deliver.sendNotification({ alertId: input.alertId, teamId: input.teamId, job, ...(timeline.length ? { timeline } : {}) }).catch(() => {
+      // A send that gave up may not have written the entries it carried: they go again (once, by key).
+      held.push(...timeline);
+      note('notification.failed', `gave up on ${job.target}`, { key: job.key });
+    });
+    if (!timeline.length) return;
+    carrying.add(timeline);
+    void sent.finally(() => carrying.delete(timeline));
+  };
+  const page = (job: NotificationJob) => {
+    if (!versioned) return send(job);
+    queued.push(job);
+    later();
   };
 
   /** One pass of the chain, repeated `repeat` times; stops as soon as the alert is acknowledged or resolved. */
@@ -94,11 +137,11 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
           continue;
         }
         // Escalations started before this replay with the activity (no marker in their history).
-        const resolver = patched('escalation-local-targets') ? localTargets : targets;
+        const resolver = versioned || patched('escalation-local-targets') ? localTargets : targets;
         const jobs = await resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
         if (stopped()) return 'stopped';
         note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
-        for (const job of jobs) send(job);
+        for (const job of jobs) page(job);
       }
     }
     return stopped() ? 'stopped' : 'exhausted';
@@ -128,6 +171,11 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
     note('ack.timeout', `not resolved within ${input.policy.ackTimeoutSeconds} s of the acknowledgement: escalating again`, { cycle: state.cycle }, true);
   }
   state.phase = 'resolved';
+  // A resolve does not wait for a failing channel's retries; what their sends carry is written here.
+  if (carrying.size) {
+    for (const timeline of carrying) held.push(...timeline);
+    pending.push(flush());
+  }
   await Promise.allSettled(pending);
   return { outcome: 'resolved', cycles: state.cycle + 1 };
 }

@@ -66,13 +66,13 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
 
   /**
    * Timeline entries in one statement, each announced to live views with the alert as committed.
-   * Keyed by the activity (stable across its retries, and for a local activity across the replays of
-   * its workflow task): entries already there are not written again, and only news reopens an alert.
+   * Keyed by the workflow, or else by the activity (stable across its retries): entries already there
+   * are not written again, and only news reopens an alert.
    */
   async function recordTimeline(alertId: string, entries: TimelineEntry[]) {
     const { info } = Context.current();
     const key = `${info.workflowExecution?.runId ?? info.activityType}:${info.activityId}`;
-    const keyed = entries.map((e, n) => ({ at: e.at, type: e.type, message: e.message, data: e.data ?? null, key: `${key}.${n}` }));
+    const keyed = entries.map((e, n) => ({ at: e.at, type: e.type, message: e.message, data: e.data ?? null, key: e.key ?? `${key}.${n}` }));
     const named = await appendTimelineEntries(deps.em.fork(), alertId, keyed, entries.some((e) => e.reopen));
     if (!named) return;
     const alert = viewOf(named);
@@ -148,7 +148,9 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       }
     },
 
-    async sendNotification({ alertId, teamId, job }) {
+    async sendNotification({ alertId, teamId, job, timeline }) {
+      // The step's entries are on record before its page goes out (a failure here pages nobody yet).
+      if (timeline?.length) await recordTimeline(alertId, timeline);
       const em = deps.em.fork();
       const attempt = Context.current().info.attempt;
       // The alert (status as of this attempt's start) is also what the announcement shows.

@@ -1,12 +1,16 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { escalationWorkflowId, type EscalationInput } from '../../contracts/alerts/escalation.ts';
+import { ESCALATION_VERSION, escalationWorkflowId, type EscalationInput } from '../../contracts/alerts/escalation.ts';
 import { TASK_QUEUES } from '../../contracts/temporal.ts';
 import { AlertSchema } from '../../db/entities/index.ts';
 import type { Logger } from '../logger.ts';
 
-/** How an alert's escalation workflow is started (alone, or with a signal): its id is the alert's. */
-export const escalationStartOptions = (input: EscalationInput) => ({ taskQueue: TASK_QUEUES.notifications, workflowId: escalationWorkflowId(input.alertId), args: [input] as [EscalationInput] });
+/** How an alert's escalation workflow is started (alone, or with a signal): its id is the alert's, and it runs as today's version. */
+export const escalationStartOptions = (input: EscalationInput) => ({
+  taskQueue: TASK_QUEUES.notifications,
+  workflowId: escalationWorkflowId(input.alertId),
+  args: [{ ...input, version: ESCALATION_VERSION }] as [EscalationInput],
+});
 
 /**
  * Starts an opened alert's escalation and marks the row as started. The row carried

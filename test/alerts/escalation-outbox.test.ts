@@ -97,6 +97,35 @@ describe('escalation starts queued with the alert row', () => {
     expect(timeline.map((e) => e.message)).toEqual(['notifying pager', 'waiting 600 s for an acknowledgement', 'notifying pager again']);
   });
 
+  it("a send carrying its step's timeline writes it before the page, once across its retry and the workflow's fallback", async () => {
+    const id = await lostStart(0);
+    await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null });
+    const { db, keyring, config, logger, redis, keys } = s.api.deps;
+    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
+    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const env = (activityId: string, attempt: number) => new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet });
+    const at = new Date().toISOString();
+    // Keyed by the workflow (run and position), as the escalation keys them.
+    const timeline = [{ type: 'notify', message: 'notifying pager', at, key: 'run-1:1' }, { type: 'wait', message: 'waiting 600 s for an acknowledgement', at, key: 'run-1:2' }];
+    const job = { key: '0.0.0.0', integrationId: (policy.steps[0] as { integration: string }).integration, target: 'pager' };
+    const timelineOf = async () => ((await s.admin.get(`/api/v1/alerts/${id}`)).body.timeline as { message: string }[]).map((e) => e.message);
+    let onRecordAtPage: string[] | undefined;
+    hook.control.beforeAnswer = async (delivery) => {
+      if ((delivery.body.alert as { id: string }).id === id) onRecordAtPage ??= await timelineOf();
+    };
+    try {
+      await expect(env('3', 1).run(activities.sendNotification, { alertId: id, teamId: s.team.id, job, timeline })).resolves.toMatchObject({ status: 'sent' });
+      // Its worker died before reporting: the same activity again; then the workflow's fallback for a send that gave up.
+      await expect(env('3', 2).run(activities.sendNotification, { alertId: id, teamId: s.team.id, job, timeline })).resolves.toMatchObject({ status: 'skipped' });
+      await env('9', 1).run(activities.recordAlertTimelineEntries, { alertId: id, entries: timeline });
+    } finally {
+      hook.control.beforeAnswer = undefined;
+    }
+    expect(onRecordAtPage).toEqual(['notifying pager', 'waiting 600 s for an acknowledgement']);
+    expect(await timelineOf()).toEqual(['notifying pager', 'waiting 600 s for an acknowledgement']);
+    expect(pagesOf(id)).toHaveLength(1);
+  });
+
   it('an ack timeout reopens an acknowledged alert once: its retry, after a person acknowledged again, changes nothing', async () => {
     const id = await lostStart(0);
     const em = () => s.api.deps.db.em.fork();

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
+import { ESCALATION_VERSION, alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { EscalationStep } from '../../contracts/alerts/index.ts';
 import { until } from '../fixtures/until.ts';
 import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
@@ -25,6 +25,11 @@ const record = (alertId: string, entry: TimelineEntry) => {
   if (entry.type === 'wait') s.untils.push(Date.parse(String(entry.data!.until)));
 };
 const timelineBatches: number[] = [];
+/** How many entries each send carried (a task's entries ride with its first send). */
+const carried: number[] = [];
+/** The entries each send carried (by alert and target), and every batch recorded on its own. */
+const carriedBy = new Map<string, TimelineEntry[]>();
+const batches: TimelineEntry[][] = [];
 
 const activities: EscalationActivities = {
   async recordAlertTimeline({ alertId, ...entry }) {
@@ -32,15 +37,21 @@ const activities: EscalationActivities = {
   },
   async recordAlertTimelineEntries({ alertId, entries }) {
     timelineBatches.push(entries.length);
+    batches.push(entries);
     for (const entry of entries) record(alertId, entry);
   },
   async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
     const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
     return targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId: crypto.randomUUID(), target }));
   },
-  async sendNotification({ alertId, job }) {
+  async sendNotification({ alertId, job, timeline }) {
     const s = scripts.get(alertId)!;
     const attempt = Context.current().info.attempt;
+    if (timeline && attempt === 1) {
+      carried.push(timeline.length);
+      carriedBy.set(`${alertId}/${job.target}`, timeline);
+      for (const entry of timeline) record(alertId, entry);
+    }
     s.sent.push({ key: job.key, target: job.target, at: Date.now() - s.started, abs: Date.now(), attempt });
     if (s.failTargets.has(job.target)) throw new Error('channel down');
     return { status: 'sent', providerId: `p-${job.key}` };
@@ -67,7 +78,7 @@ async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | n
   const alertId = crypto.randomUUID();
   const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets), followUps: [] };
   scripts.set(alertId, s);
-  const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
+  const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), version: ESCALATION_VERSION, policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
   const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
   return { handle, s };
 }
@@ -78,11 +89,14 @@ const firstAt = (s: Script, key: string) => s.sent.find((x) => x.key === key)!.a
 describe('alertEscalation workflow', () => {
   it('runs the chain on its clock: notify, wait 1 s, notify the channel, wait, then the whole chain again', async () => {
     timelineBatches.length = 0;
+    carried.length = 0;
     const { handle, s } = await start({ repeat: 1 });
     await until('the chain to end', async () => (s.timeline.some((e) => e.type === 'chain.exhausted') ? true : undefined), 20_000);
-    // A step's entry and the wait's after it went out as one activity; the targets' look-up between
-    // the start (or a repeat) and the step ends the workflow's turn, so those stand alone.
-    expect(timelineBatches).toEqual([1, 2, 2, 1, 2, 2, 1]);
+    // A step's entry and the wait's after it rode with the step's first send; the targets' look-up
+    // between the start (or a repeat) and the step ends the workflow's turn, and the end sends nothing,
+    // so those entries went alone.
+    expect(carried).toEqual([2, 2, 2, 2]);
+    expect(timelineBatches).toEqual([1, 1, 1]);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '0.0.2.0@channel-cccc', '0.1.0.0@alice', '0.1.0.1@bob', '0.1.2.0@channel-cccc']);
     // The waits' deadlines are 1 s apart, counted from the chain's start (not from when a step ended),
     // and each notify step after a wait is sent once its deadline has passed, never before.
@@ -97,7 +111,7 @@ describe('alertEscalation workflow', () => {
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
     expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 1 });
     if (process.env.RECORD_HISTORIES === '1') {
-      await writeFile(path.join(HISTORIES_DIR, 'alert-escalation-chain-batched.json'), `${JSON.stringify(historyToPlainJson(await handle.fetchHistory()), null, 1)}\n`);
+      await writeFile(path.join(HISTORIES_DIR, 'alert-escalation-chain-with-sends.json'), `${JSON.stringify(historyToPlainJson(await handle.fetchHistory()), null, 1)}\n`);
     }
   });
 
@@ -139,6 +153,11 @@ describe('alertEscalation workflow', () => {
     expect(firstAt(s, '0.0.2.0') - channel[0]!.at).toBeLessThan(1000 + SLACK_MS);
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
     await handle.result();
+    // The resolve did not wait for the channel's retries; the entries its send carries were written on
+    // their own before the workflow ended (a real send that never got through would not have written them).
+    const stillCarried = carriedBy.get(`${handle.workflowId.slice('alert-'.length)}/channel-cccc`)!.map((e) => e.key);
+    expect(stillCarried).toHaveLength(2);
+    expect(batches.some((b) => stillCarried.every((key) => b.some((e) => e.key === key)))).toBe(true);
   });
 
   it('counts repeats from the source; with no policy nobody is paged until it is resolved', async () => {
