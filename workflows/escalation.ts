@@ -50,9 +50,22 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   };
   // Entries riding with a send still in flight (a channel retrying): written on their own at the end.
   const carrying = new Set<TimelineEntry[]>();
+  // While a step's targets are looked up (a local activity, inside the same task) entries wait for the
+  // step's sends instead of going alone: the chain's start and a repeat ride with the first page too.
+  // The caller dispatches what waited once it has made the step's entries and sends.
+  let looking = false;
+  const lookUp = async <T>(work: Promise<T>): Promise<T> => {
+    looking = versioned;
+    try {
+      return await work;
+    } finally {
+      looking = false;
+    }
+  };
   // Once the task's synchronous work is done: by then it has made every entry and send it will.
   const dispatch = () => {
     dispatching = false;
+    if (looking) return undefined;
     const jobs = queued;
     queued = [];
     if (!jobs.length) return held.length ? flush() : undefined;
@@ -138,8 +151,12 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
         }
         // Escalations started before this replay with the activity (no marker in their history).
         const resolver = versioned || patched('escalation-local-targets') ? localTargets : targets;
-        const jobs = await resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` });
-        if (stopped()) return 'stopped';
+        const jobs = await lookUp(resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` }));
+        if (stopped()) {
+          // An ack or resolve noted during the look-up: its entry goes now, with whatever waited.
+          if (versioned) later();
+          return 'stopped';
+        }
         note('notify', jobs.length ? `notifying ${jobs.map((j) => j.target).join(', ')}` : 'nobody to notify at this step', { step: i, type: step.type, targets: jobs.map((j) => j.target) });
         for (const job of jobs) page(job);
       }

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { WorkflowOptions } from '@temporalio/client';
 import { ESCALATION_VERSION, alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { EscalationStep } from '../../contracts/alerts/index.ts';
 import { until } from '../fixtures/until.ts';
@@ -29,6 +30,8 @@ const timelineBatches: number[] = [];
 const carried: number[] = [];
 /** The entries each send carried (by alert and target), and every batch recorded on its own. */
 const carriedBy = new Map<string, TimelineEntry[]>();
+/** An alert whose target look-up waits until the test lets it go. */
+const lookUpGates = new Map<string, { entered: () => void; released: Promise<void> }>();
 const batches: TimelineEntry[][] = [];
 
 const activities: EscalationActivities = {
@@ -40,7 +43,12 @@ const activities: EscalationActivities = {
     batches.push(entries);
     for (const entry of entries) record(alertId, entry);
   },
-  async resolveStepTargets({ step, keyPrefix }): Promise<NotificationJob[]> {
+  async resolveStepTargets({ alertId, step, keyPrefix }): Promise<NotificationJob[]> {
+    const gate = lookUpGates.get(alertId);
+    if (gate) {
+      gate.entered();
+      await gate.released;
+    }
     const targets = step.type === 'notify_users' ? ['alice', 'bob'] : step.type === 'notify_channel' ? [`channel-${step.integration.slice(0, 4)}`] : ['oncall'];
     return targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId: crypto.randomUUID(), target }));
   },
@@ -74,12 +82,11 @@ const chain: EscalationStep[] = [
   { type: 'wait', seconds: 1 },
 ];
 
-async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | null, failTargets: string[] = []) {
-  const alertId = crypto.randomUUID();
+async function start(policy: Partial<NonNullable<EscalationInput['policy']>> | null, failTargets: string[] = [], alertId: string = crypto.randomUUID(), options: Pick<WorkflowOptions, 'workflowTaskTimeout'> = {}) {
   const s: Script = { started: Date.now(), sent: [], timeline: [], untils: [], failTargets: new Set(failTargets), followUps: [] };
   scripts.set(alertId, s);
   const input: EscalationInput = { alertId, teamId: crypto.randomUUID(), version: ESCALATION_VERSION, policy: policy && { id: crypto.randomUUID(), version: 3, steps: chain, repeat: 0, ackTimeoutSeconds: 60, ...policy } };
-  const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input] });
+  const handle = await workflows.env.client.workflow.start('alertEscalation', { taskQueue, workflowId: `alert-${alertId}`, args: [input], ...options });
   return { handle, s };
 }
 // A step's sends go out together, in no set order: sorted by key (cycle.round.step.n), which the steps' times order.
@@ -92,11 +99,11 @@ describe('alertEscalation workflow', () => {
     carried.length = 0;
     const { handle, s } = await start({ repeat: 1 });
     await until('the chain to end', async () => (s.timeline.some((e) => e.type === 'chain.exhausted') ? true : undefined), 20_000);
-    // A step's entry and the wait's after it rode with the step's first send; the targets' look-up
-    // between the start (or a repeat) and the step ends the workflow's turn, and the end sends nothing,
-    // so those entries went alone.
-    expect(carried).toEqual([2, 2, 2, 2]);
-    expect(timelineBatches).toEqual([1, 1, 1]);
+    // A step's entry and the wait's after it rode with the step's first send, and so did the chain's
+    // start and its repeat (made before the step's targets were looked up); only the end, which sends
+    // nothing, went alone.
+    expect(carried).toEqual([3, 2, 3, 2]);
+    expect(timelineBatches).toEqual([1]);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '0.0.2.0@channel-cccc', '0.1.0.0@alice', '0.1.0.1@bob', '0.1.2.0@channel-cccc']);
     // The waits' deadlines are 1 s apart, counted from the chain's start (not from when a step ended),
     // and each notify step after a wait is sent once its deadline has passed, never before.
@@ -129,6 +136,32 @@ describe('alertEscalation workflow', () => {
     expect(keysOf(s)).toHaveLength(2);
   });
 
+  it('an acknowledgement during the first look-up: nobody is paged and its entry is on record at once', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inLookUp = new Promise<void>((r) => (entered = r));
+    const alertId = crypto.randomUUID();
+    lookUpGates.set(alertId, { entered, released });
+    // A look-up longer than most of the workflow task's timeout makes the SDK end the task and go on in
+    // the next one, which delivers the ack while the look-up still runs.
+    const { handle, s } = await start({ repeat: 0 }, [], alertId, { workflowTaskTimeout: '1 second' });
+    await inLookUp;
+    await handle.signal(alertChangeSignal, { type: 'ack', by: 'carol@example.test' });
+    await until('the ack handed to the workflow', async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const signalled = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+      return signalled >= 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes) ? true : undefined;
+    }, 10_000);
+    release();
+    // The start and the ack waited for the look-up's sends; there are none, so they go on their own now.
+    await until('the acknowledgement on record', async () => (s.timeline.some((e) => e.type === 'acknowledged') ? true : undefined), 10_000);
+    expect(s.timeline.map((e) => e.type)).toEqual(['escalation.started', 'acknowledged']);
+    expect(s.sent).toEqual([]);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'carol@example.test' });
+    await handle.result();
+  });
+
   it('an acknowledged alert not resolved within the ack timeout escalates again, as a new cycle', async () => {
     const { handle, s } = await start({ steps: [chain[0]!], ackTimeoutSeconds: 1 });
     await until('the first notification', async () => (s.sent.length >= 2 ? true : undefined), 10_000);
@@ -156,7 +189,7 @@ describe('alertEscalation workflow', () => {
     // The resolve did not wait for the channel's retries; the entries its send carries were written on
     // their own before the workflow ended (a real send that never got through would not have written them).
     const stillCarried = carriedBy.get(`${handle.workflowId.slice('alert-'.length)}/channel-cccc`)!.map((e) => e.key);
-    expect(stillCarried).toHaveLength(2);
+    expect(stillCarried).toHaveLength(3);
     expect(batches.some((b) => stillCarried.every((key) => b.some((e) => e.key === key)))).toBe(true);
   });
 
