@@ -67,10 +67,28 @@ async function migrateLegacyState(app: pg.Client, store: StateStore, logger: Log
     }
     const target = await store.forWorkspace(teamId, workspace);
     const rows = await app.query<{ name: string; data: string }>(`select name, data from ${quote(schema)}.states`);
+    const notMoved: string[] = [];
     for (const row of rows.rows) {
-      await store.pool.query(`insert into ${quote(target.schema)}.states (name, data) values ($1, $2) on conflict (name) do nothing`, [row.name, row.data]);
+      const moved = await store.pool.query(`insert into ${quote(target.schema)}.states (name, data) values ($1, $2) on conflict (name) do nothing`, [row.name, row.data]);
+      if (!moved.rowCount) notMoved.push(row.name);
     }
-    await app.query(`alter schema ${quote(schema)} rename to ${quote(`migrated_${schema}`.slice(0, 63))}`);
-    logger.info({ from: schema, to: target.schema, teamId }, 'moved legacy Terraform state into its team schema');
+    const kept = await renameAside(app, schema);
+    logger.info({ from: schema, to: target.schema, teamId, kept }, 'moved legacy Terraform state into its team schema');
+    // The team schema's state is the one its runs use; the other copy is not lost, and someone must look.
+    if (notMoved.length) logger.warn({ schema: kept, states: notMoved, teamSchema: target.schema }, 'legacy Terraform state not moved: the team schema already has state of that name; the legacy copy is kept');
   }
+}
+
+/**
+ * Renames a migrated legacy schema out of the way (`migrated_<schema>`). The name can be taken: an
+ * older worker still running during an upgrade (or Terraform itself, which creates its schema when it
+ * is missing) wrote to `tf_<workspace>` again after it was migrated once. Refusing would stop this
+ * worker from starting, so the later copy is kept under a name of its own.
+ */
+async function renameAside(app: pg.Client, schema: string): Promise<string> {
+  const rename = (to: string) => app.query(`alter schema ${quote(schema)} rename to ${quote(to)}`).then(() => to);
+  return rename(`migrated_${schema}`.slice(0, 63)).catch((err: Error & { code?: string }) => {
+    if (err.code !== '42P06') throw err;
+    return rename(`migrated_${Date.now().toString(36)}_${schema}`.slice(0, 63));
+  });
 }
