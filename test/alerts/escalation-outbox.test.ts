@@ -46,6 +46,16 @@ async function lostStart(queuedAgoMs: number): Promise<string> {
 const queuedAt = async (id: string) => (await s.api.deps.db.em.fork().findOneOrFail(AlertSchema, { id })).escalationQueuedAt;
 const pagesOf = (id: string) => hook.deliveries.filter((d) => (d.body.alert as { id: string }).id === id);
 
+/** The notify worker's activities, as a worker builds them from the stack's own parts. */
+const notifyActivities = () => {
+  const { db, keyring, config, logger, redis, keys } = s.api.deps;
+  return createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
+};
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+/** Where an activity of alert `id`'s escalation (run `run-1`) runs: its id and attempt, as Temporal gives them. */
+const activityEnv = (id: string, activityId: string, attempt: number) =>
+  new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet });
+
 describe('escalation starts queued with the alert row', () => {
   it('a start lost to a crash is made by the sweep, and the page goes out once', async () => {
     const id = await lostStart(60_000);
@@ -81,11 +91,8 @@ describe('escalation starts queued with the alert row', () => {
     const id = await lostStart(0);
     // Not a lost start: the storm test below sweeps, and this alert is only a place for a timeline.
     await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null });
-    const { db, keyring, config, logger, redis, keys } = s.api.deps;
-    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
-    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-    const run = (activityId: string, attempt: number, entries: { type: string; message: string; at: string }[]) =>
-      new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet }).run(activities.recordAlertTimelineEntries, { alertId: id, entries });
+    const activities = notifyActivities();
+    const run = (activityId: string, attempt: number, entries: { type: string; message: string; at: string }[]) => activityEnv(id, activityId, attempt).run(activities.recordAlertTimelineEntries, { alertId: id, entries });
     const at = new Date().toISOString();
     const step = [{ type: 'notify', message: 'notifying pager', at }, { type: 'wait', message: 'waiting 600 s for an acknowledgement', at }];
     await run('7', 1, step);
@@ -100,10 +107,8 @@ describe('escalation starts queued with the alert row', () => {
   it("a send carrying its step's timeline writes it before the page, once across its retry and the workflow's fallback", async () => {
     const id = await lostStart(0);
     await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null });
-    const { db, keyring, config, logger, redis, keys } = s.api.deps;
-    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
-    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
-    const env = (activityId: string, attempt: number) => new MockActivityEnvironment({ activityId, attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet });
+    const activities = notifyActivities();
+    const env = (activityId: string, attempt: number) => activityEnv(id, activityId, attempt);
     const at = new Date().toISOString();
     // Keyed by the workflow (run and position), as the escalation keys them.
     const timeline = [{ type: 'notify', message: 'notifying pager', at, key: 'run-1:1' }, { type: 'wait', message: 'waiting 600 s for an acknowledgement', at, key: 'run-1:2' }];
@@ -131,12 +136,10 @@ describe('escalation starts queued with the alert row', () => {
     const em = () => s.api.deps.db.em.fork();
     const acknowledge = () => em().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null, status: 'acknowledged', acknowledgedAt: new Date(), acknowledgedBy: 'ops@example.com' });
     await acknowledge();
-    const { db, keyring, config, logger, redis, keys } = s.api.deps;
-    const activities = createNotifyActivities({ em: db.em, keyring, config, logger, redis, keys });
-    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const activities = notifyActivities();
     const timeout = [{ type: 'ack.timeout', message: 'not resolved within 60 s of the acknowledgement: escalating again', at: new Date().toISOString(), reopen: true }];
     const run = (attempt: number) =>
-      new MockActivityEnvironment({ activityId: '12', attempt, workflowExecution: { workflowId: escalationWorkflowId(id), runId: 'run-1' } }, { logger: quiet }).run(activities.recordAlertTimelineEntries, { alertId: id, entries: timeout });
+      activityEnv(id, '12', attempt).run(activities.recordAlertTimelineEntries, { alertId: id, entries: timeout });
     await run(1);
     const reopened = (await s.admin.get(`/api/v1/alerts/${id}`)).body;
     expect(reopened).toMatchObject({ status: 'firing', acknowledgedAt: null, acknowledgedBy: null });
