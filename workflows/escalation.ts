@@ -42,7 +42,7 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   let held: TimelineEntry[] = [];
   let queued: NotificationJob[] = [];
   let dispatching = false;
-  let written = 0;
+  let noted = 0;
   const flush = () => {
     const entries = held;
     held = [];
@@ -83,7 +83,7 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   const note = (type: string, message: string, data?: Record<string, unknown>, reopen?: boolean) => {
     const entry: TimelineEntry = { type, message, at: new Date().toISOString(), ...(data ? { data } : {}), ...(reopen ? { reopen } : {}) };
     if (versioned) {
-      held.push({ ...entry, key: `${workflowInfo().runId}:${written++}` });
+      held.push({ ...entry, key: `${workflowInfo().runId}:${noted++}` });
       return later();
     }
     if (!batched) {
