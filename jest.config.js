@@ -9,5 +9,5 @@ export default {
   globalSetup: '<rootDir>/test/peers/global-setup.ts',
   globalTeardown: '<rootDir>/test/peers/global-teardown.ts',
   testTimeout: 120000,
-  maxWorkers: 3,
+  maxWorkers: 4,
 };
