@@ -1,7 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
+import type QRCodeModule from 'qrcode';
 import { DomainError } from './errors.ts';
+import { onFirstUse } from './first-use.ts';
+
+const qrCode = onFirstUse<typeof QRCodeModule>('qrcode');
 
 /** What authenticator apps show the account under. */
 const ISSUER = 'OpsSight';
@@ -18,7 +21,7 @@ export class MfaRequiredError extends DomainError {
 export async function newTotpEnrolment(email: string): Promise<{ secret: string; otpauthUrl: string; qrCode: string }> {
   const secret = generateSecret();
   const otpauthUrl = generateURI({ issuer: ISSUER, label: email, secret });
-  return { secret, otpauthUrl, qrCode: await QRCode.toDataURL(otpauthUrl) };
+  return { secret, otpauthUrl, qrCode: await qrCode().toDataURL(otpauthUrl) };
 }
 
 /**

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import Router from '@koa/router';
 import coBody from 'co-body';
-import twilio from 'twilio';
 import { ALERT_SEVERITIES, ingestQuerySchema, type AlertSeverity, type GenericAlert } from '../../contracts/alerts/index.ts';
 import { grafanaPayloadSchema, type GrafanaPayload } from '../../contracts/alerts/grafana.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { bearerToken } from '../middleware/auth.ts';
 import { authenticateSource, ingestAlert } from '../services/alerts.ts';
-import { twilioSmsReply } from '../services/alerts-twilio.ts';
+import { smsReplyXml, twilioSmsReply } from '../services/alerts-twilio.ts';
 
 /** Grafana's alerts in OpsSight's shape: its fingerprint is the dedup key (labels hashed when absent). */
 function fromGrafana(payload: GrafanaPayload): GenericAlert[] {
@@ -50,10 +49,8 @@ export function alertChannelRoutes(deps: AppDeps): AppRouter {
     const params = ctx.request.body !== undefined ? {} : ((await coBody.form(ctx, { limit: '64kb' })) as Record<string, string>);
     const base = (deps.config.PUBLIC_URL || `${ctx.protocol}://${ctx.host}`).replace(/\/$/, '');
     const text = await twilioSmsReply(deps, ctx.state.em, id, ctx.get('X-Twilio-Signature'), `${base}${ctx.originalUrl}`, params);
-    const reply = new twilio.twiml.MessagingResponse();
-    reply.message(text);
     ctx.type = 'text/xml';
-    ctx.body = reply.toString();
+    ctx.body = smsReplyXml(text);
   });
   return router;
 }

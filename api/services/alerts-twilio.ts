@@ -1,11 +1,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import twilio from 'twilio';
+import type Twilio from 'twilio';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
 import { parseSmsAck, smsAckRecipient } from '../../core/alerts/sms-codes.ts';
 import { AuthenticationError, ConflictError } from '../../core/errors.ts';
+import { onFirstUse } from '../../core/first-use.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import { IntegrationSchema } from '../../db/entities/index.ts';
 import { decide } from './alerts.ts';
+
+const twilio = onFirstUse<typeof Twilio>('twilio');
 
 /**
  * An SMS reply to a page, as Twilio's messaging webhook delivers it. Refused (401) unless
@@ -18,7 +21,7 @@ export async function twilioSmsReply(deps: Parameters<typeof decide>[0], em: Ent
   if (!row) throw new AuthenticationError('not a Twilio integration, or a bad signature');
   const teamId = (row.team as unknown as { id: string }).id;
   const { settings, secrets } = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId, type: 'twilio' });
-  if (!signature || !twilio.validateRequest((secrets as TwilioSecrets).authToken, signature, url, params) || params.AccountSid !== (settings as TwilioSettings).accountSid) {
+  if (!signature || !twilio().validateRequest((secrets as TwilioSecrets).authToken, signature, url, params) || params.AccountSid !== (settings as TwilioSettings).accountSid) {
     throw new AuthenticationError('not a Twilio integration, or a bad signature');
   }
   const code = parseSmsAck(params.Body ?? '');
@@ -37,4 +40,11 @@ export async function twilioSmsReply(deps: Parameters<typeof decide>[0], em: Ent
     if (err instanceof ConflictError) return 'This alert is already resolved.';
     throw err;
   }
+}
+
+/** The TwiML answer to an SMS: Twilio texts `text` back to its sender. */
+export function smsReplyXml(text: string): string {
+  const reply = new (twilio().twiml.MessagingResponse)();
+  reply.message(text);
+  return reply.toString();
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { FINGERPRINT, KNOWN_HOSTS_LINE } from '../../contracts/integrations/ssh-material.ts';
+import { onFirstUse } from '../first-use.ts';
 
 /**
  * SSH key material, read with ssh2's key parser: the same library the SSH clients use, so a key
@@ -14,6 +15,9 @@ export type KeyProblem = { field: 'privateKey' | 'passphrase'; message: string }
 /** `SHA256:` + unpadded base64 of the public key blob's SHA-256: what ssh-keygen -l and ssh print. */
 export const fingerprintOf = (publicKeyBlob: Buffer): string => `SHA256:${createHash('sha256').update(publicKeyBlob).digest('base64').replace(/=+$/, '')}`;
 
+const ssh2Module = onFirstUse<typeof ssh2>('ssh2');
+const parseKey = (key: string, passphrase?: string) => ssh2Module().utils.parseKey(key, passphrase);
+
 const first = (parsed: ReturnType<typeof ssh2.utils.parseKey>) => (Array.isArray(parsed) ? parsed[0] : parsed);
 
 /**
@@ -21,7 +25,7 @@ const first = (parsed: ReturnType<typeof ssh2.utils.parseKey>) => (Array.isArray
  * never quote the key (ssh2's own errors do not either, but they are not passed on as they are).
  */
 export function inspectPrivateKey(privateKey: string, passphrase?: string): SshKeyInfo | KeyProblem {
-  const bare = first(ssh2.utils.parseKey(privateKey));
+  const bare = first(parseKey(privateKey));
   if (bare instanceof Error) {
     const encrypted = /encrypted/i.test(bare.message) && /no passphrase/i.test(bare.message);
     if (!encrypted) {
@@ -29,7 +33,7 @@ export function inspectPrivateKey(privateKey: string, passphrase?: string): SshK
       return { field: 'privateKey', message: pkcs8 ? 'PKCS#8 keys are not supported: convert with `ssh-keygen -p -f <file>` (OpenSSH format)' : 'not a private key that can be read (OpenSSH or PEM format expected)' };
     }
     if (!passphrase) return { field: 'passphrase', message: 'the private key is encrypted: give its passphrase' };
-    const opened = first(ssh2.utils.parseKey(privateKey, passphrase));
+    const opened = first(parseKey(privateKey, passphrase));
     if (opened instanceof Error || !opened) return { field: 'passphrase', message: 'does not decrypt the private key' };
     return describe(opened);
   }
@@ -56,7 +60,7 @@ export function parseHostKeyPin(pin: string): HostKeyPin | string {
   const m = KNOWN_HOSTS_LINE.exec(text);
   if (!m) return 'must be a known_hosts line ("host ssh-ed25519 AAAA…") or a SHA256:… fingerprint';
   const [, hosts, type, base64] = m;
-  const parsed = first(ssh2.utils.parseKey(`${type} ${base64}`));
+  const parsed = first(parseKey(`${type} ${base64}`));
   // ssh2 also refuses a blob whose embedded type differs from the line's.
   if (parsed instanceof Error || !parsed || parsed.isPrivateKey()) return 'the key in this line does not parse';
   return { fingerprint: fingerprintOf(parsed.getPublicSSH()), hosts: hosts ?? null, key: `${type} ${base64}` };

@@ -1,10 +1,14 @@
-import { SAML, ValidateInResponseTo, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import type * as NodeSaml from '@node-saml/node-saml';
+import type { CacheProvider, Profile, SAML } from '@node-saml/node-saml';
 import type { Redis } from 'ioredis';
+import { onFirstUse } from '../first-use.ts';
 import { ProviderConfigError, SsoRefusedError } from './errors.ts';
 import { FLOW_TTL_SECONDS, type FlowStore } from './flow-state.ts';
 import type { AssertedIdentity } from './provision.ts';
 import type { SamlSettings } from './settings.ts';
 import type { LoadedProvider } from './store.ts';
+
+const nodeSaml = onFirstUse<typeof NodeSaml>('@node-saml/node-saml');
 
 /** How far the IdP's clock may be from ours when checking NotBefore / NotOnOrAfter. */
 const CLOCK_SKEW_MS = 30_000;
@@ -29,6 +33,7 @@ export type SpUrls = { entityId: string; acsUrl: string };
 
 function samlFor(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string): SAML {
   const s = provider.settings as SamlSettings;
+  const { SAML, ValidateInResponseTo } = nodeSaml();
   return new SAML({
     entryPoint: s.entryPoint,
     issuer: sp.entityId,
