@@ -6,6 +6,7 @@ export default {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testSequencer: '<rootDir>/test/sequencer.js',
   globalSetup: '<rootDir>/test/peers/global-setup.ts',
   globalTeardown: '<rootDir>/test/peers/global-teardown.ts',
   testTimeout: 120000,
