@@ -10,5 +10,5 @@ export default {
   globalSetup: '<rootDir>/test/peers/global-setup.ts',
   globalTeardown: '<rootDir>/test/peers/global-teardown.ts',
   testTimeout: 120000,
-  maxWorkers: 4,
+  maxWorkers: 3,
 };
