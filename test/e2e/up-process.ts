@@ -41,7 +41,9 @@ export function runScript(cwd: string, args: string[], env: NodeJS.ProcessEnv): 
  * ports for what a test addresses (PostgreSQL and Redis get the ones up.sh picks).
  */
 export async function ownStackEnv(extra: NodeJS.ProcessEnv = {}) {
-  const [apiPort, temporalPort, uiPort] = await Promise.all(Array.from({ length: 3 }, () => freePort()));
+  // Every port of its own, maildev's too: up.sh's preferred ports (1025, 1080) are free-then-taken when
+  // two of these files start together, and both would pick them.
+  const [apiPort, temporalPort, uiPort, mailSmtpPort, mailWebPort] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [
     'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'TEMPORAL_ADDRESS', 'JWT_SECRET', 'INTEGRATIONS_KEY', 'NODE_ENV', 'TEST_DB_NAME',
@@ -49,7 +51,7 @@ export async function ownStackEnv(extra: NodeJS.ProcessEnv = {}) {
   ]) {
     delete env[name];
   }
-  Object.assign(env, { API_PORT: String(apiPort), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), LOG_LEVEL: 'info' }, extra);
+  Object.assign(env, { API_PORT: String(apiPort), TEMPORAL_PORT: String(temporalPort), TEMPORAL_UI_PORT: String(uiPort), MAILDEV_SMTP_PORT: String(mailSmtpPort), MAILDEV_WEB_PORT: String(mailWebPort), LOG_LEVEL: 'info' }, extra);
   return { env, apiPort, temporalPort, uiPort };
 }
 
