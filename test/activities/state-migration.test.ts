@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { pino } from 'pino';
 import { initArgs } from '../../activities/terraform/session.ts';
 import { prepareStateDatabase } from '../../activities/terraform/state-setup.ts';
 import { createStateStore } from '../../activities/terraform/state.ts';
@@ -91,15 +92,25 @@ it('moves a legacy tf_<workspace> state into the team schema of the team that la
     expect(after.rowCount).toBe(1);
 
     // An older worker, still running during the upgrade, writes the old schema again after it was
-    // migrated: a worker starting then still starts, keeps the team's state and keeps the late copy aside.
+    // migrated: a worker starting then still starts, keeps the team's state and keeps the late copy
+    // aside, and says that it did. A start killed between its copy and its rename leaves the same
+    // state in both places: the next start finishes the move without a word.
     const old = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
     await old.connect();
-    await old.query(`create schema "tf_${workspace}"; create table "tf_${workspace}".states (name text primary key, data text); insert into "tf_${workspace}".states values ('default', '{"late":true}')`);
-    const late = await workerActivities(ctx, { stateUrl: w.config.TERRAFORM_STATE_DATABASE_URL });
-    await late.close();
+    const legacyAgain = async (data: string) => {
+      await old.query(`create schema "tf_${workspace}"; create table "tf_${workspace}".states (name text primary key, data text)`);
+      await old.query(`insert into "tf_${workspace}".states values ('default', $1)`, [data]);
+      const warnings: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line).msg) });
+      await prepareStateDatabase({ databaseUrl: ctx.config.DATABASE_URL, stateUrl: w.config.TERRAFORM_STATE_DATABASE_URL, store: w.state, logger });
+      return warnings;
+    };
+    const notMoved = /legacy Terraform state not moved/;
+    expect((await legacyAgain('{"late":true}')).filter((m) => notMoved.test(m))).toHaveLength(1);
+    expect((await legacyAgain(stored.rows[0]!.data)).filter((m) => notMoved.test(m))).toEqual([]);
     const copies = (await old.query<{ n: string }>('select nspname as n from pg_namespace where nspname like $1', [`%tf\\_${workspace}`])).rows.map((r) => r.n);
     await old.end();
-    expect(copies.filter((n) => n.startsWith('migrated_'))).toHaveLength(schemas.length + 1);
+    expect(copies.filter((n) => n.startsWith('migrated_'))).toHaveLength(schemas.length + 2);
     expect(copies).not.toContain(`tf_${workspace}`);
     const kept = await w.state.pool.query<{ data: string }>(`select data from "${target.schema}".states where name = 'default'`);
     expect(kept.rows[0]!.data).toBe(stored.rows[0]!.data);
