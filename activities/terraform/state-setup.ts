@@ -70,7 +70,10 @@ async function migrateLegacyState(app: pg.Client, store: StateStore, logger: Log
     const notMoved: string[] = [];
     for (const row of rows.rows) {
       const moved = await store.pool.query(`insert into ${quote(target.schema)}.states (name, data) values ($1, $2) on conflict (name) do nothing`, [row.name, row.data]);
-      if (!moved.rowCount) notMoved.push(row.name);
+      if (moved.rowCount) continue;
+      // The same state there already is a start that copied it and died before the rename below: done.
+      const same = await store.pool.query(`select 1 from ${quote(target.schema)}.states where name = $1 and data = $2`, [row.name, row.data]);
+      if (!same.rowCount) notMoved.push(row.name);
     }
     const kept = await renameAside(app, schema);
     logger.info({ from: schema, to: target.schema, teamId, kept }, 'moved legacy Terraform state into its team schema');
