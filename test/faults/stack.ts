@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll } from '@jest/globals';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
@@ -14,8 +13,8 @@ import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startOwnPostgres } from '../peers/own-postgres.ts';
 import { startOwnRedis } from '../peers/own-redis.ts';
-import { createNamespace, freePort, waitForPort } from '../peers/temporal.ts';
-import { spawnWorkerProcess, stopProcess } from '../workers/worker-process.ts';
+import { createNamespace } from '../peers/temporal.ts';
+import { spawnApiProcess, spawnWorkerProcess, stopProcess } from '../workers/worker-process.ts';
 
 /**
  * What a person would see destroyed twice: an HTTP server that counts each creation a Terraform
@@ -77,14 +76,11 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
   const approver = await createUser(orm.em, { teams: [team], role: 'approver' });
   await orm.close();
 
-  const apiPort = await freePort();
-  const apiLog: string[] = [];
-  const api = spawn(process.execPath, ['api/server.ts'], { env: { ...process.env, ...env, API_PORT: String(apiPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const s of [api.stdout!, api.stderr!]) createInterface({ input: s }).on('line', (l) => apiLog.push(l));
-  children.push(api);
-  await waitForPort(apiPort, 60_000, api);
-  const baseUrl = `http://127.0.0.1:${apiPort}`;
-  const wsUrl = `ws://127.0.0.1:${apiPort}/ws`;
+  const api = await spawnApiProcess(env);
+  children.push(api.child);
+  const apiLog = api.output;
+  const baseUrl = `http://127.0.0.1:${api.port}`;
+  const wsUrl = `ws://127.0.0.1:${api.port}/ws`;
 
   const call = async (method: string, url: string, token?: string, body?: unknown) => {
     const res = await fetch(`${baseUrl}${url}`, {
@@ -95,7 +91,10 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
   };
-  const login = await call('POST', '/api/v1/auth/login', undefined, { email: approver.email, password: approver.password });
+  // The API's own account of a failed first request is what tells a crash from anything else.
+  const login = await call('POST', '/api/v1/auth/login', undefined, { email: approver.email, password: approver.password }).catch((err: Error) => {
+    throw new Error(`first login failed (${err.message}, ${String(err.cause)}); the API's log:\n${apiLog.slice(-20).join('\n')}`);
+  });
   const token = login.body.accessToken as string;
 
   /** A worker process on host `hostId` (workers sharing a host share its work dir). */

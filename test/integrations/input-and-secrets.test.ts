@@ -3,11 +3,7 @@
  * leaves: the real API process runs with trace logging, and its log, every response and the audit
  * table are searched for the private key, the passphrase and the token afterwards.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, IntegrationSchema } from '../../db/entities/index.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
@@ -17,15 +13,13 @@ import { createTokenService } from '../../core/tokens.ts';
 import { createRedis, redisKeys } from '../../core/redis.ts';
 import { knownHostsLine, testKeys } from '../fixtures/integrations.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
-import { freePort, waitForPort } from '../peers/temporal.ts';
+import { spawnApiProcess, stopProcess } from '../workers/worker-process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const keys = testKeys();
 const TOKEN = `glpat-${crypto.randomUUID()}`;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-api-log-'));
-const logFile = path.join(dir, 'api.log');
 const responses: string[] = [];
 let api: ChildProcess;
+let apiLog: string[];
 let baseUrl: string;
 let db: Db;
 let team: { id: string; slug: string };
@@ -41,20 +35,13 @@ beforeAll(async () => {
   const em = db.em.fork();
   token = (await sessions.start(em, admin.id)).accessToken;
   redis.disconnect();
-  const port = await freePort();
-  const out = openSync(logFile, 'a');
-  api = spawn(process.execPath, ['api/server.ts'], { cwd: ROOT, env: { ...process.env, API_PORT: String(port), LOG_LEVEL: 'trace' }, stdio: ['ignore', out, out] });
-  await waitForPort(port, 60_000, api);
-  baseUrl = `http://127.0.0.1:${port}`;
+  const started = await spawnApiProcess({ LOG_LEVEL: 'trace' });
+  ({ child: api, output: apiLog } = started);
+  baseUrl = `http://127.0.0.1:${started.port}`;
 });
 afterAll(async () => {
-  if (api && api.exitCode === null) {
-    const exited = new Promise((r) => api.once('exit', r));
-    api.kill('SIGTERM');
-    await exited;
-  }
+  if (api) await stopProcess(api);
   await db?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Sends raw text (so malformed JSON can be sent too) and keeps every response body for the search at the end. */
@@ -141,7 +128,11 @@ describe('secrets never leave', () => {
 
     const audit = await db.em.fork().find(AuditLogSchema, { teamId: team.id });
     expect(audit.map((a) => a.action).sort()).toEqual(['integration.create', 'integration.create', 'integration.delete', 'integration.update']);
-    const log = readFileSync(logFile, 'utf8');
+    // Its whole log: every line is read once the process has exited and its output closed.
+    const closed = new Promise((r) => api.once('close', r));
+    await stopProcess(api);
+    await closed;
+    const log = apiLog.join('\n');
     expect(log).toContain('API listening');
     const haystacks = { log, responses: responses.join('\n'), audit: JSON.stringify(audit) };
     const needles = [keys.encrypted.passphrase, TOKEN, ...keyLines(keys.encrypted.privateKey), ...keyLines(keys.plain.privateKey), 'hunter2-not-stored'];

@@ -1,24 +1,48 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
-/** `node workers/main.ts` as its own process, exactly as deployed; resolves once it polls. */
-export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[] }> {
-  const child = spawn(process.execPath, ['workers/main.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `node <entry>` as its own process, exactly as deployed; resolves with what `ready` finds in its
+ * output (one line at a time) and rejects with the output's tail if it exits or times out first.
+ */
+async function spawnNode<T>(entry: string, env: Record<string, string>, ready: (line: string) => T | undefined, timeoutMs: number) {
+  const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (l) => output.push(l));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output.slice(-20).join('\n')}`)), timeoutMs);
-    const check = setInterval(() => {
-      if (output.some((l) => l.includes('"msg":"worker started"'))) done(resolve);
-    }, 20);
-    const done = (fn: () => void) => {
+  const found = await new Promise<T>((resolve, reject) => {
+    const fail = (why: string) => {
       clearTimeout(timer);
-      clearInterval(check);
-      fn();
+      reject(new Error(`${entry} ${why}:\n${output.slice(-20).join('\n')}`));
     };
-    child.once('exit', (code) => done(() => reject(new Error(`worker exited with ${code}:\n${output.slice(-20).join('\n')}`))));
+    const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs);
+    child.once('exit', (code, signal) => fail(`exited with ${code ?? signal}`));
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        const value = ready(line);
+        if (value === undefined) return;
+        clearTimeout(timer);
+        resolve(value);
+      });
+    }
   });
+  return { child, output, found };
+}
+
+/** `node workers/main.ts`; resolves once it polls. */
+export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[] }> {
+  const { child, output } = await spawnNode('workers/main.ts', env, (l) => (l.includes('"msg":"worker started"') ? true : undefined), timeoutMs);
   return { child, output };
+}
+
+/**
+ * `node api/server.ts` on a port the kernel picks as it binds (API_PORT=0), read back from its
+ * "listening" line: a port picked beforehand and bound seconds later, once the API has loaded, can
+ * meanwhile go to another test's server, and then the test talks to that one.
+ */
+export async function spawnApiProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[]; port: number }> {
+  const listening = (line: string) => (line.includes('API listening on') ? (JSON.parse(line) as { port: number }).port : undefined);
+  const { child, output, found } = await spawnNode('api/server.ts', { ...env, API_PORT: '0' }, listening, timeoutMs);
+  return { child, output, port: found };
 }
 
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
