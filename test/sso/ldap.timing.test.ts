@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { performance } from 'node:perf_hooks';
 import { client, tokenFor } from '../fixtures/http.ts';
+import { describeRatio, pairedRatio } from '../fixtures/paired-timing.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startLdap, type LdapPeer } from '../peers/ldap.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 
 // No user enumeration by timing through the directory either: a wrong password for a username the
 // directory holds and any password for one it does not must cost the same, as for local passwords
-// (test/identity/login.timing.test.ts, whose method this follows: pairs back to back, which goes first
-// alternating, the median of the pairs' ratios within 10%).
-const SAMPLES = 31;
+// (test/identity/login.timing.test.ts), measured alike (test/fixtures/paired-timing.ts).
+const PAIRS = 151;
 const slug = `ldap-timing-${crypto.randomUUID().slice(0, 6)}`;
 let api: TestApi;
 let ldap: LdapPeer;
@@ -40,28 +40,14 @@ async function timed(username: string): Promise<number> {
   return performance.now() - t0;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 it('a wrong password for a directory user and any password for an unknown username take the same time (within 10%)', async () => {
   // A running server has seen refused binds before; the first ones here are cold (slapd's first argon2).
   for (let i = 0; i < 5; i++) {
     await timed('alice');
     await timed(`warm-up-${i}`);
   }
-  const k: number[] = [];
-  const u: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const unknown = `nobody-${crypto.randomUUID().slice(0, 8)}`;
-    if (i % 2) {
-      k.push(await timed('alice'));
-      u.push(await timed(unknown));
-    } else {
-      u.push(await timed(unknown));
-      k.push(await timed('alice'));
-    }
-  }
-  const ratio = median(k.map((t, i) => t / u[i]!));
-  console.log(`LDAP login timing: known ÷ unknown username, median of ${SAMPLES} pairs ${ratio.toFixed(3)} (medians ${median(k).toFixed(1)} ms, ${median(u).toFixed(1)} ms)`);
-  expect(ratio).toBeGreaterThan(0.9);
-  expect(ratio).toBeLessThan(1.1);
+  const m = await pairedRatio(PAIRS, () => timed('alice'), () => timed(`nobody-${crypto.randomUUID().slice(0, 8)}`));
+  console.log(`LDAP login timing: known ÷ unknown username, ${describeRatio(m, PAIRS)}`);
+  expect(m.ratio).toBeGreaterThan(0.9);
+  expect(m.ratio).toBeLessThan(1.1);
 });
