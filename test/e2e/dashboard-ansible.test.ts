@@ -9,7 +9,7 @@ import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { insertRun } from '../fixtures/runs.ts';
-import { launchBrowser, signIn, withPage as withPageOf } from './browser.ts';
+import { launchBrowser, signIn, waitForCount, withPage as withPageOf } from './browser.ts';
 
 // An Ansible run's page in headless Chromium against the real API: the per-host recap as a table and
 // each task as a collapsible section. The run's row and events are written as the worker writes them:
@@ -81,8 +81,8 @@ describe('an Ansible run\'s page', () => {
       ]);
       await expect(table.locator('tr[data-host=web2]').getAttribute('class')).resolves.toBe('bad');
 
-      const sections = page.getByTestId('task-sections').locator('details');
-      await expect(sections.count()).resolves.toBe(2);
+      // The recap comes with the run, the sections with its events, a request later: waited for, not read at once.
+      await waitForCount(page, '[data-testid="task-sections"] details', 2);
       const first = page.locator('details[data-task="write config"]');
       const second = page.locator('details[data-task="restart app"]');
       await expect(first.getAttribute('open')).resolves.toBeNull();
