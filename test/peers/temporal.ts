@@ -40,33 +40,57 @@ export async function waitForPort(port: number, timeoutMs: number, child?: Child
 /**
  * The Temporal CLI dev server (SQLite in a temp dir), the real frontend the SDK talks to. Given the
  * `port` and `dir` of one that was stopped, it starts that server again, with its state.
+ *
+ * A port can be briefly unbindable while nothing listens on it: any outgoing connection on the machine
+ * may have been given it as its local port (it is in the ephemeral range). The dev server then panics
+ * at start (a nil gRPC listener), as it did once in CI restarting after an outage test. So a server
+ * that exits before it listens is started again: on the same port after a pause when it must keep its
+ * address, on another port otherwise.
  */
 export async function startTemporalDevServer(
   bin: string,
   again: { port: number; dir: string } | undefined = undefined,
 ): Promise<{ address: string; pid: number; port: number; dir: string; stop: () => Promise<void> }> {
-  const port = again?.port ?? (await freePort());
   const dir = again?.dir ?? mkdtempSync(path.join(os.tmpdir(), 'opssight-temporal-'));
-  const child = spawn(
-    bin,
-    [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
-      '--db-filename', path.join(dir, 'temporal.db'),
-      ...temporalSqliteArgs(),
-      // Worker shutdowns make the dev server log harmless errors ("task queue closed"); ask for them when debugging.
-      '--log-level', process.env.TEMPORAL_SERVER_LOG_LEVEL ?? 'never',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
-  );
-  await waitForPort(port, 30_000, child);
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  return { address: `127.0.0.1:${port}`, pid: child.pid!, port, dir, stop };
+  const failures: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const port = again?.port ?? (await freePort());
+    const child = spawn(
+      bin,
+      [
+        'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
+        '--db-filename', path.join(dir, 'temporal.db'),
+        ...temporalSqliteArgs(),
+        // Worker shutdowns make the dev server log harmless errors ("task queue closed"); ask for them when debugging.
+        '--log-level', process.env.TEMPORAL_SERVER_LOG_LEVEL ?? 'never',
+        '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    try {
+      await waitForPort(port, 30_000, child);
+    } catch (err) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      failures.push(`${(err as Error).message}: ${stderr.split('\n').slice(0, 3).join(' | ')}`);
+      if (attempt >= 4) throw new Error(`the Temporal dev server did not start:\n${failures.join('\n')}`, { cause: err });
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    // A panic later still reaches the test's output; the pipe does not keep this process alive.
+    child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    (child.stderr as net.Socket).unref();
+    const stop = async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    };
+    return { address: `127.0.0.1:${port}`, pid: child.pid!, port, dir, stop };
+  }
 }
 
 /** A namespace of its own, so no other test file's worker can pick up this test's tasks. */
