@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../core/logger.ts';
-import type { StateStore } from './state.ts';
+import { isEmptyState, type StateStore } from './state.ts';
 
 const quote = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
 const dbName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
@@ -69,7 +69,11 @@ async function migrateLegacyState(app: pg.Client, store: StateStore, logger: Log
     const rows = await app.query<{ name: string; data: string }>(`select name, data from ${quote(schema)}.states`);
     const notMoved: string[] = [];
     for (const row of rows.rows) {
-      const moved = await store.pool.query(`insert into ${quote(target.schema)}.states (name, data) values ($1, $2) on conflict (name) do nothing`, [row.name, row.data]);
+      // Provisioning wrote an empty state (emptyState()): the legacy one replaces it, nothing else.
+      const moved = await store.pool.query(
+        `insert into ${quote(target.schema)}.states as s (name, data) values ($1, $2) on conflict (name) do update set data = excluded.data where ${isEmptyState('s')}`,
+        [row.name, row.data],
+      );
       if (moved.rowCount) continue;
       // The same state there already is a start that copied it and died before the rename below: done.
       const same = await store.pool.query(`select 1 from ${quote(target.schema)}.states where name = $1 and data = $2`, [row.name, row.data]);

@@ -21,6 +21,21 @@ export const teamRole = (teamId: string) => `opssight_tf_${teamId.replace(/-/g, 
 export const stateSchema = (teamId: string, workspace: string) => `tfs_${teamTag(teamId)}_${workspace}`;
 
 /**
+ * What a workspace holds before its first apply. Terraform's pg backend locks a workspace whose row
+ * does not exist yet with one advisory lock for the whole database (-1, "locked for workspace
+ * creation"), held for that whole first plan or apply, and every other workspace's lock attempt takes
+ * -1 too: one team's first apply would stall or fail every other team's runs. With the row written
+ * here, Terraform only ever locks the row's id (unique across schemas: one sequence), so workspaces
+ * never wait on each other. Serial 0: Terraform's first write is serial 1, with this lineage.
+ */
+export const emptyState = () =>
+  JSON.stringify({ version: 4, terraform_version: '1.0.0', serial: 0, lineage: crypto.randomUUID(), outputs: {}, resources: [], check_results: null });
+
+/** SQL: the `states` row `table` holds is still emptyState() (Terraform never wrote it). */
+export const isEmptyState = (table: string) =>
+  `(${table}.data::jsonb->>'serial' = '0' and coalesce(jsonb_array_length(${table}.data::jsonb->'resources'), 0) = 0)`;
+
+/**
  * Terraform's pg backend (lib/pq) requires TLS unless told otherwise, while node-postgres, which the
  * rest of OpsSight uses, does not: a URL that says nothing about sslmode means the same to both.
  */
@@ -50,9 +65,12 @@ export function createStateStore(opts: { adminUrl: string; roleKey: string; logg
     if (!provisioned.has(schema)) {
       const client = await pool.connect();
       try {
-        // Serialised across workers (CREATE ... IF NOT EXISTS still races on the catalog); the lock ends with the transaction.
+        // Serialised across workers and teams: CREATE ... IF NOT EXISTS still races on the catalog, and
+        // every team's grant on the one shared sequence rewrites the same catalog row (two teams' first
+        // workspaces at once failed with a duplicate key). Once per workspace and process, so the one
+        // lock costs nothing; it ends with the transaction.
         await client.query('begin');
-        await client.query('select pg_advisory_xact_lock(hashtext($1))', [`opssight-state-provision:${role}`]);
+        await client.query('select pg_advisory_xact_lock(hashtext($1))', ['opssight-state-provision']);
         const exists = await client.query('select 1 from pg_roles where rolname = $1', [role]);
         // The password is derived, not stored: re-setting it each time follows a change of the key.
         const pw = `'${secret.replace(/'/g, "''")}'`;
@@ -68,6 +86,7 @@ export function createStateStore(opts: { adminUrl: string; roleKey: string; logg
         );
         await client.query(`create unique index if not exists states_by_name on ${quote(schema)}.states (name)`);
         await client.query(`alter table ${quote(schema)}.states owner to ${quote(role)}`);
+        await client.query(`insert into ${quote(schema)}.states (name, data) values ('default', $1) on conflict (name) do nothing`, [emptyState()]);
         await client.query('commit');
       } catch (err) {
         await client.query('rollback').catch(() => undefined);
@@ -94,7 +113,7 @@ export function createStateStore(opts: { adminUrl: string; roleKey: string; logg
 
   /**
    * Waits until nothing holds the workspace's state lock (terraform's pg backend takes an advisory lock
-   * on the state row's id, or -1 while creating the first state). An interrupted terraform on this host
+   * on the state row's id; -1 only for a workspace provisioned before emptyState() was written). An interrupted terraform on this host
    * releases it as its connection closes; one on a dead host only when PostgreSQL drops the session.
    * Returns false if still locked at the deadline.
    */
