@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { freePort, waitForPort } from './temporal.ts';
 
 const BIN = process.env.MOTO_SERVER_BIN ?? '.tools/venv/bin/moto_server';
 
@@ -9,16 +8,25 @@ const BIN = process.env.MOTO_SERVER_BIN ?? '.tools/venv/bin/moto_server';
  * check every request's credentials against its IAM, so any key the test did not create is refused.
  */
 export async function startMoto(opts: { auth?: boolean } = {}) {
-  const port = await freePort();
   const env = { ...process.env, ...(opts.auth ? { INITIAL_NO_AUTH_ACTION_COUNT: '0' } : {}) };
-  const child = spawn(BIN, ['-H', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Port 0, read back from its "Running on" line: Python takes seconds to load moto, and a port picked
+  // before that can meanwhile go to another test's server.
+  const child = spawn(BIN, ['-H', '127.0.0.1', '-p', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => void (stderr = (stderr + c.toString()).slice(-4000)));
-  try {
-    await waitForPort(port, 60_000, child);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
-  }
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`moto did not start within 60 s:\n${stderr}`)), 60_000);
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-4000);
+      const m = / \* Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (!m) return;
+      clearTimeout(timer);
+      resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`moto exited with ${code} before listening:\n${stderr}`));
+    });
+  });
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
