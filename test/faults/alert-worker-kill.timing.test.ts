@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { until } from '../fixtures/until.ts';
 import { startSlackWebhookPeer } from '../peers/slack.ts';
 import { startWebhookReceiver } from '../peers/webhook-receiver.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { alerting } from './alerting.ts';
 import { useFaultStack } from './stack.ts';
 

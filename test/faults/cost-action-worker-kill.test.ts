@@ -5,7 +5,7 @@ import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startAwsRelay, type AwsRelay } from '../peers/aws-relay.ts';
 import { startMoto, type Moto } from '../peers/moto.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { recordFault, rounds } from './report.ts';
 import { useFaultStack } from './stack.ts';
 

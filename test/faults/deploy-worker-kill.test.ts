@@ -6,7 +6,7 @@ import { until } from '../fixtures/until.ts';
 import { freePort, storeIntegration } from '../fixtures/deploy-integrations.ts';
 import { startKubeSim } from '../peers/kube-sim.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { recordFault, rounds } from './report.ts';
 import { useFaultStack } from './stack.ts';
 

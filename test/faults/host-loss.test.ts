@@ -2,7 +2,7 @@ import { expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../fixtures/until.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 

@@ -6,7 +6,7 @@ import { initOrm } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { recordFault, rounds } from './report.ts';
 import { useFaultStack } from './stack.ts';
 

@@ -14,7 +14,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { startOwnPostgres } from '../peers/own-postgres.ts';
 import { startOwnRedis } from '../peers/own-redis.ts';
 import { createNamespace } from '../peers/temporal.ts';
-import { spawnApiProcess, spawnWorkerProcess, stopProcess } from '../workers/worker-process.ts';
+import { spawnApiProcess, spawnWorkerProcess, stopProcess } from '../peers/processes.ts';
 
 /**
  * What a person would see destroyed twice: an HTTP server that counts each creation a Terraform

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { expect, it } from '@jest/globals';
 import { until } from '../fixtures/until.ts';
-import { stopProcess } from '../workers/worker-process.ts';
+import { stopProcess } from '../peers/processes.ts';
 import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault, rounds } from './report.ts';
 

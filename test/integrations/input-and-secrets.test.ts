@@ -13,7 +13,7 @@ import { createTokenService } from '../../core/tokens.ts';
 import { createRedis, redisKeys } from '../../core/redis.ts';
 import { knownHostsLine, testKeys } from '../fixtures/integrations.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
-import { spawnApiProcess, stopProcess } from '../workers/worker-process.ts';
+import { spawnApiProcess, stopProcess } from '../peers/processes.ts';
 
 const keys = testKeys();
 const TOKEN = `glpat-${crypto.randomUUID()}`;

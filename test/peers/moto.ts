@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnReady, stopProcess } from './processes.ts';
 
 const BIN = process.env.MOTO_SERVER_BIN ?? '.tools/venv/bin/moto_server';
 
@@ -8,25 +8,14 @@ const BIN = process.env.MOTO_SERVER_BIN ?? '.tools/venv/bin/moto_server';
  * check every request's credentials against its IAM, so any key the test did not create is refused.
  */
 export async function startMoto(opts: { auth?: boolean } = {}) {
-  const env = { ...process.env, ...(opts.auth ? { INITIAL_NO_AUTH_ACTION_COUNT: '0' } : {}) };
+  const env = opts.auth ? { INITIAL_NO_AUTH_ACTION_COUNT: '0' } : {};
   // Port 0, read back from its "Running on" line: Python takes seconds to load moto, and a port picked
   // before that can meanwhile go to another test's server.
-  const child = spawn(BIN, ['-H', '127.0.0.1', '-p', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`moto did not start within 60 s:\n${stderr}`)), 60_000);
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr = (stderr + c.toString()).slice(-4000);
-      const m = / \* Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`moto exited with ${code} before listening:\n${stderr}`));
-    });
-  });
+  const running = (line: string) => {
+    const m = / \* Running on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+    return m ? Number(m[1]) : undefined;
+  };
+  const { child, found: port } = await spawnReady(BIN, ['-H', '127.0.0.1', '-p', '0'], env, running);
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
@@ -35,11 +24,7 @@ export async function startMoto(opts: { auth?: boolean } = {}) {
       const res = await fetch(`${url}/moto-api/static/ce/cost-and-usage-results`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ results }) });
       if (res.status !== 201) throw new Error(`moto answered ${res.status}: ${await res.text()}`);
     },
-    stop: () => new Promise<void>((r) => {
-      if (child.exitCode !== null) return r();
-      child.once('exit', () => r());
-      child.kill('SIGTERM');
-    }),
+    stop: () => stopProcess(child).then(() => undefined),
   };
 }
 export type Moto = Awaited<ReturnType<typeof startMoto>>;

@@ -13,7 +13,7 @@ import { createRunWithTeam } from '../fixtures/runs.ts';
 import { slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createNamespace } from '../peers/temporal.ts';
-import { spawnWorkerProcess, stopProcess } from './worker-process.ts';
+import { spawnWorkerProcess, stopProcess } from '../peers/processes.ts';
 import { until } from '../fixtures/until.ts';
 
 let ctx: Awaited<ReturnType<typeof peerContext>>;

@@ -2,16 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /**
- * `node <entry>` as its own process, exactly as deployed; resolves with what `ready` finds in its
- * output (one line at a time) and rejects with the output's tail if it exits or times out first.
+ * `command` as its own process; resolves with what `ready` finds in its output (stdout and stderr, one
+ * line at a time) and rejects with the output's tail if it exits or times out first. The output keeps
+ * being collected for as long as the process runs.
  */
-async function spawnNode<T>(entry: string, env: Record<string, string>, ready: (line: string) => T | undefined, timeoutMs: number) {
-  const child = spawn(process.execPath, [entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnReady<T>(command: string, args: string[], env: Record<string, string | undefined>, ready: (line: string) => T | undefined, timeoutMs = 60_000) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const found = await new Promise<T>((resolve, reject) => {
     const fail = (why: string) => {
       clearTimeout(timer);
-      reject(new Error(`${entry} ${why}:\n${output.slice(-20).join('\n')}`));
+      reject(new Error(`${[command, ...args].join(' ')} ${why}:\n${output.slice(-20).join('\n')}`));
     };
     const timer = setTimeout(() => fail(`did not start within ${timeoutMs} ms`), timeoutMs);
     child.once('exit', (code, signal) => fail(`exited with ${code ?? signal}`));
@@ -28,9 +29,9 @@ async function spawnNode<T>(entry: string, env: Record<string, string>, ready: (
   return { child, output, found };
 }
 
-/** `node workers/main.ts`; resolves once it polls. */
+/** `node workers/main.ts`, exactly as deployed; resolves once it polls. */
 export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[] }> {
-  const { child, output } = await spawnNode('workers/main.ts', env, (l) => (l.includes('"msg":"worker started"') ? true : undefined), timeoutMs);
+  const { child, output } = await spawnReady(process.execPath, ['workers/main.ts'], env, (l) => (l.includes('"msg":"worker started"') ? true : undefined), timeoutMs);
   return { child, output };
 }
 
@@ -41,7 +42,7 @@ export async function spawnWorkerProcess(env: Record<string, string>, timeoutMs 
  */
 export async function spawnApiProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<{ child: ChildProcess; output: string[]; port: number }> {
   const listening = (line: string) => (line.includes('API listening on') ? (JSON.parse(line) as { port: number }).port : undefined);
-  const { child, output, found } = await spawnNode('api/server.ts', { ...env, API_PORT: '0' }, listening, timeoutMs);
+  const { child, output, found } = await spawnReady(process.execPath, ['api/server.ts'], { ...env, API_PORT: '0' }, listening, timeoutMs);
   return { child, output, port: found };
 }
 
