@@ -1,10 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnsiblePlayResult } from '../../contracts/kinds/ansible.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
-import type { RunProcess } from '../../db/entities/index.ts';
 import { lastTasksByHost, storedRecap } from '../../db/repositories/ansible-output.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
-import type { Ending } from '../process/command.ts';
+import { recordedEnding, type Ending } from '../process/command.ts';
 import { closeMasters, controlDirOf } from './connection.ts';
 import { outcomeOf } from './outcome.ts';
 import { openSession, type AnsibleStepInput, type SessionDeps } from './session.ts';
@@ -19,11 +18,6 @@ const COMMAND = 'ansible-playbook';
 
 function processOnHost(hostId: string) {
   return ApplicationFailure.create({ message: `the play runs (or ran) on host ${hostId}`, type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId }] });
-}
-
-function endingOf(row: RunProcess): Ending {
-  if (row.outcome === 'exited' && row.exitCode !== null && row.exitCode !== undefined) return { kind: 'exited', code: row.exitCode, interrupted: false, proc: row, stderrTail: [] };
-  return { kind: row.outcome === 'killed' ? 'killed' : 'lost', proc: row, stderrTail: [] };
 }
 
 /**
@@ -49,7 +43,7 @@ export async function playOnce(deps: SessionDeps & { hostId: string }, input: Pl
     session = await openSession(deps, input);
     ending = await deps.runner.attach(last, session.spec(COMMAND, 'run'));
   } else {
-    ending = endingOf(last);
+    ending = recordedEnding(last);
   }
 
   // The play has ended (a detaching attempt never gets here): its master connections have no use left.

@@ -53,3 +53,9 @@ export type Ending =
   | { kind: 'lost'; proc: RunProcess; stderrTail: string[] }
   /** Killed on a person's force cancel. */
   | { kind: 'killed'; proc: RunProcess; stderrTail: string[] };
+
+/** What an ending recorded in run_processes stands for, when a later attempt finds it already decided. */
+export function recordedEnding(row: RunProcess): Ending {
+  if (row.outcome === 'exited' && row.exitCode !== null && row.exitCode !== undefined) return { kind: 'exited', code: row.exitCode, interrupted: false, proc: row, stderrTail: [] };
+  return { kind: row.outcome === 'killed' ? 'killed' : 'lost', proc: row, stderrTail: [] };
+}

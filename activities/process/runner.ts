@@ -5,13 +5,13 @@ import { Context } from '@temporalio/activity';
 import type { NewRunEvent } from '../../contracts/events.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
-import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
+import { LaunchTakenError, latestLaunch, launchById, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import { DetachedError, FollowLock, takeOver } from './follow-lock.ts';
 import { isOurProcess } from './host.ts';
 import { launch, launchMarker, recordedExit, recordedPid, signalGroup } from './launch.ts';
 import { redactor } from './redact.ts';
 import { OutputTail, type OutputLine } from './tail.ts';
-import type { CommandSpec, Ending, ProcessDeps } from './command.ts';
+import { recordedEnding, type CommandSpec, type Ending, type ProcessDeps } from './command.ts';
 
 const READ_BYTES = 256 * 1024;
 const POLL_MS = 250;
@@ -84,6 +84,15 @@ export function createProcessRunner(deps: ProcessDeps) {
     const since = Date.now();
     const lock = new FollowLock(deps.databaseUrl, proc.id);
     const waited = await takeOver(lock, ctx, { step: spec.step, command: spec.command, launch: proc.launch });
+    if (waited) {
+      // The attempt that held the launch may have judged it meanwhile, and may have removed its
+      // control directory too: what it recorded is the answer, not what the files say now.
+      const now = await launchById(em(), proc.id);
+      if (now?.outcome) {
+        await lock.release();
+        return recordedEnding(now);
+      }
+    }
     // Whoever held the launch before stored up to somewhere: resume from there.
     const offsets = opts.fresh && !waited ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(em(), spec.runId, proc.id);
     const tail = new OutputTail(ctlDir, offsets, redactor(spec.secrets));

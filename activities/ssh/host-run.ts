@@ -7,7 +7,7 @@ import type { SshHost, SshHostResult } from '../../contracts/kinds/ssh-command.t
 import { NotFoundError } from '../../core/errors.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
-import { LaunchTakenError, latestLaunch, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
+import { LaunchTakenError, latestLaunch, launchById, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import type { ProcessDeps } from '../process/command.ts';
 import { redactor } from '../process/redact.ts';
 import { DetachedError, FollowLock, takeOver } from '../process/follow-lock.ts';
@@ -99,6 +99,7 @@ async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise
   }
 
   const secrets = [login.secrets.privateKey, login.secrets.passphrase ?? '', ...login.secrets.privateKey.split('\n').filter((l) => l.length >= 16)];
+  let lock: FollowLock | undefined;
   try {
     let fresh = false;
     if (!proc) {
@@ -120,7 +121,12 @@ async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise
         proc = (await latestLaunch(em(), input.runId, input.step, COMMAND))!;
       }
     }
-    const ending = await follow({ deps, input, ssh, proc, fresh, redact: redactor(secrets) });
+    // Held until the ending is recorded and the launch directory removed: an attempt waiting for it
+    // then reads the recorded ending, and never finds the directory (the single-start claim) gone
+    // with nothing recorded, which would start the command a second time.
+    lock = new FollowLock(deps.databaseUrl, proc.id);
+    const ending = await follow({ deps, input, ssh, proc, lock, fresh, redact: redactor(secrets) });
+    if (ending.kind === 'decided') return ending.result;
     if (ending.kind === 'missing') {
       // The host refused to create the launch directory (home not writable); the command never started.
       await recordEnding(em(), proc.id, { outcome: 'superseded', exitCode: null });
@@ -141,20 +147,32 @@ async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise
     await note(result.status === 'succeeded' ? 'info' : 'error', result.error ?? 'exit code 0', { exitCode: code });
     return result;
   } finally {
+    await lock?.release();
     ssh.dispose();
   }
 }
 
-type FollowEnding = Ending | { kind: 'interrupted'; code: number | null } | { kind: 'timedOut'; code: number | null };
+type FollowEnding =
+  | Ending
+  | { kind: 'interrupted'; code: number | null }
+  | { kind: 'timedOut'; code: number | null }
+  /** Recorded by the attempt this one waited behind. */
+  | { kind: 'decided'; result: SshHostResult };
 
 /** Streams the launch's output into the event store until it ends; reattaches when the stream breaks but the command runs on. */
-async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeSSH; proc: RunProcess; fresh: boolean; redact: (l: string) => string }): Promise<FollowEnding> {
-  const { deps, input, ssh, proc, redact } = args;
+async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeSSH; proc: RunProcess; lock: FollowLock; fresh: boolean; redact: (l: string) => string }): Promise<FollowEnding> {
+  const { deps, input, ssh, proc, lock, redact } = args;
   const ctx = Context.current();
   const attempt = ctx.info.attempt;
   const name = input.host.name;
-  const lock = new FollowLock(deps.databaseUrl, proc.id);
   const waited = await takeOver(lock, ctx, { step: input.step, launch: proc.id });
+  if (waited) {
+    const now = await launchById(deps.em.fork(), proc.id);
+    if (now?.outcome) {
+      await ssh.execCommand(cleanup(proc.id)).catch(() => undefined);
+      return { kind: 'decided', result: resultOf(name, now.outcome, now.exitCode ?? null) };
+    }
+  }
   // Whoever held the launch before stored up to somewhere: resume from there.
   const offsets = args.fresh && !waited ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(deps.em.fork(), input.runId, proc.id);
 
@@ -284,7 +302,6 @@ async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeS
   } finally {
     clearInterval(watch);
     ctx.cancellationSignal.removeEventListener('abort', onAbort);
-    await lock.release();
   }
 }
 

@@ -10,7 +10,7 @@ import { storedOutput } from '../../db/repositories/run-events.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
 import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/repositories/terraform-states.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
-import type { Ending } from '../process/command.ts';
+import { recordedEnding, type Ending } from '../process/command.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
 import { discardPlans, loadPlan, type SavedPlan } from './plans.ts';
 import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
@@ -42,13 +42,6 @@ function processOnHost(hostId: string) {
   });
 }
 
-function endingOf(row: RunProcess): Ending {
-  if (row.outcome === 'exited' && row.exitCode !== null && row.exitCode !== undefined) {
-    return { kind: 'exited', code: row.exitCode, interrupted: false, proc: row, stderrTail: [] };
-  }
-  return { kind: row.outcome === 'killed' ? 'killed' : 'lost', proc: row, stderrTail: [] };
-}
-
 /**
  * Applies a saved plan at most once. A launch of the apply is recorded before it starts; every later
  * attempt, on any worker, first finds out what that launch did — following it while it runs on this
@@ -76,9 +69,11 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
     } else if (!last.outcome) {
       session = await openSession(deps, input);
       ending = await deps.runner.attach(last, session.spec('apply', args, true));
+      // The attempt this one waited behind proved that launch changed nothing and launched again.
+      if (ending.proc.outcome === 'superseded') continue;
     } else {
       // Judged before by an attempt that failed afterwards (a database outage): judge again.
-      ending = endingOf(last);
+      ending = recordedEnding(last);
       if (last.hostId === deps.hostId) session = await openSession(deps, input);
     }
 

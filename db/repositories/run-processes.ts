@@ -12,6 +12,10 @@ export async function latestLaunch(em: EntityManager, runId: string, step: strin
   return em.findOne(RunProcessSchema, { run: runId, step, command }, { orderBy: { launch: 'desc' } });
 }
 
+export async function launchById(em: EntityManager, id: string): Promise<RunProcess | null> {
+  return em.findOne(RunProcessSchema, { id });
+}
+
 export async function recordLaunch(
   em: EntityManager,
   input: { id: string; runId: string; step: string; command: string; launch: number; sideEffects: boolean; hostId: string; dir: string },

@@ -69,3 +69,30 @@ it('a second attempt following the same launch waits for the first to let go, th
   expect(stored.map((l) => l.message)).toEqual(['$ emit', ...Array.from({ length: LINES }, (_, i) => `line-${i + 1}`)]);
   expect(new Set(stored.map((l) => l.attempt))).toEqual(new Set([1, 2]));
 }, 60_000);
+
+it('a waiting attempt takes the ending the first one recorded, even once the launch\'s files are gone', async () => {
+  const runner = createProcessRunner({ em: ctx.db.em, databaseUrl: ctx.config.DATABASE_URL, events: ctx.events, logger: ctx.logger, hostId: 'h-lock', graceMs: 1_000 });
+  const runId = await createRunRow(ctx.db.em);
+  const stepDir = mkdtempSync(path.join(dir, 'step-'));
+  const spec: CommandSpec = {
+    runId, step: 'play', command: 'play', sideEffects: true,
+    bin: 'sh', args: ['-c', `echo started; while [ ! -e ${go(3)} ]; do sleep 0.05; done; echo done`],
+    env: { PATH: process.env.PATH! },
+    cwd: dir, stepDir, sandbox: null, header: '$ play', secrets: [],
+  };
+  const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const firstDone = first.run(() => runner.start(spec, 1));
+  await until('the launch to be recorded', async () => (await runner.latest(spec)) ?? undefined, 30_000, 20);
+  const proc = (await runner.latest(spec))!;
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const secondWaits = once(second, 'heartbeat');
+  const secondDone = second.run(() => runner.attach(proc, spec));
+  await secondWaits;
+
+  // The play ends while the second waits; the first records it, and its caller removes the step's files (as a finished play's does).
+  writeFileSync(go(3), '');
+  expect(await firstDone).toMatchObject({ kind: 'exited', code: 0 });
+  rmSync(stepDir, { recursive: true, force: true });
+  expect(await secondDone).toMatchObject({ kind: 'exited', code: 0 });
+  expect((await runner.latest(spec))?.outcome).toBe('exited');
+}, 60_000);

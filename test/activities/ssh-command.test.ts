@@ -198,6 +198,30 @@ describe('sshCommandHost', () => {
     expect(existsSync(leftover)).toBe(false);
   });
 
+  it('an attempt that waited behind a live one takes its recorded ending: the command never starts again', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web1);
+    const effects = path.join(scratch, `effects-${runId}`);
+    const gate = path.join(scratch, `gate-${runId}`);
+    const command = `echo ran >> ${effects}; echo line-1; while [ ! -f ${gate} ]; do sleep 0.05; done; echo line-2`;
+    const input = { runId, teamId, host: hostOf(web1, 'web1', id), command, timeoutSeconds: 600, step: 'host-web1' };
+    const first = call(mockEnv(1), input);
+    await until('the first line', async () => (linesOf(await eventsOf(runId), 'web1').length === 1 ? true : undefined), 20_000);
+    // As when Temporal replaced an attempt that missed a heartbeat but lives on: the replacement waits for the follow lock.
+    const replacement = mockEnv(2);
+    const waiting = new Promise<void>((resolve) => replacement.on('heartbeat', (d: { launch?: string }) => d?.launch && resolve()));
+    const second = call(replacement, input);
+    await waiting;
+    // The command ends while the replacement waits; the first attempt records it and removes the launch's directory.
+    execFileSync('touch', [gate]);
+    expect(await first).toEqual({ host: 'web1', status: 'succeeded', exitCode: 0 });
+    expect(await second).toEqual({ host: 'web1', status: 'succeeded', exitCode: 0 });
+    expect(readFileSync(effects, 'utf8')).toBe('ran\n');
+    expect(linesOf(await eventsOf(runId), 'web1')).toEqual(['line-1', 'line-2']);
+    const rows = await ctx.db.em.getConnection().execute<{ outcome: string }[]>('select outcome from run_processes where run_id = ?', [runId]);
+    expect(rows).toEqual([{ outcome: 'exited' }]);
+  });
+
   it('never stores the private key or its passphrase', async () => {
     const runs = `{${runIds.join(',')}}`;
     const count = async (needle: string) =>
