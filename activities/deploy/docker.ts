@@ -254,22 +254,28 @@ async function removeIfPresent(docker: Docker, name: string) {
  * Puts the recorded previous version back after a switch (verification failed, or the run was
  * cancelled): `<name>--previous` is started and waits for its health check before it takes the name
  * again; the new one is removed. Before a switch there is nothing to undo (rolloutDocker cleaned up).
+ * Repeated after a worker died at any point, it finishes what is left: the new version is renamed
+ * `<name>--failed-<run>` before the previous one takes the name and is removed only after that, so a
+ * retry that finds it knows this rollback switched, and never leaves it running.
  */
 export async function rollbackDocker(docker: Docker, t: DockerTarget, runId: string, point: DockerRollback, beat: Beat, signal: AbortSignal, pollMs = DOCKER_POLL_MS) {
   const n = names(t, runId);
   await docker.getContainer(n.candidate).remove({ force: true }).catch(() => undefined);
   const current = await inspectOrNull(docker, n.live);
-  if (current && current.Config.Labels?.[RUN_LABEL] !== runId) return { image: current.Config.Image, changed: false };
+  if (current && current.Config.Labels?.[RUN_LABEL] !== runId) {
+    // Either nothing was switched, or an earlier attempt put the previous version back and died before removing the new one.
+    const switched = await inspectOrNull(docker, n.failed);
+    if (switched) await removeIfPresent(docker, n.failed);
+    return { image: current.Config.Image, changed: switched !== null };
+  }
   const previous = await inspectOrNull(docker, n.previous);
   if (!previous) throw deployFailure(`cannot roll back: ${n.previous} (${point.image}) is gone from the Docker host`);
   if (!previous.State.Running) await docker.getContainer(n.previous).start();
   const port = point.port ?? portOf(t, previous) ?? t.ports.slots[0];
   beat(`rolling back to ${point.image}`);
   await waitHealthy(docker, { ...t, image: point.image }, n.previous, port, beat, signal, pollMs);
-  if (current) {
-    await docker.getContainer(n.live).rename({ name: n.failed });
-    await docker.getContainer(n.failed).remove({ force: true });
-  }
+  if (current) await docker.getContainer(n.live).rename({ name: n.failed });
   await docker.getContainer(n.previous).rename({ name: n.live });
+  await removeIfPresent(docker, n.failed);
   return { image: point.image, changed: true };
 }

@@ -109,6 +109,26 @@ describeWithPodman('deploy to a Docker host', () => {
     expect((await docker.getContainer(s.name).inspect()).Id).toBe(previous.Id);
   });
 
+  it('a rollback repeated after a worker died mid-switch finishes it: the new version never keeps running', async () => {
+    const running = async (name: string) => (await docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } })).map((c) => c.State);
+    for (const diedAfter of ['renaming the new version aside', 'putting the previous version back']) {
+      const s = await setup('v2');
+      const plan = await call(activities.deployPlan, s);
+      await call(activities.deployRollout, { ...s, plan });
+      // What the Docker host shows when the first attempt's worker was killed at that point of the switch.
+      const failed = `${s.name}--failed-${s.runId.slice(0, 8)}`;
+      await docker.getContainer(`${s.name}--previous`).start();
+      await until200(`http://127.0.0.1:${s.slots[0]}/`);
+      await docker.getContainer(s.name).rename({ name: failed });
+      if (diedAfter === 'putting the previous version back') await docker.getContainer(`${s.name}--previous`).rename({ name: s.name });
+
+      expect(await call(activities.deployRollback, { ...s, plan })).toEqual({ live: { [s.name]: `${TEST_IMAGE}:v1` }, changed: true });
+      expect(await body(s.slots[0])).toBe('v1');
+      expect(await running(failed)).toEqual([]);
+      await expect(fetch(`http://127.0.0.1:${s.slots[1]}/`)).rejects.toThrow();
+    }
+  });
+
   it('leaves the old container serving throughout when the new one never becomes healthy', async () => {
     const s = await setup('sick', { timeoutSeconds: 2 });
     const plan = await call(activities.deployPlan, s);
