@@ -40,6 +40,13 @@ export type SessionService = {
    * the record is PostgreSQL, which sockets re-check on their own while this channel is down.
    */
   announce: (families: string[]) => Promise<void>;
+  /**
+   * These users' access changed (membership, role, admin flag, second factor, disabled): every API
+   * process drops their cached principals, and their open WebSockets read theirs again, so a member
+   * removed from a team stops receiving its runs and alerts at once. Best effort like `announce`: the
+   * sockets also re-read every principal on their own while this channel is down.
+   */
+  accessChanged: (userIds: string[]) => Promise<void>;
 };
 
 // The token is opaque random bytes; only its SHA-256 is stored, so a database leak yields nothing usable.
@@ -68,14 +75,24 @@ export function createSessionService(opts: {
     return { accessToken: access.token, refreshToken, expiresIn, family, userId };
   }
 
+  async function publish(message: { families: string[] } | { users: string[] }): Promise<void> {
+    try {
+      await opts.redis.publish(opts.keys.revocationsChannel, JSON.stringify(message));
+    } catch (err) {
+      opts.logger.warn({ err }, 'announcing a session or access change failed; open sockets find out from PostgreSQL');
+    }
+  }
+
   async function announce(families: string[]): Promise<void> {
     if (families.length === 0) return;
     await opts.cache?.invalidate(families.map(cacheTags.session));
-    try {
-      await opts.redis.publish(opts.keys.revocationsChannel, JSON.stringify({ families }));
-    } catch (err) {
-      opts.logger.warn({ err, families: families.length }, 'announcing ended sessions failed; open sockets find out from PostgreSQL');
-    }
+    await publish({ families });
+  }
+
+  async function accessChanged(userIds: string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await opts.cache?.invalidate(userIds.map(cacheTags.user));
+    await publish({ users: userIds });
   }
 
   /** One transaction under the family's lock; the outcome is returned, not thrown, so a revocation commits. */
@@ -108,6 +125,7 @@ export function createSessionService(opts: {
 
   return {
     announce,
+    accessChanged,
     isLive: (em, family) => isRefreshFamilyLive(em, family),
     async start(em, userId, client) {
       const family = crypto.randomUUID();

@@ -137,7 +137,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const body = putMemberRequestSchema.parse(ctx.request.body ?? {});
     const user = await addableUser(ctx.state.em, memberLookups, ctx.state.principal, body.userId ? { id: body.userId } : { email: body.email! });
     const { member, previousRole } = await setMemberRole(ctx.state.em, caller(ctx), team, user, body.role);
-    await deps.cache.invalidate([cacheTags.user(user.id)]);
+    await deps.sessions.accessChanged([user.id]);
     ctx.status = previousRole ? 200 : 201;
     ctx.body = member;
   });
@@ -146,7 +146,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const { slug, userId } = memberPathSchema.parse(ctx.params);
     const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'team:manage');
     await removeMember(ctx.state.em, caller(ctx), team, userId);
-    await deps.cache.invalidate([cacheTags.user(userId)]);
+    await deps.sessions.accessChanged([userId]);
     ctx.status = 204;
   });
 
@@ -186,7 +186,7 @@ export function adminRoutes(deps: AppDeps): AppRouter {
     const body = updateUserRequestSchema.parse(ctx.request.body ?? {});
     ctx.body = await updateUser(ctx.state.em, deps.sessions, caller(ctx), id, body);
     // Disabled, made or unmade admin, renamed: every process reads the principal again.
-    await deps.cache.invalidate([cacheTags.user(id)]);
+    await deps.sessions.accessChanged([id]);
   });
 
   return router;

@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import { disableMfaRequestSchema, totpCodeRequestSchema } from '../../contracts/identity.ts';
-import { cacheTags } from '../../core/cache/tags.ts';
 import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { mfaSecretContext } from '../../core/mfa-check.ts';
 import { matchRecoveryCode, newRecoveryCodes, newTotpEnrolment, totpStep } from '../../core/mfa.ts';
@@ -56,7 +55,7 @@ export function mfaRoutes(deps: AppDeps): AppRouter {
       return recovery.codes;
     });
     // Teams requiring MFA let the user act from their next request on.
-    await deps.cache.invalidate([cacheTags.user(principal.id)]);
+    await deps.sessions.accessChanged([principal.id]);
     ctx.body = { recoveryCodes: codes };
   });
 
@@ -73,7 +72,7 @@ export function mfaRoutes(deps: AppDeps): AppRouter {
       await deleteMfa(tx, principal.id);
       recordAudit(tx, { actor: principal, action: 'mfa.remove', resourceType: 'user', resourceId: principal.id, ip: ctx.ip });
     });
-    await deps.cache.invalidate([cacheTags.user(principal.id)]);
+    await deps.sessions.accessChanged([principal.id]);
     ctx.status = 204;
   });
 

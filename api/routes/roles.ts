@@ -12,7 +12,6 @@ import {
 } from '../../contracts/identity.ts';
 import { ROLES, ROLE_PERMISSIONS } from '../../contracts/permissions.ts';
 import type { Principal } from '../../core/access.ts';
-import { cacheTags } from '../../core/cache/tags.ts';
 import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { CustomRoleSchema } from '../../db/entities/index.ts';
 import { actingUser } from '../../db/repositories/access.ts';
@@ -47,7 +46,7 @@ export function roleRoutes(deps: AppDeps): AppRouter {
       if (err instanceof UniqueConstraintViolationException) throw new ConflictError('a role with this name already exists', { errors: [{ field, message: 'already taken' }] });
       throw err;
     }
-    await deps.cache.invalidate(users.map(cacheTags.user));
+    await deps.sessions.accessChanged(users);
   }
 
   router.get('/permissions', ...signedIn, (ctx) => {

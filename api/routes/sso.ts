@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import coBody from 'co-body';
 import { z } from 'zod';
-import { cacheTags } from '../../core/cache/tags.ts';
 import { DomainError, InputError } from '../../core/errors.ts';
 import { ProviderConfigError } from '../../core/sso/errors.ts';
 import { createFlowStore } from '../../core/sso/flow-state.ts';
@@ -54,7 +53,7 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     const { session, body } = await completeSignIn(em, deps.sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: `sso:${provider.slug}` });
     await recordSsoSession(deps, em, { family: session.family, identityId, upstream, maxSessionHours: (provider.settings as unknown as CommonSettings).maxSessionHours });
     // Memberships may have changed: the principal cached for this user in any process is stale.
-    await deps.cache.invalidate([cacheTags.user(user.id)]);
+    await deps.sessions.accessChanged([user.id]);
     return body;
   }
 

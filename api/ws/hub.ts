@@ -58,6 +58,9 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
     (ended) => {
       for (const session of sessions.values()) if (ended.has(session.family)) session.revoked();
     },
+    (users) => {
+      for (const session of sessions.values()) if (users === 'all' || users.has(session.principal.id)) void session.recheck();
+    },
   );
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -75,7 +78,7 @@ export function attachWebSocketHub(server: http.Server, deps: AppDeps): WebSocke
         if (!outcome.ok) return rejectUpgrade(socket, outcome.status, outcome.message);
         wss.handleUpgrade(req, socket, head, (ws) => {
           metrics.wsConnections.inc();
-          sessions.set(ws, new Session(ws, socket, outcome.principal, sessionDeps));
+          sessions.set(ws, new Session(ws, socket, outcome.principal, outcome.reload, sessionDeps));
           // A revocation announced between the token check and now reached no socket: look once more.
           void revocations.check([outcome.principal.family]);
           ws.on('error', (err) => logger.debug({ err }, 'ws socket error'));

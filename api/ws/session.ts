@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import { WS_CLOSE, wsClientMessageSchema, type WsServerMessage, type WsTopic } from '../../contracts/events.ts';
 import { can, type Principal } from '../../core/access.ts';
+import { AuthenticationError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
@@ -27,11 +28,12 @@ const MAX_QUEUED_MESSAGES = 100;
 const SLOW_CLOSE_GRACE_MS = 5_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Watch = { sub: RunSubscription; unwatch?: () => void };
+type Watch = { sub: RunSubscription; teamId: string; unwatch?: () => void };
 
 /** One authenticated socket: its run subscriptions, its topic memberships (`runs`, `alerts`), and its send budget. */
 export class Session {
-  readonly principal: Principal;
+  /** Replaced when the user's access changes (recheck): what it no longer allows stops at once. */
+  private current: Principal;
   /** The login session the socket's token belongs to; revoking it closes the socket. */
   readonly family: string;
   alive = true;
@@ -48,12 +50,14 @@ export class Session {
   private inbox: Promise<void> = Promise.resolve();
   private corked = false;
   private queued = 0;
+  private readonly reload: () => Promise<Principal>;
 
-  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { exp: number; family: string }, deps: SessionDeps) {
+  constructor(ws: WebSocket, socket: Duplex, principal: Principal & { exp: number; family: string }, reload: () => Promise<Principal>, deps: SessionDeps) {
     this.ws = ws;
     this.family = principal.family;
     this.socket = socket;
-    this.principal = principal;
+    this.current = principal;
+    this.reload = reload;
     this.deps = deps;
     this.member = { principal, sendRaw: (json) => void this.send(json, false) };
     const expiresIn = Math.min(principal.exp * 1000 - Date.now(), 2 ** 31 - 1);
@@ -113,6 +117,35 @@ export class Session {
   /** The socket's session was revoked (logout, refresh-token reuse, user disabled, password changed). */
   revoked(): void {
     this.end(WS_CLOSE.tokenRevoked, 'session revoked', 'token_revoked');
+  }
+
+  get principal(): Principal {
+    return this.current;
+  }
+
+  /**
+   * The user's access changed, or may have (a membership, role or admin flag; the hub's sweep): reads
+   * the principal again, as the next HTTP request would. A refused one ends the socket; runs of teams
+   * no longer readable are unsubscribed, and the topics filter by the new principal from now on.
+   */
+  async recheck(): Promise<void> {
+    if (this.disposed) return;
+    let next: Principal;
+    try {
+      next = await this.reload();
+    } catch (err) {
+      if (err instanceof AuthenticationError) return this.revoked();
+      this.deps.logger.warn({ err }, 'ws: reading a changed principal failed; the next sweep tries again');
+      return;
+    }
+    if (this.disposed) return;
+    this.current = next;
+    this.member.principal = next;
+    for (const [runId, watch] of [...this.watches]) {
+      if (can(next, watch.teamId, 'runs:read')) continue;
+      this.unsubscribe(runId);
+      this.reply({ op: 'error', runId, message: 'run not found' });
+    }
   }
 
   /** Called by the hub's ping timer: a peer that did not answer the previous ping is gone. */
@@ -207,7 +240,7 @@ export class Session {
         this.reply({ op: 'error', runId, message: 'subscription failed; subscribe again with after=<last seq>', retry: true });
       },
     });
-    const watch: Watch = { sub };
+    const watch: Watch = { sub, teamId };
     this.watches.set(runId, watch);
     // Live listener first, then the replay: whatever is XADDed meanwhile is held and deduped by seq.
     let unwatch: () => void;

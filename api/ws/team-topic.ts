@@ -4,6 +4,7 @@ import { permissionsAllow } from '../../contracts/permissions.ts';
 import type { Principal } from '../../core/access.ts';
 import type { Logger } from '../../core/logger.ts';
 
+/** `principal` is read at every announcement: a socket whose access changed sees the change at once. */
 export type TopicMember = { principal: Principal; sendRaw: (json: string) => void };
 
 /** Runs and alerts are announced with their team's slug; the caller sees them when they may read that team. */

@@ -9,7 +9,8 @@ export const WS_PROTOCOL = 'opssight.v1';
 const BEARER_PREFIX = 'bearer.';
 
 export type UpgradeOutcome =
-  | { ok: true; principal: AuthenticatedPrincipal }
+  /** `reload` reads the token's principal again (its user's access changed), as a request with it would. */
+  | { ok: true; principal: AuthenticatedPrincipal; reload: () => Promise<AuthenticatedPrincipal> }
   | { ok: false; status: number; message: string };
 
 /**
@@ -43,7 +44,8 @@ export async function authorizeUpgrade(req: http.IncomingMessage, url: URL, deps
   const token = tokenFromUpgrade(req, url, deps.config.WS_QUERY_TOKEN);
   if (!token) return { ok: false, status: 401, message: 'access token required (as the subprotocol bearer.<token>)' };
   try {
-    return { ok: true, principal: await principalFromToken(deps, () => deps.db.em.fork(), token) };
+    const reload = () => principalFromToken(deps, () => deps.db.em.fork(), token);
+    return { ok: true, principal: await reload(), reload };
   } catch (err) {
     if (err instanceof DomainError && err.status === 401) return { ok: false, status: 401, message: err.message };
     throw err;

@@ -1,7 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SsoSessionSchema, type UserIdentity } from '../../db/entities/index.ts';
-import type { AppCache } from '../cache/cache.ts';
-import { cacheTags } from '../cache/tags.ts';
 import { AuthenticationError, DomainError, NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Session, SessionService } from '../refresh-tokens.ts';
@@ -13,7 +11,7 @@ import { recheckOidc } from './oidc.ts';
 import { applyMappings, assertMayEnter, mappedRoles } from './provision.ts';
 import { loadProvider, type LoadedProvider } from './store.ts';
 
-export type SsoDeps = { keyring: Keyring; sessions: SessionService; cache: Pick<AppCache, 'invalidate'>; logger: Logger };
+export type SsoDeps = { keyring: Keyring; sessions: SessionService; logger: Logger };
 
 const upstreamContext = (family: string) => `sso-session:${family}`;
 
@@ -84,7 +82,7 @@ export async function recheckSsoSession(deps: SsoDeps, em: EntityManager, sessio
         fresh.keyId = sealed.keyId;
       }
     });
-    await deps.cache.invalidate([cacheTags.user(session.userId)]);
+    await deps.sessions.accessChanged([session.userId]);
     // After the memberships followed the groups: someone who left them all keeps no team role either.
     assertMayEnter(provider, answer.groups);
   } catch (err) {

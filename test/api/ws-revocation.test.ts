@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findRun } from '../../db/repositories/runs.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createRunRow } from '../fixtures/runs.ts';
-import { createUser, PASSWORD } from '../fixtures/users.ts';
+import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { connectWs } from '../fixtures/ws.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -80,5 +80,49 @@ describe('ending a session closes its sockets in every API process within a seco
     const { token, ws } = await watcher();
     await closedWithin(ws, () => client(a, token).post('/api/v1/auth/logout'));
     await expect(connectWs(b.wsUrl, token)).rejects.toThrow(/401/);
+  });
+});
+
+describe('a change of access reaches open sockets in every API process at once', () => {
+  it('a member removed from a team stops receiving its runs and run list, and cannot subscribe again', async () => {
+    const runId = await createRunRow(a.deps.db.em);
+    const teamRef = (await findRun(a.deps.db.em.fork(), runId))!.team as unknown as { id: string };
+    const [row] = await a.deps.db.em.getConnection().execute<{ slug: string }[]>('select slug from teams where id = ?', [teamRef.id]);
+    const slug = row!.slug;
+    const other = await createTeam(a.deps.db.em);
+    const removed = await createUser(a.deps.db.em, { teams: [teamRef, other], role: 'viewer' });
+    const stays = await createUser(a.deps.db.em, { teams: [teamRef], role: 'viewer' });
+    const socketOf = async (email: string) => {
+      const session = (await client(a).post('/api/v1/auth/login', { email, password: PASSWORD })).body as { accessToken: string };
+      const ws = await connectWs(b.wsUrl, session.accessToken);
+      ws.send({ op: 'subscribe', runId, after: 0 });
+      ws.send({ op: 'subscribe', topic: 'runs' });
+      await ws.waitFor(() => (ws.messages.filter((m) => m.op === 'subscribed').length === 2 ? true : undefined), 'subscribed');
+      return ws;
+    };
+    const [gone, kept] = [await socketOf(removed.email), await socketOf(stays.email)];
+
+    const res = await client(a, admin).del(`/api/v1/teams/${slug}/members/${removed.id}`);
+    expect(res.status).toBe(204);
+    const answeredAt = Date.now();
+    await gone.waitFor(() => gone.messages.find((m) => m.op === 'error' && m.runId === runId), 'the run subscription to end');
+    expect(Date.now() - answeredAt).toBeLessThan(1_000);
+
+    const announce = (id: string, team: string) =>
+      a.deps.redis.publish(a.deps.keys.runsChannel, JSON.stringify({ op: 'run', run: { id, status: 'running', kind: 'terraform', team, target: 'ws', step: null } }));
+    const seen = gone.messages.length;
+    await a.deps.events.append(runId, [{ type: 'log', level: 'info', stream: 'stdout', message: 'after the removal', attempt: 1 }]);
+    await announce(runId, slug);
+    // The same channel, in order: once the other team's announcement is here, the first one was not sent.
+    await announce('r-other', other.slug);
+    await gone.waitFor(() => gone.messages.find((m) => m.op === 'run' && m.run.id === 'r-other'), 'the other team\'s announcement');
+    await kept.waitFor(() => kept.messages.find((m) => m.op === 'run' && m.run.id === runId), 'the announcement, to the member who stays');
+    await kept.waitForEvent(runId, (e) => e.message === 'after the removal', 'the event, to the member who stays');
+    expect(gone.messages.slice(seen).map((m) => (m.op === 'run' ? m.run.id : m.op))).toEqual(['r-other']);
+
+    gone.send({ op: 'subscribe', runId, after: 0 });
+    await gone.waitFor(() => (gone.messages.filter((m) => m.op === 'error' && m.runId === runId).length === 2 ? true : undefined), 'the refusal');
+    expect(gone.messages.filter((m) => m.op === 'subscribed' && 'runId' in m && m.runId === runId)).toHaveLength(1);
+    await Promise.all([gone.close(), kept.close()]);
   });
 });
