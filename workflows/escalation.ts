@@ -71,7 +71,10 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
     if (!jobs.length) return held.length ? flush() : undefined;
     const entries = held;
     held = [];
-    jobs.forEach((job, n) => send(job, n === 0 ? entries : []));
+    // A new cycle's reopen goes with every send of the task, not with the first alone: each send pages
+    // only a firing alert, and reads it after writing what it carries (the entry is written once, by key).
+    const reopening = entries.filter((e) => e.reopen);
+    jobs.forEach((job, n) => send(job, n === 0 ? entries : reopening));
     return undefined;
   };
   const later = () => {

@@ -73,10 +73,15 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
     const { info } = Context.current();
     const key = `${info.workflowExecution?.runId ?? info.activityType}:${info.activityId}`;
     const keyed = entries.map((e, n) => ({ at: e.at, type: e.type, message: e.message, data: e.data ?? null, key: e.key ?? `${key}.${n}` }));
-    const named = await appendTimelineEntries(deps.em.fork(), alertId, keyed, entries.some((e) => e.reopen));
+    const named = await appendTimelineEntries(deps.em.fork(), alertId, keyed, entries.find((e) => e.reopen)?.at ?? null);
     if (!named) return;
     const alert = viewOf(named);
-    for (const e of entries) await publishAlert(deps, { change: e.reopen ? 'reopened' : 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
+    // Live views hear of each entry once, from whichever activity wrote it.
+    const written = new Set(named.written);
+    for (const [n, e] of entries.entries()) {
+      if (!written.has(keyed[n]!.key)) continue;
+      await publishAlert(deps, { change: e.reopen ? 'reopened' : 'timeline', alert, timeline: { at: e.at, type: e.type, message: e.message, data: e.data ?? null } });
+    }
   }
 
   /** One delivery attempt on record, announced to live views with the alert as loaded for it. */

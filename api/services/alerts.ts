@@ -81,12 +81,14 @@ export async function decide(deps: Deps, em: EntityManager, alertId: string, act
     const a = await tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!a) throw new NotFoundError('alert not found');
     if (a.status === 'resolved') throw new ConflictError('the alert is already resolved', { alertStatus: a.status });
-    if (action === 'ack' && a.status === 'acknowledged') return a;
-    changed = true;
+    // An ack of an acknowledged alert changes nothing here, but is on record: it may have raced the ack
+    // timeout, and the escalation, which takes it, must not find the alert reopened under it.
+    const again = action === 'ack' && a.status === 'acknowledged';
+    changed = !again;
     const now = new Date();
-    if (action === 'ack') Object.assign(a, { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by });
-    else Object.assign(a, { status: 'resolved', resolvedAt: now, resolvedBy: by });
-    appendAlertEvent(tx, a.id, { at: now, type: action === 'ack' ? 'ack' : 'resolve', message: `${action === 'ack' ? 'acknowledged' : 'resolved'} by ${by}${who.note ? `: ${who.note}` : ''}`, data: { by, via: who.via } });
+    if (!again) Object.assign(a, action === 'ack' ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by } : { status: 'resolved', resolvedAt: now, resolvedBy: by });
+    const verb = again ? 'acknowledged again' : action === 'ack' ? 'acknowledged' : 'resolved';
+    appendAlertEvent(tx, a.id, { at: now, type: action === 'ack' ? 'ack' : 'resolve', message: `${verb} by ${by}${who.note ? `: ${who.note}` : ''}`, data: { by, via: who.via } });
     recordAudit(tx, { actor: who.actor, action: `alert.${action}`, resourceType: 'alert', resourceId: a.id, teamId: (a.team as unknown as { id: string }).id, ip: who.ip ?? null, data: { by, via: who.via, ...(who.note ? { note: who.note } : {}), ...who.data } });
     return a;
   });

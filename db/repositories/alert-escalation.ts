@@ -33,11 +33,12 @@ export async function alertForNotification(em: EntityManager, alertId: string, s
 }
 
 /**
- * Appends timeline entries, each keyed so that writing them again adds nothing, and (`reopen`) turns
- * an acknowledged alert firing again, only when the entries are new. Returns the alert as committed;
- * null when it does not exist.
+ * Appends timeline entries, each keyed so that writing them again adds nothing. `reopenAt` (an ack
+ * timeout's instant) turns an acknowledged alert firing again, when its entries are new and nobody
+ * acknowledged it at or after that instant (an ack the escalation took after its timeout stands).
+ * Returns the alert as committed, and the keys this call wrote; null when the alert does not exist.
  */
-export async function appendTimelineEntries(em: EntityManager, alertId: string, entries: KeyedTimelineEntry[], reopen: boolean): Promise<NamedAlert | null> {
+export async function appendTimelineEntries(em: EntityManager, alertId: string, entries: KeyedTimelineEntry[], reopenAt: string | null): Promise<(NamedAlert & { written: string[] }) | null> {
   const rows = await em.getConnection().execute<Record<string, unknown>[]>(
     `with entry as (
        select * from jsonb_to_recordset(?::jsonb) as e (at timestamptz, type text, message text, data jsonb, key text)
@@ -45,19 +46,20 @@ export async function appendTimelineEntries(em: EntityManager, alertId: string, 
        insert into alert_events (alert_id, at, type, message, data, key)
        select a.id, e.at, e.type, e.message, e.data, e.key from entry e join alerts a on a.id = ?
        on conflict (alert_id, key) where key is not null do nothing
-       returning 1
+       returning key
      ), reopened as (
        update alerts set status = 'firing', acknowledged_at = null, acknowledged_by = null
-       where id = ? and ?::boolean and status = 'acknowledged' and exists (select 1 from written)
+       where id = ? and ?::timestamptz is not null and status = 'acknowledged' and exists (select 1 from written)
+         and not exists (select 1 from alert_events x where x.alert_id = alerts.id and x.type = 'ack' and x.at >= ?::timestamptz)
        returning *
      ), c as (
        select * from reopened union all select * from alerts where id = ? and not exists (select 1 from reopened)
      )
-     select ${NAMED} from c ${NAMES}`,
-    [JSON.stringify(entries), alertId, alertId, reopen, alertId],
+     select ${NAMED}, (select coalesce(array_agg(key), '{}') from written) as written from c ${NAMES}`,
+    [JSON.stringify(entries), alertId, alertId, reopenAt, reopenAt, alertId],
     'all',
   );
-  return rows[0] ? namedAlertOf(em, rows[0]) : null;
+  return rows[0] ? { ...namedAlertOf(em, rows[0]), written: rows[0].written as string[] } : null;
 }
 
 export type AttemptRecord = {

@@ -157,6 +157,20 @@ describe('alerts', () => {
     await admin.post(`/api/v1/alerts/${reopened.body.alerts[0].id}/resolve`);
   });
 
+  it('an ack timeout escalates again from the first step: every target of it is paged again, the alert firing', async () => {
+    const bob = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+    const { send } = await sourceWithPolicy([{ type: 'notify_users', users: [alice.id, bob.id], via: ids.smtp }, { type: 'wait', seconds: 600 }], { ackTimeoutSeconds: 1 });
+    const id = (await send('/api/v1/alerts', { dedupKey: `disk-${crypto.randomUUID()}`, summary: 'disk full' })).body.alerts[0].id as string;
+    const to = (address: string) => mailsFor(id).filter((m) => m.raw.includes(address)).length;
+    await until('both emails', async () => (to(alice.email) === 1 && to(bob.email) === 1 ? true : undefined), 20_000);
+    expect((await admin.post(`/api/v1/alerts/${id}/ack`)).status).toBe(200);
+    await until('both emails of the second cycle', async () => (to(alice.email) === 2 && to(bob.email) === 2 ? true : undefined), 20_000);
+    const after = await detail(id);
+    expect(after.status).toBe('firing');
+    expect((after.notifications as { status: string }[]).map((n) => n.status)).toEqual(['sent', 'sent', 'sent', 'sent']);
+    await admin.post(`/api/v1/alerts/${id}/resolve`);
+  });
+
   it('an emailed acknowledgement link works once; a tampered one is refused', async () => {
     const { send } = await sourceWithPolicy([{ type: 'notify_users', users: [alice.id], via: ids.smtp }, { type: 'wait', seconds: 30 }]);
     const id = (await send('/api/v1/alerts', { dedupKey: `link-${crypto.randomUUID()}`, summary: 'link test' })).body.alerts[0].id as string;

@@ -151,6 +151,23 @@ describe('escalation starts queued with the alert row', () => {
     expect((after.timeline as { type: string }[]).filter((e) => e.type === 'ack.timeout')).toHaveLength(1);
   });
 
+  it('an ack that reaches the escalation after its ack timeout stands: the timeout, written later, does not reopen the alert', async () => {
+    const id = await lostStart(0);
+    await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: null });
+    expect((await s.admin.post(`/api/v1/alerts/${id}/ack`)).status).toBe(200);
+    // The timeout fires; before its entry is written, someone acknowledges again (the escalation takes it and stops).
+    const timedOutAt = new Date().toISOString();
+    expect((await s.admin.post(`/api/v1/alerts/${id}/ack`)).status).toBe(200);
+    const timeout = [{ type: 'ack.timeout', message: 'not resolved within 60 s of the acknowledgement: escalating again', at: timedOutAt, reopen: true }];
+    await activityEnv(id, '13', 1).run(notifyActivities().recordAlertTimelineEntries, { alertId: id, entries: timeout });
+    const after = (await s.admin.get(`/api/v1/alerts/${id}`)).body;
+    expect(after.status).toBe('acknowledged');
+    expect((after.timeline as { type: string; message: string }[]).filter((e) => e.type === 'ack').map((e) => e.message)).toEqual([
+      expect.stringMatching(/^acknowledged by /),
+      expect.stringMatching(/^acknowledged again by /),
+    ]);
+  });
+
   // Here rather than among the fault tests: this file's sweep would start another file's lost starts
   // in its own namespace (and the other way round), so every test that sweeps lives in this file.
   it('an API process killed -9 mid-storm: every alert on record pages exactly once, every answered one is on record', async () => {

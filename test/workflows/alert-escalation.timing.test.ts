@@ -167,6 +167,9 @@ describe('alertEscalation workflow', () => {
     await until('the second cycle', async () => (s.sent.filter((x) => x.key.startsWith('1.')).length >= 2 ? true : undefined), 10_000);
     expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob', '1.0.0.0@alice', '1.0.0.1@bob']);
     expect(s.timeline).toContainEqual({ type: 'ack.timeout', reopen: true });
+    // Every send of the new cycle carries the reopen (a real send pages only a firing alert, and reads it after writing what it carries).
+    const alertId = handle.workflowId.slice('alert-'.length);
+    for (const target of ['alice', 'bob']) expect(carriedBy.get(`${alertId}/${target}`)).toContainEqual(expect.objectContaining({ type: 'ack.timeout', reopen: true }));
     await handle.signal(alertChangeSignal, { type: 'resolve', by: 'bob@example.test' });
     expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 2 });
     // PagerDuty incidents follow each decision, the first acknowledge named by its cycle.
