@@ -4,7 +4,8 @@ import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { AlertDetail, AlertView } from '../../contracts/alerts/index.ts';
 import type { AlertSourceSettings } from '../../contracts/integrations/alert-source.ts';
 import { verifyAckLink } from '../../core/alerts/ack-links.ts';
-import { tellWorkflow, type AlertSource } from '../../core/alerts/ingest.ts';
+import { markDecision, tellWorkflow } from '../../core/alerts/escalation-start.ts';
+import type { AlertSource } from '../../core/alerts/ingest.ts';
 import { announceAlert, type AlertAnnouncer } from '../../core/alerts/announce.ts';
 import { toAlertView, toAttemptView } from '../../core/alerts/views.ts';
 import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts';
@@ -87,6 +88,7 @@ export async function decide(deps: Deps, em: EntityManager, alertId: string, act
     changed = !again;
     const now = new Date();
     if (!again) Object.assign(a, action === 'ack' ? { status: 'acknowledged', acknowledgedAt: now, acknowledgedBy: by } : { status: 'resolved', resolvedAt: now, resolvedBy: by });
+    markDecision(a, now);
     const verb = again ? 'acknowledged again' : action === 'ack' ? 'acknowledged' : 'resolved';
     appendAlertEvent(tx, a.id, { at: now, type: action === 'ack' ? 'ack' : 'resolve', message: `${verb} by ${by}${who.note ? `: ${who.note}` : ''}`, data: { by, via: who.via } });
     recordAudit(tx, { actor: who.actor, action: `alert.${action}`, resourceType: 'alert', resourceId: a.id, teamId: (a.team as unknown as { id: string }).id, ip: who.ip ?? null, data: { by, via: who.via, ...(who.note ? { note: who.note } : {}), ...who.data } });

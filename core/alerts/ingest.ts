@@ -1,12 +1,11 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { alertChangeSignal, escalationWorkflowId, type AlertChange, type EscalationInput } from '../../contracts/alerts/escalation.ts';
+import { alertChangeSignal, type EscalationInput } from '../../contracts/alerts/escalation.ts';
 import type { GenericAlert, IngestOutcome } from '../../contracts/alerts/index.ts';
-import { AlertSchema, type Alert } from '../../db/entities/index.ts';
 import { appendAlertEvent, lockOpenAlert, upsertFiringAlert } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { alertForAnnouncement, announceAlert, publishAlert, type AlertAnnouncer } from './announce.ts';
-import { escalationStartOptions, startEscalation, type EscalationOutbox } from './escalation-start.ts';
+import { escalationStartOptions, ignoreStarted, markDecision, startEscalation, tellWorkflow, type EscalationOutbox } from './escalation-start.ts';
 import { recordView } from './views.ts';
 
 /**
@@ -16,29 +15,6 @@ import { recordView } from './views.ts';
 type Deps = { temporal: Client; escalations?: Pick<EscalationOutbox, 'kick'> } & AlertAnnouncer;
 /** Where an alert comes from: an alert-source integration of a team (an HTTP sender, or a scan naming one). */
 export type AlertSource = { id: string; name: string; teamId: string; teamSlug: string; policyId: string | null };
-
-/**
- * Tells an alert's escalation of an ack or resolve. One whose start is still queued (the row as read
- * in the deciding transaction says so) is started with the change, so the change cannot be lost in
- * front of a start that comes after it.
- */
-export async function tellWorkflow(deps: { temporal: Client }, em: EntityManager, alert: Alert, change: AlertChange): Promise<void> {
-  if (alert.escalationQueuedAt) {
-    await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStart(alert), signal: alertChangeSignal, signalArgs: [change] });
-    await em.fork().nativeUpdate(AlertSchema, { id: alert.id }, { escalationQueuedAt: null });
-    return;
-  }
-  await deps.temporal.workflow
-    .getHandle(escalationWorkflowId(alert.id))
-    .signal(alertChangeSignal, change)
-    .catch((err: unknown) => {
-      // An escalation that already ended has nothing left to stop.
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    });
-}
-
-const escalationInput = (alert: Alert): EscalationInput => ({ alertId: alert.id, teamId: (alert.team as unknown as { id: string }).id, policy: alert.policySnapshot ?? null });
-const escalationStart = (alert: Alert) => escalationStartOptions(escalationInput(alert));
 
 /**
  * One alert from a source. A firing alert with a dedup key no open alert has opens one and starts its
@@ -56,7 +32,8 @@ async function fireFromSource(deps: Deps, em: EntityManager, source: AlertSource
     summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, at: new Date(), openedMessage: `opened by the source ${source.name}`,
   });
   const input: EscalationInput = { alertId: alert.id, teamId: alert.teamId, policy: alert.policySnapshot };
-  if (!opened) await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStartOptions(input), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] });
+  // A repeat racing the alert's resolve finds its escalation completed: nothing is left to count on.
+  if (!opened) await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStartOptions(input), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] }).catch(ignoreStarted);
   else if (deps.escalations) deps.escalations.kick(input);
   else await startEscalation(deps, em, input);
   // Paging first, the live views after: they catch up on their next read if this is lost. A repeat
@@ -76,6 +53,7 @@ async function resolveFromSource(deps: Deps, em: EntityManager, source: AlertSou
     const alert = await lockOpenAlert(tx, source.teamId, a.dedupKey);
     if (!alert) return null;
     Object.assign(alert, { status: 'resolved', resolvedAt: now, resolvedBy: `source:${source.name}`, lastSeenAt: now });
+    markDecision(alert, now);
     appendAlertEvent(tx, alert.id, { at: now, type: 'source.resolved', message: `resolved by the source ${source.name}` });
     recordAudit(tx, { actor: null, action: 'alert.resolve', resourceType: 'alert', resourceId: alert.id, teamId: source.teamId, data: { by: `source:${source.name}`, via: 'source', source: source.id } });
     return alert;

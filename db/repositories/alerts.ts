@@ -51,6 +51,19 @@ with policy as (
 )
 select * from up`;
 
+/**
+ * Clears the escalation outbox marks of these alerts (a start made, or a decision told), each only if
+ * it is not newer than `at`: a decision marked since is still owed and keeps its mark.
+ */
+export async function clearMarks(em: EntityManager, marks: { id: string; at: Date }[]): Promise<void> {
+  if (marks.length === 0) return;
+  await em.getConnection().execute(
+    `update alerts a set escalation_queued_at = null from jsonb_to_recordset(?::jsonb) as m(id uuid, at timestamptz)
+      where a.id = m.id and a.escalation_queued_at <= m.at`,
+    [JSON.stringify(marks)],
+  );
+}
+
 /** Opens the team's alert with this dedup key, or counts a repeat on the open one; `opened` says which. */
 export async function upsertFiringAlert(em: EntityManager, a: FiringAlert): Promise<{ alert: AlertRecord; opened: boolean }> {
   const params = [

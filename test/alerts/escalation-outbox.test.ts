@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createNotifyActivities } from '../../activities/notify/index.ts';
+import { startEscalation } from '../../core/alerts/escalation-start.ts';
 import { escalationWorkflowId } from '../../contracts/alerts/escalation.ts';
 import type { PolicySnapshot } from '../../contracts/alerts/index.ts';
 import { AlertSchema, TeamSchema } from '../../db/entities/index.ts';
@@ -84,6 +85,45 @@ describe('escalation starts queued with the alert row', () => {
     const resolved = await s.admin.post(`/api/v1/alerts/${id}/resolve`, {});
     expect(resolved.status).toBe(200);
     await expect(handle.result()).resolves.toMatchObject({ outcome: 'resolved' });
+    expect(pagesOf(id)).toHaveLength(0);
+  });
+
+  it('an ack or resolve committed but never told to the escalation (its API process died) is told by the sweep', async () => {
+    const id = await lostStart(0);
+    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, { alertId: id, teamId: s.team.id, policy });
+    await until('the page', async () => pagesOf(id)[0], 30_000);
+    const handle = s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id));
+    const phase = async () => (await handle.query<{ phase: string }>('escalationState')).phase;
+    // What the deciding transaction committed before its process died: the row decided, the decision owed.
+    const owed = (fields: Record<string, unknown>) =>
+      s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { ...fields, escalationQueuedAt: new Date(Date.now() - 60_000) });
+    await owed({ status: 'acknowledged', acknowledgedAt: new Date(), acknowledgedBy: 'ops@example.com' });
+    expect(await phase()).toBe('escalating');
+    expect(await s.api.deps.escalations.sweep()).toBeGreaterThanOrEqual(1);
+    await until('the escalation to take the ack', async () => ((await phase()) === 'acknowledged' ? true : undefined), 30_000);
+    expect(await queuedAt(id)).toBeNull();
+    await owed({ status: 'resolved', resolvedAt: new Date(), resolvedBy: 'ops@example.com' });
+    expect(await s.api.deps.escalations.sweep()).toBeGreaterThanOrEqual(1);
+    await expect(handle.result()).resolves.toMatchObject({ outcome: 'resolved' });
+    expect(await queuedAt(id)).toBeNull();
+    expect(pagesOf(id)).toHaveLength(1);
+  });
+
+  it('a start that comes after the resolve ended the escalation starts nothing: neither a late start nor the sweep', async () => {
+    const id = await lostStart(0);
+    expect((await s.admin.post(`/api/v1/alerts/${id}/resolve`, {})).status).toBe(200);
+    const handle = s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id));
+    await expect(handle.result()).resolves.toMatchObject({ outcome: 'resolved' });
+    const ended = await handle.describe();
+    // The start the API queued with the row, made after the resolve's signal-with-start (its process was slow, say).
+    const input = { alertId: id, teamId: s.team.id, policy };
+    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, input);
+    // A mark left on the resolved row (its process died before clearing it) is cleared by the sweep, which starts nothing.
+    await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: new Date(Date.now() - 60_000) });
+    await s.api.deps.escalations.sweep();
+    expect(await queuedAt(id)).toBeNull();
+    const now = await s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id)).describe();
+    expect({ runId: now.runId, status: now.status.name }).toEqual({ runId: ended.runId, status: 'COMPLETED' });
     expect(pagesOf(id)).toHaveLength(0);
   });
 
