@@ -1,9 +1,12 @@
 import { condition, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { EscalationStep } from '../contracts/alerts/index.ts';
 import { alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type EscalationState, type NotificationJob, type TimelineEntry } from '../contracts/alerts/escalation.ts';
 
 const record = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '500 ms', maximumInterval: '10 seconds' } });
 const targetsRetry = { initialInterval: '500 ms', maximumInterval: '5 seconds', maximumAttempts: 10 } as const;
 const targets = proxyActivities<EscalationActivities>({ startToCloseTimeout: '30 seconds', retry: targetsRetry });
+/** After a look-up of a step's targets gave up its retries: how long until it is asked again. */
+const TARGETS_AGAIN_MS = 5_000;
 // Resolving a step's targets is a read on the critical path of every page: as a local activity it runs
 // inside the workflow task that the timer woke, so the sends are scheduled by that same task instead of
 // after an activity task and a second workflow task (each waits in the server's queue when a thousand
@@ -152,10 +155,8 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
           await condition(stopped, Math.max(1, due - Date.now()));
           continue;
         }
-        // Escalations started before this replay with the activity (no marker in their history).
-        const resolver = versioned || patched('escalation-local-targets') ? localTargets : targets;
-        const jobs = await lookUp(resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` }));
-        if (stopped()) {
+        const jobs = await targetsOf(step, i, round);
+        if (jobs === 'stopped' || stopped()) {
           // An ack or resolve noted during the look-up: its entry goes now, with whatever waited.
           if (versioned) later();
           return 'stopped';
@@ -165,6 +166,26 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
       }
     }
     return stopped() ? 'stopped' : 'exhausted';
+  }
+
+  /**
+   * Who a notify step pages. A look-up that still fails after its retries (PostgreSQL down longer than
+   * they last) does not end the escalation: it is noted once and asked again every few seconds, on a
+   * durable timer, until it answers or the alert is acknowledged or resolved.
+   */
+  async function targetsOf(step: EscalationStep, i: number, round: number): Promise<NotificationJob[] | 'stopped'> {
+    // Escalations started before this replay with the activity (no marker in their history).
+    const resolver = versioned || patched('escalation-local-targets') ? localTargets : targets;
+    for (let failed = false; ; failed = true) {
+      try {
+        return await lookUp(resolver.resolveStepTargets({ alertId: input.alertId, teamId: input.teamId, step, keyPrefix: `${state.cycle}.${round}.${i}` }));
+      } catch (err) {
+        // The activity's own error, not Temporal's wrapper around it.
+        const why = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+        if (!failed) note('targets.failed', `could not look up whom to notify at step ${i + 1} (${why}); asking again every ${TARGETS_AGAIN_MS / 1000} s`, { step: i });
+        if (await condition(stopped, TARGETS_AGAIN_MS)) return 'stopped';
+      }
+    }
   }
 
   note('escalation.started', input.policy ? `escalating by policy ${input.policy.id} version ${input.policy.version}` : 'no escalation policy: nobody is paged', input.policy ? { policy: input.policy.id, version: input.policy.version } : undefined);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowOptions } from '@temporalio/client';
 import { ESCALATION_VERSION, alertChangeSignal, escalationStateQuery, type EscalationActivities, type EscalationInput, type NotificationJob, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import type { EscalationStep } from '../../contracts/alerts/index.ts';
@@ -31,6 +32,8 @@ const carried: number[] = [];
 const carriedBy = new Map<string, TimelineEntry[]>();
 /** An alert whose target look-up waits until the test lets it go. */
 const lookUpGates = new Map<string, { entered: () => void; released: Promise<void> }>();
+/** An alert whose target look-ups fail this many more times, for good (past their retries, as in a long PostgreSQL outage). */
+const lookUpFailures = new Map<string, number>();
 const batches: TimelineEntry[][] = [];
 
 const activities: EscalationActivities = {
@@ -42,6 +45,11 @@ const activities: EscalationActivities = {
     for (const entry of entries) record(alertId, entry);
   },
   async resolveStepTargets({ alertId, step, keyPrefix }): Promise<NotificationJob[]> {
+    const failures = lookUpFailures.get(alertId) ?? 0;
+    if (failures > 0) {
+      lookUpFailures.set(alertId, failures - 1);
+      throw ApplicationFailure.nonRetryable('database unavailable', 'Outage');
+    }
     const gate = lookUpGates.get(alertId);
     if (gate) {
       gate.entered();
@@ -174,6 +182,19 @@ describe('alertEscalation workflow', () => {
     expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 2 });
     // PagerDuty incidents follow each decision, the first acknowledge named by its cycle.
     expect(s.followUps).toEqual(['acknowledge@0', 'resolve@1']);
+  });
+
+  it('a target look-up that gave up its retries is asked again on a timer: the escalation pages late, not never', async () => {
+    const alertId = crypto.randomUUID();
+    lookUpFailures.set(alertId, 2);
+    const { handle, s } = await start({ steps: [chain[0]!] }, [], alertId);
+    await until('the page after the look-up answered', async () => (s.sent.length >= 2 ? true : undefined), 30_000);
+    expect(keysOf(s)).toEqual(['0.0.0.0@alice', '0.0.0.1@bob']);
+    // Noted once, however many times it was asked again; two failures, two waits of 5 s.
+    expect(s.timeline.filter((e) => e.type === 'targets.failed')).toHaveLength(1);
+    expect(firstAt(s, '0.0.0.0')).toBeGreaterThanOrEqual(10_000);
+    await handle.signal(alertChangeSignal, { type: 'resolve', by: 'source' });
+    expect(await handle.result()).toEqual({ outcome: 'resolved', cycles: 1 });
   });
 
   it('a failing channel is retried with backoff while the chain goes on without it', async () => {
