@@ -97,7 +97,11 @@ export async function deployRun(input: DeployRunInput): Promise<DeployRunResult>
     }
     if (plan.rollbackPoint.platform === 'kubernetes' && plan.rollbackPoint.blueGreen) {
       await report({ step: 'switch', summary, message: `switching service ${plan.rollbackPoint.blueGreen.service} to ${plan.rollbackPoint.blueGreen.next}` });
-      await quick.deploySwitch({ ...step, plan });
+      // A cancel must not roll back while the switch still writes (it neither heartbeats nor learns of
+      // one): the switch finishes, and the cancel then rolls back what it did. Runs that began
+      // switching before this replay as they were (no marker in their history).
+      const switchInput = { ...step, plan };
+      await (patched('deploy-switch-not-cancellable') ? CancellationScope.nonCancellable(() => quick.deploySwitch(switchInput)) : quick.deploySwitch(switchInput));
     }
     await report({ status: 'succeeded', step: null, summary, message: `live: ${imagesText(rolled.live)}` });
     return { status: 'succeeded', summary };

@@ -27,9 +27,10 @@ export async function planBlueGreen(apps: AppsV1Api, core: CoreV1Api, namespace:
   const liveSlot = selector[SLOT_LABEL];
   const live = liveSlot ? `${t.deployment}-${liveSlot}` : t.deployment;
   const slot = liveSlot === 'blue' ? 'green' : 'blue';
-  const plan = await planKubernetes(apps, namespace, t, live);
+  const [plan, current] = await Promise.all([planKubernetes(apps, namespace, t, live), read(apps, namespace, live)]);
   const point = plan.rollbackPoint as KubeRollback;
-  return { changes: plan.changes, rollbackPoint: { ...point, blueGreen: { service: t.service!, selector, live, next: `${t.deployment}-${slot}`, slot } } };
+  const liveReplicas = current.spec?.replicas ?? 1;
+  return { changes: plan.changes, rollbackPoint: { ...point, blueGreen: { service: t.service!, selector, live, next: `${t.deployment}-${slot}`, slot, liveReplicas } } };
 }
 
 /** Creates or replaces the new slot's Deployment from the live one (new images, the slot label) and follows it. */
@@ -109,10 +110,14 @@ export async function switchBlueGreen(apps: AppsV1Api, core: CoreV1Api, t: Kuber
   if (t.keepOldReplicas !== undefined) await scale(apps, point.namespace, bg.live, t.keepOldReplicas);
 }
 
-/** Back to the recorded selector (and the old Deployment's replicas); the new slot is scaled to zero. */
+/**
+ * Back to the recorded selector, once the old Deployment serves again at the replicas it had when
+ * planned (the switch may have scaled it to keepOldReplicas); the new slot is scaled to zero.
+ */
 export async function rollbackBlueGreen(kube: Kube, core: CoreV1Api, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
   const { apps } = kube;
   const bg = point.blueGreen!;
+  if (bg.liveReplicas !== undefined) await scale(apps, point.namespace, bg.live, bg.liveReplicas);
   const live = await read(apps, point.namespace, bg.live);
   if ((live.status?.availableReplicas ?? 0) < (live.spec?.replicas ?? 1)) await follow(kube, point.namespace, bg.live, onProgress, signal);
   const service = await readService(core, point.namespace, bg.service);

@@ -150,7 +150,8 @@ export type RollbackPoint =
       images: Record<string, string>;
       template: Record<string, unknown>;
       /** Blue-green: the Service's selector before the run, the Deployment it selected and the one the run deploys to. */
-      blueGreen?: { service: string; selector: Record<string, string>; live: string; next: string; slot: string };
+      /** `liveReplicas`: the live Deployment's replicas when planned (the switch may scale it down; a rollback restores them). Absent in plans made before it was recorded. */
+      blueGreen?: { service: string; selector: Record<string, string>; live: string; next: string; slot: string; liveReplicas?: number };
     };
 
 export type DeployPlan = { changes: DeployChange[]; rollbackPoint: RollbackPoint };

@@ -71,6 +71,23 @@ describe('deploy to a Kubernetes Deployment', () => {
     expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 3, ready: 3 }]);
   });
 
+  it('blue-green: a rollback after the switch scaled the old Deployment down brings it back before the Service points at it', async () => {
+    const s = await setup({ keepOldReplicas: 0 }, { replicas: 2 });
+    sim.addService('shop', s.name, { app: s.name });
+    const params = deployParamsSchema.parse({ target: { ...s.params.target, strategy: 'blue-green', service: s.name } });
+    const step = { ...s, params };
+    const plan: DeployPlan = await call(activities.deployPlan, step);
+    await call(activities.deployRollout, { ...step, plan });
+    await call(activities.deploySwitch, { ...step, plan });
+    expect(sim.deployment('shop', s.name)!.spec.replicas).toBe(0);
+
+    const back = await call(activities.deployRollback, { ...step, plan });
+    expect(back).toMatchObject({ changed: true });
+    expect(sim.serviceSelector('shop', s.name)).toEqual({ app: s.name });
+    // Serving again, at the replicas it had, before the Service was pointed back.
+    expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v1', 'registry.test/proxy:1'], replicas: 2, ready: 2 }]);
+  });
+
   it('fails a rollout whose pods never become ready with ProgressDeadlineExceeded, while the old pods keep serving', async () => {
     const s = await setup({ images: { app: 'registry.test/web:bad' } });
     const plan = await call(activities.deployPlan, s);

@@ -14,7 +14,14 @@ import { workflowBundle } from '../peers/worker.ts';
 // per run. The activities themselves run against podman and the Kubernetes simulation in
 // test/activities/deploy-*.test.ts, and the whole path in test/e2e/deploy-run.test.ts.
 type Recorded = Parameters<DeployRunActivities['recordRunState']>[0];
-type Script = { rollout?: () => Promise<{ live: Record<string, string> }>; rollback?: () => Promise<{ live: Record<string, string>; changed: boolean }>; recorded: Recorded[]; calls: string[] };
+type Script = {
+  plan?: DeployPlan;
+  rollout?: () => Promise<{ live: Record<string, string> }>;
+  switch?: () => Promise<void>;
+  rollback?: () => Promise<{ live: Record<string, string>; changed: boolean }>;
+  recorded: Recorded[];
+  calls: string[];
+};
 const scripts = new Map<string, Script>();
 const plan: DeployPlan = {
   changes: [{ container: 'app', field: 'image', from: 'web:v1', to: 'web:v2' }],
@@ -32,7 +39,7 @@ const activities: DeployRunActivities = {
   async releaseRunFiles() {},
   async deployPlan({ runId }) {
     scripts.get(runId)!.calls.push('plan');
-    return plan;
+    return scripts.get(runId)!.plan ?? plan;
   },
   async deployRollout({ runId }) {
     const s = scripts.get(runId)!;
@@ -44,7 +51,9 @@ const activities: DeployRunActivities = {
     return { rounds: 1 };
   },
   async deploySwitch({ runId }) {
-    scripts.get(runId)!.calls.push('switch');
+    const s = scripts.get(runId)!;
+    s.calls.push('switch');
+    await s.switch?.();
   },
   async deployRollback({ runId }) {
     const s = scripts.get(runId)!;
@@ -87,6 +96,39 @@ describe('deployRun', () => {
     await handle.executeUpdate(rejectUpdate, { args: [{ ...approver, comment: 'not now' }] });
     expect(await handle.result()).toMatchObject({ status: 'discarded' });
     expect(script.calls).toEqual(['plan']);
+  });
+
+  it('a cancel during the blue-green switch rolls back only once the switch has finished', async () => {
+    const blueGreen = { service: 'web', selector: { app: 'web' }, live: 'web', next: 'web-blue', slot: 'blue', liveReplicas: 2 };
+    let entered!: () => void;
+    let release!: () => void;
+    const inSwitch = new Promise<void>((r) => (entered = r));
+    const released = new Promise<void>((r) => (release = r));
+    const { handle, script } = await start({
+      plan: { ...plan, rollbackPoint: { ...plan.rollbackPoint, blueGreen } as DeployPlan['rollbackPoint'] },
+      switch: async () => {
+        entered();
+        await released;
+        script.calls.push('switched');
+      },
+    });
+    await inSwitch;
+    let events;
+    try {
+      await handle.cancel();
+      // The workflow has taken the cancel (a task completed after it) and scheduled no rollback while the switch still writes.
+      events = await until('the cancel to be taken', async () => {
+        const all = (await handle.fetchHistory()).events ?? [];
+        const asked = all.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
+        return asked >= 0 && all.slice(asked).some((e) => e.workflowTaskCompletedEventAttributes) ? all : undefined;
+      }, 20_000, 25);
+    } finally {
+      release();
+    }
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deployRollback')).toEqual([]);
+    await expect(handle.result()).rejects.toThrow();
+    expect(script.calls).toEqual(['plan', 'rollout', 'switch', 'switched', 'rollback']);
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'cancelled' });
   });
 
   it('names both failures and the version to check when the rollback fails too', async () => {

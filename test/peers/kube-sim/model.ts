@@ -47,7 +47,11 @@ export function createState() {
 export type State = ReturnType<typeof createState>;
 
 export const key = (ns: string, name: string) => `${ns}/${name}`;
-export const hashOf = (t: Template) => createHash('sha256').update(JSON.stringify(t.spec)).digest('hex').slice(0, 10);
+/** Keys sorted at every level: a client that writes back what it read may order fields its own way. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)])) : v;
+// As the Deployment controller's pod-template-hash: the same template, however it was serialized, is the same ReplicaSet.
+export const hashOf = (t: Template) => createHash('sha256').update(JSON.stringify(canonical(t.spec))).digest('hex').slice(0, 10);
 
 export function status(code: number, reason: string, message: string) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
