@@ -123,9 +123,12 @@ export function roleRoutes(deps: AppDeps): AppRouter {
     if (!principal.isAdmin && principal.id !== id) throw new NotAllowedError('platform admins see anyone’s permissions, others their own');
     const user = await actingUser(em, id);
     if (!user) throw new NotFoundError('user not found or disabled');
+    // Through an API token: what the token may do, in its own team, and nothing of the creator's other teams.
+    const scoped = principal.apiTokenId ? new Map(principal.teams.map((t) => [t.teamId, t.permissions])) : null;
+    const teams = scoped ? user.teams.filter((t) => scoped.has(t.teamId)).map((t) => ({ ...t, permissions: scoped.get(t.teamId)! })) : user.teams;
     ctx.body = {
-      user: { id: user.id, email: user.email, isAdmin: user.isAdmin, mfaEnrolled: user.mfaEnrolled },
-      teams: user.teams.map((t) => ({
+      user: { id: user.id, email: user.email, isAdmin: scoped ? false : user.isAdmin, mfaEnrolled: user.mfaEnrolled },
+      teams: teams.map((t) => ({
         id: t.teamId,
         slug: t.slug,
         role: t.role,

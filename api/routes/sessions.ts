@@ -39,7 +39,9 @@ export function sessionRoutes(deps: AppDeps): AppRouter {
 
   router.get('/me/sessions', ...signedIn, async (ctx) => {
     const { principal } = ctx.state;
-    ctx.body = sessionListSchema.parse({ items: (await liveSessionsOf(ctx.state.em, principal.id)).map(view(principal.apiTokenId ? undefined : principal.family)) });
+    // Sign-in addresses and devices are the person's, not a team token's to read.
+    requireInteractive(principal, 'listing sessions');
+    ctx.body = sessionListSchema.parse({ items: (await liveSessionsOf(ctx.state.em, principal.id)).map(view(principal.family)) });
   });
 
   router.delete('/me/sessions/:id', ...signedIn, async (ctx) => {

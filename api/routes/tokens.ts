@@ -21,6 +21,8 @@ export function tokenRoutes(deps: AppDeps): AppRouter {
   const signedIn = [authenticate(deps), rateLimitPerUser(deps)];
 
   router.get('/me/tokens', ...signedIn, async (ctx) => {
+    // A team's token is no window onto its creator's other tokens (their teams, names, scopes).
+    requireInteractive(ctx.state.principal, 'listing API tokens');
     ctx.body = apiTokenListSchema.parse({ items: await apiTokensOf(ctx.state.em, ctx.state.principal.id) });
   });
 

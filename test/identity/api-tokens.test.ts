@@ -5,7 +5,7 @@ import { client, tokenFor } from '../fixtures/http.ts';
 import { createRunRow } from '../fixtures/runs.ts';
 import { endedSessions } from '../../db/repositories/api-tokens.ts';
 import { findRun } from '../../db/repositories/runs.ts';
-import { createUser } from '../fixtures/users.ts';
+import { createTeam, createUser } from '../fixtures/users.ts';
 import { connectWs } from '../fixtures/ws.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 
@@ -46,6 +46,26 @@ describe('API tokens', () => {
     expect(me.body.user.id).toBe(operator.id);
     expect(me.body.teams).toEqual([expect.objectContaining({ slug: team.slug, permissions: ['runs:read'] })]);
     expect((await client(b, token).get('/api/v1/runs?limit=5')).status).toBe(200);
+  });
+
+  it('show nothing of their creator beyond their team: not the other tokens, the sessions, or the other teams\' roles', async () => {
+    const other = await createTeam(a.deps.db.em);
+    const creator = await createUser(a.deps.db.em, { teams: [team, other], role: 'operator' });
+    const jwt = await tokenFor(a, creator.id);
+    const token = (await mint(jwt, { permissions: ['runs:read'] })).body.token as string;
+    await client(a, jwt).post('/api/v1/me/tokens', { name: 'elsewhere', team: other.slug, permissions: ['runs:read'] });
+    for (const path of ['/api/v1/me/tokens', '/api/v1/me/sessions']) {
+      const res = await client(b, token).get(path);
+      expect(res.status).toBe(403);
+      expect(res.body.detail).toMatch(/needs a signed-in user, not an API token/);
+    }
+    const seen = await client(b, token).get(`/api/v1/users/${creator.id}/permissions`);
+    expect(seen.status).toBe(200);
+    expect(seen.body.teams).toEqual([expect.objectContaining({ slug: team.slug, permissions: ['runs:read'] })]);
+    // The person themself still sees everything of theirs.
+    const own = await client(a, jwt).get(`/api/v1/users/${creator.id}/permissions`);
+    expect(own.body.teams.map((t: { slug: string }) => t.slug).sort()).toEqual([team.slug, other.slug].sort());
+    expect((await client(a, jwt).get('/api/v1/me/tokens')).body.items).toHaveLength(2);
   });
 
   it('hold at most what their creator holds in the team, and the answer names the permission', async () => {
