@@ -21,6 +21,17 @@ const LINES = 60;
 const go = (n: number) => path.join(dir, `go-${n}`);
 const part = (from: number, to: number) => `for i in $(seq ${from} ${to}); do echo line-$i; sleep 0.01; done`;
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+const attemptEnv = (attempt: number) => new MockActivityEnvironment({ attempt, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+
+/** A second attempt, as Temporal starts one for an attempt it gave up on; resolved once it waits for the follow lock (its first heartbeat). */
+async function waitingAttempt<T>(work: () => Promise<T>): Promise<{ done: Promise<T> }> {
+  const second = attemptEnv(2);
+  const waits = once(second, 'heartbeat');
+  const done = second.run(work) as Promise<T>;
+  await waits;
+  // Wrapped: an async function would wait for a promise it returns.
+  return { done };
+}
 
 beforeAll(async () => {
   ctx = await peerContext();
@@ -43,16 +54,13 @@ it('a second attempt following the same launch waits for the first to let go, th
   };
   const logs = async () => (await ctx.events.list(runId, 0, 1_000)).filter((e) => e.type === 'log').map((e) => ({ message: e.message, attempt: e.attempt }));
 
-  const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const first = attemptEnv(1);
   const firstDone = first.run(() => runner.exec(spec)).catch((err: unknown) => err);
   // The header and the first part.
   await until('the first attempt to store the first part', async () => ((await logs()).length === 21 ? true : undefined), 30_000, 20);
   const proc = (await runner.latest(spec))!;
 
-  const second = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
-  const secondWaits = once(second, 'heartbeat');
-  const secondDone = second.run(() => runner.attach(proc, spec));
-  await secondWaits;
+  const { done: secondDone } = await waitingAttempt(() => runner.attach(proc, spec));
   // While the first still follows, lines flow and the second stores none of them.
   writeFileSync(go(1), '');
   await until('the first attempt to store the second part', async () => ((await logs()).length === 41 ? true : undefined), 30_000, 20);
@@ -80,14 +88,11 @@ it('a waiting attempt takes the ending the first one recorded, even once the lau
     env: { PATH: process.env.PATH! },
     cwd: dir, stepDir, sandbox: null, header: '$ play', secrets: [],
   };
-  const first = new MockActivityEnvironment({ attempt: 1, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
+  const first = attemptEnv(1);
   const firstDone = first.run(() => runner.start(spec, 1));
   await until('the launch to be recorded', async () => (await runner.latest(spec)) ?? undefined, 30_000, 20);
   const proc = (await runner.latest(spec))!;
-  const second = new MockActivityEnvironment({ attempt: 2, heartbeatTimeoutMs: 2_000 }, { logger: quiet });
-  const secondWaits = once(second, 'heartbeat');
-  const secondDone = second.run(() => runner.attach(proc, spec));
-  await secondWaits;
+  const { done: secondDone } = await waitingAttempt(() => runner.attach(proc, spec));
 
   // The play ends while the second waits; the first records it, and its caller removes the step's files (as a finished play's does).
   writeFileSync(go(3), '');
