@@ -7,6 +7,7 @@ import { recordRun, autoApprovalFor, workflowInputFor, type RunStartDeps } from 
 import { runIdOfFire } from '../core/schedule-fires.ts';
 import { ScheduleSchema, type Team } from '../db/entities/index.ts';
 import { actingUser } from '../db/repositories/access.ts';
+import { UnknownIntegrationError } from '../db/repositories/integrations.ts';
 import { TargetBusyError, findRun, updateRunState } from '../db/repositories/runs.ts';
 
 export type ScheduleActivityDeps = Omit<RunStartDeps, 'temporal'> & { em: EntityManager };
@@ -30,13 +31,17 @@ export function createScheduleActivities(deps: ScheduleActivityDeps): ScheduleFi
     async prepareScheduledRun(input: { scheduleId: string; fireId: string }): Promise<PreparedFire> {
       const em = deps.em.fork();
       const runId = runIdOfFire(input.fireId);
+      // A retry of a fire whose run is recorded: that run is started, or failed saying why it cannot
+      // be (never left queued, holding its target, for the reconciler to find).
+      const existing = await findRun(em, runId);
       const skip = async (reason: string): Promise<PreparedFire> => {
+        if (existing) await updateRunState(deps.em.fork(), runId, { status: 'failed', error: `the schedule's run was not started: ${reason}` });
         await remember(input.scheduleId, { skip: reason });
         deps.logger.warn({ scheduleId: input.scheduleId, reason }, 'a schedule fired but started no run');
         return { outcome: 'skipped', reason };
       };
       const schedule = await em.findOne(ScheduleSchema, { id: input.scheduleId }, { populate: ['team'] });
-      if (!schedule) return { outcome: 'skipped', reason: 'the schedule no longer exists' };
+      if (!schedule) return skip('the schedule no longer exists');
       const kind = kindNamed(schedule.kind);
       if (!kind) return skip(`kind ${schedule.kind} is not offered any more`);
       const team = schedule.team as unknown as Team;
@@ -54,8 +59,6 @@ export function createScheduleActivities(deps: ScheduleActivityDeps): ScheduleFi
         if (err instanceof DomainError) return skip(err.message);
         throw err;
       }
-      // A retry of a fire whose run is recorded: start that one.
-      const existing = await findRun(em, runId);
       if (existing) {
         return { outcome: 'ready', runId, workflowType: kind.workflowType, taskQueue: kind.taskQueue, input: workflowInputFor(deps, runId, team.id, existing.params, autoApprove) };
       }
@@ -73,6 +76,8 @@ export function createScheduleActivities(deps: ScheduleActivityDeps): ScheduleFi
         return { outcome: 'ready', runId, workflowType: kind.workflowType, taskQueue: kind.taskQueue, input: workflowInput };
       } catch (err) {
         if (err instanceof TargetBusyError) return skip(`${parsed.value.target} already has an active ${kind.kind} run`);
+        // Saved before the API checked integration ids, or one deleted since: retrying cannot help.
+        if (err instanceof UnknownIntegrationError) return skip(`its params name integrations that are not the team's: ${err.ids.join(', ')}`);
         throw err;
       }
     },

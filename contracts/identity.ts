@@ -95,7 +95,12 @@ export const effectivePermissionsSchema = z.object({
 // ---- audit
 export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,19}$/, 'nextCursor of the previous page').optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, 'nextCursor of the previous page')
+    // An audit id is a bigint: 19 digits can be past its largest value.
+    .refine((c) => !/^\d+$/.test(c) || BigInt(c) <= 9223372036854775807n, 'nextCursor of the previous page')
+    .optional(),
   action: z.string().max(100).optional().describe('exact action, or a prefix ending in "." (e.g. `role.`)'),
   actorId: z.uuid().optional(),
   actorEmail: z.string().trim().min(1).max(255).optional().describe('the actor’s email at the time, case-insensitive'),

@@ -12,7 +12,7 @@ import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { checkKeyMaterial } from '../../core/integrations/material.ts';
 import { openIntegrationSecrets, sealIntegrationSecrets } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { TeamSchema, type Integration } from '../../db/entities/index.ts';
+import { EscalationPolicySchema, TeamSchema, type Integration } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { activeRunsUsing, createIntegrationRow, findIntegration, lockIntegration, toIntegrationView } from '../../db/repositories/integrations.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
@@ -33,6 +33,16 @@ function validate(type: string, settings: unknown, secrets: unknown) {
   const { issues, metadata } = checkKeyMaterial(value.settings, value.secrets);
   if (issues.length) throw new InputError('request validation failed', issues.map((i) => ({ field: i.path.join('.'), message: i.message })));
   return { ...value, metadata };
+}
+
+/**
+ * What settings name inside the platform must be the team's own: an alert source's escalation policy
+ * of another team (or none) would open every alert with nobody paged, and no error anywhere.
+ */
+async function checkReferences(em: EntityManager, teamId: string, type: string, settings: Record<string, unknown>): Promise<void> {
+  if (type !== 'alert-source' || typeof settings.policy !== 'string') return;
+  const policy = await em.findOne(EscalationPolicySchema, { id: settings.policy, team: teamId }, { fields: ['id'] });
+  if (!policy) throw new InputError('the policy is not an escalation policy of this team', [{ field: 'settings.policy', message: "not one of the team's escalation policies" }]);
 }
 
 /** Flushes; a second integration of the same name in the team is a 409 naming the field. */
@@ -65,6 +75,7 @@ export async function createIntegration(
   if (!team) throw new NotFoundError('team not found');
   assertCan(caller.principal, team.id, 'integrations:manage', 'team');
   const { settings, secrets, metadata } = validate(body.type, body.settings, body.secrets);
+  await checkReferences(em, team.id, body.type, settings);
   const id = crypto.randomUUID();
   const sealed = await sealIntegrationSecrets(keyring, id, secrets);
   const row = createIntegrationRow(em, { id, teamId: team.id, type: body.type, name: body.name, settings, ...sealed, ...metadata });
@@ -101,6 +112,7 @@ export async function updateIntegration(
     if (body.settings || body.secrets) {
       const secrets = body.secrets ?? (await openIntegrationSecrets(keyring, row.id, row.secret));
       const valid = validate(row.type, body.settings ?? row.settings, secrets);
+      await checkReferences(tx, (row.team as unknown as { id: string }).id, row.type, valid.settings);
       row.settings = valid.settings;
       if (body.secrets) Object.assign(row, await sealIntegrationSecrets(keyring, row.id, valid.secrets), valid.metadata);
     }

@@ -7,7 +7,7 @@ import { approvalReaches, assertCan, can, type Principal } from '../../core/acce
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange, type RunChange } from '../../core/run-events.ts';
 import { TeamSchema, type Run } from '../../db/entities/index.ts';
-import { recordAudit } from '../../db/repositories/audit.ts';
+import { recordAudit, runStarter } from '../../db/repositories/audit.ts';
 import { UnknownIntegrationError } from '../../db/repositories/integrations.ts';
 import { TargetBusyError, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
 import { autoApprovalFor, startRunWorkflow } from '../../core/run-start.ts';
@@ -110,9 +110,11 @@ export async function decide(
   if (!approvalReaches(caller.principal, run.team.id, run.target ? [run.target] : [])) {
     throw new NotAllowedError(`your role may approve only some targets, and not ${run.target ?? 'runs without a target'}`);
   }
-  // Four-eyes: whoever started the run may still reject it, never approve it.
-  if (decision === 'approve' && settingsOf(run.team).fourEyes && run.requester.type === 'user' && run.requester.id === caller.principal.id) {
-    throw new NotAllowedError('four-eyes is on for this team: a run must be approved by someone other than the person who started it');
+  // Four-eyes: whoever started the run may still reject it, never approve it; a schedule's runs are
+  // started by its author (the person it runs as).
+  if (decision === 'approve' && settingsOf(run.team).fourEyes) {
+    const starter = run.requester.type === 'user' ? run.requester.id : await runStarter(em, run.id);
+    if (starter === caller.principal.id) throw new NotAllowedError('four-eyes is on for this team: a run must be approved by someone other than the person who started it');
   }
   const approval = {
     decision: decision === 'approve' ? ('approved' as const) : ('rejected' as const),

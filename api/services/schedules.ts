@@ -6,8 +6,9 @@ import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts'
 import { ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { autoApprovalFor } from '../../core/run-start.ts';
 import { fireWorkflowIdPrefix, runIdOfFire, temporalScheduleId, temporalScheduleOf } from '../../core/schedule-fires.ts';
-import { ScheduleSchema, TeamSchema, type Schedule, type Team } from '../../db/entities/index.ts';
+import { ScheduleSchema, TeamSchema, UserSchema, type Schedule, type Team } from '../../db/entities/index.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
+import { foreignIntegrations } from '../../db/repositories/integrations.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
 
 type Caller = { principal: Principal; ip: string };
@@ -18,14 +19,16 @@ const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
 const teamOf = (s: Schedule) => s.team as unknown as Team;
 const NEXT_FIRES = 5;
 
-/** The kind's params as a run would take them, and the author's right to run them without approval. */
-function checkRunnable(caller: Caller, team: Team, kindName: string, params: Record<string, unknown>): void {
+/** The kind's params as a run would take them (the team's own integrations only), and the author's right to run them without approval. */
+async function checkRunnable(em: EntityManager, caller: Caller, team: Team, kindName: string, params: Record<string, unknown>): Promise<void> {
   const kind = kindNamed(kindName);
   if (!kind) throw new InputError('unknown kind', [{ field: 'kind', message: 'not a kind this platform offers' }]);
   const parsed = kind.parse(params);
   if (!parsed.ok) throw inputErrorFrom(parsed.error, 'params');
   assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
   if (parsed.value.params.autoApply === true) autoApprovalFor(caller.principal, team, kind.kind);
+  const foreign = await foreignIntegrations(em, team.id, parsed.value.integrations);
+  if (foreign.length) throw new InputError('the params name integrations of another team, or none', foreign.map((id) => ({ field: 'params', message: `${id} is not an integration of ${team.slug}` })));
 }
 
 /**
@@ -106,7 +109,7 @@ export async function listSchedules(deps: Deps, em: EntityManager, principal: Pr
 export async function createSchedule(deps: Deps, em: EntityManager, caller: Caller, body: CreateScheduleRequest): Promise<ScheduleView> {
   const team = await em.findOne(TeamSchema, { slug: body.team });
   if (!team || (visibleTeamIds(caller.principal) && !visibleTeamIds(caller.principal)!.includes(team.id))) throw new NotFoundError('team not found');
-  checkRunnable(caller, team, body.kind, body.params);
+  await checkRunnable(em, caller, team, body.kind, body.params);
   const id = crypto.randomUUID();
   let created = false;
   try {
@@ -143,10 +146,15 @@ export async function createSchedule(deps: Deps, em: EntityManager, caller: Call
   }
 }
 
+/**
+ * Whoever edits a schedule takes it over: its fires run as them from then on (their permissions, their
+ * right to auto-approve), so an edit may not keep running what only the previous author may run.
+ */
 export async function updateSchedule(deps: Deps, em: EntityManager, caller: Caller, id: string, change: ScheduleChange): Promise<ScheduleView> {
   const s = await scheduleFor(em, caller.principal, id, true);
-  if (change.params) checkRunnable(caller, teamOf(s), s.kind, change.params);
+  await checkRunnable(em, caller, teamOf(s), s.kind, change.params ?? s.params);
   Object.assign(s, Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)));
+  s.createdBy = await em.findOneOrFail(UserSchema, { id: caller.principal.id });
   await saveUnique(s.name, () =>
     em.transactional(async (tx) => {
       recordAudit(tx, { actor: actor(caller), action: 'schedule.update', resourceType: 'schedule', resourceId: id, teamId: teamOf(s).id, ip: caller.ip, data: { fields: Object.keys(change) } });
@@ -179,9 +187,13 @@ export async function setPaused(deps: Deps, em: EntityManager, caller: Caller, i
 /** Fires the schedule now (its overlap policy applies); the run appears in the runs list like any other fire's. */
 export async function triggerSchedule(deps: Deps, em: EntityManager, caller: Caller, id: string): Promise<ScheduleView> {
   const s = await scheduleFor(em, caller.principal, id, true);
-  recordAudit(em, { actor: actor(caller), action: 'schedule.trigger', resourceType: 'schedule', resourceId: id, teamId: teamOf(s).id, ip: caller.ip });
-  await em.flush();
-  await deps.temporal.schedule.getHandle(temporalScheduleId(id)).trigger();
+  // The fire runs as the author; only someone who may start the same run (auto-approval included) may ask for it.
+  await checkRunnable(em, caller, teamOf(s), s.kind, s.params);
+  await em.transactional(async (tx) => {
+    recordAudit(tx, { actor: actor(caller), action: 'schedule.trigger', resourceType: 'schedule', resourceId: id, teamId: teamOf(s).id, ip: caller.ip });
+    await tx.flush();
+    await deps.temporal.schedule.getHandle(temporalScheduleId(id)).trigger();
+  });
   return toScheduleView(deps, s);
 }
 

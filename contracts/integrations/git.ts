@@ -15,6 +15,8 @@ export const gitSettingsSchema = z.strictObject({
     .trim()
     .max(2048)
     .refine((u) => gitTransport(u) !== null, 'must be an ssh://, user@host:path or https:// repository URL')
+    // Settings are shown to every reader of the team's integrations: credentials belong in secrets.
+    .refine((u) => !/^https:\/\/[^\s/]*@/.test(u), 'must not carry credentials (user:token@): put the token in secrets.token and the user in username')
     .describe('the repository: ssh://git@host/org/repo.git, git@host:org/repo.git or https://host/org/repo.git'),
   username: z.string().trim().min(1).max(200).optional().describe('HTTPS only: the user the token belongs to (default x-access-token)'),
   hostKeys: hostKeysSchema.default([]),

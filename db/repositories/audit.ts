@@ -28,6 +28,15 @@ export function recordAudit(em: EntityManager, entry: AuditEntry): void {
   });
 }
 
+/** Who started a run, as its `run.start` audit row names them (a schedule's fire names the schedule's author). */
+export async function runStarter(em: EntityManager, runId: string): Promise<string | null> {
+  const rows = await em.getConnection().execute<{ actor_id: string | null }[]>(
+    `select actor_id from audit_log where resource_type = 'run' and resource_id = ? and action = 'run.start' limit 1`,
+    [runId],
+  );
+  return rows[0]?.actor_id ?? null;
+}
+
 export type AuditFilter = {
   limit: number;
   cursor?: string;

@@ -94,6 +94,17 @@ export class UnknownIntegrationError extends Error {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Of these ids, those that are not integrations of the team (another team's, or none at all). */
+export async function foreignIntegrations(em: EntityManager, teamId: string, integrationIds: readonly string[]): Promise<string[]> {
+  const ids = [...new Set(integrationIds)];
+  const valid = ids.filter((id) => UUID.test(id));
+  const found = valid.length
+    ? await em.execute<{ id: string }[]>(`select id from integrations where team_id = ? and id in (${valid.map(() => '?').join(', ')})`, [teamId, ...valid])
+    : [];
+  const have = new Set(found.map((r) => r.id));
+  return ids.filter((id) => !have.has(id));
+}
+
 /**
  * Records that the run uses these integrations (call it in the run-start transaction, after the run
  * row is inserted). Every id must be an integration of the run's team, or nothing is recorded and

@@ -160,6 +160,65 @@ describe('fires', () => {
   });
 });
 
+describe('a schedule runs as its author: nobody gets more through it than they hold', () => {
+  it('one that auto-applies cannot be fired or kept by someone who may not auto-approve; an edit takes it over', async () => {
+    const res = await create({ params: { workspace: `sch-${crypto.randomUUID().slice(0, 6)}`, files: simpleConfig(), autoApply: true } });
+    expect(res.status).toBe(201);
+    const operator = await login(await createUser(api.deps.db.em, { teams: [team], role: 'operator' }));
+    expect((await client(api, operator).post(`/api/v1/schedules/${res.body.id}/trigger`)).status).toBe(403);
+    expect((await client(api, operator).patch(`/api/v1/schedules/${res.body.id}`, { spec: { everySeconds: 60 } })).status).toBe(403);
+    expect((await client(api, approver.token).get(`/api/v1/schedules/${res.body.id}`)).body).toMatchObject({ spec: farCron, createdBy: { id: approver.id } });
+    const admin = await client(api, adminToken).get('/api/v1/me');
+    const edited = await client(api, adminToken).patch(`/api/v1/schedules/${res.body.id}`, { name: name() });
+    expect(edited.status).toBe(200);
+    expect(edited.body.createdBy).toMatchObject({ id: admin.body.user.id });
+  });
+
+  it("another team's integration in its params is a 400 naming params, and no schedule", async () => {
+    const before = (await client(api, approver.token).get(`/api/v1/schedules?team=${team.slug}`)).body.schedules.length;
+    const foreign = crypto.randomUUID();
+    const res = await create({ kind: 'ssh-command', params: { hosts: [{ name: 'web', address: '127.0.0.1', port: 22, integration: foreign }], command: 'true' } });
+    expect([res.status, res.body.errors]).toEqual([400, [{ field: 'params', message: `${foreign} is not an integration of ${team.slug}` }]]);
+    expect((await client(api, approver.token).get(`/api/v1/schedules?team=${team.slug}`)).body.schedules).toHaveLength(before);
+  });
+
+  it('four-eyes: the author of a schedule may not approve the runs it fires', async () => {
+    const strict = await createTeam(api.deps.db.em, undefined, { fourEyes: true });
+    const [author, other] = [await createUser(api.deps.db.em, { teams: [strict], role: 'approver' }), await createUser(api.deps.db.em, { teams: [strict], role: 'approver' })];
+    const authorToken = await login(author);
+    const res = await client(api, authorToken).post('/api/v1/schedules', { team: strict.slug, name: name(), kind: 'terraform', params: { workspace: `sch-${crypto.randomUUID().slice(0, 6)}`, files: simpleConfig() }, spec: farCron });
+    expect(res.status).toBe(201);
+    expect((await client(api, authorToken).post(`/api/v1/schedules/${res.body.id}/trigger`)).status).toBe(202);
+    const run = await until('the triggered run', async () => {
+      const list = await client(api, authorToken).get(`/api/v1/runs?team=${strict.slug}&limit=5`);
+      return (list.body.runs as Array<{ id: string; requester: { id: string } }>).find((r) => r.requester.id === res.body.id);
+    }, 30_000, 200);
+    await until('the run to wait for approval', async () => ((await client(api, authorToken).get(`/api/v1/runs/${run.id}`)).body.status === 'awaiting_approval' ? true : undefined), 90_000);
+    const own = await client(api, authorToken).post(`/api/v1/runs/${run.id}/approve`, { comment: 'mine' });
+    expect([own.status, own.body.detail]).toEqual([403, expect.stringMatching(/four-eyes/)]);
+    expect((await client(api, await login(other)).post(`/api/v1/runs/${run.id}/reject`, { comment: 'not now' })).status).toBe(200);
+  }, 120_000);
+});
+
+it('a retried fire whose author lost the right meanwhile fails the run it recorded, instead of leaving it queued', async () => {
+  const author = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+  const res = await create({}, await login(author));
+  const ctx = await peerContext();
+  try {
+    const acts = createScheduleActivities({ ...ctx, em: ctx.db.em });
+    const fireId = `schedule-${res.body.id}-fire-2026-11-28T03:00:00Z`;
+    const first = await acts.prepareScheduledRun({ scheduleId: res.body.id, fireId });
+    expect(first.outcome).toBe('ready');
+    await api.deps.db.em.fork().nativeUpdate(MembershipSchema, { user: author.id, team: team.id }, { role: 'viewer' });
+    // The first attempt's answer was lost (its worker died): Temporal asks again.
+    expect(await acts.prepareScheduledRun({ scheduleId: res.body.id, fireId })).toMatchObject({ outcome: 'skipped' });
+    const [run] = await runsOf(res.body.id);
+    expect(run).toMatchObject({ id: (first as { runId: string }).runId, status: 'failed' });
+  } finally {
+    await ctx.close();
+  }
+});
+
 it('a retried fire records one run: the run id comes from the fire', async () => {
   const res = await create({});
   const ctx = await peerContext();

@@ -116,6 +116,9 @@ describe('audit log', () => {
     expect([...seen].sort((x, y) => Number(y) - Number(x))).toEqual(seen);
 
     expect((await client(api, teamAdmin).get(`/api/v1/audit?teamId=${team.id}`)).body.items).toHaveLength(5);
+    // A cursor past the largest id there can be is the caller's mistake, named, not a database error.
+    const beyond = await client(api, teamAdmin).get(`/api/v1/audit?teamId=${team.id}&cursor=9999999999999999999`);
+    expect([beyond.status, beyond.body.errors?.[0]?.field]).toEqual([400, 'cursor']);
     const refused = await client(api, teamAdmin).get('/api/v1/audit');
     expect(refused.status).toBe(403);
     expect(refused.body.errors[0].field).toBe('teamId');

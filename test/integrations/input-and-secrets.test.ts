@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AuditLogSchema, IntegrationSchema } from '../../db/entities/index.ts';
+import { AuditLogSchema, EscalationPolicySchema, IntegrationSchema, TeamSchema } from '../../db/entities/index.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
 import { createLogger } from '../../core/logger.ts';
 import { createSessionService } from '../../core/refresh-tokens.ts';
@@ -97,6 +97,18 @@ describe('bad key material', () => {
     await refused(ssh(valid, { user: 'deploy', hostKeys: [] }), 'settings.hostKeys', /pin at least one/);
     const rsaLabelled = knownHostsLine(keys.hostKey.publicKey).replace('ssh-ed25519', 'ssh-rsa');
     await refused(ssh(valid, { user: 'deploy', hostKeys: [rsaLabelled] }), 'settings.hostKeys.0', /does not parse/);
+  });
+
+  it('settings carry no credentials and name nothing of another team', async () => {
+    const git = await call('POST', '/api/v1/integrations', { team: team.slug, type: 'git', name: `git-${crypto.randomUUID().slice(0, 8)}`, settings: { url: 'https://bot:ghp_secret@example.test/o/r.git' }, secrets: { token: 'ghp_secret' } });
+    expect([git.status, git.body.errors]).toEqual([400, [{ field: 'settings.url', message: expect.stringMatching(/must not carry credentials/) }]]);
+    const other = await createTeam(db.em);
+    const em = db.em.fork();
+    const policy = em.create(EscalationPolicySchema, { id: crypto.randomUUID(), team: em.getReference(TeamSchema, other.id), name: 'theirs', version: 1, steps: [], repeat: 0, ackTimeoutSeconds: 60, isDefault: false });
+    await em.flush();
+    const source = await call('POST', '/api/v1/integrations', { team: team.slug, type: 'alert-source', name: `src-${crypto.randomUUID().slice(0, 8)}`, settings: { policy: policy.id }, secrets: { token: `t-${crypto.randomUUID()}-${crypto.randomUUID()}` } });
+    expect([source.status, source.body.errors]).toEqual([400, [{ field: 'settings.policy', message: "not one of the team's escalation policies" }]]);
+    expect(await db.em.fork().count(IntegrationSchema, { team: team.id, type: { $in: ['git', 'alert-source'] } })).toBe(0);
   });
 
   it('unknown fields and types are refused by name', async () => {
