@@ -7,6 +7,8 @@ const scans = proxyActivities<{ runHealthScan(input: { runId: string; teamId: st
   // Each probe is bounded by its own timeout, and a scan probes enough at once to end within 8 minutes
   // even if every probe times out (probeLanes in activities/health/index.ts).
   startToCloseTimeout: '10 minutes',
+  // The scan beats every 5 s while it probes: a cancel reaches it, and a killed worker's attempt is retried within this.
+  heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 });
 

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { NewRunEvent } from '../../contracts/events.ts';
 import type { HealthScanParams, HealthScanSummary } from '../../contracts/kinds/health-scan.ts';
@@ -73,13 +74,26 @@ export function createHealthActivities(deps: HealthActivityDeps) {
           note({ type: 'log', level: p.ok ? 'info' : 'warn', message: `${name} (${check.type}): ${p.ok ? 'ok' : 'FAILED'} — ${p.detail}`, data: { check: name, ok: p.ok, latencyMs: p.latencyMs }, attempt: info.attempt });
         }
       };
-      await Promise.all(Array.from({ length: probeLanes(entries.map(([, c]) => c)) }, worker));
-      await storing;
-      // A line that could not be stored fails the attempt, as before: the retry probes again.
-      if (storeFailed) throw storeFailed;
-      const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
-      const summary: HealthScanSummary = { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
-      return params.alertSource ? { ...summary, alerts: await raiseHealthAlerts(deps, input.teamId, params.alertSource, params.monitor, checks) } : summary;
+      // Beats for the whole scan: a cancel reaches the probes (they abort), and a dead worker is noticed soon.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat({ probed: probes.filter(Boolean).length }), 5_000);
+      try {
+        await Promise.all(Array.from({ length: probeLanes(entries.map(([, c]) => c)) }, worker));
+        await storing;
+        // Probes cut short by a cancel or a worker shutting down failed for that reason, not because
+        // the services are down: counting them would mark checks down and page people.
+        if (signal.aborted) {
+          if (ctx.cancellationDetails?.cancelRequested) throw new CancelledFailure('the scan was cancelled before its results were counted');
+          throw new Error('the scan was interrupted before its results were counted (worker shutting down, or the attempt timed out); the next attempt probes again');
+        }
+        // A line that could not be stored fails the attempt, as before: the retry probes again.
+        if (storeFailed) throw storeFailed;
+        const checks = await recordScan(deps.em, { teamId: input.teamId, monitor: params.monitor, runId: input.runId, failuresBeforeDown: params.failuresBeforeDown, probes });
+        const summary: HealthScanSummary = { up: checks.filter((c) => c.status === 'up').length, down: checks.filter((c) => c.status === 'down').length, changed: checks.filter((c) => c.changed).length, checks };
+        return params.alertSource ? { ...summary, alerts: await raiseHealthAlerts(deps, input.teamId, params.alertSource, params.monitor, checks) } : summary;
+      } finally {
+        clearInterval(beat);
+      }
     },
   };
 }

@@ -89,6 +89,8 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
+    // An internal error in a fault test is a bug or the fault showing through: the API's own account tells which.
+    if (res.status === 500) console.warn(`${method} ${url} answered ${res.status}: ${text}; the API's log:\n${apiLog.slice(-20).join('\n')}`);
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : {} };
   };
   // The API's own account of a failed first request is what tells a crash from anything else.
