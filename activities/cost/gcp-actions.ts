@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
 import { CloudHttpError, refused } from './cloud-errors.ts';
 import type { GcpClient, Operation } from './gcp-client.ts';
+
+/** Between two looks at a snapshot another attempt is still taking. */
+const SNAPSHOT_POLL_MS = 2_000;
 
 /** The label every snapshot an action takes carries (its name is derived from the run too). */
 export const RUN_LABEL = 'opssight-run-id';
@@ -28,6 +32,20 @@ async function stopInstance(gcp: GcpClient, id: string, signal: AbortSignal): Pr
 }
 
 /**
+ * Waits for a snapshot an earlier attempt asked for (409 on ours): a large disk's snapshot can stay
+ * CREATING or UPLOADING for longer than the activity's retries last, so it is waited for here, as the
+ * first attempt waited for its operation. The disk is kept until the snapshot is READY.
+ */
+async function snapshotReady(gcp: GcpClient, url: string, name: string, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const { status } = (await gcp.call<{ status?: string }>(url)).body;
+    if (status === 'READY') return;
+    if (status === 'FAILED' || status === 'DELETING') throw new CloudHttpError(200, 'SNAPSHOT_FAILED', `snapshot ${name} is ${status}; the disk is kept`);
+    await sleep(SNAPSHOT_POLL_MS, undefined, { signal });
+  }
+}
+
+/**
  * Snapshot, then delete. The snapshot's name is derived from the run and the disk, so a retry after a
  * crash asks for the same name and, answered 409 (it exists), goes on to the delete; a disk that is
  * gone while our snapshot exists was deleted by an earlier attempt.
@@ -45,8 +63,7 @@ async function deleteDisk(gcp: GcpClient, id: string, runId: string, signal: Abo
   if (disk.body.users?.length) throw refused(`disk ${name} is attached to ${disk.body.users.map((u) => u.split('/').pop()).join(', ')} (since the scan?): not deleted`);
   const taken = await gcp.call<Operation>(`${diskUrl}/createSnapshot`, { method: 'POST', accept: [409], signal, body: { name: snapshot, labels: { [RUN_LABEL]: runId } } });
   if (taken.status !== 409) await gcp.done(project, taken.body, signal);
-  const ready = await gcp.call<{ status?: string }>(snapshotUrl);
-  if (ready.body.status !== 'READY') throw new CloudHttpError(200, 'SNAPSHOT_NOT_READY', `snapshot ${snapshot} is ${ready.body.status ?? 'not ready'}; the disk is kept until it is`);
+  await snapshotReady(gcp, snapshotUrl, snapshot, signal);
   const deleted = await gcp.call<Operation>(diskUrl, { method: 'DELETE', accept: [404], signal });
   if (deleted.status !== 404) await gcp.done(project, deleted.body, signal);
   return { action: 'delete-volume', resourceId: id, outcome: 'done', snapshotId: snapshot, detail: `disk ${name} deleted, kept as ${snapshot}` };

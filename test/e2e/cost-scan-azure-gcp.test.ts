@@ -254,6 +254,11 @@ describe('cost-scan on Google Cloud', () => {
     expect(gcp.calls.addressDelete.sort()).toEqual([`projects/${gcpProject}/global/addresses/spare-global`, `projects/${gcpProject}/regions/europe-west1/addresses/spare-ip`]);
     expect(gcp.calls.createSnapshot).toHaveLength(1);
     const diskRun = fixed[fixable.findIndex((f) => f.type === 'unattached-volume')]! as RunBody & { summary: { snapshotId?: string } };
+    // The second attempt (after the lost reply) found the snapshot still being taken and waited for it,
+    // instead of failing on it: a snapshot that outlasts the retries would fail the run.
+    const history = await api.deps.temporal.workflow.getHandle(diskRun.id).fetchHistory();
+    const started = history.events!.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : []));
+    expect(started.at(-1)).toBe(2);
     expect(gcp.snapshot(gcp.calls.createSnapshot[0]!)).toMatchObject({ status: 'READY', labels: { 'opssight-run-id': diskRun.id } });
     expect(diskRun.summary.snapshotId).toBe(gcp.calls.createSnapshot[0]);
     expect([gcp.instance('idle-1')?.status, gcp.disk('orphan-data'), gcp.address('spare-ip'), gcp.address('spare-global')]).toEqual(['TERMINATED', undefined, undefined, undefined]);

@@ -19,6 +19,9 @@ export type GcpInstance = { zone: string; name: string; machineType: string; sta
 export type GcpDisk = { zone: string; name: string; type: string; sizeGb: number; users?: string[]; labels?: Record<string, string> };
 /** `scope` is `regions/<region>` or `global`. */
 export type GcpAddress = { scope: string; name: string; address: string; status: 'RESERVED' | 'IN_USE'; addressType?: 'EXTERNAL' | 'INTERNAL'; users?: string[]; labels?: Record<string, string> };
+/** How long a snapshot whose reply was lost stays CREATING. */
+const SNAPSHOT_LAG_MS = 3_000;
+
 export type GcpSnapshot = { name: string; storageBytes: number; diskSizeGb: number; created: Date; status?: 'CREATING' | 'READY'; labels?: Record<string, string>; sourceDisk?: string };
 /** One row of the billing export query's result: service, team, day, currency, cost. */
 export type GcpBillingRow = [string, string, string, string, number];
@@ -174,7 +177,8 @@ export async function startGcpPeer(seed: GcpSeed) {
             const created: GcpSnapshot & { status: 'CREATING' | 'READY' } = { name: body.name, storageBytes: Math.round(d.sizeGb * 0.4 * 1024 ** 3), diskSizeGb: d.sizeGb, created: new Date(), status: 'CREATING', sourceDisk: `${url}${path.replace(/\/createSnapshot$/, '')}`, ...(body.labels ? { labels: body.labels } : {}) };
             snapshots.set(body.name, created);
             if (lost('createSnapshot')) {
-              created.status = 'READY';
+              // As a large disk's: still being taken when the retry asks again.
+              setTimeout(() => (created.status = 'READY'), SNAPSHOT_LAG_MS).unref();
               return unavailable();
             }
             return operation(`zones/${d.zone}`, `${url}${compute}/global/snapshots/${body.name}`, () => (created.status = 'READY'));
