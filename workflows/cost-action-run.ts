@@ -1,4 +1,4 @@
-import { CancellationScope, allHandlersFinished, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { CostActionParams, CostActionResult } from '../contracts/kinds/cost-action.ts';
 import type { RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
@@ -28,7 +28,10 @@ export async function costActionRun(input: RunInput<CostActionParams>): Promise<
     const decided = await gate.decide({ summary: { action: params.action, resourceId: params.resourceId, region: params.region }, timeoutMs: input.approvalTimeoutMs, next: 'act' });
     if (decided !== 'approved') return;
     const result = await actOn(input.heartbeatTimeoutMs ?? 30_000).runCostAction({ runId: input.runId, teamId: input.teamId, params });
-    await report({ status: 'succeeded', step: null, summary: result, message: result.detail });
+    // Done in the account even if a cancel came while it ran (the call itself cannot be taken back):
+    // the record says so. Runs that ended before this replay as they were (no marker in their history).
+    const succeeded = () => report({ status: 'succeeded', step: null, summary: result, message: result.detail });
+    await (patched('cost-action-done-despite-cancel') ? CancellationScope.nonCancellable(succeeded) : succeeded());
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
