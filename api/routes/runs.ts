@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { listEventsQuerySchema } from '../../contracts/events.ts';
 import { z } from 'zod';
 import { cancelRequestBodySchema, decisionRequestSchema, getRunQuerySchema, listRunsQuerySchema, selectRunFields, startRunRequestSchema } from '../../contracts/runs.ts';
+import { InputError } from '../../core/errors.ts';
 import { toRunView } from '../../db/repositories/runs.ts';
 import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
@@ -36,6 +37,9 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   router.post('/runs', async (ctx) => {
     const body = startRunRequestSchema.parse(ctx.request.body ?? {});
+    // The platform links a rollback to the run it undoes (POST /runs/{id}/rollback); a caller naming
+    // one could make a run claim to undo any run, of any team.
+    if (body.params.rollbackOf !== undefined) throw new InputError('rollbackOf is set by the platform', [{ field: 'params.rollbackOf', message: 'start a rollback with POST /api/v1/runs/{id}/rollback' }]);
     ctx.status = 201;
     ctx.body = await startRun(deps, ctx.state.em, caller(ctx), body);
     ctx.set('Location', `/api/v1/runs/${(ctx.body as { id: string }).id}`);

@@ -103,6 +103,13 @@ describe('values PostgreSQL would have refused as casts', () => {
 });
 
 describe('names JavaScript objects already have', () => {
+  it('a run claiming to roll back another run is refused: only the rollback route links them', async () => {
+    const before = await auditRows();
+    const res = await raw('POST', '/api/v1/runs', JSON.stringify({ kind: 'deploy', team: team.slug, params: { target: { platform: 'docker', integration: uuid(), container: 'web', image: 'web:v2' }, rollbackOf: uuid() } }));
+    expectProblem(res, 'params.rollbackOf');
+    expect(await auditRows()).toBe(before);
+  });
+
   it('kind constructor, toString and __proto__ are unknown kinds', async () => {
     for (const kind of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       const res = await raw('POST', '/api/v1/runs', JSON.stringify({ kind, team: team.slug, params: { workspace: 'w', files: simpleConfig() } }));
