@@ -4,7 +4,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createReconcileActivities } from '../../activities/reconcile.ts';
 import { createRunStateActivities } from '../../activities/run-state.ts';
 import { findRun } from '../../db/repositories/runs.ts';
-import { createRunRow } from '../fixtures/runs.ts';
+import { fireWorkflowIdPrefix, runIdOfFire, temporalScheduleId } from '../../core/schedule-fires.ts';
+import { createRunRow, createRunWithTeam, insertRun } from '../fixtures/runs.ts';
 import { peerContext } from '../peers/context.ts';
 import { until } from '../fixtures/until.ts';
 
@@ -94,5 +95,35 @@ describe('reconcileRuns', () => {
     const events = await ctx.events.list(terminated, 0, 10);
     expect(events.map((e) => e.message)).toEqual(['failed (repaired by the reconciler)']);
     await live.terminate('test over');
+  });
+
+  it('leaves alone a scheduled run whose fire is still running: the fire starts its workflow when it gets to it', async () => {
+    const { reconcileRuns } = createReconcileActivities({ ...ctx, em: ctx.db.em, temporal });
+    const scheduleId = crypto.randomUUID();
+    // A schedule whose fires nobody runs yet (workers backed up): each fire waits to start its run.
+    const schedule = await temporal.schedule.create({
+      scheduleId: temporalScheduleId(scheduleId),
+      spec: { intervals: [{ every: '365 days' }] },
+      action: { type: 'startWorkflow', workflowType: 'scheduledRun', taskQueue: `nobody-${crypto.randomUUID()}`, workflowId: fireWorkflowIdPrefix(scheduleId), args: [{ scheduleId }] },
+    });
+    try {
+      await schedule.trigger();
+      const fire = await until('the fire to be taken', async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId, 20_000);
+      const runId = runIdOfFire(fire);
+      const { teamId } = await createRunWithTeam(ctx.db.em);
+      const userId = (await ctx.db.em.getConnection().execute<{ id: string }[]>('select id from users limit 1'))[0]!.id;
+      await insertRun(ctx.db.em, { id: teamId }, userId, { id: runId, status: 'queued', requester: { type: 'schedule', id: scheduleId, label: 'nightly' } });
+      await ctx.db.em.getConnection().execute(`update runs set updated_at = now() - interval '2 days' where id = ?`, [runId]);
+
+      const result = await inActivity(new MockActivityEnvironment({}, { logger: quiet }), reconcileRuns, { olderThanMs: 24 * 3600 * 1000, limit: 50 });
+      expect(result.repaired.map((r) => r.runId)).not.toContain(runId);
+      expect((await findRun(ctx.db.em.fork(), runId))?.status).toBe('queued');
+      // Once the fire is gone without starting it, the run is repaired as never started.
+      await temporal.workflow.getHandle(fire).terminate('test over');
+      const again = await inActivity(new MockActivityEnvironment({}, { logger: quiet }), reconcileRuns, { olderThanMs: 24 * 3600 * 1000, limit: 50 });
+      expect(again.repaired).toContainEqual({ runId, status: 'failed' });
+    } finally {
+      await schedule.delete();
+    }
   });
 });
