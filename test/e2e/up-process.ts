@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from '../peers/temporal.ts';
+import net from 'node:net';
 
 export type PidFile = { supervisor: number; children: Record<string, number>; restarts: Record<string, number> };
 
@@ -40,10 +40,30 @@ export function runScript(cwd: string, args: string[], env: NodeJS.ProcessEnv): 
  * The environment for a stack of its own: none of the shared peers global-setup exported, explicit
  * ports for what a test addresses (PostgreSQL and Redis get the ones up.sh picks).
  */
+/** `n` distinct ports that nothing listens on now, below the ephemeral range (32768 and up, Linux's default). */
+async function unephemeralPorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (!ports.has(port) && (await canListen(port))) ports.add(port);
+  }
+  return [...ports];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 export async function ownStackEnv(extra: NodeJS.ProcessEnv = {}) {
   // Every port of its own, maildev's too: up.sh's preferred ports (1025, 1080) are free-then-taken when
-  // two of these files start together, and both would pick them.
-  const [apiPort, temporalPort, uiPort, mailSmtpPort, mailWebPort] = await Promise.all(Array.from({ length: 5 }, () => freePort()));
+  // two of these files start together, and both would pick them. Below the kernel's ephemeral range:
+  // up.sh binds some of these only after starting the rest, and meanwhile an outgoing connection of any
+  // process can be given a port that listen(0) handed out (one CI run lost maildev's web port so).
+  const [apiPort, temporalPort, uiPort, mailSmtpPort, mailWebPort] = await unephemeralPorts(5);
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of [
     'DATABASE_URL', 'REDIS_URL', 'REDIS_PREFIX', 'TEMPORAL_ADDRESS', 'JWT_SECRET', 'INTEGRATIONS_KEY', 'NODE_ENV', 'TEST_DB_NAME',
