@@ -5,7 +5,7 @@ import { approveUpdate, stateQuery, type RunInput } from '../../contracts/tempor
 import type { RunBookkeepingActivities } from '../../workflows/blocks/reporter.ts';
 import type { CostActionRunActivities } from '../../workflows/cost-action-run.ts';
 import { until } from '../fixtures/until.ts';
-import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
+import { cancelTaken, useWorkflowWorker } from '../fixtures/workflow-env.ts';
 
 // The costActionRun workflow's record when a cancel meets an action already under way: the action
 // changes the account whatever the cancel says, so the run must end saying what happened.
@@ -44,12 +44,7 @@ it('a cancel while the action runs: the action finished in the account, and the 
   await handle.executeUpdate(approveUpdate, { args: [{ userId: 'u1', email: 'approver@example.test', comment: 'go' }] });
   await acting;
   try {
-    await handle.cancel();
-    await until('the workflow to take the cancel', async () => {
-      const events = (await handle.fetchHistory()).events ?? [];
-      const asked = events.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
-      return asked >= 0 && events.slice(asked).some((e) => e.workflowTaskCompletedEventAttributes) ? true : undefined;
-    }, 20_000, 25);
+    await cancelTaken(handle);
   } finally {
     release();
   }

@@ -7,7 +7,7 @@ import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
 import type { DeployRunActivities } from '../../workflows/deploy-run.ts';
 import { until } from '../fixtures/until.ts';
-import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
+import { cancelTaken, useWorkflowWorker } from '../fixtures/workflow-env.ts';
 import { workflowBundle } from '../peers/worker.ts';
 
 // The deployRun workflow's decisions in isolation (approval, rollback outcomes), activities scripted
@@ -115,13 +115,8 @@ describe('deployRun', () => {
     await inSwitch;
     let events;
     try {
-      await handle.cancel();
-      // The workflow has taken the cancel (a task completed after it) and scheduled no rollback while the switch still writes.
-      events = await until('the cancel to be taken', async () => {
-        const all = (await handle.fetchHistory()).events ?? [];
-        const asked = all.findIndex((e) => e.workflowExecutionCancelRequestedEventAttributes);
-        return asked >= 0 && all.slice(asked).some((e) => e.workflowTaskCompletedEventAttributes) ? all : undefined;
-      }, 20_000, 25);
+      // Once the workflow has taken the cancel, it has scheduled no rollback while the switch still writes.
+      events = await cancelTaken(handle);
     } finally {
       release();
     }
