@@ -133,4 +133,11 @@ export const totpEnrolmentSchema = z.object({
 export const totpCodeRequestSchema = z.object({ code: z.string().regex(/^\d{6}$/, 'six digits') });
 export const recoveryCodesSchema = z.object({ recoveryCodes: z.array(z.string()).describe('each works once; shown this once') });
 export const mfaStatusSchema = z.object({ enrolled: z.boolean(), recoveryCodesLeft: z.number().int() });
-export const disableMfaRequestSchema = z.object({ code: z.string().min(6).max(32).describe('a current TOTP code or a recovery code') });
+const currentPassword = z
+  .string()
+  .min(1)
+  .max(1024)
+  .optional()
+  .describe('required unless the session signed in through an identity provider within the last ten minutes');
+export const startMfaRequestSchema = z.object({ currentPassword });
+export const disableMfaRequestSchema = z.object({ code: z.string().min(6).max(32).describe('a current TOTP code or a recovery code'), currentPassword });

@@ -8,6 +8,7 @@ import {
   createdApiTokenSchema,
   createRoleRequestSchema,
   disableMfaRequestSchema,
+  startMfaRequestSchema,
   effectivePermissionsSchema,
   idPathSchema,
   membershipRolePathSchema,
@@ -46,9 +47,9 @@ export const identityOps: OperationSpec[] = [
 
 export const mfaOps: OperationSpec[] = [
   { method: 'get', path: '/api/v1/me/mfa', operationId: 'getMfa', tag: 'identity', summary: 'Whether the caller has a second factor, and how many recovery codes are left', responses: { 200: { description: 'status', schema: 'MfaStatus' } } },
-  { method: 'post', path: '/api/v1/me/mfa/totp', operationId: 'startTotpEnrolment', tag: 'identity', summary: 'Start enrolling a TOTP authenticator: a secret and its QR code (not active until verified)', responses: { 200: { description: 'the secret to scan', schema: 'TotpEnrolment' } }, errors: [403, 409] },
+  { method: 'post', path: '/api/v1/me/mfa/totp', operationId: 'startTotpEnrolment', tag: 'identity', summary: 'Start enrolling a TOTP authenticator: a secret and its QR code (not active until verified); asks for the current password (a wrong one counts as a failed login)', body: 'StartMfaRequest', responses: { 200: { description: 'the secret to scan', schema: 'TotpEnrolment' } }, errors: [400, 403, 409, 429] },
   { method: 'post', path: '/api/v1/me/mfa/totp/verify', operationId: 'verifyTotpEnrolment', tag: 'identity', summary: 'Confirm the enrolment with a first code: the second factor is then required at sign-in; returns ten recovery codes, shown once', body: 'TotpCodeRequest', responses: { 200: { description: 'recovery codes', schema: 'RecoveryCodes' } }, errors: [400, 403, 404, 409] },
-  { method: 'post', path: '/api/v1/me/mfa/disable', operationId: 'disableMfa', tag: 'identity', summary: 'Remove the second factor (needs a current code or a recovery code); audited', body: 'DisableMfaRequest', responses: { 204: { description: 'removed' } }, errors: [400, 403, 404] },
+  { method: 'post', path: '/api/v1/me/mfa/disable', operationId: 'disableMfa', tag: 'identity', summary: 'Remove the second factor (needs the current password and a current code or a recovery code; wrong ones count as failed logins); audited', body: 'DisableMfaRequest', responses: { 204: { description: 'removed' } }, errors: [400, 403, 404, 429] },
 ];
 
 export function identitySchemas(b: OpenApiBuilder): OpenApiBuilder {
@@ -70,6 +71,7 @@ export function identitySchemas(b: OpenApiBuilder): OpenApiBuilder {
     .schema('TotpEnrolment', totpEnrolmentSchema, 'output')
     .schema('TotpCodeRequest', totpCodeRequestSchema, 'input')
     .schema('RecoveryCodes', recoveryCodesSchema, 'output')
+    .schema('StartMfaRequest', startMfaRequestSchema, 'input')
     .schema('DisableMfaRequest', disableMfaRequestSchema, 'input')
     .patch('UpdateRoleRequest', (s) => {
       s.minProperties = 1;

@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ROLES } from '../../contracts/permissions.ts';
 import { checkSecondFactor } from '../../core/mfa-check.ts';
@@ -7,11 +8,12 @@ import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } fro
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
 import { findLoginSecret, findUser, normalizeEmail } from '../../db/repositories/users.ts';
+import type { User } from '../../db/entities/user.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { completeSignIn, publicUser } from '../services/sign-in.ts';
-import { changePassword, setInitialPassword } from '../services/users.ts';
+import { assertNewPassword, changePassword, setInitialPassword } from '../services/users.ts';
 import { requireInteractive } from './tokens.ts';
 import { recheckSsoSession } from '../../core/sso/recheck.ts';
 
@@ -36,6 +38,7 @@ export const initialPasswordRequestSchema = z.object({
   email: z.email().max(320),
   currentPassword: z.string().min(1).max(1024).describe('the one-time password an admin set'),
   newPassword: z.string().min(12, 'at least 12 characters').max(1024),
+  mfaCode: loginRequestSchema.shape.mfaCode,
 });
 
 export const publicUserSchema = z.object({
@@ -76,43 +79,63 @@ export function authRoutes(deps: AppDeps): AppRouter {
   // response time does not reveal which emails have accounts.
   const dummyHash = hashPassword(crypto.randomUUID());
 
+  /**
+   * The account whose password this is, or a counted failed guess. Unknown emails cost the same argon2
+   * verify, so neither the answer nor its time tells which emails have accounts.
+   */
+  async function provePassword(em: EntityManager, account: string, email: string, password: string) {
+    const secret = await findLoginSecret(em, email);
+    const ok = await verifyPassword(secret?.passwordHash ?? (await dummyHash), password);
+    // Loaded only once the password is right: a failure costs the same whether the account exists.
+    const user = secret && ok && !secret.disabled ? await findUser(em, { id: secret.id }) : null;
+    if (!secret || !user || user.disabled) {
+      await throttle.failed(account);
+      throw new AuthenticationError('invalid email or password');
+    }
+    return { user, passwordHash: secret.passwordHash };
+  }
+
+  // ---- MFA (api/routes/mfa.ts, core/mfa-check.ts): a wrong second factor is a failed guess too.
+  async function proveSecondFactor(em: EntityManager, account: string, user: User, code: string | undefined, ip: string) {
+    await checkSecondFactor(deps, em, user, code, ip).catch(async (err: unknown) => {
+      if (err instanceof AuthenticationError) await throttle.failed(account);
+      throw err;
+    });
+  }
+
   router.post('/auth/login', async (ctx) => {
     const body = loginRequestSchema.parse(ctx.request.body ?? {});
     const em = ctx.state.em;
     const account = normalizeEmail(body.email);
     await throttle.check(ctx.ip, account);
-    const secret = await findLoginSecret(em, body.email);
-    const ok = await verifyPassword(secret?.passwordHash ?? (await dummyHash), body.password);
-    // Loaded only once the password is right: a failure costs the same whether the account exists.
-    const user = secret && ok && !secret.disabled ? await findUser(em, { id: secret.id }) : null;
-    if (!user || user.disabled) {
-      await throttle.failed(account);
-      throw new AuthenticationError('invalid email or password');
-    }
-    // ---- MFA (api/routes/mfa.ts, core/mfa-check.ts): a wrong second factor is a failed guess too.
-    await checkSecondFactor(deps, em, user, body.mfaCode, ctx.ip).catch(async (err: unknown) => {
-      if (err instanceof AuthenticationError) await throttle.failed(account);
-      throw err;
-    });
-    // ---- end MFA
-    await throttle.succeeded(ctx.ip, account);
-    // The right one-time password is not a failed guess, but it only buys setting one's own.
+    const { user } = await provePassword(em, account, body.email, body.password);
+    // A password an admin set buys only /auth/password/initial, which asks for the second factor
+    // itself: asking here too would spend the code the user is about to need there.
     if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
+    await proveSecondFactor(em, account, user, body.mfaCode, ctx.ip);
+    await throttle.succeeded(ctx.ip, account);
     ctx.body = (await completeSignIn(em, sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
 
-  // First sign-in with a password an admin set: it only buys the chance to set one's own, then a session.
+  // First sign-in with a password an admin set: it buys the chance to set one's own, then a session.
+  // An admin's reset keeps the user's second factor, so that is asked for here exactly as at login.
   router.post('/auth/password/initial', async (ctx) => {
     const body = initialPasswordRequestSchema.parse(ctx.request.body ?? {});
-    // A wrong one-time password is a guess like a failed login: the same budgets.
+    const em = ctx.state.em;
     const account = normalizeEmail(body.email);
     await throttle.check(ctx.ip, account);
-    const user = await setInitialPassword(ctx.state.em, ctx.ip, body).catch(async (err: unknown) => {
-      if (err instanceof AuthenticationError) await throttle.failed(account);
-      throw err;
-    });
+    const { user, passwordHash } = await provePassword(em, account, body.email, body.currentPassword);
+    if (!user.passwordChangeRequired) {
+      await throttle.failed(account);
+      throw new AuthenticationError('invalid email or password');
+    }
+    // Only now, so the policy's answer cannot tell a stranger which emails have accounts; and before
+    // the second factor, so a rejected password does not spend the user's code.
+    assertNewPassword(user.email, body);
+    await proveSecondFactor(em, account, user, body.mfaCode, ctx.ip);
     await throttle.succeeded(ctx.ip, account);
-    ctx.body = (await completeSignIn(ctx.state.em, sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
+    const changed = await setInitialPassword(em, ctx.ip, { userId: user.id, provenHash: passwordHash, newPassword: body.newPassword });
+    ctx.body = (await completeSignIn(em, sessions, changed, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
 
   // No per-IP limit here: a refresh token carries 256 random bits, so guessing one is not a threat,

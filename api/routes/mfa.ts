@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { disableMfaRequestSchema, totpCodeRequestSchema } from '../../contracts/identity.ts';
+import { disableMfaRequestSchema, startMfaRequestSchema, totpCodeRequestSchema } from '../../contracts/identity.ts';
 import { ConflictError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { mfaSecretContext } from '../../core/mfa-check.ts';
 import { matchRecoveryCode, newRecoveryCodes, newTotpEnrolment, totpStep } from '../../core/mfa.ts';
@@ -7,16 +7,20 @@ import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteMfa, findMfa, lockMfa, putPendingMfa } from '../../db/repositories/mfa.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
-import { rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
+import { proveItIsYou } from '../services/reauthentication.ts';
+import { normalizeEmail } from '../../db/repositories/users.ts';
 import { requireInteractive } from './tokens.ts';
 
 /**
  * TOTP for local accounts: start an enrolment (secret + QR code), confirm it with a first code (then it
- * is required at sign-in, and ten recovery codes are shown once), see the status, remove it.
+ * is required at sign-in, and ten recovery codes are shown once), see the status, remove it. Starting
+ * and removing ask for the password again (services/reauthentication.ts).
  */
 export function mfaRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
   const signedIn = [authenticate(deps), rateLimitPerUser(deps)];
+  const throttle = loginThrottle(deps);
 
   router.get('/me/mfa', ...signedIn, async (ctx) => {
     const mfa = await findMfa(ctx.state.em, ctx.state.principal.id);
@@ -27,6 +31,8 @@ export function mfaRoutes(deps: AppDeps): AppRouter {
   router.post('/me/mfa/totp', ...signedIn, async (ctx) => {
     const { principal, em } = ctx.state;
     requireInteractive(principal, 'enrolling a second factor');
+    const { currentPassword } = startMfaRequestSchema.parse(ctx.request.body ?? {});
+    await proveItIsYou(em, throttle, { principal, ip: ctx.ip }, currentPassword);
     const existing = await findMfa(em, principal.id);
     if (existing?.enabledAt) throw new ConflictError('a second factor is already enrolled: remove it first');
     const enrolment = await newTotpEnrolment(principal.email);
@@ -62,16 +68,23 @@ export function mfaRoutes(deps: AppDeps): AppRouter {
   router.post('/me/mfa/disable', ...signedIn, async (ctx) => {
     const { principal, em } = ctx.state;
     requireInteractive(principal, 'removing a second factor');
-    const { code } = disableMfaRequestSchema.parse(ctx.request.body ?? {});
-    await em.transactional(async (tx) => {
+    const { code, currentPassword } = disableMfaRequestSchema.parse(ctx.request.body ?? {});
+    await proveItIsYou(em, throttle, { principal, ip: ctx.ip }, currentPassword);
+    const removed = await em.transactional(async (tx) => {
       const mfa = await lockMfa(tx, principal.id);
       if (!mfa?.enabledAt) throw new NotFoundError('no second factor enrolled');
       const secret = await deps.keyring.open(mfa.secret, mfaSecretContext(principal.id));
       const ok = (await totpStep(secret, code.trim(), mfa.lastStep ?? null)) !== null || matchRecoveryCode(mfa.recoveryCodes, code) >= 0;
-      if (!ok) throw new NotAllowedError('the code does not match', [{ field: 'code', message: 'does not match' }]);
+      if (!ok) return false;
       await deleteMfa(tx, principal.id);
       recordAudit(tx, { actor: principal, action: 'mfa.remove', resourceType: 'user', resourceId: principal.id, ip: ctx.ip });
+      return true;
     });
+    // A wrong code is a guess at the second factor, counted like one at sign-in.
+    if (!removed) {
+      await throttle.failed(normalizeEmail(principal.email));
+      throw new NotAllowedError('the code does not match', [{ field: 'code', message: 'does not match' }]);
+    }
     await deps.sessions.accessChanged([principal.id]);
     ctx.status = 204;
   });

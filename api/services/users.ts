@@ -5,8 +5,9 @@ import { assertAcceptablePassword } from '../../core/password-policy.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import type { SessionService } from '../../core/refresh-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
+import { revokeUserApiTokens } from '../../db/repositories/api-tokens.ts';
 import { revokeUserRefreshFamilies } from '../../db/repositories/refresh-tokens.ts';
-import { findUserForLogin, lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
+import { lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
 
 type Caller = { principal: Principal; ip: string };
 type UserChange = { name?: string | undefined; disabled?: boolean | undefined; isAdmin?: boolean | undefined; password?: string | undefined };
@@ -17,7 +18,7 @@ const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
  * A platform admin edits a user. Disabling ends every session of theirs: refresh families revoked
  * (no refresh, no new access token) and their live access tokens revoked; authentication already
  * refuses disabled users. A password reset sets a one-time password (the user must replace it at
- * their next sign-in) and ends their sessions too. The change and its audit row commit together.
+ * their next sign-in) and ends their sessions too. Either revokes the user's API tokens. The change and its audit row commit together.
  */
 export async function updateUser(em: EntityManager, sessions: SessionService, caller: Caller, id: string, change: UserChange): Promise<UserView> {
   // An admin cannot lock themselves out, which also keeps at least one platform admin able to sign in.
@@ -27,7 +28,7 @@ export async function updateUser(em: EntityManager, sessions: SessionService, ca
     });
   }
   const newHash = change.password === undefined ? undefined : await hashPassword(change.password);
-  const { view, families } = await em.transactional(
+  const { view, ended } = await em.transactional(
     async (tx) => {
       const user = await lockUser(tx, id);
       if (!user) throw new NotFoundError('user not found');
@@ -46,20 +47,23 @@ export async function updateUser(em: EntityManager, sessions: SessionService, ca
       // Revoked even when already disabled: a session could have been issued by a refresh racing the first disable.
       const endSessions = change.disabled === true || newHash !== undefined;
       const families = endSessions ? await revokeUserRefreshFamilies(tx, user.id, change.disabled === true ? 'user-disabled' : 'password-reset') : [];
+      // An admin resets a password when the account may be in someone else's hands: tokens minted
+      // meanwhile go too. (A user's own change keeps them: automation should not break on a rotation.)
+      const tokens = endSessions ? await revokeUserApiTokens(tx, user.id) : [];
       recordAudit(tx, {
         actor: actor(caller),
         action: 'user.update',
         resourceType: 'user',
         resourceId: user.id,
         ip: caller.ip,
-        data: { changes, ...(endSessions ? { revokedSessions: families.length } : {}) },
+        data: { changes, ...(endSessions ? { revokedSessions: families.length, revokedApiTokens: tokens.length } : {}) },
       });
-      return { view: toUserView(user), families };
+      return { view: toUserView(user), ended: [...families, ...tokens] };
     },
     { clear: true },
   );
-  // After the commit: open sockets of those sessions close now, in every API process.
-  await sessions.announce(families);
+  // After the commit: open sockets of those sessions and tokens close now, in every API process.
+  await sessions.announce(ended);
   return view;
 }
 
@@ -106,26 +110,27 @@ export async function changePassword(
 }
 
 /**
- * First sign-in with a password an admin set: proves it, replaces it with the user's own and returns
- * the user, whom the caller then signs in. Refused (401, as a failed login) unless the password is
- * right and still the admin's one-time password.
+ * What the user chose to replace an admin's one-time password with: acceptable, and their own. The
+ * one-time password is already proven, so comparing the strings is enough.
  */
-export async function setInitialPassword(
-  em: EntityManager,
-  ip: string,
-  body: { email: string; currentPassword: string; newPassword: string },
-): Promise<UserView> {
-  const found = await findUserForLogin(em, body.email);
-  if (found) assertAcceptablePassword(body.newPassword, found.email, 'newPassword');
-  const newHash = await hashPassword(body.newPassword);
+export function assertNewPassword(email: string, body: { currentPassword: string; newPassword: string }): void {
+  assertAcceptablePassword(body.newPassword, email, 'newPassword');
+  if (body.newPassword === body.currentPassword) {
+    throw new InputError('choose a password of your own', [{ field: 'newPassword', message: 'must differ from the one-time password' }]);
+  }
+}
+
+/**
+ * First sign-in with a password an admin set, once the caller has proven it (and the second factor):
+ * replaces it with the user's own. Refused (401, as a failed login) when the account changed since
+ * the proof: another reset, a disable, or a concurrent first sign-in that already set one.
+ */
+export async function setInitialPassword(em: EntityManager, ip: string, change: { userId: string; provenHash: string; newPassword: string }): Promise<UserView> {
+  const newHash = await hashPassword(change.newPassword);
   return em.transactional(
     async (tx) => {
-      const user = found ? await lockUserWithPassword(tx, found.id) : null;
-      const ok = user ? await verifyPassword(user.passwordHash, body.currentPassword) : false;
-      if (!user || !ok || user.disabled || !user.passwordChangeRequired) throw new AuthenticationError('invalid email or password');
-      if (await verifyPassword(user.passwordHash, body.newPassword)) {
-        throw new InputError('choose a password of your own', [{ field: 'newPassword', message: 'must differ from the one-time password' }]);
-      }
+      const user = await lockUserWithPassword(tx, change.userId);
+      if (!user || user.disabled || !user.passwordChangeRequired || user.passwordHash !== change.provenHash) throw new AuthenticationError('invalid email or password');
       Object.assign(user, { passwordHash: newHash, passwordChangeRequired: false });
       recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.password_initial', resourceType: 'user', resourceId: user.id, ip });
       return toUserView(user);

@@ -129,3 +129,13 @@ export async function isLiveSessionOf(em: EntityManager, userId: string, family:
   const rows = await em.execute<{ n: number }[]>('select 1 as n from refresh_families where id = ? and user_id = ? and revoked_at is null', [family, userId]);
   return rows.length > 0;
 }
+
+/** When the session's sign-in happened, and whether it went through an identity provider (it has an sso_sessions row). */
+export async function sessionSignIn(em: EntityManager, family: string): Promise<{ signedInAt: Date; viaProvider: boolean } | null> {
+  const rows = await em.execute<Array<{ created_at: Date; via_provider: boolean }>>(
+    'select f.created_at, exists (select 1 from sso_sessions s where s.family = f.id) as via_provider from refresh_families f where f.id = ?',
+    [family],
+  );
+  const row = rows[0];
+  return row ? { signedInAt: new Date(row.created_at), viaProvider: row.via_provider } : null;
+}

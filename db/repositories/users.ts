@@ -30,12 +30,6 @@ export async function findLoginSecret(em: EntityManager, email: string): Promise
   return row ? { id: row.id, passwordHash: row.password_hash, disabled: row.disabled } : null;
 }
 
-/** The user with their password hash (a lazy column, not loaded by ordinary finds). */
-export async function findUserForLogin(em: EntityManager, email: string): Promise<(User & { passwordHash: string }) | null> {
-  const user = await em.findOne(UserSchema, { email: normalizeEmail(email) }, { populate: ['passwordHash'] });
-  return user as (User & { passwordHash: string }) | null;
-}
-
 export async function findUser(em: EntityManager, by: { id: string } | { email: string }): Promise<User | null> {
   return em.findOne(UserSchema, 'id' in by ? { id: by.id } : { email: normalizeEmail(by.email) });
 }

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureAdmin } from '../../scripts/create-admin.ts';
 import { passwordProblem } from '../../core/password-policy.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
-import { createUser, PASSWORD } from '../fixtures/users.ts';
+import { generate } from 'otplib';
+import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 
 // Where a password is set (admin create, admin reset, the user's change, the first sign-in's change,
@@ -95,4 +96,63 @@ describe('a password an admin set', () => {
     expect((await login(user.email, PASSWORD)).status).toBe(401);
     expect((await login(user.email, 'amber falcon 61 drizzle tundra')).status).toBe(403);
   });
+
+  it('an admin reset revokes the user’s API tokens as well', async () => {
+    const team = await createTeam(api.deps.db.em);
+    const user = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+    const session = (await login(user.email, PASSWORD)).body.accessToken as string;
+    const minted = await client(api, session).post('/api/v1/me/tokens', { name: 'ci', team: team.slug, permissions: ['runs:read'] });
+    expect(minted.status).toBe(201);
+    expect((await client(api, minted.body.token).get('/api/v1/runs')).status).toBe(200);
+    expect((await patch(user.id, { password: 'amber falcon 61 drizzle tundra' })).status).toBe(200);
+    expect((await client(api, minted.body.token).get('/api/v1/runs')).status).toBe(401);
+  });
+
+  it('keeps the second factor: the first sign-in after a reset asks for it, and a wrong one changes nothing', async () => {
+    const user = await createUser(api.deps.db.em);
+    const session = (await login(user.email, PASSWORD)).body.accessToken as string;
+    // Recovery codes below, not TOTP codes: the enrolment spent the current time step.
+    const codes = await enrolled(session);
+    const oneTime = 'amber falcon 61 drizzle tundra';
+    expect((await patch(user.id, { password: oneTime })).status).toBe(200);
+
+    // Login does not spend the code: it only says the password must be replaced.
+    expect((await login(user.email, oneTime)).status).toBe(403);
+    const initial = (mfaCode?: string) => client(api).post('/api/v1/auth/password/initial', { email: user.email, currentPassword: oneTime, newPassword: GOOD, ...(mfaCode ? { mfaCode } : {}) });
+    const bare = await initial();
+    expect([bare.status, bare.body.mfaRequired, bare.body.accessToken]).toEqual([401, true, undefined]);
+    const wrong = await initial('000000');
+    expect([wrong.status, wrong.body.detail, wrong.body.accessToken]).toEqual([401, 'invalid second factor', undefined]);
+    expect((await login(user.email, GOOD)).status).toBe(401);
+    expect((await login(user.email, oneTime)).status).toBe(403);
+
+    const set = await initial(codes[0]);
+    expect(set.status).toBe(200);
+    expect((await client(api).post('/api/v1/auth/login', { email: user.email, password: GOOD, mfaCode: codes[1] })).status).toBe(200);
+  });
+
+  it('tells nobody which emails have accounts: a wrong one-time password is a 401 whatever the new password', async () => {
+    const invited = email();
+    expect((await client(api, adminToken).post('/api/v1/users', { email: invited, name: 'Invited', password: 'violet harbor 93 quartz meadow' })).status).toBe(201);
+    const settled = await createUser(api.deps.db.em);
+    const tries = [
+      { email: email(), currentPassword: 'anything at all here' },
+      { email: invited, currentPassword: 'not the one-time password' },
+      { email: settled.email, currentPassword: 'not their password either' },
+      // The user's own password does not open this route either.
+      { email: settled.email, currentPassword: PASSWORD },
+    ];
+    for (const t of tries) {
+      const res = await client(api).post('/api/v1/auth/password/initial', { ...t, newPassword: 'password1234' });
+      expect([t.email, res.status, res.body.detail]).toEqual([t.email, 401, 'invalid email or password']);
+    }
+  });
 });
+
+/** Turns on the pending TOTP enrolment of the session's user; returns their recovery codes. */
+async function enrolled(session: string): Promise<string[]> {
+  const pending = await client(api, session).post('/api/v1/me/mfa/totp', { currentPassword: PASSWORD });
+  const verified = await client(api, session).post('/api/v1/me/mfa/totp/verify', { code: await generate({ secret: pending.body.secret as string }) });
+  expect(verified.status).toBe(200);
+  return verified.body.recoveryCodes as string[];
+}

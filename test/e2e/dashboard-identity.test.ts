@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'otplib';
 import type { Page } from 'playwright-core';
 import { client, tokenFor } from '../fixtures/http.ts';
-import { createTeam, createUser } from '../fixtures/users.ts';
+import { createTeam, createUser, PASSWORD } from '../fixtures/users.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 import { inOwnBrowser, screenshot, signIn, waitForCount } from './browser.ts';
 
@@ -206,9 +206,11 @@ describe('a team that requires MFA', () => {
 
       await notice.getByRole('link', { name: 'Set up two-factor authentication' }).click();
       await page.waitForURL(/\/account#account-mfa$/);
-      const setUp = page.getByRole('button', { name: 'Set up an authenticator app' });
-      await expect(setUp.evaluate((el) => el === el.ownerDocument.activeElement)).resolves.toBe(true);
-      await setUp.click();
+      // The password is asked again before a factor is enrolled; the page leads there first.
+      const password = page.getByRole('form', { name: 'Set up two-factor authentication' }).getByLabel('Your password');
+      await page.waitForFunction(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id === 'mfa-password', undefined, { timeout: 5000 });
+      await password.fill(PASSWORD);
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
       const secret = (await page.getByTestId('mfa-secret').textContent())!;
       await page.getByLabel('Code from the app').fill(await generate({ secret }));
       await page.getByRole('button', { name: 'Turn on' }).click();

@@ -8,13 +8,14 @@ import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
 
 let api: TestApi;
 beforeAll(async () => {
-  api = await startApi({ TEMPORAL_NAMESPACE: await ownNamespace('mfa'), ...ownRedisKeys('mfa') });
+  // Few free failures, so a test reaches the lockout in a handful of guesses.
+  api = await startApi({ TEMPORAL_NAMESPACE: await ownNamespace('mfa'), ...ownRedisKeys('mfa'), LOGIN_FREE_FAILURES: '2' });
 });
 afterAll(() => api.close());
 
 /** Enrols TOTP for the user through the API; returns the secret and the recovery codes. */
 async function enrol(jwt: string) {
-  const started = await client(api, jwt).post('/api/v1/me/mfa/totp');
+  const started = await client(api, jwt).post('/api/v1/me/mfa/totp', { currentPassword: PASSWORD });
   expect(started.status).toBe(200);
   expect(started.body.qrCode).toMatch(/^data:image\/png;base64,/);
   expect(started.body.otpauthUrl).toMatch(/^otpauth:\/\/totp\/OpsSight:/);
@@ -30,7 +31,7 @@ describe('TOTP MFA', () => {
   it('a wrong first code does not enrol', async () => {
     const user = await createUser(api.deps.db.em);
     const jwt = await tokenFor(api, user.id);
-    expect((await client(api, jwt).post('/api/v1/me/mfa/totp')).status).toBe(200);
+    expect((await client(api, jwt).post('/api/v1/me/mfa/totp', { currentPassword: PASSWORD })).status).toBe(200);
     const res = await client(api, jwt).post('/api/v1/me/mfa/totp/verify', { code: '000000' });
     expect(res.status).toBe(403);
     expect(res.body.errors).toEqual([{ field: 'code', message: 'does not match' }]);
@@ -75,4 +76,50 @@ describe('TOTP MFA', () => {
     await enrol(jwt);
     expect((await start()).status).toBe(201);
   });
+
+  it('enrolling or removing a factor asks for the password again; wrong passwords and codes count as failed logins', async () => {
+    const user = await createUser(api.deps.db.em);
+    const jwt = await tokenFor(api, user.id);
+    const pending = async () => (await api.deps.db.em.fork().getConnection().execute('select 1 from user_mfa where user_id = ?', [user.id])).length;
+    const start = (body: object) => client(api, jwt).post('/api/v1/me/mfa/totp', body);
+
+    const bare = await start({});
+    expect([bare.status, bare.body.errors]).toEqual([400, [{ field: 'currentPassword', message: 'required' }]]);
+    const wrong = await start({ currentPassword: 'not the password at all' });
+    expect([wrong.status, wrong.body.errors]).toEqual([403, [{ field: 'currentPassword', message: 'does not match' }]]);
+    expect(await pending()).toBe(0);
+    // Each wrong password is a guess at the account: after the free ones the account is locked, sign-in included.
+    expect(await guessUntilLocked(() => start({ currentPassword: 'still not the password' }))).toBe(true);
+    expect((await login(user.email)).status).toBe(429);
+    expect(await pending()).toBe(0);
+  });
+
+  it('a wrong code when removing the factor is a counted guess, and a right one removes it', async () => {
+    const user = await createUser(api.deps.db.em);
+    const jwt = await tokenFor(api, user.id);
+    const { recoveryCodes } = await enrol(jwt);
+    const disable = (body: object) => client(api, jwt).post('/api/v1/me/mfa/disable', body);
+    expect((await disable({ code: recoveryCodes[0]! })).body.errors).toEqual([{ field: 'currentPassword', message: 'required' }]);
+    const wrongCode = await disable({ code: '999999', currentPassword: PASSWORD });
+    expect([wrongCode.status, wrongCode.body.errors]).toEqual([403, [{ field: 'code', message: 'does not match' }]]);
+    expect(await guessUntilLocked(() => disable({ code: '999999', currentPassword: PASSWORD }))).toBe(true);
+    expect((await login(user.email, recoveryCodes[1]!)).status).toBe(429);
+    expect((await client(api, jwt).get('/api/v1/me/mfa')).body.enrolled).toBe(true);
+
+    const other = await createUser(api.deps.db.em);
+    const otherJwt = await tokenFor(api, other.id);
+    const codes = (await enrol(otherJwt)).recoveryCodes;
+    expect((await client(api, otherJwt).post('/api/v1/me/mfa/disable', { code: codes[0]!, currentPassword: PASSWORD })).status).toBe(204);
+    expect((await login(other.email)).status).toBe(200);
+  });
 });
+
+/** Repeats a wrong guess until the account's lockout answers 429 (true), or gives up after twelve. */
+async function guessUntilLocked(guess: () => Promise<{ status: number }>): Promise<boolean> {
+  for (let i = 0; i < 12; i++) {
+    const res = await guess();
+    if (res.status === 429) return true;
+    expect(res.status).toBe(403);
+  }
+  return false;
+}

@@ -90,9 +90,9 @@ export const redeemSsoCode = (code: string) => signIn('/api/v1/sso/exchange', { 
 /** Signs in with a directory (LDAP / Active Directory) account through provider `slug`. */
 export const directoryLogin = (slug: string, username: string, password: string) => signIn(`/api/v1/sso/${encodeURIComponent(slug)}/login`, { username, password });
 
-/** First sign-in with a password an admin set: replaces it with the user's own and signs in. */
-export const setInitialPassword = (email: string, currentPassword: string, newPassword: string) =>
-  signIn('/api/v1/auth/password/initial', { email, currentPassword, newPassword });
+/** First sign-in with a password an admin set: replaces it with the user's own and signs in (the second factor too, when the account has one). */
+export const setInitialPassword = (email: string, currentPassword: string, newPassword: string, mfaCode?: string) =>
+  signIn('/api/v1/auth/password/initial', { email, currentPassword, newPassword, ...(mfaCode ? { mfaCode } : {}) });
 
 /** Trades the refresh token for a new pair; one attempt at a time across every tab. */
 export function refresh(): Promise<boolean> {

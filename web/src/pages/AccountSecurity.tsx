@@ -23,9 +23,18 @@ export function MfaSection() {
   useEffect(() => {
     if (!status || location.hash !== '#account-mfa') return;
     section.current?.scrollIntoView({ block: 'start' });
-    (section.current?.querySelector<HTMLElement>('button') ?? section.current)?.focus();
+    (section.current?.querySelector<HTMLElement>('input, button') ?? section.current)?.focus();
   }, [status]);
-  const start = async () => setEnrolment(await post<{ secret: string; qrCode: string }>('/api/v1/me/mfa/totp').catch((e: unknown) => (setError(failure(e)), null)));
+  const [password, setPassword] = useState('');
+  // The password is asked again so a stolen session alone cannot put someone else's authenticator on the account.
+  const start = async (e: Event) => {
+    e.preventDefault();
+    const body = password ? { currentPassword: password } : {};
+    const started = await post<{ secret: string; qrCode: string }>('/api/v1/me/mfa/totp', body).catch((err: unknown) => (setError(failure(err)), null));
+    setPassword('');
+    if (started) setError(null);
+    setEnrolment(started);
+  };
   const verify = async (e: Event) => {
     e.preventDefault();
     try {
@@ -50,7 +59,14 @@ export function MfaSection() {
           <ul data-testid="recovery-codes">{codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
         </div>
       )}
-      {status && !status.enrolled && !enrolment && <button type="button" onClick={() => void start()}>Set up an authenticator app</button>}
+      {status && !status.enrolled && !enrolment && (
+        <form onSubmit={(e) => void start(e)} aria-label="Set up two-factor authentication">
+          <label for="mfa-password" class="label">Your password</label>
+          <input id="mfa-password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <p class="hint">Signed in through single sign-on? Leave it empty within ten minutes of signing in.</p>
+          <button type="submit">Set up an authenticator app</button>
+        </form>
+      )}
       {enrolment && (
         <form onSubmit={(e) => void verify(e)}>
           <img src={enrolment.qrCode} alt="QR code to scan with an authenticator app" width={200} height={200} />

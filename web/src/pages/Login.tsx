@@ -34,11 +34,12 @@ export function LoginPage({ notice }: { notice: string | null }) {
     setError(null);
     setFieldError(null);
     try {
+      const code = mfa.asked ? mfa.code.trim() : undefined;
       const res: SignInResult = choosing
-        ? await setInitialPassword(email.trim(), password, fresh.password)
+        ? await setInitialPassword(email.trim(), password, fresh.password, code)
         : via
           ? await directoryLogin(via, email.trim(), password)
-          : await login(email.trim(), password, mfa.asked ? mfa.code.trim() : undefined);
+          : await login(email.trim(), password, code);
       if (res.ok) return;
       if ('mfaRequired' in res) {
         setMfa({ asked: true, code: '' });
