@@ -41,24 +41,64 @@ async function serviceClient(provider: LoadedProvider): Promise<Client> {
   return ldap;
 }
 
-/** Group DNs and names holding `dn`, nested ones included (AD: in one query; elsewhere level by level). */
+/**
+ * A DN's RDNs, lower-cased, without the spaces some directories (and admins) put around commas. Split
+ * on unescaped commas only: `ou=x\,ou=groups` is one RDN, so it cannot pass for being under ou=groups.
+ */
+function rdnsOf(dn: string): string[] {
+  const rdns: string[] = [];
+  let rdn = '';
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') {
+      rdn += dn.slice(i, i + 2);
+      i++;
+    } else if (dn[i] === ',') {
+      rdns.push(rdn);
+      rdn = '';
+    } else {
+      rdn += dn[i];
+    }
+  }
+  rdns.push(rdn);
+  // An escaped trailing space (`\ `) belongs to the value.
+  return rdns.map((r) => r.replace(/^\s+/, '').replace(/(?<!\\)\s+$/, '').toLowerCase());
+}
+
+/**
+ * Group DNs and names holding `dn`, nested ones included (AD: in one query; elsewhere level by level).
+ * With a `groupBase`, a group counts only when it lives under it, whether found by the search or listed
+ * in `memberOf`: elsewhere (another OU, a subtree users may write to) anyone able to create a group
+ * could name it like a mapped one.
+ */
 async function groupsOf(ldap: Client, s: LdapSettings, dn: string, memberOf: string[]): Promise<string[]> {
   const base = s.groupBase;
-  const found = new Map<string, string | null>(memberOf.map((g) => [g.toLowerCase(), null]));
+  const baseRdns = base ? rdnsOf(base) : [];
+  const found = new Map<string, string | null>();
+  /** Records the group if it lives under the base; its key then, else null. */
+  const add = (groupDn: string, cn: string | null): string | null => {
+    const rdns = rdnsOf(groupDn);
+    const tail = rdns.slice(rdns.length - baseRdns.length);
+    if (rdns.length < baseRdns.length || tail.some((r, i) => r !== baseRdns[i])) return null;
+    const key = rdns.join(',');
+    if (!found.get(key)) found.set(key, cn ?? /^cn=(.+)$/.exec(rdns[0]!)?.[1]?.replace(/\\(.)/g, '$1') ?? null);
+    return key;
+  };
+  for (const g of memberOf) add(g, null);
   if (base) {
     if (s.activeDirectory) {
       const { searchEntries } = await ldap.search(base, { scope: 'sub', filter: `(member:${IN_CHAIN}:=${escapeFilterValue(dn)})`, attributes: ['cn'] });
-      for (const g of searchEntries) found.set(g.dn.toLowerCase(), first(g, 'cn'));
+      for (const g of searchEntries) add(g.dn, first(g, 'cn'));
     } else {
+      const followed = new Set<string>();
       let frontier = [dn];
       for (let depth = 0; depth <= s.nestingDepth && frontier.length > 0; depth++) {
         const next: string[] = [];
         for (const member of frontier) {
           const { searchEntries } = await ldap.search(base, { scope: 'sub', filter: s.groupFilter.replaceAll('{dn}', escapeFilterValue(member)), attributes: ['cn'] });
           for (const g of searchEntries) {
-            const key = g.dn.toLowerCase();
-            if (found.has(key) && found.get(key) !== null) continue;
-            found.set(key, first(g, 'cn'));
+            const key = add(g.dn, first(g, 'cn'));
+            if (key === null || followed.has(key)) continue;
+            followed.add(key);
             next.push(g.dn);
           }
         }
@@ -67,7 +107,7 @@ async function groupsOf(ldap: Client, s: LdapSettings, dn: string, memberOf: str
     }
   }
   // Rules may name a group by DN or by its cn.
-  return [...found].flatMap(([groupDn, cn]) => [groupDn, cn ?? /^cn=([^,]+)/i.exec(groupDn)?.[1] ?? null].filter((g): g is string => Boolean(g)));
+  return [...found].flatMap(([groupDn, cn]) => (cn ? [groupDn, cn] : [groupDn]));
 }
 
 async function entryOf(ldap: Client, provider: LoadedProvider, base: string, filter: string, scope: 'sub' | 'base'): Promise<Entry[]> {

@@ -100,9 +100,10 @@ export async function applyMappings(tx: EntityManager, logger: Logger, provider:
 }
 
 /**
- * The account an asserted identity signs in as, in one transaction: the linked one; else the account
- * with the same email, linked only when the provider verified that email; else a new account (just in
- * time). A refusal rolls everything back: no half-created user, no link, no membership.
+ * The account an asserted identity signs in as, in one transaction: the linked one; else, when the
+ * provider verified the email, a new account with it (just in time), or the account that already holds
+ * it, linked only when the provider's `linkExistingAccounts` is on. A refusal rolls everything back:
+ * no half-created user, no link, no membership.
  */
 export async function provisionUser(
   em: EntityManager,
@@ -112,7 +113,8 @@ export async function provisionUser(
   ip: string | null,
 ): Promise<{ user: User; identityId: string }> {
   const roles = assertMayEnter(provider, asserted.groups);
-  const trusted = (provider.settings as unknown as CommonSettings).trustEmails || asserted.emailVerified;
+  const settings = provider.settings as unknown as CommonSettings;
+  const trusted = settings.trustEmails || asserted.emailVerified;
   // Hashed outside the transaction (argon2 takes long enough to matter while rows are locked), and only
   // when the person may be new: a returning user's sign-in pays nothing for it.
   const known = await em.count(UserIdentitySchema, { provider: provider.id, subject: asserted.subject });
@@ -130,6 +132,11 @@ export async function provisionUser(
       if (!trusted) throw new SsoRefusedError(`${provider.name} has not verified your email address ${asserted.email}; verify it there first`);
       const existing = await findUser(tx, { email: asserted.email });
       if (existing) {
+        // Even a verified email is only what the provider says: an account holder (a platform admin too)
+        // must not be signed in as by whoever can set that email there, unless the admin vouches for it.
+        if (!settings.linkExistingAccounts) {
+          throw new SsoRefusedError(`an OpsSight account already uses ${asserted.email} and is not linked to ${provider.name}; ask a platform admin, who can turn on linking for ${provider.name} or rename the existing account`);
+        }
         user = existing;
         recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.identity.link', resourceType: 'user', resourceId: user.id, ip, data: { provider: provider.slug, subject: asserted.subject } });
       } else {

@@ -23,10 +23,22 @@ const common = {
   /** Sessions end after this many hours at the latest, whatever the provider says. */
   maxSessionHours: z.number().int().min(1).max(24 * 30).default(12),
   /**
-   * The provider's emails are verified (a company directory). Without it an OIDC email counts only when
-   * `email_verified` is true, GitHub's only when it is the verified primary one.
+   * The provider's emails are verified (a company directory): a first sign-in may create an account
+   * with that email. Without it an OIDC email counts only when `email_verified` is true, GitHub's only
+   * when it is the verified primary one. It never links to an existing account by itself: see below.
    */
   trustEmails: z.boolean().default(false),
+  /**
+   * Off, a first sign-in whose email an existing account already holds is refused: whoever can set
+   * their email at the provider (a directory `mail` a user may edit, any IdP the admin configured)
+   * would otherwise sign in as that account, a platform admin's included.
+   */
+  linkExistingAccounts: z
+    .boolean()
+    .default(false)
+    .describe(
+      'link a first sign-in to the existing account with the same (trusted) email. Whoever can set that email at the provider then signs in as the account, platform admins included: turn it on only when users cannot change their emails at the provider',
+    ),
 };
 
 export const OIDC_PRESETS = {
@@ -65,6 +77,7 @@ export const ldapSettingsSchema = z.object({
   userBase: z.string().min(1).max(1024),
   /** `{username}` is replaced by the escaped login name. */
   userFilter: z.string().min(1).max(1024).default('(|(uid={username})(mail={username}))'),
+  /** Groups count only under it (memberOf included): elsewhere anyone able to create a group could name it like a mapped one. */
   groupBase: z.string().min(1).max(1024).optional(),
   /** `{dn}` is the user's (or, for nesting, a group's) DN. */
   groupFilter: z.string().min(1).max(1024).default('(|(member={dn})(uniqueMember={dn}))'),
@@ -73,6 +86,8 @@ export const ldapSettingsSchema = z.object({
   nestingDepth: z.number().int().min(0).max(10).default(5),
   emailAttribute: z.string().min(1).max(64).default('mail'),
   nameAttribute: z.string().min(1).max(64).default('cn'),
+  // LDAP and SAML carry no "verified" flag: false would refuse every new user. Safe since an email
+  // alone no longer links to an existing account (linkExistingAccounts); at worst it names a new one.
   trustEmails: z.boolean().default(true),
 });
 
@@ -82,6 +97,7 @@ export const samlSettingsSchema = z.object({
   idpIssuer: z.string().min(1).max(1024).optional(),
   groupsAttribute: z.string().min(1).max(256).default('groups'),
   emailAttribute: z.string().min(1).max(256).default('email'),
+  // As for LDAP: SAML has no "verified" flag.
   trustEmails: z.boolean().default(true),
 });
 
@@ -100,7 +116,7 @@ export type OidcSettings = z.infer<typeof oidcSettingsSchema>;
 export type GithubSettings = z.infer<typeof githubSettingsSchema>;
 export type LdapSettings = z.infer<typeof ldapSettingsSchema>;
 export type SamlSettings = z.infer<typeof samlSettingsSchema>;
-export type CommonSettings = { requireGroup: boolean; maxSessionHours: number; trustEmails: boolean };
+export type CommonSettings = { requireGroup: boolean; maxSessionHours: number; trustEmails: boolean; linkExistingAccounts: boolean };
 
 /** The issuer an OIDC provider is discovered at: the preset's, with the tenant filled in, unless one is given. */
 export function oidcIssuer(s: OidcSettings): string | null {

@@ -20,9 +20,10 @@ export type LdapUser = { uid: string; password: string; mail: string; cn: string
  * free loopback port. Seeded with a read-only service account, users under ou=people and groups under
  * ou=groups, where `platform` contains the group `ops` (nesting) rather than users. `argon2` stores the
  * users' passwords as `{ARGON2}` hashes (slapd's argon2 module), as a directory that hashes them slowly
- * does: a bind with a wrong password then costs what a real one costs.
+ * does: a bind with a wrong password then costs what a real one costs. `memberOf` loads slapd's memberof
+ * overlay, which lists a user's groups on the user's entry, wherever the groups live (as AD does).
  */
-export async function startLdap(users: LdapUser[], groups: Record<string, string[]>, opts: { argon2?: boolean } = {}) {
+export async function startLdap(users: LdapUser[], groups: Record<string, string[]>, opts: { argon2?: boolean; memberOf?: boolean } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'opssight-slapd-'));
   mkdirSync(path.join(dir, 'db'));
   const port = await freePort();
@@ -35,6 +36,7 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       ...(opts.argon2 ? ['moduleload argon2'] : []),
+      ...(opts.memberOf ? ['moduleload memberof'] : []),
       'database mdb',
       `suffix "${SUFFIX}"`,
       `rootdn "${ROOT_DN}"`,
@@ -43,6 +45,7 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
       'maxsize 10485760',
       'access to attrs=userPassword by anonymous auth by * none',
       'access to * by users read by * none',
+      ...(opts.memberOf ? ['overlay memberof'] : []),
     ].join('\n') + '\n',
   );
   const url = `ldap://127.0.0.1:${port}`;
@@ -72,6 +75,13 @@ export async function startLdap(users: LdapUser[], groups: Record<string, string
     /** Replaces a group's members (at least one: groupOfNames needs one). */
     async setMembers(cn: string, members: string[]) {
       await admin.modify(groupDn(cn), new Change({ operation: 'replace', modification: new Attribute({ type: 'member', values: members.map(memberDn) }) }));
+    },
+    /** A group outside ou=groups (its OU created on first use), as anyone able to write another subtree could make. */
+    async addGroupUnder(ou: string, cn: string, members: string[]) {
+      const parent = `ou=${ou},${SUFFIX}`;
+      if (!(await admin.search(SUFFIX, { filter: `(ou=${ou})` })).searchEntries.length) await add(parent, { objectClass: 'organizationalUnit', ou });
+      await add(`cn=${cn},${parent}`, { objectClass: 'groupOfNames', cn, member: members.map(memberDn) });
+      return `cn=${cn},${parent}`;
     },
     async removeUser(uid: string) {
       await admin.del(userDn(uid));

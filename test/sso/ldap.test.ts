@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MembershipSchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
+import { AuditLogSchema, MembershipSchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startLdap, type LdapPeer } from '../peers/ldap.ts';
@@ -34,9 +34,11 @@ const login = (provider: string, username: string, password: string) => client(a
 beforeAll(async () => {
   [api, ldap] = await Promise.all([
     startApi(ownRedisKeys(`sso-ldap-${tag}`)),
+    // memberOf on the users' entries, as AD and most OpenLDAP setups have it: it lists groups wherever they live.
     startLdap(
-      ['alice', 'bob', 'carol', 'dave'].map((uid) => ({ uid, password: `${uid}-password`, mail: mail(uid), cn: uid.toUpperCase() })),
-      { ops: ['alice', 'dave'], platform: ['ops'], leads: ['carol'], marketing: ['bob'] },
+      ['alice', 'bob', 'carol', 'dave', 'erin', 'gwen', 'hana', 'ivan'].map((uid) => ({ uid, password: `${uid}-password`, mail: mail(uid), cn: uid.toUpperCase() })),
+      { ops: ['alice', 'dave'], platform: ['ops'], leads: ['carol', 'gwen', 'hana', 'ivan'], marketing: ['bob', 'erin'] },
+      { memberOf: true },
     ),
   ]);
   team = await createTeam(api.deps.db.em, `ldap-${tag}`);
@@ -105,5 +107,50 @@ describe('a misconfigured directory', () => {
     expect(url.status).toBe(502);
     expect(url.body).toMatchObject({ setting: 'settings.url' });
     expect(await em().count(UserIdentitySchema, { email: mail('carol'), provider: { slug: { $in: [slug('badbind'), slug('badurl')] } } })).toBe(0);
+  });
+});
+
+describe('where a group lives', () => {
+  it('a group named like a mapped one outside groupBase maps nothing, even through memberOf', async () => {
+    // `platform` is mapped by its cn; this one sits in another subtree, which its creator may write to.
+    const elsewhere = await ldap.addGroupUnder('projects', 'platform', ['erin']);
+    await addProvider('open', { settings: { requireGroup: false } });
+    const refused = await login('dir', 'erin', 'erin-password');
+    expect(refused.status).toBe(401);
+    expect(refused.body.detail).toMatch(/not in any group/);
+    const open = await login('open', 'erin', 'erin-password');
+    expect(open.status).toBe(200);
+    expect(await em().count(MembershipSchema, { user: open.body.user.id })).toBe(0);
+    expect(elsewhere).toBe(`cn=platform,ou=projects,${ldap.suffix}`);
+  });
+
+  it('groupBase is compared without regard to case or spaces after commas', async () => {
+    await addProvider('spaced', { settings: { groupBase: `OU=Groups, ${ldap.suffix.replace(',', ', ').toUpperCase()}` } });
+    const gwen = await login('spaced', 'gwen', 'gwen-password');
+    expect(gwen.status).toBe(200);
+    expect((await em().findOneOrFail(MembershipSchema, { user: gwen.body.user.id, team: team.id })).role).toBe('admin');
+  });
+});
+
+describe('a first sign-in with the email of an existing account', () => {
+  it('is refused unless the provider links existing accounts: no identity, no membership change', async () => {
+    const local = await createUser(api.deps.db.em, { email: mail('hana'), teams: [team], role: 'viewer' });
+    const refused = await login('dir', 'hana', 'hana-password');
+    expect(refused.status).toBe(401);
+    expect(refused.body.detail).toBe(`an OpsSight account already uses ${mail('hana')} and is not linked to Directory dir; ask a platform admin, who can turn on linking for Directory dir or rename the existing account`);
+    expect(await em().count(UserIdentitySchema, { user: local.id })).toBe(0);
+    expect(await em().count(AuditLogSchema, { action: 'auth.identity.link', resourceId: local.id })).toBe(0);
+    expect((await em().findOneOrFail(MembershipSchema, { user: local.id, team: team.id })).role).toBe('viewer');
+  });
+
+  it('links to it when the provider links existing accounts, audited', async () => {
+    const local = await createUser(api.deps.db.em, { email: mail('ivan'), teams: [team], role: 'viewer' });
+    await addProvider('linking', { settings: { linkExistingAccounts: true } });
+    const linked = await login('linking', 'ivan', 'ivan-password');
+    expect(linked.status).toBe(200);
+    expect(linked.body.user.id).toBe(local.id);
+    expect(await em().findOneOrFail(UserIdentitySchema, { user: local.id })).toMatchObject({ subject: ldap.userDn('ivan') });
+    expect(await em().count(AuditLogSchema, { action: 'auth.identity.link', resourceId: local.id })).toBe(1);
+    expect((await em().findOneOrFail(MembershipSchema, { user: local.id, team: team.id })).role).toBe('admin');
   });
 });
