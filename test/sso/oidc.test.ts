@@ -62,7 +62,8 @@ beforeAll(async () => {
       jack: { email: `jack-${tag}@corp.test`, emailVerified: true, name: 'Jack', groups: ['ops'] },
     },
   });
-  await addProvider('corp');
+  // Linking on: tests below link an existing account and sign in a disabled one; test/sso/account-link.test.ts covers it off.
+  await addProvider('corp', { settings: { linkExistingAccounts: true } });
 });
 afterAll(async () => {
   await idp?.stop();
