@@ -3,7 +3,7 @@ import coBody from 'co-body';
 import { z } from 'zod';
 import { DomainError, InputError } from '../../core/errors.ts';
 import { ProviderConfigError } from '../../core/sso/errors.ts';
-import { createFlowStore } from '../../core/sso/flow-state.ts';
+import { browserHash, createFlowStore, FLOW_TTL_SECONDS, newBrowserBinding, type FlowState } from '../../core/sso/flow-state.ts';
 import { finishGithub, startGithub } from '../../core/sso/github.ts';
 import { ldapLogin } from '../../core/sso/ldap.ts';
 import { finishOidc, startOidc } from '../../core/sso/oidc.ts';
@@ -24,17 +24,28 @@ export const ssoCallbackQuerySchema = z.object({
   error: z.string().max(256).optional(),
   error_description: z.string().max(1024).optional(),
 });
-export const ssoExchangeRequestSchema = z.object({ code: z.string().min(1).max(128).describe('the one-time code the callback put in the dashboard URL') });
+export const ssoExchangeRequestSchema = z.object({ code: z.string().min(1).max(128).describe('the one-time code the callback put in the dashboard URL; redeemed only by the browser holding the opssight_sso cookie that /sso/{slug}/start set') });
+/** The form field the IdP echoes our RelayState in (SAML bindings); it names the flow, like OIDC's `state`. */
+const relayStateSchema = z.string().min(1).max(512);
 export const ldapLoginRequestSchema = z.object({ username: z.string().min(1).max(256), password: z.string().min(1).max(1024) });
 export const publicProviderListSchema = z.object({
   providers: z.array(z.object({ slug: z.string(), name: z.string(), type: z.string(), flow: z.enum(['redirect', 'password']).describe('redirect: open /sso/{slug}/start; password: POST /sso/{slug}/login') })),
 });
 
 /**
- * Signing in through identity providers. Redirect flows (OIDC, GitHub) start at /sso/{slug}/start and
- * come back to /sso/{slug}/callback, which hands the dashboard a one-time code in the URL fragment
- * (tokens never travel in a URL); directory logins (LDAP) post a username and password. Every path
- * ends in completeSignIn, like a password login.
+ * The cookie binding a redirect flow to the browser that started it. Without it, a callback (or a
+ * SAML response) an attacker obtained for their own account, loaded in a victim's browser, would
+ * sign the victim in as the attacker (login CSRF). Lax: the dashboard's exchange is same-origin.
+ */
+const BROWSER_COOKIE = 'opssight_sso';
+const BROWSER_COOKIE_PATH = '/api/v1/sso';
+
+/**
+ * Signing in through identity providers. Redirect flows (OIDC, GitHub, SAML) start at /sso/{slug}/start
+ * and come back to /sso/{slug}/callback (SAML: /sso/{slug}/acs), which hands the dashboard a one-time
+ * code in the URL fragment (tokens never travel in a URL); the code is redeemed only by the browser
+ * that started the flow. Directory logins (LDAP) post a username and password. Every path ends in
+ * completeSignIn, like a password login.
  */
 export function ssoRoutes(deps: AppDeps): AppRouter {
   const router = new Router<AppState>({ prefix: '/api/v1' });
@@ -54,7 +65,28 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     await recordSsoSession(deps, em, { family: session.family, identityId, upstream, maxSessionHours: (provider.settings as unknown as CommonSettings).maxSessionHours });
     // Memberships may have changed: the principal cached for this user in any process is stale.
     await deps.sessions.accessChanged([user.id]);
-    return body;
+    return { body, family: session.family };
+  }
+
+  function setBrowserCookie(ctx: AppContext, value: string | null) {
+    // Behind a TLS-terminating proxy ctx.secure is false (proxy: false), yet browsers reach us over https.
+    const secure = ctx.secure || base(ctx).startsWith('https:');
+    if (secure) ctx.cookies.secure = true;
+    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', path: BROWSER_COOKIE_PATH, secure, signed: false, maxAge: FLOW_TTL_SECONDS * 1000, overwrite: true });
+  }
+
+  /** Sets the browser's half of the binding; the flow keeps only its hash. */
+  function bindBrowser(ctx: AppContext): string {
+    const binding = newBrowserBinding();
+    setBrowserCookie(ctx, binding.value);
+    return binding.hash;
+  }
+
+  /** The flow a returning browser names (OIDC `state`, SAML RelayState), taken once; one we did not start, or already finished, finds nothing. */
+  async function takeFlow(id: string | undefined, provider: LoadedProvider): Promise<FlowState> {
+    const flow = id ? await flows.finish(id) : null;
+    if (!flow || flow.providerId !== provider.id) throw new InputError('this sign-in is unknown or expired (state mismatch); start again', [{ field: 'state', message: 'not a sign-in in progress' }]);
+    return flow;
   }
 
   /** Redirect flows end on the dashboard either way: a code to redeem, or the reason in words. Never a 500 page. */
@@ -86,13 +118,13 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     try {
       const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
       const uri = redirectUri(ctx, slug);
-      if (provider.type === 'saml') {
-        ctx.redirect(await startSaml(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix));
-        return;
-      }
-      const started = provider.type === 'oidc' ? await startOidc(provider, uri) : provider.type === 'github' ? await startGithub(provider, uri) : null;
+      const started =
+        provider.type === 'oidc' ? await startOidc(provider, uri)
+        : provider.type === 'github' ? await startGithub(provider, uri)
+        : provider.type === 'saml' ? await startSaml(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix)
+        : null;
       if (!started) throw new InputError(`${provider.name} signs in with a username and password, not a redirect`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
-      await flows.begin(started.state, started.flow);
+      await flows.begin(started.state, { ...started.flow, browser: bindBrowser(ctx) });
       ctx.redirect(started.url);
     } catch (err) {
       backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
@@ -104,17 +136,15 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     // A malformed callback is no sign-in anyone started: a plain 400, like any bad request.
     const query = ssoCallbackQuerySchema.parse(ctx.query);
     try {
-      // The state names the login in flight; one we did not start, or already finished, finds nothing.
-      const flow = query.state ? await flows.finish(query.state) : null;
       const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
-      if (!flow || flow.providerId !== provider.id) throw new InputError('this sign-in is unknown or expired (state mismatch); start again', [{ field: 'state', message: 'not a sign-in in progress' }]);
+      const flow = await takeFlow(query.state, provider);
       if (query.error) throw new InputError(`${provider.name} refused the sign-in: ${query.error_description ?? query.error}`, [{ field: 'error', message: query.error }]);
       if (!query.code) throw new InputError('the provider sent no code', [{ field: 'code', message: 'required' }]);
       const current = new URL(flow.redirectUri);
       current.search = new URLSearchParams(ctx.querystring).toString();
       const done = provider.type === 'oidc' ? await finishOidc(provider, current, query.state!, flow) : await finishGithub(provider, query.code, flow);
-      const body = await signInAs(ctx, provider, done.identity, done.upstream);
-      backToDashboard(ctx, { sso: await flows.handoff(body) });
+      const session = await signInAs(ctx, provider, done.identity, done.upstream);
+      backToDashboard(ctx, { sso: await flows.handoff({ ...session, browser: flow.browser }) });
     } catch (err) {
       backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
     }
@@ -128,7 +158,8 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     ctx.body = spMetadata(provider, spUrls(ctx, slug), deps.redis, deps.keys.prefix);
   });
 
-  // The IdP posts the response through the browser (HTTP-POST binding): a form body, not JSON.
+  // The IdP posts the response through the browser (HTTP-POST binding): a form body, not JSON. A
+  // cross-site POST carries no Lax cookie, so the browser binding is checked at the exchange.
   router.post('/sso/:slug/acs', async (ctx) => {
     const { slug } = ssoPathSchema.parse(ctx.params);
     try {
@@ -137,8 +168,11 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
       if (!samlResponse) throw new InputError('no SAMLResponse was posted', [{ field: 'SAMLResponse', message: 'required' }]);
       const provider = await loadProvider(deps.keyring, ctx.state.em, { slug });
       if (provider.type !== 'saml') throw new InputError(`${provider.name} is not a SAML provider`, [{ field: 'slug', message: `a ${provider.type} provider` }]);
-      const identity = await finishSaml(provider, spUrls(ctx, slug), samlResponse, deps.redis, deps.keys.prefix, flows);
-      backToDashboard(ctx, { sso: await flows.handoff(await signInAs(ctx, provider, identity, null)) });
+      const relayState = relayStateSchema.safeParse(form.RelayState);
+      const flow = await takeFlow(relayState.success ? relayState.data : undefined, provider);
+      const identity = await finishSaml(provider, spUrls(ctx, slug), samlResponse, flow, deps.redis, deps.keys.prefix, flows);
+      const session = await signInAs(ctx, provider, identity, null);
+      backToDashboard(ctx, { sso: await flows.handoff({ ...session, browser: flow.browser }) });
     } catch (err) {
       backToDashboard(ctx, { sso_error: explain(ctx, slug, err) });
     }
@@ -146,9 +180,18 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
 
   router.post('/sso/exchange', async (ctx) => {
     const { code } = ssoExchangeRequestSchema.parse(ctx.request.body ?? {});
-    const body = await flows.redeem(code);
-    if (!body) throw new InputError('this sign-in code is unknown, expired or already used', [{ field: 'code', message: 'not redeemable' }]);
-    ctx.body = body;
+    const handoff = await flows.redeem(code);
+    const cookie = ctx.cookies.get(BROWSER_COOKIE);
+    const ours = Boolean(handoff && cookie && browserHash(cookie) === handoff.browser);
+    if (handoff && !ours) {
+      // Someone else's browser holds this sign-in's code (login CSRF, or a leaked code): nobody gets the session.
+      deps.logger.warn({ requestId: ctx.state.requestId, ip: ctx.ip, family: handoff.family }, 'single sign-on code redeemed by another browser; session revoked');
+      await deps.sessions.revoke(ctx.state.em, handoff.family, 'sso-unbound');
+    }
+    // The same answer as an unknown code: a caller learns nothing about codes it cannot use.
+    if (!handoff || !ours) throw new InputError('this sign-in code is unknown, expired or already used', [{ field: 'code', message: 'not redeemable' }]);
+    setBrowserCookie(ctx, null);
+    ctx.body = handoff.body;
   });
 
   router.post('/sso/:slug/login', async (ctx) => {
@@ -168,7 +211,7 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
       throw err;
     }
     await throttle.succeeded(ctx.ip, account);
-    ctx.body = await signInAs(ctx, provider, asserted, null);
+    ctx.body = (await signInAs(ctx, provider, asserted, null)).body;
   });
 
   return router;

@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { ProviderConfigError, SsoRefusedError } from './errors.ts';
-import type { FlowState } from './flow-state.ts';
+import type { FlowState, StartedFlow } from './flow-state.ts';
 import type { AssertedIdentity } from './provision.ts';
 import type { GithubSettings } from './settings.ts';
 import type { LoadedProvider } from './store.ts';
@@ -10,7 +10,7 @@ import { calculatePKCECodeChallenge, randomPKCECodeVerifier, randomState } from 
 const SCOPES = 'read:user user:email read:org';
 
 /** GitHub's web flow (no OIDC for users): authorize with state and PKCE (S256), which GitHub supports. */
-export async function startGithub(provider: LoadedProvider, redirectUri: string): Promise<{ url: string; state: string; flow: FlowState }> {
+export async function startGithub(provider: LoadedProvider, redirectUri: string): Promise<{ url: string; state: string; flow: StartedFlow }> {
   const s = provider.settings as GithubSettings;
   const state = randomState();
   const codeVerifier = randomPKCECodeVerifier();

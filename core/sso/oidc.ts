@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import { ProviderConfigError, SsoRefusedError } from './errors.ts';
-import type { FlowState } from './flow-state.ts';
+import type { FlowState, StartedFlow } from './flow-state.ts';
 import type { AssertedIdentity } from './provision.ts';
 import { oidcIssuer, type OidcSettings } from './settings.ts';
 import type { LoadedProvider } from './store.ts';
@@ -63,7 +63,7 @@ async function configuration(provider: LoadedProvider): Promise<client.Configura
 }
 
 /** Where to send the browser: an authorization request with PKCE (S256), state and nonce, all kept server-side. */
-export async function startOidc(provider: LoadedProvider, redirectUri: string): Promise<{ url: string; state: string; flow: FlowState }> {
+export async function startOidc(provider: LoadedProvider, redirectUri: string): Promise<{ url: string; state: string; flow: StartedFlow }> {
   const config = await configuration(provider);
   const s = provider.settings as OidcSettings;
   const codeVerifier = client.randomPKCECodeVerifier();

@@ -1,9 +1,10 @@
 import type * as NodeSaml from '@node-saml/node-saml';
 import type { CacheProvider, Profile, SAML } from '@node-saml/node-saml';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { onFirstUse } from '../first-use.ts';
 import { ProviderConfigError, SsoRefusedError } from './errors.ts';
-import { FLOW_TTL_SECONDS, type FlowStore } from './flow-state.ts';
+import { FLOW_TTL_SECONDS, type FlowState, type FlowStore, type StartedFlow } from './flow-state.ts';
 import type { AssertedIdentity } from './provision.ts';
 import type { SamlSettings } from './settings.ts';
 import type { LoadedProvider } from './store.ts';
@@ -17,10 +18,11 @@ const CLOCK_SKEW_MS = 30_000;
  * The ids of the AuthnRequests we sent, in Redis (node-saml's cache interface), so a response is
  * accepted only in answer to a request of ours, by whichever API process it reaches, once.
  */
-function requestCache(redis: Redis, prefix: string): CacheProvider {
+function requestCache(redis: Redis, prefix: string, onSaved?: (id: string) => void): CacheProvider {
   const key = (id: string | null) => `${prefix}sso:saml-request:${id}`;
   return {
     async saveAsync(id, value) {
+      onSaved?.(id);
       const ok = await redis.set(key(id), value, 'EX', FLOW_TTL_SECONDS, 'NX');
       return ok === 'OK' ? { value, createdAt: Date.now() } : null;
     },
@@ -31,7 +33,7 @@ function requestCache(redis: Redis, prefix: string): CacheProvider {
 
 export type SpUrls = { entityId: string; acsUrl: string };
 
-function samlFor(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string): SAML {
+function samlFor(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string, onRequestSaved?: (id: string) => void): SAML {
   const s = provider.settings as SamlSettings;
   const { SAML, ValidateInResponseTo } = nodeSaml();
   return new SAML({
@@ -47,17 +49,27 @@ function samlFor(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: str
     acceptedClockSkewMs: CLOCK_SKEW_MS,
     validateInResponseTo: ValidateInResponseTo.always,
     requestIdExpirationPeriodMs: FLOW_TTL_SECONDS * 1000,
-    cacheProvider: requestCache(redis, prefix),
+    cacheProvider: requestCache(redis, prefix, onRequestSaved),
     identifierFormat: null,
   });
 }
 
-export async function startSaml(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string): Promise<string> {
+/**
+ * An AuthnRequest whose RelayState names our flow, as `state` does for OIDC: the IdP echoes it with the
+ * response, so the ACS finds which browser started the login. The flow also keeps the request id, so a
+ * response answers that flow's request and not another one of ours.
+ */
+export async function startSaml(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string): Promise<{ url: string; state: string; flow: StartedFlow }> {
+  const state = randomBytes(32).toString('base64url');
+  let requestId: string | undefined;
+  let url: string;
   try {
-    return await samlFor(provider, sp, redis, prefix).getAuthorizeUrlAsync('', undefined, {});
+    url = await samlFor(provider, sp, redis, prefix, (id) => (requestId = id)).getAuthorizeUrlAsync(state, undefined, {});
   } catch (err) {
     throw new ProviderConfigError(provider.slug, 'settings.entryPoint', `the AuthnRequest could not be made: ${(err as Error).message}`);
   }
+  if (!requestId) throw new Error('node-saml made an AuthnRequest without caching its id');
+  return { url, state, flow: { providerId: provider.id, requestId, redirectUri: sp.acsUrl } };
 }
 
 export function spMetadata(provider: LoadedProvider, sp: SpUrls, redis: Redis, prefix: string): string {
@@ -75,10 +87,10 @@ function notOnOrAfter(xml: string): number {
 /**
  * Checks a posted SAMLResponse: node-saml verifies the assertion's XML signature against the IdP
  * certificate, issuer, audience (our entity id), NotBefore/NotOnOrAfter and that it answers a request of
- * ours; here, the recipient and destination (our ACS), then an assertion id seen before is refused
- * (replay) until the assertion expires.
+ * ours; here, that it answers the request of `flow` (the one its RelayState named), the recipient and
+ * destination (our ACS), then an assertion id seen before is refused (replay) until the assertion expires.
  */
-export async function finishSaml(provider: LoadedProvider, sp: SpUrls, samlResponse: string, redis: Redis, prefix: string, flows: FlowStore): Promise<AssertedIdentity> {
+export async function finishSaml(provider: LoadedProvider, sp: SpUrls, samlResponse: string, flow: FlowState, redis: Redis, prefix: string, flows: FlowStore): Promise<AssertedIdentity> {
   const s = provider.settings as SamlSettings;
   let profile: Profile | null;
   try {
@@ -92,6 +104,8 @@ export async function finishSaml(provider: LoadedProvider, sp: SpUrls, samlRespo
     throw new SsoRefusedError(`the SAML response was refused: ${message}${clocks}`);
   }
   if (!profile) throw new SsoRefusedError('the SAML response carries no assertion');
+  // node-saml knows the response answers some request of ours; the RelayState's flow must have sent that one.
+  if (profile.inResponseTo !== flow.requestId) throw new SsoRefusedError('the SAML response answers another sign-in than its RelayState names');
   const xml = profile.getAssertionXml?.() ?? '';
   const id = /<(?:\w+:)?Assertion\b[^>]*\sID="([^"]+)"/.exec(xml)?.[1];
   if (!id) throw new SsoRefusedError('the SAML assertion has no ID');

@@ -4,7 +4,7 @@ import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { GITHUB_APP, startGithubOAuth, type GithubPeer } from '../peers/github-oauth.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
-import { fragmentOf, locationOf } from './redirects.ts';
+import { Browser, exchange, fragmentOf, locationOf } from './redirects.ts';
 
 let api: TestApi;
 let gh: GithubPeer;
@@ -13,6 +13,8 @@ let team: { id: string; slug: string };
 const tag = crypto.randomUUID().slice(0, 6);
 const slug = (s: string) => `${s}-${tag}`;
 const em = () => api.deps.db.em.fork();
+/** The signing-in person's browser, unless a test plays another one. */
+const browser = new Browser();
 
 async function addProvider(name: string, secret = GITHUB_APP.clientSecret) {
   const res = await client(api, adminToken).post('/api/v1/auth/providers', {
@@ -30,11 +32,12 @@ async function addProvider(name: string, secret = GITHUB_APP.clientSecret) {
 }
 
 /** Our start → GitHub's authorize (approved by the signed-in user) → our callback → the dashboard. */
-async function signIn(provider: string): Promise<Record<string, string>> {
-  const authorize = await locationOf(`${api.baseUrl}/api/v1/sso/${slug(provider)}/start`);
+async function signIn(provider: string, from = browser, to = from): Promise<Record<string, string>> {
+  const authorize = await locationOf(`${api.baseUrl}/api/v1/sso/${slug(provider)}/start`, from);
   expect(authorize.origin).toBe(gh.origin);
   expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
-  return fragmentOf(await locationOf(await locationOf(authorize)));
+  // `to` is the browser that loads our callback: another one when a test plays login CSRF.
+  return fragmentOf(await locationOf(await locationOf(authorize, from), to));
 }
 
 beforeAll(async () => {
@@ -59,7 +62,7 @@ describe('GitHub OAuth sign-in', () => {
   it('signs in with the verified primary email; org/team memberships map to a role; a revoked token ends the session at refresh', async () => {
     gh.signInAs(101);
     const done = await signIn('gh');
-    const tokens = (await client(api).post('/api/v1/sso/exchange', { code: done.sso })).body;
+    const tokens = (await exchange(api, done.sso, browser)).body;
     expect(tokens.user.email).toBe(`octo-${tag}@acme.test`);
     expect((await em().findOneOrFail(MembershipSchema, { user: tokens.user.id, team: team.id })).role).toBe('approver');
 
@@ -70,6 +73,17 @@ describe('GitHub OAuth sign-in', () => {
 
     gh.revokeTokensOf(101);
     expect((await client(api).post('/api/v1/auth/refresh', { refreshToken: next.body.refreshToken })).status).toBe(401);
+  });
+
+  it('a callback an attacker got for their own account, loaded in another browser, signs no one in', async () => {
+    gh.signInAs(101);
+    const victim = new Browser();
+    const planted = await signIn('gh', new Browser(), victim);
+    expect(planted.sso).toEqual(expect.any(String));
+    const refused = await exchange(api, planted.sso, victim);
+    expect(refused.status).toBe(400);
+    expect(refused.body.accessToken).toBeUndefined();
+    expect((await exchange(api, (await signIn('gh', victim)).sso, victim)).status).toBe(200);
   });
 
   it('an unverified primary email neither links to the account holding it nor creates one', async () => {

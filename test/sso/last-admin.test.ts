@@ -5,7 +5,7 @@ import { holdingMemberships } from '../fixtures/locks.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
-import { fragmentOf, locationOf, throughProvider } from './redirects.ts';
+import { Browser, exchange, fragmentOf, locationOf, throughProvider } from './redirects.ts';
 
 // A group change at the IdP must not leave a team without an admin (the rule test/api/last-admin.test.ts
 // checks for the members API): the last admin keeps the role, the conflict is audited and shown on the
@@ -21,10 +21,11 @@ const em = () => api.deps.db.em.fork();
 const roleIn = async (teamId: string, userId: string) => (await em().findOne(MembershipSchema, { team: teamId, user: userId }))?.role ?? null;
 
 async function signIn(login: string) {
-  const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug}/start`, callback(), { login, password: 'any' });
-  const done = fragmentOf(back.hash ? back : await locationOf(back));
+  const browser = new Browser();
+  const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug}/start`, callback(), { login, password: 'any' }, browser);
+  const done = fragmentOf(back.hash ? back : await locationOf(back, browser));
   expect(done).toEqual({ sso: expect.any(String) });
-  const res = await client(api).post('/api/v1/sso/exchange', { code: done.sso });
+  const res = await exchange(api, done.sso, browser);
   return res.body as { accessToken: string; refreshToken: string; user: { id: string; email: string } };
 }
 const warnings = async () => (await client(api, adminToken).get(`/api/v1/auth/providers/${providerId}`)).body.warnings as { team: string; userId: string; mappedRole: string | null; message: string }[];

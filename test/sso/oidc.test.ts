@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditLogSchema, MembershipSchema, RefreshFamilySchema, UserIdentitySchema, UserSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { OIDC_CLIENT, startOidcProvider, type OidcPeer } from '../peers/oidc-provider.ts';
 import { ownRedisKeys, startApi, type TestApi } from '../peers/stack.ts';
-import { fragmentOf, locationOf, throughProvider } from './redirects.ts';
+import { Browser, exchange, fragmentOf, locationOf, throughProvider } from './redirects.ts';
 
 let api: TestApi;
 let idp: OidcPeer;
@@ -14,6 +15,8 @@ const tag = crypto.randomUUID().slice(0, 6);
 const slug = (s: string) => `${s}-${tag}`;
 const em = () => api.deps.db.em.fork();
 const callbackOf = (s: string) => `${api.baseUrl}/api/v1/sso/${slug(s)}/callback`;
+/** The browser of the latest sign-in, which redeem() exchanges from: a new one each time, or the provider would remember who signed in. */
+let browser = new Browser();
 
 async function addProvider(name: string, overrides: { settings?: Record<string, unknown>; secrets?: Record<string, string> } = {}) {
   const res = await client(api, adminToken).post('/api/v1/auth/providers', {
@@ -32,13 +35,14 @@ async function addProvider(name: string, overrides: { settings?: Record<string, 
 }
 
 /** The whole browser round trip: our start, the provider's login and consent pages, back to our callback. */
-async function signIn(provider: string, login: string): Promise<Record<string, string>> {
-  const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug(provider)}/start`, callbackOf(provider), { login, password: 'any' });
-  return fragmentOf(back.hash ? back : await locationOf(back));
+async function signIn(provider: string, login: string, from?: Browser): Promise<Record<string, string>> {
+  if (!from) browser = from = new Browser();
+  const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug(provider)}/start`, callbackOf(provider), { login, password: 'any' }, from);
+  return fragmentOf(back.hash ? back : await locationOf(back, from));
 }
 
 async function redeem(code: string) {
-  const res = await client(api).post('/api/v1/sso/exchange', { code });
+  const res = await exchange(api, code, browser);
   expect(res.status).toBe(200);
   return res.body as { accessToken: string; refreshToken: string; user: { email: string; id: string } };
 }
@@ -76,7 +80,7 @@ describe('OIDC sign-in against a real provider', () => {
     expect(done.sso).toEqual(expect.any(String));
     const tokens = await redeem(done.sso!);
     expect(tokens.user.email).toBe(`alice-${tag}@corp.test`);
-    expect((await client(api).post('/api/v1/sso/exchange', { code: done.sso })).status).toBe(400);
+    expect((await exchange(api, done.sso, browser)).status).toBe(400);
 
     const me = await client(api, tokens.accessToken).get('/api/v1/me');
     expect(me.body.teams).toEqual([expect.objectContaining({ slug: team.slug, role: 'operator' })]);
@@ -138,6 +142,52 @@ describe('OIDC sign-in against a real provider', () => {
     idp.accounts.set('frank', { email: `frank-${tag}@corp.test`, emailVerified: true, name: 'F', groups: ['ops'] });
     expect((await signIn('corp', 'frank')).sso_error).toMatch(/disabled/);
     expect(await em().count(UserIdentitySchema, { user: user.id })).toBe(0);
+  });
+
+  it('hands the session only to the browser that started the sign-in: a callback delivered to another browser (login CSRF) signs no one in', async () => {
+    const attacker = new Browser();
+    const victim = new Browser();
+    // The attacker signs in at the provider as themselves and makes the victim's browser load the callback.
+    const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug('corp')}/start`, callbackOf('corp'), { login: 'alice', password: 'any' }, attacker);
+    const planted = fragmentOf(await locationOf(back, victim));
+    expect(planted.sso).toEqual(expect.any(String));
+    const refused = await exchange(api, planted.sso, victim);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ errors: [{ field: 'code' }] });
+    expect(refused.body.accessToken).toBeUndefined();
+    // Spent and revoked: the attacker cannot redeem it afterwards either.
+    expect((await exchange(api, planted.sso, attacker)).status).toBe(400);
+    const alice = await em().findOneOrFail(UserSchema, { email: `alice-${tag}@corp.test` });
+    expect(await em().count(RefreshFamilySchema, { user: alice.id, revokedReason: 'sso-unbound' })).toBe(1);
+
+    // Another sign-in's cookie is no better than none.
+    const mine = await signIn('corp', 'alice', victim);
+    const theirs = await signIn('corp', 'alice', attacker);
+    expect((await exchange(api, theirs.sso, victim)).status).toBe(400);
+    // The rightful browser's exchange works, and its cookie is then cleared.
+    const ok = await exchange(api, mine.sso, victim);
+    expect(ok.status).toBe(200);
+    expect(ok.body.user.email).toBe(`alice-${tag}@corp.test`);
+    expect(victim.cookie(api.baseUrl)).toBe('');
+    expect((await client(api, ok.body.accessToken).get('/api/v1/me')).status).toBe(200);
+  });
+
+  it('sets the binding cookie HttpOnly, SameSite=Lax, for the SSO paths only, for the flow’s lifetime', async () => {
+    const res = await fetch(`${api.baseUrl}/api/v1/sso/${slug('corp')}/start`, { redirect: 'manual' });
+    const [cookie, ...more] = res.headers.getSetCookie();
+    expect(more).toEqual([]);
+    expect(cookie).toMatch(/^opssight_sso=[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/; path=\/api\/v1\/sso;/);
+    expect(cookie).toMatch(/; samesite=lax/);
+    expect(cookie).toMatch(/; httponly/);
+    expect(cookie).not.toMatch(/; secure/);
+    const expires = Date.parse(/expires=([^;]+)/.exec(cookie!)![1]!);
+    expect(Math.abs(expires - Date.now() - 600_000)).toBeLessThan(5_000);
+    // Redis keeps the hash, never the value a browser presents.
+    const state = new URL(res.headers.get('location')!).searchParams.get('state');
+    const flow = JSON.parse((await api.deps.redis.get(`${api.config.REDIS_PREFIX}sso:flow:${state}`))!) as { browser: string };
+    const value = /^opssight_sso=([^;]+)/.exec(cookie!)![1]!;
+    expect(flow.browser).toBe(createHash('sha256').update(value).digest('base64url'));
   });
 
   it('refuses a callback whose state is not a sign-in in progress, and an ID token whose nonce is not this sign-in’s', async () => {

@@ -1,20 +1,38 @@
+import type { TestApi } from '../peers/stack.ts';
+
 /**
- * Follows a sign-in through an identity provider's own pages without a browser: redirects (with a
- * cookie jar per origin) and the provider's HTML forms, filled with `fields`, until the browser would
- * land back on `stopAt` (our callback). Returns that URL, so a test may deliver it as is, or altered.
+ * A browser's cookies, per origin (paths and expiry aside: a test's flow is short). Our API binds a
+ * sign-in to the browser that started it with a cookie, so a test carries one jar from /start to
+ * /sso/exchange — or another jar, to play another browser.
  */
-export async function throughProvider(startUrl: string, stopAt: string, fields: Record<string, string>): Promise<URL> {
-  const jar = new Map<string, Map<string, string>>();
-  const cookieHeader = (u: URL) => [...(jar.get(u.origin) ?? new Map<string, string>())].map(([k, v]) => `${k}=${v}`).join('; ');
-  const keep = (u: URL, res: Response) => {
-    const cookies = jar.get(u.origin) ?? new Map<string, string>();
+export class Browser {
+  private readonly jar = new Map<string, Map<string, string>>();
+
+  /** The Cookie header this browser sends to `url`'s origin. */
+  cookie(url: string | URL): string {
+    return [...(this.jar.get(new URL(url).origin) ?? [])].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  keep(url: string | URL, res: Response): void {
+    const origin = new URL(url).origin;
+    const cookies = this.jar.get(origin) ?? new Map<string, string>();
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
       const i = pair!.indexOf('=');
-      cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
+      const value = pair!.slice(i + 1);
+      if (value) cookies.set(pair!.slice(0, i), value);
+      else cookies.delete(pair!.slice(0, i));
     }
-    jar.set(u.origin, cookies);
-  };
+    this.jar.set(origin, cookies);
+  }
+}
+
+/**
+ * Follows a sign-in through an identity provider's own pages without a browser: redirects (keeping
+ * `browser`'s cookies) and the provider's HTML forms, filled with `fields`, until the browser would
+ * land back on `stopAt` (our callback). Returns that URL, so a test may deliver it as is, or altered.
+ */
+export async function throughProvider(startUrl: string, stopAt: string, fields: Record<string, string>, browser = new Browser()): Promise<URL> {
   let url = new URL(startUrl);
   let form: URLSearchParams | null = null;
   for (let hop = 0; hop < 20; hop++) {
@@ -23,10 +41,10 @@ export async function throughProvider(startUrl: string, stopAt: string, fields: 
     const res = await fetch(url, {
       method: form ? 'POST' : 'GET',
       redirect: 'manual',
-      headers: { cookie: cookieHeader(url), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+      headers: { cookie: browser.cookie(url), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
       ...(form ? { body: form.toString() } : {}),
     });
-    keep(url, res);
+    browser.keep(url, res);
     form = null;
     const location = res.headers.get('location');
     if (location) {
@@ -44,9 +62,10 @@ export async function throughProvider(startUrl: string, stopAt: string, fields: 
   throw new Error('too many hops');
 }
 
-/** GET without following: where the server sends the browser. */
-export async function locationOf(url: string | URL): Promise<URL> {
-  const res = await fetch(url, { redirect: 'manual' });
+/** GET without following: where the server sends the browser (which keeps the cookies it is given). */
+export async function locationOf(url: string | URL, browser = new Browser()): Promise<URL> {
+  const res = await fetch(url, { redirect: 'manual', headers: { cookie: browser.cookie(url) } });
+  browser.keep(url, res);
   const location = res.headers.get('location');
   if (!location) throw new Error(`${String(url)} answered ${res.status} without a redirect: ${await res.text()}`);
   return new URL(location, url);
@@ -54,3 +73,11 @@ export async function locationOf(url: string | URL): Promise<URL> {
 
 /** The dashboard fragment a callback ended with: `sso` (the one-time code) or `sso_error`. */
 export const fragmentOf = (u: URL) => Object.fromEntries(new URLSearchParams(u.hash.slice(1)));
+
+/** The dashboard's last step, from `browser`: the one-time code for the session's tokens. */
+export async function exchange(api: Pick<TestApi, 'baseUrl'>, code: string | undefined, browser: Browser) {
+  const res = await fetch(`${api.baseUrl}/api/v1/sso/exchange`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: browser.cookie(api.baseUrl) }, body: JSON.stringify({ code }) });
+  browser.keep(api.baseUrl, res);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as test/fixtures/http.ts: tests assert field by field
+  return { status: res.status, body: (await res.json()) as any };
+}

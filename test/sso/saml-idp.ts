@@ -16,11 +16,18 @@ export function idpKeyPair(): { privateKey: string; cert: string } {
   }
 }
 
-/** The AuthnRequest's ID from the redirect our SP made (HTTP-Redirect binding: deflate + base64). */
-export function authnRequestId(redirect: URL): string {
+/**
+ * What an IdP reads from the redirect our SP made (HTTP-Redirect binding): the AuthnRequest's ID
+ * (deflate + base64), which its response answers, and the RelayState, which it must echo unchanged.
+ */
+export function authnRequestOf(redirect: URL): { id: string; relayState: string | null } {
   const xml = inflateRawSync(Buffer.from(redirect.searchParams.get('SAMLRequest')!, 'base64')).toString('utf8');
-  return /\sID="([^"]+)"/.exec(xml)![1]!;
+  return { id: /\sID="([^"]+)"/.exec(xml)![1]!, relayState: redirect.searchParams.get('RelayState') };
 }
+
+/** The form an IdP's page auto-posts to the ACS (HTTP-POST binding), the RelayState echoed when there was one. */
+export const acsForm = (samlResponse: string, relayState: string | null) =>
+  new URLSearchParams({ SAMLResponse: samlResponse, ...(relayState === null ? {} : { RelayState: relayState }) });
 
 export type AssertionInput = {
   idpIssuer: string;
