@@ -9,7 +9,7 @@ import { publishRunChange, type RunChange } from '../../core/run-events.ts';
 import { TeamSchema, type Run } from '../../db/entities/index.ts';
 import { recordAudit, runStarter } from '../../db/repositories/audit.ts';
 import { UnknownIntegrationError } from '../../db/repositories/integrations.ts';
-import { TargetBusyError, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
+import { TargetBusyError, claimCancel, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
 import { autoApprovalFor, startRunWorkflow } from '../../core/run-start.ts';
 import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
@@ -169,16 +169,15 @@ export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller
     if (err instanceof WorkflowNotFoundError) throw new ConflictError('run already ended', { runStatus: run.status });
     throw err;
   }
-  run.cancelRequest = request;
-  recordAudit(em, {
-    actor: actor(caller),
-    action: force ? 'run.force_cancel' : 'run.cancel',
-    resourceType: 'run',
-    resourceId: run.id,
-    teamId: run.team.id,
-    ip: caller.ip,
+  // Claimed with a conditional update, so of two requests at the same moment one records the cancel
+  // (its audit row and event) and the other only sees it.
+  const claimed = await em.transactional(async (tx) => {
+    if (!(await claimCancel(tx, run.id, request))) return false;
+    recordAudit(tx, { actor: actor(caller), action: force ? 'run.force_cancel' : 'run.cancel', resourceType: 'run', resourceId: run.id, teamId: run.team.id, ip: caller.ip });
+    return true;
   });
-  await em.flush();
+  await em.refresh(run);
+  if (!claimed) return toRunView(run);
   const message = force ? `force cancel requested by ${caller.principal.email}: the process is killed; its state may not be saved` : `cancel requested by ${caller.principal.email}`;
   await deps.events.append(run.id, [{ type: 'step', level: force ? 'warn' : 'info', message, data: { cancelRequest: request }, attempt: 0 }]);
   await announce(deps, { id: run.id, status: run.status, kind: run.kind, team: run.team.slug, target: run.target ?? null, step: run.step ?? null });

@@ -264,3 +264,13 @@ export async function findActiveRuns(em: EntityManager, olderThan: Date, limit: 
     { populate: ['team', 'requestedBy'], orderBy: { updatedAt: 'asc' }, limit },
   );
 }
+
+/**
+ * Sets the run's cancel request unless one is there already (a force cancel: unless a force is there
+ * already); false when another request got there first.
+ */
+export async function claimCancel(em: EntityManager, runId: string, request: { force: boolean }): Promise<boolean> {
+  const unclaimed = request.force ? "cancel_request is not null and coalesce((cancel_request->>'force')::boolean, false) = false" : 'cancel_request is null';
+  const rows = await em.execute<{ id: string }[]>(`update runs set cancel_request = ?::jsonb where id = ? and ${unclaimed} returning id`, [JSON.stringify(request), runId]);
+  return rows.length > 0;
+}

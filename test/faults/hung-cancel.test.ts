@@ -43,9 +43,10 @@ it('a hung terraform is reported after a cancel, force cancel kills it, and the 
   await upstream.requested;
 
   expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true })).status).toBe(409);
-  const cancel = await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {});
-  expect(cancel.status).toBe(202);
-  expect(cancel.body.cancelRequest).toMatchObject({ force: false, byEmail: expect.any(String) });
+  // Two people press Cancel at the same moment: both are answered, one cancel is on record.
+  const cancels = await Promise.all([0, 1].map(() => stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})));
+  expect(cancels.map((c) => c.status)).toEqual([202, 202]);
+  for (const cancel of cancels) expect(cancel.body.cancelRequest).toMatchObject({ force: false, byEmail: expect.any(String) });
 
   const warning = await until('the run to report the process has not stopped', async () => {
     const rows = await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'hung' = 'true'`, [runId]);
@@ -54,12 +55,16 @@ it('a hung terraform is reported after a cancel, force cancel kills it, and the 
   expect(warning).toMatch(/has not stopped .* Force cancel kills it/);
   expect((await stack().status(runId)).status).toBe('running');
 
-  const force = await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true });
-  expect(force.status).toBe(202);
+  const forces = await Promise.all([0, 1].map(() => stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true })));
+  expect(forces.map((f) => f.status)).toEqual([202, 202]);
   const final = await until('the run to end', async () => {
     const s = await stack().status(runId);
     return s.status === 'cancelled' ? s : undefined;
   }, 60_000);
+  const requests = await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and data ? 'cancelRequest' order by seq`, [runId]);
+  expect(requests.map((r) => r.message.replace(/ by .*/, ''))).toEqual(['cancel requested', 'force cancel requested']);
+  const audited = await stack().query<{ action: string }>(`select action from audit_log where resource_id = $1 and action like 'run.%cancel' order by id`, [runId]);
+  expect(audited.map((a) => a.action)).toEqual(['run.cancel', 'run.force_cancel']);
   const events = await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and data->>'cancelled' = 'true'`, [runId]);
   // terraform had saved the state after creating `stuck`, before it hung reading the upstream state.
   expect(events[0]?.message).toMatch(/killed on a force cancel: the state records what it had finished/);
