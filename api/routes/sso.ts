@@ -183,7 +183,8 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     const handoff = await flows.redeem(code);
     const cookie = ctx.cookies.get(BROWSER_COOKIE);
     const ours = Boolean(handoff && cookie && browserHash(cookie) === handoff.browser);
-    if (handoff && !ours) {
+    // (A code handed off by the previous release, in the minute after an upgrade, names no session.)
+    if (handoff?.family && !ours) {
       // Someone else's browser holds this sign-in's code (login CSRF, or a leaked code): nobody gets the session.
       deps.logger.warn({ requestId: ctx.state.requestId, ip: ctx.ip, family: handoff.family }, 'single sign-on code redeemed by another browser; session revoked');
       await deps.sessions.revoke(ctx.state.em, handoff.family, 'sso-unbound');

@@ -64,6 +64,7 @@ beforeAll(async () => {
       hank: { email: `hank-${tag}@corp.test`, emailVerified: true, name: 'Hank', groups: ['ops'] },
       ivy: { email: `ivy-${tag}@corp.test`, emailVerified: true, name: 'Ivy', groups: ['ops'] },
       jack: { email: `jack-${tag}@corp.test`, emailVerified: true, name: 'Jack', groups: ['ops'] },
+      mona: { email: `mona-${tag}@corp.test`, emailVerified: true, name: 'Mona', groups: ['ops'] },
     },
   });
   // Linking on: tests below link an existing account and sign in a disabled one; test/sso/account-link.test.ts covers it off.
@@ -170,6 +171,16 @@ describe('OIDC sign-in against a real provider', () => {
     expect(ok.body.user.email).toBe(`alice-${tag}@corp.test`);
     expect(victim.cookie(api.baseUrl)).toBe('');
     expect((await client(api, ok.body.accessToken).get('/api/v1/me')).status).toBe(200);
+  });
+
+  it('a session from the provider may set up a second factor without a password for ten minutes after signing in, not later', async () => {
+    const tokens = await redeem((await signIn('corp', 'mona')).sso!);
+    const start = () => client(api, tokens.accessToken).post('/api/v1/me/mfa/totp', {});
+    expect((await start()).status).toBe(200);
+    // The sign-in was eleven minutes ago: a stolen access token alone no longer changes the factor.
+    await em().getConnection().execute(`update refresh_families set created_at = now() - interval '11 minutes' where user_id = ?`, [tokens.user.id]);
+    const stale = await start();
+    expect([stale.status, stale.body.errors?.[0]?.field]).toEqual([403, 'currentPassword']);
   });
 
   it('sets the binding cookie HttpOnly, SameSite=Lax, for the SSO paths only, for the flow’s lifetime', async () => {
