@@ -80,7 +80,8 @@ async function groupsOf(ldap: Client, s: LdapSettings, dn: string, memberOf: str
     const tail = rdns.slice(rdns.length - baseRdns.length);
     if (rdns.length < baseRdns.length || tail.some((r, i) => r !== baseRdns[i])) return null;
     const key = rdns.join(',');
-    if (!found.get(key)) found.set(key, cn ?? /^cn=(.+)$/.exec(rdns[0]!)?.[1]?.replace(/\\(.)/g, '$1') ?? null);
+    // Without a base a name proves nothing about where the group lives: the group counts by DN only.
+    if (!found.get(key)) found.set(key, base ? (cn ?? /^cn=(.+)$/.exec(rdns[0]!)?.[1]?.replace(/\\(.)/g, '$1') ?? null) : null);
     return key;
   };
   for (const g of memberOf) add(g, null);

@@ -126,3 +126,14 @@ export function oidcIssuer(s: OidcSettings): string | null {
   if (preset.includes('{tenant}')) return s.tenant ? preset.replace('{tenant}', s.tenant) : null;
   return preset;
 }
+
+/**
+ * LDAP mapping rules that could never match safely: a group named by its cn means "the group of that
+ * name under groupBase", so without a groupBase it would match a group of that name anywhere in the
+ * directory, including subtrees users may write to. Such a rule must name the group by DN instead.
+ */
+export function unanchoredGroupRules(type: ProviderType, settings: Record<string, unknown>, mappings: readonly MappingRule[]): { field: string; message: string }[] {
+  if (type !== 'ldap' || settings.groupBase) return [];
+  return mappings.flatMap((m, i) => (m.group.includes('=') ? [] : [{ field: `mappings.${i}.group`, message: 'without settings.groupBase, name the group by its DN (cn=…,ou=…), or set groupBase' }]));
+}
+

@@ -7,7 +7,7 @@ import { findStandingLastAdminKeeps } from '../../db/repositories/teams.ts';
 import { ConflictError, InputError, NotFoundError } from '../errors.ts';
 import type { Keyring } from '../secrets/keyring.ts';
 import { LAST_ADMIN_KEPT } from './provision.ts';
-import { SECRET_SCHEMAS, SETTINGS_SCHEMAS, mappingRuleSchema, PROVIDER_TYPES, type MappingRule, type ProviderType } from './settings.ts';
+import { SECRET_SCHEMAS, SETTINGS_SCHEMAS, mappingRuleSchema, PROVIDER_TYPES, unanchoredGroupRules, type MappingRule, type ProviderType } from './settings.ts';
 
 const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", 2 to 63 characters');
 
@@ -77,6 +77,11 @@ function parseFor<T extends z.ZodType>(schema: T, raw: unknown, prefix: string):
   throw new InputError(`invalid ${prefix}`, parsed.error.issues.map((i) => ({ field: [prefix, ...i.path].join('.'), message: i.message })));
 }
 
+function assertGroupRulesAnchored(type: ProviderType, settings: Record<string, unknown>, mappings: readonly MappingRule[]): void {
+  const problems = unanchoredGroupRules(type, settings, mappings);
+  if (problems.length) throw new InputError('a mapping names a group by name, but the provider has no groupBase to look it up in', problems);
+}
+
 const secretContext = (id: string) => `auth-provider:${id}`;
 
 type Caller = { actor: { id: string; email: string }; ip: string };
@@ -84,6 +89,7 @@ type Caller = { actor: { id: string; email: string }; ip: string };
 export async function createProvider(keyring: Keyring, em: EntityManager, caller: Caller, body: CreateProviderRequest): Promise<ProviderView> {
   const settings = parseFor(SETTINGS_SCHEMAS[body.type], body.settings, 'settings');
   const secrets = parseFor(SECRET_SCHEMAS[body.type], body.secrets ?? {}, 'secrets');
+  assertGroupRulesAnchored(body.type, settings, body.mappings);
   const id = crypto.randomUUID();
   const sealed = await keyring.seal(JSON.stringify(secrets), secretContext(id));
   try {
@@ -120,6 +126,7 @@ export async function updateProvider(keyring: Keyring, em: EntityManager, caller
     if (body.name !== undefined) row.name = body.name;
     if (body.enabled !== undefined) row.enabled = body.enabled;
     if (body.mappings) row.mappings = body.mappings;
+    assertGroupRulesAnchored(type, row.settings, row.mappings as MappingRule[]);
     const changed = Object.keys(body).filter((k) => k !== 'secrets');
     recordAudit(tx, { actor: caller.actor, action: 'auth_provider.update', resourceType: 'auth_provider', resourceId: id, ip: caller.ip, data: { changed, secretsReplaced: body.secrets ? Object.keys(body.secrets) : [] } });
     await tx.flush();

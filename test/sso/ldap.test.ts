@@ -36,8 +36,8 @@ beforeAll(async () => {
     startApi(ownRedisKeys(`sso-ldap-${tag}`)),
     // memberOf on the users' entries, as AD and most OpenLDAP setups have it: it lists groups wherever they live.
     startLdap(
-      ['alice', 'bob', 'carol', 'dave', 'erin', 'gwen', 'hana', 'ivan'].map((uid) => ({ uid, password: `${uid}-password`, mail: mail(uid), cn: uid.toUpperCase() })),
-      { ops: ['alice', 'dave'], platform: ['ops'], leads: ['carol', 'gwen', 'hana', 'ivan'], marketing: ['bob', 'erin'] },
+      ['alice', 'bob', 'carol', 'dave', 'erin', 'gwen', 'hana', 'ivan', 'jo'].map((uid) => ({ uid, password: `${uid}-password`, mail: mail(uid), cn: uid.toUpperCase() })),
+      { ops: ['alice', 'dave'], platform: ['ops'], leads: ['carol', 'gwen', 'hana', 'ivan', 'jo'], marketing: ['bob', 'erin'] },
       { memberOf: true },
     ),
   ]);
@@ -129,6 +129,31 @@ describe('where a group lives', () => {
     const gwen = await login('spaced', 'gwen', 'gwen-password');
     expect(gwen.status).toBe(200);
     expect((await em().findOneOrFail(MembershipSchema, { user: gwen.body.user.id, team: team.id })).role).toBe('admin');
+  });
+});
+
+describe('without a groupBase', () => {
+  it('a rule must name its group by DN (a bare name could be any group anywhere), and memberOf groups count by DN', async () => {
+    const create = (name: string, group: string) =>
+      client(api, adminToken).post('/api/v1/auth/providers', {
+        slug: slug(name),
+        name: `Directory ${name}`,
+        type: 'ldap',
+        settings: { url: ldap.url, bindDn: ldap.serviceDn, userBase: `ou=people,${ldap.suffix}`, requireGroup: true },
+        secrets: { bindPassword: ldap.servicePassword },
+        mappings: [{ group, team: team.slug, role: 'operator' }],
+      });
+    const bare = await create('nobase', 'leads');
+    expect([bare.status, bare.body.errors?.map((e: { field: string }) => e.field)]).toEqual([400, ['mappings.0.group']]);
+    expect((await create('nobase', `cn=leads,ou=groups,${ldap.suffix}`)).status).toBe(201);
+    // The rule cannot be loosened later either.
+    const provider = (await client(api, adminToken).get('/api/v1/auth/providers')).body.items.find((p: { slug: string }) => p.slug === slug('nobase'));
+    const loosened = await client(api, adminToken).patch(`/api/v1/auth/providers/${provider.id}`, { mappings: [{ group: 'leads', team: team.slug, role: 'operator' }] });
+    expect([loosened.status, loosened.body.errors?.[0]?.field]).toEqual([400, 'mappings.0.group']);
+
+    const jo = await login('nobase', 'jo', 'jo-password');
+    expect([jo.status, jo.body.detail]).toEqual([200, undefined]);
+    expect((await em().findOneOrFail(MembershipSchema, { user: jo.body.user.id, team: team.id })).role).toBe('operator');
   });
 });
 
