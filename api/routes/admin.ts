@@ -70,11 +70,14 @@ export const memberListSchema = z.object({ items: z.array(memberSchema) });
 export const updateUserRequestSchema = z
   .object({
     name: z.string().trim().min(1).max(200).optional(),
-    disabled: z.boolean().optional().describe('true ends every session of the user and refuses their sign-in'),
+    disabled: z.boolean().optional().describe('true ends every session of the user, revokes their API tokens for good and refuses their sign-in'),
     isAdmin: z.boolean().optional().describe('platform administrator'),
-    password: z.string().max(1024).optional().describe('reset: a new one-time password the user must replace at their next sign-in; ends their sessions'),
+    password: z.string().max(1024).optional().describe('reset: a new one-time password the user must replace at their next sign-in; ends their sessions and revokes their API tokens; the second factor stays'),
+    removeMfa: z.literal(true).optional().describe('removes the user’s second factor (TOTP and recovery codes): for a user who lost it, or whose account someone else enrolled one on'),
   })
-  .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined || b.password !== undefined, { message: 'give at least one of name, disabled, isAdmin, password' });
+  .refine((b) => b.name !== undefined || b.disabled !== undefined || b.isAdmin !== undefined || b.password !== undefined || b.removeMfa !== undefined, {
+    message: 'give at least one of name, disabled, isAdmin, password, removeMfa',
+  });
 
 export const memberPathSchema = teamPathSchema.extend({ userId: z.uuid() });
 export const userPathSchema = z.object({ id: z.uuid() });

@@ -2,7 +2,8 @@ import Router from '@koa/router';
 import { apiTokenListSchema, createApiTokenRequestSchema, idPathSchema } from '../../contracts/identity.ts';
 import { can, type Principal } from '../../core/access.ts';
 import { mintApiToken } from '../../core/api-tokens.ts';
-import { NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { AuthenticationError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
+import { holdLiveSession } from '../../db/repositories/refresh-tokens.ts';
 import { apiTokensOf, createApiTokenRow, revokeApiTokenRow } from '../../db/repositories/api-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { findTeamBySlug } from '../../db/repositories/teams.ts';
@@ -43,9 +44,14 @@ export function tokenRoutes(deps: AppDeps): AppRouter {
     const minted = mintApiToken();
     const expiresAt = new Date(Date.now() + body.expiresInDays * 86_400_000);
     const permissions = [...new Set(body.permissions)].sort();
-    const row = createApiTokenRow(em, { userId: principal.id, teamId: team.id, name: body.name, permissions, tokenHash: minted.hash, prefix: minted.prefix, expiresAt });
-    recordAudit(em, { actor: principal, action: 'api_token.create', resourceType: 'api_token', resourceId: row.id, teamId: team.id, ip: ctx.ip, data: { name: body.name, permissions, expiresAt: expiresAt.toISOString() } });
-    await em.flush();
+    const row = await em.transactional(async (tx) => {
+      // A password reset or disable revokes the user's sessions and tokens in one transaction: a token
+      // minted by a session it is revoking must not be committed after it and outlive it.
+      if (!(await holdLiveSession(tx, principal.family))) throw new AuthenticationError('session ended');
+      const created = createApiTokenRow(tx, { userId: principal.id, teamId: team.id, name: body.name, permissions, tokenHash: minted.hash, prefix: minted.prefix, expiresAt });
+      recordAudit(tx, { actor: principal, action: 'api_token.create', resourceType: 'api_token', resourceId: created.id, teamId: team.id, ip: ctx.ip, data: { name: body.name, permissions, expiresAt: expiresAt.toISOString() } });
+      return created;
+    });
     ctx.status = 201;
     ctx.body = {
       id: row.id,

@@ -177,6 +177,7 @@ export async function cancelRun(deps: AppDeps, em: EntityManager, caller: Caller
     return true;
   });
   await em.refresh(run);
+  if (!claimed && isTerminal(run.status)) throw new ConflictError(`run already ended (${run.status})`, { runStatus: run.status });
   if (!claimed) return toRunView(run);
   const message = force ? `force cancel requested by ${caller.principal.email}: the process is killed; its state may not be saved` : `cancel requested by ${caller.principal.email}`;
   await deps.events.append(run.id, [{ type: 'step', level: force ? 'warn' : 'info', message, data: { cancelRequest: request }, attempt: 0 }]);

@@ -6,11 +6,12 @@ import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import type { SessionService } from '../../core/refresh-tokens.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { revokeUserApiTokens } from '../../db/repositories/api-tokens.ts';
+import { deleteMfa } from '../../db/repositories/mfa.ts';
 import { revokeUserRefreshFamilies } from '../../db/repositories/refresh-tokens.ts';
 import { lockUser, lockUserWithPassword, toUserView, type UserView } from '../../db/repositories/users.ts';
 
 type Caller = { principal: Principal; ip: string };
-type UserChange = { name?: string | undefined; disabled?: boolean | undefined; isAdmin?: boolean | undefined; password?: string | undefined };
+type UserChange = { name?: string | undefined; disabled?: boolean | undefined; isAdmin?: boolean | undefined; password?: string | undefined; removeMfa?: true | undefined };
 
 const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
 
@@ -18,7 +19,8 @@ const actor = (c: Caller) => ({ id: c.principal.id, email: c.principal.email });
  * A platform admin edits a user. Disabling ends every session of theirs: refresh families revoked
  * (no refresh, no new access token) and their live access tokens revoked; authentication already
  * refuses disabled users. A password reset sets a one-time password (the user must replace it at
- * their next sign-in) and ends their sessions too. Either revokes the user's API tokens. The change and its audit row commit together.
+ * their next sign-in) and ends their sessions too. Either revokes the user's API tokens. `removeMfa`
+ * deletes the second factor: the way back for a user who lost it, or whose account got someone else's. The change and its audit row commit together.
  */
 export async function updateUser(em: EntityManager, sessions: SessionService, caller: Caller, id: string, change: UserChange): Promise<UserView> {
   // An admin cannot lock themselves out, which also keeps at least one platform admin able to sign in.
@@ -44,6 +46,7 @@ export async function updateUser(em: EntityManager, sessions: SessionService, ca
         Object.assign(user, { passwordHash: newHash, passwordChangeRequired: true });
         changes.password = { from: 'hidden', to: 'reset' };
       }
+      if (change.removeMfa && (await deleteMfa(tx, user.id)) > 0) changes.mfa = { from: 'enrolled', to: 'removed' };
       // Revoked even when already disabled: a session could have been issued by a refresh racing the first disable.
       const endSessions = change.disabled === true || newHash !== undefined;
       const families = endSessions ? await revokeUserRefreshFamilies(tx, user.id, change.disabled === true ? 'user-disabled' : 'password-reset') : [];
@@ -64,6 +67,8 @@ export async function updateUser(em: EntityManager, sessions: SessionService, ca
   );
   // After the commit: open sockets of those sessions and tokens close now, in every API process.
   await sessions.announce(ended);
+  // A team requiring MFA holds the user back again from their next request on.
+  if (change.removeMfa) await sessions.accessChanged([id]);
   return view;
 }
 

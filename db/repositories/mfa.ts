@@ -19,6 +19,7 @@ export async function putPendingMfa(em: EntityManager, userId: string, sealedSec
   em.create(UserMfaSchema, { user: em.getReference(UserSchema, userId), secret: sealedSecret, enabledAt: null, recoveryCodes: [], lastStep: null });
 }
 
-export async function deleteMfa(em: EntityManager, userId: string): Promise<void> {
-  await em.nativeDelete(UserMfaSchema, { user: userId });
+/** How many rows went: 0 when the user had no factor, enrolled or pending. */
+export async function deleteMfa(em: EntityManager, userId: string): Promise<number> {
+  return em.nativeDelete(UserMfaSchema, { user: userId });
 }

@@ -139,3 +139,13 @@ export async function sessionSignIn(em: EntityManager, family: string): Promise<
   const row = rows[0];
   return row ? { signedInAt: new Date(row.created_at), viaProvider: row.via_provider } : null;
 }
+
+/**
+ * Holds the session (FOR SHARE) until the transaction `em` runs in ends; false when it has ended. A
+ * write made in the session's name under it cannot slip past a revocation that is committing: the
+ * revocation's UPDATE waits for it, or it waits for the revocation and sees it.
+ */
+export async function holdLiveSession(em: EntityManager, family: string): Promise<boolean> {
+  const rows = await em.execute<{ id: string }[]>('select id from refresh_families where id = ? and revoked_at is null for share', [family]);
+  return rows.length > 0;
+}

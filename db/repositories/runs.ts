@@ -267,10 +267,13 @@ export async function findActiveRuns(em: EntityManager, olderThan: Date, limit: 
 
 /**
  * Sets the run's cancel request unless one is there already (a force cancel: unless a force is there
- * already); false when another request got there first.
+ * already) or the run has ended meanwhile; false when another request or the run's end got there first.
  */
 export async function claimCancel(em: EntityManager, runId: string, request: { force: boolean }): Promise<boolean> {
   const unclaimed = request.force ? "cancel_request is not null and coalesce((cancel_request->>'force')::boolean, false) = false" : 'cancel_request is null';
-  const rows = await em.execute<{ id: string }[]>(`update runs set cancel_request = ?::jsonb where id = ? and ${unclaimed} returning id`, [JSON.stringify(request), runId]);
+  const rows = await em.execute<{ id: string }[]>(
+    `update runs set cancel_request = ?::jsonb, updated_at = now() where id = ? and status not in (${TERMINAL_STATUSES.map(() => '?').join(', ')}) and ${unclaimed} returning id`,
+    [JSON.stringify(request), runId, ...TERMINAL_STATUSES],
+  );
   return rows.length > 0;
 }

@@ -131,6 +131,21 @@ describe('a password an admin set', () => {
     expect((await client(api).post('/api/v1/auth/login', { email: user.email, password: GOOD, mfaCode: codes[1] })).status).toBe(200);
   });
 
+  it('an admin can remove a second factor the owner lost (or someone else enrolled): the next sign-in needs no code', async () => {
+    const user = await createUser(api.deps.db.em);
+    await enrolled((await login(user.email, PASSWORD)).body.accessToken as string);
+    const oneTime = 'amber falcon 61 drizzle tundra';
+    expect((await patch(user.id, { password: oneTime, removeMfa: true })).status).toBe(200);
+    const set = await client(api).post('/api/v1/auth/password/initial', { email: user.email, currentPassword: oneTime, newPassword: GOOD });
+    expect(set.status).toBe(200);
+    expect((await client(api, set.body.accessToken).get('/api/v1/me/mfa')).body).toEqual({ enrolled: false, recoveryCodesLeft: 0 });
+    const audit = await api.deps.db.em.fork().getConnection().execute<{ data: { changes: Record<string, unknown> } }[]>(
+      `select data from audit_log where action = 'user.update' and resource_id = ? order by id desc limit 1`,
+      [user.id],
+    );
+    expect(audit[0]?.data.changes.mfa).toEqual({ from: 'enrolled', to: 'removed' });
+  });
+
   it('tells nobody which emails have accounts: a wrong one-time password is a 401 whatever the new password', async () => {
     const invited = email();
     expect((await client(api, adminToken).post('/api/v1/users', { email: invited, name: 'Invited', password: 'violet harbor 93 quartz meadow' })).status).toBe(201);

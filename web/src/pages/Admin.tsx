@@ -17,7 +17,7 @@ function generatePassword(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % alphabet.length]).join('');
 }
 
-/** Disable / enable a user and reset their password (a new one-time password, shown once here). */
+/** Disable / enable a user, reset their password (a new one-time password, shown once here), remove their second factor. */
 function UserActions({ user, self, onChanged, onInspect }: { user: UserItem; self: boolean; onChanged: () => void; onInspect: () => void }) {
   const action = useApiAction();
   const patch = (body: object, done: string) =>
@@ -31,6 +31,10 @@ function UserActions({ user, self, onChanged, onInspect }: { user: UserItem; sel
     const password = generatePassword();
     void patch({ password }, `New one-time password for ${user.email}: ${password}`);
   };
+  const removeMfa = () => {
+    if (!confirm(`Remove the two-factor authentication of ${user.email}? Their next sign-in asks only for the password; teams that require it hold them back until they set it up again.`)) return;
+    void patch({ removeMfa: true }, `Two-factor authentication removed for ${user.email}.`);
+  };
   return (
     <>
       <div class="actions">
@@ -40,6 +44,9 @@ function UserActions({ user, self, onChanged, onInspect }: { user: UserItem; sel
         </button>
         <button type="button" class="secondary small" onClick={reset}>
           Reset password<span class="sr-only"> of {user.email}</span>
+        </button>
+        <button type="button" class="secondary small" onClick={removeMfa}>
+          Remove 2FA<span class="sr-only"> of {user.email}</span>
         </button>
         <button type="button" class="secondary small" onClick={onInspect}>
           Permissions<span class="sr-only"> of {user.email}</span>
