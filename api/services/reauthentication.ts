@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { InputError, NotAllowedError } from '../../core/errors.ts';
+import { NotAllowedError } from '../../core/errors.ts';
 import { verifyPassword } from '../../core/passwords.ts';
 import { sessionSignIn } from '../../db/repositories/refresh-tokens.ts';
 import { findLoginSecret, normalizeEmail } from '../../db/repositories/users.ts';
@@ -30,7 +30,8 @@ export async function proveItIsYou(em: EntityManager, throttle: LoginThrottle, c
     if (session?.viaProvider) {
       throw new NotAllowedError('sign in again through your identity provider (or give your OpsSight password) and retry within ten minutes', [{ field: 'currentPassword', message: 'required: the sign-in is older than ten minutes' }]);
     }
-    throw new InputError('give your current password to change the second factor', [{ field: 'currentPassword', message: 'required' }]);
+    // 403, not 400: the body is well formed (the password is optional for provider sessions); what is missing is the proof.
+    throw new NotAllowedError('give your current password to change the second factor', [{ field: 'currentPassword', message: 'required' }]);
   }
   const secret = await findLoginSecret(em, principal.email);
   if (!secret || secret.id !== principal.id || !(await verifyPassword(secret.passwordHash, currentPassword))) {

@@ -60,7 +60,7 @@ describe('PATCH /api/v1/users/:id', () => {
     // Revoked for good in PostgreSQL, which every request (and every open socket) checks.
     for (const family of new Set(rows.map((r) => r.family))) expect(await api.deps.sessions.isLive(em(), family)).toBe(false);
     const audit = await em().findOneOrFail(AuditLogSchema, { action: 'user.update', resourceId: user.id });
-    expect(audit.data).toEqual({ changes: { disabled: { from: false, to: true } }, revokedSessions: 3 });
+    expect(audit.data).toEqual({ changes: { disabled: { from: false, to: true } }, revokedSessions: 3, revokedApiTokens: 0 });
 
     // Re-enabled: they sign in afresh; the ended sessions stay ended.
     expect((await patchUser(user.id, { disabled: false })).body.disabled).toBe(false);
@@ -74,7 +74,7 @@ describe('PATCH /api/v1/users/:id', () => {
     const before = await audits();
     const empty = await patchUser(user.id, {});
     expect(empty.status).toBe(400);
-    expect(empty.body.errors).toEqual([{ field: '(body)', message: 'give at least one of name, disabled, isAdmin, password' }]);
+    expect(empty.body.errors).toEqual([{ field: '(body)', message: 'give at least one of name, disabled, isAdmin, password, removeMfa' }]);
     const bad = await patchUser(user.id, { name: ' ', disabled: 'yes', isAdmin: 1 });
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['disabled', 'isAdmin', 'name']);
     expect((await patchUser('not-a-uuid', { name: 'x' })).body.errors).toEqual([expect.objectContaining({ field: 'id' })]);

@@ -84,7 +84,7 @@ describe('TOTP MFA', () => {
     const start = (body: object) => client(api, jwt).post('/api/v1/me/mfa/totp', body);
 
     const bare = await start({});
-    expect([bare.status, bare.body.errors]).toEqual([400, [{ field: 'currentPassword', message: 'required' }]]);
+    expect([bare.status, bare.body.errors]).toEqual([403, [{ field: 'currentPassword', message: 'required' }]]);
     const wrong = await start({ currentPassword: 'not the password at all' });
     expect([wrong.status, wrong.body.errors]).toEqual([403, [{ field: 'currentPassword', message: 'does not match' }]]);
     expect(await pending()).toBe(0);
