@@ -18,7 +18,7 @@ beforeAll(async () => {
   [slowApi, pingApi] = await Promise.all([
     startApi({ WS_MAX_BUFFERED_BYTES: String(64 * 1024), WS_PING_INTERVAL_MS: '60000' }),
     // Short, so the test is quick; not so short that a busy CI machine delays a pong past it.
-    startApi({ WS_PING_INTERVAL_MS: '250' }),
+    startApi({ WS_PING_INTERVAL_MS: '1000' }),
   ]);
 });
 afterAll(() => Promise.all([slowApi.close(), pingApi.close()]));
