@@ -39,6 +39,12 @@ export const publicProviderListSchema = z.object({
  */
 const BROWSER_COOKIE = 'opssight_sso';
 const BROWSER_COOKIE_PATH = '/api/v1/sso';
+/**
+ * Over https the cookie is `__Host-` prefixed: browsers then refuse one set by a sibling subdomain (which
+ * could plant a value it knows and undo the binding). The prefix demands Secure and Path=/, so plain-http
+ * development keeps the unprefixed name on the SSO paths.
+ */
+const browserCookie = (secure: boolean) => (secure ? { name: `__Host-${BROWSER_COOKIE}`, path: '/' } : { name: BROWSER_COOKIE, path: BROWSER_COOKIE_PATH });
 
 /**
  * Signing in through identity providers. Redirect flows (OIDC, GitHub, SAML) start at /sso/{slug}/start
@@ -68,11 +74,13 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
     return { body, family: session.family };
   }
 
+  // Behind a TLS-terminating proxy ctx.secure is false (proxy: false), yet browsers reach us over https.
+  const secureFor = (ctx: AppContext) => ctx.secure || base(ctx).startsWith('https:');
   function setBrowserCookie(ctx: AppContext, value: string | null) {
-    // Behind a TLS-terminating proxy ctx.secure is false (proxy: false), yet browsers reach us over https.
-    const secure = ctx.secure || base(ctx).startsWith('https:');
+    const secure = secureFor(ctx);
     if (secure) ctx.cookies.secure = true;
-    ctx.cookies.set(BROWSER_COOKIE, value, { httpOnly: true, sameSite: 'lax', path: BROWSER_COOKIE_PATH, secure, signed: false, maxAge: FLOW_TTL_SECONDS * 1000, overwrite: true });
+    const { name, path } = browserCookie(secure);
+    ctx.cookies.set(name, value, { httpOnly: true, sameSite: 'lax', path, secure, signed: false, maxAge: FLOW_TTL_SECONDS * 1000, overwrite: true });
   }
 
   /** Sets the browser's half of the binding; the flow keeps only its hash. */
@@ -181,7 +189,7 @@ export function ssoRoutes(deps: AppDeps): AppRouter {
   router.post('/sso/exchange', async (ctx) => {
     const { code } = ssoExchangeRequestSchema.parse(ctx.request.body ?? {});
     const handoff = await flows.redeem(code);
-    const cookie = ctx.cookies.get(BROWSER_COOKIE);
+    const cookie = ctx.cookies.get(browserCookie(secureFor(ctx)).name);
     const ours = Boolean(handoff && cookie && browserHash(cookie) === handoff.browser);
     // (A code handed off by the previous release, in the minute after an upgrade, names no session.)
     if (handoff?.family && !ours) {

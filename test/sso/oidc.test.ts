@@ -201,6 +201,19 @@ describe('OIDC sign-in against a real provider', () => {
     expect(flow.browser).toBe(createHash('sha256').update(value).digest('base64url'));
   });
 
+  it('over https the cookie is __Host- prefixed (Secure, Path=/), so a sibling subdomain cannot plant one', async () => {
+    const behindTls = await startApi({ ...ownRedisKeys(`sso-oidc-tls-${tag}`), PUBLIC_URL: 'https://opssight.example.test' });
+    try {
+      const res = await fetch(`${behindTls.baseUrl}/api/v1/sso/${slug('corp')}/start`, { redirect: 'manual' });
+      const [cookie] = res.headers.getSetCookie();
+      expect(cookie).toMatch(/^__Host-opssight_sso=[A-Za-z0-9_-]{43}; path=\/;/);
+      expect(cookie).toMatch(/; secure/);
+      expect(cookie).toMatch(/; httponly/);
+    } finally {
+      await behindTls.close();
+    }
+  });
+
   it('refuses a callback whose state is not a sign-in in progress, and an ID token whose nonce is not this sign-in’s', async () => {
     const back = await throughProvider(`${api.baseUrl}/api/v1/sso/${slug('corp')}/start`, callbackOf('corp'), { login: 'alice', password: 'any' });
     const forged = new URL(back);
