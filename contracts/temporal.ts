@@ -41,6 +41,8 @@ export const FAILURE_TYPES = {
   policy: 'PolicyViolation',
   deploy: 'DeployFailed',
   ansible: 'AnsibleFailed',
+  /** A health or cost scan, or a cost action, that could not be done. */
+  scan: 'ScanFailed',
 } as const;
 
 /**

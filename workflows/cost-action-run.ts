@@ -1,8 +1,9 @@
-import { CancellationScope, allHandlersFinished, condition, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, allHandlersFinished, condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { CostActionParams, CostActionResult } from '../contracts/kinds/cost-action.ts';
-import type { RunInput } from '../contracts/temporal.ts';
+import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { createReporter } from './blocks/reporter.ts';
+import { recordThrown } from './blocks/run-end.ts';
 
 export type CostActionRunActivities = { runCostAction(input: { runId: string; teamId: string; params: CostActionParams }): Promise<CostActionResult> };
 
@@ -33,11 +34,8 @@ export async function costActionRun(input: RunInput<CostActionParams>): Promise<
     const succeeded = () => report({ status: 'succeeded', step: null, summary: result, message: result.detail });
     await (patched('cost-action-done-despite-cancel') ? CancellationScope.nonCancellable(succeeded) : succeeded());
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
-      return;
-    }
-    await report({ status: 'failed', step: null, error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+    // Failed or cancelled in Temporal too, like every other kind: its UI and metrics agree with the run.
+    await recordThrown(err, report, FAILURE_TYPES.scan);
   } finally {
     gate.recorded();
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));

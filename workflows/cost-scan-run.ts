@@ -1,7 +1,8 @@
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { CostScanParams, CostScanSummary } from '../contracts/kinds/cost-scan.ts';
-import type { RunInput } from '../contracts/temporal.ts';
+import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
 import { createReporter } from './blocks/reporter.ts';
+import { recordThrown } from './blocks/run-end.ts';
 
 export type CostScanRunActivities = { runCostScan(input: { runId: string; teamId: string; params: CostScanParams }): Promise<CostScanSummary> };
 
@@ -24,10 +25,7 @@ export async function costScanRun(input: RunInput<CostScanParams>): Promise<void
     const f = summary.findings;
     await report({ status: 'succeeded', step: null, summary, message: `${f.open} open finding(s), ${f.new} new, ${f.resolved} resolved; about ${f.estimatedMonthlySavings.toFixed(2)} USD a month to save` });
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
-      return;
-    }
-    await report({ status: 'failed', error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+    // Failed or cancelled in Temporal too, like every other kind: its UI and metrics agree with the run.
+    await recordThrown(err, report, FAILURE_TYPES.scan);
   }
 }

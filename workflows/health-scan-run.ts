@@ -1,7 +1,8 @@
-import { CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { HealthScanParams, HealthScanSummary } from '../contracts/kinds/health-scan.ts';
-import type { RunInput } from '../contracts/temporal.ts';
+import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
 import { createReporter } from './blocks/reporter.ts';
+import { recordThrown } from './blocks/run-end.ts';
 
 const scans = proxyActivities<{ runHealthScan(input: { runId: string; teamId: string; params: HealthScanParams }): Promise<HealthScanSummary> }>({
   // Each probe is bounded by its own timeout, and a scan probes enough at once to end within 8 minutes
@@ -26,10 +27,7 @@ export async function healthScanRun(input: RunInput<HealthScanParams>): Promise<
     if (down.length) await report({ status: 'failed', step: null, summary, error: `${down.length} of ${summary.checks.length} checks down: ${down.join(', ')}` });
     else await report({ status: 'succeeded', step: null, summary, message: `all ${summary.checks.length} checks up` });
   } catch (err) {
-    if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', message: 'cancelled' }));
-      return;
-    }
-    await report({ status: 'failed', error: ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message });
+    // Failed or cancelled in Temporal too, like every other kind: its UI and metrics agree with the run.
+    await recordThrown(err, report, FAILURE_TYPES.scan);
   }
 }

@@ -147,6 +147,8 @@ describe('cost-scan', () => {
       expect(run.status).toBe('failed');
       expect(run.error).toMatch(/^AWS refused the credentials of integration "wrong-keys" \(\w+\)/);
       expect(run.error).not.toContain(keys.secretAccessKey);
+      // Temporal says so too (its UI and metrics), not "completed".
+      await expect(api.deps.temporal.workflow.getHandle(res.body.id).result()).rejects.toMatchObject({ cause: { message: expect.stringMatching(/^AWS refused the credentials/) } });
     } finally {
       await strict.stop();
     }
