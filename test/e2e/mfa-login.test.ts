@@ -34,7 +34,12 @@ it('enrol TOTP on the Account page, sign in with a code, then with a recovery co
   await inOwnBrowser(async (page) => {
     await signIn(page, api.baseUrl, user);
     await page.getByRole('link', { name: 'Account' }).click();
-    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    // The password is asked again: without it the page says so and shows no secret.
+    const setUp = page.getByRole('form', { name: 'Set up two-factor authentication' });
+    await setUp.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    await page.getByRole('alert').filter({ hasText: 'give your current password' }).waitFor();
+    await setUp.getByLabel('Your password').fill(user.password);
+    await setUp.getByRole('button', { name: 'Set up an authenticator app' }).click();
     await page.getByAltText('QR code to scan with an authenticator app').waitFor();
     secret = (await page.getByTestId('mfa-secret').textContent())!;
     await page.getByLabel('Code from the app').fill(await generate({ secret }));
