@@ -227,25 +227,37 @@ describe('a Kubernetes deploy verified by a Prometheus query', () => {
   afterAll(async () => {
     await prometheus?.stop();
   });
+  // Over a range, not an instant: on a saturated machine a scrape can miss its 200 ms timeout, which
+  // marks the series stale, and an instant query then reads "no data" (a failure by design).
+  const query = 'max(max_over_time(sim_http_error_ratio{namespace="shop",deployment="{deployment}"}[5s]))';
   const verification = (threshold = 0.05) => ({
-    prometheus: { url: prometheus.url, query: 'max(sim_http_error_ratio{namespace="shop",deployment="{deployment}"})', threshold },
+    prometheus: { url: prometheus.url, query, threshold },
     durationSeconds: 2,
     intervalSeconds: 0.2,
   });
 
-  it('succeeds while the query stays under the threshold', async () => {
+  // A Deployment that has been running a while has been scraped; one created a moment ago may not
+  // be, and its first verification round would read "no data" (a failure by design).
+  async function scrapedDeployment() {
     const name = deployment();
+    await prometheus.scraped(query.replace('{deployment}', name));
+    return name;
+  }
+
+  it('succeeds while the query stays under the threshold', async () => {
+    const name = await scrapedDeployment();
     const run = await ended(await start({ ...k8s(name, 'registry.test/web:v2'), verification: verification() }));
     expect(run).toMatchObject({ status: 'succeeded', summary: { live: { app: 'registry.test/web:v2' } } });
     expect((await events(run.id)).some((e) => /^verification round \d+: the Prometheus query passed$/.test(e.message))).toBe(true);
   });
 
   it('rolls back when the metric goes above the threshold during the verification window', async () => {
-    const name = deployment();
+    const name = await scrapedDeployment();
     const run = await ended(await start({ ...k8s(name, 'registry.test/web:erroring'), verification: verification() }));
     expect(run.status).toBe('failed');
     // The scrape may land while the rollout still mixes pods (2 of 3 erroring reads 0.67): any figure over the threshold.
-    const failedWith = new RegExp(`^verification failed in round \\d+: Prometheus query max\\(sim_http_error_ratio\\{namespace="shop",deployment="${name}"\\}\\) returned ([\\d.]+), not under 0\\.05; rolled back to image registry\\.test/web:v1$`).exec(run.error ?? '');
+    const asked = query.replace('{deployment}', name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const failedWith = new RegExp(`^verification failed in round \\d+: Prometheus query ${asked} returned ([\\d.]+), not under 0\\.05; rolled back to image registry\\.test/web:v1$`).exec(run.error ?? '');
     expect(failedWith).not.toBeNull();
     expect(Number(failedWith![1])).toBeGreaterThan(0.05);
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);

@@ -36,6 +36,13 @@ export async function startPrometheus(target: string) {
   }, 30_000, 100);
   return {
     url,
+    /** Resolves once `query` returns data: a series the test just created is not in Prometheus before its next scrape. */
+    scraped: (query: string) =>
+      until(`Prometheus to have data for ${query}`, async () => {
+        const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query })}`).catch(() => null);
+        const body = res?.ok ? ((await res.json()) as { data: { result: unknown[] } }) : null;
+        return body && body.data.result.length > 0 ? true : undefined;
+      }, 30_000, 50),
     stop: () =>
       new Promise<void>((resolve) => {
         const done = () => (rmSync(dir, { recursive: true, force: true }), resolve());
