@@ -11,6 +11,7 @@ import { createCostActivities } from './cost/index.ts';
 import { createAnsibleActivities } from './ansible/index.ts';
 import { createNotifyActivities } from './notify/index.ts';
 import { createDeployActivities } from './deploy/index.ts';
+import { createPipelineActivities } from './pipeline/index.ts';
 import { createProcessActivities } from './process/index.ts';
 import { createProcessRunner } from './process/runner.ts';
 import { createReconcileActivities } from './reconcile.ts';
@@ -57,6 +58,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createDeployActivities(deps),
     ...createCostActivities(deps),
+    ...createPipelineActivities({ ...deps, databaseUrl: deps.config.DATABASE_URL }),
   };
   return deps.metrics ? timed(activities, deps.metrics) : activities;
 }

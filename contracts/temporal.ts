@@ -43,6 +43,8 @@ export const FAILURE_TYPES = {
   ansible: 'AnsibleFailed',
   /** A health or cost scan, or a cost action, that could not be done. */
   scan: 'ScanFailed',
+  /** A CI pipeline that could not be triggered or followed, or whose build did not succeed. */
+  pipeline: 'PipelineFailed',
 } as const;
 
 /**

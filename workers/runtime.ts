@@ -24,6 +24,7 @@ import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import type { CostActionRunActivities } from '../workflows/cost-action-run.ts';
 import type { CostScanRunActivities } from '../workflows/cost-scan-run.ts';
+import type { PipelineRunActivities } from '../workflows/pipeline-run.ts';
 import { serveWorkerMetrics } from './metrics-server.ts';
 import { queuesToServe } from './queues.ts';
 import { bundleWorkflows, tracedBundlePath } from './bundle.ts';
@@ -152,7 +153,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
-    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities & CostScanRunActivities & CostActionRunActivities;
+    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities & CostScanRunActivities & CostActionRunActivities & PipelineRunActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());

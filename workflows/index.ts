@@ -9,3 +9,4 @@ export { healthScanRun } from './health-scan-run.ts';
 export { alertEscalation } from './escalation.ts';
 export { costScanRun } from './cost-scan-run.ts';
 export { costActionRun } from './cost-action-run.ts';
+export { pipelineRun } from './pipeline-run.ts';

@@ -15,6 +15,8 @@ import { twilioIntegration } from './twilio.ts';
 import { apnsIntegration } from './apns.ts';
 import { fcmIntegration } from './fcm.ts';
 import { gcpIntegration } from './gcp.ts';
+import { githubIntegration } from './github.ts';
+import { jenkinsIntegration } from './jenkins.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
 
 export type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
@@ -40,6 +42,8 @@ export const INTEGRATION_TYPES = {
   aws: awsIntegration,
   azure: azureIntegration,
   gcp: gcpIntegration,
+  github: githubIntegration,
+  jenkins: jenkinsIntegration,
 } satisfies Record<string, IntegrationTypeDefinition>;
 
 export type IntegrationType = keyof typeof INTEGRATION_TYPES;

@@ -6,6 +6,7 @@ import { costScanKind } from './cost-scan.ts';
 import { sshCommandKind } from './ssh-command.ts';
 import { deployKind } from './deploy.ts';
 import { terraformKind } from './terraform.ts';
+import { pipelineKind } from './pipeline.ts';
 
 export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
 
@@ -15,7 +16,7 @@ export type { Kind, KindSpec, ParsedParams, SummaryStyle } from './kind.ts';
  * workers/queues.ts. The API, the OpenAPI document, RBAC (`runs:start:<kind>`) and the dashboard's
  * start form pick it up from this list.
  */
-const ALL: Kind[] = [terraformKind, ansibleKind, sshCommandKind, deployKind, healthScanKind, costScanKind, costActionKind];
+const ALL: Kind[] = [terraformKind, ansibleKind, sshCommandKind, deployKind, healthScanKind, costScanKind, costActionKind, pipelineKind];
 
 export const KINDS: Readonly<Record<string, Kind>> = Object.freeze(Object.fromEntries(ALL.map((k) => [k.kind, k])));
 

@@ -1,0 +1,71 @@
+import { Context } from '@temporalio/activity';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PipelineBuild, PipelineEnd, PipelineParams } from '../../contracts/kinds/pipeline.ts';
+import { loadIntegrationSecret } from '../../core/integrations/store.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
+import type { Keyring } from '../../core/secrets/keyring.ts';
+import { findPipelineBuild } from '../../db/repositories/pipeline-builds.ts';
+import { pipelineFailure } from './http-retry.ts';
+import { openRecord } from './record.ts';
+
+export type PipelineDeps = { em: EntityManager; events: RunEventStore; keyring: Keyring; databaseUrl: string };
+export type PipelineStepInput = { runId: string; teamId: string; params: PipelineParams };
+
+/** The provider's calls for a run, with the client built from the integration's secrets (its library loaded on first use). */
+async function providerFor(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
+  const em = deps.em.fork();
+  const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: params.integration, type: params.provider }).catch((err: Error) => {
+    throw pipelineFailure(err.message);
+  });
+  if (params.provider === 'github') {
+    const { gitHubPipeline } = await import('./github.ts');
+    const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
+    return gitHubPipeline(em, runId, t, params);
+  }
+  const { jenkinsPipeline } = await import('./jenkins.ts');
+  const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
+  return jenkinsPipeline(em, runId, t, params);
+}
+
+/** Heartbeats every second while `fn` runs: a dead worker is noticed within the heartbeat timeout, and a cancel reaches the step. */
+async function beating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createPipelineActivities(deps: PipelineDeps) {
+  return {
+    /** Triggers the pipeline once per run (docs/pipeline.md): null when Jenkins' queue item was cancelled before it became a build. */
+    async pipelineTrigger(input: PipelineStepInput): Promise<PipelineBuild | null> {
+      return beating(async () => (await (await providerFor(deps, input)).trigger()) ?? null);
+    },
+
+    /** Follows the build to its end from what is already stored, and says how it ended. */
+    async pipelineFollow(input: PipelineStepInput & { build: PipelineBuild }): Promise<PipelineEnd> {
+      return beating(async () => {
+        const provider = await providerFor(deps, input);
+        const record = await openRecord(deps, input.runId);
+        try {
+          return await provider.follow(input.build, record);
+        } finally {
+          await record.release();
+        }
+      });
+    },
+
+    /** Asks the CI system to cancel the build (or its queue item); the follow that comes next sees it end. */
+    async pipelineCancel(input: PipelineStepInput & { build: PipelineBuild | null }): Promise<void> {
+      const provider = await providerFor(deps, input);
+      if (input.build) return provider.cancel(input.build);
+      // No build known to the workflow: the trigger may have recorded one, or a Jenkins queue item.
+      const found = await findPipelineBuild(deps.em.fork(), input.runId);
+      if (found?.buildId) return provider.cancel({ id: found.buildId, url: found.buildUrl ?? '' });
+      if (input.params.provider === 'jenkins') return (provider as { cancel(b: PipelineBuild | undefined): Promise<void> }).cancel(undefined);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import type { PipelineBuild, PipelineEnd, PipelineParams, PipelineRunInput, PipelineSummary } from '../contracts/kinds/pipeline.ts';
+import { pipelineName } from '../contracts/kinds/pipeline-name.ts';
+import { FAILURE_TYPES } from '../contracts/temporal.ts';
+import { createApprovalGate } from './blocks/approval-gate.ts';
+import { createReporter, type Reporter } from './blocks/reporter.ts';
+import { recordThrown } from './blocks/run-end.ts';
+
+type StepInput = { runId: string; teamId: string; params: PipelineParams };
+
+/** The activities this workflow calls (activities/pipeline/), as it sees them. */
+export type PipelineRunActivities = {
+  pipelineTrigger(input: StepInput): Promise<PipelineBuild | null>;
+  pipelineFollow(input: StepInput & { build: PipelineBuild }): Promise<PipelineEnd>;
+  pipelineCancel(input: StepInput & { build: PipelineBuild | null }): Promise<void>;
+};
+
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * approval when asked → trigger (once: activities/pipeline/ records it in PostgreSQL before the
+ * call and finds an earlier one on a retry) → follow to the end → the CI system's outcome. A cancel or
+ * the timeout cancels the build and waits until the CI system says it ended (docs/pipeline.md).
+ */
+export async function pipelineRun(input: PipelineRunInput): Promise<void> {
+  const { runId, teamId, params } = input;
+  const heartbeatTimeout = input.heartbeatTimeoutMs ?? 30_000;
+  const timeoutMs = params.timeoutMinutes * 60_000;
+  const acts = proxyActivities<PipelineRunActivities>({
+    startToCloseTimeout: timeoutMs + 30 * 60_000,
+    heartbeatTimeout,
+    // A cancelled follow stops storing lines before the one that drains the build's end starts.
+    cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20, nonRetryableErrorTypes: [FAILURE_TYPES.pipeline] },
+  });
+  const reporter = createReporter(runId);
+  const { report } = reporter;
+  const gate = createApprovalGate(reporter);
+  const step = { runId, teamId, params };
+  let summary: PipelineSummary = { provider: params.provider, pipeline: pipelineName(params) };
+  let build: PipelineBuild | null = null;
+  let triggered = false;
+
+  try {
+    if (params.requireApproval && !input.autoApprove) {
+      const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'trigger' });
+      if (decided !== 'approved') return;
+    } else {
+      await report({ status: 'running', step: 'trigger', summary });
+    }
+    // Not cancellable: a dispatch under way finishes and is recorded, and a cancel then cancels what it made.
+    build = await CancellationScope.nonCancellable(() => acts.pipelineTrigger(step));
+    triggered = true;
+    if (!build) throw ApplicationFailure.create({ message: `${summary.pipeline}: the queue item was cancelled in Jenkins before it became a build`, type: FAILURE_TYPES.pipeline, nonRetryable: true });
+    summary = { ...summary, build: build.id, url: build.url };
+    await report({ step: 'follow', summary, message: `triggered ${build.url}` });
+
+    const following = new CancellationScope();
+    const followed = following.run(() => acts.pipelineFollow({ ...step, build: build! }));
+    const deadline = sleep(timeoutMs).then((): typeof TIMED_OUT => TIMED_OUT);
+    // A cancel rejects the timer too; the follow's rejection is the one acted on.
+    deadline.catch(() => undefined);
+    const first = await Promise.race([followed, deadline]);
+    if (first === TIMED_OUT) {
+      following.cancel();
+      await followed.catch(() => undefined);
+      const end = await settle(acts, step, build);
+      await finish(report, { ...summary, conclusion: end.conclusion, jobs: end.jobs }, end, `timed out after ${params.timeoutMinutes} min; the build was cancelled`);
+      return;
+    }
+    await finish(report, { ...summary, conclusion: first.conclusion, jobs: first.jobs }, first);
+  } catch (err) {
+    if (isCancellation(err) && triggered) {
+      // Cancelled in the CI system, and only then recorded: the run ends as the CI system confirms.
+      const end = await settle(acts, step, build);
+      summary = { ...summary, conclusion: end.conclusion, jobs: end.jobs };
+      if (end.outcome !== 'cancelled') {
+        await finish(report, summary, end, undefined, 'the build ended before the cancel reached it');
+        return;
+      }
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', step: null, summary, message: `cancelled; ${build?.url ?? 'the build'} was cancelled` }));
+      throw err;
+    }
+    await recordThrown(err, report, FAILURE_TYPES.pipeline, { summary });
+  } finally {
+    gate.recorded();
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  }
+}
+
+/** Cancels the build (or its queue item) and follows it to the end the CI system confirms, whatever cancels the run meanwhile. */
+async function settle(acts: PipelineRunActivities, step: StepInput, build: PipelineBuild | null): Promise<PipelineEnd> {
+  return CancellationScope.nonCancellable(async () => {
+    await acts.pipelineCancel({ ...step, build });
+    if (!build) return { outcome: 'cancelled', conclusion: 'cancelled in the queue', jobs: [] };
+    return acts.pipelineFollow({ ...step, build });
+  });
+}
+
+/** Records the outcome; a run that did not succeed fails in Temporal too. */
+async function finish(report: Reporter['report'], summary: PipelineSummary, end: PipelineEnd, timedOut?: string, note?: string): Promise<void> {
+  const record = (change: Parameters<Reporter['report']>[0]) => CancellationScope.nonCancellable(() => report(change));
+  if (timedOut) {
+    await record({ status: 'timed_out', step: null, summary, error: timedOut });
+    throw ApplicationFailure.create({ message: timedOut, type: FAILURE_TYPES.pipeline, nonRetryable: true });
+  }
+  if (end.outcome === 'succeeded') {
+    await record({ status: 'succeeded', step: null, summary, message: `${summary.url}: ${end.conclusion}${note ? ` (${note})` : ''}` });
+    return;
+  }
+  const why =
+    end.outcome === 'cancelled'
+      ? `the build was cancelled outside OpsSight (${end.conclusion})`
+      : `the build ended ${end.conclusion}${end.failedAt ? ` at ${end.failedAt}` : ''}`;
+  const message = `${summary.url}: ${why}`;
+  await record({ status: 'failed', step: null, summary, error: message });
+  throw ApplicationFailure.create({ message, type: FAILURE_TYPES.pipeline, nonRetryable: true });
+}
