@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { client, tokenFor } from '../fixtures/http.ts';
+import { until } from '../fixtures/until.ts';
+import { createTeam, createUser } from '../fixtures/users.ts';
+import { startGitHubActionsSim, type GitHubActionsSim } from '../peers/github-actions.ts';
+import { startJenkinsSim, type JenkinsSim } from '../peers/jenkins.ts';
+import { startApi, type TestApi } from '../peers/stack.ts';
+import { ownNamespace } from '../peers/temporal.ts';
+import { startTestWorker, type TestWorker } from '../peers/worker.ts';
+
+// Pipeline runs through the API and a real worker, with the real @octokit/rest and jenkins clients
+// pointed at the GitHub Actions and Jenkins simulations (test/peers/).
+let api: TestApi;
+let worker: TestWorker;
+let gh: GitHubActionsSim;
+let jk: JenkinsSim;
+let team: { id: string; slug: string };
+let admin: string;
+let operator: string;
+let github: string;
+let jenkins: string;
+
+type Run = { id: string; status: string; error: string | null; summary: Record<string, unknown> | null };
+type Event = { type: string; message: string; data?: Record<string, unknown> };
+const getRun = async (id: string): Promise<Run> => (await client(api, operator).get(`/api/v1/runs/${id}`)).body;
+const events = async (id: string): Promise<Event[]> => (await client(api, operator).get(`/api/v1/runs/${id}/events?limit=5000`)).body.events;
+const logLines = async (id: string) => (await events(id)).filter((e) => e.type === 'log').map((e) => e.message);
+const ended = (id: string) =>
+  until(`run ${id} to end`, async () => {
+    const run = await getRun(id);
+    return ['succeeded', 'failed', 'cancelled', 'discarded', 'timed_out'].includes(run.status) ? run : undefined;
+  }, 60_000, 100);
+const start = async (params: Record<string, unknown>) => {
+  const res = await client(api, operator).post('/api/v1/runs', { kind: 'pipeline', team: team.slug, params });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+};
+async function integration(as: string, teamSlug: string, type: string, settings: Record<string, unknown>, secrets: Record<string, unknown>) {
+  const res = await client(api, as).post('/api/v1/integrations', { team: teamSlug, type, name: `${type}-${crypto.randomUUID().slice(0, 6)}`, settings, secrets });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+const repo = () => `acme/app-${crypto.randomUUID().slice(0, 6)}`;
+const job = () => `team-${crypto.randomUUID().slice(0, 4)}/build-${crypto.randomUUID().slice(0, 4)}`;
+
+beforeAll(async () => {
+  gh = await startGitHubActionsSim({ stepMs: 60 });
+  jk = await startJenkinsSim({ stageMs: 60 });
+  const namespace = await ownNamespace('pipeline-run');
+  // The tests poll runs and events; the API's per-user budget is not what they are about.
+  api = await startApi({ TEMPORAL_NAMESPACE: namespace, RATE_LIMIT_API_PER_MINUTE: '20000' });
+  worker = await startTestWorker({ TEMPORAL_NAMESPACE: namespace });
+  team = await createTeam(api.deps.db.em);
+  admin = await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'admin' })).id);
+  operator = await tokenFor(api, (await createUser(api.deps.db.em, { teams: [team], role: 'operator' })).id);
+  github = await integration(admin, team.slug, 'github', { apiUrl: gh.url }, { token: gh.token });
+  jenkins = await integration(admin, team.slug, 'jenkins', { url: jk.url, user: jk.user }, { apiToken: jk.token });
+});
+afterAll(async () => {
+  await worker?.shutdown();
+  await api?.close();
+  await gh?.stop();
+  await jk?.stop();
+});
+
+describe('a GitHub Actions pipeline run', () => {
+  const workflow = (r: string, failing = false) => {
+    gh.addRepo(r, ['main']);
+    gh.addWorkflow(r, 'ci.yml', {
+      inputs: { target: { default: 'staging' } },
+      jobs: [
+        { name: 'build', steps: [{ name: 'compile', lines: ['compiling 12 files', 'built app.tar'] }] },
+        { name: 'test', steps: [{ name: 'unit', lines: ['42 passed', ...(failing ? ['1 failed'] : [])], ...(failing ? { conclusion: 'failure' as const } : {}) }] },
+      ],
+    });
+  };
+
+  it('dispatches once, records jobs and log lines in order, and ends with the run URL', async () => {
+    const r = repo();
+    workflow(r);
+    const id = await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml', ref: 'main', inputs: { target: 'prod' } });
+    const run = await ended(id);
+    expect(run).toMatchObject({ status: 'succeeded', error: null });
+    const [only] = gh.runs(r);
+    expect(gh.runs(r)).toHaveLength(1);
+    expect(only!.inputs).toEqual({ target: 'prod' });
+    expect(run.summary).toMatchObject({ provider: 'github', build: String(only!.id), url: `https://github.com/${r}/actions/runs/${only!.id}`, conclusion: 'success' });
+    expect((run.summary!.jobs as Array<{ name: string }>).map((j) => j.name)).toEqual(['build', 'test']);
+    const lines = await logLines(id);
+    const at = (l: string) => lines.indexOf(l);
+    expect(at('compiling 12 files')).toBeGreaterThan(-1);
+    expect(at('built app.tar')).toBeGreaterThan(at('compiling 12 files'));
+    expect(at('42 passed')).toBeGreaterThan(at('built app.tar'));
+    expect(new Set(lines.filter((l) => /^(compiling|built|42 passed)/.test(l))).size).toBe(3);
+    const steps = (await events(id)).filter((e) => e.type === 'step' && e.data?.key);
+    expect(new Set(steps.map((e) => e.message)).size).toBe(steps.length);
+    expect(steps.map((e) => e.message)).toEqual(expect.arrayContaining(['build: queued', 'build / compile: success', 'test: success']));
+  });
+
+  it('fails naming the job and step that failed', async () => {
+    const r = repo();
+    workflow(r, true);
+    const run = await ended(await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml' }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/the build ended failure at test \/ unit$/);
+    expect(await logLines(run.id)).toContain('1 failed');
+  });
+
+  it('cancels the GitHub run when the run is cancelled, and ends cancelled once GitHub says so', async () => {
+    const r = repo();
+    gh.addRepo(r, ['main']);
+    gh.addWorkflow(r, 'ci.yml', { jobs: [{ name: 'slow', steps: [{ name: 'wait', lines: ['waiting'], ms: 60_000 }] }] });
+    const id = await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml' });
+    await until('the job to run', async () => ((await events(id)).some((e) => e.message === 'slow / wait: in_progress') ? true : undefined), 30_000, 50);
+    expect((await client(api, operator).post(`/api/v1/runs/${id}/cancel`, {})).status).toBe(202);
+    const run = await ended(id);
+    expect(run.status).toBe('cancelled');
+    expect(gh.runs(r)).toEqual([expect.objectContaining({ status: 'completed', conclusion: 'cancelled', cancelRequested: true })]);
+    expect(run.summary).toMatchObject({ conclusion: 'cancelled' });
+  });
+
+  it('fails at once with GitHub\'s 422 for an input the workflow does not declare', async () => {
+    const r = repo();
+    workflow(r);
+    const run = await ended(await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml', inputs: { colour: 'blue' } }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe(`github integration "${(await client(api, operator).get(`/api/v1/integrations/${github}`)).body.name}": POST /repos/${r}/actions/workflows/ci.yml/dispatches answered 422: Unexpected inputs provided: ["colour"]`);
+    expect(gh.runs(r)).toHaveLength(0);
+  });
+
+  it('repeats a dispatch GitHub answered 429 or 503, and dispatches once', async () => {
+    const r = repo();
+    workflow(r);
+    gh.failNext('dispatch', 429);
+    gh.failNext('dispatch', 503);
+    gh.failNext('jobs', 502);
+    const run = await ended(await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml' }));
+    expect(run.status).toBe('succeeded');
+    expect(gh.runs(r)).toHaveLength(1);
+  });
+});
+
+describe('a Jenkins pipeline run', () => {
+  const stages = (last: Record<string, unknown> = {}) => [
+    { name: 'Build', lines: ['mvn package', 'BUILD SUCCESS'] },
+    { name: 'Test', lines: ['Tests run: 12'], ...last },
+  ];
+
+  it('triggers a folder job once with the run marker, streams the console live and succeeds', async () => {
+    const path = job();
+    jk.addJob(path, { parameters: { OPSSIGHT_RUN_ID: {}, ENV: { default: 'dev' } }, stages: [{ name: 'Build', lines: ['mvn package'] }, { name: 'Slow', lines: ['waiting for the lock'], ms: 1_500 }, { name: 'Done', lines: ['done'] }] });
+    const id = await start({ provider: 'jenkins', integration: jenkins, job: path, parameters: { ENV: 'prod' } });
+    // Live: the line of the running stage is on record while the build still runs.
+    await until('the slow stage to show', async () => ((await logLines(id)).includes('waiting for the lock') ? true : undefined), 30_000, 50);
+    expect(jk.builds(path)).toEqual([expect.objectContaining({ building: true })]);
+    const run = await ended(id);
+    expect(run.status).toBe('succeeded');
+    const builds = jk.builds(path);
+    expect(builds).toEqual([expect.objectContaining({ number: 1, result: 'SUCCESS', parameters: { OPSSIGHT_RUN_ID: id, ENV: 'prod' } })]);
+    expect(run.summary).toMatchObject({ provider: 'jenkins', build: '1', conclusion: 'SUCCESS', url: `${jk.url}/job/${path.split('/')[0]}/job/${path.split('/')[1]}/1/` });
+    const lines = await logLines(id);
+    expect(lines.filter((l) => ['mvn package', 'waiting for the lock', 'done', 'Finished: SUCCESS'].includes(l))).toEqual(['mvn package', 'waiting for the lock', 'done', 'Finished: SUCCESS']);
+    expect((run.summary!.jobs as Array<{ name: string; conclusion: string }>).map((j) => `${j.name}:${j.conclusion}`)).toEqual(['Build:SUCCESS', 'Slow:SUCCESS', 'Done:SUCCESS']);
+  });
+
+  it('fails on FAILURE naming the stage, and on UNSTABLE', async () => {
+    const failing = job();
+    jk.addJob(failing, { stages: stages({ result: 'FAILURE' }) });
+    const unstable = job();
+    jk.addJob(unstable, { stages: stages({ result: 'UNSTABLE' }) });
+    const [a, b] = await Promise.all([
+      start({ provider: 'jenkins', integration: jenkins, job: failing }).then(ended),
+      start({ provider: 'jenkins', integration: jenkins, job: unstable }).then(ended),
+    ]);
+    expect(a.status).toBe('failed');
+    expect(a.error).toMatch(/the build ended FAILURE at stage Test$/);
+    expect(b.status).toBe('failed');
+    expect(b.error).toMatch(/the build ended UNSTABLE$/);
+    expect(b.summary).toMatchObject({ conclusion: 'UNSTABLE' });
+  });
+
+  it('aborts the build when the run is cancelled', async () => {
+    const path = job();
+    jk.addJob(path, { stages: [{ name: 'Long', lines: ['sleeping'], ms: 60_000 }] });
+    const id = await start({ provider: 'jenkins', integration: jenkins, job: path });
+    await until('the stage to run', async () => ((await logLines(id)).includes('sleeping') ? true : undefined), 30_000, 50);
+    expect((await client(api, operator).post(`/api/v1/runs/${id}/cancel`, {})).status).toBe(202);
+    const run = await ended(id);
+    expect(run.status).toBe('cancelled');
+    expect(jk.builds(path)).toEqual([expect.objectContaining({ result: 'ABORTED', aborted: true })]);
+    expect(await logLines(id)).toContain('Finished: ABORTED');
+  });
+
+  it('repeats a trigger Jenkins answered 503 and triggers once', async () => {
+    const path = job();
+    jk.addJob(path, { stages: stages() });
+    jk.failNext('trigger', 503);
+    jk.failNext('log', 500);
+    const run = await ended(await start({ provider: 'jenkins', integration: jenkins, job: path }));
+    expect(run.status).toBe('succeeded');
+    expect(jk.builds(path)).toHaveLength(1);
+  });
+});
+
+describe('pipeline params and secrets', () => {
+  it('refuses bad params with 400 naming the field, and starts nothing', async () => {
+    const other = await createTeam(api.deps.db.em);
+    const otherAdmin = await tokenFor(api, (await createUser(api.deps.db.em, { teams: [other], role: 'admin' })).id);
+    const foreign = await integration(otherAdmin, other.slug, 'github', { apiUrl: gh.url }, { token: gh.token });
+    const before = (await client(api, operator).get(`/api/v1/runs?team=${team.slug}&limit=200`)).body.runs.length;
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ provider: 'gitlab', integration: github, repository: 'a/b', workflow: 'ci.yml' }, /provider/],
+      [{ provider: 'github', integration: github, repository: 'a/b', workflow: 'ci.yml', inputs: Object.fromEntries(Array.from({ length: 26 }, (_, i) => [`i${i}`, 'x'])) }, /inputs/],
+      [{ provider: 'github', integration: github, repository: 'not a repo', workflow: 'ci.yml' }, /repository/],
+      [{ provider: 'jenkins', integration: jenkins, job: 'a//b' }, /job/],
+      [{ provider: 'github', integration: foreign, repository: 'a/b', workflow: 'ci.yml' }, /integration/],
+    ];
+    for (const [params, field] of cases) {
+      const res = await client(api, operator).post('/api/v1/runs', { kind: 'pipeline', team: team.slug, params });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(JSON.stringify(res.body)).toMatch(field);
+    }
+    expect((await client(api, operator).get(`/api/v1/runs?team=${team.slug}&limit=200`)).body.runs.length).toBe(before);
+  });
+
+  it('never shows a token: not in the integration, the kinds list or any run event', async () => {
+    for (const id of [github, jenkins]) {
+      const res = await client(api, admin).get(`/api/v1/integrations/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.body.secretFields).toEqual([id === github ? 'token' : 'apiToken']);
+      expect(JSON.stringify(res.body)).not.toContain(gh.token);
+      expect(JSON.stringify(res.body)).not.toContain(jk.token);
+    }
+    const kinds = await client(api, operator).get('/api/v1/kinds');
+    expect(JSON.stringify(kinds.body)).toContain('"pipeline"');
+    const runs = (await client(api, operator).get(`/api/v1/runs?team=${team.slug}&limit=200`)).body.runs as Array<{ id: string }>;
+    expect(runs.length).toBeGreaterThan(5);
+    for (const r of runs) {
+      const text = JSON.stringify([await events(r.id), await getRun(r.id)]);
+      expect(text).not.toContain(gh.token);
+      expect(text).not.toContain(jk.token);
+      expect(text).not.toContain(Buffer.from(`${jk.user}:${jk.token}`).toString('base64'));
+    }
+  });
+});
