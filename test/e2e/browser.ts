@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from '@jest/globals';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (scripts/services.sh ensure_chromium); playwright's own download cannot work here. */
@@ -119,11 +120,24 @@ export async function signIn(page: Page, baseUrl: string, who: { email: string; 
   await page.getByRole('heading', { name: 'Runs' }).waitFor();
 }
 
-/** A new tab of `context`, closed whatever the test's outcome (a leftover tab would keep a socket and a session). */
+/**
+ * A new tab of `context`, closed whatever the test's outcome (a leftover tab would keep a socket and a
+ * session). When `fn` fails, what the page showed then goes to test-artifacts/failed-*.png (kept by CI):
+ * a wait that timed out says nothing of what was on the screen instead.
+ */
 export async function withPage(context: BrowserContext, fn: (page: Page) => Promise<void>): Promise<void> {
   const page = await context.newPage();
   try {
     await fn(page);
+  } catch (err) {
+    const test = (expect.getState().currentTestName ?? 'page').replace(/[^A-Za-z0-9]+/g, '-').slice(0, 80);
+    await screenshot(page, `failed-${test}-${Date.now()}`).catch(() => undefined);
+    // CI's log is often all there is: the page's address, title and alerts go to it too.
+    const seen = await page
+      .evaluate(`({ url: location.href, h1: document.querySelector('h1')?.textContent, alerts: [...document.querySelectorAll('[role=alert]')].map((e) => e.textContent) })`)
+      .catch(() => null);
+    console.error(`the page when "${test}" failed: ${JSON.stringify(seen)}`);
+    throw err;
   } finally {
     await page.close();
   }

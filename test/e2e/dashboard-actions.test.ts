@@ -100,7 +100,15 @@ describe('acting on a run', () => {
         const button = page.getByRole('button', { name: decision, exact: true });
         await button.focus();
         await page.keyboard.press('Enter');
-        await page.locator(`h1 [data-status=${decision === 'Approve' ? 'running' : 'discarded'}], h1 [data-status=succeeded]`).first().waitFor({ timeout: 60_000 });
+        await page
+          .locator(`h1 [data-status=${decision === 'Approve' ? 'running' : 'discarded'}], h1 [data-status=succeeded]`)
+          .first()
+          .waitFor({ timeout: 60_000 })
+          // Once in CI the page never showed the decision's effect: was the run stuck, or the page?
+          .catch(async (err: unknown) => {
+            console.error(`after ${decision}, the API says the run is ${await statusOf(runId)}`);
+            throw err;
+          });
         await until('focus to settle on the title', async () => ((await isFocused(page.locator('#run-title'))) ? true : undefined), 5_000);
         expect(await activeTag(page)).toBe('H1');
       });
