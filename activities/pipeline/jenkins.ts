@@ -27,7 +27,7 @@ type JenkinsClient = {
     stop(o: { name: string; number: number }): Promise<void>;
     log(o: { name: string; number: number; start: number; meta: true }): Promise<{ text: string; more: boolean; size?: string }>;
   };
-  queue: { item(o: { number: number }): Promise<QueueItem>; list(o?: { tree?: string }): Promise<{ items: QueueItem[] }> };
+  queue: { item(o: { number: number }): Promise<QueueItem>; list(o?: { tree?: string }): Promise<QueueItem[]> };
   _post(req: Record<string, unknown>, ...mw: unknown[]): Promise<unknown>;
 };
 // CommonJS, loaded on a worker's first Jenkins pipeline.
@@ -100,7 +100,7 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
     for (;;) {
       const queue = await call('GET queue/api/json', () => jenkins.queue.list({ tree: 'items[id,actions[parameters[name,value]],task[url]]' }));
       const jobUrl = (await call(`GET ${p.job}`, () => jenkins.job.get({ name, tree: 'url' }))).url;
-      const mine = queue.items.find((i) => i.task?.url === jobUrl && paramsOf(i.actions)[RUN_ID_PARAMETER] === runId);
+      const mine = queue.find((i) => i.task?.url === jobUrl && paramsOf(i.actions)[RUN_ID_PARAMETER] === runId);
       if (marker && mine) return { queueId: mine.id };
       const job = await call(`GET ${p.job}`, () => jenkins.job.get({ name, tree: 'builds[number,url,timestamp,actions[parameters[name,value],causes[userId]]]{0,50}' }));
       // The newest builds, with their parameters and causes (a controller may ignore `tree` and list numbers only).
