@@ -10,9 +10,13 @@ type StepInput = { runId: string; teamId: string; params: PipelineParams };
 
 /** The activities this workflow calls (activities/pipeline/), as it sees them. */
 export type PipelineRunActivities = {
+  /** Null while the build waits in Jenkins' queue. */
   pipelineTrigger(input: StepInput): Promise<PipelineBuild | null>;
+  /** Null when the queue item was cancelled before it became a build. */
+  pipelineAwaitBuild(input: StepInput): Promise<PipelineBuild | null>;
   pipelineFollow(input: StepInput & { build: PipelineBuild }): Promise<PipelineEnd>;
-  pipelineCancel(input: StepInput & { build: PipelineBuild | null }): Promise<void>;
+  /** The build to follow to its end once cancelled; null when none ever started. */
+  pipelineCancel(input: StepInput & { build: PipelineBuild | null }): Promise<PipelineBuild | null>;
 };
 
 const TIMED_OUT: unique symbol = Symbol('timed out');
@@ -48,15 +52,21 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
     } else {
       await report({ status: 'running', step: 'trigger', summary });
     }
-    // Not cancellable: a dispatch under way finishes and is recorded, and a cancel then cancels what it made.
+    // Not cancellable: a trigger under way finishes and is recorded, and a cancel then cancels what it made.
     build = await CancellationScope.nonCancellable(() => acts.pipelineTrigger(step));
     triggered = true;
-    if (!build) throw ApplicationFailure.create({ message: `${summary.pipeline}: the queue item was cancelled in Jenkins before it became a build`, type: FAILURE_TYPES.pipeline, nonRetryable: true });
-    summary = { ...summary, build: build.id, url: build.url };
-    await report({ step: 'follow', summary, message: `triggered ${build.url}` });
-
     const following = new CancellationScope();
-    const followed = following.run(() => acts.pipelineFollow({ ...step, build: build! }));
+    const followed = following.run(async () => {
+      if (!build) {
+        // Jenkins: the wait in its queue can be cancelled, and counts toward the timeout.
+        await report({ step: 'queued', summary, message: 'waiting in the Jenkins queue' });
+        build = await acts.pipelineAwaitBuild(step);
+        if (!build) throw ApplicationFailure.create({ message: `${summary.pipeline}: the queue item was cancelled in Jenkins before it became a build`, type: FAILURE_TYPES.pipeline, nonRetryable: true });
+      }
+      summary = { ...summary, build: build.id, url: build.url };
+      await report({ step: 'follow', summary, message: `following ${build.url}` });
+      return acts.pipelineFollow({ ...step, build });
+    });
     const deadline = sleep(timeoutMs).then((): typeof TIMED_OUT => TIMED_OUT);
     // A cancel rejects the timer too; the follow's rejection is the one acted on.
     deadline.catch(() => undefined);
@@ -65,7 +75,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
       following.cancel();
       await followed.catch(() => undefined);
       const end = await settle(acts, step, build);
-      await finish(report, { ...summary, conclusion: end.conclusion, jobs: end.jobs }, end, `timed out after ${params.timeoutMinutes} min; the build was cancelled`);
+      summary = { ...summary, ...end.seen, conclusion: end.conclusion, jobs: end.jobs };
+      await finish(report, summary, end, `timed out after ${params.timeoutMinutes} min; the build was cancelled`);
       return;
     }
     await finish(report, { ...summary, conclusion: first.conclusion, jobs: first.jobs }, first);
@@ -73,7 +84,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
     if (isCancellation(err) && triggered) {
       // Cancelled in the CI system, and only then recorded: the run ends as the CI system confirms.
       const end = await settle(acts, step, build);
-      summary = { ...summary, conclusion: end.conclusion, jobs: end.jobs };
+      summary = { ...summary, ...end.seen, conclusion: end.conclusion, jobs: end.jobs };
       if (end.outcome !== 'cancelled') {
         await finish(report, summary, end, undefined, 'the build ended before the cancel reached it');
         return;
@@ -88,12 +99,15 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
   }
 }
 
-/** Cancels the build (or its queue item) and follows it to the end the CI system confirms, whatever cancels the run meanwhile. */
-async function settle(acts: PipelineRunActivities, step: StepInput, build: PipelineBuild | null): Promise<PipelineEnd> {
+/**
+ * Cancels the build (or its queue item) and follows it to the end the CI system confirms, whatever
+ * cancels the run meanwhile. `seen`: the build, when the workflow learns of it only here.
+ */
+async function settle(acts: PipelineRunActivities, step: StepInput, known: PipelineBuild | null): Promise<PipelineEnd & { seen: Partial<PipelineSummary> }> {
   return CancellationScope.nonCancellable(async () => {
-    await acts.pipelineCancel({ ...step, build });
-    if (!build) return { outcome: 'cancelled', conclusion: 'cancelled in the queue', jobs: [] };
-    return acts.pipelineFollow({ ...step, build });
+    const build = await acts.pipelineCancel({ ...step, build: known });
+    if (!build) return { outcome: 'cancelled', conclusion: 'cancelled in the queue', jobs: [], seen: {} };
+    return { ...(await acts.pipelineFollow({ ...step, build })), seen: { build: build.id, url: build.url } };
   });
 }
 

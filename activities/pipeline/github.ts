@@ -133,10 +133,11 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
     },
 
     /** Asks GitHub to cancel the run; 409 means it has completed already. */
-    async cancel(build: PipelineBuild): Promise<void> {
+    async cancel(build: PipelineBuild): Promise<PipelineBuild> {
       await call(`POST /repos/${p.repository}/actions/runs/${build.id}/cancel`, () => gh.rest.actions.cancelWorkflowRun({ owner, repo, run_id: Number(build.id) })).catch((err: unknown) => {
         if (!/answered 409/.test((err as Error).message)) throw err;
       });
+      return build;
     },
   };
 

@@ -40,9 +40,21 @@ async function beating<T>(fn: () => Promise<T>): Promise<T> {
 
 export function createPipelineActivities(deps: PipelineDeps) {
   return {
-    /** Triggers the pipeline once per run (docs/pipeline.md): null when Jenkins' queue item was cancelled before it became a build. */
+    /**
+     * Triggers the pipeline once per run (docs/pipeline.md). Null while Jenkins holds it in the queue:
+     * that wait is pipelineAwaitBuild's, which a cancel can interrupt.
+     */
     async pipelineTrigger(input: PipelineStepInput): Promise<PipelineBuild | null> {
-      return beating(async () => (await (await providerFor(deps, input)).trigger()) ?? null);
+      return beating(async () => (await providerFor(deps, input)).trigger());
+    },
+
+    /** Jenkins: waits for the run's queue item to become a build; null when it was cancelled in the queue. */
+    async pipelineAwaitBuild(input: PipelineStepInput): Promise<PipelineBuild | null> {
+      return beating(async () => {
+        const provider = await providerFor(deps, input);
+        if (!('awaitBuild' in provider)) throw new Error('only Jenkins builds wait in a queue');
+        return provider.awaitBuild();
+      });
     },
 
     /** Follows the build to its end from what is already stored, and says how it ended. */
@@ -58,14 +70,18 @@ export function createPipelineActivities(deps: PipelineDeps) {
       });
     },
 
-    /** Asks the CI system to cancel the build (or its queue item); the follow that comes next sees it end. */
-    async pipelineCancel(input: PipelineStepInput & { build: PipelineBuild | null }): Promise<void> {
-      const provider = await providerFor(deps, input);
-      if (input.build) return provider.cancel(input.build);
-      // No build known to the workflow: the trigger may have recorded one, or a Jenkins queue item.
-      const found = await findPipelineBuild(deps.em.fork(), input.runId);
-      if (found?.buildId) return provider.cancel({ id: found.buildId, url: found.buildUrl ?? '' });
-      if (input.params.provider === 'jenkins') return (provider as { cancel(b: PipelineBuild | undefined): Promise<void> }).cancel(undefined);
+    /**
+     * Asks the CI system to cancel the build (or take its item off Jenkins' queue), and answers the
+     * build to follow to its end: null when none ever started.
+     */
+    async pipelineCancel(input: PipelineStepInput & { build: PipelineBuild | null }): Promise<PipelineBuild | null> {
+      return beating(async () => {
+        const provider = await providerFor(deps, input);
+        if ('awaitBuild' in provider) return provider.cancel(input.build);
+        const found = input.build ? null : await findPipelineBuild(deps.em.fork(), input.runId);
+        const build = input.build ?? (found?.buildId ? { id: found.buildId, url: found.buildUrl ?? '' } : null);
+        return build ? provider.cancel(build) : null;
+      });
     },
   };
 }

@@ -122,16 +122,20 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
   }
 
   return {
-    async trigger(): Promise<PipelineBuild | undefined> {
+    /**
+     * Triggers the job once and records its queue item: null while the item waits in the queue (the
+     * wait is awaitBuild's, which a cancel or the timeout may interrupt), else the build.
+     */
+    async trigger(): Promise<PipelineBuild | null> {
       const found = await findPipelineBuild(em, runId);
       if (found?.buildId) return { id: found.buildId, url: found.buildUrl! };
-      if (found?.queueId) return fromQueue(found.queueId);
+      if (found?.queueId) return null;
       const shape = await declared();
       if (found) {
         const earlier = await find(found.triggeredAt, shape.marker);
         if (earlier && 'queueId' in earlier) {
           await recordQueueItem(em, runId, earlier.queueId);
-          return fromQueue(earlier.queueId);
+          return null;
         }
         if (earlier) return claim(earlier.number, earlier.url);
       }
@@ -139,7 +143,15 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       const parameters = { ...p.parameters, ...(shape.marker ? { [RUN_ID_PARAMETER]: runId } : {}) };
       const queueId = await call(`POST ${p.job}/build`, () => jenkins.job.build({ name, ...(shape.parameterized ? { parameters } : {}) }));
       await recordQueueItem(em, runId, queueId);
-      return fromQueue(queueId);
+      return null;
+    },
+
+    /** Waits for the recorded queue item to become a build; null when it was cancelled in the queue. */
+    async awaitBuild(): Promise<PipelineBuild | null> {
+      const found = await findPipelineBuild(em, runId);
+      if (found?.buildId) return { id: found.buildId, url: found.buildUrl! };
+      if (!found?.queueId) throw new Error('no queue item is recorded for this run');
+      return (await fromQueue(found.queueId)) ?? null;
     },
 
     /** Follows the console from the stored offset (progressiveText `start`); stages are read from it as they begin and end. */
@@ -186,14 +198,26 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       }
     },
 
-    /** Aborts the build (Run.doStop), or takes its item off the queue while it waits there. */
-    async cancel(build: PipelineBuild | undefined): Promise<void> {
-      if (build) {
-        await call(`POST ${p.job}/${build.id}/stop`, () => jenkins.build.stop({ name, number: Number(build.id) }));
-        return;
+    /**
+     * Aborts the build (Run.doStop), or takes its item off the queue while it waits there. Answers the
+     * build to follow to its end: the item may have left the queue as a build before the cancel.
+     */
+    async cancel(build: PipelineBuild | null): Promise<PipelineBuild | null> {
+      const found = build ? null : await findPipelineBuild(em, runId);
+      let target = build ?? (found?.buildId ? { id: found.buildId, url: found.buildUrl! } : null);
+      if (!target && found?.queueId) {
+        const item = await call(`GET queue/item/${found.queueId}`, () => jenkins.queue.item({ number: found.queueId! }));
+        if (item.executable) target = await claim(item.executable.number, item.executable.url);
+        else if (!item.cancelled) {
+          // Refused when the item left the queue meanwhile ("could not cancel"): what it became decides.
+          await jenkins._post({ name: 'queue.cancelItem', path: '/queue/cancelItem', query: { id: found.queueId } }, redirectIsDone, done).catch(() => undefined);
+          const again = await call(`GET queue/item/${found.queueId}`, () => jenkins.queue.item({ number: found.queueId! }));
+          if (again.executable) target = await claim(again.executable.number, again.executable.url);
+          else if (!again.cancelled) throw new Error(`queue item ${found.queueId} of ${p.job} is neither cancelled nor started yet`);
+        }
       }
-      const found = await findPipelineBuild(em, runId);
-      if (found?.queueId) await call('POST queue/cancelItem', () => jenkins._post({ name: 'queue.cancelItem', path: '/queue/cancelItem', query: { id: found.queueId } }, redirectIsDone, done));
+      if (target) await call(`POST ${p.job}/${target.id}/stop`, () => jenkins.build.stop({ name, number: Number(target.id) }));
+      return target;
     },
   };
 }
