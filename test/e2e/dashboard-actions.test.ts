@@ -8,7 +8,7 @@ import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client } from '../fixtures/http.ts';
 import { startHangingServer } from '../fixtures/hanging-http.ts';
-import { blockingPlanConfig, simpleConfig } from '../fixtures/terraform.ts';
+import { blockingPlanConfig, simpleConfig, slowConfig } from '../fixtures/terraform.ts';
 import { until } from '../fixtures/until.ts';
 import { computedStyle as style, cssVar, launchBrowser, screenshot, signIn, withPage as withPageOf } from './browser.ts';
 
@@ -88,6 +88,39 @@ describe('acting on a run', () => {
       });
     } finally {
       await upstream.close();
+    }
+  });
+
+  it('keeps what the socket said when the approval’s answer arrives after the run moved on', async () => {
+    // The apply takes 20 s, so the run is still running when the held answer (awaiting_approval) lands.
+    const runId = await start({ workspace: workspace(), files: slowConfig(20, 2) });
+    await awaiting(runId);
+    try {
+      await withPage(async (page) => {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let delivered!: () => void;
+        const answered = new Promise<void>((resolve) => (delivered = resolve));
+        await page.route(`**/api/v1/runs/${runId}/approve`, async (route) => {
+          const response = await route.fetch();
+          await held;
+          await route.fulfill({ response });
+          delivered();
+        });
+        await page.goto(`${api.baseUrl}/runs/${runId}`);
+        await page.getByRole('button', { name: 'Approve', exact: true }).click();
+        await page.locator('h1 [data-status=running]').waitFor({ timeout: 60_000 });
+        release();
+        await answered;
+        // Two frames: the answer's handler and the render after it have run.
+        await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+        expect(await page.locator('h1 [data-status]').getAttribute('data-status')).toBe('running');
+        expect(await page.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
+        await page.getByTestId('decision').filter({ hasText: `Approved by ${approver.email}` }).waitFor();
+      });
+    } finally {
+      await client(api, token).post(`/api/v1/runs/${runId}/cancel`, {});
+      await until('the slow apply to stop', async () => (['cancelled', 'succeeded', 'failed'].includes(await statusOf(runId)) ? true : undefined), 90_000, 250);
     }
   });
 

@@ -52,7 +52,7 @@ export function RunPage({ id }: { id: string }) {
   const reload = () => {
     clearTimeout(refetch.current);
     // Status events come in bursts (status + step); one refetch of the row covers them.
-    refetch.current = setTimeout(() => void get<RunView>(`/api/v1/runs/${id}`).then(setRun, () => undefined), 100);
+    refetch.current = setTimeout(() => void get<RunView>(`/api/v1/runs/${id}`).then((next) => setRun((r) => (r && next.lastSeq < r.lastSeq ? r : next)), () => undefined), 100);
   };
 
   useEffect(() => {
@@ -77,8 +77,10 @@ export function RunPage({ id }: { id: string }) {
         const marks = events.filter((e) => e.type !== 'log' && e.type !== 'metric' && !(e.type === 'step' && ansibleDataOf(e)));
         if (marks.length) {
           setTimeline((t) => [...t, ...marks]);
-          const status = [...marks].reverse().find((e) => e.type === 'status')?.data?.status as RunStatus | undefined;
-          if (status) setRun((r) => (r ? { ...r, status } : r));
+          const latest = [...marks].reverse().find((e) => e.type === 'status');
+          const status = latest?.data?.status as RunStatus | undefined;
+          // The seq goes with it: an answer to an action that left before this event must not bring back the old status.
+          if (latest && status) setRun((r) => (r ? { ...r, status, lastSeq: Math.max(r.lastSeq, latest.seq) } : r));
           reload();
         }
       },
@@ -183,8 +185,11 @@ export function RunPage({ id }: { id: string }) {
         <RunActions
           run={run}
           me={me}
-          // An answer that left before the run ended must not bring back an ended run's buttons.
-          onChanged={(next) => setRun((r) => (r && isTerminal(r.status) && !isTerminal(next.status) ? { ...r, cancelRequest: next.cancelRequest } : next))}
+          // An answer older than what the page has seen (the run moved on while the request was under
+          // way: an approved run already running, or ended) only adds what the action itself recorded.
+          onChanged={(next) =>
+            setRun((r) => (r && (next.lastSeq < r.lastSeq || (isTerminal(r.status) && !isTerminal(next.status))) ? { ...r, approval: r.approval ?? next.approval, cancelRequest: next.cancelRequest ?? r.cancelRequest } : next))
+          }
           // The decision's buttons go away with it: focus moves to the run's title (and its new status), not to the page.
           onDecided={() => requestAnimationFrame(() => document.getElementById('run-title')?.focus())}
         />
