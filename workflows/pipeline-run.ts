@@ -44,6 +44,12 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
   let summary: PipelineSummary = { provider: params.provider, pipeline: pipelineName(params) };
   let build: PipelineBuild | null = null;
   let triggered = false;
+  // Set once the run's end is on record: the failure thrown after it must not be recorded again.
+  let ended = false;
+  const end = async (change: Parameters<typeof finish>) => {
+    ended = true;
+    await finish(...change);
+  };
 
   try {
     if (params.requireApproval && !input.autoApprove) {
@@ -74,19 +80,20 @@ export async function pipelineRun(input: PipelineRunInput): Promise<void> {
     if (first === TIMED_OUT) {
       following.cancel();
       await followed.catch(() => undefined);
-      const end = await settle(acts, step, build);
-      summary = { ...summary, ...end.seen, conclusion: end.conclusion, jobs: end.jobs };
-      await finish(report, summary, end, `timed out after ${params.timeoutMinutes} min; the build was cancelled`);
+      const settled = await settle(acts, step, build);
+      summary = { ...summary, ...settled.seen, conclusion: settled.conclusion, jobs: settled.jobs };
+      await end([report, summary, settled, `timed out after ${params.timeoutMinutes} min; the build was cancelled`]);
       return;
     }
-    await finish(report, { ...summary, conclusion: first.conclusion, jobs: first.jobs }, first);
+    await end([report, { ...summary, conclusion: first.conclusion, jobs: first.jobs }, first]);
   } catch (err) {
+    if (ended) throw err;
     if (isCancellation(err) && triggered) {
       // Cancelled in the CI system, and only then recorded: the run ends as the CI system confirms.
-      const end = await settle(acts, step, build);
-      summary = { ...summary, ...end.seen, conclusion: end.conclusion, jobs: end.jobs };
-      if (end.outcome !== 'cancelled') {
-        await finish(report, summary, end, undefined, 'the build ended before the cancel reached it');
+      const settled = await settle(acts, step, build);
+      summary = { ...summary, ...settled.seen, conclusion: settled.conclusion, jobs: settled.jobs };
+      if (settled.outcome !== 'cancelled') {
+        await end([report, summary, settled, undefined, 'the build ended before the cancel reached it']);
         return;
       }
       await CancellationScope.nonCancellable(() => report({ status: 'cancelled', step: null, summary, message: `cancelled; ${build?.url ?? 'the build'} was cancelled` }));
