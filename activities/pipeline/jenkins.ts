@@ -172,22 +172,29 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
         }
         // A line still being written is stored once it ends (or, at the end of the build, as it is).
         if (!chunk.more && end < buf.length) lines.push({ text: buf.subarray(end).toString('utf8'), off: off + buf.length });
+        // Lines are stored together up to a stage change. The change is stored before the line that
+        // tells of it: a follow that dies between the two reads that line again and finds the change stored.
+        let pending: typeof lines = [];
+        const flush = async () => {
+          await record.lines(src, pending);
+          pending = [];
+        };
+        const change = async (name: string, state: string) => {
+          await flush();
+          await record.state(`stage:${name}`, state, `stage ${name}: ${state}`, { stage: name });
+        };
         for (const l of lines) {
           const started = /^\[Pipeline\] \{ \((.+)\)$/.exec(l.text);
           const skipped = /^Stage "(.+)" skipped due to/.exec(l.text);
-          if (started) {
-            stage = started[1]!;
-            await record.lines(src, [l]);
-            await record.state(`stage:${stage}`, 'running', `stage ${stage}: running`, { stage });
-            continue;
-          }
-          await record.lines(src, [l]);
-          if (skipped) await record.state(`stage:${skipped[1]}`, 'skipped', `stage ${skipped[1]}: skipped`, { stage: skipped[1] });
+          if (started) await change((stage = started[1]!), 'running');
+          else if (skipped) await change(skipped[1]!, 'skipped');
           else if (l.text === '[Pipeline] // stage' && stage) {
-            await record.state(`stage:${stage}`, 'completed', `stage ${stage}: completed`, { stage });
+            await change(stage, 'completed');
             stage = undefined;
           }
+          pending.push(l);
         }
+        await flush();
         if (lines.length) pace.changed();
         off = lines.length ? lines[lines.length - 1]!.off : off;
         if (!chunk.more) {

@@ -5,6 +5,8 @@ import { storedJobStates, storedLogOffsets } from '../../db/repositories/pipelin
 import type { RunEventStore } from '../../core/run-events.ts';
 import { FollowLock } from '../process/follow-lock.ts';
 
+const BATCH = 1_000;
+
 export type PipelineRecordDeps = { em: EntityManager; events: RunEventStore; databaseUrl: string };
 
 /**
@@ -39,8 +41,12 @@ export async function openRecord(deps: PipelineRecordDeps, runId: string) {
     async lines(src: string, lines: Array<{ text: string; off: number }>, data: Record<string, unknown> = {}) {
       const from = offsets.get(src) ?? 0;
       const fresh = lines.filter((l) => l.off > from);
-      await append(fresh.map((l) => ({ type: 'log', level: 'info', stream: 'stdout', message: l.text, data: { ...data, src, off: l.off }, attempt })));
-      if (fresh.length) offsets.set(src, fresh[fresh.length - 1]!.off);
+      // In batches: a job's whole log arrives at once, and one statement has at most 65,535 parameters.
+      for (let i = 0; i < fresh.length; i += BATCH) {
+        const batch = fresh.slice(i, i + BATCH);
+        await append(batch.map((l) => ({ type: 'log', level: 'info', stream: 'stdout', message: l.text, data: { ...data, src, off: l.off }, attempt })));
+        offsets.set(src, batch[batch.length - 1]!.off);
+      }
     },
     /** Stores a job's or step's state when it changed since the last one stored. */
     async state(key: string, state: string, message: string, data: Record<string, unknown> = {}): Promise<boolean> {
