@@ -12,9 +12,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { keyringFromConfig } from '../core/secrets/keyring.ts';
 import { loadConfig } from '../core/config.ts';
-import { storeIntegration, freePort } from '../test/fixtures/deploy-integrations.ts';
+import { storeIntegration } from '../test/fixtures/deploy-integrations.ts';
 import { createTeam, createUser } from '../test/fixtures/users.ts';
 import { buildTestImages, dockerClient, removeContainers, runService, TEST_IMAGE } from '../test/peers/podman.ts';
+import { freePorts } from '../test/peers/temporal.ts';
 import { startTestWorker } from '../test/peers/worker.ts';
 import { startBenchStack } from './peers.ts';
 import { fmt, percentile, table } from './stats.ts';
@@ -59,7 +60,7 @@ try {
   const integration = await storeIntegration(api.deps.db.em, keyringFromConfig(loadConfig({ ...process.env, ...stack.env })), team.id, 'docker', { endpoint: `unix://${socket}` });
 
   const name = `${prefix}-svc`;
-  const slots = [await freePort(), await freePort()];
+  const slots = await freePorts(2);
   await runService(docker, { name, tag: 'v1', port: slots[0]! });
   const healthy = async (port: number) => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
   while (!(await healthy(slots[0]!))) await new Promise((r) => setTimeout(r, 50));

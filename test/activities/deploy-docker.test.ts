@@ -5,7 +5,8 @@ import type Docker from 'dockerode';
 import { createDeployActivities } from '../../activities/deploy/index.ts';
 import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan } from '../../contracts/kinds/deploy.ts';
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
-import { freePort, loadLoop, storeIntegration } from '../fixtures/deploy-integrations.ts';
+import { loadLoop, storeIntegration } from '../fixtures/deploy-integrations.ts';
+import { freePorts } from '../peers/temporal.ts';
 import { createRunWithTeam } from '../fixtures/runs.ts';
 import { peerContext } from '../peers/context.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
@@ -41,7 +42,7 @@ async function setup(tag: string, opts: { pull?: 'never' | 'missing'; timeoutSec
   const run = await createRunWithTeam(ctx.db.em, 'deploy');
   const integration = await storeIntegration(ctx.db.em, keyringFromConfig(ctx.config), run.teamId, 'docker', { endpoint: `unix://${socket}` });
   const name = `${prefix}-${crypto.randomUUID().slice(0, 6)}`;
-  const slots: [number, number] = [await freePort(), await freePort()];
+  const slots = (await freePorts(2)) as [number, number];
   await runService(docker, { name, tag: 'v1', port: slots[0], env: { GREETING: 'hello' } });
   await until200(`http://127.0.0.1:${slots[0]}/`);
   const params = deployParamsSchema.parse({

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type Docker from 'dockerode';
 import { client, tokenFor } from '../fixtures/http.ts';
-import { freePort, loadLoop } from '../fixtures/deploy-integrations.ts';
+import { loadLoop } from '../fixtures/deploy-integrations.ts';
 import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 import { startPrometheus } from '../peers/prometheus.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { ownNamespace } from '../peers/temporal.ts';
+import { freePorts, ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 
 // Deploy runs through the API and a real worker: Kubernetes against the API simulation
@@ -291,7 +291,7 @@ const socket = podmanSocket();
 
   it('swaps the container when healthy, and keeps the old one serving when the new one is not', async () => {
     const name = `${prefix}-svc`;
-    const slots = [await freePort(), await freePort()];
+    const slots = await freePorts(2);
     await runService(docker, { name, tag: 'v1', port: slots[0]! });
     await until('v1 to serve', () => fetch(`http://127.0.0.1:${slots[0]}/`).then((r) => (r.ok ? true : undefined), () => undefined));
     const target = (tag: string) => ({

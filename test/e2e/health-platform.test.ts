@@ -6,7 +6,7 @@ import { createTeam, createUser } from '../fixtures/users.ts';
 import { startKubeSim, type KubeSim } from '../peers/kube-sim.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService } from '../peers/podman.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
-import { freePort, ownNamespace } from '../peers/temporal.ts';
+import { freePorts, ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
 
 // Health checks of what the deploy integrations reach: containers on a Docker host (podman's Docker
@@ -78,8 +78,9 @@ it('a check naming an integration of another team, or none, is refused before an
   const docker = dockerClient(socket!);
   const host = await integration('docker', { endpoint: `unix://${socket}` }, {});
   const [running, stopped] = [`${prefix}-running`, `${prefix}-stopped`];
-  await runService(docker, { name: running, tag: 'v1', port: await freePort() });
-  await (await runService(docker, { name: stopped, tag: 'v1', port: await freePort() })).stop({ t: 0 });
+  const [runningPort, stoppedPort] = (await freePorts(2)) as [number, number];
+  await runService(docker, { name: running, tag: 'v1', port: runningPort });
+  await (await runService(docker, { name: stopped, tag: 'v1', port: stoppedPort })).stop({ t: 0 });
   const { error, result } = await scan({
     running: { type: 'docker', integration: host, container: running },
     stopped: { type: 'docker', integration: host, container: stopped },

@@ -3,7 +3,8 @@ import { loadConfig } from '../../core/config.ts';
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import { initOrm } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
-import { freePort, storeIntegration } from '../fixtures/deploy-integrations.ts';
+import { storeIntegration } from '../fixtures/deploy-integrations.ts';
+import { freePorts } from '../peers/temporal.ts';
 import { startKubeSim } from '../peers/kube-sim.ts';
 import { buildTestImages, dockerClient, podmanSocket, removeContainers, runService, TEST_IMAGE } from '../peers/podman.ts';
 import { stopProcess } from '../peers/processes.ts';
@@ -80,7 +81,7 @@ afterAll(async () => {
   let workers = [await s.worker(), await s.worker()];
   for (let round = 0; round < rounds(1, 5); round++) {
     const name = `${prefix}-svc${round}`;
-    const slots = [await freePort(), await freePort()];
+    const slots = await freePorts(2);
     await runService(docker, { name, tag: 'v1', port: slots[0]! });
     await until('v1 to serve', () => fetch(`http://127.0.0.1:${slots[0]}/healthz`).then((r) => (r.ok ? true : undefined), () => undefined));
     const tag = `${name}-slow`;

@@ -8,15 +8,28 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import { temporalSqliteArgs } from '../../scripts/up/temporal-sqlite.ts';
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `n` ports free now, all different: each is held until all are chosen (two freePort() calls in a
+ * row can hand out the same port, as the kernel may give a closed one out again at once).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => net.createServer().unref());
+  try {
+    return await Promise.all(
+      servers.map(
+        (srv) =>
+          new Promise<number>((resolve, reject) => {
+            srv.once('error', reject);
+            srv.listen(0, '127.0.0.1', () => resolve((srv.address() as net.AddressInfo).port));
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => (srv.listening ? srv.close(resolve) : resolve(undefined)))));
+  }
 }
 
 export async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
