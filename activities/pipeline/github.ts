@@ -52,10 +52,11 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
 
   /** The workflow_dispatch runs of this workflow and ref created since `since` that no run has claimed, oldest first. */
   async function unclaimed(since: Date, actor: string | undefined): Promise<Run[]> {
+    // Whole seconds: GitHub's search syntax for `created` takes ISO 8601 times without fractions.
     const from = new Date(since.getTime() - CLOCK_SKEW_MS);
     const res = await call(`GET /repos/${p.repository}/actions/workflows/${p.workflow}/runs`, () =>
       gh.request('GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs', {
-        owner, repo, workflow_id: workflowId, event: 'workflow_dispatch', branch: p.ref, per_page: 100, created: `>=${from.toISOString()}`, ...(actor ? { actor } : {}),
+        owner, repo, workflow_id: workflowId, event: 'workflow_dispatch', branch: p.ref, per_page: 100, created: `>=${from.toISOString().replace(/\.\d{3}Z$/, 'Z')}`, ...(actor ? { actor } : {}),
       }),
     );
     const runs = (res.data.workflow_runs as Run[]).filter((r) => r.event === 'workflow_dispatch' && Date.parse(r.created_at) >= from.getTime() && (!actor || r.actor?.login === actor));
