@@ -131,6 +131,18 @@ describe('a GitHub Actions pipeline run', () => {
     expect(gh.runs(r)).toHaveLength(0);
   });
 
+  it('fails at once naming the integration when GitHub refuses the token (401), and does not retry', async () => {
+    const r = repo();
+    workflow(r);
+    const wrong = await integration(admin, team.slug, 'github', { apiUrl: gh.url }, { token: 'ghp_wrongwrongwrong' });
+    const name = (await client(api, operator).get(`/api/v1/integrations/${wrong}`)).body.name as string;
+    const run = await ended(await start({ provider: 'github', integration: wrong, repository: r, workflow: 'ci.yml' }));
+    expect(run.status).toBe('failed');
+    expect(run.error).toBe(`github integration "${name}": POST /repos/${r}/actions/workflows/ci.yml/dispatches answered 401: Bad credentials`);
+    expect(JSON.stringify(await events(run.id))).not.toContain('ghp_wrongwrongwrong');
+    expect(gh.runs(r)).toHaveLength(0);
+  });
+
   it('repeats a dispatch GitHub answered 429 or 503, and dispatches once', async () => {
     const r = repo();
     workflow(r);
