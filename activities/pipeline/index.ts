@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PipelineBuild, PipelineEnd, PipelineParams } from '../../contracts/kinds/pipeline.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
@@ -15,7 +16,8 @@ export type PipelineStepInput = { runId: string; teamId: string; params: Pipelin
 async function providerFor(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
   const em = deps.em.fork();
   const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: params.integration, type: params.provider }).catch((err: Error) => {
-    throw pipelineFailure(err.message);
+    // Gone or of another type is final; PostgreSQL not answering is not, and Temporal retries.
+    throw err instanceof NotFoundError ? pipelineFailure(err.message) : err;
   });
   if (params.provider === 'github') {
     const { gitHubPipeline } = await import('./github.ts');
