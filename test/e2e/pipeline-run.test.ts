@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { until } from '../fixtures/until.ts';
@@ -7,9 +8,11 @@ import { startJenkinsSim, type JenkinsSim } from '../peers/jenkins.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { startTestWorker, type TestWorker } from '../peers/worker.ts';
+import { inOwnBrowser, screenshot, signIn } from './browser.ts';
 
 // Pipeline runs through the API and a real worker, with the real @octokit/rest and jenkins clients
-// pointed at the GitHub Actions and Jenkins simulations (test/peers/).
+// pointed at the GitHub Actions and Jenkins simulations (test/peers/); the last one in headless
+// Chromium, which needs the built dashboard (npm run build:web).
 let api: TestApi;
 let worker: TestWorker;
 let gh: GitHubActionsSim;
@@ -269,5 +272,38 @@ describe('pipeline params and secrets', () => {
       expect(text).not.toContain(jk.token);
       expect(text).not.toContain(Buffer.from(`${jk.user}:${jk.token}`).toString('base64'));
     }
+  });
+});
+
+describe('in the dashboard', () => {
+  it('starts a Jenkins pipeline from the generated form and shows its build and stages on the run page', async () => {
+    if (!existsSync('web/dist/index.html')) throw new Error('web/dist is missing: run `npm run build:web` first');
+    const name = job();
+    jk.addJob(name, { parameters: { OPSSIGHT_RUN_ID: {} }, stages: [{ name: 'Build', lines: ['mvn package'] }, { name: 'Test', lines: ['Tests run: 12, Failures: 1'], result: 'FAILURE' }] });
+    const person = await createUser(api.deps.db.em, { teams: [team], role: 'operator' });
+    await inOwnBrowser(async (page) => {
+      await signIn(page, api.baseUrl, person);
+      await page.getByRole('link', { name: 'Start a run' }).first().click();
+      const form = page.getByTestId('start-form');
+      await form.getByLabel('Kind').selectOption('pipeline');
+      // The params are one of two shapes: the provider picks which fields show, and what both have stays typed.
+      await form.getByLabel('Integration').fill(jenkins);
+      await form.getByLabel('Repository').waitFor();
+      await form.getByLabel('Provider').selectOption('jenkins');
+      await form.getByLabel('Job').fill(name);
+      expect(await form.getByLabel('Repository').count()).toBe(0);
+      expect(await form.getByLabel('Integration').inputValue()).toBe(jenkins);
+      await form.getByRole('button', { name: 'Start run' }).click();
+      await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+      const runId = page.url().split('/').pop()!;
+      await page.locator('h1 [data-status=failed]').waitFor({ timeout: 60_000 });
+      const panel = page.getByTestId('run-pipeline');
+      const [folder, leaf] = name.split('/');
+      expect(await panel.getByRole('link', { name: 'build 1 in Jenkins' }).getAttribute('href')).toBe(`${jk.url}/job/${folder}/job/${leaf}/1/`);
+      expect(await panel.locator('tr[data-job=Build] .badge').textContent()).toBe('SUCCESS');
+      expect(await panel.locator('tr[data-job=Test] .badge').textContent()).toBe('FAILURE');
+      expect(jk.builds(name)).toEqual([expect.objectContaining({ parameters: { OPSSIGHT_RUN_ID: runId } })]);
+      await screenshot(page, 'pipeline-run');
+    });
   });
 });

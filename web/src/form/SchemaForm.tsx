@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { FileMapEditor } from './FileMapEditor.tsx';
 import { KeyValueEditor } from './KeyValueEditor.tsx';
-import { alternatives, fieldKind, initialValue, labelOf, type JsonSchema } from './json-schema.ts';
+import { alternatives, fieldKind, initialValue, labelOf, variantOf, type JsonSchema, type Variant } from './json-schema.ts';
 
 type Props = {
   schema: JsonSchema;
@@ -13,7 +13,55 @@ type Props = {
 };
 
 /** A form generated from an object JSON Schema: one labelled control per property, errors beside it. */
-export function SchemaForm({ schema, value, onChange, errors, idPrefix }: Props) {
+export function SchemaForm(props: Props) {
+  const variant = variantOf(props.schema);
+  return variant ? <VariantForm {...props} variant={variant} /> : <ObjectForm {...props} />;
+}
+
+/**
+ * A discriminated union: the discriminator as a select, then the chosen branch's own fields. Switching
+ * keeps what was typed into fields both branches have (the integration, the timeout).
+ */
+function VariantForm({ variant, value, onChange, errors, idPrefix }: Props & { variant: Variant }) {
+  const { key, branches } = variant;
+  const chosen = branches.find((b) => b.value === value[key]) ?? branches[0]!;
+  const { [key]: _discriminator, ...fields } = chosen.schema.properties ?? {};
+  const rest: JsonSchema = { ...chosen.schema, properties: fields, required: (chosen.schema.required ?? []).filter((n) => n !== key) };
+  const id = `${idPrefix}-${key}`;
+  const switchTo = (next: string) => {
+    const branch = branches.find((b) => b.value === next)!.schema;
+    const kept = Object.fromEntries(Object.entries(value).filter(([name]) => name !== key && name in (branch.properties ?? {})));
+    onChange({ ...initialValue(branch), ...kept, [key]: next });
+  };
+  const keyErrors = errors.get(key) ?? [];
+  return (
+    <>
+      <div class={`field field-enum${keyErrors.length ? ' has-error' : ''}`} data-field={key}>
+        <label for={id} class="label">
+          {labelOf(key, {})}
+          <span aria-hidden="true"> *</span>
+        </label>
+        <select id={id} name={key} required value={chosen.value} onChange={(e) => switchTo(e.currentTarget.value)} aria-invalid={keyErrors.length > 0 || undefined}>
+          {branches.map((b) => (
+            <option key={b.value} value={b.value}>
+              {b.value}
+            </option>
+          ))}
+        </select>
+        {keyErrors.length > 0 && (
+          <ul class="field-errors" role="alert">
+            {keyErrors.map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
+        )}
+      </div>
+      <ObjectForm key={chosen.value} schema={rest} value={value} onChange={onChange} errors={errors} idPrefix={idPrefix} />
+    </>
+  );
+}
+
+function ObjectForm({ schema, value, onChange, errors, idPrefix }: Props) {
   const required = new Set(schema.required ?? []);
   const choices = alternatives(schema);
   const chosen = choices?.find((n) => n in value) ?? choices?.[0];

@@ -54,7 +54,33 @@ function looksLikeFiles(name: string, s: JsonSchema, value: JsonSchema): boolean
   return (value.maxLength === undefined || value.maxLength >= 4096) && /\bfiles?\b/i.test(text);
 }
 
+/**
+ * A discriminated union: a `oneOf` of objects told apart by one property's `const` (a pipeline's
+ * `provider`, a deploy target's `platform`). The form offers that property as a choice and then the
+ * chosen branch's fields.
+ */
+export type Variant = { key: string; branches: Array<{ value: string; schema: JsonSchema }> };
+export function variantOf(s: JsonSchema): Variant | null {
+  const list = s.oneOf ?? s.anyOf;
+  if (!list || list.length < 2 || !list.every((b) => b.properties)) return null;
+  for (const key of Object.keys(list[0]!.properties!)) {
+    const values = list.map((b) => b.properties?.[key]?.const);
+    if (values.every((v): v is string => typeof v === 'string') && new Set(values).size === values.length) {
+      return { key, branches: list.map((b, i) => ({ value: values[i]!, schema: b })) };
+    }
+  }
+  return null;
+}
+
+/** The object schema `value` is filled against: a variant's chosen branch (the first while none is chosen), else `s`. */
+export function effectiveSchema(s: JsonSchema, value: Record<string, unknown> | undefined): JsonSchema {
+  const v = variantOf(s);
+  if (!v) return s;
+  return (v.branches.find((b) => b.value === value?.[v.key]) ?? v.branches[0]!).schema;
+}
+
 export function fieldKind(name: string, s: JsonSchema): FieldKind {
+  if (variantOf(s)) return { kind: 'object' };
   if (s.enum && s.enum.every((v) => typeof v === 'string')) return { kind: 'enum', options: s.enum as string[] };
   const types = scalarTypes(s);
   if (s.properties) return { kind: 'object' };
@@ -87,6 +113,8 @@ export function alternatives(s: JsonSchema): string[] | null {
 
 /** The form's starting value: each property's default, else an empty value of its kind (of alternatives, the first). */
 export function initialValue(s: JsonSchema): Record<string, unknown> {
+  const variant = variantOf(s);
+  if (variant) return { ...initialValue(variant.branches[0]!.schema), [variant.key]: variant.branches[0]!.value };
   const out: Record<string, unknown> = {};
   const skipped = new Set(alternatives(s)?.slice(1));
   for (const [name, prop] of Object.entries(s.properties ?? {})) {
@@ -128,7 +156,8 @@ export function errorsByField(errors: { field: string; message: string }[], pref
  * Required properties left empty ('' or nothing; an empty map of files), as the field errors the
  * server would name, in words: "Workspace is required" on that field alone.
  */
-export function missingRequired(s: JsonSchema, value: Record<string, unknown>, prefix: string): { field: string; message: string }[] {
+export function missingRequired(schema: JsonSchema, value: Record<string, unknown>, prefix: string): { field: string; message: string }[] {
+  const s = effectiveSchema(schema, value);
   return (s.required ?? []).flatMap((name) => {
     const prop = s.properties?.[name] ?? {};
     const v = value[name];

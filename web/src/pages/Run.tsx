@@ -23,6 +23,8 @@ import { RunInputs } from './RunInputs.tsx';
 import { RunTimeline, type TimelineEntry } from './RunTimeline.tsx';
 import type { CheckResult } from '../../../contracts/kinds/health-scan.ts';
 import { RunChecks } from './RunChecks.tsx';
+import { RunPipeline } from './RunPipeline.tsx';
+import type { PipelineSummary } from '../../../contracts/kinds/pipeline.ts';
 
 async function download(runId: string): Promise<void> {
   const events = await fetchEvents(runId, 0);
@@ -180,6 +182,7 @@ export function RunPage({ id }: { id: string }) {
         )}
       </header>
       {Array.isArray(run?.summary?.checks) && <RunChecks checks={run.summary.checks as CheckResult[]} />}
+      {run?.kind === 'pipeline' && run.summary && <RunPipeline summary={run.summary as PipelineSummary} />}
       {run && <RunHostResults run={run} />}
       {run && (
         <RunActions
