@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { credentialedUrl } from './endpoint-url.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
-
-// Plain http:// only on loopback (a local proxy or a test peer): a token must never cross a network unencrypted.
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?(\/\S*)?$/;
 
 /**
  * GitHub (or GitHub Enterprise Server) for CI pipelines: the REST API root and a token that may
@@ -11,11 +9,7 @@ const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?(\/\
  * retried dispatch recognises its own runs (docs/pipeline.md).
  */
 export const githubSettingsSchema = z.strictObject({
-  apiUrl: z
-    .string()
-    .trim()
-    .max(1024)
-    .refine((s) => /^https:\/\/[A-Za-z0-9.\-[\]:]+(\/\S*)?$/.test(s) || LOOPBACK_HTTP.test(s), 'an https:// API URL (http:// only on loopback)')
+  apiUrl: credentialedUrl('an https:// API URL')
     .default('https://api.github.com')
     .describe('the REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server'),
   owner: z

@@ -1,18 +1,13 @@
 import { z } from 'zod';
+import { credentialedUrl } from './endpoint-url.ts';
 import type { IntegrationTypeDefinition } from './types.ts';
-
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?(\/\S*)?$/;
 
 /**
  * A Jenkins controller, reached as a user with an API token (HTTP basic auth). Requests made with an
  * API token are exempt from Jenkins' CSRF crumbs, so none is fetched.
  */
 export const jenkinsSettingsSchema = z.strictObject({
-  url: z
-    .string()
-    .trim()
-    .max(1024)
-    .refine((s) => /^https:\/\/[A-Za-z0-9.\-[\]:]+(\/\S*)?$/.test(s) || LOOPBACK_HTTP.test(s), 'an https:// URL (http:// only on loopback)')
+  url: credentialedUrl('an https:// URL')
     .describe('the controller\'s root URL, e.g. https://jenkins.example.com/'),
   user: z.string().trim().min(1).max(256).describe('the user the API token belongs to'),
 });

@@ -1,8 +1,7 @@
 import { z } from 'zod';
+import { credentialedUrl } from './endpoint-url.ts';
 import type { IntegrationIssue, IntegrationTypeDefinition } from './types.ts';
 import { pemSchema } from './pem.ts';
-
-const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?\/?$/;
 
 /**
  * A Kubernetes API server, as one context of a kubeconfig: the server URL and the CA that signed it,
@@ -10,11 +9,7 @@ const LOOPBACK_HTTP = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?\/?$
  * Plain http:// is accepted for loopback only (`kubectl proxy` serves that way).
  */
 export const kubernetesSettingsSchema = z.strictObject({
-  server: z
-    .string()
-    .trim()
-    .max(1024)
-    .refine((s) => /^https:\/\/[A-Za-z0-9.\-[\]:]+(\/\S*)?$/.test(s) || LOOPBACK_HTTP.test(s), 'an https:// API server URL (http:// only on loopback, e.g. kubectl proxy)')
+  server: credentialedUrl('an https:// API server URL')
     .describe('the API server, as `server:` in a kubeconfig cluster'),
   caCert: pemSchema('CERTIFICATE').optional().describe('the cluster CA (certificate-authority-data, decoded); else the system CAs'),
   namespace: z

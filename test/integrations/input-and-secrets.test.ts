@@ -23,12 +23,15 @@ let apiLog: string[];
 let baseUrl: string;
 let db: Db;
 let team: { id: string; slug: string };
+// The URL checks' integrations go here: the last test counts the first team's integrations and audit rows.
+let urlTeam: { id: string; slug: string };
 let token: string;
 
 beforeAll(async () => {
   db = await initOrm(process.env.DATABASE_URL!, { poolMax: 2 });
   team = await createTeam(db.em);
-  const admin = await createUser(db.em, { teams: [team], role: 'admin' });
+  urlTeam = await createTeam(db.em);
+  const admin = await createUser(db.em, { teams: [team, urlTeam], role: 'admin' });
   const redis = createRedis(process.env.REDIS_URL!, 'test');
   const tokens = createTokenService({ secret: process.env.JWT_SECRET!, ttlSeconds: 900 });
   const sessions = createSessionService({ tokens, refreshTtlSeconds: 3600, redis, keys: redisKeys(process.env.REDIS_PREFIX!), logger: createLogger({ level: 'silent', name: 'test' }) });
@@ -97,6 +100,21 @@ describe('bad key material', () => {
     await refused(ssh(valid, { user: 'deploy', hostKeys: [] }), 'settings.hostKeys', /pin at least one/);
     const rsaLabelled = knownHostsLine(keys.hostKey.publicKey).replace('ssh-ed25519', 'ssh-rsa');
     await refused(ssh(valid, { user: 'deploy', hostKeys: [rsaLabelled] }), 'settings.hostKeys.0', /does not parse/);
+  });
+
+  it('a system credentials are sent to is reached over https, or plain http on loopback only', async () => {
+    const make = (type: string, settings: Record<string, unknown>, secrets: Record<string, unknown>) =>
+      call('POST', '/api/v1/integrations', { team: urlTeam.slug, type, name: `${type}-${crypto.randomUUID().slice(0, 8)}`, settings, secrets });
+    const cases = [
+      ['github', 'apiUrl', { token: 'ghp_x' }, {}],
+      ['jenkins', 'url', { apiToken: 'tok' }, { user: 'ci' }],
+      ['kubernetes', 'server', { token: 'tok' }, {}],
+    ] as const;
+    for (const [type, field, secrets, extra] of cases) {
+      const refusedOne = await make(type, { ...extra, [field]: 'http://ci.example.test:8080' }, secrets);
+      expect([refusedOne.status, refusedOne.body.errors]).toEqual([400, [{ field: `settings.${field}`, message: expect.stringMatching(/^an https:\/\/ .*\(http:\/\/ only on loopback\)$/) }]]);
+      for (const url of ['http://127.0.0.1:8080/', 'https://ci.example.test/']) expect((await make(type, { ...extra, [field]: url }, secrets)).status).toBe(201);
+    }
   });
 
   it('settings carry no credentials and name nothing of another team', async () => {
