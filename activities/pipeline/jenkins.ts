@@ -154,24 +154,42 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       return (await fromQueue(found.queueId)) ?? null;
     },
 
-    /** Follows the console from the stored offset (progressiveText `start`); stages are read from it as they begin and end. */
+    /**
+     * Follows the console (progressiveText); stages are read from it as they begin and end. A line's
+     * `off` is its number in the console. The next request starts at the byte Jenkins' X-Text-Size
+     * gave, never at one counted from the text: that text leaves out the console's hidden annotations
+     * (a Pipeline console is full of them), which X-Text-Size counts. A retried follow reads the
+     * console again from its start and skips the lines already stored.
+     */
     async follow(build: PipelineBuild, record: PipelineRecord): Promise<PipelineEnd> {
       const number = Number(build.id);
       const src = `jenkins-build:${build.id}`;
-      let off = record.offset(src);
+      let stored = record.offset(src);
+      let skip = stored;
+      let start = 0;
+      // A line Jenkins has begun and not ended: kept until the rest of it comes.
+      let partial = '';
       let stage = [...record.states()].filter(([k, v]) => k.startsWith('stage:') && v === 'running').map(([k]) => k.slice(6)).pop();
       const pace = pacer(200, 3_000);
       for (;;) {
-        const chunk = await call(`POST ${p.job}/${number}/logText/progressiveText`, () => jenkins.build.log({ name, number, start: off, meta: true }));
-        const buf = Buffer.from(chunk.text ?? '', 'utf8');
-        let end = 0;
-        const lines: Array<{ text: string; off: number }> = [];
-        for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, end)) {
-          lines.push({ text: buf.subarray(end, i).toString('utf8').replace(/\r$/, ''), off: off + i + 1 });
-          end = i + 1;
-        }
+        const chunk = await call(`POST ${p.job}/${number}/logText/progressiveText`, () => jenkins.build.log({ name, number, start, meta: true }));
+        const size = Number(chunk.size);
+        if (Number.isFinite(size) && size >= start) start = size;
+        const texts = (partial + (chunk.text ?? '')).split('\n');
+        partial = texts.pop()!;
         // A line still being written is stored once it ends (or, at the end of the build, as it is).
-        if (!chunk.more && end < buf.length) lines.push({ text: buf.subarray(end).toString('utf8'), off: off + buf.length });
+        if (!chunk.more && partial !== '') {
+          texts.push(partial);
+          partial = '';
+        }
+        const lines: Array<{ text: string; off: number }> = [];
+        for (const text of texts) {
+          if (skip > 0) {
+            skip--;
+            continue;
+          }
+          lines.push({ text: text.replace(/\r$/, ''), off: ++stored });
+        }
         // Lines are stored together up to a stage change. The change is stored before the line that
         // tells of it: a follow that dies between the two reads that line again and finds the change stored.
         let pending: typeof lines = [];
@@ -196,7 +214,6 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
         }
         await flush();
         if (lines.length) pace.changed();
-        off = lines.length ? lines[lines.length - 1]!.off : off;
         if (!chunk.more) {
           const b = await call(`GET ${p.job}/${number}`, () => jenkins.build.get({ name, number }));
           if (!b.building && b.result) return endOf(b.result, record);

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Controller, Job, QueueItem, Run } from './model.ts';
 
+/** The console without its hidden notes, as Jenkins' plain-text views (progressiveText, consoleText) serve it. */
+const NOTE = new RegExp(`${String.fromCharCode(27)}\\[8mha:[^${String.fromCharCode(27)}]*${String.fromCharCode(27)}\\[0m`, 'g');
+const plain = (raw: Buffer) => Buffer.from(raw.toString('utf8').replace(NOTE, ''), 'utf8');
+
 export type Route = 'trigger' | 'queue' | 'build' | 'log' | 'stop';
 export type Hold = { onCreated: (queueId: number) => void; mode: 'hold' | 'release' | 'drop'; send?: () => void; res?: http.ServerResponse };
 export type Controls = { failures: Map<Route, number[]>; holds: Hold[] };
@@ -177,14 +181,15 @@ export function jenkinsHandler(ctl: Controller, auth: { user: string; token: str
       let start = Number(param('start') ?? 0);
       if (!Number.isInteger(start)) return fail(500, `java.lang.NumberFormatException: For input string: "${param('start')}"`);
       if (start > run.log.length || start < 0) start = 0;
-      const body = run.log.subarray(start);
+      const body = plain(run.log.subarray(start));
       res.writeHead(200, { ...base, 'content-type': 'text/plain;charset=utf-8', 'content-length': String(body.length), 'x-text-size': String(run.log.length), ...(run.building ? { 'x-more-data': 'true' } : {}) });
       return res.end(body);
     }
     if (tail === 'consoleText') {
       if (injected('log')) return;
-      res.writeHead(200, { ...base, 'content-type': 'text/plain;charset=utf-8', 'content-length': String(run.log.length) });
-      return res.end(run.log);
+      const body = plain(run.log);
+      res.writeHead(200, { ...base, 'content-type': 'text/plain;charset=utf-8', 'content-length': String(body.length) });
+      return res.end(body);
     }
     if (tail === 'stop') {
       if (!post()) return;

@@ -90,8 +90,13 @@ export class Controller {
     return true;
   }
 
+  /**
+   * The console as Jenkins stores it: a Pipeline's step lines carry a hidden console note (ESC[8mha:…
+   * ESC[0m, a serialised annotation) that the plain-text views leave out but X-Text-Size counts.
+   */
   private append(r: Run, text: string) {
-    r.log = Buffer.concat([r.log, Buffer.from(text, 'utf8')]);
+    const noted = text.replace(/^\[Pipeline\]/gm, (m) => `\x1b[8mha:////4${Buffer.from(`note-${r.number}-${r.log.length}`).toString('base64')}AAAA=\x1b[0m${m}`);
+    r.log = Buffer.concat([r.log, Buffer.from(noted, 'utf8')]);
   }
 
   private start(item: QueueItem) {
