@@ -4,7 +4,7 @@ import type { Octokit } from '@octokit/rest';
 import type { GitHubSecrets, GitHubSettings } from '../../contracts/integrations/github.ts';
 import type { GitHubPipeline, PipelineBuild, PipelineEnd, PipelineJob } from '../../contracts/kinds/pipeline.ts';
 import { claimBuild, claimedKeys, findPipelineBuild, recordTrigger } from '../../db/repositories/pipeline-builds.ts';
-import { callCi, pipelineFailure, retryAfterMs, type CiAnswer } from './http-retry.ts';
+import { REQUEST_TIMEOUT_MS, callCi, pipelineFailure, retryAfterMs, type CiAnswer } from './http-retry.ts';
 import { pacer, type PipelineRecord } from './record.ts';
 
 /** How long after a dispatch of unknown outcome its run may take to show in the runs list. */
@@ -23,7 +23,11 @@ async function octokitFor(t: GitHubTarget): Promise<Octokit> {
   const { Octokit } = await import('@octokit/rest');
   // Silent: Octokit's own warnings would go to the worker's stdout, outside the run's record.
   const quiet = () => undefined;
-  return new Octokit({ auth: t.secrets.token, baseUrl: t.settings.apiUrl.replace(/\/$/, ''), userAgent: 'opssight', log: { debug: quiet, info: quiet, warn: quiet, error: quiet } });
+  // Every request ends within REQUEST_TIMEOUT_MS or when the step is cancelled: a half-open connection
+  // must not hold up a cancel or the run's timeout.
+  const cancelled = Context.current().cancellationSignal;
+  const fetchBounded: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), cancelled, ...(init?.signal ? [init.signal] : [])]) });
+  return new Octokit({ auth: t.secrets.token, baseUrl: t.settings.apiUrl.replace(/\/$/, ''), userAgent: 'opssight', log: { debug: quiet, info: quiet, warn: quiet, error: quiet }, request: { fetch: fetchBounded } });
 }
 
 const answerOf = (err: unknown): CiAnswer | undefined => {

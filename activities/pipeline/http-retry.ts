@@ -5,6 +5,9 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 /** An error the CI system answered with: its status, its own message, and when it says to come back. */
 export type CiAnswer = { status: number; message: string; retryAfterMs?: number };
 
+/** How long one request to a CI system may take before it is given up (and treated as unanswered). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Attempts at one call within an activity attempt before it gives up (and Temporal retries later). */
 const TRIES = 6;
 const MAX_WAIT_MS = 60_000;

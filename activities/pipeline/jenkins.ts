@@ -4,7 +4,7 @@ import type { JenkinsSecrets, JenkinsSettings } from '../../contracts/integratio
 import { RUN_ID_PARAMETER, type JenkinsPipeline, type PipelineBuild, type PipelineEnd, type PipelineJob } from '../../contracts/kinds/pipeline.ts';
 import { onFirstUse } from '../../core/first-use.ts';
 import { claimBuild, claimedKeys, findPipelineBuild, recordQueueItem, recordTrigger } from '../../db/repositories/pipeline-builds.ts';
-import { callCi, retryAfterMs, type CiAnswer } from './http-retry.ts';
+import { REQUEST_TIMEOUT_MS, callCi, retryAfterMs, type CiAnswer } from './http-retry.ts';
 import { pacer, type PipelineRecord } from './record.ts';
 
 /** How long after a trigger of unknown outcome (a job without OPSSIGHT_RUN_ID) its build is looked for. */
@@ -59,6 +59,8 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
     headers: { authorization: `Basic ${Buffer.from(`${t.settings.user}:${t.secrets.apiToken}`).toString('base64')}` },
     // A request made with an API token needs no CSRF crumb (Jenkins 2.96+).
     crumbIssuer: false,
+    // A request that never answers (a half-open connection) ends, so a cancel or the run's timeout is not held up by it.
+    timeout: REQUEST_TIMEOUT_MS,
   });
   const call = <T>(what: string, fn: () => Promise<T>) => callCi(what, `jenkins integration "${t.name}"`, answerOf, fn);
   const name = p.job;
