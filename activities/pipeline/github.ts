@@ -9,6 +9,8 @@ import { pacer, type PipelineRecord } from './record.ts';
 
 /** How long after a dispatch of unknown outcome its run may take to show in the runs list. */
 export const ADOPT_WAIT_MS = 30_000;
+/** How long a completed job's log may answer 404 before it counts as missing. */
+const LOG_GRACE_MS = 60_000;
 /** GitHub's clock and ours differ: runs created this long before our record still count as candidates. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -118,6 +120,7 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
     async follow(build: PipelineBuild, record: PipelineRecord): Promise<PipelineEnd> {
       const runIdNum = Number(build.id);
       const logged = new Set<number>();
+      const missingSince = new Map<number, number>();
       const pace = pacer(250, 5_000);
       for (;;) {
         const run = (await call(`GET /repos/${p.repository}/actions/runs/${build.id}`, () => gh.rest.actions.getWorkflowRun({ owner, repo, run_id: runIdNum }))).data as Run;
@@ -127,12 +130,22 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
         for (const job of jobs) {
           await jobChanges(job, record, pace.changed);
           if (job.status === 'completed' && !logged.has(job.id)) {
-            await jobLog(job, record);
-            logged.add(job.id);
-            pace.changed();
+            if (await jobLog(job, record)) {
+              logged.add(job.id);
+              pace.changed();
+              continue;
+            }
+            // GitHub can answer 404 for a moment after a job completed, while it stores the log: a
+            // job that ran steps is asked again for a while before its log counts as missing.
+            const since = missingSince.get(job.id) ?? Date.now();
+            missingSince.set(job.id, since);
+            if (!ranSteps(job) || Date.now() - since > LOG_GRACE_MS) {
+              logged.add(job.id);
+              if (ranSteps(job)) await record.state(`log:${job.id}`, 'missing', `${job.name}: GitHub had no log for it`, { job: job.name });
+            }
           }
         }
-        if (run.status === 'completed' && jobs.every((j) => j.status === 'completed')) return endOf(run, jobs);
+        if (run.status === 'completed' && jobs.every((j) => j.status === 'completed' && logged.has(j.id))) return endOf(run, jobs);
         await pace.pause();
       }
     },
@@ -156,15 +169,16 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
     }
   }
 
-  async function jobLog(job: Job, record: PipelineRecord) {
+  /** Stores the job's log lines not stored yet; false when GitHub has no log for it (404). */
+  async function jobLog(job: Job, record: PipelineRecord): Promise<boolean> {
     const src = `github-job:${job.id}`;
     const res = await call(`GET /repos/${p.repository}/actions/jobs/${job.id}/logs`, () =>
       gh.request('GET /repos/{owner}/{repo}/actions/jobs/{job_id}/logs', { owner, repo, job_id: job.id }),
     ).catch((err: unknown) => {
-      // A job that never ran (skipped, cancelled while queued) has no log.
       if (/answered 404/.test((err as Error).message)) return undefined;
       throw err;
     });
+    if (!res) return false;
     const raw = typeof res?.data === 'string' ? res.data : res?.data instanceof ArrayBuffer ? Buffer.from(res.data).toString('utf8') : '';
     // The log starts with a byte order mark.
     const text = raw.replace(/^\uFEFF/, '');
@@ -172,8 +186,12 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
     if (lines[lines.length - 1] === '') lines.pop();
     // GitHub prefixes every line with its time; the event has a time of its own.
     await record.lines(src, lines.map((l, i) => ({ text: l.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z /, ''), off: i + 1 })), { job: job.name });
+    return true;
   }
 }
+
+/** A job that never ran a step (skipped, cancelled while queued) has no log to wait for. */
+const ranSteps = (job: Job) => (job.steps ?? []).some((s) => s.status === 'completed' && s.conclusion !== 'skipped');
 
 function endOf(run: Run, jobs: Job[]): PipelineEnd {
   const list: PipelineJob[] = jobs.map((j) => ({ name: j.name, status: j.status, conclusion: j.conclusion }));

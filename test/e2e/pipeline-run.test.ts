@@ -103,6 +103,15 @@ describe('a GitHub Actions pipeline run', () => {
     expect(said.indexOf('build / compile: success')).toBeLessThan(said.indexOf('test / unit: success'));
   });
 
+  it('asks again for a log GitHub answered 404 just after its job completed, and stores every line', async () => {
+    const r = repo();
+    workflow(r);
+    gh.failNext('logs', 404);
+    const run = await ended(await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml' }));
+    expect(run.status).toBe('succeeded');
+    expect(await logLines(run.id)).toEqual(expect.arrayContaining(['compiling 12 files', 'built app.tar', '42 passed']));
+  });
+
   it('fails naming the job and step that failed', async () => {
     const r = repo();
     workflow(r, true);
