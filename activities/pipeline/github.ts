@@ -46,7 +46,7 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
   const gh = await octokitFor(t);
   const [owner, repo] = p.repository.split('/') as [string, string];
   const workflowId = /^\d+$/.test(p.workflow) ? Number(p.workflow) : p.workflow;
-  const call = <T>(what: string, fn: () => Promise<T>) => callCi(what, `github integration "${t.name}"`, answerOf, fn);
+  const call = <T>(what: string, fn: () => Promise<T>, opts?: { creates?: boolean }) => callCi(what, `github integration "${t.name}"`, answerOf, fn, opts);
   // Build keys name the GitHub instance, so one instance's run ids never collide with another's.
   const keyOf = (id: number) => `github:${new URL(t.settings.apiUrl).host}/${p.repository}/runs/${id}`;
   const htmlOf = (id: number) => `${t.settings.apiUrl.replace(/\/api\/v3\/?$/, '').replace('//api.', '//')}/${p.repository}/actions/runs/${id}`;
@@ -100,9 +100,10 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
       }
       const record = await recordTrigger(em, runId, 'github');
       if (!record) return this.trigger();
-      // 429 and 5xx mean GitHub did not dispatch (callCi repeats them); anything without an answer leaves it unknown, for the next attempt to look.
+      // 429 means GitHub did not dispatch (callCi repeats it); a 5xx or no answer leaves it unknown, for the next attempt to look.
       const res = await call(`POST /repos/${p.repository}/actions/workflows/${p.workflow}/dispatches`, () =>
         gh.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', { owner, repo, workflow_id: workflowId, ref: p.ref, inputs: p.inputs, return_run_details: true }),
+        { creates: true },
       );
       const details = res.status === 200 ? (res.data as unknown as { workflow_run_id?: number; html_url?: string }) : undefined;
       if (details?.workflow_run_id) {

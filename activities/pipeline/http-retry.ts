@@ -16,13 +16,14 @@ const MAX_WAIT_MS = 60_000;
 export const pipelineFailure = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.pipeline, nonRetryable: true });
 
 /**
- * Calls the CI system. 429 and 5xx mean the request was not carried out (GitHub and Jenkins both
- * document it so): the call is repeated after the `retry-after` the answer gives, else with backoff.
+ * Calls the CI system. 429 means the request was not carried out, and so (for a request that reads
+ * or stops something) does a 5xx: the call is repeated after the `retry-after` the answer gives, else
+ * with backoff (a request that creates a build, `creates`, is not repeated on a 5xx).
  * A refusal that another try will not change (401, 403, 404, 422, other 4xx) fails the run at once,
  * naming the integration. Anything else (the connection dropped, no answer) is thrown as it is: the
  * request may have been carried out, and only the caller knows how to find out.
  */
-export async function callCi<T>(what: string, integration: string, answerOf: (err: unknown) => CiAnswer | undefined, fn: () => Promise<T>): Promise<T> {
+export async function callCi<T>(what: string, integration: string, answerOf: (err: unknown) => CiAnswer | undefined, fn: () => Promise<T>, opts: { creates?: boolean } = {}): Promise<T> {
   const ctx = Context.current();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -30,6 +31,9 @@ export async function callCi<T>(what: string, integration: string, answerOf: (er
     } catch (err) {
       const answer = answerOf(err);
       if (!answer) throw err;
+      // A request that creates a build is never sent again on a 5xx: a proxy's 502 or 504 can come after
+      // the build was made. It counts as unanswered, and the next attempt looks for the build first.
+      if (opts.creates && answer.status >= 500) throw new Error(`${integration}: ${what} answered ${answer.status}; whether it was carried out is not known`, { cause: err });
       const transient = answer.status === 429 || answer.status >= 500 || (answer.status === 403 && answer.retryAfterMs !== undefined);
       if (!transient) throw pipelineFailure(`${integration}: ${what} answered ${answer.status}: ${answer.message}`);
       if (attempt >= TRIES) throw ApplicationFailure.create({ message: `${integration}: ${what} answered ${answer.status}: ${answer.message}`, type: 'CiUnavailable' });

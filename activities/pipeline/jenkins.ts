@@ -62,7 +62,7 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
     // A request that never answers (a half-open connection) ends, so a cancel or the run's timeout is not held up by it.
     timeout: REQUEST_TIMEOUT_MS,
   });
-  const call = <T>(what: string, fn: () => Promise<T>) => callCi(what, `jenkins integration "${t.name}"`, answerOf, fn);
+  const call = <T>(what: string, fn: () => Promise<T>, opts?: { creates?: boolean }) => callCi(what, `jenkins integration "${t.name}"`, answerOf, fn, opts);
   const name = p.job;
   const keyOf = (n: number) => `jenkins:${new URL(root).host}${new URL(root).pathname.replace(/\/$/, '')}/${p.job}#${n}`;
 
@@ -143,7 +143,7 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       }
       if (!(await recordTrigger(em, runId, 'jenkins'))) return this.trigger();
       const parameters = { ...p.parameters, ...(shape.marker ? { [RUN_ID_PARAMETER]: runId } : {}) };
-      const queueId = await call(`POST ${p.job}/build`, () => jenkins.job.build({ name, ...(shape.parameterized ? { parameters } : {}) }));
+      const queueId = await call(`POST ${p.job}/build`, () => jenkins.job.build({ name, ...(shape.parameterized ? { parameters } : {}) }), { creates: true });
       await recordQueueItem(em, runId, queueId);
       return null;
     },

@@ -155,7 +155,9 @@ describe('a GitHub Actions pipeline run', () => {
     expect(gh.runs(r)).toHaveLength(0);
   });
 
-  it('repeats a dispatch GitHub answered 429 or 503, and dispatches once', async () => {
+  // 429: repeated at once. 503: it may have dispatched (a proxy's 5xx can come after GitHub acted), so
+  // the next attempt looks for the run first (up to 30 s) and dispatches again only when none shows.
+  it('repeats a dispatch GitHub answered 429, looks for the run after a 503, and dispatches once', async () => {
     const r = repo();
     workflow(r);
     gh.failNext('dispatch', 429);
@@ -230,9 +232,9 @@ describe('a Jenkins pipeline run', () => {
     expect(jk.builds(path)).toEqual([]);
   });
 
-  it('repeats a trigger Jenkins answered 503 and triggers once', async () => {
+  it('after a trigger Jenkins answered 503, looks for the build by the run marker and triggers once', async () => {
     const path = job();
-    jk.addJob(path, { stages: stages() });
+    jk.addJob(path, { parameters: { OPSSIGHT_RUN_ID: {} }, stages: stages() });
     jk.failNext('trigger', 503);
     jk.failNext('log', 500);
     const run = await ended(await start({ provider: 'jenkins', integration: jenkins, job: path }));
