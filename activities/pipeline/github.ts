@@ -47,8 +47,9 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
   const [owner, repo] = p.repository.split('/') as [string, string];
   const workflowId = /^\d+$/.test(p.workflow) ? Number(p.workflow) : p.workflow;
   const call = <T>(what: string, fn: () => Promise<T>, opts?: { creates?: boolean }) => callCi(what, `github integration "${t.name}"`, answerOf, fn, opts);
-  // Build keys name the GitHub instance, so one instance's run ids never collide with another's.
-  const keyOf = (id: number) => `github:${new URL(t.settings.apiUrl).host}/${p.repository}/runs/${id}`;
+  // A run id is unique within a GitHub instance: the key is the instance and the id, nothing a run's
+  // params spell (the repository's case may differ between two runs naming the same one).
+  const keyOf = (id: number) => `github:${new URL(t.settings.apiUrl).host}/runs/${id}`;
   const htmlOf = (id: number) => `${t.settings.apiUrl.replace(/\/api\/v3\/?$/, '').replace('//api.', '//')}/${p.repository}/actions/runs/${id}`;
 
   async function login(): Promise<string | undefined> {

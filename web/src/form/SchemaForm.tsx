@@ -30,7 +30,10 @@ function VariantForm({ variant, value, onChange, errors, idPrefix }: Props & { v
   const id = `${idPrefix}-${key}`;
   const switchTo = (next: string) => {
     const branch = branches.find((b) => b.value === next)!.schema;
-    const kept = Object.fromEntries(Object.entries(value).filter(([name]) => name !== key && name in (branch.properties ?? {})));
+    // Only a field the two branches define alike (their help text aside): a Docker `env` is not a Kubernetes one.
+    const shape = (s: JsonSchema | undefined) => JSON.stringify({ ...s, description: undefined, title: undefined });
+    const alike = (name: string) => shape(branch.properties?.[name]) === shape(chosen.schema.properties?.[name]);
+    const kept = Object.fromEntries(Object.entries(value).filter(([name]) => name !== key && name in (branch.properties ?? {}) && alike(name)));
     onChange({ ...initialValue(branch), ...kept, [key]: next });
   };
   const keyErrors = errors.get(key) ?? [];
