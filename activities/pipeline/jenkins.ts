@@ -4,7 +4,7 @@ import type { JenkinsSecrets, JenkinsSettings } from '../../contracts/integratio
 import { RUN_ID_PARAMETER, type JenkinsPipeline, type PipelineBuild, type PipelineEnd, type PipelineJob } from '../../contracts/kinds/pipeline.ts';
 import { onFirstUse } from '../../core/first-use.ts';
 import { claimBuild, claimedKeys, findPipelineBuild, recordQueueItem, recordTrigger } from '../../db/repositories/pipeline-builds.ts';
-import { REQUEST_TIMEOUT_MS, callCi, retryAfterMs, type CiAnswer } from './http-retry.ts';
+import { REQUEST_TIMEOUT_MS, callCi, pipelineFailure, retryAfterMs, type CiAnswer } from './http-retry.ts';
 import { pacer, type PipelineRecord } from './record.ts';
 
 /** How long after a trigger of unknown outcome (a job without OPSSIGHT_RUN_ID) its build is looked for. */
@@ -136,7 +136,7 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       if (found) {
         const earlier = await find(found.triggeredAt, shape.marker);
         if (earlier && 'queueId' in earlier) {
-          await recordQueueItem(em, runId, earlier.queueId);
+          await recordQueueItem(em, runId, earlier.queueId, t.integration);
           return null;
         }
         if (earlier) return claim(earlier.number, earlier.url);
@@ -144,7 +144,12 @@ export async function jenkinsPipeline(em: EntityManager, runId: string, t: Jenki
       if (!(await recordTrigger(em, runId, 'jenkins'))) return this.trigger();
       const parameters = { ...p.parameters, ...(shape.marker ? { [RUN_ID_PARAMETER]: runId } : {}) };
       const queueId = await call(`POST ${p.job}/build`, () => jenkins.job.build({ name, ...(shape.parameterized ? { parameters } : {}) }), { creates: true });
-      await recordQueueItem(em, runId, queueId);
+      const folded = await recordQueueItem(em, runId, queueId, t.integration);
+      if (folded) {
+        throw pipelineFailure(
+          `jenkins integration "${t.name}": Jenkins folded this trigger into the queue item run ${folded} is waiting for (it makes one build of identical requests waiting in its queue); declare the ${RUN_ID_PARAMETER} parameter on ${p.job} so each run gets a build of its own`,
+        );
+      }
       return null;
     },
 

@@ -38,9 +38,22 @@ export async function recordTrigger(em: EntityManager, runId: string, provider: 
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-/** Jenkins: the queue item the trigger answered, recorded as soon as it is known. */
-export async function recordQueueItem(em: EntityManager, runId: string, queueId: number): Promise<void> {
+/**
+ * Jenkins: the queue item the trigger answered, recorded as soon as it is known. Answers the earlier
+ * run (of the same integration) that recorded the same item, if one did: Jenkins folds a request
+ * identical to one still waiting in its queue into that item, so both runs would get one build.
+ */
+export async function recordQueueItem(em: EntityManager, runId: string, queueId: number, integrationId: string): Promise<string | null> {
   await em.execute('update pipeline_builds set queue_id = ? where run_id = ? and build_id is null', [queueId, runId]);
+  // Only a run that triggered earlier counts: of two that record at the same moment, the later one gives way.
+  const other = await em.execute<{ run_id: string }[]>(
+    `select b.run_id from pipeline_builds b join runs r on r.id = b.run_id, pipeline_builds mine
+      where mine.run_id = ? and b.queue_id = ? and b.run_id <> mine.run_id and r.params->>'integration' = ?
+        and (b.triggered_at, b.run_id) < (mine.triggered_at, mine.run_id)
+      order by b.triggered_at limit 1`,
+    [runId, queueId, integrationId],
+  );
+  return other[0]?.run_id ?? null;
 }
 
 /**

@@ -232,6 +232,18 @@ describe('a Jenkins pipeline run', () => {
     expect(jk.builds(path)).toEqual([]);
   });
 
+  it('says so when Jenkins folds a second run\'s trigger into the first one\'s queue item (a job without the marker)', async () => {
+    const path = job();
+    jk.addJob(path, { stages: stages(), queueMs: 3_000 });
+    const first = await start({ provider: 'jenkins', integration: jenkins, job: path });
+    await until('the first trigger to be queued', async () => (jk.queued().some((q) => q.job === path) ? true : undefined), 30_000, 50);
+    const second = await ended(await start({ provider: 'jenkins', integration: jenkins, job: path }));
+    expect(second.status).toBe('failed');
+    expect(second.error).toContain(`Jenkins folded this trigger into the queue item run ${first} is waiting for`);
+    expect((await ended(first)).status).toBe('succeeded');
+    expect(jk.builds(path)).toHaveLength(1);
+  });
+
   it('after a trigger Jenkins answered 503, looks for the build by the run marker and triggers once', async () => {
     const path = job();
     jk.addJob(path, { parameters: { OPSSIGHT_RUN_ID: {} }, stages: stages() });
