@@ -19,14 +19,10 @@ async function providerFor(deps: PipelineDeps, { runId, teamId, params }: Pipeli
     // Gone or of another type is final; PostgreSQL not answering is not, and Temporal retries.
     throw err instanceof NotFoundError ? pipelineFailure(err.message) : err;
   });
-  if (params.provider === 'github') {
-    const { gitHubPipeline } = await import('./github.ts');
-    const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
-    return gitHubPipeline(em, runId, t, params);
-  }
-  const { jenkinsPipeline } = await import('./jenkins.ts');
+  // The store checked the type against params.provider; the settings and secrets are that type's.
   const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
-  return jenkinsPipeline(em, runId, t, params);
+  if (params.provider === 'github') return (await import('./github.ts')).gitHubPipeline(em, runId, t, params);
+  return (await import('./jenkins.ts')).jenkinsPipeline(em, runId, t, params);
 }
 
 /** Heartbeats every second while `fn` runs: a dead worker is noticed within the heartbeat timeout, and a cancel reaches the step. */
