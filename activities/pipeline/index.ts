@@ -6,14 +6,31 @@ import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { findPipelineBuild } from '../../db/repositories/pipeline-builds.ts';
+import { redactor } from '../process/redact.ts';
 import { pipelineFailure } from './http-retry.ts';
 import { openRecord } from './record.ts';
 
 export type PipelineDeps = { em: EntityManager; events: RunEventStore; keyring: Keyring; databaseUrl: string };
 export type PipelineStepInput = { runId: string; teamId: string; params: PipelineParams };
 
+/**
+ * The integration's secrets as they could appear in a build's output: a step that prints its
+ * environment or a verbose HTTP exchange shows the token, or Jenkins' basic-auth header.
+ */
+function secretForms(loaded: { settings: Record<string, unknown>; secrets: Record<string, unknown> }): string[] {
+  const values = Object.values(loaded.secrets).filter((v): v is string => typeof v === 'string');
+  const user = loaded.settings.user;
+  const basic = typeof user === 'string' ? values.map((v) => Buffer.from(`${user}:${v}`).toString('base64')) : [];
+  return [...values, ...basic];
+}
+
 /** The provider's calls for a run, with the client built from the integration's secrets (its library loaded on first use). */
 async function providerFor(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
+  const { provider } = await loadProvider(deps, { runId, teamId, params });
+  return provider;
+}
+
+async function loadProvider(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
   const em = deps.em.fork();
   const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: params.integration, type: params.provider }).catch((err: Error) => {
     // Gone or of another type is final; PostgreSQL not answering is not, and Temporal retries.
@@ -21,8 +38,9 @@ async function providerFor(deps: PipelineDeps, { runId, teamId, params }: Pipeli
   });
   // The store checked the type against params.provider; the settings and secrets are that type's.
   const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
-  if (params.provider === 'github') return (await import('./github.ts')).gitHubPipeline(em, runId, t, params);
-  return (await import('./jenkins.ts')).jenkinsPipeline(em, runId, t, params);
+  const redact = redactor(secretForms(loaded));
+  if (params.provider === 'github') return { redact, provider: await (await import('./github.ts')).gitHubPipeline(em, runId, t, params) };
+  return { redact, provider: await (await import('./jenkins.ts')).jenkinsPipeline(em, runId, t, params) };
 }
 
 /** Heartbeats every second while `fn` runs: a dead worker is noticed within the heartbeat timeout, and a cancel reaches the step. */
@@ -58,8 +76,8 @@ export function createPipelineActivities(deps: PipelineDeps) {
     /** Follows the build to its end from what is already stored, and says how it ended. */
     async pipelineFollow(input: PipelineStepInput & { build: PipelineBuild }): Promise<PipelineEnd> {
       return beating(async () => {
-        const provider = await providerFor(deps, input);
-        const record = await openRecord(deps, input.runId);
+        const { provider, redact } = await loadProvider(deps, input);
+        const record = await openRecord(deps, input.runId, redact);
         try {
           return await provider.follow(input.build, record);
         } finally {

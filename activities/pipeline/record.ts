@@ -10,13 +10,13 @@ const BATCH = 1_000;
 export type PipelineRecordDeps = { em: EntityManager; events: RunEventStore; databaseUrl: string };
 
 /**
- * What a follow has stored of a build, and the way to store more: log lines carry `{src, off}` (the
+ * What a follow has stored of a build (every line and message through `redact` first), and the way to store more: log lines carry `{src, off}` (the
  * source, a GitHub job or a Jenkins build, and how far into it the line ends), job and step changes
  * carry `{key, state}`. A retried follow starts from what is stored, so no line is stored twice and
  * none is skipped. One attempt at a time stores (the follow lock): an attempt replaced while still
  * alive would otherwise store the same lines as its replacement.
  */
-export async function openRecord(deps: PipelineRecordDeps, runId: string) {
+export async function openRecord(deps: PipelineRecordDeps, runId: string, redact: (text: string) => string) {
   const ctx = Context.current();
   const lock = new FollowLock(deps.databaseUrl, `pipeline:${runId}`);
   while (!(await lock.take())) {
@@ -44,14 +44,14 @@ export async function openRecord(deps: PipelineRecordDeps, runId: string) {
       // In batches: a job's whole log arrives at once, and one statement has at most 65,535 parameters.
       for (let i = 0; i < fresh.length; i += BATCH) {
         const batch = fresh.slice(i, i + BATCH);
-        await append(batch.map((l) => ({ type: 'log', level: 'info', stream: 'stdout', message: l.text, data: { ...data, src, off: l.off }, attempt })));
+        await append(batch.map((l) => ({ type: 'log', level: 'info', stream: 'stdout', message: redact(l.text), data: { ...data, src, off: l.off }, attempt })));
         offsets.set(src, batch[batch.length - 1]!.off);
       }
     },
     /** Stores a job's or step's state when it changed since the last one stored. */
     async state(key: string, state: string, message: string, data: Record<string, unknown> = {}): Promise<boolean> {
       if (states.get(key) === state) return false;
-      await append([{ type: 'step', level: state === 'failure' || state === 'FAILURE' ? 'error' : 'info', message, data: { ...data, key, state }, attempt }]);
+      await append([{ type: 'step', level: state === 'failure' || state === 'FAILURE' ? 'error' : 'info', message: redact(message), data: { ...data, key, state }, attempt }]);
       states.set(key, state);
       return true;
     },

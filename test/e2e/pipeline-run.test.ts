@@ -277,6 +277,21 @@ describe('pipeline params and secrets', () => {
     expect((await client(api, operator).get(`/api/v1/runs?team=${team.slug}&limit=200`)).body.runs.length).toBe(before);
   });
 
+  it('redacts the integration\'s token from the lines a build prints', async () => {
+    const r = repo();
+    gh.addRepo(r, ['main']);
+    gh.addWorkflow(r, 'leak.yml', { jobs: [{ name: 'debug', steps: [{ name: 'env', lines: [`GH_TOKEN=${gh.token}`, 'done'] }] }] });
+    const path = job();
+    const basic = Buffer.from(`${jk.user}:${jk.token}`).toString('base64');
+    jk.addJob(path, { parameters: { OPSSIGHT_RUN_ID: {} }, stages: [{ name: 'Debug', lines: [`> Authorization: Basic ${basic}`, `token ${jk.token} ok`] }] });
+    const ghRun = await start({ provider: 'github', integration: github, repository: r, workflow: 'leak.yml', ref: 'main' });
+    const jkRun = await start({ provider: 'jenkins', integration: jenkins, job: path });
+    expect((await ended(ghRun)).status).toBe('succeeded');
+    expect((await ended(jkRun)).status).toBe('succeeded');
+    expect(await logLines(ghRun)).toEqual(expect.arrayContaining(['GH_TOKEN=[redacted]', 'done']));
+    expect(await logLines(jkRun)).toEqual(expect.arrayContaining(['> Authorization: Basic [redacted]', 'token [redacted] ok']));
+  });
+
   it('never shows a token: not in the integration, the kinds list or any run event', async () => {
     for (const id of [github, jenkins]) {
       const res = await client(api, admin).get(`/api/v1/integrations/${id}`);
