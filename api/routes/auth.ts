@@ -2,13 +2,12 @@ import Router from '@koa/router';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ROLES } from '../../contracts/permissions.ts';
-import { checkSecondFactor } from '../../core/mfa-check.ts';
+import { checkSecondFactor, spendSecondFactor } from '../../core/mfa-check.ts';
 import { hashPassword, verifyPassword } from '../../core/passwords.ts';
 import { AuthenticationError, NotAllowedError, PasswordChangeRequiredError } from '../../core/errors.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 import { deleteExpiredRefreshTokens } from '../../db/repositories/refresh-tokens.ts';
 import { findLoginSecret, findUser, normalizeEmail } from '../../db/repositories/users.ts';
-import type { User } from '../../db/entities/user.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { loginThrottle, rateLimitPerUser } from '../middleware/rate-limit.ts';
@@ -96,8 +95,8 @@ export function authRoutes(deps: AppDeps): AppRouter {
   }
 
   // ---- MFA (api/routes/mfa.ts, core/mfa-check.ts): a wrong second factor is a failed guess too.
-  async function proveSecondFactor(em: EntityManager, account: string, user: User, code: string | undefined, ip: string) {
-    await checkSecondFactor(deps, em, user, code, ip).catch(async (err: unknown) => {
+  async function proveSecondFactor<T>(account: string, check: Promise<T>): Promise<T> {
+    return check.catch(async (err: unknown) => {
       if (err instanceof AuthenticationError) await throttle.failed(account);
       throw err;
     });
@@ -112,7 +111,7 @@ export function authRoutes(deps: AppDeps): AppRouter {
     // A password an admin set buys only /auth/password/initial, which asks for the second factor
     // itself: asking here too would spend the code the user is about to need there.
     if (user.passwordChangeRequired) throw new PasswordChangeRequiredError();
-    await proveSecondFactor(em, account, user, body.mfaCode, ctx.ip);
+    await proveSecondFactor(account, checkSecondFactor(deps, em, user, body.mfaCode, ctx.ip));
     await throttle.succeeded(ctx.ip, account);
     ctx.body = (await completeSignIn(em, sessions, user, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
@@ -132,9 +131,13 @@ export function authRoutes(deps: AppDeps): AppRouter {
     // Only now, so the policy's answer cannot tell a stranger which emails have accounts; and before
     // the second factor, so a rejected password does not spend the user's code.
     assertNewPassword(user.email, body);
-    await proveSecondFactor(em, account, user, body.mfaCode, ctx.ip);
+    // The second factor is checked (and a recovery code spent) in the transaction that sets the password,
+    // so a change refused there (an admin reset it meanwhile) leaves the code unspent.
+    const changed = await proveSecondFactor(
+      account,
+      setInitialPassword(em, ctx.ip, { userId: user.id, provenHash: passwordHash, newPassword: body.newPassword, secondFactor: (tx) => spendSecondFactor(deps, tx, user, body.mfaCode, ctx.ip) }),
+    );
     await throttle.succeeded(ctx.ip, account);
-    const changed = await setInitialPassword(em, ctx.ip, { userId: user.id, provenHash: passwordHash, newPassword: body.newPassword });
     ctx.body = (await completeSignIn(em, sessions, changed, { ip: ctx.ip, userAgent: ctx.get('User-Agent') || null, method: 'password' })).body;
   });
 

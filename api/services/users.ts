@@ -126,16 +126,22 @@ export function assertNewPassword(email: string, body: { currentPassword: string
 }
 
 /**
- * First sign-in with a password an admin set, once the caller has proven it (and the second factor):
- * replaces it with the user's own. Refused (401, as a failed login) when the account changed since
+ * First sign-in with a password an admin set, once the caller has proven it: checks the second factor
+ * (`secondFactor`, in the same transaction) and replaces the password with the user's own. Refused (401, as a failed login) when the account changed since
  * the proof: another reset, a disable, or a concurrent first sign-in that already set one.
  */
-export async function setInitialPassword(em: EntityManager, ip: string, change: { userId: string; provenHash: string; newPassword: string }): Promise<UserView> {
+export async function setInitialPassword(
+  em: EntityManager,
+  ip: string,
+  change: { userId: string; provenHash: string; newPassword: string; secondFactor: (tx: EntityManager) => Promise<void> },
+): Promise<UserView> {
   const newHash = await hashPassword(change.newPassword);
   return em.transactional(
     async (tx) => {
       const user = await lockUserWithPassword(tx, change.userId);
       if (!user || user.disabled || !user.passwordChangeRequired || user.passwordHash !== change.provenHash) throw new AuthenticationError('invalid email or password');
+      // In this transaction, after the password held: a code is spent only by a change that commits.
+      await change.secondFactor(tx);
       Object.assign(user, { passwordHash: newHash, passwordChangeRequired: false });
       recordAudit(tx, { actor: { id: user.id, email: user.email }, action: 'auth.password_initial', resourceType: 'user', resourceId: user.id, ip });
       return toUserView(user);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ensureAdmin } from '../../scripts/create-admin.ts';
+import { hashPassword } from '../../core/passwords.ts';
+import { holdingLock } from '../fixtures/locks.ts';
 import { passwordProblem } from '../../core/password-policy.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { generate } from 'otplib';
@@ -129,6 +131,27 @@ describe('a password an admin set', () => {
     const set = await initial(codes[0]);
     expect(set.status).toBe(200);
     expect((await client(api).post('/api/v1/auth/login', { email: user.email, password: GOOD, mfaCode: codes[1] })).status).toBe(200);
+  });
+
+  it('leaves the recovery code unspent when an admin reset lands while the first sign-in sets its password', async () => {
+    const user = await createUser(api.deps.db.em);
+    const codes = await enrolled((await login(user.email, PASSWORD)).body.accessToken as string);
+    const first = 'amber falcon 61 drizzle tundra';
+    const second = 'cobalt meadow 83 ember quartz';
+    expect((await patch(user.id, { password: first })).status).toBe(200);
+    // The sign-in proved `first`; the user's row is locked until an admin's reset to `second` commits,
+    // so the password it proved is gone when it comes to set its own.
+    const secondHash = await hashPassword(second);
+    const [refused] = await holdingLock(
+      () => api.deps.db.em.fork(),
+      { sql: 'select id from users where id = ? for update', params: [user.id] },
+      1,
+      () => [client(api).post('/api/v1/auth/password/initial', { email: user.email, currentPassword: first, newPassword: GOOD, mfaCode: codes[0] })],
+      (tx) => tx.execute('update users set password_hash = ? where id = ?', [secondHash, user.id]),
+    );
+    expect((await refused!).status).toBe(401);
+    const set = await client(api).post('/api/v1/auth/password/initial', { email: user.email, currentPassword: second, newPassword: GOOD, mfaCode: codes[0] });
+    expect([set.status, set.body.detail]).toEqual([200, undefined]);
   });
 
   it('an admin can remove a second factor the owner lost (or someone else enrolled): the next sign-in needs no code', async () => {
