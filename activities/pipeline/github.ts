@@ -3,7 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Octokit } from '@octokit/rest';
 import type { GitHubSecrets, GitHubSettings } from '../../contracts/integrations/github.ts';
 import type { GitHubPipeline, PipelineBuild, PipelineEnd, PipelineJob } from '../../contracts/kinds/pipeline.ts';
-import { claimBuild, claimedKeys, findPipelineBuild, recordTrigger } from '../../db/repositories/pipeline-builds.ts';
+import { ApplicationFailure } from '@temporalio/common';
+import { claimBuild, claimedKeys, findPipelineBuild, forgetTrigger, recordTrigger, unsettledDispatch } from '../../db/repositories/pipeline-builds.ts';
+import { FollowLock } from '../process/follow-lock.ts';
 import { REQUEST_TIMEOUT_MS, callCi, pipelineFailure, retryAfterMs, type CiAnswer } from './http-retry.ts';
 import { pacer, type PipelineRecord } from './record.ts';
 
@@ -13,8 +15,15 @@ export const ADOPT_WAIT_MS = 30_000;
 const LOG_GRACE_MS = 60_000;
 /** GitHub's clock and ours differ: runs created this long before our record still count as candidates. */
 const CLOCK_SKEW_MS = 60_000;
+/**
+ * Another run's dispatch of unknown outcome holds back this run's own for at most this long after it
+ * was made: past it, that dispatch's build is older than anything this run's search counts.
+ */
+const UNSETTLED_MS = ADOPT_WAIT_MS + 2 * CLOCK_SKEW_MS;
 
 export type GitHubTarget = { integration: string; name: string; settings: GitHubSettings; secrets: GitHubSecrets };
+/** What a trigger needs beyond the client: the database for the dispatch lock, and a line on the run's record. */
+export type GitHubTriggerEnv = { databaseUrl: string; note: (message: string) => Promise<void> };
 
 type Run = { id: number; status: string | null; conclusion: string | null; html_url: string; created_at: string; event: string; head_branch: string | null; actor?: { login: string } | null };
 type Step = { name: string; number: number; status: string; conclusion: string | null };
@@ -39,7 +48,7 @@ const answerOf = (err: unknown): CiAnswer | undefined => {
 };
 
 /** One GitHub pipeline: its client, the calls with retries, and the run's place in PostgreSQL. */
-export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHubTarget, p: GitHubPipeline) {
+export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHubTarget, p: GitHubPipeline, env: GitHubTriggerEnv) {
   if (t.settings.owner && p.repository.split('/')[0]!.toLowerCase() !== t.settings.owner.toLowerCase()) {
     throw pipelineFailure(`github integration "${t.name}" may only run workflows of ${t.settings.owner}'s repositories, not ${p.repository}`);
   }
@@ -87,35 +96,71 @@ export async function gitHubPipeline(em: EntityManager, runId: string, t: GitHub
     }
   }
 
+  /**
+   * One dispatch at a time per workflow and ref (on this GitHub host), from the record to the claim, and
+   * none while another run's dispatch of it has an unknown outcome: the search that finds a run after a
+   * lost answer tells runs apart only by workflow, ref, actor and time, so two such dispatches at once
+   * could each adopt the other's run. Answers the run that holds this one back, or the build.
+   */
+  async function triggerHolding(): Promise<PipelineBuild | { waitFor: string }> {
+    const found = await findPipelineBuild(em, runId);
+    if (found?.buildId) return { id: found.buildId, url: found.buildUrl! };
+    if (found) {
+      const adopted = await adopt(found.triggeredAt);
+      if (adopted) return adopted;
+    }
+    const other = await unsettledDispatch(em, runId, p, UNSETTLED_MS);
+    if (other) return { waitFor: other };
+    const record = await recordTrigger(em, runId, 'github');
+    if (!record) return triggerHolding();
+    // 429 means GitHub did not dispatch (callCi repeats it); a 5xx or no answer leaves it unknown, for the next attempt to look.
+    const res = await call(`POST /repos/${p.repository}/actions/workflows/${p.workflow}/dispatches`, () =>
+      gh.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', { owner, repo, workflow_id: workflowId, ref: p.ref, inputs: p.inputs, return_run_details: true }),
+      { creates: true },
+    ).catch(async (err: unknown) => {
+      // GitHub answered that it did not dispatch: no run of it will show, so nothing should wait for one.
+      if (err instanceof ApplicationFailure) await forgetTrigger(em, runId);
+      throw err;
+    });
+    const details = res.status === 200 ? (res.data as unknown as { workflow_run_id?: number; html_url?: string }) : undefined;
+    if (details?.workflow_run_id) {
+      const build = { key: keyOf(details.workflow_run_id), id: String(details.workflow_run_id), url: details.html_url ?? htmlOf(details.workflow_run_id) };
+      if (!(await claimBuild(em, runId, build))) throw new Error(`GitHub answered run ${build.id}, which another run has claimed`);
+      return { id: build.id, url: build.url };
+    }
+    // A server without run details (204, older GitHub Enterprise): the run is found as after a crash.
+    const adopted = await adopt(record.triggeredAt);
+    if (!adopted) throw pipelineFailure(`github integration "${t.name}": the dispatch was accepted but no run of ${p.workflow} on ${p.ref} appeared within ${ADOPT_WAIT_MS / 1000}s`);
+    return adopted;
+  }
+
   return {
     /**
      * Dispatches the workflow once. The record that a dispatch is being made is committed first; an
      * attempt that finds it without a build looks for the run that dispatch created before making another.
      */
     async trigger(): Promise<PipelineBuild> {
-      const found = await findPipelineBuild(em, runId);
-      if (found?.buildId) return { id: found.buildId, url: found.buildUrl! };
-      if (found) {
-        const adopted = await adopt(found.triggeredAt);
-        if (adopted) return adopted;
+      const ctx = Context.current();
+      const lock = new FollowLock(env.databaseUrl, `github-dispatch:${new URL(t.settings.apiUrl).host}/${p.repository.toLowerCase()}/${p.workflow}/${p.ref}`);
+      let noted: string | undefined;
+      const note = async (why: string, message: string) => {
+        if (noted !== why) await env.note(message);
+        noted = why;
+      };
+      for (;;) {
+        // The lock is released while waiting, so the run waited for can take it to settle its dispatch.
+        if (await lock.take()) {
+          try {
+            const outcome = await triggerHolding();
+            if (!('waitFor' in outcome)) return outcome;
+            await note(outcome.waitFor, `waiting for run ${outcome.waitFor}: its dispatch of ${p.workflow} on ${p.ref} has not been matched to a GitHub run yet`);
+          } finally {
+            await lock.release();
+          }
+        } else await note('lock', `waiting: another run is dispatching ${p.workflow} on ${p.ref}`);
+        ctx.heartbeat();
+        await ctx.sleep(500);
       }
-      const record = await recordTrigger(em, runId, 'github');
-      if (!record) return this.trigger();
-      // 429 means GitHub did not dispatch (callCi repeats it); a 5xx or no answer leaves it unknown, for the next attempt to look.
-      const res = await call(`POST /repos/${p.repository}/actions/workflows/${p.workflow}/dispatches`, () =>
-        gh.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', { owner, repo, workflow_id: workflowId, ref: p.ref, inputs: p.inputs, return_run_details: true }),
-        { creates: true },
-      );
-      const details = res.status === 200 ? (res.data as unknown as { workflow_run_id?: number; html_url?: string }) : undefined;
-      if (details?.workflow_run_id) {
-        const build = { key: keyOf(details.workflow_run_id), id: String(details.workflow_run_id), url: details.html_url ?? htmlOf(details.workflow_run_id) };
-        if (!(await claimBuild(em, runId, build))) throw new Error(`GitHub answered run ${build.id}, which another run has claimed`);
-        return { id: build.id, url: build.url };
-      }
-      // A server without run details (204, older GitHub Enterprise): the run is found as after a crash.
-      const adopted = await adopt(record.triggeredAt);
-      if (!adopted) throw pipelineFailure(`github integration "${t.name}": the dispatch was accepted but no run of ${p.workflow} on ${p.ref} appeared within ${ADOPT_WAIT_MS / 1000}s`);
-      return adopted;
     },
 
     /** Follows the run: job and step changes as they happen, each job's log once it completed (GitHub serves it only then). */

@@ -39,7 +39,10 @@ async function loadProvider(deps: PipelineDeps, { runId, teamId, params }: Pipel
   // The store checked the type against params.provider; the settings and secrets are that type's.
   const t = { integration: loaded.id, name: loaded.name, settings: loaded.settings as never, secrets: loaded.secrets as never };
   const redact = redactor(secretForms(loaded));
-  if (params.provider === 'github') return { redact, provider: await (await import('./github.ts')).gitHubPipeline(em, runId, t, params) };
+  if (params.provider === 'github') {
+    const note = (message: string) => deps.events.append(runId, [{ type: 'step', level: 'info', message, attempt: Context.current().info.attempt }]).then(() => undefined);
+    return { redact, provider: await (await import('./github.ts')).gitHubPipeline(em, runId, t, params, { databaseUrl: deps.databaseUrl, note }) };
+  }
   return { redact, provider: await (await import('./jenkins.ts')).jenkinsPipeline(em, runId, t, params) };
 }
 

@@ -38,6 +38,28 @@ export async function recordTrigger(em: EntityManager, runId: string, provider: 
   return rows[0] ? toRow(rows[0]) : null;
 }
 
+/** The trigger was refused outright (the CI system answered that it did not act): nothing is left to find. */
+export async function forgetTrigger(em: EntityManager, runId: string): Promise<void> {
+  await em.execute('delete from pipeline_builds where run_id = ? and build_id is null', [runId]);
+}
+
+/**
+ * GitHub: another run's dispatch of the same workflow and ref, made in the last `withinMs`, whose
+ * outcome is not known (no build claimed yet). Its build would be indistinguishable from one this run
+ * dispatches, so this run waits for it to be settled first (docs/pipeline.md).
+ */
+export async function unsettledDispatch(em: EntityManager, runId: string, pipeline: { repository: string; workflow: string; ref: string }, withinMs: number): Promise<string | null> {
+  const rows = await em.execute<{ run_id: string }[]>(
+    `select b.run_id from pipeline_builds b join runs r on r.id = b.run_id
+      where b.provider = 'github' and b.build_id is null and b.run_id <> ?
+        and b.triggered_at > now() - make_interval(secs => ?)
+        and lower(r.params->>'repository') = lower(?) and r.params->>'workflow' = ? and r.params->>'ref' = ?
+      order by b.triggered_at limit 1`,
+    [runId, withinMs / 1000, pipeline.repository, pipeline.workflow, pipeline.ref],
+  );
+  return rows[0]?.run_id ?? null;
+}
+
 /**
  * Jenkins: the queue item the trigger answered, recorded as soon as it is known. Answers the earlier
  * run (of the same integration) that recorded the same item, if one did: Jenkins folds a request

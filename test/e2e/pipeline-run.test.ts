@@ -167,6 +167,29 @@ describe('a GitHub Actions pipeline run', () => {
     expect(run.status).toBe('succeeded');
     expect(gh.runs(r)).toHaveLength(1);
   });
+  // Two dispatches of one workflow and ref whose answers are both lost would leave two runs searching for
+  // builds they can tell apart only by time: the second run waits until the first's is settled.
+  it('does not dispatch while another run\'s dispatch of the same workflow and ref is unsettled, and each run follows its own build', async () => {
+    const r = repo();
+    workflow(r);
+    const first = gh.holdNextDispatchReply();
+    const one = await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml', ref: 'main', inputs: { target: 'one' } });
+    await first.created;
+    const second = gh.holdNextDispatchReply();
+    const two = await start({ provider: 'github', integration: github, repository: r, workflow: 'ci.yml', ref: 'main', inputs: { target: 'two' } });
+    await until('the second run to say it waits', async () => ((await events(two)).some((e) => e.message.startsWith('waiting')) ? true : undefined), 30_000, 50);
+    expect(gh.runs(r)).toHaveLength(1);
+    // The first answer is lost: its run finds its build by searching, with nothing else to mistake for it.
+    first.drop();
+    await second.created;
+    second.drop();
+    const [endedOne, endedTwo] = await Promise.all([ended(one), ended(two)]);
+    expect([endedOne.status, endedTwo.status]).toEqual(['succeeded', 'succeeded']);
+    const dispatched = gh.runs(r);
+    expect(dispatched).toHaveLength(2);
+    const inputsOf = (build: unknown) => dispatched.find((d) => String(d.id) === build)?.inputs;
+    expect([inputsOf(endedOne.summary!.build), inputsOf(endedTwo.summary!.build)]).toEqual([{ target: 'one' }, { target: 'two' }]);
+  });
 });
 
 describe('a Jenkins pipeline run', () => {
