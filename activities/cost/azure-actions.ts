@@ -18,8 +18,12 @@ async function deallocate(azure: AzureClient, id: string, signal: AbortSignal): 
   if (view.status === 404) return { action: 'stop-instance', resourceId: id, outcome: 'already', detail: `VM ${nameOf(id)} no longer exists` };
   const state = powerState(view.body.statuses);
   if (state === 'deallocated' || state === 'deallocating') return { action: 'stop-instance', resourceId: id, outcome: 'already', detail: `VM ${nameOf(id)} is already ${state}` };
-  const accepted = await azure.call(`${id}/deallocate`, API_VERSIONS.compute, { method: 'POST', signal });
-  await azure.completion(accepted, signal);
+  // A cancel stops the action up to here. Past this point neither the call nor the wait for it listens
+  // to one: the change cannot be taken back, and the run records what Azure does (the workflow records
+  // success despite a cancel).
+  signal.throwIfAborted();
+  const accepted = await azure.call(`${id}/deallocate`, API_VERSIONS.compute, { method: 'POST' });
+  await azure.completion(accepted);
   return { action: 'stop-instance', resourceId: id, outcome: 'done', detail: `VM ${nameOf(id)} ${state} → deallocated` };
 }
 
@@ -50,8 +54,10 @@ async function deleteDisk(azure: AzureClient, id: string, runId: string, signal:
     });
     await azure.completion(created, signal);
   }
-  const deleted = await azure.call(id, API_VERSIONS.disks, { method: 'DELETE', accept: [204, 404], signal });
-  await azure.completion(deleted, signal);
+  // Past the point of no return (see deallocate): the snapshot is the last step a cancel stops.
+  signal.throwIfAborted();
+  const deleted = await azure.call(id, API_VERSIONS.disks, { method: 'DELETE', accept: [204, 404] });
+  await azure.completion(deleted);
   return { action: 'delete-volume', resourceId: id, outcome: 'done', snapshotId, detail: `disk ${nameOf(id)} deleted, kept as ${nameOf(snapshotId)}` };
 }
 
@@ -61,8 +67,10 @@ async function releasePublicIp(azure: AzureClient, id: string, signal: AbortSign
   if (ip.status === 404) return { action: 'release-address', resourceId: id, outcome: 'already', detail: `public IP ${nameOf(id)} is already released` };
   const address = ip.body.properties?.ipAddress ?? nameOf(id);
   if (ip.body.properties?.ipConfiguration) throw refused(`public IP ${address} is associated (${nameOf(ip.body.properties.ipConfiguration.id ?? '')}) since the scan: not released`);
-  const deleted = await azure.call(id, API_VERSIONS.network, { method: 'DELETE', accept: [204, 404], signal });
-  await azure.completion(deleted, signal);
+  // Past the point of no return (see deallocate).
+  signal.throwIfAborted();
+  const deleted = await azure.call(id, API_VERSIONS.network, { method: 'DELETE', accept: [204, 404] });
+  await azure.completion(deleted);
   return { action: 'release-address', resourceId: id, outcome: 'done', detail: `public IP ${address} released` };
 }
 

@@ -26,8 +26,12 @@ async function stopInstance(gcp: GcpClient, id: string, signal: AbortSignal): Pr
   if (found.status === 404) return { action: 'stop-instance', resourceId: id, outcome: 'already', detail: `instance ${name} no longer exists` };
   const state = found.body.status ?? 'UNKNOWN';
   if (['STOPPING', 'TERMINATED', 'STOPPED', 'SUSPENDING', 'SUSPENDED'].includes(state)) return { action: 'stop-instance', resourceId: id, outcome: 'already', detail: `instance ${name} is already ${state}` };
-  const op = await gcp.call<Operation>(`${url}/stop`, { method: 'POST', signal });
-  await gcp.done(project, op.body, signal);
+  // A cancel stops the action up to here. Past this point neither the call nor the wait for it listens
+  // to one: the change cannot be taken back, and the run records what Google Cloud does (the workflow
+  // records success despite a cancel).
+  signal.throwIfAborted();
+  const op = await gcp.call<Operation>(`${url}/stop`, { method: 'POST' });
+  await gcp.done(project, op.body);
   return { action: 'stop-instance', resourceId: id, outcome: 'done', detail: `instance ${name} ${state} → TERMINATED (stopped)` };
 }
 
@@ -64,8 +68,10 @@ async function deleteDisk(gcp: GcpClient, id: string, runId: string, signal: Abo
   const taken = await gcp.call<Operation>(`${diskUrl}/createSnapshot`, { method: 'POST', accept: [409], signal, body: { name: snapshot, labels: { [RUN_LABEL]: runId } } });
   if (taken.status !== 409) await gcp.done(project, taken.body, signal);
   await snapshotReady(gcp, snapshotUrl, snapshot, signal);
-  const deleted = await gcp.call<Operation>(diskUrl, { method: 'DELETE', accept: [404], signal });
-  if (deleted.status !== 404) await gcp.done(project, deleted.body, signal);
+  // Past the point of no return (see stopInstance): the snapshot is the last step a cancel stops.
+  signal.throwIfAborted();
+  const deleted = await gcp.call<Operation>(diskUrl, { method: 'DELETE', accept: [404] });
+  if (deleted.status !== 404) await gcp.done(project, deleted.body);
   return { action: 'delete-volume', resourceId: id, outcome: 'done', snapshotId: snapshot, detail: `disk ${name} deleted, kept as ${snapshot}` };
 }
 
@@ -77,8 +83,10 @@ async function releaseAddress(gcp: GcpClient, id: string, signal: AbortSignal): 
   if (found.status === 404) return { action: 'release-address', resourceId: id, outcome: 'already', detail: `address ${name} is already released` };
   const address = found.body.address ?? name;
   if (found.body.status === 'IN_USE') throw refused(`address ${address} is in use (${(found.body.users ?? []).map((u) => u.split('/').pop()).join(', ')}) since the scan: not released`);
-  const deleted = await gcp.call<Operation>(url, { method: 'DELETE', accept: [404], signal });
-  if (deleted.status !== 404) await gcp.done(project, deleted.body, signal);
+  // Past the point of no return (see stopInstance).
+  signal.throwIfAborted();
+  const deleted = await gcp.call<Operation>(url, { method: 'DELETE', accept: [404] });
+  if (deleted.status !== 404) await gcp.done(project, deleted.body);
   return { action: 'release-address', resourceId: id, outcome: 'done', detail: `address ${address} released` };
 }
 

@@ -45,7 +45,13 @@ export async function startAzurePeer(seed: AzureSeed) {
   const calls = { token: 0, deallocate: [] as string[], snapshotPut: [] as string[], diskDelete: [] as string[], publicIpDelete: [] as string[], costQueries: [] as unknown[], lostReplies: 0 };
   /** Changes whose next request is carried out at once while its reply is lost (a 500), as when a connection drops. */
   const loseReply = new Set<'deallocate' | 'diskDelete' | 'publicIpDelete'>();
-  const lost = (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => loseReply.delete(kind) && ++calls.lostReplies > 0;
+  /** Changes a test waits to see asked for (onNextChange), each answered once. */
+  const changeWaiters = new Map<string, () => void>();
+  const lost = (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => {
+    changeWaiters.get(kind)?.();
+    changeWaiters.delete(kind);
+    return loseReply.delete(kind) && ++calls.lostReplies > 0;
+  };
   const vms = new Map(seed.vms.map((v) => [v.name, { ...v }]));
   const disks = new Map(seed.disks.map((d) => [d.name, { ...d }]));
   const ips = new Map(seed.publicIps.map((p) => [p.name, { ...p }]));
@@ -239,6 +245,8 @@ export async function startAzurePeer(seed: AzureSeed) {
     url,
     calls,
     loseNextReply: (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => loseReply.add(kind),
+    /** Resolves when the next change of this kind is asked for (before it is answered). */
+    onNextChange: (kind: 'deallocate' | 'diskDelete' | 'publicIpDelete') => new Promise<void>((resolve) => changeWaiters.set(kind, resolve)),
     idOf: (rg: string, type: 'virtualMachines' | 'disks' | 'publicIPAddresses' | 'snapshots', name: string) => idOf(rg, `${type === 'publicIPAddresses' ? 'Microsoft.Network' : 'Microsoft.Compute'}/${type}`, name),
     vm: (name: string) => vms.get(name),
     disk: (name: string) => disks.get(name),
