@@ -17,7 +17,7 @@ const seriesName = (metric: Record<string, string>) => {
 
 /**
  * One instant query through Prometheus's HTTP API (GET /api/v1/query): ok when it returned data and
- * every value is below the threshold. Never throws; `badQuery` marks an answer no retry will change
+ * every value is below the threshold. Throws only when `signal` is aborted; `badQuery` marks an answer no retry will change
  * (Prometheus's `bad_data`: the PromQL does not parse).
  */
 export async function queryUnder(p: PrometheusCheck, signal?: AbortSignal, timeoutMs = 5_000): Promise<ProbeResult & { badQuery?: boolean }> {
@@ -33,6 +33,8 @@ export async function queryUnder(p: PrometheusCheck, signal?: AbortSignal, timeo
       return { ok: false, detail: `${what}: ${p.url} answered ${res.status}, not the Prometheus API` };
     }
   } catch (err) {
+    // A cancel is not a failed query (see probe in http-check.ts).
+    signal?.throwIfAborted();
     const code = (err as { cause?: { code?: string } }).cause?.code;
     return { ok: false, detail: `${what}: ${p.url} ${code ?? ((err as Error).name === 'TimeoutError' ? `gave no answer within ${timeoutMs} ms` : (err as Error).message)}` };
   }
