@@ -65,7 +65,7 @@ export async function toScheduleView(deps: Deps, s: Schedule): Promise<ScheduleV
     team: teamOf(s).slug,
     name: s.name,
     kind: s.kind,
-    params: s.params,
+    params: kindNamed(s.kind)?.shownParams(s.params) ?? s.params,
     spec: s.spec,
     overlap: s.overlap,
     catchupWindowSeconds: s.catchupWindowSeconds,

@@ -135,7 +135,16 @@ export const deployKind = defineKind({
   integrations: (p) => [p.target.integration],
   approval: 'optional',
   summary: 'deploy',
+  // Env often carries secrets: a run's view shows which variables it sets, never their values (as its diff does).
+  shownParams: (p) => ({ ...p, target: { ...p.target, env: hiddenEnv(p.target) } }),
 });
+
+const HIDDEN = '(hidden)';
+const hide = (env: Record<string, string> | undefined) => Object.fromEntries(Object.keys(env ?? {}).map((k) => [k, HIDDEN]));
+function hiddenEnv(t: DeployParams['target']) {
+  if (t.platform === 'docker') return hide(t.env);
+  return Object.fromEntries(Object.entries(t.env ?? {}).map(([container, env]) => [container, hide(env)]));
+}
 
 /** One line of the diff shown before anything changes. */
 export type DeployChange = { container: string; field: 'image' | 'port' | `env.${string}`; from: string | null; to: string | null };

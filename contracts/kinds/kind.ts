@@ -25,22 +25,27 @@ export type KindSpec<S extends z.ZodType> = {
   /** `always`: every run waits for a person before it changes anything (unless auto-applied); `optional`: when the params ask; `never`. */
   approval: 'always' | 'optional' | 'never';
   summary: SummaryStyle;
+  /** The params as the API shows them (a run's view): without values that may be secrets. Default: as stored. */
+  shownParams?: (params: z.infer<S>) => Record<string, unknown>;
 };
 
 /** A validated start request: the params as the kind's schema parsed them, and what they act on. */
 export type ParsedParams = { params: Record<string, unknown>; target: string | null; integrations: string[] };
 
 /** A kind as the rest of the platform handles it, whatever its params type. */
-export type Kind = Omit<KindSpec<z.ZodType>, 'target' | 'integrations' | 'paramsSchema'> & {
+export type Kind = Omit<KindSpec<z.ZodType>, 'target' | 'integrations' | 'paramsSchema' | 'shownParams'> & {
   paramsSchema: z.ZodType;
+  /** The params as the API shows them; stored params that no longer parse are shown as they are. */
+  shownParams: (params: Record<string, unknown>) => Record<string, unknown>;
   /** Validates raw params; the zod error (field paths under `params`) when they are not valid. */
   parse: (raw: unknown) => { ok: true; value: ParsedParams } | { ok: false; error: z.ZodError };
 };
 
 export function defineKind<S extends z.ZodType<Record<string, unknown>>>(spec: KindSpec<S>): Kind {
-  const { target, integrations, ...rest } = spec;
+  const { target, integrations, shownParams, ...rest } = spec;
   return {
     ...rest,
+    shownParams: (params) => (shownParams ? shownParams(params as z.infer<S>) : params),
     parse: (raw) => {
       const parsed = spec.paramsSchema.safeParse(raw);
       if (!parsed.success) return { ok: false, error: parsed.error };

@@ -1,6 +1,7 @@
 import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { TERMINAL_STATUSES, type Approval, type ListRunsQuery, type Requester, type RunStatus, type RunView } from '../../contracts/runs.ts';
 import type { NewRunEvent, RunEvent } from '../../contracts/events.ts';
+import { kindNamed } from '../../contracts/kinds/index.ts';
 import { RunSchema, type Run } from '../entities/index.ts';
 import type { AuditEntry } from './audit.ts';
 
@@ -50,7 +51,7 @@ export function toRunView(run: Run, now = Date.now()): RunView {
     status: run.status,
     step: run.step ?? null,
     target: run.target ?? null,
-    params: run.params,
+    params: kindNamed(run.kind)?.shownParams(run.params) ?? run.params,
     summary: run.summary ?? null,
     approval: run.approval ?? null,
     cancelRequest: run.cancelRequest ?? null,

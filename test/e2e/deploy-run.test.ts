@@ -308,5 +308,10 @@ const socket = podmanSocket();
     const good = await ended(await start({ ...target('v2'), verification: { checks: [{ url: `http://127.0.0.1:${slots[1]}/` }], durationSeconds: 1, intervalSeconds: 0.2 } }));
     expect(good).toMatchObject({ status: 'succeeded', summary: { platform: 'docker', previous: { [name]: `${TEST_IMAGE}:v1` }, live: { [name]: `${TEST_IMAGE}:v2` } } });
     expect(await fetch(`http://127.0.0.1:${slots[1]}/`).then((r) => r.text())).toBe('v2\n');
+    // The container got VERSION=v2 (it serves it, above); the API shows which variables were set, not their values.
+    const shown = await client(api, operator).get(`/api/v1/runs/${good.id}`);
+    expect(shown.body.params.target.env).toEqual({ VERSION: '(hidden)' });
+    const listed = await client(api, operator).get(`/api/v1/runs?team=${team.slug}&kind=deploy&limit=100`);
+    expect(listed.body.runs.find((r: { id: string }) => r.id === good.id).params.target.env).toEqual({ VERSION: '(hidden)' });
   });
 });
