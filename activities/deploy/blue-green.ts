@@ -1,11 +1,15 @@
 import { ApiException, type AppsV1Api, type CoreV1Api, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { DeployPlan, KubernetesTarget, RollbackPoint } from '../../contracts/kinds/deploy.ts';
+import { deployFailure } from './failures.ts';
 import { desiredTemplate, explain, follow, imagesOf, planKubernetes, read, type Kube, type Progress } from './kubernetes.ts';
 
 /**
  * Blue-green on Kubernetes: two Deployments, `<name>-blue` and `<name>-green`, whose pods carry the
  * label `opssight.io/slot`; the Service selects one slot. The first blue-green run starts from the
- * plain `<name>` Deployment (the Service's selector has no slot yet). A run deploys the other slot
+ * plain `<name>` Deployment (the Service's selector has no slot yet). The new slot's pods carry every
+ * label that selector asks for, so the first run first pins the Service to the live ReplicaSet's
+ * `pod-template-hash` (only the live pods have it) until the switch; otherwise the unverified version
+ * would get live traffic as soon as its pods were ready. A run deploys the other slot
  * (created, or replaced when it is there from an earlier run), follows its rollout, is verified
  * against it, and only then switches the Service's selector. The old Deployment stays up (or is
  * scaled to keepOldReplicas), so switching back is a selector change.
@@ -33,12 +37,34 @@ export async function planBlueGreen(apps: AppsV1Api, core: CoreV1Api, namespace:
   return { changes: plan.changes, rollbackPoint: { ...point, blueGreen: { service: t.service!, selector, live, next: `${t.deployment}-${slot}`, slot, liveReplicas } } };
 }
 
+const TEMPLATE_HASH = 'pod-template-hash';
+
+/** The Service's selector narrowed to the live Deployment's current pods: its one ReplicaSet with replicas. */
+async function pinnedToLive(apps: AppsV1Api, ns: string, live: V1Deployment, selector: Record<string, string>): Promise<Record<string, string>> {
+  const name = live.metadata!.name!;
+  const labelSelector = Object.entries(live.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const sets = (await apps.listNamespacedReplicaSet({ namespace: ns, labelSelector }).catch((err: unknown) => {
+    throw explain(err, `listing the replica sets of ${ns}/${name}`);
+  })).items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.kind === 'Deployment' && o.name === name) && (rs.spec?.replicas ?? 0) > 0);
+  const hash = sets.length === 1 ? sets[0]!.metadata?.labels?.[TEMPLATE_HASH] : undefined;
+  if (!hash) throw deployFailure(`deployment ${ns}/${name} is not settled (${sets.length} replica sets have replicas): a first blue-green deploy keeps the Service on the live pods by their ${TEMPLATE_HASH}, and needs exactly one; retry once its rollout ended`);
+  return { ...selector, [TEMPLATE_HASH]: hash };
+}
+
+/** A first blue-green run: the recorded selector does not tell the slots apart. */
+const firstRun = (bg: NonNullable<KubeRollback['blueGreen']>) => !bg.selector[SLOT_LABEL];
+
 /** Creates or replaces the new slot's Deployment from the live one (new images, the slot label) and follows it. */
-export async function rolloutBlueGreen(kube: Kube, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
+export async function rolloutBlueGreen(kube: Kube, core: CoreV1Api, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
   const { apps } = kube;
   const bg = point.blueGreen!;
   const ns = point.namespace;
   const live = await read(apps, ns, bg.live);
+  if (firstRun(bg)) {
+    const pinned = await pinnedToLive(apps, ns, live, bg.selector);
+    const service = await readService(core, ns, bg.service);
+    if (JSON.stringify(service.spec?.selector ?? {}) !== JSON.stringify(pinned)) await setSelector(core, ns, bg.service, pinned);
+  }
   const template = desiredTemplate(point.template as V1PodTemplateSpec, t);
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [SLOT_LABEL]: bg.slot } };
   const body: V1Deployment = {
@@ -120,11 +146,34 @@ export async function rollbackBlueGreen(kube: Kube, core: CoreV1Api, point: Kube
   if (bg.liveReplicas !== undefined) await scale(apps, point.namespace, bg.live, bg.liveReplicas);
   const live = await read(apps, point.namespace, bg.live);
   if ((live.status?.availableReplicas ?? 0) < (live.spec?.replicas ?? 1)) await follow(kube, point.namespace, bg.live, onProgress, signal);
+  const scaledDown = () =>
+    scale(apps, point.namespace, bg.next, 0).then(
+      () => true,
+      (err: unknown) => {
+        if ((err as { message?: string }).message?.startsWith('not found')) return false;
+        throw err;
+      },
+    );
   const service = await readService(core, point.namespace, bg.service);
-  if (JSON.stringify(service.spec?.selector ?? {}) !== JSON.stringify(bg.selector)) await setSelector(core, point.namespace, bg.service, bg.selector);
-  await scale(apps, point.namespace, bg.next, 0).catch((err: unknown) => {
-    if ((err as { message?: string }).message?.startsWith('not found')) return;
-    throw err;
-  });
+  const current = JSON.stringify(service.spec?.selector ?? {});
+  if (firstRun(bg) && current !== JSON.stringify(bg.selector)) {
+    // The recorded selector matches the new slot's pods too: the Service stays on the live pods alone
+    // until none of the new slot's is ready, and only then gets its own selector back.
+    const pinned = await pinnedToLive(apps, point.namespace, live, bg.selector);
+    if (current !== JSON.stringify(pinned)) await setSelector(core, point.namespace, bg.service, pinned);
+    if (await scaledDown()) await drained(apps, point.namespace, bg.next, signal);
+    await setSelector(core, point.namespace, bg.service, bg.selector);
+    return point.images;
+  }
+  if (current !== JSON.stringify(bg.selector)) await setSelector(core, point.namespace, bg.service, bg.selector);
+  await scaledDown();
   return point.images;
+}
+
+/** Until the Deployment has no ready pod left (its controller takes them down on its own time). */
+async function drained(apps: AppsV1Api, ns: string, name: string, signal: AbortSignal) {
+  while (((await read(apps, ns, name)).status?.readyReplicas ?? 0) > 0) {
+    signal.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

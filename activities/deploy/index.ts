@@ -105,7 +105,7 @@ export function createDeployActivities(deps: DeployDeps) {
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
           const k = await kube(teamId, t.integration, t.namespace);
-          if (point.blueGreen) return { live: await k.steps.rolloutBlueGreen(k, t, point, progress, signal) };
+          if (point.blueGreen) return { live: await k.steps.rolloutBlueGreen(k, k.core, t, point, progress, signal) };
           return { live: await k.steps.rolloutKubernetes(k, point.namespace, t, point, progress, signal) };
         }
         throw new Error('the rollback point is for another platform than the target');

@@ -208,6 +208,24 @@ describe('a Kubernetes deploy run', () => {
     expect(new Set(await serves())).toEqual(new Set(['registry.test/web:v1']));
   });
 
+  // The first blue-green run starts from a Service whose selector (no slot yet) the new pods match too.
+  it('blue-green: the first run gives the new version no traffic before it is verified, and none after it failed', async () => {
+    const base = deployment('v1', 2);
+    sim.addService('shop', base, { app: base });
+    const load = loadLoop(() => sim.serviceUrl('shop', base));
+    const sick = await ended(await start({
+      ...k8s(base, 'registry.test/web:unhealthy', { strategy: 'blue-green', service: base }),
+      verification: { checks: [{ url: sim.appUrl('shop', '{deployment}') }], durationSeconds: 1, intervalSeconds: 0.2 },
+    }));
+    const seen = await load.stop();
+    expect(sick.status).toBe('failed');
+    expect(sick.error).toMatch(/^verification failed in round 1: .*-blue answered 500/);
+    expect(seen.failures).toEqual([]);
+    // Every answer the Service gave while the run went on came from v1 pods alone.
+    expect([...seen.answers].flatMap((a) => a.split(',')).filter((image) => image !== 'registry.test/web:v1')).toEqual([]);
+    expect(sim.serviceSelector('shop', base)).toEqual({ app: base });
+  });
+
   it('refuses bad params with a 400 naming the field, and starts nothing', async () => {
     const res = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: { target: { platform: 'kubernetes', integration: cluster, deployment: 'Not_A_Name' } } });
     expect(res.status).toBe(400);

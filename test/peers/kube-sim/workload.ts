@@ -28,7 +28,8 @@ export function workloadHandler(state: State, unhealthy: (image: string) => bool
       const selector = services.get(key(svc[1]!, svc[2]!))?.selector ?? {};
       const pods = [...deployments.values()]
         .filter((x) => x.namespace === svc[1])
-        .flatMap((x) => x.sets.filter((set) => set.ready > 0 && Object.entries(selector).every(([k, v]) => set.template.metadata?.labels?.[k] === v)));
+        // A pod carries its template's labels and its ReplicaSet's pod-template-hash.
+        .flatMap((x) => x.sets.filter((set) => set.ready > 0 && Object.entries(selector).every(([k, v]) => ({ ...set.template.metadata?.labels, 'pod-template-hash': set.hash })[k] === v)));
       const images = pods.flatMap((set) => set.template.spec.containers.map((c) => c.image));
       res.writeHead(pods.length ? 200 : 503).end(images.join(',') || 'no endpoints');
       return;
