@@ -1,9 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateSnapshotCommand, DeleteVolumeCommand, DescribeAddressesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand,
   ReleaseAddressCommand, StopInstancesCommand, waitUntilSnapshotCompleted, type EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { CostActionParams, CostActionResult } from '../../contracts/kinds/cost-action.ts';
 import { refused } from './cloud-errors.ts';
+import type { ActionProgress } from './provider.ts';
 
 /** The tag every snapshot an action takes carries: a retry of the same run finds it instead of taking a second. */
 export const RUN_TAG = 'opssight:run-id';
@@ -23,26 +25,49 @@ async function stopInstance(ec2: EC2Client, id: string): Promise<CostActionResul
   return { action: 'stop-instance', resourceId: id, outcome: 'done', detail: `instance ${id} ${state} → ${out.StoppingInstances?.[0]?.CurrentState?.Name ?? 'stopping'}` };
 }
 
+// How long a retry keeps asking for the snapshot an earlier attempt may have taken before it takes
+// one: DescribeSnapshots is eventually consistent, so a snapshot created moments ago can be missing
+// from a tag-filtered answer for a while.
+const RECHECK_DELAYS_MS = [1_000, 2_000, 4_000, 8_000];
+
+const ourSnapshot = async (ec2: EC2Client, id: string, runId: string) =>
+  (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${RUN_TAG}`, Values: [runId] }, { Name: 'volume-id', Values: [id] }] }))).Snapshots?.[0]?.SnapshotId;
+
+/** The snapshot of this volume an earlier attempt saved in its heartbeat details, if it did. */
+function savedSnapshot(previous: unknown, id: string): string | undefined {
+  const saved = previous as { volumeId?: unknown; snapshotId?: unknown } | null | undefined;
+  return saved?.volumeId === id && typeof saved.snapshotId === 'string' ? saved.snapshotId : undefined;
+}
+
 /**
- * Snapshot, then delete. The snapshot is created with the run's tag in the same call (TagSpecifications),
- * so after a crash the next attempt finds it by that tag and goes on to the delete; a volume that is gone
- * with our snapshot present was deleted by an earlier attempt.
+ * Snapshot, then delete. The snapshot is created with the run's tag in the same call (TagSpecifications)
+ * and its id saved in the heartbeat details, so after a crash the next attempt uses it (or, without
+ * details, finds it by that tag, asking again for a while as a new snapshot may not be listed yet) and
+ * goes on to the delete; a volume that is gone with our snapshot present was deleted by an earlier attempt.
+ * CreateSnapshot goes out once per attempt (`createOnce`): it takes no ClientToken, so an SDK resend
+ * after a lost reply would take a second snapshot.
  */
-async function deleteVolume(ec2: EC2Client, id: string, runId: string, signal: AbortSignal): Promise<CostActionResult> {
-  const ours = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: `tag:${RUN_TAG}`, Values: [runId] }, { Name: 'volume-id', Values: [id] }] }));
-  let snapshotId = ours.Snapshots?.[0]?.SnapshotId;
+async function deleteVolume(ec2: EC2Client, createOnce: EC2Client, id: string, runId: string, signal: AbortSignal, progress?: ActionProgress): Promise<CostActionResult> {
+  let snapshotId = savedSnapshot(progress?.previous, id) ?? (await ourSnapshot(ec2, id, runId));
   const volume = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [id] })).then((v) => v.Volumes?.[0], (err: unknown) => (notFound(err) ? undefined : Promise.reject(err)));
   if (!volume) {
     return { action: 'delete-volume', resourceId: id, outcome: snapshotId ? 'done' : 'already', ...(snapshotId ? { snapshotId } : {}), detail: snapshotId ? `volume ${id} deleted, kept as ${snapshotId}` : `volume ${id} no longer exists` };
   }
   if (volume.State !== 'available') throw refused(`volume ${id} is ${volume.State} (attached since the scan?): not deleted`);
+  if (!snapshotId && (progress?.attempt ?? 1) > 1) {
+    for (const delay of RECHECK_DELAYS_MS) {
+      await sleep(delay, undefined, { signal });
+      if ((snapshotId = await ourSnapshot(ec2, id, runId))) break;
+    }
+  }
   if (!snapshotId) {
-    const snap = await ec2.send(new CreateSnapshotCommand({
+    const snap = await createOnce.send(new CreateSnapshotCommand({
       VolumeId: id,
       Description: `OpsSight cost-action ${runId}: kept before deleting ${id}`,
       TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: RUN_TAG, Value: runId }] }],
     }));
     snapshotId = snap.SnapshotId!;
+    progress?.save({ volumeId: id, snapshotId });
   }
   await waitUntilSnapshotCompleted({ client: ec2, maxWaitTime: 3600, abortSignal: signal }, { SnapshotIds: [snapshotId] });
   await ec2.send(new DeleteVolumeCommand({ VolumeId: id })).catch((err: unknown) => {
@@ -62,12 +87,13 @@ async function releaseAddress(ec2: EC2Client, allocationId: string): Promise<Cos
   return { action: 'release-address', resourceId: allocationId, outcome: 'done', detail: `address ${found.PublicIp ?? allocationId} released` };
 }
 
-export async function performCostAction(ec2: EC2Client, params: CostActionParams, runId: string, signal: AbortSignal): Promise<CostActionResult> {
+/** `createOnce`: a client for CreateSnapshot without the SDK's retries (aws-clients.ts ec2Once); `progress`: the activity's heartbeat details. */
+export async function performCostAction(ec2: EC2Client, params: CostActionParams, runId: string, signal: AbortSignal, opts: { createOnce?: EC2Client; progress?: ActionProgress } = {}): Promise<CostActionResult> {
   switch (params.action) {
     case 'stop-instance':
       return stopInstance(ec2, params.resourceId);
     case 'delete-volume':
-      return deleteVolume(ec2, params.resourceId, runId, signal);
+      return deleteVolume(ec2, opts.createOnce ?? ec2, params.resourceId, runId, signal, opts.progress);
     case 'release-address':
       return releaseAddress(ec2, params.resourceId);
   }

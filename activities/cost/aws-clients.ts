@@ -44,10 +44,16 @@ function credentialsOf(account: AwsAccount): Credentials | undefined {
 export function awsClients(account: AwsAccount) {
   const credentials = credentialsOf(account);
   const common = { ...(account.settings.endpoint ? { endpoint: account.settings.endpoint } : {}), ...(credentials ? { credentials } : {}), maxAttempts: 4 };
-  const byRegion = new Map<string, { ec2: EC2Client; cloudwatch: CloudWatchClient }>();
+  const byRegion = new Map<string, { ec2: EC2Client; ec2Once: EC2Client; cloudwatch: CloudWatchClient }>();
   const regional = (region: string) => {
     let c = byRegion.get(region);
-    if (!c) byRegion.set(region, (c = { ec2: new EC2Client({ ...common, region }), cloudwatch: new CloudWatchClient({ ...common, region }) }));
+    if (!c) {
+      byRegion.set(region, (c = {
+        ec2: new EC2Client({ ...common, region }),
+        ec2Once: new EC2Client({ ...common, region, maxAttempts: 1 }),
+        cloudwatch: new CloudWatchClient({ ...common, region }),
+      }));
+    }
     return c;
   };
   const costExplorer = new CostExplorerClient({ ...common, region: COST_EXPLORER_REGION });
@@ -57,6 +63,12 @@ export function awsClients(account: AwsAccount) {
     /** The account's 12-digit id, as the credentials in use belong to it. */
     accountId: async () => (await sts.send(new GetCallerIdentityCommand({}))).Account ?? '',
     ec2: (region: string) => regional(region).ec2,
+    /**
+     * EC2 without the SDK's own retries, for calls that are not idempotent and take no ClientToken
+     * (CreateSnapshot): a resend after a 5xx or a reset, when AWS had carried out the first, would do it
+     * twice. The activity's retry, which looks for what the first call left before calling again, stands in.
+     */
+    ec2Once: (region: string) => regional(region).ec2Once,
     cloudwatch: (region: string) => regional(region).cloudwatch,
     costExplorer,
     destroy: () => {
@@ -64,6 +76,7 @@ export function awsClients(account: AwsAccount) {
       sts.destroy();
       for (const c of byRegion.values()) {
         c.ec2.destroy();
+        c.ec2Once.destroy();
         c.cloudwatch.destroy();
       }
     },

@@ -11,6 +11,6 @@ export function awsProvider(clients: AwsClients): CostProvider {
     regions: clients.regions,
     findWaste: async (region, rules) => findWaste(clients, region, { ...rules, accountId: await (accountId ??= clients.accountId()) }),
     monthToDate: (teamTag, budget) => monthToDate(clients, teamTag, budget),
-    act: (params, runId, signal) => performCostAction(clients.ec2(params.region), params, runId, signal),
+    act: (params, runId, signal, progress) => performCostAction(clients.ec2(params.region), params, runId, signal, { createOnce: clients.ec2Once(params.region), ...(progress ? { progress } : {}) }),
   };
 }

@@ -16,7 +16,7 @@ import { azureClient } from './azure-client.ts';
 import { raiseCostAlerts } from './alerts.ts';
 import { asCloudFailure, refused } from './cloud-errors.ts';
 import { gcpClient } from './gcp-client.ts';
-import { azureProvider, gcpProvider, type CostProvider } from './provider.ts';
+import { azureProvider, gcpProvider, type ActionProgress, type CostProvider } from './provider.ts';
 
 export type CostActivityDeps = { em: EntityManager; events: RunEventStore; logger: Logger; keyring: Keyring; temporal: Client } & Pick<AlertAnnouncer, 'redis' | 'keys'>;
 export type CostScanInput = { runId: string; teamId: string; params: CostScanParams };
@@ -102,10 +102,22 @@ export function createCostActivities(deps: CostActivityDeps) {
     async runCostAction(input: CostActionInput): Promise<CostActionResult> {
       const { params, runId, teamId } = input;
       if (params.finding) await linkFindingAction(deps.em, params.finding, teamId, runId);
-      const heartbeat = setInterval(() => Context.current().heartbeat(), 1_000);
+      const { info } = Context.current();
+      // Every beat carries what the action saved (a beat without details would erase them for the next
+      // attempt), starting with what the previous attempt saved.
+      let details: unknown = info.heartbeatDetails;
+      const heartbeat = setInterval(() => Context.current().heartbeat(details), 1_000);
+      const progress: ActionProgress = {
+        attempt: info.attempt,
+        previous: info.heartbeatDetails,
+        save: (saved) => {
+          details = saved;
+          Context.current().heartbeat(details);
+        },
+      };
       try {
         return await open(teamId, params.integration, runId, async (cloud) => {
-          const result = await cloud.act(params, runId, Context.current().cancellationSignal);
+          const result = await cloud.act(params, runId, Context.current().cancellationSignal, progress);
           await log(runId, result.detail, { outcome: result.outcome, ...(result.snapshotId ? { snapshotId: result.snapshotId } : {}) });
           return result;
         });

@@ -10,6 +10,13 @@ import { findGcpWaste, gcpInventory, type GcpInventory } from './gcp-inventory.t
 import { gcpMonthToDate } from './gcp-spend.ts';
 
 /**
+ * What an action keeps across the attempts of its activity (Temporal's heartbeat details): `previous`
+ * is what the last attempt saved, `save` records more (it heartbeats at once, and every later beat
+ * carries it).
+ */
+export type ActionProgress = { attempt: number; previous: unknown; save(details: Record<string, unknown>): void };
+
+/**
  * What a cloud gives a cost scan and a cost action. runCostScan and runCostAction speak only this; the
  * integration's type (aws, azure, gcp) picks the implementation.
  */
@@ -21,7 +28,7 @@ export type CostProvider = {
   /** Spend of the month so far and its forecast. */
   monthToDate(teamTag: string, budget: number | null): Promise<CostTotals>;
   /** One approved action, deciding from the resource's own state whether anything is left to do. */
-  act(params: CostActionParams, runId: string, signal: AbortSignal): Promise<CostActionResult>;
+  act(params: CostActionParams, runId: string, signal: AbortSignal, progress?: ActionProgress): Promise<CostActionResult>;
 };
 
 /**
