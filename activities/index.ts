@@ -56,7 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createScheduleActivities(deps),
     ...createHealthActivities(deps),
     ...createNotifyActivities(deps),
-    ...createDeployActivities(deps),
+    ...createDeployActivities({ ...deps, databaseUrl: deps.config.DATABASE_URL }),
     ...createCostActivities(deps),
     ...createPipelineActivities({ ...deps, databaseUrl: deps.config.DATABASE_URL }),
   };

@@ -5,6 +5,7 @@ import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { dockerFor, kubernetesFor } from '../integration-clients.ts';
+import { FollowLock } from '../process/follow-lock.ts';
 import { planDocker, rollbackDocker, rolloutDocker } from './docker.ts';
 import { deployFailure } from './failures.ts';
 import { queryUnder } from './prometheus.ts';
@@ -14,6 +15,8 @@ export type DeployDeps = {
   em: EntityManager;
   events: RunEventStore;
   keyring: Keyring;
+  /** For the per-run lock that keeps two attempts off one Docker host's containers at once. */
+  databaseUrl: string;
   /** How often a Docker candidate is looked at while it starts (inspected, its health URL asked); Kubernetes rollouts are watched. */
   pollMs?: number;
 };
@@ -21,6 +24,26 @@ export type DeployDeps = {
 export type DeployStepInput = { runId: string; teamId: string; params: DeployParams };
 export type DeployRolloutInput = DeployStepInput & { plan: DeployPlan };
 export type DeployRolloutResult = { live: Record<string, string> };
+
+/**
+ * One attempt at a time acts on a run's Docker containers. An attempt still alive after missing its
+ * heartbeat timeout is replaced before it learns so; without this, the two would create, rename and
+ * remove the same containers at once (and a rollback could run beside the rollout it undoes). A later
+ * attempt waits, then finds where the earlier one left the host and goes on from there.
+ */
+async function exclusively<T>(deps: DeployDeps, runId: string, fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const lock = new FollowLock(deps.databaseUrl, `deploy:${runId}`);
+  while (!(await lock.take())) {
+    ctx.heartbeat();
+    await ctx.sleep(250);
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
 
 /**
  * Runs `fn` with the step's cancellation signal, heartbeating every second (a worker that dies is
@@ -100,7 +123,7 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
+          const done = await exclusively(deps, runId, async () => rolloutDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs));
           return { live: { [t.container]: done.image } };
         }
         if (t.platform === 'kubernetes' && point.platform === 'kubernetes') {
@@ -137,7 +160,7 @@ export function createDeployActivities(deps: DeployDeps) {
       const point = plan.rollbackPoint;
       return step(deps, runId, async ({ signal, note, progress }) => {
         if (t.platform === 'docker' && point.platform === 'docker') {
-          const done = await rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs);
+          const done = await exclusively(deps, runId, async () => rollbackDocker(await docker(teamId, t.integration), t, runId, point, note, signal, deps.pollMs));
           return { live: { [t.container]: done.image }, changed: done.changed };
         }
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {

@@ -26,7 +26,7 @@ beforeAll(async () => {
   buildTestImages();
   ctx = await peerContext();
   docker = dockerClient(socket);
-  activities = createDeployActivities({ em: ctx.db.em, events: ctx.events, keyring: keyringFromConfig(ctx.config), pollMs: 100 });
+  activities = createDeployActivities({ em: ctx.db.em, events: ctx.events, keyring: keyringFromConfig(ctx.config), databaseUrl: ctx.config.DATABASE_URL, pollMs: 100 });
 });
 afterAll(async () => {
   if (docker) await removeContainers(docker, prefix);
@@ -108,6 +108,17 @@ describeWithPodman('deploy to a Docker host', () => {
     expect(back).toEqual({ live: { [s.name]: `${TEST_IMAGE}:v1` }, changed: true });
     expect(await body(s.slots[0])).toBe('v1');
     expect((await docker.getContainer(s.name).inspect()).Id).toBe(previous.Id);
+  });
+
+  // An attempt that missed its heartbeat timeout while alive is replaced by a new one before it learns so.
+  it('two attempts of one rollout at once: the second waits for the first, and the old version is kept', async () => {
+    const s = await setup('v2');
+    const plan = await call(activities.deployPlan, s);
+    const [first, second] = await Promise.all([call(activities.deployRollout, { ...s, plan }), call(activities.deployRollout, { ...s, plan })]);
+    expect([first, second]).toEqual([{ live: { [s.name]: `${TEST_IMAGE}:v2` } }, { live: { [s.name]: `${TEST_IMAGE}:v2` } }]);
+    expect(await body(s.slots[1])).toBe('v2');
+    const previous = await docker.getContainer(`${s.name}--previous`).inspect();
+    expect(previous.Id).toBe(plan.rollbackPoint.platform === 'docker' ? plan.rollbackPoint.containerId : '');
   });
 
   it('a rollback repeated after a worker died mid-switch finishes it: the new version never keeps running', async () => {

@@ -19,7 +19,7 @@ let activities: ReturnType<typeof createDeployActivities>;
 beforeAll(async () => {
   ctx = await peerContext();
   sim = await startKubeSim({ tickMs: 50 });
-  activities = createDeployActivities({ em: ctx.db.em, events: ctx.events, keyring: keyringFromConfig(ctx.config), pollMs: 50 });
+  activities = createDeployActivities({ em: ctx.db.em, events: ctx.events, keyring: keyringFromConfig(ctx.config), databaseUrl: ctx.config.DATABASE_URL, pollMs: 50 });
 });
 afterAll(async () => {
   await sim?.stop();
