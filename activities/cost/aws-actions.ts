@@ -50,8 +50,11 @@ function savedSnapshot(previous: unknown, id: string): string | undefined {
 async function deleteVolume(ec2: EC2Client, createOnce: EC2Client, id: string, runId: string, signal: AbortSignal, progress?: ActionProgress): Promise<CostActionResult> {
   let snapshotId = savedSnapshot(progress?.previous, id) ?? (await ourSnapshot(ec2, id, runId));
   const volume = await ec2.send(new DescribeVolumesCommand({ VolumeIds: [id] })).then((v) => v.Volumes?.[0], (err: unknown) => (notFound(err) ? undefined : Promise.reject(err)));
-  if (!volume) {
-    return { action: 'delete-volume', resourceId: id, outcome: snapshotId ? 'done' : 'already', ...(snapshotId ? { snapshotId } : {}), detail: snapshotId ? `volume ${id} deleted, kept as ${snapshotId}` : `volume ${id} no longer exists` };
+  // EC2 lists a deleted volume as `deleting`, then `deleted`, for a while after DeleteVolume: a retry
+  // after an earlier attempt's delete went through sees that, and it is as gone as a NotFound.
+  if (!volume || volume.State === 'deleting' || volume.State === 'deleted') {
+    const gone = volume ? `is ${volume.State}` : 'no longer exists';
+    return { action: 'delete-volume', resourceId: id, outcome: snapshotId ? 'done' : 'already', ...(snapshotId ? { snapshotId } : {}), detail: snapshotId ? `volume ${id} deleted, kept as ${snapshotId}` : `volume ${id} ${gone}` };
   }
   if (volume.State !== 'available') throw refused(`volume ${id} is ${volume.State} (attached since the scan?): not deleted`);
   if (!snapshotId && (progress?.attempt ?? 1) > 1) {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CreateSnapshotCommand, CreateVolumeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, CreateVolumeCommand, DeleteVolumeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { RUN_TAG } from '../../activities/cost/aws-actions.ts';
 import { awsClients } from '../../activities/cost/aws-clients.ts';
 import { awsProvider } from '../../activities/cost/aws-provider.ts';
@@ -15,19 +15,25 @@ import { startMoto, type Moto } from '../peers/moto.ts';
 const region = 'us-east-1';
 const keys = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 let moto: Moto;
-let relay: { url: string; creates: number; failNextCreate: () => void; close: () => Promise<void> };
+let relay: { url: string; creates: number; failNextCreate: () => void; deleting: Set<string>; close: () => Promise<void> };
 let ec2: EC2Client;
 
-/** Passes everything on to moto; a CreateSnapshot it is told to fail is carried out, then answered 500. */
+/**
+ * Passes everything on to moto; a CreateSnapshot it is told to fail is carried out, then answered 500.
+ * A volume in `deleting` that moto no longer has is listed `deleting`, as EC2 keeps listing a volume
+ * for a while after DeleteVolume (moto removes it at once).
+ */
 async function startRelay(target: string): Promise<typeof relay> {
   let failNext = false;
+  const deleting = new Set<string>();
   const state = { creates: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const action = new URLSearchParams(body.toString()).get('Action');
+      const form = new URLSearchParams(body.toString());
+      const action = form.get('Action');
       if (action === 'CreateSnapshot') state.creates++;
       const headers = { ...req.headers };
       for (const h of ['host', 'connection', 'content-length', 'transfer-encoding']) delete headers[h];
@@ -38,6 +44,11 @@ async function startRelay(target: string): Promise<typeof relay> {
             failNext = false;
             res.writeHead(500, { 'content-type': 'text/xml' });
             return res.end('<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred</Message></Error></Errors><RequestID>relay</RequestID></Response>');
+          }
+          const volumeId = form.get('VolumeId.1') ?? '';
+          if (action === 'DescribeVolumes' && answer.status === 400 && deleting.has(volumeId)) {
+            res.writeHead(200, { 'content-type': 'text/xml' });
+            return res.end(`<?xml version="1.0" encoding="UTF-8"?><DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>relay</requestId><volumeSet><item><volumeId>${volumeId}</volumeId><size>20</size><availabilityZone>${region}a</availabilityZone><status>deleting</status><volumeType>gp3</volumeType><attachmentSet/></item></volumeSet></DescribeVolumesResponse>`);
           }
           res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
           res.end(text);
@@ -52,6 +63,7 @@ async function startRelay(target: string): Promise<typeof relay> {
       return state.creates;
     },
     failNextCreate: () => (failNext = true),
+    deleting,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }
@@ -114,6 +126,27 @@ describe('AWS delete-volume', () => {
       expect(result).toMatchObject({ outcome: 'done', snapshotId: saved });
       expect({ creates: relay.creates - before, snapshots: (await snapshotsOf(volume)).length }).toEqual({ creates: 0, snapshots: 1 });
       expect(await volumeGone(volume)).toBe(true);
+    } finally {
+      close();
+    }
+  });
+
+  it('a retry that finds the volume deleting after the last attempt deleted it is done, with the run\'s snapshot', async () => {
+    const volume = await newVolume();
+    const runId = crypto.randomUUID();
+    // What the last attempt left: the run's snapshot taken, DeleteVolume carried out, its reply lost.
+    const snapshotId = (await ec2.send(new CreateSnapshotCommand({ VolumeId: volume, TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: RUN_TAG, Value: runId }] }] }))).SnapshotId!;
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: volume }));
+    relay.deleting.add(volume);
+    const { provider: aws, close } = provider();
+    try {
+      // What the action will read: the volume listed, `deleting` (not the NotFound the old path handled).
+      const listed = new EC2Client({ region, endpoint: relay.url, credentials: { ...keys } });
+      expect((await listed.send(new DescribeVolumesCommand({ VolumeIds: [volume] }))).Volumes?.[0]?.State).toBe('deleting');
+      listed.destroy();
+      const result = await aws.act(params(volume), runId, new AbortController().signal, { attempt: 2, previous: undefined, save: () => undefined });
+      expect(result).toMatchObject({ outcome: 'done', snapshotId });
+      expect((await snapshotsOf(volume)).length).toBe(1);
     } finally {
       close();
     }
