@@ -36,6 +36,20 @@ function validate(type: string, settings: unknown, secrets: unknown) {
 }
 
 /**
+ * A settings change that moves where the stored secrets are sent (integrationTypeOf(type).addresses)
+ * must give the secrets again: otherwise anyone who may edit the integration, but never read its
+ * secrets, could have the platform send them to an address of their own.
+ */
+function refuseMovedSecrets(type: string, before: Record<string, unknown>, after: Record<string, unknown>): void {
+  const moved = (integrationTypeOf(type)?.addresses ?? []).filter((k) => JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null));
+  if (moved.length === 0) return;
+  throw new InputError(
+    'changing where the secrets are sent needs the secrets again',
+    moved.map((k) => ({ field: 'secrets', message: `settings.${k} changed: give the secrets with it, or they would go to the new address unchecked` })),
+  );
+}
+
+/**
  * What settings name inside the platform must be the team's own: an alert source's escalation policy
  * of another team (or none) would open every alert with nobody paged, and no error anywhere.
  */
@@ -112,6 +126,7 @@ export async function updateIntegration(
     if (body.settings || body.secrets) {
       const secrets = body.secrets ?? (await openIntegrationSecrets(keyring, row.id, row.secret));
       const valid = validate(row.type, body.settings ?? row.settings, secrets);
+      if (!body.secrets) refuseMovedSecrets(row.type, row.settings, valid.settings);
       await checkReferences(tx, (row.team as unknown as { id: string }).id, row.type, valid.settings);
       row.settings = valid.settings;
       if (body.secrets) Object.assign(row, await sealIntegrationSecrets(keyring, row.id, valid.secrets), valid.metadata);

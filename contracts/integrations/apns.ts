@@ -25,4 +25,5 @@ export const apnsIntegration: IntegrationTypeDefinition<typeof apnsSettingsSchem
   title: 'Apple Push Notification service',
   settingsSchema: apnsSettingsSchema,
   secretsSchema: apnsSecretsSchema,
+  addresses: ['address', 'caPem'],
 };

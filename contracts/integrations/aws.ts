@@ -26,6 +26,7 @@ export const awsIntegration: IntegrationTypeDefinition<typeof awsSettingsSchema,
   title: 'AWS account',
   settingsSchema: awsSettingsSchema,
   secretsSchema: awsSecretsSchema,
+  addresses: ['endpoint'],
   check: (settings, secrets) => {
     const issues = [];
     if ((secrets.accessKeyId === undefined) !== (secrets.secretAccessKey === undefined)) {

@@ -29,4 +29,5 @@ export const azureIntegration: IntegrationTypeDefinition<typeof azureSettingsSch
   title: 'Azure subscriptions',
   settingsSchema: azureSettingsSchema,
   secretsSchema: azureSecretsSchema,
+  addresses: ['resourceManagerUrl', 'authorityHost'],
 };

@@ -47,5 +47,6 @@ export const dockerIntegration: IntegrationTypeDefinition<typeof dockerSettingsS
   title: 'Docker host',
   settingsSchema: dockerSettingsSchema,
   secretsSchema: dockerSecretsSchema,
+  addresses: ['endpoint', 'caCert'],
   check: checkDocker,
 };

@@ -25,4 +25,5 @@ export const fcmIntegration: IntegrationTypeDefinition<typeof fcmSettingsSchema,
   title: 'Firebase Cloud Messaging',
   settingsSchema: fcmSettingsSchema,
   secretsSchema: fcmSecretsSchema,
+  addresses: ['tokenUri', 'apiUrl'],
 };

@@ -55,4 +55,5 @@ export const gcpIntegration: IntegrationTypeDefinition<typeof gcpSettingsSchema,
   title: 'Google Cloud projects',
   settingsSchema: gcpSettingsSchema,
   secretsSchema: gcpSecretsSchema,
+  addresses: ['computeUrl', 'monitoringUrl', 'bigqueryUrl'],
 };

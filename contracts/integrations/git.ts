@@ -53,5 +53,6 @@ export const gitIntegration: IntegrationTypeDefinition<typeof gitSettingsSchema,
   title: 'Git repository',
   settingsSchema: gitSettingsSchema,
   secretsSchema: gitSecretsSchema,
+  addresses: ['url'],
   check: checkGit,
 };

@@ -31,4 +31,5 @@ export const githubIntegration: IntegrationTypeDefinition<typeof githubSettingsS
   title: 'GitHub Actions',
   settingsSchema: githubSettingsSchema,
   secretsSchema: githubSecretsSchema,
+  addresses: ['apiUrl'],
 };

@@ -24,4 +24,5 @@ export const jenkinsIntegration: IntegrationTypeDefinition<typeof jenkinsSetting
   title: 'Jenkins',
   settingsSchema: jenkinsSettingsSchema,
   secretsSchema: jenkinsSecretsSchema,
+  addresses: ['url'],
 };

@@ -43,5 +43,6 @@ export const kubernetesIntegration: IntegrationTypeDefinition<typeof kubernetesS
   title: 'Kubernetes cluster',
   settingsSchema: kubernetesSettingsSchema,
   secretsSchema: kubernetesSecretsSchema,
+  addresses: ['server', 'caCert'],
   check: checkKubernetes,
 };

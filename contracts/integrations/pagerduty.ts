@@ -15,4 +15,5 @@ export const pagerdutyIntegration: IntegrationTypeDefinition<typeof pagerdutySet
   title: 'PagerDuty (Events API v2)',
   settingsSchema: pagerdutySettingsSchema,
   secretsSchema: pagerdutySecretsSchema,
+  addresses: ['apiUrl'],
 };

@@ -23,4 +23,5 @@ export const slackIntegration: IntegrationTypeDefinition<typeof slackSettingsSch
   title: 'Slack',
   settingsSchema: slackSettingsSchema,
   secretsSchema: slackSecretsSchema,
+  addresses: ['apiUrl'],
 };

@@ -20,5 +20,6 @@ export const smtpIntegration: IntegrationTypeDefinition<typeof smtpSettingsSchem
   title: 'Email (SMTP)',
   settingsSchema: smtpSettingsSchema,
   secretsSchema: smtpSecretsSchema,
+  addresses: ['host'],
   check: (settings, secrets) => (settings.username && !secrets.password ? [{ path: ['secrets', 'password'], message: 'a username needs a password' }] : []),
 };

@@ -26,4 +26,5 @@ export const twilioIntegration: IntegrationTypeDefinition<typeof twilioSettingsS
   title: 'Twilio SMS',
   settingsSchema: twilioSettingsSchema,
   secretsSchema: twilioSecretsSchema,
+  addresses: ['apiUrl'],
 };

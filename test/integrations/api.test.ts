@@ -141,6 +141,20 @@ describe('/api/v1/integrations', () => {
     expect(moved.body).toMatchObject({ settings: { ...https, hostKeys: [] }, secretFields: ['token'], fingerprint: null, publicKey: null });
   });
 
+  // Who may edit an integration never reads its secrets; pointing it elsewhere would send them there.
+  it('a change of where the secrets are sent (an API address) must give the secrets again; other settings need not', async () => {
+    const settings = { url: 'https://jenkins.example.test/', user: 'ci' };
+    const created = await as.admin.post('/api/v1/integrations', { team: team.slug, type: 'jenkins', name: `ci-${tag()}`, settings, secrets: { apiToken: 'jenkins-api-token-1' } });
+    expect(created.status).toBe(201);
+    const elsewhere = { ...settings, url: 'https://collector.example.test/' };
+    const refused = await patch(created.body.id, { settings: elsewhere });
+    expect([refused.status, refused.headers.get('content-type'), refused.body.errors]).toEqual([400, expect.stringContaining('problem+json'), [{ field: 'secrets', message: expect.stringContaining('settings.url changed') }]]);
+    expect((await as.admin.get(`/api/v1/integrations/${created.body.id}`)).body.settings).toEqual(settings);
+    expect((await patch(created.body.id, { settings: { ...settings, user: 'ci-bot' } })).body.settings).toEqual({ ...settings, user: 'ci-bot' });
+    const moved = await patch(created.body.id, { settings: elsewhere, secrets: { apiToken: 'jenkins-api-token-2' } });
+    expect([moved.status, moved.body.settings]).toEqual([200, elsewhere]);
+  });
+
   it('deleting one an active run uses is 409 naming the run; once the run ended it is deleted, audited', async () => {
     const created = (await as.admin.post('/api/v1/integrations', sshBody())).body;
     const runId = await activeRun(team.id);
