@@ -13,22 +13,49 @@ type Address = Labeled & { status?: string; addressType?: string; address?: stri
 type Snapshot = Labeled & { storageBytes?: string; diskSizeGb?: string };
 /** Where a resource is: `zones/europe-west1-b`, `regions/europe-west1` or `global` (aggregatedList's keys). */
 type Placed<T> = T & { scope: string };
-export type GcpInventory = { project: string; instances: Placed<Instance>[]; disks: Placed<Disk>[]; addresses: Placed<Address>[]; snapshots: Snapshot[]; cpu: Map<string, number> };
+/** `unreachable`: the scopes aggregatedList could not read (a zone's outage), whose resources are missing from the lists. */
+export type GcpInventory = { project: string; instances: Placed<Instance>[]; disks: Placed<Disk>[]; addresses: Placed<Address>[]; snapshots: Snapshot[]; cpu: Map<string, number>; unreachable: string[] };
 
 /** The region of an aggregatedList scope: a zone's region is its name without the zone letter. */
 export const regionOfScope = (scope: string) => (scope === 'global' ? 'global' : scope.split('/')[1]!.replace(/-[a-z]$/, ''));
 
-/** Every item of an aggregatedList, every page, with the scope it was listed under. */
-async function aggregated<T>(gcp: GcpClient, project: string, collection: string): Promise<Placed<T>[]> {
+/**
+ * The scope an `unreachables` entry names. Google documents the field only as "unreachable resources",
+ * so the scope is read from wherever it appears in the entry (`zones/x`, a path or a URL ending so).
+ */
+function scopeIn(entry: string): string | undefined {
+  const m = /(?:^|\/)((?:zones|regions)\/[a-z0-9-]+|global)(?:\/|$)/.exec(entry);
+  return m?.[1];
+}
+
+type ScopedList<T> = Record<string, T[] | undefined> & { warning?: { code?: string } };
+
+/**
+ * Every item of an aggregatedList, every page, with the scope it was listed under, and the scopes
+ * Google could not reach (returnPartialSuccess answers without their items rather than failing the
+ * list): what is missing there was not seen, not gone.
+ */
+async function aggregated<T>(gcp: GcpClient, project: string, collection: string): Promise<{ items: Placed<T>[]; unreachable: string[] }> {
   const out: Placed<T>[] = [];
+  const unreachable = new Set<string>();
   let pageToken: string | undefined;
   do {
     const q = new URLSearchParams({ maxResults: '500', returnPartialSuccess: 'true', ...(pageToken ? { pageToken } : {}) });
-    const page = (await gcp.call<{ items?: Record<string, Record<string, T[] | undefined>>; nextPageToken?: string }>(`${gcp.compute}/projects/${project}/aggregated/${collection}?${q}`)).body;
-    for (const [scope, group] of Object.entries(page.items ?? {})) for (const item of group[collection] ?? []) out.push({ ...item, scope });
+    const page = (await gcp.call<{ items?: Record<string, ScopedList<T>>; nextPageToken?: string; unreachables?: string[] }>(`${gcp.compute}/projects/${project}/aggregated/${collection}?${q}`)).body;
+    for (const [scope, group] of Object.entries(page.items ?? {})) {
+      if (group.warning?.code === 'UNREACHABLE') unreachable.add(scope);
+      for (const item of group[collection] ?? []) out.push({ ...item, scope });
+    }
+    for (const entry of page.unreachables ?? []) {
+      const scope = scopeIn(entry);
+      // Not knowing where the hole is, no region of this scan can be trusted to be complete: the
+      // activity's retry (the error is retryable) reads the project again.
+      if (!scope) throw new Error(`Google Cloud could not list ${collection} of project ${project} in ${entry}; scanning again`);
+      unreachable.add(scope);
+    }
     pageToken = page.nextPageToken;
   } while (pageToken);
-  return out;
+  return { items: out, unreachable: [...unreachable] };
 }
 
 async function snapshots(gcp: GcpClient, project: string): Promise<Snapshot[]> {
@@ -83,7 +110,10 @@ export async function gcpInventory(gcp: GcpClient, project: string, idleDays: nu
     snapshots(gcp, project),
     averageCpu(gcp, project, idleDays, now),
   ]);
-  return { project, instances, disks, addresses, snapshots: snaps, cpu };
+  return {
+    project, instances: instances.items, disks: disks.items, addresses: addresses.items, snapshots: snaps, cpu,
+    unreachable: [...new Set([...instances.unreachable, ...disks.unreachable, ...addresses.unreachable])],
+  };
 }
 
 const last = (url: string | undefined) => url?.split('/').pop() ?? 'unknown';

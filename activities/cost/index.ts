@@ -75,7 +75,12 @@ export function createCostActivities(deps: CostActivityDeps) {
           const observed = (await Promise.all(cloud.regions.map((region) => cloud.findWaste(region, params)))).flat();
           const totals = await cloud.monthToDate(params.teamTag, params.monthlyBudget ?? null);
           await log(runId, `${account}: month to date ${totals.monthToDate.toFixed(2)} ${totals.currency}, forecast ${totals.forecast.toFixed(2)}; ${observed.length} finding(s) in ${cloud.regions.join(', ')}`);
-          const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions: cloud.regions, observed, totals });
+          // A region the cloud could not list completely resolves nothing: its missing resources were not
+          // seen, not removed, and resolving them would count savings never made (and reopen them next scan).
+          const unreached = (await cloud.unreached?.()) ?? { regions: [], scopes: [] };
+          if (unreached.scopes.length) await log(runId, `${account}: could not read ${unreached.scopes.join(', ')}; open findings in ${unreached.regions.join(', ')} stay open until a scan reads them`, { unreachable: unreached.scopes });
+          const regions = cloud.regions.filter((r) => !unreached.regions.includes(r));
+          const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions, observed, totals });
           for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
           for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
           const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });

@@ -6,7 +6,7 @@ import { azureInventory, findAzureWaste, type AzureInventory } from './azure-inv
 import { azureMonthToDate } from './azure-spend.ts';
 import { performGcpAction } from './gcp-actions.ts';
 import type { GcpClient } from './gcp-client.ts';
-import { findGcpWaste, gcpInventory, type GcpInventory } from './gcp-inventory.ts';
+import { findGcpWaste, gcpInventory, regionOfScope, type GcpInventory } from './gcp-inventory.ts';
 import { gcpMonthToDate } from './gcp-spend.ts';
 
 /**
@@ -27,6 +27,11 @@ export type CostProvider = {
   findWaste(region: string, rules: Pick<CostScanParams, 'idleCpuPercent' | 'idleDays' | 'snapshotAgeDays' | 'teamTag'>): Promise<ObservedFinding[]>;
   /** Spend of the month so far and its forecast. */
   monthToDate(teamTag: string, budget: number | null): Promise<CostTotals>;
+  /**
+   * After findWaste: the regions this scan could not read completely (and the scopes missing), so an
+   * open finding there that was not seen may still exist: it is not resolved this time.
+   */
+  unreached?(): Promise<{ regions: string[]; scopes: string[] }>;
   /** One approved action, deciding from the resource's own state whether anything is left to do. */
   act(params: CostActionParams, runId: string, signal: AbortSignal, progress?: ActionProgress): Promise<CostActionResult>;
 };
@@ -54,6 +59,13 @@ export function gcpProvider(gcp: GcpClient): CostProvider {
   return {
     regions: [...gcp.regions, 'global'],
     findWaste: async (region, rules) => findGcpWaste(await (inventories ??= Promise.all(gcp.projects.map((p) => gcpInventory(gcp, p, rules.idleDays)))), region, rules),
+    unreached: async () => {
+      const read = inventories ? await inventories : [];
+      return {
+        regions: [...new Set(read.flatMap((i) => i.unreachable.map(regionOfScope)))],
+        scopes: read.flatMap((i) => i.unreachable.map((scope) => `projects/${i.project}/${scope}`)),
+      };
+    },
     monthToDate: (teamTag, budget) => gcpMonthToDate(gcp, teamTag, budget),
     act: (params, runId, signal) => performGcpAction(gcp, params, runId, signal),
   };

@@ -272,6 +272,31 @@ describe('cost-scan on Google Cloud', () => {
     expect((await openFindings(gcpId)).map((f) => f.resourceId)).toEqual([`projects/${gcpProject}/global/snapshots/nightly-2025`]);
   }, 180_000);
 
+  it('findings in a zone aggregatedList could not reach stay open (not resolved, not reopened) until a scan reads it', async () => {
+    // A peer of its own: the shared one's findings are fixed and resolved by the test above.
+    const peer = await startGcpPeer({
+      project: gcpProject, clientEmail: serviceAccount, publicKeyPem: keys.publicKey, billingTable, instances: [], addresses: [], snapshots: [], billingRows: [],
+      disks: [{ zone: 'europe-west1-b', name: 'orphan-b', type: 'pd-standard', sizeGb: 100 }, { zone: 'europe-west1-c', name: 'orphan-c', type: 'pd-standard', sizeGb: 100 }],
+    });
+    try {
+      const settings = { ...gcpSettings(), computeUrl: peer.url, monitoringUrl: peer.url, bigqueryUrl: peer.url };
+      const created = await client(api, token).post('/api/v1/integrations', { team: team.slug, type: 'gcp', name: 'gcp-partial', settings, secrets: { serviceAccountKey: keyFile(`${peer.url}/token`) } });
+      expect([created.status, created.body.errors]).toEqual([201, undefined]);
+      const id = created.body.id as string;
+      expect((await scan(id)).summary.findings).toMatchObject({ open: 2, new: 2, resolved: 0 });
+      const before = (await openFindings(id)).map((f) => f.id).sort();
+
+      peer.unreachable('zones/europe-west1-b');
+      const partial = await scan(id);
+      expect([partial.status, partial.summary.findings]).toEqual(['succeeded', expect.objectContaining({ open: 2, new: 0, resolved: 0, realisedMonthlySavings: 0 })]);
+      peer.reachable('zones/europe-west1-b');
+      expect((await scan(id)).summary.findings).toMatchObject({ open: 2, new: 0, resolved: 0 });
+      expect((await openFindings(id)).map((f) => f.id).sort()).toEqual(before);
+    } finally {
+      await peer.close();
+    }
+  });
+
   it('a key the token endpoint refuses ends the run with a clear error', async () => {
     const other = keyPair();
     const bad = await client(api, token).post('/api/v1/integrations', { team: team.slug, type: 'gcp', name: 'gcp-wrong-key', settings: gcpSettings(), secrets: { serviceAccountKey: keyFile(`${gcp.url}/token`, other.privateKey) } });

@@ -10,9 +10,10 @@ import { importSPKI, jwtVerify } from 'jose';
  * zonal, regional and global operations with `wait`), Cloud Monitoring timeSeries.list, and BigQuery
  * jobs.query / getQueryResults over the billing export table. BigQuery SQL is not run: the peer checks
  * the query names the export table and its parameters, then answers the seeded billing rows. Lists
- * page two items (one time series) at a time. `loseNextReply` carries out the next change of a kind
- * at once but answers it 503, as a dropped connection would. The state is what the test seeds: known
- * waste, simulated.
+ * page two items (one time series) at a time; `unreachable` makes aggregatedList answer without a
+ * scope's items, naming it in `unreachables`, as `returnPartialSuccess` does. `loseNextReply` carries
+ * out the next change of a kind at once but answers it 503, as a dropped connection would. The state
+ * is what the test seeds: known waste, simulated.
  */
 
 export type GcpInstance = { zone: string; name: string; machineType: string; status: 'RUNNING' | 'STOPPING' | 'TERMINATED'; cpu?: number; labels?: Record<string, string> };
@@ -49,6 +50,8 @@ export async function startGcpPeer(seed: GcpSeed) {
   /** Changes whose next request is carried out at once while its reply is lost (a 503), as when a connection drops. */
   const loseReply = new Set<'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete'>();
   const lost = (kind: 'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete') => loseReply.delete(kind) && ++calls.lostReplies > 0;
+  /** Scopes (`zones/<zone>`, `regions/<region>`) aggregatedList cannot reach, as during a zone's outage. */
+  const unreachable = new Set<string>();
 
   const instances = new Map(seed.instances.map((i) => [i.name, { ...i, id: String(1_000_000 + Math.floor(Math.random() * 1e9)) }]));
   const disks = new Map(seed.disks.map((d) => [d.name, { ...d }]));
@@ -134,10 +137,14 @@ export async function startGcpPeer(seed: GcpSeed) {
             collection === 'instances' ? [...instances.values()].map((i) => [`zones/${i.zone}`, instanceView(i)])
               : collection === 'disks' ? [...disks.values()].map((d) => [`zones/${d.zone}`, diskView(d)])
                 : [...addresses.values()].map((a) => [a.scope, addressView(a)]);
-          const { slice, nextPageToken } = paged(all);
+          // With returnPartialSuccess an unreachable scope's items are left out and the scope is named in
+          // `unreachables` (without it Google fails the whole list).
+          const cut = [...unreachable];
+          if (cut.length && u.searchParams.get('returnPartialSuccess') !== 'true') return unavailable();
+          const { slice, nextPageToken } = paged(all.filter(([scope]) => !unreachable.has(scope)));
           const items: Record<string, Record<string, unknown[]>> = {};
           for (const [scope, item] of slice as Array<[string, unknown]>) (items[scope] ??= { [collection]: [] })[collection]!.push(item);
-          return reply(200, { kind: `compute#${collection}AggregatedList`, id: `projects/${p}/aggregated/${collection}`, items, ...(nextPageToken ? { nextPageToken } : {}) });
+          return reply(200, { kind: `compute#${collection}AggregatedList`, id: `projects/${p}/aggregated/${collection}`, items, ...(nextPageToken ? { nextPageToken } : {}), ...(cut.length ? { unreachables: cut } : {}) });
         }
         if (req.method === 'GET' && path === `${compute}/global/snapshots`) {
           const { slice, nextPageToken } = paged([...snapshots.values()].map(snapshotView));
@@ -260,6 +267,9 @@ export async function startGcpPeer(seed: GcpSeed) {
     url,
     calls,
     loseNextReply: (kind: 'stop' | 'createSnapshot' | 'diskDelete' | 'addressDelete') => loseReply.add(kind),
+    /** Makes aggregatedList leave a scope's items out and name it in `unreachables` (until `reachable`). */
+    unreachable: (scope: string) => unreachable.add(scope),
+    reachable: (scope: string) => unreachable.delete(scope),
     instance: (name: string) => instances.get(name),
     disk: (name: string) => disks.get(name),
     address: (name: string) => addresses.get(name),
