@@ -73,7 +73,9 @@ export async function planDocker(docker: Docker, t: DockerTarget): Promise<Deplo
   }
   const next = otherSlot(t, port);
   changes.push({ container: t.container, field: 'port', from: port === null ? null : String(port), to: String(next) });
-  return { changes, rollbackPoint: { platform: 'docker', container: t.container, containerId: live.Id, image: live.Config.Image, port } };
+  // startedAt: the old container is stopped by a switch and started again only by a rollback, so a
+  // later start tells a retried rollback that it did switch back.
+  return { changes, rollbackPoint: { platform: 'docker', container: t.container, containerId: live.Id, image: live.Config.Image, port, startedAt: live.State.StartedAt } };
 }
 
 /** `present` is the target image as read already (null: not on the host). */
@@ -263,10 +265,12 @@ export async function rollbackDocker(docker: Docker, t: DockerTarget, runId: str
   await docker.getContainer(n.candidate).remove({ force: true }).catch(() => undefined);
   const current = await inspectOrNull(docker, n.live);
   if (current && current.Config.Labels?.[RUN_LABEL] !== runId) {
-    // Either nothing was switched, or an earlier attempt put the previous version back and died before removing the new one.
-    const switched = await inspectOrNull(docker, n.failed);
-    if (switched) await removeIfPresent(docker, n.failed);
-    return { image: current.Config.Image, changed: switched !== null };
+    // Nothing was switched; or an earlier attempt put the previous version back (and died before
+    // removing the new one, or before it could answer).
+    const failed = await inspectOrNull(docker, n.failed);
+    if (failed) await removeIfPresent(docker, n.failed);
+    const restarted = current.Id === point.containerId && point.startedAt !== undefined && current.State.StartedAt !== point.startedAt;
+    return { image: current.Config.Image, changed: failed !== null || restarted };
   }
   const previous = await inspectOrNull(docker, n.previous);
   if (!previous) throw deployFailure(`cannot roll back: ${n.previous} (${point.image}) is gone from the Docker host`);

@@ -151,7 +151,7 @@ export type DeployChange = { container: string; field: 'image' | 'port' | `env.$
 
 /** What was live before the run: enough to put it back. */
 export type RollbackPoint =
-  | { platform: 'docker'; container: string; containerId: string; image: string; port: number | null }
+  | { platform: 'docker'; container: string; containerId: string; image: string; port: number | null; startedAt?: string }
   | {
       platform: 'kubernetes';
       namespace: string;

@@ -108,6 +108,8 @@ describeWithPodman('deploy to a Docker host', () => {
     expect(back).toEqual({ live: { [s.name]: `${TEST_IMAGE}:v1` }, changed: true });
     expect(await body(s.slots[0])).toBe('v1');
     expect((await docker.getContainer(s.name).inspect()).Id).toBe(previous.Id);
+    // The rollback again (its answer was lost): it still says the version was switched back.
+    expect(await call(activities.deployRollback, { ...s, plan })).toEqual(back);
   });
 
   // An attempt that missed its heartbeat timeout while alive is replaced by a new one before it learns so.
