@@ -106,7 +106,9 @@ export function createCostActivities(deps: CostActivityDeps) {
     /** The approved action, at most once in effect: each action first reads the resource's own state (aws-, azure-, gcp-actions.ts). */
     async runCostAction(input: CostActionInput): Promise<CostActionResult> {
       const { params, runId, teamId } = input;
-      if (params.finding) await linkFindingAction(deps.em, params.finding, teamId, runId);
+      if (params.finding && !(await linkFindingAction(deps.em, { findingId: params.finding, teamId, integrationId: params.integration, resourceId: params.resourceId, runId }))) {
+        throw refused(`params.finding: ${params.finding} is no finding of this team's integration ${params.integration} on ${params.resourceId}; nothing was done`);
+      }
       const { info } = Context.current();
       // Every beat carries what the action saved (a beat without details would erase them for the next
       // attempt), starting with what the previous attempt saved.

@@ -97,7 +97,7 @@ export function costRoutes(deps: AppDeps): AppRouter {
     const params = { integration: ref(f.integration).id, region: f.region, action, resourceId: f.resourceId, finding: f.id };
     const run = await startRun(deps, ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, { kind: 'cost-action', team: ref(f.team).slug, params });
     // Linked now, not when the action runs: while the run waits for an approver the finding shows it and offers no second fix.
-    await linkFindingAction(ctx.state.em, f.id, ref(f.team).id, run.id);
+    await linkFindingAction(ctx.state.em, { findingId: f.id, teamId: ref(f.team).id, integrationId: params.integration, resourceId: f.resourceId, runId: run.id });
     ctx.status = 201;
     ctx.body = run;
     ctx.set('Location', `/api/v1/runs/${run.id}`);

@@ -96,9 +96,14 @@ export async function costReports(em: EntityManager, teamIds: string[] | undefin
   return em.find(CostReportSchema, { ...(teamIds ? { team: { $in: teamIds } } : {}), at: { $gte: since }, ...(integration ? { integration } : {}) }, { populate: ['team', 'integration'], orderBy: { at: 'asc', id: 'asc' } });
 }
 
-/** Marks the finding the action run fixes; the next scan that no longer sees the resource resolves it. */
-export async function linkFindingAction(em: EntityManager, findingId: string, teamId: string, runId: string): Promise<void> {
-  await em.fork().nativeUpdate(CostFindingSchema, { id: findingId, team: teamId }, { actionRunId: runId });
+/**
+ * Marks the finding the action run fixes; the next scan that no longer sees the resource resolves it.
+ * Only a finding of the run's team, account and resource is marked (false otherwise): a run naming
+ * another resource's finding would show that finding fixed by an action on something else.
+ */
+export async function linkFindingAction(em: EntityManager, link: { findingId: string; teamId: string; integrationId: string; resourceId: string; runId: string }): Promise<boolean> {
+  const where = { id: link.findingId, team: link.teamId, integration: link.integrationId, resourceId: link.resourceId };
+  return (await em.fork().nativeUpdate(CostFindingSchema, where, { actionRunId: link.runId })) > 0;
 }
 
 export async function findingOf(em: EntityManager, id: string): Promise<CostFinding | null> {

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { AllocateAddressCommand, AssociateAddressCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { AllocateAddressCommand, AssociateAddressCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeInstancesCommand, DescribeVolumesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { CostScanSummary } from '../../contracts/kinds/cost-scan.ts';
 import { AlertSchema, CostFindingSchema } from '../../db/entities/index.ts';
 import { client } from '../fixtures/http.ts';
@@ -137,6 +137,22 @@ describe('cost-scan', () => {
     const row = await api.deps.db.em.fork().findOneOrFail(CostFindingSchema, { id: idle.id });
     expect(row).toMatchObject({ status: 'resolved', realisedMonthlySavings: 60.74, actionRunId: fix.body.id, resolvedRunId: verify.id });
   }, 180_000);
+
+  it('an action naming a finding of another resource fails before acting, and the finding is not marked', async () => {
+    await scan();
+    const finding = (await findings('open')).find((f) => f.type === 'unattached-volume')!;
+    // Another volume than the finding's: the run must not act on it in the finding's name.
+    const other = (await ec2.send(new CreateVolumeCommand({ AvailabilityZone: `${region}a`, Size: 10, VolumeType: 'gp3' }))).VolumeId!;
+    const res = await client(api, token).post('/api/v1/runs', { kind: 'cost-action', team: team.slug, params: { integration: aws, region, action: 'delete-volume', resourceId: other, finding: finding.id } });
+    expect([res.status, res.body.errors]).toEqual([201, undefined]);
+    await finished(res.body.id, ['awaiting_approval']);
+    expect((await client(api, token).post(`/api/v1/runs/${res.body.id}/approve`, {})).status).toBe(200);
+    const run = await finished(res.body.id);
+    expect([run.status, run.error]).toEqual(['failed', expect.stringMatching(/^params\.finding: /)]);
+    expect((await ec2.send(new DescribeVolumesCommand({ VolumeIds: [other] }))).Volumes![0]!.State).toBe('available');
+    const row = await api.deps.db.em.fork().findOneOrFail(CostFindingSchema, { id: finding.id });
+    expect(row.actionRunId).not.toBe(res.body.id);
+  }, 60_000);
 
   it('credentials AWS refuses end the run with a clear error', async () => {
     const strict = await startMoto({ auth: true });
