@@ -166,7 +166,8 @@ export function createDeployActivities(deps: DeployDeps) {
         if (point.platform === 'kubernetes' && t.platform === 'kubernetes') {
           const k = await kube(teamId, t.integration, t.namespace);
           if (point.blueGreen) return { live: await k.steps.rollbackBlueGreen(k, k.core, point, progress, signal), changed: true };
-          return { live: await k.steps.rollbackKubernetes(k, point, progress, signal), changed: true };
+          const back = await k.steps.rollbackKubernetes(k, t, point, progress, signal);
+          return { live: back.images, changed: back.changed };
         }
         throw new Error('the rollback point is for another platform than the target');
       });

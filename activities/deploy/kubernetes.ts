@@ -93,15 +93,20 @@ export async function planKubernetes(apps: AppsV1Api, namespace: string, t: Kube
 
 /**
  * Writes `template` into the Deployment (and its progress deadline), unless it is there already — a
- * retried step after a worker died must not count as a second rollout. A 409 (someone changed the
- * Deployment since we read it) is retried on a fresh read.
+ * retried step after a worker died must not count as a second rollout. The write replaces the whole
+ * pod template, so it goes ahead only while the live one is still `expected` (what the plan read, or
+ * what this run wrote): a change someone made since (kubectl set env, rollout restart) would be undone
+ * without anyone seeing it in a diff. A 409 (changed since we read it) is retried on a fresh read.
  */
-export async function putTemplate(apps: AppsV1Api, namespace: string, name: string, template: V1PodTemplateSpec, progressDeadlineSeconds?: number): Promise<V1Deployment> {
+export async function putTemplate(apps: AppsV1Api, namespace: string, name: string, template: V1PodTemplateSpec, expected: V1PodTemplateSpec, progressDeadlineSeconds?: number): Promise<V1Deployment> {
   for (let attempt = 1; ; attempt++) {
     const current = await read(apps, namespace, name);
     const same = isDeepStrictEqual(stripped(current.spec!.template), stripped(template));
     const deadlineSame = progressDeadlineSeconds === undefined || current.spec!.progressDeadlineSeconds === progressDeadlineSeconds;
     if (same && deadlineSame) return current;
+    if (!same && !isDeepStrictEqual(stripped(current.spec!.template), stripped(expected))) {
+      throw deployFailure(`deployment ${namespace}/${name} changed since this run read it (its pod template is not the one the diff was made from); nothing was written: start the deploy again to see the new diff`);
+    }
     current.spec!.template = template;
     if (progressDeadlineSeconds !== undefined) current.spec!.progressDeadlineSeconds = progressDeadlineSeconds;
     try {
@@ -206,14 +211,22 @@ function watchUntilDone(watch: Watch, namespace: string, name: string, resourceV
 
 export async function rolloutKubernetes(kube: Kube, namespace: string, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
   const desired = desiredTemplate(point.template as V1PodTemplateSpec, t);
-  await putTemplate(kube.apps, namespace, t.deployment, desired, t.progressDeadlineSeconds);
+  await putTemplate(kube.apps, namespace, t.deployment, desired, point.template as V1PodTemplateSpec, t.progressDeadlineSeconds);
   await follow(kube, namespace, t.deployment, onProgress, signal);
   return imagesOf(desired);
 }
 
-/** Restores the recorded template and follows that rollout too. */
-export async function rollbackKubernetes(kube: Kube, point: KubeRollback, onProgress: Progress, signal: AbortSignal) {
-  await putTemplate(kube.apps, point.namespace, point.deployment, point.template as V1PodTemplateSpec);
+/**
+ * Restores the recorded template over the one this run wrote, and follows that rollout too. When the
+ * live template is neither (someone changed it, and this run wrote nothing), it is left alone:
+ * `changed` false, with what it runs.
+ */
+export async function rollbackKubernetes(kube: Kube, t: KubernetesTarget, point: KubeRollback, onProgress: Progress, signal: AbortSignal): Promise<{ images: Record<string, string>; changed: boolean }> {
+  const recorded = point.template as V1PodTemplateSpec;
+  const ours = desiredTemplate(recorded, t);
+  const live = (await read(kube.apps, point.namespace, point.deployment)).spec!.template;
+  if (!isDeepStrictEqual(stripped(live), stripped(recorded)) && !isDeepStrictEqual(stripped(live), stripped(ours))) return { images: imagesOf(live), changed: false };
+  await putTemplate(kube.apps, point.namespace, point.deployment, recorded, ours);
   await follow(kube, point.namespace, point.deployment, onProgress, signal);
-  return point.images;
+  return { images: point.images, changed: true };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createDeployActivities } from '../../activities/deploy/index.ts';
 import { DEPLOY_FAILED, deployParamsSchema, type DeployPlan } from '../../contracts/kinds/deploy.ts';
@@ -133,6 +134,33 @@ describe('deploy to a Kubernetes Deployment', () => {
     sim.flap('shop', s.name, false);
     expect(await rollout).toMatchObject({ live: { app: 'registry.test/web:v2' } });
     expect(sim.running('shop', s.name)).toEqual([{ images: ['registry.test/web:v2', 'registry.test/proxy:1'], replicas: 2, ready: 2 }]);
+  });
+
+  // A run that waits for approval holds its diff for a while; someone may change the Deployment meanwhile.
+  it('writes nothing over a pod template someone changed since the diff, and says so', async () => {
+    const s = await setup({});
+    const plan = await call(activities.deployPlan, s);
+    // As `kubectl set env deployment/<name> MODE=hotfix` would, through the real client.
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'sim', server: sim.url, caData: Buffer.from(sim.caCert).toString('base64') }],
+      users: [{ name: 'someone', token: sim.token }],
+      contexts: [{ name: 'sim', cluster: 'sim', user: 'someone' }],
+      currentContext: 'sim',
+    });
+    const kubectl = kc.makeApiClient(AppsV1Api);
+    const live = await kubectl.readNamespacedDeployment({ name: s.name, namespace: 'shop' });
+    live.spec!.template.spec!.containers[0]!.env = [{ name: 'MODE', value: 'hotfix' }];
+    await kubectl.replaceNamespacedDeployment({ name: s.name, namespace: 'shop', body: live });
+
+    const err = await call(activities.deployRollout, { ...s, plan }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: DEPLOY_FAILED, message: expect.stringContaining('changed since this run read it') });
+    const containers = () => sim.deployment('shop', s.name)!.spec.template.spec.containers as Array<{ image: string; env?: unknown }>;
+    expect(containers().map((c) => c.image)).toEqual(['registry.test/web:v1', 'registry.test/proxy:1']);
+    expect(containers()[0]!.env).toEqual([{ name: 'MODE', value: 'hotfix' }]);
+    // Its rollback (the workflow rolls back after a failed rollout) leaves that change alone too.
+    expect(await call(activities.deployRollback, { ...s, plan })).toEqual({ live: { app: 'registry.test/web:v1', sidecar: 'registry.test/proxy:1' }, changed: false });
+    expect(containers()[0]!.env).toEqual([{ name: 'MODE', value: 'hotfix' }]);
   });
 
   it('retries a write refused for a stale resourceVersion on a fresh read', async () => {
