@@ -12,9 +12,9 @@ export type CostAlertDeps = { em: EntityManager; temporal: Client; keyring: Keyr
 /**
  * Raises what a scan found through the team's alert source, on the same ingest path as an HTTP sender:
  * the forecast over budget (firing while it is, resolved when it is not) and each new finding saving more
- * than the threshold. Dedup keys make a retried activity a repeat, never a second alert.
+ * than the threshold (resolved when a scan no longer sees the finding). Dedup keys make a retried activity a repeat, never a second alert.
  */
-export async function raiseCostAlerts(deps: CostAlertDeps, input: { teamId: string; account: string; params: CostScanParams; totals: CostTotals; opened: CostFinding[] }): Promise<CostScanSummary['alerts']> {
+export async function raiseCostAlerts(deps: CostAlertDeps, input: { teamId: string; account: string; params: CostScanParams; totals: CostTotals; opened: CostFinding[]; resolved: CostFinding[] }): Promise<CostScanSummary['alerts']> {
   const { params, totals } = input;
   if (!params.alertSource) return [];
   const source = await teamAlertSource(deps.em, deps.keyring, input.teamId, params.alertSource);
@@ -43,6 +43,12 @@ export async function raiseCostAlerts(deps: CostAlertDeps, input: { teamId: stri
       details: { finding: f.id, detail: f.detail, monthlySavings: f.monthlySavings },
       labels: { kind: 'cost-scan', account: input.account, finding: f.type },
     });
+  }
+  // A finding the scan no longer sees (fixed, or removed by hand) ends its alert, so nobody is paged
+  // for waste that is gone; a finding that never raised one is ignored by the ingest.
+  for (const f of input.resolved.filter((f) => f.monthlySavings > params.alertAboveMonthly)) {
+    const outcome = await ingestAlert(deps, deps.em, source, { dedupKey: `cost-finding:${f.id}`, status: 'resolved', severity: 'info', summary: `${input.account}: ${f.type} ${f.resourceId} (${f.region}) is gone` });
+    if (outcome.outcome !== 'ignored') raised.push({ dedupKey: `cost-finding:${f.id}`, outcome: outcome.outcome });
   }
   return raised;
 }

@@ -83,7 +83,7 @@ export function createCostActivities(deps: CostActivityDeps) {
           const outcome = await recordCostScan(deps.em, { teamId, integrationId: params.integration, runId, at: new Date(), regions, observed, totals });
           for (const f of outcome.opened) await log(runId, `new: ${f.type} ${f.resourceId} (${f.region}) — ${f.detail}; about ${f.monthlySavings.toFixed(2)} USD a month`, { finding: f.id });
           for (const f of outcome.resolved) await log(runId, `resolved: ${f.type} ${f.resourceId} (${f.region}) — ${f.realisedMonthlySavings?.toFixed(2)} USD a month saved`, { finding: f.id });
-          const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened });
+          const alerts = await raiseCostAlerts(deps, { teamId, account, params, totals, opened: outcome.opened, resolved: outcome.resolved });
           const sum = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) * 100) / 100;
           return {
             account,

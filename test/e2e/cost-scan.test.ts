@@ -132,8 +132,11 @@ describe('cost-scan', () => {
     expect(['stopping', 'stopped']).toContain(await state());
     await keepHistory(fix.body.id, 'cost-action-run-approved.json');
 
-    const verify = await scan();
+    const verify = await scan({ monthlyBudget: 100, alertSource, alertAboveMonthly: 50 });
     expect(verify.summary.findings).toMatchObject({ open: 3, new: 0, resolved: 1, realisedMonthlySavings: 60.74 });
+    // The waste is gone, and so is its alert: nobody is paged for it any more.
+    const alert = await api.deps.db.em.fork().findOneOrFail(AlertSchema, { team: team.id, dedupKey: `cost-finding:${idle.id}` });
+    expect(alert.status).toBe('resolved');
     const row = await api.deps.db.em.fork().findOneOrFail(CostFindingSchema, { id: idle.id });
     expect(row).toMatchObject({ status: 'resolved', realisedMonthlySavings: 60.74, actionRunId: fix.body.id, resolvedRunId: verify.id });
   }, 180_000);
