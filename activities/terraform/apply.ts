@@ -12,7 +12,7 @@ import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/re
 import type { RunEventStore } from '../../core/run-events.ts';
 import { recordedEnding, type Ending } from '../process/command.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
-import { discardPlans, loadPlan, type SavedPlan } from './plans.ts';
+import { loadPlan, type SavedPlan } from './plans.ts';
 import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
 import type { StateVersion } from './state.ts';
 import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
@@ -79,8 +79,8 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
 
     const verdict = await judge(deps, input, plan, ending, session);
     if (verdict === 'applied') {
-      // Applied: the run's saved plans (they hold variable values) have no use left.
-      await discardPlans(deps.em, input.runId);
+      // The saved plans stay until the workflow discards them as the run ends: a retry of this step
+      // (its answer lost) loads the plan first, and finding it gone would read as a stale plan.
       if (session) await removeDir(session.dirs.stepDir);
       return { applied: true };
     }

@@ -67,6 +67,10 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(plan2).toMatchObject({ hasChanges: true, summary: { add: 2, change: 1, destroy: 2 } });
     await inActivity(mockEnv(), (await worker()).terraformApply, { runId, teamId, step: `apply-${plan2.planId}`, params: second, planId: plan2.planId });
 
+    // The same apply step again, as after a worker died before its answer reached Temporal: it reads
+    // the recorded launch and answers applied, applying nothing more (plan3 below has no changes).
+    await expect(inActivity(mockEnv(2), (await worker()).terraformApply, { runId, teamId, step: `apply-${plan2.planId}`, params: second, planId: plan2.planId })).resolves.toEqual({ applied: true });
+
     const plan3 = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: second });
     expect(plan3).toMatchObject({ hasChanges: false, summary: { add: 0, change: 0, destroy: 0 } });
 
