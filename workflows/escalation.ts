@@ -105,12 +105,20 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
   const followUp = (action: 'acknowledge' | 'resolve') => {
     if (versioned || patched('pagerduty-follow-up')) pending.push(deliver.followUpPagerDuty({ alertId: input.alertId, teamId: input.teamId, action, cycle: state.cycle }).catch(() => note('notification.failed', `gave up on PagerDuty ${action}`)));
   };
+  // When an ack of the acknowledged alert came (workflow time): the ack timeout counts from it. The
+  // one that matters lands in the same activation as the timeout's timer, where it runs first and,
+  // dropped, let the timeout reopen the alert and page the person who had just acknowledged it.
+  // Escalations that dropped it replay without the marker.
+  let ackedAgainAt: number | null;
   setHandler(alertChangeSignal, (change) => {
     if (change.type === 'repeat') state.repeats++;
     else if (change.type === 'ack' && !resolved && !acked) {
       acked = true;
       note('acknowledged', `acknowledged by ${change.by}: escalation stopped`, { by: change.by });
       followUp('acknowledge');
+    } else if (change.type === 'ack' && !resolved && input.policy && patched('escalation-ack-again')) {
+      ackedAgainAt = Date.now();
+      note('ack.renewed', `acknowledged again by ${change.by}: the ack timeout counts from now`, { by: change.by });
     } else if (change.type === 'resolve' && !resolved) {
       resolved = true;
       note('resolved', `resolved by ${change.by}`, { by: change.by });
@@ -205,7 +213,15 @@ export async function alertEscalation(input: EscalationInput): Promise<{ outcome
       await condition(() => resolved);
       break;
     }
-    if (await condition(() => resolved, timeoutMs)) break;
+    ackedAgainAt = null;
+    let inTime = await condition(() => resolved, timeoutMs);
+    // An ack again during the period (or in the activation that ends it) starts a new one from that ack.
+    while (!inTime && ackedAgainAt !== null && ackedAgainAt + timeoutMs > Date.now()) {
+      const ends: number = ackedAgainAt + timeoutMs;
+      ackedAgainAt = null;
+      inTime = await condition(() => resolved, ends - Date.now());
+    }
+    if (inTime) break;
     // Acknowledged but not resolved in time: page again, from the first step.
     acked = false;
     state.cycle++;
