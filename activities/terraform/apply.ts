@@ -1,4 +1,4 @@
-import { readFile, rm, stat, writeFile, chown } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { Context } from '@temporalio/activity';
@@ -13,6 +13,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import { recordedEnding, type Ending } from '../process/command.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
 import { loadPlan, type SavedPlan } from './plans.ts';
+import { readSandboxFile, writeSandboxFile } from '../process/sandbox-files.ts';
 import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
 import type { StateVersion } from './state.ts';
 import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
@@ -155,18 +156,22 @@ async function changesStarted(deps: ApplyDeps, runId: string, procId: string): P
   return [...new Set(addresses)];
 }
 
+/**
+ * Writes the approved plan for a new launch, always from PostgreSQL: a file left in the work dir by an
+ * earlier attempt is the run's to change, and applying it could apply a plan nobody approved.
+ */
 async function placePlanFile(session: Session, plan: SavedPlan): Promise<void> {
-  const file = path.join(session.dirs.workDir, PLAN_FILE);
-  if (await stat(file).then(() => true, () => false)) return;
-  await writeFile(file, plan.bytes, { mode: 0o600 });
-  if (session.sandbox) await chown(file, session.sandbox.uid, session.sandbox.gid);
+  await writeSandboxFile(path.join(session.dirs.workDir, PLAN_FILE), plan.bytes, session.sandbox);
 }
 
 /** Copies an errored.tfstate the launch left into PostgreSQL (once per launch) and removes the file. */
 async function keepErroredState(deps: ApplyDeps, session: Session, proc: RunProcess): Promise<boolean> {
   const file = path.join(session.dirs.workDir, ERRORED_STATE);
-  const text = await readFile(file, 'utf8').catch(() => null);
-  if (text === null) return false;
+  const bytes = await readSandboxFile(file, session.sandbox).catch((err: Error) => {
+    throw ApplicationFailure.create({ message: `terraform apply: ${err.message}`, type: FAILURE_TYPES.terraform, nonRetryable: true });
+  });
+  if (bytes === null) return false;
+  const text = bytes.toString('utf8');
   await keepUnsavedState(deps.em.fork(), { runId: proc.run.id, procId: proc.id, schema: session.state.schema, state: text });
   await rm(file, { force: true });
   return true;
@@ -176,8 +181,7 @@ async function keepErroredState(deps: ApplyDeps, session: Session, proc: RunProc
 async function pushUnsavedStates(deps: ApplyDeps, session: Session, runId: string): Promise<void> {
   for (const unsaved of await unsavedStates(deps.em.fork(), runId)) {
     const file = path.join(session.dirs.workDir, `unsaved-${unsaved.id}.tfstate`);
-    await writeFile(file, unsaved.state, { mode: 0o600 });
-    if (session.sandbox) await chown(file, session.sandbox.uid, session.sandbox.gid);
+    await writeSandboxFile(file, unsaved.state, session.sandbox);
     await session.run('init', initArgs(session.state.schema));
     try {
       settle('state push', await deps.runner.exec(session.spec(`state-push-${unsaved.id.slice(0, 8)}`, ['state', 'push', LOCK_WAIT, path.basename(file)])));

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -10,6 +9,7 @@ import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, type ApplyInput } from './apply.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
+import { readSandboxFile } from '../process/sandbox-files.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import { findTeamSettings } from '../../db/repositories/teams.ts';
@@ -61,7 +61,8 @@ export function createTerraformActivities(base: TerraformDeps) {
       if (show.code !== 0) throw commandFailure('show', { code: show.code, stderrTail: show.stderr.split('\n').slice(-30) });
       const summary = { ...summarisePlan(show.stdout), ...(session.commit ? { commit: session.commit } : {}) };
       const planId = crypto.randomUUID();
-      const bytes = await readFile(path.join(session.dirs.workDir, PLAN_FILE));
+      const bytes = await readSandboxFile(path.join(session.dirs.workDir, PLAN_FILE), session.sandbox);
+      if (!bytes) throw new Error(`terraform plan left no ${PLAN_FILE}`);
       await savePlan(deps.em, { id: planId, runId: input.runId, workspace: input.params.workspace, plan: bytes, summary, prior });
       // The plan is in PostgreSQL now; nothing of this step needs the disk any more.
       await removeDir(session.dirs.stepDir);

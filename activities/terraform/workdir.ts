@@ -1,9 +1,10 @@
-import { chmod, cp, lchown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { TerraformParams } from '../../contracts/kinds/terraform.ts';
 import type { Sandbox } from '../process/sandbox.ts';
+import { writeSandboxFile } from '../process/sandbox-files.ts';
 
 /** Files we generate next to the user's configuration; a user file with one of these names would shadow ours. */
 export const BACKEND_FILE = '_opssight_backend.tf';
@@ -35,8 +36,9 @@ export function stepDirs(root: string, runId: string, step: string): { runDir: s
   return { runDir, stepDir, workDir: path.join(stepDir, 'work') };
 }
 
+/** Whether anything is at `p`, a dangling symbolic link included (lstat: nothing is followed). */
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return lstat(p).then(() => true, () => false);
 }
 
 /** Directories others may pass through but not list: a sandbox user reaches its own work dir and nothing beside it. */
@@ -77,7 +79,11 @@ export async function prepareWorkDir(
     await rm(checkoutDir, { recursive: true, force: true });
     ({ commit } = await fetchSource(checkoutDir));
     const from = path.join(checkoutDir, params.source.path);
-    if (!(await exists(from))) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
+    const real = await realpath(from).catch(() => null);
+    if (!real) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
+    // Through a symbolic link in the repository the path could name a directory of the worker's host,
+    // which the worker would copy where the run can read it.
+    if (!within(await realpath(checkoutDir), real)) throw invalid(`${params.source.path} leads outside the repository (a symbolic link)`);
     // Symlinks stay symlinks: whatever they point at is read later as the sandbox user, never as the worker.
     await cp(from, staging, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' });
     await rm(checkoutDir, { recursive: true, force: true });
@@ -91,7 +97,9 @@ export async function prepareWorkDir(
     // An empty CLI config keeps the host's ~/.terraformrc (credentials, mirrors) out of runs.
     '.terraformrc': '',
   };
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(staging, name), text, { mode: 0o600 });
+  // A checkout may hold a symbolic link at one of these names (.terraformrc -> /etc/passwd): written
+  // as the worker, following it would change the file it points at.
+  for (const [name, text] of Object.entries(files)) await writeSandboxFile(path.join(staging, name), text, null);
   if (sandbox) await chownTree(staging, sandbox);
   // Renamed into place whole, so an attempt that dies while writing never leaves a half-written work dir.
   await rename(staging, dirs.workDir);
@@ -107,14 +115,27 @@ async function chownTree(dir: string, sandbox: NonNullable<Sandbox>): Promise<vo
   }
 }
 
-/** The Terraform configuration files in a work dir (its root module and local modules below it). */
-export async function configurationFiles(dir: string, prefix = ''): Promise<Record<string, string>> {
+const within = (root: string, p: string) => p === root || p.startsWith(`${root}${path.sep}`);
+
+/**
+ * The Terraform configuration files in a work dir (its root module and local modules below it), as
+ * Terraform loads them: hidden directories (`source = "./.modules/x"`) and symbolic links included,
+ * so the policy reads every file Terraform will. A link that leads out of the work dir is refused:
+ * the worker reads these files, and must not read one of its host's through a run's link.
+ */
+export async function configurationFiles(dir: string, prefix = '', root?: string): Promise<Record<string, string>> {
+  const top = root ?? (await realpath(dir));
   const files: Record<string, string> = {};
   for (const entry of await readdir(dir, { withFileTypes: true })) {
-    if (entry.name === '.terraform' || entry.name.startsWith('.')) continue;
+    if (entry.name === '.terraform' || entry.name === '.git') continue;
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) Object.assign(files, await configurationFiles(path.join(dir, entry.name), rel));
-    else if (entry.isFile() && /\.tf(\.json)?$/.test(entry.name) && entry.name !== BACKEND_FILE) files[rel] = await readFile(path.join(dir, entry.name), 'utf8');
+    const full = path.join(dir, entry.name);
+    const isTf = /\.tf(\.json)?$/.test(entry.name) && entry.name !== BACKEND_FILE;
+    if (entry.isSymbolicLink() && !isTf) continue;
+    const real = entry.isSymbolicLink() ? await realpath(full).catch(() => null) : full;
+    if (entry.isSymbolicLink() && (!real || !within(top, real))) throw invalid(`${rel} is a symbolic link that leads outside the configuration`);
+    if (entry.isDirectory()) Object.assign(files, await configurationFiles(full, rel, top));
+    else if (isTf && (entry.isFile() || entry.isSymbolicLink())) files[rel] = await readFile(real!, 'utf8');
   }
   return files;
 }
