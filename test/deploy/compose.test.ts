@@ -20,6 +20,7 @@ type Service = {
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string | number>;
   volumes?: string[];
+  user?: string;
 };
 const raw = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
 // The file shares settings through YAML merge keys (<<: *anchor), which YAML 1.2 leaves off by default.
@@ -96,6 +97,12 @@ describe('docker-compose.yml', () => {
     expect(services.migrate!.command).toEqual(['node', 'db/migrate.ts']);
     for (const entry of ['db/migrate.ts', 'api/server.ts', 'workers/main.ts']) expect(existsSync(path.join(ROOT, entry))).toBe(true);
     for (const [, src] of dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)) expect([src, existsSync(path.join(ROOT, src!))]).toEqual([src, true]);
+    // The worker stays root, so run code gets a uid of its own; as any other user it would read the
+    // worker's environment (the platform's secrets) through /proc.
+    const workerStage = dockerfile.slice(dockerfile.indexOf(`AS ${services.worker!.build!.target}`)).split(/^FROM /m)[0]!;
+    expect(workerStage).not.toMatch(/^USER /m);
+    expect(services.worker!.user ?? 'root').toBe('root');
+    expect(workerStage).toMatch(/NSS_WRAPPER_LIB=\S+/);
     for (const mount of [...services['temporal-schema']!.volumes!, ...services.temporal!.volumes!]) {
       expect(existsSync(path.join(ROOT, mount.split(':')[0]!))).toBe(true);
     }
