@@ -9,13 +9,13 @@ type Account = { accountSid: string; authToken: string; numbers: string[] };
  * Twilio's Messages API (`POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded To,
  * From, Body) as documented: HTTP Basic with the account SID and auth token, else 401 code 20003; a
  * From that is not the account's number is a 400 (21606), a To that is not E.164 a 400 (21211);
- * accepted messages are a 201 with the message resource. On demand: 500, 429 (code 20429) or no
- * answer at all (`hangNext`). `reply` plays Twilio delivering an inbound SMS to a messaging webhook,
+ * accepted messages are a 201 with the message resource. On demand: 500, 429 (code 20429), no
+ * answer at all (`hangNext`) or the connection closed without an answer (`dropNext`). `reply` plays Twilio delivering an inbound SMS to a messaging webhook,
  * signed the way Twilio documents X-Twilio-Signature.
  */
 export async function startTwilioPeer(account: Account) {
   const messages: TwilioMessage[] = [];
-  const control = { failNext: 0, rateLimitNext: 0, hangNext: 0 };
+  const control = { failNext: 0, rateLimitNext: 0, hangNext: 0, dropNext: 0 };
   const hung: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -27,6 +27,11 @@ export async function startTwilioPeer(account: Account) {
       const [user, pass] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString().split(':');
       if (user !== account.accountSid || pass !== account.authToken) return error(401, 20003, 'Authenticate');
       if (req.method !== 'POST' || req.url !== path) return error(404, 20404, 'The requested resource was not found');
+      if (control.dropNext > 0) {
+        control.dropNext--;
+        req.socket.destroy();
+        return;
+      }
       if (control.hangNext > 0) {
         control.hangNext--;
         hung.push(res);
