@@ -28,11 +28,14 @@ export function ignoreStarted(err: unknown): void {
  * Starts an opened alert's escalation and clears the row's mark. The row carried
  * `escalation_queued_at` from the transaction that opened it, so a start lost to a crash is found
  * again by the sweep below. Starting twice is harmless: the workflow id is the alert's.
+ *
+ * `queuedAt` is the mark the start answers (as written by the open, or as the sweep read it): only
+ * that one is cleared. Clearing by the clock instead also erased an ack or resolve another API
+ * process marked after the mark was read and died before telling the escalation.
  */
-export async function startEscalation(deps: { temporal: Client }, em: EntityManager, input: EscalationInput): Promise<void> {
-  const before = new Date();
+export async function startEscalation(deps: { temporal: Client }, em: EntityManager, input: EscalationInput, queuedAt: Date): Promise<void> {
   await startWorkflow(deps, input);
-  await clearMarks(em.fork(), [{ id: input.alertId, at: before }]);
+  await clearMarks(em.fork(), [{ id: input.alertId, at: queuedAt }]);
 }
 
 function startWorkflow(deps: { temporal: Client }, input: EscalationInput): Promise<unknown> {
@@ -61,8 +64,8 @@ export async function tellWorkflow(deps: { temporal: Client }, em: EntityManager
 }
 
 export type EscalationOutbox = {
-  /** Starts this escalation in the background; a failure is left to the sweep. */
-  kick(input: EscalationInput): void;
+  /** Starts this escalation in the background and clears the mark `queuedAt`; a failure is left to the sweep. */
+  kick(input: EscalationInput, queuedAt: Date): void;
   /** Starts every escalation queued longer than the grace period and still not started. */
   sweep(): Promise<number>;
   close(): Promise<void>;
@@ -93,11 +96,10 @@ export function escalationOutbox(deps: { temporal: Client; em: EntityManager; lo
     marking = undefined;
   }
 
-  const kick = (input: EscalationInput) => {
-    const at = new Date();
+  const kick = (input: EscalationInput, queuedAt: Date) => {
     const started: Promise<void> = startWorkflow(deps, input)
       .then(() => {
-        marks.push({ id: input.alertId, at });
+        marks.push({ id: input.alertId, at: queuedAt });
         marking ??= markStarted();
       })
       .catch((err: unknown) => deps.logger.warn({ err, alertId: input.alertId }, 'starting an escalation failed; the sweep tries again'))
@@ -113,7 +115,7 @@ export function escalationOutbox(deps: { temporal: Client; em: EntityManager; lo
       { fields: ['id', 'team', 'policySnapshot', 'status', 'acknowledgedBy', 'resolvedBy', 'escalationQueuedAt'], orderBy: { escalationQueuedAt: 'asc' }, limit: 200 },
     );
     for (const row of rows) {
-      if (row.status === 'firing') await startEscalation(deps, deps.em, inputOf(row));
+      if (row.status === 'firing') await startEscalation(deps, deps.em, inputOf(row), row.escalationQueuedAt!);
       else if (row.status === 'acknowledged') await tellWorkflow(deps, deps.em, row, { type: 'ack', by: row.acknowledgedBy ?? 'unknown' });
       else await tellWorkflow(deps, deps.em, row, { type: 'resolve', by: row.resolvedBy ?? 'unknown' });
     }

@@ -27,15 +27,17 @@ export async function ingestAlert(deps: Deps, em: EntityManager, source: AlertSo
 }
 
 async function fireFromSource(deps: Deps, em: EntityManager, source: AlertSource, a: GenericAlert): Promise<IngestOutcome> {
+  // Also the opened row's escalation mark, which its start clears (and no later one).
+  const at = new Date();
   const { alert, opened } = await upsertFiringAlert(em, {
     id: crypto.randomUUID(), teamId: source.teamId, sourceId: source.id, policyId: source.policyId, dedupKey: a.dedupKey, severity: a.severity,
-    summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, at: new Date(), openedMessage: `opened by the source ${source.name}`,
+    summary: a.summary, details: a.details ?? {}, labels: a.labels ?? {}, at, openedMessage: `opened by the source ${source.name}`,
   });
   const input: EscalationInput = { alertId: alert.id, teamId: alert.teamId, policy: alert.policySnapshot };
   // A repeat racing the alert's resolve finds its escalation completed: nothing is left to count on.
   if (!opened) await deps.temporal.workflow.signalWithStart('alertEscalation', { ...escalationStartOptions(input), signal: alertChangeSignal, signalArgs: [{ type: 'repeat' }] }).catch(ignoreStarted);
-  else if (deps.escalations) deps.escalations.kick(input);
-  else await startEscalation(deps, em, input);
+  else if (deps.escalations) deps.escalations.kick(input, at);
+  else await startEscalation(deps, em, input, at);
   // Paging first, the live views after: they catch up on their next read if this is lost. A repeat
   // from another source of the team shows the source that opened the alert.
   const change = opened ? 'opened' : 'repeated';

@@ -90,7 +90,7 @@ describe('escalation starts queued with the alert row', () => {
 
   it('an ack or resolve committed but never told to the escalation (its API process died) is told by the sweep', async () => {
     const id = await lostStart(0);
-    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, { alertId: id, teamId: s.team.id, policy });
+    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, { alertId: id, teamId: s.team.id, policy }, (await queuedAt(id))!);
     await until('the page', async () => pagesOf(id)[0], 30_000);
     const handle = s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id));
     const phase = async () => (await handle.query<{ phase: string }>('escalationState')).phase;
@@ -109,15 +109,37 @@ describe('escalation starts queued with the alert row', () => {
     expect(pagesOf(id)).toHaveLength(1);
   });
 
+  it("the sweep's start clears only the mark it read: an ack marked meanwhile by a process that died before telling stays owed", async () => {
+    const id = await lostStart(60_000);
+    const acked = new Date();
+    let swept: Promise<number> | undefined;
+    // The other process's deciding transaction, committed only once the sweep (which read the row
+    // before it) is clearing its mark: that UPDATE waits for this row's lock, then sees the ack's mark.
+    await s.api.deps.db.em.fork().transactional(async (tx) => {
+      await tx.nativeUpdate(AlertSchema, { id }, { status: 'acknowledged', acknowledgedAt: acked, acknowledgedBy: 'ops@example.com', escalationQueuedAt: acked });
+      swept = s.api.deps.escalations.sweep();
+      await until('the sweep to clear marks behind the ack', async () => {
+        const waiting = await s.api.deps.db.em.getConnection().execute(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'update alerts a set escalation_queued_at = null%'`);
+        return waiting.length ? true : undefined;
+      }, 30_000);
+    });
+    expect(await swept).toBeGreaterThanOrEqual(1);
+    // Still owed: a later sweep tells the escalation of the ack.
+    expect(await queuedAt(id)).toEqual(acked);
+    expect((await s.admin.post(`/api/v1/alerts/${id}/resolve`, {})).status).toBe(200);
+    await expect(s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id)).result()).resolves.toMatchObject({ outcome: 'resolved' });
+  });
+
   it('a start that comes after the resolve ended the escalation starts nothing: neither a late start nor the sweep', async () => {
     const id = await lostStart(0);
+    const opened = (await queuedAt(id))!;
     expect((await s.admin.post(`/api/v1/alerts/${id}/resolve`, {})).status).toBe(200);
     const handle = s.api.deps.temporal.workflow.getHandle(escalationWorkflowId(id));
     await expect(handle.result()).resolves.toMatchObject({ outcome: 'resolved' });
     const ended = await handle.describe();
     // The start the API queued with the row, made after the resolve's signal-with-start (its process was slow, say).
     const input = { alertId: id, teamId: s.team.id, policy };
-    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, input);
+    await startEscalation({ temporal: s.api.deps.temporal }, s.api.deps.db.em, input, opened);
     // A mark left on the resolved row (its process died before clearing it) is cleared by the sweep, which starts nothing.
     await s.api.deps.db.em.fork().nativeUpdate(AlertSchema, { id }, { escalationQueuedAt: new Date(Date.now() - 60_000) });
     await s.api.deps.escalations.sweep();
