@@ -1,9 +1,10 @@
-import { chmod, cp, lchown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnsibleParams } from '../../contracts/kinds/ansible.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { Sandbox } from '../process/sandbox.ts';
+import { writeSandboxFile } from '../process/sandbox-files.ts';
 
 /** What OpsSight writes beside the playbook; a user file cannot live here (the params schema refuses it). */
 export const OWN_DIR = '.opssight';
@@ -22,7 +23,8 @@ export function stepDirs(root: string, runId: string, step: string) {
 }
 export type StepDirs = ReturnType<typeof stepDirs>;
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+/** Whether anything is at `p`, a dangling symbolic link included (nothing is followed). */
+const exists = (p: string) => lstat(p).then(() => true, () => false);
 
 async function traversable(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o711 });
@@ -61,7 +63,11 @@ export async function prepareWorkDir(
     await rm(checkoutDir, { recursive: true, force: true });
     ({ commit } = await fetchSource(checkoutDir));
     const from = path.join(checkoutDir, params.source.path);
-    if (!(await exists(from))) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
+    const real = await realpath(from).catch(() => null);
+    if (!real) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
+    // Through a symbolic link in the repository the path could name a directory of the worker's host.
+    const top = await realpath(checkoutDir);
+    if (real !== top && !real.startsWith(`${top}${path.sep}`)) throw invalid(`${params.source.path} leads outside the repository (a symbolic link)`);
     // Symlinks stay symlinks: whatever they point at is read later as the sandbox user, never as the worker.
     await cp(from, staging, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' });
     await rm(checkoutDir, { recursive: true, force: true });
@@ -76,7 +82,8 @@ export async function prepareWorkDir(
   for (const [name, file] of Object.entries(files)) {
     const target = path.join(staging, name);
     await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await writeFile(target, file.text, { mode: file.mode ?? 0o600 });
+    // Over a symbolic link a checkout may hold at that name, never through it (the worker may be root).
+    await writeSandboxFile(target, file.text, null, file.mode ?? 0o600);
   }
   if (sandbox) await chownTree(staging, sandbox);
   await rename(staging, dirs.workDir);

@@ -10,9 +10,9 @@ import type { Sandbox } from './sandbox.ts';
  * also refuses a link put back in between), owned by the sandbox user through its own descriptor; a
  * read opens without following links and takes only a regular file that user owns.
  */
-export async function writeSandboxFile(file: string, data: string | Uint8Array, sandbox: Sandbox): Promise<void> {
+export async function writeSandboxFile(file: string, data: string | Uint8Array, sandbox: Sandbox, mode = 0o600): Promise<void> {
   await rm(file, { force: true });
-  const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
     await handle.writeFile(data);
     if (sandbox) await handle.chown(sandbox.uid, sandbox.gid);

@@ -3,7 +3,9 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { readSandboxFile, writeSandboxFile } from '../../activities/process/sandbox-files.ts';
+import { prepareWorkDir as prepareAnsibleDir } from '../../activities/ansible/workdir.ts';
 import { configurationFiles, prepareWorkDir } from '../../activities/terraform/workdir.ts';
+import { ansibleParamsSchema } from '../../contracts/kinds/ansible.ts';
 import { terraformParamsSchema } from '../../contracts/kinds/terraform.ts';
 
 // A run's configuration, and whatever its code leaves in its work dir, can put a symbolic link at any
@@ -58,6 +60,21 @@ describe('the worker never follows a link the run controls', () => {
     expect(Object.keys(await configurationFiles(dir)).sort()).toEqual(['.modules/x/hidden.tf', 'main.tf', 'shared.tf']);
     symlinkSync(host, path.join(dir, 'evil.tf'));
     await expect(configurationFiles(dir)).rejects.toThrow(/evil\.tf is a symbolic link that leads outside the configuration/);
+  });
+
+  it('an Ansible checkout: a dangling link at OpsSight\'s own directory, or a source path through a link, is refused', async () => {
+    const params = (sourcePath: string) => ansibleParamsSchema.parse({
+      inventory: { hosts: [{ name: 'web1', address: '127.0.0.1', integration: crypto.randomUUID() }] },
+      source: { url: 'https://git.example.test/ops/play.git', ref: 'main', path: sourcePath },
+    });
+    const own = async () => ({ 'inventory.json': { text: '{}' } });
+    const planted = path.join(tmp, 'planted-dir');
+    await expect(prepareAnsibleDir(path.join(tmp, 'work-4'), crypto.randomUUID(), 'run', params('.'), null, own, checkout({ 'playbook.yml': '- hosts: all\n' }, { '.opssight': planted }))).rejects.toThrow(/\.opssight in the repository/);
+    expect(() => lstatSync(path.join(planted, 'inventory.json'))).toThrow();
+    const outside = path.join(tmp, 'outside-play');
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(path.join(outside, 'playbook.yml'), '- hosts: all\n');
+    await expect(prepareAnsibleDir(path.join(tmp, 'work-5'), crypto.randomUUID(), 'run', params('play'), null, own, checkout({ 'README.md': 'x' }, { play: outside }))).rejects.toThrow(/leads outside the repository/);
   });
 
   it('replaces a link with a file of its own when writing, and refuses to read through one', async () => {
