@@ -12,7 +12,7 @@ import { assertCan, visibleTeamIds, type Principal } from '../../core/access.ts'
 import { AuthenticationError, ConflictError, InputError, NotFoundError } from '../../core/errors.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertSchema, IntegrationSchema, UserSchema, type Alert } from '../../db/entities/index.ts';
+import { AlertSchema, IntegrationSchema, MembershipSchema, type Alert } from '../../db/entities/index.ts';
 import { alertTimeline, appendAlertEvent, listAlerts, useAckLink, type AlertFilter } from '../../db/repositories/alerts.ts';
 import { recordAudit } from '../../db/repositories/audit.ts';
 
@@ -112,8 +112,12 @@ export async function ackByLink(deps: Deps & { jwtSecret: string }, em: EntityMa
   if (!claims) throw new InputError('not a valid acknowledgement link', [{ field: 'token', message: 'forged, damaged or expired' }]);
   const used = await useAckLink(em.fork(), claims.link);
   if (!used || used.alertId !== claims.alert) throw new ConflictError('this acknowledgement link was already used or has expired');
-  // The recipient is usually a member (notify_users, notify_oncall); a channel's fixed address is not.
-  const user = await em.findOne(UserSchema, { email: used.recipient });
+  // The recipient is usually a member (notify_users, notify_oncall); a channel's fixed address is not,
+  // and may even be the address of a user of another team: the link acts for whoever holds it, so it
+  // is put on a user's name only when that user is a member of the alert's team.
+  const alert = await em.findOne(AlertSchema, { id: used.alertId }, { fields: ['team'] });
+  const member = alert && (await em.findOne(MembershipSchema, { team: (alert.team as unknown as { id: string }).id, user: { email: used.recipient } }, { populate: ['user'] }));
+  const user = member?.user as unknown as { id: string; email: string } | undefined;
   const actor = user ? { id: user.id, email: user.email } : null;
   return toAlertView(await decide(deps, em, used.alertId, 'ack', { by: `${used.recipient} (email link)`, via: 'email-link', actor, ip, data: { recipient: used.recipient, link: claims.link } }));
 }

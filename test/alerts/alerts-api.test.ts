@@ -194,6 +194,22 @@ describe('alerts', () => {
     await admin.post(`/api/v1/alerts/${id}/resolve`);
   });
 
+  it("an emailed link to a channel's address that is a user of another team acknowledges without putting it on that user's name", async () => {
+    const outsider = await createUser(api.deps.db.em, { teams: [await createTeam(api.deps.db.em)], role: 'admin' });
+    const channel = await admin.post('/api/v1/integrations', { team: team.slug, type: 'smtp', name: `smtp-${crypto.randomUUID().slice(0, 8)}`, settings: { host: '127.0.0.1', port: smtp.port, from: 'opssight@example.test', to: [outsider.email], username: smtp.credentials.user }, secrets: { password: smtp.credentials.pass } });
+    expect(channel.status).toBe(201);
+    const { send } = await sourceWithPolicy([{ type: 'notify_channel', integration: channel.body.id }, { type: 'wait', seconds: 30 }]);
+    const id = (await send('/api/v1/alerts', { dedupKey: `outsider-${crypto.randomUUID()}`, summary: 'outsider link' })).body.alerts[0].id as string;
+    const link = ackLinkIn(await until('the email', async () => mailsFor(id)[0], 20_000))!;
+    const used = await client(api).post(`/api/v1/alerts/ack-link?token=${new URL(link).searchParams.get('token')!}`);
+    expect(used.status).toBe(200);
+    expect(used.body).toMatchObject({ id, status: 'acknowledged', acknowledgedBy: `${outsider.email} (email link)` });
+    // On record as the address the mail went to, as for any channel's address, not as the outsider.
+    const [audit] = await em().find(AuditLogSchema, { action: 'alert.ack', resourceId: id });
+    expect(audit).toMatchObject({ actorId: null, actorEmail: null, data: { via: 'email-link', recipient: outsider.email } });
+    await admin.post(`/api/v1/alerts/${id}/resolve`);
+  });
+
   it('a failing channel is retried with backoff and every attempt recorded; the email is not held up', async () => {
     const { send } = await sourceWithPolicy([
       { type: 'notify_channel', integration: ids.webhook },
