@@ -84,7 +84,8 @@ it('an ack that lands with the ack timeout starts a new ack period instead of re
     expect(all.h.slice(all.fired, all.signalled).some((e) => e.workflowTaskStartedEventAttributes)).toBe(false);
 
     // Not resolved within the new period either: then (and only then) it escalates again.
-    await until('the next cycle', async () => (sent.some((x) => x.key.startsWith('1.')) ? true : undefined), 30_000);
+    // Its page and the timeline entry after it are separate activities: wait for the last of them.
+    await until('the next cycle to run its chain', async () => (sent.some((x) => x.key.startsWith('1.')) && timeline.filter((e) => e.type === 'chain.exhausted').length === 2 ? true : undefined), 30_000);
     const types = timeline.map((e) => e.type);
     expect(types).toEqual(['escalation.started', 'notify', 'chain.exhausted', 'acknowledged', 'ack.renewed', 'ack.timeout', 'notify', 'chain.exhausted']);
     expect(sent.find((x) => x.key.startsWith('1.'))!.at).toBeGreaterThanOrEqual(againAt + ACK_TIMEOUT_S * 1000);
