@@ -1,9 +1,10 @@
-import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, lchown, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnsibleParams } from '../../contracts/kinds/ansible.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { Sandbox } from '../process/sandbox.ts';
+import { sourceDir } from '../git/checkout.ts';
 import { writeSandboxFile } from '../process/sandbox-files.ts';
 
 /** What OpsSight writes beside the playbook; a user file cannot live here (the params schema refuses it). */
@@ -62,12 +63,10 @@ export async function prepareWorkDir(
     const checkoutDir = path.join(dirs.stepDir, 'checkout');
     await rm(checkoutDir, { recursive: true, force: true });
     ({ commit } = await fetchSource(checkoutDir));
-    const from = path.join(checkoutDir, params.source.path);
-    const real = await realpath(from).catch(() => null);
-    if (!real) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
-    // Through a symbolic link in the repository the path could name a directory of the worker's host.
-    const top = await realpath(checkoutDir);
-    if (real !== top && !real.startsWith(`${top}${path.sep}`)) throw invalid(`${params.source.path} leads outside the repository (a symbolic link)`);
+    const from = await sourceDir(checkoutDir, params.source.path).catch((err: Error) => {
+      throw invalid(err.message);
+    });
+    if (!from) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
     // Symlinks stay symlinks: whatever they point at is read later as the sandbox user, never as the worker.
     await cp(from, staging, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' });
     await rm(checkoutDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { GitSecrets, GitSettings } from '../../contracts/integrations/git.ts';
@@ -110,4 +110,17 @@ export async function checkout(opts: { source: GitSource; dest: string; scratch:
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where a run's `source.path` leads in a checkout, or null when it does not exist. Refused (thrown)
+ * when a symbolic link in the repository leads it outside the checkout: the worker would copy a
+ * directory of its own host where the run can read it.
+ */
+export async function sourceDir(checkoutDir: string, sourcePath: string): Promise<string | null> {
+  const real = await realpath(path.join(checkoutDir, sourcePath)).catch(() => null);
+  if (!real) return null;
+  const top = await realpath(checkoutDir);
+  if (real !== top && !real.startsWith(`${top}${path.sep}`)) throw new Error(`${sourcePath} leads outside the repository (a symbolic link)`);
+  return real;
 }

@@ -24,13 +24,11 @@ function secretForms(loaded: { settings: Record<string, unknown>; secrets: Recor
   return [...values, ...basic];
 }
 
-/** The provider's calls for a run, with the client built from the integration's secrets (its library loaded on first use). */
+/**
+ * The provider's calls for a run, with the client built from the integration's secrets (its library
+ * loaded on first use), and the redaction of those secrets for what the build prints.
+ */
 async function providerFor(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
-  const { provider } = await loadProvider(deps, { runId, teamId, params });
-  return provider;
-}
-
-async function loadProvider(deps: PipelineDeps, { runId, teamId, params }: PipelineStepInput) {
   const em = deps.em.fork();
   const loaded = await loadIntegrationSecret(em, deps.keyring, { teamId, integrationId: params.integration, type: params.provider }).catch((err: Error) => {
     // Gone or of another type is final; PostgreSQL not answering is not, and Temporal retries.
@@ -64,13 +62,13 @@ export function createPipelineActivities(deps: PipelineDeps) {
      * that wait is pipelineAwaitBuild's, which a cancel can interrupt.
      */
     async pipelineTrigger(input: PipelineStepInput): Promise<PipelineBuild | null> {
-      return beating(async () => (await providerFor(deps, input)).trigger());
+      return beating(async () => (await providerFor(deps, input)).provider.trigger());
     },
 
     /** Jenkins: waits for the run's queue item to become a build; null when it was cancelled in the queue. */
     async pipelineAwaitBuild(input: PipelineStepInput): Promise<PipelineBuild | null> {
       return beating(async () => {
-        const provider = await providerFor(deps, input);
+        const { provider } = await providerFor(deps, input);
         if (!('awaitBuild' in provider)) throw new Error('only Jenkins builds wait in a queue');
         return provider.awaitBuild();
       });
@@ -79,7 +77,7 @@ export function createPipelineActivities(deps: PipelineDeps) {
     /** Follows the build to its end from what is already stored, and says how it ended. */
     async pipelineFollow(input: PipelineStepInput & { build: PipelineBuild }): Promise<PipelineEnd> {
       return beating(async () => {
-        const { provider, redact } = await loadProvider(deps, input);
+        const { provider, redact } = await providerFor(deps, input);
         const record = await openRecord(deps, input.runId, redact);
         try {
           return await provider.follow(input.build, record);
@@ -95,7 +93,7 @@ export function createPipelineActivities(deps: PipelineDeps) {
      */
     async pipelineCancel(input: PipelineStepInput & { build: PipelineBuild | null }): Promise<PipelineBuild | null> {
       return beating(async () => {
-        const provider = await providerFor(deps, input);
+        const { provider } = await providerFor(deps, input);
         if ('awaitBuild' in provider) return provider.cancel(input.build);
         const found = input.build ? null : await findPipelineBuild(deps.em.fork(), input.runId);
         const build = input.build ?? (found?.buildId ? { id: found.buildId, url: found.buildUrl ?? '' } : null);

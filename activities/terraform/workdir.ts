@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { TerraformParams } from '../../contracts/kinds/terraform.ts';
 import type { Sandbox } from '../process/sandbox.ts';
+import { sourceDir } from '../git/checkout.ts';
 import { writeSandboxFile } from '../process/sandbox-files.ts';
 
 /** Files we generate next to the user's configuration; a user file with one of these names would shadow ours. */
@@ -78,12 +79,10 @@ export async function prepareWorkDir(
     const checkoutDir = `${dirs.stepDir}/checkout`;
     await rm(checkoutDir, { recursive: true, force: true });
     ({ commit } = await fetchSource(checkoutDir));
-    const from = path.join(checkoutDir, params.source.path);
-    const real = await realpath(from).catch(() => null);
-    if (!real) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
-    // Through a symbolic link in the repository the path could name a directory of the worker's host,
-    // which the worker would copy where the run can read it.
-    if (!within(await realpath(checkoutDir), real)) throw invalid(`${params.source.path} leads outside the repository (a symbolic link)`);
+    const from = await sourceDir(checkoutDir, params.source.path).catch((err: Error) => {
+      throw invalid(err.message);
+    });
+    if (!from) throw invalid(`${params.source.path} does not exist in ${params.source.url} at ${params.source.ref}`);
     // Symlinks stay symlinks: whatever they point at is read later as the sandbox user, never as the worker.
     await cp(from, staging, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' });
     await rm(checkoutDir, { recursive: true, force: true });
