@@ -118,6 +118,9 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
       throw ApplicationFailure.create({ message: `terraform apply failed: ${text.slice(-2000) || `exit ${ending.code}`}`, type: FAILURE_TYPES.terraform, nonRetryable: true });
     }
     if (changed) throw stalePlan('the apply was interrupted by an outage after changing the state: planning again from what it saved');
+    // A provider call that timed out may still have made its change: only a launch that began none may go again.
+    const started = await changesStarted(deps, input.runId, ending.proc.id);
+    if (started.length > 0) throw unrecorded(started, `the apply failed with what reads as an outage (${lastLine(text)})`);
     return 'retry-later';
   }
 
@@ -128,15 +131,19 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
     throw await cancelled(deps, ending, `the apply was killed on a force cancel: ${detail}`);
   }
   if (changed) throw stalePlan('the apply was interrupted after changing the state: planning again from what it saved');
-  if (started.length > 0) {
-    throw needsAttention(
-      `the apply was interrupted (its process vanished on host ${ending.proc.hostId}) after it had started changing ` +
-        `${started.join(', ')}, and the state records none of it. Those resources may exist outside the state: check them, ` +
-        'import what exists (terraform import) or remove it, then start a new run.',
-    );
-  }
+  if (started.length > 0) throw unrecorded(started, `the apply was interrupted (its process vanished on host ${ending.proc.hostId})`);
   return 'relaunch';
 }
+
+/** A launch began changing resources and the state records none of it: launching again could change them twice. */
+function unrecorded(started: string[], what: string) {
+  return needsAttention(
+    `${what} after it had started changing ${started.join(', ')}, and the state records none of it. ` +
+      'Those changes may have been made outside the state: check them, import what exists (terraform import) or remove it, then start a new run.',
+  );
+}
+
+const lastLine = (text: string) => text.split('\n').map((l) => l.replace(/^[│╵╷\s]+/, '').trim()).filter(Boolean).at(-1) ?? 'no message';
 
 /**
  * A cancelled activity's message does not reach the workflow (Temporal reports only that it was

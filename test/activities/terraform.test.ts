@@ -7,7 +7,7 @@ import { terraformParamsSchema, type TerraformParams } from '../../contracts/kin
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import { stateSchema } from '../../activities/terraform/state.ts';
 import { createRunWithTeam } from '../fixtures/runs.ts';
-import { badHcl, ownBackend, resources, slowApply } from '../fixtures/terraform/configs.ts';
+import { badHcl, destroyThenOutage, ownBackend, resources, slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
@@ -105,6 +105,29 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     const err = await inActivity(mockEnv(), w.terraformApply, { runId, teamId, step: `apply-${two.planId}`, params: p, planId: two.planId }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: FAILURE_TYPES.stalePlan, nonRetryable: true });
+  });
+
+  it('does not launch an apply again after it began a change the state does not record, however the error reads', async () => {
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const workspace = `w${crypto.randomUUID().slice(0, 8)}`;
+    const w = await worker();
+    const first = params(destroyThenOutage('r0'), { workspace });
+    const made = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: 'plan-1', params: first });
+    await inActivity(mockEnv(), w.terraformApply, { runId, teamId, step: 'apply-1', params: first, planId: made.planId });
+    // Replacing it runs the destroy-time provisioner first, which fails with a network error.
+    const second = params(destroyThenOutage('r1'), { workspace });
+    const replace = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: 'plan-2', params: second });
+    const attempt = (n: number) => inActivity(mockEnv(n), w.terraformApply, { runId, teamId, step: 'apply-2', params: second, planId: replace.planId });
+    // Temporal's retries: each attempt that fails retryably is followed by another.
+    let err: unknown;
+    for (let n = 1; n <= 3; n++) {
+      err = await attempt(n).then(() => undefined, (e: unknown) => e);
+      if (!(err instanceof Error) || (err instanceof ApplicationFailure && err.nonRetryable)) break;
+    }
+    expect(err).toMatchObject({ type: FAILURE_TYPES.needsAttention, nonRetryable: true });
+    expect((err as Error).message).toContain('terraform_data.x');
+    const ran = (await eventsOf(runId)).filter((e) => stripVTControlCharacters(e.message) === 'terraform_data.x (local-exec): destroy-ran');
+    expect(ran).toHaveLength(1);
   });
 
   it('turns bad HCL into a non-retryable InvalidConfiguration naming the file and line, before terraform runs', async () => {
