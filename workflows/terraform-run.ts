@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
 import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
@@ -17,6 +17,7 @@ type StepInput = { runId: string; teamId: string; params: TerraformParams; step:
 export type TerraformRunActivities = RunBookkeepingActivities & {
   terraformPlan(input: StepInput): Promise<TerraformPlanResult>;
   terraformApply(input: StepInput & { planId: string; hostGone?: string }): Promise<{ applied: true }>;
+  terraformStopApply(input: StepInput & { planId: string; hostGone?: string }): Promise<{ running: boolean }>;
   terraformDiscardPlans(input: { runId: string }): Promise<number>;
 };
 
@@ -64,13 +65,17 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
         const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'apply' });
         if (decided !== 'approved') return { status: decided, summary };
       }
+      const applyStep = { runId, teamId, params, step: `apply-${planned.planId}`, planId: planned.planId };
       try {
-        await onProcessHost<TerraformRunActivities, StepInput & { planId: string; hostGone?: string }, { applied: true }>(
-          terraform,
-          (a, i) => a.terraformApply(i),
-          { runId, teamId, params, step: `apply-${planned.planId}`, planId: planned.planId },
-        );
+        await onProcessHost<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { applied: true }>(terraform, (a, i) => a.terraformApply(i), applyStep);
       } catch (err) {
+        // A cancel that found no attempt running (between retries, or waiting for the launch's host)
+        // ends the step at once, while a launch that outlived its worker may still be applying.
+        if (CancellationScope.current().consideredCancelled && patched('terraform-stop-on-cancel')) {
+          await CancellationScope.nonCancellable(() =>
+            onProcessHost<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { running: boolean }>(terraform, (a, i) => a.terraformStopApply(i), applyStep).catch(() => undefined),
+          );
+        }
         if (!isStalePlan(err) || round >= MAX_PLAN_ROUNDS) throw err;
         await report({ status: 'running', step: 'plan', message: `planning again: ${failureOf(err, FAILURE_TYPES.terraform).message}` });
         continue;

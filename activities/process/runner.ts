@@ -70,13 +70,17 @@ export function createProcessRunner(deps: ProcessDeps) {
     }
   }
 
-  /** Follows an earlier launch recorded on this host until it ends, storing the output it has not stored yet. */
-  function attach(proc: RunProcess, spec: CommandSpec): Promise<Ending> {
+  /**
+   * Follows an earlier launch recorded on this host until it ends, storing the output it has not stored
+   * yet. With `interrupt`, it is stopped as a person's cancel stops it (its run was cancelled while no
+   * attempt followed it).
+   */
+  function attach(proc: RunProcess, spec: CommandSpec, opts: { interrupt?: boolean } = {}): Promise<Ending> {
     if (proc.hostId !== deps.hostId) throw new Error(`launch ${proc.id} ran on ${proc.hostId}, not on ${deps.hostId}`);
-    return follow(proc, spec, { fresh: false });
+    return follow(proc, spec, { fresh: false, interrupt: opts.interrupt });
   }
 
-  async function follow(proc: RunProcess, spec: CommandSpec, opts: { pid?: number; fresh: boolean }): Promise<Ending> {
+  async function follow(proc: RunProcess, spec: CommandSpec, opts: { pid?: number; fresh: boolean; interrupt?: boolean }): Promise<Ending> {
     const ctx = Context.current();
     const attempt = ctx.info.attempt;
     const ctlDir = proc.dir;
@@ -176,7 +180,7 @@ export function createProcessRunner(deps: ProcessDeps) {
           continue;
         }
         pid ??= await recordedPid(ctlDir);
-        if (pid !== null && ctx.cancellationSignal.aborted && interruptedAt === undefined && !detach) onAbort();
+        if (pid !== null && (ctx.cancellationSignal.aborted || opts.interrupt) && interruptedAt === undefined && !detach) onAbort();
         const alive = pid !== null && (await isOurProcess(pid, marker));
         // Read after the liveness check: the wrapper writes the code before it exits, so a wrapper seen
         // gone without a code really died without one.

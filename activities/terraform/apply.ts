@@ -91,6 +91,34 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
   }
 }
 
+/**
+ * The run was cancelled while no attempt of its apply was running (between retries, or while waiting for
+ * the launch's host): a launch still running is interrupted as a cancel would have, and followed until
+ * it stops, so the run does not report `cancelled` while terraform changes the workspace. What the state
+ * then records is told in the run's events.
+ */
+export async function stopApply(deps: ApplyDeps, input: ApplyInput): Promise<{ running: boolean }> {
+  const last = await deps.runner.latest({ runId: input.runId, step: input.step, command: 'apply' });
+  if (!last || last.outcome) return { running: false };
+  if (last.hostId !== deps.hostId) {
+    if (input.hostGone !== last.hostId) throw processOnHost(last.hostId);
+    await noteCancel(deps, last, `the apply launched on host ${last.hostId} could not be stopped: that host does not answer. ` +
+      'terraform may still be changing the workspace there (it holds the state lock until it ends); check the state before the next run.');
+    return { running: true };
+  }
+  const plan = await loadPlan(deps.em, input.planId, input.runId);
+  const session = await openSession(deps, input);
+  const ending = await deps.runner.attach(last, session.spec('apply', ['apply', '-input=false', LOCK_WAIT, PLAN_FILE], true), { interrupt: true });
+  try {
+    // Interrupted, this throws the cancel with what the state records; ended by itself, it says how.
+    const verdict = await judge(deps, input, plan, ending, session);
+    await noteCancel(deps, last, verdict === 'applied' ? 'the apply had finished before the cancel reached it: the state records its changes' : 'the apply had stopped before the cancel reached it, changing nothing');
+  } catch (err) {
+    if (!(err instanceof CancelledFailure)) await noteCancel(deps, last, (err as Error).message);
+  }
+  return { running: true };
+}
+
 type Verdict = 'applied' | 'relaunch' | 'retry-later';
 
 async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending: Ending, session: Session | undefined): Promise<Verdict> {
@@ -150,9 +178,12 @@ const lastLine = (text: string) => text.split('\n').map((l) => l.replace(/^[â”‚â
  * cancelled), so what the cancel left behind is told in the run's events.
  */
 async function cancelled(deps: ApplyDeps, ending: Ending, message: string): Promise<CancelledFailure> {
-  await deps.events.append(ending.proc.run.id, [{ type: 'step', level: 'warn', message, data: { proc: ending.proc.id, cancelled: true }, attempt: Context.current().info.attempt }]);
+  await noteCancel(deps, ending.proc, message);
   return new CancelledFailure(message);
 }
+
+const noteCancel = (deps: ApplyDeps, proc: RunProcess, message: string) =>
+  deps.events.append(proc.run.id, [{ type: 'step', level: 'warn', message, data: { proc: proc.id, cancelled: true }, attempt: Context.current().info.attempt }]);
 
 const tailText = (ending: Ending) => stripVTControlCharacters(ending.stderrTail.join('\n'));
 

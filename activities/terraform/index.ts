@@ -6,7 +6,7 @@ import type { Config } from '../../core/config.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import { runCaptured } from '../process/captured.ts';
 import type { ProcessRunner } from '../process/runner.ts';
-import { applySavedPlan, type ApplyInput } from './apply.ts';
+import { applySavedPlan, stopApply, type ApplyInput } from './apply.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
 import { readSandboxFile } from '../process/sandbox-files.ts';
@@ -72,6 +72,11 @@ export function createTerraformActivities(base: TerraformDeps) {
 
     async terraformApply(input: TerraformApplyInput): Promise<{ applied: true }> {
       return applySavedPlan(deps, input);
+    },
+
+    /** After a cancel that found no attempt running: stops the apply's launch if it still runs. */
+    async terraformStopApply(input: TerraformApplyInput): Promise<{ running: boolean }> {
+      return stopApply(deps, input);
     },
 
     /** Drops a run's saved plans (they hold variable values) once the run is over. */

@@ -45,7 +45,7 @@ export async function startEffectCounter() {
  * test may stop; its own Temporal namespace; the API and the workers as separate processes exactly as
  * deployed (`node api/server.ts`, `node workers/main.ts`), which the test may kill -9.
  */
-export async function faultStack(opts: { ownRedis?: boolean } = {}) {
+export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string, string> } = {}) {
   const effects = await startEffectCounter();
   const db = await startOwnPostgres();
   const admin = new pg.Client({ connectionString: db.url() });
@@ -69,6 +69,7 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
     HEARTBEAT_TIMEOUT_SECONDS: '2',
     CANCEL_GRACE_MS: '2000',
     LOG_LEVEL: 'info',
+    ...opts.env,
   };
 
   const orm = await initOrm(databaseUrl, { poolMax: 2 });
@@ -150,7 +151,7 @@ export async function faultStack(opts: { ownRedis?: boolean } = {}) {
 export type FaultStack = Awaited<ReturnType<typeof faultStack>>;
 
 /** A fault stack for the test file, with `workers` worker processes on host-a started. */
-export function useFaultStack(opts: { ownRedis?: boolean; workers?: number } = {}): () => FaultStack {
+export function useFaultStack(opts: { ownRedis?: boolean; workers?: number; env?: Record<string, string> } = {}): () => FaultStack {
   let stack: FaultStack | undefined;
   beforeAll(async () => {
     stack = await faultStack(opts);

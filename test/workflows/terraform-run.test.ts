@@ -21,6 +21,7 @@ type Script = {
   recorded: Recorded[];
   planCalls: number;
   applyCalls: number;
+  stopInputs?: ApplyInput[];
   cancelledActivity?: boolean;
 };
 const scripts = new Map<string, Script>();
@@ -56,6 +57,12 @@ const activities: TerraformRunActivities = {
     s.applyCalls++;
     (s.applyInputs ??= []).push(input);
     return s.apply ? s.apply(s.applyCalls, input) : { applied: true };
+  },
+  async terraformStopApply(input) {
+    (scripts.get(input.runId)!.stopInputs ??= []).push(input);
+    // The launch is on a host with no worker, as in the apply script of the test that cancels.
+    if (!input.hostGone) throw ApplicationFailure.create({ message: 'on h-down', type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId: 'h-down' }] });
+    return { running: true };
   },
   async terraformDiscardPlans() {
     return 0;
@@ -217,6 +224,20 @@ describe('terraformRun', () => {
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(script.cancelledActivity).toBe(true);
     expect(statuses(script)).toEqual(['running', 'cancelled']);
+  });
+
+  it('a cancel while the apply waits for its launch\'s host stops that launch (there, or saying it could not) before the run is cancelled', async () => {
+    const elsewhere = ApplicationFailure.create({ message: 'on h-down', type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId: 'h-down' }] });
+    const { handle, script } = await start({ apply: async () => Promise.reject(elsewhere) });
+    await reaches(handle, 'awaiting_approval');
+    await handle.executeUpdate(approveUpdate, { args: [approver] });
+    await until('the apply to name its host', async () => (script.applyCalls > 0 ? true : undefined), 20_000, 25);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    // Asked where the launch is, then on its host's queue; nobody there, so decided without it.
+    expect(script.stopInputs?.map((i) => [i.step, i.hostGone])).toEqual([[script.applyInputs![0]!.step, undefined], [script.applyInputs![0]!.step, 'h-down']]);
+    expect(statuses(script).at(-1)).toBe('cancelled');
   });
 
   it('cancellation while waiting for approval records cancelled', async () => {
