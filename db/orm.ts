@@ -2,6 +2,7 @@ import { MikroORM, defineConfig, type EntityManager } from '@mikro-orm/postgresq
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
 import { ENTITIES } from './entities/index.ts';
+import { OpsSightPostgreSqlDriver } from './pg-driver.ts';
 
 const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -11,6 +12,7 @@ const migrationsPath = fileURLToPath(new URL('./migrations', import.meta.url));
  */
 export function ormConfig(databaseUrl: string, opts: { debug?: boolean; poolMax?: number; timeoutMs?: number } = {}) {
   return defineConfig({
+    driver: OpsSightPostgreSqlDriver,
     clientUrl: databaseUrl,
     entities: ENTITIES,
     extensions: [Migrator],
