@@ -6,6 +6,7 @@ import { AuthenticationError, ConflictError } from '../../core/errors.ts';
 import { onFirstUse } from '../../core/first-use.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import { IntegrationSchema } from '../../db/entities/index.ts';
+import { useAckLink } from '../../db/repositories/alerts.ts';
 import { decide } from './alerts.ts';
 
 const twilio = onFirstUse<typeof Twilio>('twilio');
@@ -26,18 +27,23 @@ export async function twilioSmsReply(deps: Parameters<typeof decide>[0], em: Ent
   }
   const code = parseSmsAck(params.Body ?? '');
   if (!code || !params.From) return 'Reply ACK followed by the code in the page to acknowledge it.';
-  const rows = await em.fork().execute<{ alert_id: string }[]>(
-    `update alert_ack_links l set used_at = now() from alerts a
-      where l.alert_id = a.id and a.team_id = ? and l.recipient = ? and l.used_at is null and l.expires_at > now()
-      returning l.alert_id`,
+  const unknown = `Code ${code} is unknown, used or expired.`;
+  const rows = await em.fork().execute<{ id: string; alert_id: string }[]>(
+    `select l.id, l.alert_id from alert_ack_links l join alerts a on a.id = l.alert_id
+      where a.team_id = ? and l.recipient = ? and l.used_at is null and l.expires_at > now()`,
     [teamId, smsAckRecipient(params.From, code)],
   );
-  if (!rows[0]) return `Code ${code} is unknown, used or expired.`;
+  if (!rows[0]) return unknown;
+  const link = rows[0];
   try {
-    const alert = await decide(deps, em, rows[0].alert_id, 'ack', { by: `${params.From} (sms)`, via: 'sms', actor: null, data: { from: params.From } });
+    // The code is spent in the decision's transaction: a decision that fails leaves it usable.
+    const alert = await decide(deps, em, link.alert_id, 'ack', async (tx) => {
+      if (!(await useAckLink(tx, link.id))) throw new ConflictError(unknown);
+      return { by: `${params.From} (sms)`, via: 'sms', actor: null, data: { from: params.From } };
+    });
     return `Acknowledged: ${alert.summary.slice(0, 120)}`;
   } catch (err) {
-    if (err instanceof ConflictError) return 'This alert is already resolved.';
+    if (err instanceof ConflictError) return err.message === unknown ? unknown : 'This alert is already resolved.';
     throw err;
   }
 }

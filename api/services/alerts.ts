@@ -73,12 +73,16 @@ export async function alertDetail(em: EntityManager, principal: Principal, id: s
 
 /**
  * Records an acknowledgement or resolve on the row with its audit entry (one transaction, whatever
- * path it came by), then tells the escalation (which stops paging at once) and the live views.
+ * path it came by), then tells the escalation (which stops paging at once) and the live views. A
+ * decider given as a function runs first in that transaction: what it spends (a single-use link or
+ * code) stays unspent unless the decision commits.
  */
-export async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', who: Decider): Promise<Alert> {
-  const { by } = who;
+export async function decide(deps: Deps, em: EntityManager, alertId: string, action: 'ack' | 'resolve', decider: Decider | ((tx: EntityManager) => Promise<Decider>)): Promise<Alert> {
   let changed = false;
+  let by = '';
   const alert = await em.fork().transactional(async (tx) => {
+    const who = typeof decider === 'function' ? await decider(tx) : decider;
+    by = who.by;
     const a = await tx.findOne(AlertSchema, { id: alertId }, { populate: ['team', 'source'], lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!a) throw new NotFoundError('alert not found');
     if (a.status === 'resolved') throw new ConflictError('the alert is already resolved', { alertStatus: a.status });
@@ -110,14 +114,16 @@ export async function decideByUser(deps: Deps, em: EntityManager, caller: Caller
 export async function ackByLink(deps: Deps & { jwtSecret: string }, em: EntityManager, token: string, ip: string): Promise<AlertView> {
   const claims = verifyAckLink(deps.jwtSecret, token);
   if (!claims) throw new InputError('not a valid acknowledgement link', [{ field: 'token', message: 'forged, damaged or expired' }]);
-  const used = await useAckLink(em.fork(), claims.link);
-  if (!used || used.alertId !== claims.alert) throw new ConflictError('this acknowledgement link was already used or has expired');
-  // The recipient is usually a member (notify_users, notify_oncall); a channel's fixed address is not,
-  // and may even be the address of a user of another team: the link acts for whoever holds it, so it
-  // is put on a user's name only when that user is a member of the alert's team.
-  const alert = await em.findOne(AlertSchema, { id: used.alertId }, { fields: ['team'] });
-  const member = alert && (await em.findOne(MembershipSchema, { team: (alert.team as unknown as { id: string }).id, user: { email: used.recipient } }, { populate: ['user'] }));
-  const user = member?.user as unknown as { id: string; email: string } | undefined;
-  const actor = user ? { id: user.id, email: user.email } : null;
-  return toAlertView(await decide(deps, em, used.alertId, 'ack', { by: `${used.recipient} (email link)`, via: 'email-link', actor, ip, data: { recipient: used.recipient, link: claims.link } }));
+  return toAlertView(await decide(deps, em, claims.alert, 'ack', async (tx) => {
+    const used = await useAckLink(tx, claims.link);
+    if (!used || used.alertId !== claims.alert) throw new ConflictError('this acknowledgement link was already used or has expired');
+    // The recipient is usually a member (notify_users, notify_oncall); a channel's fixed address is not,
+    // and may even be the address of a user of another team: the link acts for whoever holds it, so it
+    // is put on a user's name only when that user is a member of the alert's team.
+    const alert = await tx.findOne(AlertSchema, { id: used.alertId }, { fields: ['team'] });
+    const member = alert && (await tx.findOne(MembershipSchema, { team: (alert.team as unknown as { id: string }).id, user: { email: used.recipient } }, { populate: ['user'] }));
+    const user = member?.user as unknown as { id: string; email: string } | undefined;
+    const actor = user ? { id: user.id, email: user.email } : null;
+    return { by: `${used.recipient} (email link)`, via: 'email-link', actor, ip, data: { recipient: used.recipient, link: claims.link } };
+  }));
 }

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AlertSchema, AuditLogSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
+import { holdingLock } from '../fixtures/locks.ts';
+import { initOrm } from '../../db/orm.ts';
 import { until } from '../fixtures/until.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { ackLinkIn, startSmtpPeer, type SmtpPeer } from '../peers/smtp.ts';
@@ -191,6 +193,25 @@ describe('alerts', () => {
     // Audited as alice (the recipient is a member), by way of the link.
     const [audit] = await em().find(AuditLogSchema, { action: 'alert.ack', resourceId: id });
     expect(audit).toMatchObject({ actorId: alice.id, actorEmail: alice.email, data: { via: 'email-link', recipient: alice.email } });
+    await admin.post(`/api/v1/alerts/${id}/resolve`);
+  });
+
+  it('an emailed link whose acknowledgement did not commit can be used again', async () => {
+    const { send } = await sourceWithPolicy([{ type: 'notify_users', users: [alice.id], via: ids.smtp }, { type: 'wait', seconds: 30 }]);
+    const id = (await send('/api/v1/alerts', { dedupKey: `link-${crypto.randomUUID()}`, summary: 'link lost' })).body.alerts[0].id as string;
+    const token = new URL(ackLinkIn(await until('the email', async () => mailsFor(id)[0], 20_000))!).searchParams.get('token')!;
+    // The alert's row is held while the click waits for it; then the click's database session dies.
+    const holder = await initOrm(api.config.DATABASE_URL, { poolMax: 2 });
+    const [lost] = await holdingLock(() => holder.em.fork(), { sql: 'select id from alerts where id = ? for update', params: [id] }, 1, () => [client(api).post(`/api/v1/alerts/ack-link?token=${token}`)], async (tx) => {
+      const { pid } = (await tx.execute<{ pid: number }[]>('select pg_backend_pid() as pid'))[0]!;
+      await tx.execute('select pg_terminate_backend(pid) from pg_stat_activity where ? = any(pg_blocking_pids(pid))', [pid]);
+    });
+    await holder.close();
+    expect((await lost!).status).toBeGreaterThanOrEqual(500);
+    expect((await detail(id)).status).toBe('firing');
+    const again = await client(api).post(`/api/v1/alerts/ack-link?token=${token}`);
+    expect([again.status, again.body.status]).toEqual([200, 'acknowledged']);
+    expect((await client(api).post(`/api/v1/alerts/ack-link?token=${token}`)).status).toBe(409);
     await admin.post(`/api/v1/alerts/${id}/resolve`);
   });
 
