@@ -14,7 +14,7 @@ import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { Logger } from '../../core/logger.ts';
 import { onCallAt } from '../../core/oncall/rotation.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
-import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema } from '../../db/entities/index.ts';
+import { AlertAckLinkSchema, AlertSchema, IntegrationSchema, MembershipSchema, NotificationAttemptSchema, OnCallScheduleSchema, UserSchema } from '../../db/entities/index.ts';
 import { alertForNotification, appendTimelineEntries, insertNotificationAttempt, type NamedAlert } from '../../db/repositories/alert-escalation.ts';
 import type { AlertRecord } from '../../db/repositories/alerts.ts';
 import type { TwilioSecrets, TwilioSettings } from '../../contracts/integrations/twilio.ts';
@@ -119,9 +119,11 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       await recordTimeline(alertId, entries);
     },
 
-    async resolveStepTargets({ teamId, step, keyPrefix }) {
+    async resolveStepTargets({ alertId, teamId, step, keyPrefix }) {
       const em = deps.em.fork();
       const jobs = (integrationId: string, targets: string[]): NotificationJob[] => targets.map((target, n) => ({ key: `${keyPrefix}.${n}`, integrationId, target }));
+      // Whom the step names but cannot reach, and why: said on the alert's timeline, never silently dropped.
+      const unreachable: string[] = [];
       /**
        * Each person's address on the step's channel: their phone for SMS, their devices for push, their
        * email otherwise. Only enabled members of the alert's team: a policy cannot page an outsider.
@@ -129,28 +131,55 @@ export function createNotifyActivities(deps: NotifyDeps): EscalationActivities {
       const addressesOf = async (ids: string[], via: string) => {
         const channel = await em.findOne(IntegrationSchema, { id: via, team: teamId }, { fields: ['type'] });
         const members = await em.find(MembershipSchema, { team: teamId, user: { $in: ids } }, { populate: ['user'] });
-        const people = members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string; phone: string | null; pushTokens: string[] }).filter((u) => !u.disabled);
-        people.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
-        if (channel?.type === 'twilio') return people.flatMap((u) => (u.phone ? [u.phone] : []));
-        if (channel?.type === 'apns' || channel?.type === 'fcm') return people.flatMap((u) => u.pushTokens ?? []);
+        const users = members.map((m) => m.user as unknown as { email: string; disabled: boolean; id: string; phone: string | null; pushTokens: string[] });
+        const gone = ids.filter((id) => !users.some((u) => u.id === id));
+        if (gone.length) {
+          const named = await em.find(UserSchema, { id: { $in: gone } }, { fields: ['email'] });
+          for (const id of gone) unreachable.push(`${named.find((u) => u.id === id)?.email ?? `user ${id}`} (not a member of the team, or removed)`);
+        }
+        for (const u of users) if (u.disabled) unreachable.push(`${u.email} (disabled)`);
+        const people = users.filter((u) => !u.disabled).sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
+        if (channel?.type === 'twilio') {
+          for (const u of people) if (!u.phone) unreachable.push(`${u.email} (no phone number for SMS)`);
+          return people.flatMap((u) => (u.phone ? [u.phone] : []));
+        }
+        if (channel?.type === 'apns' || channel?.type === 'fcm') {
+          for (const u of people) if (!u.pushTokens?.length) unreachable.push(`${u.email} (no device registered for push)`);
+          return people.flatMap((u) => u.pushTokens ?? []);
+        }
         return people.map((u) => u.email);
       };
-      switch (step.type) {
-        case 'notify_users':
-          return jobs(step.via, await addressesOf(step.users, step.via));
-        case 'notify_oncall': {
-          const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
-          const who = schedule ? onCallAt(schedule, Date.now()).user : null;
-          return who ? jobs(step.via, await addressesOf([who], step.via)) : [];
+      const resolve = async (): Promise<NotificationJob[]> => {
+        switch (step.type) {
+          case 'notify_users':
+            return jobs(step.via, await addressesOf(step.users, step.via));
+          case 'notify_oncall': {
+            const schedule = await em.findOne(OnCallScheduleSchema, { id: step.schedule, team: teamId });
+            if (!schedule) unreachable.push(`the on-call of schedule ${step.schedule} (the schedule no longer exists)`);
+            const who = schedule ? onCallAt(schedule, Date.now()).user : null;
+            if (schedule && !who) unreachable.push(`the on-call of ${schedule.name} (nobody is on call now)`);
+            return who ? jobs(step.via, await addressesOf([who], step.via)) : [];
+          }
+          case 'notify_channel': {
+            const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
+            if (!row) {
+              unreachable.push(`channel ${step.integration} (the integration no longer exists)`);
+              return [];
+            }
+            return jobs(row.id, recipientsOf(row.type, row.settings as Record<string, unknown>) ?? [row.name]);
+          }
+          default:
+            return [];
         }
-        case 'notify_channel': {
-          const row = await em.findOne(IntegrationSchema, { id: step.integration, team: teamId });
-          if (!row) return [];
-          return jobs(row.id, recipientsOf(row.type, row.settings as Record<string, unknown>) ?? [row.name]);
-        }
-        default:
-          return [];
+      };
+      const found = await resolve();
+      if (unreachable.length) {
+        const { info } = Context.current();
+        // Keyed by the step's place in the chain: a look-up run again writes nothing twice.
+        const key = `${info.workflowExecution?.runId ?? info.activityType}:unreachable:${keyPrefix}`;
+        await recordTimeline(alertId, [{ type: 'notify.unreachable', message: `not paged: ${unreachable.join(', ')}`, at: new Date().toISOString(), data: { step: Number(keyPrefix.split('.')[2]), unreachable }, key }]);
       }
+      return found;
     },
 
     async sendNotification({ alertId, teamId, job, timeline }) {

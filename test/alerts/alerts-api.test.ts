@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { AlertSchema, AuditLogSchema } from '../../db/entities/index.ts';
+import { AlertSchema, AuditLogSchema, MembershipSchema, UserSchema } from '../../db/entities/index.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { holdingLock } from '../fixtures/locks.ts';
 import { initOrm } from '../../db/orm.ts';
@@ -157,6 +157,22 @@ describe('alerts', () => {
     expect(reopened.body.alerts[0]).toMatchObject({ outcome: 'opened' });
     expect(reopened.body.alerts[0].id).not.toBe(id);
     await admin.post(`/api/v1/alerts/${reopened.body.alerts[0].id}/resolve`);
+  });
+
+  it('a step says on the timeline whom it could not page and why: a disabled user, one removed from the team', async () => {
+    const [off, left] = [await createUser(api.deps.db.em, { teams: [team], role: 'operator' }), await createUser(api.deps.db.em, { teams: [team], role: 'operator' })];
+    const { send } = await sourceWithPolicy([{ type: 'notify_users', users: [off.id, alice.id, left.id], via: ids.smtp }, { type: 'wait', seconds: 30 }]);
+    await em().nativeUpdate(UserSchema, { id: off.id }, { disabled: true });
+    await em().nativeDelete(MembershipSchema, { user: left.id, team: team.id });
+    const id = (await send('/api/v1/alerts', { dedupKey: `gone-${crypto.randomUUID()}`, summary: 'who is there' })).body.alerts[0].id as string;
+    await until('the email to alice', async () => mailsFor(id).find((m) => m.raw.includes(alice.email)), 20_000);
+    const timeline = (await detail(id)).timeline as { type: string; message: string; data: { unreachable: string[] } }[];
+    const skipped = timeline.filter((e) => e.type === 'notify.unreachable');
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]!.data.unreachable).toEqual([`${left.email} (not a member of the team, or removed)`, `${off.email} (disabled)`]);
+    expect(skipped[0]!.message).toContain(off.email);
+    expect(mailsFor(id).filter((m) => m.raw.includes(off.email) || m.raw.includes(left.email))).toEqual([]);
+    await admin.post(`/api/v1/alerts/${id}/resolve`);
   });
 
   it('an ack timeout escalates again from the first step: every target of it is paged again, the alert firing', async () => {
