@@ -75,7 +75,7 @@ export function createScheduleActivities(deps: ScheduleActivityDeps): ScheduleFi
         await remember(schedule.id, { runId });
         return { outcome: 'ready', runId, workflowType: kind.workflowType, taskQueue: kind.taskQueue, input: workflowInput };
       } catch (err) {
-        if (err instanceof TargetBusyError) return skip(`${parsed.value.target} already has an active ${kind.kind} run`);
+        if (err instanceof TargetBusyError) return skip(`${err.target} already has an active ${kind.kind} run`);
         // Saved before the API checked integration ids, or one deleted since: retrying cannot help.
         if (err instanceof UnknownIntegrationError) return skip(`its params name integrations that are not the team's: ${err.ids.join(', ')}`);
         throw err;

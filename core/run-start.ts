@@ -8,7 +8,7 @@ import type { Run, Team } from '../db/entities/index.ts';
 import { settingsOf } from '../db/repositories/teams.ts';
 import { approvalReaches, can, type Principal } from './access.ts';
 import { NotAllowedError } from './errors.ts';
-import { recordRunIntegrations } from '../db/repositories/integrations.ts';
+import { integrationSettings, recordRunIntegrations } from '../db/repositories/integrations.ts';
 import { insertRun, updateRunState } from '../db/repositories/runs.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -45,7 +45,10 @@ export type NewRun = {
  * insert (TargetBusyError). `id` lets a caller that may retry (a schedule's fire) make it idempotent.
  */
 export async function recordRun(deps: Omit<RunStartDeps, 'temporal'>, em: EntityManager, input: NewRun & { id?: string }): Promise<{ run: Run; workflowInput: RunInput }> {
-  const { kind, team, parsed, requester } = input;
+  const { kind, team, requester } = input;
+  const parsed = kind.settledTarget
+    ? { ...input.parsed, target: kind.settledTarget(input.parsed.params, await integrationSettings(em, team.id, input.parsed.integrations)) }
+    : input.parsed;
   const id = input.id ?? crypto.randomUUID();
   const by = requester.type === 'user' ? requester.label : `${requester.type} ${requester.label}`;
   const record = async (tx: EntityManager) => {
@@ -108,7 +111,7 @@ export function workflowInputFor(deps: Pick<RunStartDeps, 'config'>, runId: stri
  */
 export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, input: NewRun): Promise<Run> {
   const { run, workflowInput } = await recordRun(deps, em, input);
-  const { kind, team, parsed } = input;
+  const { kind, team } = input;
   const id = run.id;
   try {
     await deps.temporal.workflow.start(kind.workflowType, { taskQueue: kind.taskQueue, workflowId: id, args: [workflowInput] });
@@ -118,7 +121,7 @@ export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, in
   }
   deps.metrics?.runsStarted.inc({ kind: kind.kind });
   // The fast path for list views; the run is already recorded, so Redis being down must not fail the start.
-  await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target: parsed.target, step: null }).catch((err: unknown) =>
+  await publishRunChange(deps.redis, deps.keys, { id, status: 'queued', kind: kind.kind, team: team.slug, target: run.target ?? null, step: null }).catch((err: unknown) =>
     deps.logger.warn({ err, runId: id }, 'announcing a run change failed'),
   );
   return run;

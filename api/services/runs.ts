@@ -61,8 +61,8 @@ export async function startRun(
     if (err instanceof UnknownIntegrationError) {
       throw new InputError('the params name integrations of another team, or none', err.ids.map((id) => ({ field: 'params', message: `${id} is not an integration of ${team.slug}` })));
     }
-    if (!(err instanceof TargetBusyError) || !parsed.value.target) throw err;
-    const target = parsed.value.target;
+    if (!(err instanceof TargetBusyError)) throw err;
+    const target = err.target;
     // The busy run's id only for a caller who may read it: another team's run does not exist for them.
     const activeRun = await findActiveRunOn(em.fork(), team.id, kind.kind, target).then((runId) => (runId ? findRun(em.fork(), runId) : null));
     const activeRunId = activeRun && can(caller.principal, activeRun.team.id, 'runs:read') ? activeRun.id : null;

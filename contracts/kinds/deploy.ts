@@ -133,6 +133,9 @@ export const deployKind = defineKind({
   taskQueue: TASK_QUEUES.delivery,
   target: (p) => deployTargetOf(p.target),
   integrations: (p) => [p.target.integration],
+  // A run that leaves the namespace out deploys to the integration's default: the same Deployment as one naming it.
+  settledTarget: (p, settings) =>
+    deployTargetOf(p.target.platform === 'kubernetes' && !p.target.namespace ? { ...p.target, namespace: String(settings.get(p.target.integration)?.namespace ?? 'default') } : p.target),
   approval: 'optional',
   summary: 'deploy',
   // Env often carries secrets: a run's view shows which variables it sets, never their values (as its diff does).

@@ -22,6 +22,11 @@ export type KindSpec<S extends z.ZodType> = {
   target: (params: z.infer<S>) => string | null;
   /** Ids of the team integrations the params use: recorded with the run, so one in use cannot be deleted. */
   integrations: (params: z.infer<S>) => string[];
+  /**
+   * The target with what the params leave to their integrations filled in (their settings, by id), so
+   * two ways of naming one resource are one target. Default: `target`.
+   */
+  settledTarget?: (params: z.infer<S>, settings: ReadonlyMap<string, Record<string, unknown>>) => string | null;
   /** `always`: every run waits for a person before it changes anything (unless auto-applied); `optional`: when the params ask; `never`. */
   approval: 'always' | 'optional' | 'never';
   summary: SummaryStyle;
@@ -33,8 +38,10 @@ export type KindSpec<S extends z.ZodType> = {
 export type ParsedParams = { params: Record<string, unknown>; target: string | null; integrations: string[] };
 
 /** A kind as the rest of the platform handles it, whatever its params type. */
-export type Kind = Omit<KindSpec<z.ZodType>, 'target' | 'integrations' | 'paramsSchema' | 'shownParams'> & {
+export type Kind = Omit<KindSpec<z.ZodType>, 'target' | 'integrations' | 'paramsSchema' | 'shownParams' | 'settledTarget'> & {
   paramsSchema: z.ZodType;
+  /** Set when the target depends on the settings of the integrations the params use (see KindSpec). */
+  settledTarget?: (params: Record<string, unknown>, settings: ReadonlyMap<string, Record<string, unknown>>) => string | null;
   /** The params as the API shows them; stored params that no longer parse are shown as they are. */
   shownParams: (params: Record<string, unknown>) => Record<string, unknown>;
   /** Validates raw params; the zod error (field paths under `params`) when they are not valid. */
@@ -42,9 +49,10 @@ export type Kind = Omit<KindSpec<z.ZodType>, 'target' | 'integrations' | 'params
 };
 
 export function defineKind<S extends z.ZodType<Record<string, unknown>>>(spec: KindSpec<S>): Kind {
-  const { target, integrations, shownParams, ...rest } = spec;
+  const { target, integrations, shownParams, settledTarget, ...rest } = spec;
   return {
     ...rest,
+    ...(settledTarget ? { settledTarget: (params: Record<string, unknown>, settings: ReadonlyMap<string, Record<string, unknown>>) => settledTarget(params as z.infer<S>, settings) } : {}),
     shownParams: (params) => (shownParams ? shownParams(params as z.infer<S>) : params),
     parse: (raw) => {
       const parsed = spec.paramsSchema.safeParse(raw);

@@ -112,6 +112,17 @@ export async function foreignIntegrations(em: EntityManager, teamId: string, int
  * delete (which locks its row FOR UPDATE) either waits for this transaction and then sees the run,
  * or has already removed the row and this fails. Repeating a call is harmless.
  */
+/** The non-secret settings of the team's integrations among `ids`, by id (ids of other teams or none are left out). */
+export async function integrationSettings(em: EntityManager, teamId: string, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  const valid = ids.filter((id) => UUID.test(id));
+  if (valid.length === 0) return new Map();
+  const rows = await em.execute<{ id: string; settings: Record<string, unknown> }[]>(
+    `select id, settings from integrations where team_id = ? and id in (${valid.map(() => '?').join(', ')})`,
+    [teamId, ...valid],
+  );
+  return new Map(rows.map((r) => [r.id, r.settings]));
+}
+
 export async function recordRunIntegrations(em: EntityManager, runId: string, integrationIds: readonly string[]): Promise<void> {
   const ids = [...new Set(integrationIds)];
   if (ids.length === 0) return;

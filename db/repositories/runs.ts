@@ -70,8 +70,10 @@ export function toRunView(run: Run, now = Date.now()): RunView {
 
 /** Thrown when another active run of the same kind holds the target. */
 export class TargetBusyError extends Error {
-  constructor() {
-    super('target busy');
+  readonly target: string;
+  constructor(target: string) {
+    super(`${target} is busy`);
+    this.target = target;
   }
 }
 
@@ -117,7 +119,7 @@ export async function insertRun(
       ],
     );
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('active_target')) throw new TargetBusyError();
+    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('active_target')) throw new TargetBusyError(input.target!);
     throw err;
   }
   const run = em.map(RunSchema, rows[0]!);

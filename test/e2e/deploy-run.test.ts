@@ -127,7 +127,7 @@ describe('a Kubernetes deploy run', () => {
     expect(sim.running('shop', name)).toEqual([{ images: ['registry.test/web:v1'], replicas: 3, ready: 3 }]);
 
     // The target's history: newest first, each run with what it found and what it left live.
-    const history = await client(api, operator).get(`/api/v1/runs?${new URLSearchParams({ kind: 'deploy', target: `kubernetes:${cluster}//${name}` })}`);
+    const history = await client(api, operator).get(`/api/v1/runs?${new URLSearchParams({ kind: 'deploy', target: `kubernetes:${cluster}/shop/${name}` })}`);
     expect(history.status).toBe(200);
     expect(history.body.runs.map((r: Run & { params: { rollbackOf?: string } }) => [r.id, r.summary?.previous, r.summary?.live, r.params.rollbackOf])).toEqual([
       [back.id, { app: 'registry.test/web:v2' }, { app: 'registry.test/web:v1' }, first.id],
@@ -140,6 +140,18 @@ describe('a Kubernetes deploy run', () => {
     expect(refused.status).toBe(409);
     expect(refused.body.detail).toBe('only a succeeded deploy can be rolled back; this one is failed');
     expect((await client(api, operator).post(`/api/v1/runs/${crypto.randomUUID()}/rollback`, {})).status).toBe(404);
+  });
+
+  it('is one target whether the run names the integration\'s default namespace or leaves it out', async () => {
+    const name = deployment();
+    // Held in approval, so the first run is still active when the second asks.
+    const first = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: { ...k8s(name, 'registry.test/web:v2'), requireApproval: true } });
+    expect(first.status).toBe(201);
+    expect(first.body.target).toBe(`kubernetes:${cluster}/shop/${name}`);
+    const named = await client(api, operator).post('/api/v1/runs', { kind: 'deploy', team: team.slug, params: k8s(name, 'registry.test/web:v3', { namespace: 'shop' }) });
+    expect([named.status, named.body.detail]).toEqual([409, `kubernetes:${cluster}/shop/${name} already has an active deploy run (${first.body.id})`]);
+    expect((await client(api, operator).post(`/api/v1/runs/${first.body.id}/cancel`, {})).status).toBe(202);
+    await ended(first.body.id);
   });
 
   it('asks for approval before a rollback when the team requires it, and not when it does not', async () => {
