@@ -8,13 +8,14 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { RunProcess } from '../../db/entities/index.ts';
 import { storedOutput } from '../../db/repositories/run-events.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
-import { forgetUnsavedState, keepUnsavedState, unsavedStates } from '../../db/repositories/terraform-states.ts';
+import { keepUnsavedState } from '../../db/repositories/terraform-states.ts';
+import { pushUnsavedStates } from './unsaved.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import { recordedEnding, type Ending } from '../process/command.ts';
 import { isStale, isTransient, stalePlan } from './failures.ts';
 import { loadPlan, type SavedPlan } from './plans.ts';
 import { readSandboxFile, writeSandboxFile } from '../process/sandbox-files.ts';
-import { initArgs, LOCK_WAIT, openSession, settle, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
+import { initArgs, LOCK_WAIT, openSession, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
 import type { StateVersion } from './state.ts';
 import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
 
@@ -60,7 +61,7 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
     if (!last || last.outcome === 'superseded') {
       session = await openSession(deps, input);
       await placePlanFile(session, plan);
-      await pushUnsavedStates(deps, session, input.runId);
+      await pushUnsavedStates(deps, session);
       await session.run('init', initArgs(session.state.schema));
       ending = await deps.runner.start(session.spec('apply', args, true), (last?.launch ?? 0) + 1);
     } else if (!last.outcome && last.hostId !== deps.hostId) {
@@ -132,7 +133,7 @@ async function judge(deps: ApplyDeps, input: ApplyInput, plan: SavedPlan, ending
   }
   // Anything terraform could not save goes into the state before anything is decided from it.
   const pushed = session ? await keepErroredState(deps, session, ending.proc) : false;
-  if (session) await pushUnsavedStates(deps, session, input.runId);
+  if (session) await pushUnsavedStates(deps, session);
   const changed = pushed || !sameVersion(await deps.state.version(state.schema), plan.prior);
   const text = tailText(ending);
 
@@ -213,27 +214,4 @@ async function keepErroredState(deps: ApplyDeps, session: Session, proc: RunProc
   await keepUnsavedState(deps.em.fork(), { runId: proc.run.id, procId: proc.id, schema: session.state.schema, state: text });
   await rm(file, { force: true });
   return true;
-}
-
-/** Pushes every state of this run that terraform could not save, oldest first, before anything else runs. */
-async function pushUnsavedStates(deps: ApplyDeps, session: Session, runId: string): Promise<void> {
-  for (const unsaved of await unsavedStates(deps.em.fork(), runId)) {
-    const file = path.join(session.dirs.workDir, `unsaved-${unsaved.id}.tfstate`);
-    await writeSandboxFile(file, unsaved.state, session.sandbox);
-    await session.run('init', initArgs(session.state.schema));
-    try {
-      settle('state push', await deps.runner.exec(session.spec(`state-push-${unsaved.id.slice(0, 8)}`, ['state', 'push', LOCK_WAIT, path.basename(file)])));
-    } catch (err) {
-      if (err instanceof ApplicationFailure && err.type === FAILURE_TYPES.terraform) {
-        throw needsAttention(
-          `terraform could not save the state of ${session.state.schema} after applying, and pushing it failed: ${err.message}. ` +
-            `The state is kept in OpsSight's database (table terraform_unsaved_states, id ${unsaved.id}); ` +
-            'push it with `terraform state push` before anything else runs on this workspace.',
-        );
-      }
-      throw err;
-    }
-    await forgetUnsavedState(deps.em.fork(), unsaved.id);
-    await rm(file, { force: true });
-  }
 }

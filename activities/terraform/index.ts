@@ -7,6 +7,7 @@ import type { RunEventStore } from '../../core/run-events.ts';
 import { runCaptured } from '../process/captured.ts';
 import type { ProcessRunner } from '../process/runner.ts';
 import { applySavedPlan, stopApply, type ApplyInput } from './apply.ts';
+import { pushUnsavedStates } from './unsaved.ts';
 import { commandFailure } from './failures.ts';
 import { discardPlans, savePlan } from './plans.ts';
 import { readSandboxFile } from '../process/sandbox-files.ts';
@@ -48,6 +49,7 @@ export function createTerraformActivities(base: TerraformDeps) {
     async terraformPlan(input: TerraformPlanInput): Promise<TerraformPlanResult> {
       const session = await openSession(deps, input);
       await session.run('init', initArgs(session.state.schema));
+      await pushUnsavedStates(deps, session);
       const prior = await deps.state.version(session.state.schema);
       const code = await session.run('plan', ['plan', '-input=false', LOCK_WAIT, '-detailed-exitcode', `-out=${PLAN_FILE}`], [0, 2]);
       const show = await runCaptured({

@@ -10,8 +10,9 @@ export async function keepUnsavedState(em: EntityManager, input: { runId: string
   );
 }
 
-export async function unsavedStates(em: EntityManager, runId: string): Promise<TerraformUnsavedState[]> {
-  return em.find(TerraformUnsavedStateSchema, { run: runId, pushedAt: null }, { orderBy: { createdAt: 'asc' } });
+/** The states of a workspace (its state schema) that terraform could not save, oldest first, whichever run kept them. */
+export async function unsavedStates(em: EntityManager, schema: string): Promise<TerraformUnsavedState[]> {
+  return em.find(TerraformUnsavedStateSchema, { schema, pushedAt: null }, { orderBy: { createdAt: 'asc' } });
 }
 
 /** Once pushed, the state lives in the workspace's backend; the copy (which may hold secrets) goes. */

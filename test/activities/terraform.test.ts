@@ -6,7 +6,8 @@ import type { RunEvent } from '../../contracts/events.ts';
 import { terraformParamsSchema, type TerraformParams } from '../../contracts/kinds/terraform.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import { stateSchema } from '../../activities/terraform/state.ts';
-import { createRunWithTeam } from '../fixtures/runs.ts';
+import { createRunWithTeam, insertRun } from '../fixtures/runs.ts';
+import { keepUnsavedState } from '../../db/repositories/terraform-states.ts';
 import { badHcl, destroyThenOutage, ownBackend, resources, slowApply } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
@@ -128,6 +129,29 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect((err as Error).message).toContain('terraform_data.x');
     const ran = (await eventsOf(runId)).filter((e) => stripVTControlCharacters(e.message) === 'terraform_data.x (local-exec): destroy-ran');
     expect(ran).toHaveLength(1);
+  });
+
+  it('pushes a state an earlier run could not save before a later run of the workspace plans', async () => {
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const p = params(resources({ a: {} }));
+    const schema = stateSchema(teamId, p.workspace);
+    const w = await worker();
+    const made = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: 'plan-1', params: p });
+    const stateNow = async () => (await stateDb.em.getConnection().execute<{ data: string }[]>(`select data from "${schema}".states where name = 'default'`))[0]!.data;
+    const before = await stateNow();
+    await inActivity(mockEnv(), w.terraformApply, { runId, teamId, step: 'apply-1', params: p, planId: made.planId });
+    // As if the apply's save had failed and its push too: the state is only in OpsSight's copy.
+    const applied = await stateNow();
+    await stateDb.em.getConnection().execute(`update "${schema}".states set data = ? where name = 'default'`, [before]);
+    const [launch] = await ctx.db.em.getConnection().execute<{ id: string }[]>(`select id from run_processes where run_id = ? and command = 'apply'`, [runId]);
+    await keepUnsavedState(ctx.db.em.fork(), { runId, procId: launch!.id, schema, state: applied });
+
+    const userId = (await ctx.db.em.getConnection().execute<{ requested_by_id: string }[]>('select requested_by_id from runs where id = ?', [runId]))[0]!.requested_by_id;
+    const later = await insertRun(ctx.db.em, { id: teamId }, userId, { status: 'running' });
+    const next = await inActivity(mockEnv(), w.terraformPlan, { runId: later, teamId, step: 'plan-1', params: p });
+    // It knows `a` exists: nothing to create again.
+    expect(next.hasChanges).toBe(false);
+    expect(await ctx.db.em.getConnection().execute(`select id from terraform_unsaved_states where schema = ?`, [schema])).toEqual([]);
   });
 
   it('turns bad HCL into a non-retryable InvalidConfiguration naming the file and line, before terraform runs', async () => {
