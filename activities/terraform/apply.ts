@@ -27,6 +27,7 @@ export type ApplyInput = TerraformStepInput & {
 
 export type ApplyDeps = SessionDeps & { em: EntityManager; hostId: string; events: RunEventStore };
 
+const APPLY_ARGS = ['apply', '-input=false', LOCK_WAIT, PLAN_FILE];
 /** How long to wait for an interrupted apply's state lock before asking Temporal to try again later. */
 const LOCK_DEADLINE_MS = 60_000;
 /** Terraform's progress lines for a resource it has begun to change. */
@@ -53,7 +54,6 @@ function processOnHost(hostId: string) {
 export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promise<{ applied: true }> {
   const plan = await loadPlan(deps.em, input.planId, input.runId);
   const key = { runId: input.runId, step: input.step, command: 'apply' };
-  const args = ['apply', '-input=false', LOCK_WAIT, PLAN_FILE];
   for (;;) {
     const last = await deps.runner.latest(key);
     let session: Session | undefined;
@@ -63,14 +63,14 @@ export async function applySavedPlan(deps: ApplyDeps, input: ApplyInput): Promis
       await placePlanFile(session, plan);
       await pushUnsavedStates(deps, session);
       await session.run('init', initArgs(session.state.schema));
-      ending = await deps.runner.start(session.spec('apply', args, true), (last?.launch ?? 0) + 1);
+      ending = await deps.runner.start(session.spec('apply', APPLY_ARGS, true), (last?.launch ?? 0) + 1);
     } else if (!last.outcome && last.hostId !== deps.hostId) {
       if (input.hostGone !== last.hostId) throw processOnHost(last.hostId);
       ending = { kind: 'lost', proc: last, stderrTail: [] };
       await recordEnding(deps.em.fork(), last.id, { outcome: 'lost', exitCode: null });
     } else if (!last.outcome) {
       session = await openSession(deps, input);
-      ending = await deps.runner.attach(last, session.spec('apply', args, true));
+      ending = await deps.runner.attach(last, session.spec('apply', APPLY_ARGS, true));
       // The attempt this one waited behind proved that launch changed nothing and launched again.
       if (ending.proc.outcome === 'superseded') continue;
     } else {
@@ -109,7 +109,7 @@ export async function stopApply(deps: ApplyDeps, input: ApplyInput): Promise<{ r
   }
   const plan = await loadPlan(deps.em, input.planId, input.runId);
   const session = await openSession(deps, input);
-  const ending = await deps.runner.attach(last, session.spec('apply', ['apply', '-input=false', LOCK_WAIT, PLAN_FILE], true), { interrupt: true });
+  const ending = await deps.runner.attach(last, session.spec('apply', APPLY_ARGS, true), { interrupt: true });
   try {
     // Interrupted, this throws the cancel with what the state records; ended by itself, it says how.
     const verdict = await judge(deps, input, plan, ending, session);
