@@ -3,6 +3,7 @@ import { mkdir, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { GitSecrets, GitSettings } from '../../contracts/integrations/git.ts';
+import { within } from '../process/sandbox-files.ts';
 import type { GitSource } from '../../contracts/kinds/source.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import { fingerprintOf, parseHostKeyPin } from '../../core/integrations/ssh-keys.ts';
@@ -121,6 +122,6 @@ export async function sourceDir(checkoutDir: string, sourcePath: string): Promis
   const real = await realpath(path.join(checkoutDir, sourcePath)).catch(() => null);
   if (!real) return null;
   const top = await realpath(checkoutDir);
-  if (real !== top && !real.startsWith(`${top}${path.sep}`)) throw new Error(`${sourcePath} leads outside the repository (a symbolic link)`);
+  if (!within(top, real)) throw new Error(`${sourcePath} leads outside the repository (a symbolic link)`);
   return real;
 }

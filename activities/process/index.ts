@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logger.ts';
 import { hostsOfRun } from '../../db/repositories/run-processes.ts';
 import { isOurProcess } from './host.ts';
 import { launchMarker, recordedPid, signalGroup } from './launch.ts';
+import { within } from './sandbox-files.ts';
 
 export type ProcessActivityDeps = { workRoot: string; em: EntityManager; logger: Logger };
 
@@ -52,7 +53,7 @@ export async function sweepEndedRuns(deps: ProcessActivityDeps): Promise<number>
     const s = status.get(runId);
     // A run this database does not know may belong to another installation sharing the directory.
     if (s === undefined || !isTerminal(s)) continue;
-    const live = await liveLaunches(open.filter((p) => p.run_id === runId && p.dir.startsWith(path.join(deps.workRoot, runId) + path.sep)));
+    const live = await liveLaunches(open.filter((p) => p.run_id === runId && within(path.join(deps.workRoot, runId), p.dir)));
     if (live.length) {
       for (const pid of live) signalGroup(pid, 'SIGINT');
       deps.logger.warn({ runId, pids: live }, 'a process of a run that has ended was still running: interrupted it, keeping its files until it stops');

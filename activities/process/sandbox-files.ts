@@ -3,6 +3,9 @@ import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sandbox } from './sandbox.ts';
 
+/** Whether path `p` is `root` or below it (both resolved already: no link is followed here). */
+export const within = (root: string, p: string) => p === root || p.startsWith(`${root}${path.sep}`);
+
 /**
  * Files the worker (root, when runs are sandboxed) writes or reads in a directory the run's sandbox
  * user owns. Run code can leave a symbolic link at any name there (`opssight.tfplan -> /etc/…`), so

@@ -5,7 +5,7 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import type { TerraformParams } from '../../contracts/kinds/terraform.ts';
 import type { Sandbox } from '../process/sandbox.ts';
 import { sourceDir } from '../git/checkout.ts';
-import { writeSandboxFile } from '../process/sandbox-files.ts';
+import { within, writeSandboxFile } from '../process/sandbox-files.ts';
 
 /** Files we generate next to the user's configuration; a user file with one of these names would shadow ours. */
 export const BACKEND_FILE = '_opssight_backend.tf';
@@ -113,8 +113,6 @@ async function chownTree(dir: string, sandbox: NonNullable<Sandbox>): Promise<vo
     else await lchown(p, sandbox.uid, sandbox.gid);
   }
 }
-
-const within = (root: string, p: string) => p === root || p.startsWith(`${root}${path.sep}`);
 
 /**
  * The Terraform configuration files in a work dir (its root module and local modules below it), as

@@ -105,13 +105,6 @@ export async function foreignIntegrations(em: EntityManager, teamId: string, int
   return ids.filter((id) => !have.has(id));
 }
 
-/**
- * Records that the run uses these integrations (call it in the run-start transaction, after the run
- * row is inserted). Every id must be an integration of the run's team, or nothing is recorded and
- * UnknownIntegrationError names the others. FOR KEY SHARE on the integration rows: a concurrent
- * delete (which locks its row FOR UPDATE) either waits for this transaction and then sees the run,
- * or has already removed the row and this fails. Repeating a call is harmless.
- */
 /** The non-secret settings of the team's integrations among `ids`, by id (ids of other teams or none are left out). */
 export async function integrationSettings(em: EntityManager, teamId: string, ids: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
   const valid = ids.filter((id) => UUID.test(id));
@@ -123,6 +116,13 @@ export async function integrationSettings(em: EntityManager, teamId: string, ids
   return new Map(rows.map((r) => [r.id, r.settings]));
 }
 
+/**
+ * Records that the run uses these integrations (call it in the run-start transaction, after the run
+ * row is inserted). Every id must be an integration of the run's team, or nothing is recorded and
+ * UnknownIntegrationError names the others. FOR KEY SHARE on the integration rows: a concurrent
+ * delete (which locks its row FOR UPDATE) either waits for this transaction and then sees the run,
+ * or has already removed the row and this fails. Repeating a call is harmless.
+ */
 export async function recordRunIntegrations(em: EntityManager, runId: string, integrationIds: readonly string[]): Promise<void> {
   const ids = [...new Set(integrationIds)];
   if (ids.length === 0) return;
