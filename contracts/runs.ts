@@ -125,6 +125,15 @@ export const startRunRequestSchema = z.object({
 
 export const decisionRequestSchema = z.object({
   comment: z.string().max(2000).default(''),
+  waitingSince: z.iso
+    .datetime({ offset: true })
+    .pipe(z.coerce.date())
+    .optional()
+    .describe(
+      'the run\'s `waitingSince` as shown with the summary you decided on. When given, the decision applies only to that wait: ' +
+        'if the run has since gone back to a new plan and waits again (a stale Terraform plan), the answer is 409 and nothing is decided. ' +
+        'The dashboard always sends it; when omitted, the decision applies to whatever the run is waiting on.',
+    ),
 });
 
 export const cancelRequestBodySchema = z.object({

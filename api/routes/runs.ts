@@ -67,8 +67,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
   for (const decision of ['approve', 'reject'] as const) {
     router.post(`/runs/:id/${decision}`, async (ctx) => {
       const id = runId(ctx);
-      const { comment } = decisionRequestSchema.parse(ctx.request.body ?? {});
-      ctx.body = await decide(deps, ctx.state.em, caller(ctx), id, decision, comment);
+      ctx.body = await decide(deps, ctx.state.em, caller(ctx), id, decision, decisionRequestSchema.parse(ctx.request.body ?? {}));
     });
   }
 

@@ -102,8 +102,9 @@ export async function decide(
   caller: Caller,
   id: string,
   decision: 'approve' | 'reject',
-  comment: string,
+  request: { comment: string; waitingSince?: Date | undefined },
 ): Promise<RunView> {
+  const { comment, waitingSince } = request;
   const run = await runFor(em, caller.principal, id, 'runs:read');
   // The gate of the run's kind, and (custom roles) only for the targets the approver is limited to.
   assertCan(caller.principal, run.team.id, `runs:approve:${run.kind}`);
@@ -124,11 +125,15 @@ export async function decide(
     at: new Date().toISOString(),
   };
   await em.transactional(async (tx) => {
+    // A wait the caller names must be the one the run is in: a decision made on one plan's summary never
+    // answers the next plan's wait (after a stale plan the run plans again and waits anew).
     const claimed = await tx.execute<{ id: string }[]>(
-      `update runs set approval = ?::jsonb, updated_at = now() where id = ? and status = 'awaiting_approval' and approval is null returning id`,
-      [JSON.stringify(approval), run.id],
+      `update runs set approval = ?::jsonb, updated_at = now()
+        where id = ? and status = 'awaiting_approval' and approval is null and (?::timestamptz is null or waiting_since = ?::timestamptz)
+        returning id`,
+      [JSON.stringify(approval), run.id, waitingSince ?? null, waitingSince ?? null],
     );
-    if (claimed.length === 0) throw new ConflictError(`run is not awaiting approval (it is ${run.status})`, { runStatus: run.status });
+    if (claimed.length === 0) throw await unclaimed(tx, run.id, waitingSince);
     recordAudit(tx, {
       actor: actor(caller),
       action: `run.${decision}`,
@@ -148,6 +153,23 @@ export async function decide(
   });
   await em.refresh(run);
   return toRunView(run);
+}
+
+/** Why a decision found nothing to claim, from the row as it is now (not as the request first read it). */
+async function unclaimed(em: EntityManager, id: string, waitingSince: Date | undefined): Promise<ConflictError> {
+  const [row] = await em.execute<{ status: string; waiting_since: Date | null; approval: unknown }[]>(
+    `select status, waiting_since, approval from runs where id = ?`,
+    [id],
+  );
+  const status = row?.status ?? 'gone';
+  if (status === 'awaiting_approval' && !row?.approval && waitingSince && row?.waiting_since) {
+    const now = new Date(row.waiting_since).toISOString();
+    return new ConflictError(
+      `the run has planned again and waits on a new summary since ${now}, not the one of ${waitingSince.toISOString()} you decided on: review the new summary and decide again`,
+      { runStatus: status, waitingSince: now, errors: [{ field: 'waitingSince', message: 'not the wait the run is in' }] },
+    );
+  }
+  return new ConflictError(`run is not awaiting approval (it is ${status})`, { runStatus: status });
 }
 
 /**

@@ -92,6 +92,12 @@ describe('values PostgreSQL would have refused as casts', () => {
     expect((await raw('GET', '/api/v1/runs?requestedBy=someone%40example.test')).status).toBe(200);
   });
 
+  it('a decision\'s waitingSince that is not a date-time', async () => {
+    for (const waitingSince of ['yesterday', '2026-13-01T00:00:00Z', '2026-11-29T10:00:00', 5]) {
+      for (const path of ['/approve', '/reject']) expectProblem(await raw('POST', `/api/v1/runs/${uuid()}${path}`, JSON.stringify({ waitingSince })), 'waitingSince');
+    }
+  });
+
   it('a 36-character run id that is not a UUID, on every run route', async () => {
     for (const id of ['------------------------------------', 'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa']) {
       for (const [method, path] of [['GET', ''], ['GET', '/events'], ['POST', '/approve'], ['POST', '/reject'], ['POST', '/cancel']] as const) {

@@ -124,6 +124,42 @@ describe('acting on a run', () => {
     }
   });
 
+  it('sends the wait its summary belongs to: a click on a plan that went stale is refused, not applied to the next plan', async () => {
+    const runId = await start({ workspace: workspace(), files: simpleConfig() });
+    await awaiting(runId);
+    const firstWait = (await client(api, token).get(`/api/v1/runs/${runId}`)).body.waitingSince as string;
+    await withPage(async (page) => {
+      await page.goto(`${api.baseUrl}/runs/${runId}`);
+      await page.getByRole('button', { name: 'Approve', exact: true }).waitFor();
+      // The page's refetch of the run is held: the live status events arrive, the row (with the new
+      // plan's summary and wait) does not, which is the moment a click can be made on the old plan.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await page.route(`**/api/v1/runs/${runId}`, async (route) => {
+        if (route.request().method() !== 'GET') return route.fallback();
+        await held;
+        await route.continue();
+      });
+      // Someone else approves the first plan, which is gone by the apply (as a stale one), so the run plans again.
+      await api.deps.db.em.fork().execute('delete from terraform_plans where run_id = ?', [runId]);
+      expect((await client(api, token).post(`/api/v1/runs/${runId}/approve`, { waitingSince: firstWait })).status).toBe(200);
+      await page.getByTestId('timeline').locator('li[data-status=awaiting_approval]').nth(1).waitFor({ timeout: 60_000 });
+
+      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await page.getByText(/planned again/).waitFor();
+      expect(await client(api, token).get(`/api/v1/runs/${runId}`).then((r) => r.body)).toMatchObject({ status: 'awaiting_approval', approval: null });
+
+      // With the row in, the page shows the new plan's wait, and approving it applies it.
+      release();
+      // Until its refetch lands the page may still send the first wait (and be refused again).
+      await until('an approval of the new plan from the page', async () => {
+        const [answer] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/runs/${runId}/approve`)), page.getByRole('button', { name: 'Approve', exact: true }).click()]);
+        return answer.ok() ? true : undefined;
+      }, 30_000, 100);
+      await page.locator('h1 [data-status=succeeded]').waitFor({ timeout: 60_000 });
+    });
+  });
+
   it('moves focus to the run’s title after Approve and after Reject, never to the page (item 11)', async () => {
     for (const decision of ['Approve', 'Reject'] as const) {
       const runId = await start({ workspace: workspace(), files: simpleConfig() });

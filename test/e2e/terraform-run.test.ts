@@ -122,6 +122,38 @@ describe('a Terraform run through the API', () => {
     expect(ws.events(runId).some((e) => e.type === 'log' && /Apply complete/.test(e.message))).toBe(false);
   });
 
+  it('applies a decision only to the wait it was made on: an approval of a plan that went stale never approves the next one', async () => {
+    const runId = await start({ workspace: workspace(), files: simpleConfig() });
+    await statusReached(runId, 'awaiting_approval');
+    const firstWait = (await client(api, operatorToken).get(`/api/v1/runs/${runId}`)).body;
+    expect(firstWait.waitingSince).toEqual(expect.any(String));
+    const waits = () => ws.events(runId).filter((e) => e.type === 'status' && e.data?.status === 'awaiting_approval');
+    // The saved plan is gone by the time of the apply, which then plans again and waits anew (as after a
+    // stale plan). Both approvers read the first plan's page; one approves it.
+    await api.deps.db.em.fork().execute('delete from terraform_plans where run_id = ?', [runId]);
+    const first = await client(api, approverToken).post(`/api/v1/runs/${runId}/approve`, { comment: 'first plan', waitingSince: firstWait.waitingSince });
+    expect(first.status).toBe(200);
+    await ws.waitFor(() => (waits().length === 2 ? true : undefined), 'the second plan\'s wait');
+
+    // The other approver's click, made on the first plan's page, arrives during the second plan's wait.
+    const late = await client(api, approverToken).post(`/api/v1/runs/${runId}/approve`, { comment: 'late', waitingSince: firstWait.waitingSince });
+    expect(late.status).toBe(409);
+    expect(late.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(late.body.detail).toMatch(/planned again/);
+    const secondWait = (await client(api, operatorToken).get(`/api/v1/runs/${runId}`)).body;
+    expect(secondWait).toMatchObject({ status: 'awaiting_approval', approval: null });
+    expect(late.body.waitingSince).toBe(secondWait.waitingSince);
+    expect(secondWait.waitingSince).not.toBe(firstWait.waitingSince);
+
+    const approved = await client(api, approverToken).post(`/api/v1/runs/${runId}/approve`, { comment: 'second plan', waitingSince: secondWait.waitingSince });
+    expect(approved.status).toBe(200);
+    await statusReached(runId, 'succeeded');
+    const run = (await client(api, operatorToken).get(`/api/v1/runs/${runId}`)).body;
+    expect(run.approval).toMatchObject({ decision: 'approved', comment: 'second plan' });
+    const audit = await api.deps.db.em.fork().execute<{ action: string }[]>('select action from audit_log where resource_id = ? order by id', [runId]);
+    expect(audit.map((a) => a.action)).toEqual(['run.start', 'run.approve', 'run.approve']);
+  });
+
   it('cancels a run during a plan that is blocked, and frees the workspace', async () => {
     const upstream = await startHangingServer();
     try {

@@ -22,7 +22,9 @@ export function RunActions({ run, me, onChanged, onDecided }: { run: RunView; me
   const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
   const active = !isTerminal(run.status);
-  const canDecide = run.status === 'awaiting_approval' && may(me, run.team, `runs:approve:${run.kind}`);
+  // The wait's start comes with the summary it shows (a live status event alone brings neither): the
+  // decision names it, so it can never answer a later plan's wait.
+  const canDecide = run.status === 'awaiting_approval' && run.waitingSince !== null && may(me, run.team, `runs:approve:${run.kind}`);
   const canCancel = active && !run.cancelRequest && may(me, run.team, 'runs:cancel');
   const canForce = active && !!run.cancelRequest && !run.cancelRequest.force && may(me, run.team, 'runs:cancel');
   const canRerun = !active && may(me, run.team, `runs:start:${run.kind}`);
@@ -40,7 +42,7 @@ export function RunActions({ run, me, onChanged, onDecided }: { run: RunView; me
         return;
       }
       const path = action === 'force' ? 'cancel' : action;
-      const body = action === 'force' ? { force: true } : action === 'cancel' ? {} : { comment };
+      const body = action === 'force' ? { force: true } : action === 'cancel' ? {} : { comment, waitingSince: run.waitingSince };
       onChanged(await post<RunView>(`/api/v1/runs/${run.id}/${path}`, body));
       setComment('');
       if (action === 'approve' || action === 'reject') onDecided();
