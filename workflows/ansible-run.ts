@@ -1,4 +1,4 @@
-import { allHandlersFinished, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, patched, proxyActivities } from '@temporalio/workflow';
 import type { AnsibleParams, AnsiblePlayResult, AnsibleSummary } from '../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
@@ -15,6 +15,7 @@ type PlayInput = StepInput & { hostGone?: string };
 export type AnsibleRunActivities = RunBookkeepingActivities & {
   ansibleCheck(input: StepInput): Promise<AnsiblePlayResult>;
   ansiblePlay(input: PlayInput): Promise<AnsiblePlayResult>;
+  ansibleStopPlay(input: PlayInput): Promise<{ running: boolean }>;
 };
 
 export type AnsibleRunInput = RunInput<AnsibleParams>;
@@ -61,7 +62,18 @@ export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResu
       const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'run' });
       if (decided !== 'approved') return { status: decided, summary };
     }
-    const played = await onProcessHost<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(options, (a, i) => a.ansiblePlay(i), { runId, teamId, params, step: 'run' });
+    const play: PlayInput = { runId, teamId, params, step: 'run' };
+    let played: AnsiblePlayResult;
+    try {
+      played = await onProcessHost<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(options, (a, i) => a.ansiblePlay(i), play);
+    } catch (err) {
+      // A cancel that found no attempt running (between retries, or waiting for the launch's host)
+      // ends the step at once, while a play that outlived its worker may still be changing hosts.
+      if (CancellationScope.current().consideredCancelled && patched('ansible-stop-on-cancel')) {
+        await CancellationScope.nonCancellable(() => onProcessHost<AnsibleRunActivities, PlayInput, { running: boolean }>(options, (a, i) => a.ansibleStopPlay(i), play).catch(() => undefined));
+      }
+      throw err;
+    }
     const failed = await ended(played, 'recap');
     if (failed) return failed;
     await report({ status: 'succeeded', step: null, summary });

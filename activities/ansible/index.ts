@@ -5,7 +5,7 @@ import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import type { RunEventStore } from '../../core/run-events.ts';
 import type { Keyring } from '../../core/secrets/keyring.ts';
 import type { ProcessRunner } from '../process/runner.ts';
-import { playOnce, type PlayInput } from './play.ts';
+import { playOnce, stopPlay, type PlayInput } from './play.ts';
 import { closeMasters, controlDirOf } from './connection.ts';
 import { openSession, type AnsibleStepInput } from './session.ts';
 import { outcomeOf } from './outcome.ts';
@@ -52,6 +52,11 @@ export function createAnsibleActivities(base: AnsibleDeps) {
     /** The real run, launched at most once whatever happens to workers (see play.ts). */
     async ansiblePlay(input: PlayInput): Promise<AnsiblePlayResult> {
       return playOnce(deps, input);
+    },
+
+    /** A cancel that found no attempt following the play: stops the play where it runs (see play.ts). */
+    async ansibleStopPlay(input: PlayInput): Promise<{ running: boolean }> {
+      return stopPlay(deps, input);
     },
   };
 }

@@ -1,5 +1,8 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AnsiblePlayResult } from '../../contracts/kinds/ansible.ts';
+import type { RunEventStore } from '../../core/run-events.ts';
+import type { RunProcess } from '../../db/entities/index.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import { lastTasksByHost, storedRecap } from '../../db/repositories/ansible-output.ts';
 import { recordEnding } from '../../db/repositories/run-processes.ts';
@@ -66,4 +69,34 @@ export async function playOnce(deps: SessionDeps & { hostId: string }, input: Pl
   });
   if (session) await removeDir(session.dirs.stepDir);
   return result;
+}
+
+/**
+ * The run was cancelled while no attempt of its play was running (between retries, or while waiting
+ * for the launch's host): a play still running is interrupted as a cancel would have, and followed
+ * until it stops, so the run does not report `cancelled` while ansible-playbook goes on changing the
+ * hosts. Its output is stored as always; where it stopped on each host is told in the run's events.
+ */
+export async function stopPlay(deps: SessionDeps & { hostId: string; events: RunEventStore }, input: PlayInput): Promise<{ running: boolean }> {
+  const last = await deps.runner.latest({ runId: input.runId, step: input.step, command: COMMAND });
+  if (!last || last.outcome) return { running: false };
+  const note = (proc: RunProcess, message: string) =>
+    deps.events.append(proc.run.id, [{ type: 'step', level: 'warn', message, data: { proc: proc.id, cancelled: true }, attempt: Context.current().info.attempt }]);
+  if (last.hostId !== deps.hostId) {
+    if (input.hostGone !== last.hostId) throw processOnHost(last.hostId);
+    await note(last, `the play launched on host ${last.hostId} could not be stopped: that host does not answer. ` +
+      'ansible-playbook may still be changing the hosts from there; check them before the next run.');
+    return { running: true };
+  }
+  const session = await openSession(deps, input);
+  const ending = await deps.runner.attach(last, session.spec(COMMAND, 'run'), { interrupt: true });
+  await closeMasters(controlDirOf(deps.config.WORK_DIR, input.runId));
+  const reached = await lastTasksByHost(deps.em.fork(), input.runId, last.id);
+  const where = Object.entries(reached).map(([h, t]) => `${h} after "${t}"`).join(', ') || 'no host had reported a task';
+  const finished = ending.kind === 'exited' && !ending.interrupted;
+  await note(last, finished
+    ? `the play had ended before the cancel reached it (exit code ${ending.code}): results up to ${where}`
+    : `the play was stopped by the cancel: results up to ${where}. Tasks after those did not run`);
+  await removeDir(session.dirs.stepDir);
+  return { running: true };
 }

@@ -1,13 +1,19 @@
-import { expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../core/config.ts';
+import { keyringFromConfig } from '../../core/secrets/keyring.ts';
+import { initOrm } from '../../db/orm.ts';
+import { hostsDir, inventoryOf, storeSshIntegration } from '../fixtures/ansible.ts';
 import { until } from '../fixtures/until.ts';
+import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { stopProcess } from '../peers/processes.ts';
 import { useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 
-// An apply outlives its worker; the run is cancelled while no attempt follows it (the next one is
-// waiting for the launch's host). The cancel must reach that process before the run says `cancelled`.
+// An apply (or a play) outlives its worker; the run is cancelled while no attempt follows it (the next
+// one is waiting for the launch's host). The cancel must reach that process before the run says `cancelled`.
 // A long heartbeat timeout gives the host's worker time to come back before the host counts as gone.
 const stack = useFaultStack({ workers: 0, env: { HEARTBEAT_TIMEOUT_SECONDS: '20' } });
 
@@ -67,6 +73,77 @@ it('a cancel while no attempt follows the apply interrupts it on its host before
   expect(messages.some((m) => m.includes('Interrupt received'))).toBe(true);
   // y was to be created after x: the interrupted apply never got there, and nothing made it later.
   expect(created).toEqual([1, 0]);
+  await stopProcess(back.child, 'SIGKILL');
+  await stopProcess(other.child, 'SIGKILL');
+}, 300_000);
+
+// The same for an Ansible play: its task is cut short on the cancel, and the task after it never runs.
+let web1: SshdPeer;
+let hosts: string;
+let inventory: ReturnType<typeof inventoryOf>;
+beforeAll(async () => {
+  web1 = await startSshd();
+  hosts = hostsDir();
+  const orm = await initOrm(stack().env.DATABASE_URL!, { poolMax: 1 });
+  const integration = await storeSshIntegration(orm.em, keyringFromConfig(loadConfig(process.env)), stack().team.id, { user: web1.user, hostKeys: [web1.knownHostsLine], privateKey: web1.clientKey.privateKey });
+  inventory = inventoryOf([{ peer: web1, integration }]);
+  await orm.close();
+}, 60_000);
+afterAll(async () => {
+  await web1?.stop();
+  rmSync(hosts, { recursive: true, force: true });
+});
+
+it('a cancel while no attempt follows the play interrupts it on its host before the run is cancelled', async () => {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const mark = (what: string) => path.join(hosts, `${tag}-${what}`);
+  const playbook = `
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: long
+      ansible.builtin.shell: "echo started > ${mark('long')} && sleep 60"
+    - name: after
+      ansible.builtin.shell: "echo ran > ${mark('after')}"
+`;
+  const a = await stack().worker('host-a');
+  const b = await stack().worker('host-b');
+  const res = await stack().call('POST', '/api/v1/runs', stack().token, { kind: 'ansible', team: stack().team.slug, params: { inventory, playbook, check: false, autoApply: true } });
+  expect(res.status).toBe(201);
+  const runId = res.body.id as string;
+  await until('the long task to start', async () => (existsSync(mark('long')) ? true : undefined), 120_000, 20);
+  const [launch] = await stack().query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'ansible-playbook'`, [runId]);
+  const pid = Number(readFileSync(path.join(launch!.dir, 'pid'), 'utf8'));
+  const play = launch!.host_id === 'host-a' ? a : b;
+  const other = play === a ? b : a;
+  await stopProcess(play.child, 'SIGTERM');
+  expect(alive(pid)).toBe(true);
+  expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})).status).toBe(202);
+  // While the play's host is away the run waits to stop it there: it does not say cancelled meanwhile.
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const workflow = new Client({ connection, namespace: stack().env.TEMPORAL_NAMESPACE! }).workflow.getHandle(runId);
+    const seen = await until('the run to wait for the play\'s host to stop it, or to end', async () => {
+      const { raw, status } = await workflow.describe();
+      if (status.name !== 'RUNNING') return `ended ${status.name}`;
+      return raw.pendingActivities?.some((p) => p.activityType?.name === 'ansibleStopPlay') ? 'waiting' : undefined;
+    }, 120_000, 100);
+    expect(seen).toBe('waiting');
+  } finally {
+    await connection.close();
+  }
+  expect((await stack().status(runId)).status).not.toBe('cancelled');
+  const back = await stack().worker(launch!.host_id);
+  const final = await stack().ended(runId, 120_000);
+  const stillRunning = alive(pid);
+  const ranAfter = existsSync(mark('after'));
+  const messages = (await stack().query<{ message: string }>(`select message from run_events where run_id = $1 order by seq`, [runId])).map((e) => e.message);
+  const ok = final.status === 'cancelled' && !stillRunning && !ranAfter;
+  recordFault({ fault: 'cancel while no attempt follows the play (ansible)', passed: ok ? 1 : 0, rounds: 1, detail: 'the play was interrupted on its host before the run reported cancelled; the task after it never ran' });
+  expect(final.status).toBe('cancelled');
+  expect(stillRunning).toBe(false);
+  expect(messages.some((m) => m.startsWith('the play was stopped by the cancel'))).toBe(true);
+  expect(ranAfter).toBe(false);
   await stopProcess(back.child, 'SIGKILL');
   await stopProcess(other.child, 'SIGKILL');
 }, 300_000);

@@ -19,9 +19,11 @@ type Script = {
   recorded: Recorded[];
   checkCalls: number;
   playInputs: PlayInput[];
+  stopInputs?: PlayInput[];
   cancelledActivity?: boolean;
 };
 const scripts = new Map<string, Script>();
+const onDownHost = () => ApplicationFailure.create({ message: 'on h-down', type: FAILURE_TYPES.processOnHost, nonRetryable: true, details: [{ hostId: 'h-down' }] });
 const host = (changed: number, extra: Record<string, unknown> = {}) => ({ ok: 1, changed, failed: 0, unreachable: 0, skipped: 0, rescued: 0, ignored: 0, ...extra });
 const clean = (changed = 1): AnsiblePlayResult => ({ recap: { web1: host(changed), web2: host(changed) }, commit: null, problems: [] });
 
@@ -47,6 +49,12 @@ const activities: AnsibleRunActivities = {
     const s = scripts.get(input.runId)!;
     s.playInputs.push(input);
     return s.play(s.playInputs.length, input);
+  },
+  async ansibleStopPlay(input) {
+    (scripts.get(input.runId)!.stopInputs ??= []).push(input);
+    // The launch is on a host with no worker, as in the play script of the test that cancels.
+    if (!input.hostGone) throw onDownHost();
+    return { running: true };
   },
   async runHosts() {
     return [];
@@ -144,6 +152,17 @@ describe('ansibleRun', () => {
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(script.recorded.at(-1)).toMatchObject({ status: 'failed', error: expect.stringContaining('playbook.yml line 4, column 6') });
+  });
+
+  it('a cancel while the play waits for its launch\'s host stops that launch (there, or saying it could not) before the run is cancelled', async () => {
+    const { handle, script } = await start({ play: async () => Promise.reject(onDownHost()) }, { autoApprove: { by: 'u2', byEmail: 'a@example.test', reason: 'permission' } });
+    await until('the play to name its host', async () => (script.playInputs.length > 0 ? true : undefined), 20_000, 25);
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    // Asked where the launch is, then on its host's queue; nobody there, so decided without it.
+    expect(script.stopInputs?.map((i) => [i.step, i.hostGone])).toEqual([['run', undefined], ['run', 'h-down']]);
+    expect(statuses(script).at(-1)).toBe('cancelled');
   });
 
   it('a cancel during the check stops the activity and ends the run cancelled', async () => {
