@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, allHandlersFinished, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, allHandlersFinished, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SshCommandRunInput, SshCommandSummary, SshHost, SshHostResult } from '../contracts/kinds/ssh-command.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES } from '../contracts/temporal.ts';
@@ -10,6 +10,7 @@ type HostStepInput = { runId: string; teamId: string; host: SshHost; command: st
 /** What this workflow expects of its activities; workers/runtime.ts checks createActivities against it. */
 export type SshCommandRunActivities = RunBookkeepingActivities & {
   sshCommandHost(input: HostStepInput): Promise<SshHostResult>;
+  sshCommandStop(input: HostStepInput): Promise<{ running: boolean }>;
 };
 
 export type SshCommandRunResult = { status: Extract<RunStatus, 'succeeded' | 'discarded' | 'timed_out'>; summary: SshCommandSummary };
@@ -51,6 +52,8 @@ export async function sshCommandRun(input: SshCommandRunInput): Promise<SshComma
   const gate = createApprovalGate(reporter);
   const results: Array<SshHostResult | undefined> = params.hosts.map(() => undefined);
   const names = params.hosts.map((h) => h.name);
+  // Hosts whose command a cancel could not reach (see below): the run's last word names them.
+  const unstopped: string[] = [];
 
   try {
     if (params.requireApproval) {
@@ -79,7 +82,17 @@ export async function sshCommandRun(input: SshCommandRunInput): Promise<SshComma
     };
     await Promise.all(Array.from({ length: Math.min(params.parallel, params.hosts.length) }, lane));
     const summary = summarise(params.hosts, results);
-    if (cancelled !== undefined) throw cancelled;
+    if (cancelled !== undefined) {
+      // A cancel that found no attempt running for a host (between retries) ends its step at once,
+      // while the command there may still run: each started host is stopped before the run says cancelled.
+      if (patched('ssh-stop-on-cancel')) {
+        const started = params.hosts.slice(0, next).filter((_, i) => results[i] === undefined);
+        await CancellationScope.nonCancellable(() =>
+          Promise.all(started.map((host) => ssh.sshCommandStop({ runId, teamId, host, command: params.command, timeoutSeconds: params.timeoutSeconds, step: `host-${host.name}` }).catch(() => unstopped.push(host.name)))),
+        );
+      }
+      throw cancelled;
+    }
     if (summary.failed > 0) {
       const which = summary.hosts.filter((r) => r.status === 'failed').map((r) => `${r.host} (${r.error ?? `exit code ${r.exitCode}`})`);
       const error = `${summary.failed} of ${params.hosts.length} host${params.hosts.length > 1 ? 's' : ''} failed: ${which.join('; ')}`;
@@ -92,7 +105,8 @@ export async function sshCommandRun(input: SshCommandRunInput): Promise<SshComma
     if (isCancellation(err)) {
       const why = (err as { cause?: Error }).cause?.message;
       const summary = summarise(params.hosts, results);
-      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', summary, message: why ? `cancelled: ${why}` : 'cancelled' }));
+      const left = unstopped.length ? `; the command could not be stopped on ${unstopped.join(', ')} (not reachable) and may still be running there` : '';
+      await CancellationScope.nonCancellable(() => report({ status: 'cancelled', summary, message: `${why ? `cancelled: ${why}` : 'cancelled'}${left}` }));
       throw err;
     }
     if (err instanceof ApplicationFailure && err.nonRetryable) throw err;

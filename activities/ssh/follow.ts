@@ -23,7 +23,8 @@ export type FollowEnding =
   | { kind: 'decided'; result: SshHostResult };
 
 /** Streams the launch's output into the event store until it ends; reattaches when the stream breaks but the command runs on. */
-export async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeSSH; proc: RunProcess; lock: FollowLock; fresh: boolean; redact: (l: string) => string }): Promise<FollowEnding> {
+/** With `interrupt`, the command is stopped as a cancel stops it (its run was cancelled while no attempt followed it), and never started. */
+export async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeSSH; proc: RunProcess; lock: FollowLock; fresh: boolean; redact: (l: string) => string; interrupt?: boolean }): Promise<FollowEnding> {
   const { deps, input, ssh, proc, lock, redact } = args;
   const ctx = Context.current();
   const attempt = ctx.info.attempt;
@@ -36,6 +37,10 @@ export async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh
       return { kind: 'decided', result: resultOf(name, now.outcome, now.exitCode ?? null) };
     }
   }
+  // Following starts the command when its directory is missing: stopping must not. One that has ended
+  // meanwhile is only followed to the end of its output.
+  const found = args.interrupt ? parseProbe((await ssh.execCommand(probe(proc.id))).stdout).kind : undefined;
+  if (found === 'missing') return { kind: 'missing' };
   // Whoever held the launch before stored up to somewhere: resume from there.
   const offsets = args.fresh && !waited ? { stdout: 0, stderr: 0 } : await storedOutputOffsets(deps.em.fork(), input.runId, proc.id);
 
@@ -126,7 +131,7 @@ export async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh
   }
 
   try {
-    if (ctx.cancellationSignal.aborted) onAbort();
+    if (ctx.cancellationSignal.aborted || found === 'running') onAbort();
     for (;;) {
       const split = { stdout: new LineSplitter(offsets.stdout), stderr: new LineSplitter(offsets.stderr) };
       const res = await streamExec(ssh, launchAndFollow(proc.id, input.command, offsets), {

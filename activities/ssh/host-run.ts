@@ -31,20 +31,33 @@ const COMMAND = 'ssh';
  * the offset the event store reached. A host that cannot be reached, refuses us, or whose command
  * exits non-zero is a failed host, not an error: the run's other hosts go on.
  */
-export async function runOnHost(deps: SshHostDeps, input: SshHostInput): Promise<SshHostResult> {
+export async function runOnHost(deps: SshHostDeps, input: SshHostInput, opts: { stop?: boolean } = {}): Promise<SshHostResult> {
   const ctx = Context.current();
   // Beats from the start, not only once following: reading the login and the SSH handshake (an
   // encrypted key's KDF) can outlast a short heartbeat timeout on a loaded worker, and an attempt
   // timed out there is retried into the same wait until its attempts run out.
   const beat = setInterval(() => ctx.heartbeat({ step: input.step, host: input.host.name }), Math.max(100, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 20_000) / 4)));
   try {
-    return await runOnHostBeating(deps, input);
+    return await runOnHostBeating(deps, input, opts.stop === true);
   } finally {
     clearInterval(beat);
   }
 }
 
-async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise<SshHostResult> {
+/**
+ * The run was cancelled while no attempt followed this host's command (between retries, or before a
+ * worker took the retry): a command still running there is stopped as a cancel stops it (TERM to its
+ * group), followed to its end with its output stored and its ending recorded, so the run does not say
+ * `cancelled` while the command goes on. A command that never started is not started now.
+ */
+export async function stopOnHost(deps: SshHostDeps, input: SshHostInput): Promise<{ running: boolean }> {
+  const proc = await latestLaunch(deps.em.fork(), input.runId, input.step, COMMAND);
+  if (!proc || proc.outcome) return { running: false };
+  await runOnHost(deps, input, { stop: true });
+  return { running: true };
+}
+
+async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput, stop: boolean): Promise<SshHostResult> {
   const ctx = Context.current();
   const em = () => deps.em.fork();
   const { host } = input;
@@ -120,17 +133,21 @@ async function runOnHostBeating(deps: SshHostDeps, input: SshHostInput): Promise
     // then reads the recorded ending, and never finds the directory (the single-start claim) gone
     // with nothing recorded, which would start the command a second time.
     lock = new FollowLock(deps.databaseUrl, proc.id);
-    const ending = await follow({ deps, input, ssh, proc, lock, fresh, redact: redactor(secrets) });
+    const ending = await follow({ deps, input, ssh, proc, lock, fresh, redact: redactor(secrets), interrupt: stop });
     if (ending.kind === 'decided') return ending.result;
     if (ending.kind === 'missing') {
-      // The host refused to create the launch directory (home not writable); the command never started.
+      // The host refused to create the launch directory (home not writable), or, stopping, the run was
+      // cancelled before the command started: it never ran.
       await recordEnding(em(), proc.id, { outcome: 'superseded', exitCode: null });
+      if (stop) return failed('the run was cancelled before the command started there; it did not run');
       return failed(`could not create ~/.opssight on the host (is the home directory of ${login.settings.user} writable?); the command did not run`);
     }
     if (ending.kind === 'interrupted') {
       await recordEnding(em(), proc.id, { outcome: ending.code === null ? 'killed' : 'exited', exitCode: ending.code });
       await ssh.execCommand(cleanup(proc.id)).catch(() => undefined);
       await note('warn', ending.code === null ? 'killed on a force cancel' : `stopped on a cancel (exit code ${ending.code})`, { exitCode: ending.code });
+      // Stopping for a cancel that found no attempt: this activity itself was not cancelled.
+      if (stop) return { host: host.name, status: 'failed', exitCode: ending.code, error: 'stopped on a cancel' };
       throw new CancelledFailure(`${host.name}: stopped on a cancel`);
     }
     const outcome = ending.kind === 'timedOut' ? 'killed' : ending.kind;

@@ -8,6 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunEvent } from '../../contracts/events.ts';
 import type { SshHostResult } from '../../contracts/kinds/ssh-command.ts';
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
+import { recordLaunch } from '../../db/repositories/run-processes.ts';
 import { createRunWithTeam } from '../fixtures/runs.ts';
 import { hostOf, storeSshIntegration } from '../fixtures/ssh-command.ts';
 import { until } from '../fixtures/until.ts';
@@ -47,6 +48,8 @@ async function newRun() {
 }
 const call = (env: MockActivityEnvironment, input: Parameters<WorkerActivities['activities']['sshCommandHost']>[0]) =>
   env.run(w.activities.sshCommandHost, input) as Promise<SshHostResult>;
+const stop = (input: Parameters<WorkerActivities['activities']['sshCommandStop']>[0]) =>
+  mockEnv(1).run(w.activities.sshCommandStop, input) as Promise<{ running: boolean }>;
 const eventsOf = (runId: string): Promise<RunEvent[]> => ctx.events.list(runId, 0, 50_000);
 const linesOf = (events: RunEvent[], host: string, stream?: 'stdout' | 'stderr') =>
   events.filter((e) => e.type === 'log' && e.data?.host === host && (!stream || e.stream === stream)).map((e) => e.message);
@@ -169,6 +172,42 @@ describe('sshCommandHost', () => {
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
     await until('the remote sleep to be gone', async () => (isAlive(pid) ? undefined : true), 10_000);
     expect((await eventsOf(runId)).filter((e) => e.type === 'step' && !e.data?.hung).map((e) => e.message)).toEqual(['web2: killed on a force cancel']);
+  });
+
+  it('a cancel that found no attempt stops the command a lost attempt left running, and stores what it printed meanwhile', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web2);
+    const pidFile = path.join(scratch, `orphan-${runId}`);
+    const input = { runId, teamId, host: hostOf(web2, 'web2', id), command: `trap 'echo stopping; exit 3' TERM; sleep 300 & echo $! > ${pidFile}; echo started; wait`, timeoutSeconds: 600, step: 'host-web2' };
+    const first = mockEnv(1);
+    const lost = call(first, input);
+    await until('the command to start', async () => (linesOf(await eventsOf(runId), 'web2').includes('started') ? true : undefined), 20_000);
+    first.cancel('TIMED_OUT', new ActivityCancellationDetails({ timedOut: true }));
+    await expect(lost).rejects.toThrow(/stopped following/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
+
+    expect(await stop(input)).toEqual({ running: true });
+    expect(isAlive(pid)).toBe(false);
+    expect(linesOf(await eventsOf(runId), 'web2')).toEqual(['started', 'stopping']);
+    expect((await eventsOf(runId)).filter((e) => e.type === 'step').map((e) => e.message)).toEqual(['web2: stopped on a cancel (exit code 3)']);
+    const [launch] = await ctx.db.em.getConnection().execute<{ outcome: string; exit_code: number }[]>('select outcome, exit_code from run_processes where run_id = ?', [runId]);
+    expect(launch).toEqual({ outcome: 'exited', exit_code: 3 });
+    // Once recorded, stopping again finds nothing to do.
+    expect(await stop(input)).toEqual({ running: false });
+  });
+
+  it('a cancel that found no attempt never starts a command whose launch was recorded but not begun', async () => {
+    const { runId, teamId } = await newRun();
+    const id = await storeSshIntegration(ctx.db.em, keyring(), teamId, web1);
+    const effects = path.join(scratch, `never-${runId}`);
+    // The attempt that recorded the launch died before the host created its directory.
+    await recordLaunch(ctx.db.em.fork(), { id: crypto.randomUUID(), runId, step: 'host-web1', command: 'ssh', launch: 1, sideEffects: true, hostId: 'h', dir: 'ssh://x' });
+    expect(await stop({ runId, teamId, host: hostOf(web1, 'web1', id), command: `echo ran >> ${effects}`, timeoutSeconds: 60, step: 'host-web1' })).toEqual({ running: true });
+    expect(existsSync(effects)).toBe(false);
+    const [launch] = await ctx.db.em.getConnection().execute<{ outcome: string }[]>('select outcome from run_processes where run_id = ?', [runId]);
+    expect(launch!.outcome).toBe('superseded');
+    expect((await eventsOf(runId)).map((e) => e.message)).toEqual(['web1: the run was cancelled before the command started there; it did not run']);
   });
 
   it('a second attempt after the first was lost reattaches: the command runs once, every line stored once', async () => {

@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+// A CommonJS module: Node's ESM loader does not see its named exports.
+import proto from '@temporalio/proto';
 import { loadConfig } from '../../core/config.ts';
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import { initOrm } from '../../db/orm.ts';
 import { hostsDir, inventoryOf, storeSshIntegration } from '../fixtures/ansible.ts';
+import { hostOf } from '../fixtures/ssh-command.ts';
+import { startCuttableLink } from '../fixtures/cuttable-link.ts';
 import { until } from '../fixtures/until.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { stopProcess } from '../peers/processes.ts';
@@ -81,12 +85,14 @@ it('a cancel while no attempt follows the apply interrupts it on its host before
 let web1: SshdPeer;
 let hosts: string;
 let inventory: ReturnType<typeof inventoryOf>;
+let sshIntegration: string;
 beforeAll(async () => {
   web1 = await startSshd();
   hosts = hostsDir();
   const orm = await initOrm(stack().env.DATABASE_URL!, { poolMax: 1 });
   const integration = await storeSshIntegration(orm.em, keyringFromConfig(loadConfig(process.env)), stack().team.id, { user: web1.user, hostKeys: [web1.knownHostsLine], privateKey: web1.clientKey.privateKey });
   inventory = inventoryOf([{ peer: web1, integration }]);
+  sshIntegration = integration;
   await orm.close();
 }, 60_000);
 afterAll(async () => {
@@ -146,4 +152,65 @@ it('a cancel while no attempt follows the play interrupts it on its host before 
   expect(ranAfter).toBe(false);
   await stopProcess(back.child, 'SIGKILL');
   await stopProcess(other.child, 'SIGKILL');
+}, 300_000);
+
+/** Whether a process of the SSH launch (its wrapper is named after the launch) still runs on the host, this machine. */
+const launchAlive = (launchId: string) =>
+  readdirSync('/proc').some((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`opssight-launch:${launchId}`);
+    } catch {
+      return false;
+    }
+  });
+
+// An SSH command: any worker can reach its host, so whichever worker runs the cancel stops it. Here the
+// path to the host fails mid-command: the attempts fail and wait between retries, and the cancel comes
+// in such a wait, when no attempt follows the command.
+it('a cancel while no attempt follows an SSH command stops it on its host before the run is cancelled', async () => {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const mark = (what: string) => path.join(hosts, `${tag}-ssh-${what}`);
+  const link = await startCuttableLink(web1.port);
+  const worker = await stack().worker('host-a');
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  try {
+    const command = `echo started > ${mark('long')}; sleep 60; echo ran > ${mark('after')}`;
+    const host = { ...hostOf(web1, 'web1', sshIntegration), port: link.port };
+    const res = await stack().call('POST', '/api/v1/runs', stack().token, { kind: 'ssh-command', team: stack().team.slug, params: { hosts: [host], command } });
+    expect(res.status).toBe(201);
+    const runId = res.body.id as string;
+    const workflow = new Client({ connection, namespace: stack().env.TEMPORAL_NAMESPACE! }).workflow.getHandle(runId);
+    const pending = async (type: string) => (await workflow.describe()).raw.pendingActivities?.find((p) => p.activityType?.name === type);
+    await until('the command to start', async () => (existsSync(mark('long')) ? true : undefined), 120_000, 20);
+    const [launch] = await stack().query<{ id: string }>(`select id from run_processes where run_id = $1 and command = 'ssh'`, [runId]);
+    link.cut();
+    // Between attempts: a later one has failed to reach the host and waits for its retry.
+    await until('an attempt to wait for its retry', async () => {
+      const p = await pending('sshCommandHost');
+      return p && (p.attempt ?? 0) >= 2 && p.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED ? true : undefined;
+    }, 120_000, 50);
+    expect(launchAlive(launch!.id)).toBe(true);
+    expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})).status).toBe(202);
+    // The run tries to stop the command, and does not say cancelled while it cannot reach the host.
+    const seen = await until('the run to try to stop the command, or to end', async () => {
+      if ((await workflow.describe()).status.name !== 'RUNNING') return 'ended';
+      return (await pending('sshCommandStop')) ? 'stopping' : undefined;
+    }, 120_000, 50);
+    expect(seen).toBe('stopping');
+    expect((await stack().status(runId)).status).not.toBe('cancelled');
+    link.restore();
+    const final = await stack().ended(runId, 120_000);
+    const stillRunning = launchAlive(launch!.id);
+    const steps = (await stack().query<{ message: string }>(`select message from run_events where run_id = $1 and type = 'step' order by seq`, [runId])).map((e) => e.message);
+    const ok = final.status === 'cancelled' && !stillRunning && !existsSync(mark('after'));
+    recordFault({ fault: 'cancel while no attempt follows an SSH command', passed: ok ? 1 : 0, rounds: 1, detail: 'the path to the host cut mid-command, the run cancelled between retries: the command was stopped there once the host was reachable, before the run reported cancelled; what came after it never ran' });
+    expect(final.status).toBe('cancelled');
+    expect(stillRunning).toBe(false);
+    expect(steps).toContain('web1: stopped on a cancel (exit code 143)');
+    expect(existsSync(mark('after'))).toBe(false);
+  } finally {
+    await connection.close();
+    await link.close();
+    await stopProcess(worker.child, 'SIGKILL');
+  }
 }, 300_000);

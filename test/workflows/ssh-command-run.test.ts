@@ -20,6 +20,8 @@ type Script = {
   running: number;
   maxRunning: number;
   cancelled: string[];
+  stops: string[];
+  stop?: (input: HostInput) => Promise<{ running: boolean }>;
 };
 const scripts = new Map<string, Script>();
 
@@ -40,6 +42,11 @@ const activities: SshCommandRunActivities = {
     } finally {
       s.running--;
     }
+  },
+  async sshCommandStop(input) {
+    const s = scripts.get(input.runId)!;
+    s.stops.push(input.host.name);
+    return s.stop ? s.stop(input) : { running: false };
   },
   async runHosts() {
     return [];
@@ -70,9 +77,9 @@ const taskQueue = workflows.taskQueue;
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `h${i + 1}`, address: '127.0.0.1', port: 22, integration: crypto.randomUUID() }));
 
-async function start(host: Script['host'], params: Record<string, unknown>) {
+async function start(host: Script['host'], params: Record<string, unknown>, stop?: Script['stop']) {
   const runId = crypto.randomUUID();
-  const s: Script = { host, recorded: [], calls: [], running: 0, maxRunning: 0, cancelled: [] };
+  const s: Script = { host, recorded: [], calls: [], running: 0, maxRunning: 0, cancelled: [], stops: [], ...(stop ? { stop } : {}) };
   scripts.set(runId, s);
   const input: SshCommandRunInput = { runId, teamId: 't1', params: sshCommandParamsSchema.parse({ command: 'uptime', ...params }), approvalTimeoutMs: 60_000, heartbeatTimeoutMs: 2_000 };
   const handle = await workflows.env.client.workflow.start('sshCommandRun', { taskQueue, workflowId: runId, args: [input] });
@@ -141,5 +148,23 @@ describe('sshCommandRun', () => {
     expect(script.cancelled.sort()).toEqual(['h1', 'h2']);
     expect(script.calls.sort()).toEqual(['h1', 'h2']);
     expect(statuses(script)).toEqual(['running', 'cancelled']);
+  });
+
+  it('a cancel between a host\'s attempts stops its command there before the run is cancelled, and names a host it could not reach', async () => {
+    // h1 and h3 lose their attempts (a worker gone) and wait for the next; h2's attempt runs.
+    const host = async (input: HostInput): Promise<SshHostResult> => {
+      if (input.host.name === 'h2') return blockUntilCancelled();
+      throw new Error('worker shutting down');
+    };
+    const stop = async (input: HostInput) => {
+      if (input.host.name === 'h3') throw ApplicationFailure.nonRetryable('cannot connect to h3: ECONNREFUSED', 'SshUnreachable');
+      return { running: input.host.name === 'h1' };
+    };
+    const { handle, script } = await start(host, { hosts: hosts(3), parallel: 3 }, stop);
+    await until('every host to have had an attempt', async () => (new Set(script.calls).size === 3 ? true : undefined), 20_000, 25);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    expect(script.stops.sort()).toEqual(['h1', 'h2', 'h3']);
+    expect(script.recorded.at(-1)).toMatchObject({ status: 'cancelled', message: expect.stringContaining('could not be stopped on h3 (not reachable)') });
   });
 });
