@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { defaultHostId } from '../activities/process/host.ts';
 import { sweepEndedRuns } from '../activities/process/index.ts';
+import { endedLaunchStopper } from './ended-launches.ts';
 import { isolationMode } from '../activities/process/sandbox.ts';
 import { prepareStateDatabase } from '../activities/terraform/state-setup.ts';
 import { createStateStore } from '../activities/terraform/state.ts';
@@ -136,7 +137,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
     await prepareStateDatabase({ databaseUrl: config.DATABASE_URL, stateUrl: config.TERRAFORM_STATE_DATABASE_URL, store: state, logger }).catch((err: Error) => {
       throw new Error(`Terraform state database (TERRAFORM_STATE_DATABASE_URL): ${err.message}`);
     });
-    await sweepEndedRuns({ workRoot: config.WORK_DIR, em: db.em, logger });
+    await sweepEndedRuns({ workRoot: config.WORK_DIR, em: db.em, logger }, endedLaunchStopper(temporal, hostId, logger));
     const deps: ActivityDeps = {
       config,
       em: db.em,

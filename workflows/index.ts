@@ -10,3 +10,4 @@ export { alertEscalation } from './escalation.ts';
 export { costScanRun } from './cost-scan-run.ts';
 export { costActionRun } from './cost-action-run.ts';
 export { pipelineRun } from './pipeline-run.ts';
+export { stopEndedLaunch } from './stop-ended-launch.ts';

@@ -107,9 +107,19 @@ export async function stopApply(deps: ApplyDeps, input: ApplyInput): Promise<{ r
       'terraform may still be changing the workspace there (it holds the state lock until it ends); check the state before the next run.');
     return { running: true };
   }
-  const plan = await loadPlan(deps.em, input.planId, input.runId);
+  // Gone once the run has ended (its plans are discarded then): a worker starting on this host found
+  // the launch still running after the run had been cancelled without it (stopEndedLaunch).
+  const plan = await loadPlan(deps.em, input.planId, input.runId).catch((err: unknown) => {
+    if (err instanceof ApplicationFailure && err.type === FAILURE_TYPES.stalePlan) return null;
+    throw err;
+  });
   const session = await openSession(deps, input);
   const ending = await deps.runner.attach(last, session.spec('apply', APPLY_ARGS, true), { interrupt: true });
+  if (!plan) {
+    await noteCancel(deps, last, await afterRunEnded(deps, session, ending));
+    await removeDir(session.dirs.stepDir);
+    return { running: true };
+  }
   try {
     // Interrupted, this throws the cancel with what the state records; ended by itself, it says how.
     const verdict = await judge(deps, input, plan, ending, session);
@@ -118,6 +128,21 @@ export async function stopApply(deps: ApplyDeps, input: ApplyInput): Promise<{ r
     if (!(err instanceof CancelledFailure)) await noteCancel(deps, last, (err as Error).message);
   }
   return { running: true };
+}
+
+/**
+ * What an apply that outlived its ended run left: anything terraform could not save goes into the
+ * state first (its files are removed next), then the run's events say how it ended and what it had begun.
+ */
+async function afterRunEnded(deps: ApplyDeps, session: Session, ending: Ending): Promise<string> {
+  const pushed = await keepErroredState(deps, session, ending.proc);
+  await pushUnsavedStates(deps, session);
+  const host = ending.proc.hostId;
+  if (ending.kind === 'exited' && ending.code === 0 && !ending.interrupted) return `the apply still running on host ${host} after the run ended has finished there: the state records its changes`;
+  const started = await changesStarted(deps, ending.proc.run.id, ending.proc.id);
+  const how = ending.kind === 'exited' ? `stopped (exit code ${ending.code})` : 'gone without an exit code';
+  const what = started.length ? `it had begun changing ${started.join(', ')}; the state records what it completed${pushed ? ' (pushed from the state file it could not save)' : ''}: check the rest before the next run` : 'it had not begun changing anything';
+  return `the apply still running on host ${host} after the run ended was interrupted there and has ${how}: ${what}`;
 }
 
 type Verdict = 'applied' | 'relaunch' | 'retry-later';

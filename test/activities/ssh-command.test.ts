@@ -15,6 +15,7 @@ import { until } from '../fixtures/until.ts';
 import { workerActivities, type WorkerActivities } from '../peers/activities.ts';
 import { peerContext } from '../peers/context.ts';
 import { generateKeyPair, startSshd, type SshdPeer } from '../peers/sshd.ts';
+import { processAlive } from '../peers/processes.ts';
 import { freePort } from '../peers/temporal.ts';
 
 // The per-host activity against two real OpenSSH servers: nothing between the worker and sshd is mocked.
@@ -140,10 +141,10 @@ describe('sshCommandHost', () => {
     const running = call(env, { runId, teamId, host: hostOf(web2, 'web2', id), command: `sleep 300 & echo $! > ${pidFile}; echo started; wait`, timeoutSeconds: 600, step: 'host-web2' });
     await until('the command to start', async () => (linesOf(await eventsOf(runId), 'web2').includes('started') ? true : undefined), 20_000);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     env.cancel();
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
-    await until('the remote sleep to be gone', async () => (isAlive(pid) ? undefined : true), 10_000);
+    await until('the remote sleep to be gone', async () => (processAlive(pid) ? undefined : true), 10_000);
     const steps = (await eventsOf(runId)).filter((e) => e.type === 'step').map((e) => e.message);
     expect(steps).toEqual(['web2: stopped on a cancel (exit code 143)']);
   });
@@ -167,10 +168,10 @@ describe('sshCommandHost', () => {
     env.cancel();
     const hung = await until('the run to say the command has not stopped', async () => (await eventsOf(runId)).find((e) => e.data?.hung === true), 20_000, 100);
     expect(hung.message).toMatch(/^web2: the command has not stopped \d+s after the cancel\. Force cancel kills it\.$/);
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
     await ctx.db.em.getConnection().execute(`update runs set cancel_request = '{"by":"u","byEmail":"u@example.test","at":"2026-01-01T00:00:00Z","force":true}' where id = ?`, [runId]);
     await expect(running).rejects.toBeInstanceOf(CancelledFailure);
-    await until('the remote sleep to be gone', async () => (isAlive(pid) ? undefined : true), 10_000);
+    await until('the remote sleep to be gone', async () => (processAlive(pid) ? undefined : true), 10_000);
     expect((await eventsOf(runId)).filter((e) => e.type === 'step' && !e.data?.hung).map((e) => e.message)).toEqual(['web2: killed on a force cancel']);
   });
 
@@ -185,10 +186,10 @@ describe('sshCommandHost', () => {
     first.cancel('TIMED_OUT', new ActivityCancellationDetails({ timedOut: true }));
     await expect(lost).rejects.toThrow(/stopped following/);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(isAlive(pid)).toBe(true);
+    expect(processAlive(pid)).toBe(true);
 
     expect(await stop(input)).toEqual({ running: true });
-    expect(isAlive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(linesOf(await eventsOf(runId), 'web2')).toEqual(['started', 'stopping']);
     expect((await eventsOf(runId)).filter((e) => e.type === 'step').map((e) => e.message)).toEqual(['web2: stopped on a cancel (exit code 3)']);
     const [launch] = await ctx.db.em.getConnection().execute<{ outcome: string; exit_code: number }[]>('select outcome, exit_code from run_processes where run_id = ?', [runId]);
@@ -273,12 +274,3 @@ describe('sshCommandHost', () => {
     for (const needle of [PASSPHRASE, ...keyLines]) expect(await count(needle)).toBe(0);
   });
 });
-
-/** Alive and not a zombie waiting to be reaped. */
-function isAlive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}

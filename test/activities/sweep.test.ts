@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { sweepEndedRuns } from '../../activities/process/index.ts';
+import { createProcessActivities, sweepEndedRuns, type EndedLaunch } from '../../activities/process/index.ts';
 import { launch, recordedExit } from '../../activities/process/launch.ts';
 import { createLogger } from '../../core/logger.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
 import { recordLaunch } from '../../db/repositories/run-processes.ts';
-import { createRunRow } from '../fixtures/runs.ts';
+import { createRunRow, createRunWithTeam } from '../fixtures/runs.ts';
 import { until } from '../fixtures/until.ts';
 
 // A worker starting on a host removes the files of runs that ended while it was away; a process of
@@ -38,5 +38,38 @@ it('interrupts a live process of an ended run and keeps its files until it has s
   expect(await until('the process to stop on the interrupt', async () => (await recordedExit(ctlDir)) ?? undefined, 10_000)).toBe(130);
 
   expect(await sweepEndedRuns(deps)).toBe(1);
+  expect(existsSync(path.join(workRoot, runId))).toBe(false);
+});
+
+/** A launch of `runId` running here that stops on SIGINT and says so, as terraform does. */
+async function liveLaunch(runId: string, step: string, command: string, sideEffects: boolean) {
+  const ctlDir = path.join(workRoot, runId, step, `ctl-${command}-1`);
+  mkdirSync(ctlDir, { recursive: true });
+  const proc = await recordLaunch(db.em.fork(), { id: crypto.randomUUID(), runId, step, command, launch: 1, sideEffects, hostId: 'h', dir: ctlDir });
+  await launch({ procId: proc.id, ctlDir, cwd: workRoot, bin: '/bin/sh', args: ['-c', "trap 'echo interrupted; exit 130' INT; sleep 60 & wait"], env: { PATH: process.env.PATH! }, sandbox: null, header: `$ ${command}` });
+  return { id: proc.id, ctlDir };
+}
+
+it('hands a live process with side effects to its kind, and interrupts one without (a plan) itself', async () => {
+  const { runId, teamId } = await createRunWithTeam(db.em);
+  const apply = await liveLaunch(runId, 'apply-p1', 'apply', true);
+  const plan = await liveLaunch(runId, 'plan-1', 'plan', false);
+  await db.em.getConnection().execute(`update runs set status = 'cancelled' where id = ?`, [runId]);
+  const handed: EndedLaunch[] = [];
+  const deps = { workRoot, em: db.em, logger: createLogger({ level: 'silent', name: 'sweep-test' }) };
+
+  expect(await sweepEndedRuns(deps, async (l) => (handed.push(l), true))).toBe(0);
+  expect(handed).toEqual([{ id: apply.id, runId, teamId, kind: 'terraform', step: 'apply-p1', command: 'apply', params: expect.any(Object) }]);
+  expect(await until('the plan to stop on the interrupt', async () => (await recordedExit(plan.ctlDir)) ?? undefined, 10_000)).toBe(130);
+  // The apply is its kind's to stop: nothing interrupted it here, and its files stay while it runs,
+  // whoever asks (the run's end releasing its files on every host included).
+  expect(await recordedExit(apply.ctlDir)).toBeNull();
+  await createProcessActivities(deps).releaseRunFiles({ runId });
+  expect(existsSync(apply.ctlDir)).toBe(true);
+
+  // Declined (Temporal refused the hand-off): interrupted here after all.
+  expect(await sweepEndedRuns(deps, async () => false)).toBe(0);
+  expect(await until('the apply to stop on the interrupt', async () => (await recordedExit(apply.ctlDir)) ?? undefined, 10_000)).toBe(130);
+  await createProcessActivities(deps).releaseRunFiles({ runId });
   expect(existsSync(path.join(workRoot, runId))).toBe(false);
 });

@@ -12,7 +12,7 @@ import { hostOf } from '../fixtures/ssh-command.ts';
 import { startCuttableLink } from '../fixtures/cuttable-link.ts';
 import { until } from '../fixtures/until.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
-import { stopProcess } from '../peers/processes.ts';
+import { processAlive, stopProcess } from '../peers/processes.ts';
 import { useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 
@@ -38,15 +38,6 @@ resource "terraform_data" "y" {
 `,
 });
 
-/** Whether the wrapper still runs: a zombie (exited, not yet reaped by init) has an empty command line. */
-const alive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') !== '';
-  } catch {
-    return false;
-  }
-};
-
 it('a cancel while no attempt follows the apply interrupts it on its host before the run is cancelled', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
   const a = await stack().worker('host-a');
@@ -62,12 +53,12 @@ it('a cancel while no attempt follows the apply interrupts it on its host before
   // A worker shutting down leaves its process to the next attempt (after its grace time), which can only
   // follow it on this host.
   await stopProcess(apply.child, 'SIGTERM');
-  expect(alive(pid)).toBe(true);
+  expect(processAlive(pid)).toBe(true);
   expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})).status).toBe(202);
   // The other host's worker takes the cancel; the launch's host is back a moment later.
   const back = await stack().worker(applyHost);
   const final = await stack().ended(runId, 120_000);
-  const stillRunning = alive(pid);
+  const stillRunning = processAlive(pid);
   const created = ['x', 'y'].map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
   const messages = (await stack().query<{ message: string }>(`select message from run_events where run_id = $1 order by seq`, [runId])).map((e) => e.message);
   const ok = final.status === 'cancelled' && !stillRunning && created[1] === 0;
@@ -123,7 +114,7 @@ it('a cancel while no attempt follows the play interrupts it on its host before 
   const play = launch!.host_id === 'host-a' ? a : b;
   const other = play === a ? b : a;
   await stopProcess(play.child, 'SIGTERM');
-  expect(alive(pid)).toBe(true);
+  expect(processAlive(pid)).toBe(true);
   expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})).status).toBe(202);
   // While the play's host is away the run waits to stop it there: it does not say cancelled meanwhile.
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
@@ -141,7 +132,7 @@ it('a cancel while no attempt follows the play interrupts it on its host before 
   expect((await stack().status(runId)).status).not.toBe('cancelled');
   const back = await stack().worker(launch!.host_id);
   const final = await stack().ended(runId, 120_000);
-  const stillRunning = alive(pid);
+  const stillRunning = processAlive(pid);
   const ranAfter = existsSync(mark('after'));
   const messages = (await stack().query<{ message: string }>(`select message from run_events where run_id = $1 order by seq`, [runId])).map((e) => e.message);
   const ok = final.status === 'cancelled' && !stillRunning && !ranAfter;

@@ -1,8 +1,8 @@
 import { expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../fixtures/until.ts';
-import { stopProcess } from '../peers/processes.ts';
+import { processAlive, stopProcess } from '../peers/processes.ts';
 import { countedResources, useFaultStack } from './stack.ts';
 import { recordFault } from './report.ts';
 
@@ -60,5 +60,53 @@ it('host A dies with its apply: the run stops and names what may exist outside t
   expect(final.status).toBe('failed');
   expect(final.error).toMatch(/started changing .*terraform_data\.p.*the state records none of it/s);
   expect(created.every((c) => c <= 1)).toBe(true);
+  await stopProcess(b.child, 'SIGKILL');
+}, 300_000);
+
+it('a run cancelled while its apply\'s host is away: when that host\'s worker starts, the apply is stopped there and what it printed is stored', async () => {
+  const tag = crypto.randomUUID().slice(0, 8);
+  const files = {
+    'main.tf': `
+resource "terraform_data" "x" {
+  provisioner "local-exec" {
+    command = "${stack().effects.command(`${tag}/x`)} && sleep 60"
+  }
+}
+resource "terraform_data" "y" {
+  depends_on = [terraform_data.x]
+  provisioner "local-exec" {
+    command = "${stack().effects.command(`${tag}/y`)}"
+  }
+}
+`,
+  };
+  const a = await stack().worker('host-a');
+  const runId = await stack().startRun({ workspace: `away-${tag}`, files, autoApply: true });
+  await until('the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
+  const apply = await applyPid(runId);
+  await stopProcess(a.child, 'SIGKILL');
+  // Host A stays away past the host wait: the run ends cancelled, saying terraform may still run there.
+  const b = await stack().worker('host-b');
+  expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, {})).status).toBe(202);
+  const final = await stack().ended(runId, 120_000);
+  expect(final.status).toBe('cancelled');
+  const messages = async () => (await stack().query<{ message: string }>(`select message from run_events where run_id = $1 order by seq`, [runId])).map((e) => e.message);
+  expect((await messages()).some((m) => m.includes('could not be stopped: that host does not answer'))).toBe(true);
+  expect(processAlive(apply.pid)).toBe(true);
+
+  // Host A's worker starts again: it finds the apply of the ended run still running and hands it to its kind.
+  const back = await stack().worker('host-a');
+  const note = await until('the stop to say what the apply left', async () => (await messages()).find((m) => m.startsWith('the apply still running on host host-a')), 120_000, 100);
+  const stored = await messages();
+  const created = ['x', 'y'].map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
+  const filesLeft = await until('the run\'s files on host A to go', async () => (existsSync(path.join(stack().workDirs.get('host-a')!, runId)) ? undefined : false), 60_000, 100);
+  const ok = !processAlive(apply.pid) && created[1] === 0 && stored.some((m) => m.includes('Interrupt received')) && !filesLeft;
+  recordFault({ fault: 'cancel while the apply\'s host is away, the host back later', passed: ok ? 1 : 0, rounds: 1, detail: 'run cancelled naming the host; when the host\'s worker started, the apply was interrupted there, its output stored and what it had begun named; nothing after it applied; its files removed' });
+  expect(note).toMatch(/was interrupted there and has stopped \(exit code \d+\): it had begun changing terraform_data\.x/);
+  expect(processAlive(apply.pid)).toBe(false);
+  // What terraform printed after its worker died is in the run's events, its interruption included.
+  expect(stored.some((m) => m.includes('Interrupt received'))).toBe(true);
+  expect(created).toEqual([1, 0]);
+  await stopProcess(back.child, 'SIGKILL');
   await stopProcess(b.child, 'SIGKILL');
 }, 300_000);
