@@ -13,7 +13,7 @@ import { startCuttableLink } from '../fixtures/cuttable-link.ts';
 import { until } from '../fixtures/until.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { processAlive, stopProcess } from '../peers/processes.ts';
-import { useFaultStack } from './stack.ts';
+import { useFaultStack, xThenY } from './stack.ts';
 import { recordFault } from './report.ts';
 
 // An apply (or a play) outlives its worker; the run is cancelled while no attempt follows it (the next
@@ -21,28 +21,11 @@ import { recordFault } from './report.ts';
 // A long heartbeat timeout gives the host's worker time to come back before the host counts as gone.
 const stack = useFaultStack({ workers: 0, env: { HEARTBEAT_TIMEOUT_SECONDS: '20' } });
 
-/** x takes a minute (longer than a worker's shutdown grace), then y; each reports its creation. */
-const xThenY = (tag: string) => ({
-  'main.tf': `
-resource "terraform_data" "x" {
-  provisioner "local-exec" {
-    command = "${stack().effects.command(`${tag}/x`)} && sleep 60"
-  }
-}
-resource "terraform_data" "y" {
-  depends_on = [terraform_data.x]
-  provisioner "local-exec" {
-    command = "${stack().effects.command(`${tag}/y`)}"
-  }
-}
-`,
-});
-
 it('a cancel while no attempt follows the apply interrupts it on its host before the run is cancelled', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
   const a = await stack().worker('host-a');
   const b = await stack().worker('host-b');
-  const runId = await stack().startRun({ workspace: `orphan-${tag}`, files: xThenY(tag), autoApply: true });
+  const runId = await stack().startRun({ workspace: `orphan-${tag}`, files: xThenY(stack().effects, tag), autoApply: true });
   await until('the apply to start', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
   const [launch] = await stack().query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'apply'`, [runId]);
   const pid = Number(readFileSync(path.join(launch!.dir, 'pid'), 'utf8'));

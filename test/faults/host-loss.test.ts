@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { until } from '../fixtures/until.ts';
 import { processAlive, stopProcess } from '../peers/processes.ts';
-import { countedResources, useFaultStack } from './stack.ts';
+import { countedResources, useFaultStack, xThenY } from './stack.ts';
 import { recordFault } from './report.ts';
 
 // Two hosts (own host ids and work dirs). An apply's process lives on the host that started it; when
@@ -65,23 +65,8 @@ it('host A dies with its apply: the run stops and names what may exist outside t
 
 it('a run cancelled while its apply\'s host is away: when that host\'s worker starts, the apply is stopped there and what it printed is stored', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
-  const files = {
-    'main.tf': `
-resource "terraform_data" "x" {
-  provisioner "local-exec" {
-    command = "${stack().effects.command(`${tag}/x`)} && sleep 60"
-  }
-}
-resource "terraform_data" "y" {
-  depends_on = [terraform_data.x]
-  provisioner "local-exec" {
-    command = "${stack().effects.command(`${tag}/y`)}"
-  }
-}
-`,
-  };
   const a = await stack().worker('host-a');
-  const runId = await stack().startRun({ workspace: `away-${tag}`, files, autoApply: true });
+  const runId = await stack().startRun({ workspace: `away-${tag}`, files: xThenY(stack().effects, tag), autoApply: true });
   await until('the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
   const apply = await applyPid(runId);
   await stopProcess(a.child, 'SIGKILL');

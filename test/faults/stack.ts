@@ -176,3 +176,23 @@ resource "terraform_data" "${name}" {
   );
   return { 'main.tf': blocks.join('\n') };
 }
+
+/**
+ * x takes a minute (longer than a worker's shutdown grace), then y, which depends on it; each reports
+ * its creation. An apply interrupted during x never makes y.
+ */
+export const xThenY = (effects: { command: (tag: string) => string }, tag: string) => ({
+  'main.tf': `
+resource "terraform_data" "x" {
+  provisioner "local-exec" {
+    command = "${effects.command(`${tag}/x`)} && sleep 60"
+  }
+}
+resource "terraform_data" "y" {
+  depends_on = [terraform_data.x]
+  provisioner "local-exec" {
+    command = "${effects.command(`${tag}/y`)}"
+  }
+}
+`,
+});
