@@ -21,6 +21,7 @@ import { initOrm } from '../db/orm.ts';
 import type { AnsibleRunActivities } from '../workflows/ansible-run.ts';
 import type { RunReconcilerActivities } from '../workflows/run-reconciler.ts';
 import type { SshCommandRunActivities } from '../workflows/ssh-command-run.ts';
+import type { StopEndedLaunchActivities } from '../workflows/stop-ended-launch.ts';
 import type { DeployRunActivities } from '../workflows/deploy-run.ts';
 import type { TerraformRunActivities } from '../workflows/terraform-run.ts';
 import type { CostActionRunActivities } from '../workflows/cost-action-run.ts';
@@ -154,7 +155,7 @@ export async function startWorker(config: Config, logger: Logger, opts: StartWor
       keyring: keyringFromConfig(config),
     };
     // The compiler checks here that the activities match what the workflows expect of them.
-    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities & CostScanRunActivities & CostActionRunActivities & PipelineRunActivities;
+    const activities = createActivities(deps) satisfies TerraformRunActivities & AnsibleRunActivities & SshCommandRunActivities & DeployRunActivities & RunReconcilerActivities & CostScanRunActivities & CostActionRunActivities & PipelineRunActivities & StopEndedLaunchActivities;
 
     const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
     closers.push(() => nativeConnection.close());

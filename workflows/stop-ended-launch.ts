@@ -12,7 +12,9 @@ export type StopEndedLaunchInput = { hostId: string; runId: string; teamId: stri
   | { command: 'ansible-playbook'; params: AnsibleParams }
 );
 
-type Activities = Pick<TerraformRunActivities, 'terraformStopApply'> & Pick<AnsibleRunActivities, 'ansibleStopPlay'> & RunBookkeepingActivities;
+export type StopEndedLaunchActivities = Pick<TerraformRunActivities, 'terraformStopApply'> & Pick<AnsibleRunActivities, 'ansibleStopPlay'> & RunBookkeepingActivities & {
+  interruptRunProcesses(input: { runId: string }): Promise<number>;
+};
 
 /**
  * Started by a worker that finds, as it starts, a process of an ended run still running on its host (the
@@ -22,14 +24,22 @@ type Activities = Pick<TerraformRunActivities, 'terraformStopApply'> & Pick<Ansi
  * host go after it. Durable: a worker dying meanwhile leaves it to the next one on the host.
  */
 export async function stopEndedLaunch(input: StopEndedLaunchInput): Promise<void> {
-  const onHost = proxyActivities<Activities>({
+  const options = {
     taskQueue: hostTaskQueue(workflowInfo().taskQueue, input.hostId),
     startToCloseTimeout: '4 hours',
     heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  } as const;
+  const onHost = proxyActivities<StopEndedLaunchActivities>(options);
   const { runId, teamId, step } = input;
-  if (input.command === 'apply') await onHost.terraformStopApply({ runId, teamId, step, params: input.params, planId: step.slice('apply-'.length) });
-  else await onHost.ansibleStopPlay({ runId, teamId, step, params: input.params });
+  try {
+    if (input.command === 'apply') await onHost.terraformStopApply({ runId, teamId, step, params: input.params, planId: step.slice('apply-'.length) });
+    else await onHost.ansibleStopPlay({ runId, teamId, step, params: input.params });
+  } catch {
+    // The kind could not follow it (its integration deleted since, say): it is still interrupted, as the
+    // sweep would, its output left unstored; the next start of this host's worker removes its files.
+    await onHost.interruptRunProcesses({ runId });
+    return;
+  }
   await onHost.releaseRunFiles({ runId });
 }

@@ -20,6 +20,12 @@ async function removeRunFiles(workRoot: string, runId: string): Promise<void> {
   }
 }
 
+/** The run's launches still running on this host (recorded without an ending, their wrapper alive). */
+async function liveLaunchesOf(deps: ProcessActivityDeps, runId: string) {
+  const open = await deps.em.fork().getConnection().execute<{ id: string; dir: string }[]>('select id, dir from run_processes where run_id = ? and outcome is null', [runId]);
+  return liveLaunches(open.filter((p) => within(path.join(deps.workRoot, runId), p.dir)));
+}
+
 export function createProcessActivities(deps: ProcessActivityDeps) {
   return {
     /** Hosts whose disks may still hold files of the run: where releaseRunFiles must go. */
@@ -33,13 +39,19 @@ export function createProcessActivities(deps: ProcessActivityDeps) {
      * files are what it writes to and what its stop reads, and go once it has stopped (stopEndedLaunch).
      */
     async releaseRunFiles(input: { runId: string }): Promise<void> {
-      const open = await deps.em.fork().getConnection().execute<{ id: string; dir: string }[]>('select id, dir from run_processes where run_id = ? and outcome is null', [input.runId]);
-      const live = await liveLaunches(open.filter((p) => within(path.join(deps.workRoot, input.runId), p.dir)));
+      const live = await liveLaunchesOf(deps, input.runId);
       if (live.length) {
         deps.logger.warn({ runId: input.runId, pids: live.map((l) => l.pid) }, 'a process of the run still runs here: its files are kept until it stops');
         return;
       }
       await removeRunFiles(deps.workRoot, input.runId);
+    },
+
+    /** Every process of the run still running on this host, interrupted (SIGINT to its group) as a cancel would. */
+    async interruptRunProcesses(input: { runId: string }): Promise<number> {
+      const live = await liveLaunchesOf(deps, input.runId);
+      for (const { pid } of live) signalGroup(pid, 'SIGINT');
+      return live.length;
     },
   };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createProcessActivities, sweepEndedRuns, type EndedLaunch } from '../../activities/process/index.ts';
-import { launch, recordedExit } from '../../activities/process/launch.ts';
+import { launch, recordedExit, recordedPid } from '../../activities/process/launch.ts';
 import { createLogger } from '../../core/logger.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
 import { recordLaunch } from '../../db/repositories/run-processes.ts';
@@ -47,6 +47,8 @@ async function liveLaunch(runId: string, step: string, command: string, sideEffe
   mkdirSync(ctlDir, { recursive: true });
   const proc = await recordLaunch(db.em.fork(), { id: crypto.randomUUID(), runId, step, command, launch: 1, sideEffects, hostId: 'h', dir: ctlDir });
   await launch({ procId: proc.id, ctlDir, cwd: workRoot, bin: '/bin/sh', args: ['-c', "trap 'echo interrupted; exit 130' INT; sleep 60 & wait"], env: { PATH: process.env.PATH! }, sandbox: null, header: `$ ${command}` });
+  // The wrapper writes its pid file a moment after its start; until then nothing can find it running.
+  await until('the launch to record its pid', async () => (await recordedPid(ctlDir)) ?? undefined, 10_000);
   return { id: proc.id, ctlDir };
 }
 
@@ -72,4 +74,13 @@ it('hands a live process with side effects to its kind, and interrupts one witho
   expect(await until('the apply to stop on the interrupt', async () => (await recordedExit(apply.ctlDir)) ?? undefined, 10_000)).toBe(130);
   await createProcessActivities(deps).releaseRunFiles({ runId });
   expect(existsSync(path.join(workRoot, runId))).toBe(false);
+});
+
+it('interrupts every live process of a run on this host when its kind could not stop it', async () => {
+  const runId = await createRunRow(db.em);
+  const apply = await liveLaunch(runId, 'apply-p2', 'apply', true);
+  const activities = createProcessActivities({ workRoot, em: db.em, logger: createLogger({ level: 'silent', name: 'sweep-test' }) });
+  expect(await activities.interruptRunProcesses({ runId })).toBe(1);
+  expect(await until('the apply to stop on the interrupt', async () => (await recordedExit(apply.ctlDir)) ?? undefined, 10_000)).toBe(130);
+  expect(await activities.interruptRunProcesses({ runId })).toBe(0);
 });
