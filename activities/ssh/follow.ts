@@ -22,8 +22,11 @@ export type FollowEnding =
   /** Recorded by the attempt this one waited behind. */
   | { kind: 'decided'; result: SshHostResult };
 
-/** Streams the launch's output into the event store until it ends; reattaches when the stream breaks but the command runs on. */
-/** With `interrupt`, the command is stopped as a cancel stops it (its run was cancelled while no attempt followed it), and never started. */
+/**
+ * Streams the launch's output into the event store until it ends; reattaches when the stream breaks but
+ * the command runs on. With `interrupt`, the command is stopped as a cancel stops it (its run was
+ * cancelled while no attempt followed it), and never started.
+ */
 export async function follow(args: { deps: SshHostDeps; input: SshHostInput; ssh: NodeSSH; proc: RunProcess; lock: FollowLock; fresh: boolean; redact: (l: string) => string; interrupt?: boolean }): Promise<FollowEnding> {
   const { deps, input, ssh, proc, lock, redact } = args;
   const ctx = Context.current();

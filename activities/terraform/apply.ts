@@ -140,9 +140,12 @@ async function afterRunEnded(deps: ApplyDeps, session: Session, ending: Ending):
   const host = ending.proc.hostId;
   if (ending.kind === 'exited' && ending.code === 0 && !ending.interrupted) return `the apply still running on host ${host} after the run ended has finished there: the state records its changes`;
   const started = await changesStarted(deps, ending.proc.run.id, ending.proc.id);
-  const how = ending.kind === 'exited' ? `stopped (exit code ${ending.code})` : 'gone without an exit code';
+  const how =
+    ending.kind !== 'exited' ? 'is gone without an exit code'
+    : ending.interrupted ? `was interrupted there and has stopped (exit code ${ending.code})`
+    : `had failed there by itself (exit code ${ending.code})`;
   const what = started.length ? `it had begun changing ${started.join(', ')}; the state records what it completed${pushed ? ' (pushed from the state file it could not save)' : ''}: check the rest before the next run` : 'it had not begun changing anything';
-  return `the apply still running on host ${host} after the run ended was interrupted there and has ${how}: ${what}`;
+  return `the apply still running on host ${host} after the run ended ${how}: ${what}`;
 }
 
 type Verdict = 'applied' | 'relaunch' | 'retry-later';
