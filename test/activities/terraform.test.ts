@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stripVTControlCharacters } from 'node:util';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { RunEvent } from '../../contracts/events.ts';
 import { terraformParamsSchema, type TerraformParams } from '../../contracts/kinds/terraform.ts';
@@ -205,5 +205,27 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     // The lock is free: a plan on the same workspace (which locks the state) goes through.
     const again = await inActivity(mockEnv(), (await worker()).terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
     expect(again.hasChanges).toBe(true);
+  });
+
+  it('stops an apply its ended run left running on this host, storing what it printed and naming what it had begun', async () => {
+    const { runId, teamId } = await createRunWithTeam(ctx.db.em);
+    const p = params(slowApply(60));
+    const w = await worker();
+    const plan = await inActivity(mockEnv(), w.terraformPlan, { runId, teamId, step: `plan-${crypto.randomUUID()}`, params: p });
+    const step = { runId, teamId, step: `apply-${plan.planId}`, params: p, planId: plan.planId };
+    const first = mockEnv();
+    const lost = inActivity(first, w.terraformApply, step).catch((e: unknown) => e);
+    await until('the provisioner to start', async () => ((await eventsOf(runId)).some((e) => e.message.includes('provisioner-started')) ? true : undefined));
+    // Its worker goes, the run is cancelled without it and ends: its saved plans are discarded.
+    first.cancel('TIMED_OUT', new ActivityCancellationDetails({ timedOut: true }));
+    await lost;
+    await ctx.db.em.getConnection().execute(`update runs set status = 'cancelled' where id = ?`, [runId]);
+    await ctx.db.em.getConnection().execute('delete from terraform_plans where run_id = ?', [runId]);
+
+    expect(await inActivity(mockEnv(), w.terraformStopApply, step)).toEqual({ running: true });
+    const messages = (await eventsOf(runId)).map((e) => stripVTControlCharacters(e.message));
+    expect(messages).toContain('Interrupt received.');
+    expect(messages).not.toContain('provisioner-done');
+    expect(messages.at(-1)).toMatch(/^the apply still running on host \S+ after the run ended was interrupted there and has stopped \(exit code \d+\): it had begun changing terraform_data\.slow; the state records what it completed/);
   });
 });
