@@ -49,6 +49,9 @@ function withSslmode(u: URL): URL {
  * team's role and schemas, reads state versions and waits on state locks. Terraform itself never gets
  * this connection, only its team's role.
  */
+/** Server-side TCP keepalive of every state session: idle seconds, then probes every interval, `count` times. */
+export const STATE_SESSION_KEEPALIVES = { tcp_keepalives_idle: 30, tcp_keepalives_interval: 10, tcp_keepalives_count: 3 } as const;
+
 export function createStateStore(opts: { adminUrl: string; roleKey: string; logger: Logger }) {
   const pool = new pg.Pool({ connectionString: opts.adminUrl, max: 4 });
   // An idle connection the server closes (a restart, a failover) must not crash the worker: the next query reconnects.
@@ -75,6 +78,10 @@ export function createStateStore(opts: { adminUrl: string; roleKey: string; logg
         // The password is derived, not stored: re-setting it each time follows a change of the key.
         const pw = `'${secret.replace(/'/g, "''")}'`;
         await client.query(exists.rowCount ? `alter role ${quote(role)} with login password ${pw}` : `create role ${quote(role)} with login password ${pw}`);
+        // terraform holds a workspace's lock on its session for the whole apply. A host that dies without
+        // closing its connection (power lost, network gone) would keep that lock until the server's TCP
+        // keepalive gives up, two hours by the operating system's default: with these, about a minute.
+        for (const [name, value] of Object.entries(STATE_SESSION_KEEPALIVES)) await client.query(`alter role ${quote(role)} set ${name} = ${value}`);
         // A non-superuser administrator needs membership to hand the schema and table to the role.
         await client.query('savepoint grant_self');
         await client.query(`grant ${quote(role)} to current_user`).catch(() => client.query('rollback to savepoint grant_self'));

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { initArgs } from '../../activities/terraform/session.ts';
+import { STATE_SESSION_KEEPALIVES } from '../../activities/terraform/state.ts';
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { workerActivities } from '../peers/activities.ts';
@@ -80,3 +82,16 @@ it("one team's first apply does not lock another team's workspace", async () => 
   expect(await w.state.version(first.state.schema)).toEqual({ serial: 1, lineage: empty!.lineage });
   expect((await terraform(first.dir, ['plan', '-detailed-exitcode', '-input=false', '-no-color'])).code).toBe(0);
 }, 90_000);
+
+it('every session of a team\'s state role has a server-side keepalive of about a minute, so a dead host\'s lock does not outlive it by hours', async () => {
+  const state = await w.state.forWorkspace(crypto.randomUUID(), `ws${crypto.randomUUID().slice(0, 6)}`);
+  // Over TCP, as terraform connects: the role's settings apply to every session it opens.
+  const client = new pg.Client({ connectionString: state.connStr });
+  await client.connect();
+  try {
+    const shown = Object.fromEntries(await Promise.all(Object.keys(STATE_SESSION_KEEPALIVES).map(async (name) => [name, Number((await client.query(`show ${name}`)).rows[0][name])])));
+    expect(shown).toEqual(STATE_SESSION_KEEPALIVES);
+  } finally {
+    await client.end();
+  }
+});
