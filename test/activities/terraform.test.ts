@@ -224,8 +224,9 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
 
     expect(await inActivity(mockEnv(), w.terraformStopApply, step)).toEqual({ running: true });
     const messages = (await eventsOf(runId)).map((e) => stripVTControlCharacters(e.message));
-    expect(messages).toContain('Interrupt received.');
-    expect(messages).not.toContain('provisioner-done');
+    // Whether terraform prints "Interrupt received." races its provisioner, which the same SIGINT ends:
+    // what the runner saw (interrupted, then an exit code) is what the note says.
     expect(messages.at(-1)).toMatch(/^the apply still running on host \S+ after the run ended was interrupted there and has stopped \(exit code \d+\): it had begun changing terraform_data\.slow; the state records what it completed/);
+    expect(messages).not.toContain('provisioner-done');
   });
 });
