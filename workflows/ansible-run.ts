@@ -1,9 +1,9 @@
-import { allHandlersFinished, CancellationScope, condition, patched, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
 import type { AnsibleParams, AnsiblePlayResult, AnsibleSummary } from '../contracts/kinds/ansible.ts';
 import type { RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type RunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
-import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
+import { onProcessHostStoppable, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
 import { recordThrown } from './blocks/run-end.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
@@ -62,18 +62,13 @@ export async function ansibleRun(input: AnsibleRunInput): Promise<AnsibleRunResu
       const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'run' });
       if (decided !== 'approved') return { status: decided, summary };
     }
-    const play: PlayInput = { runId, teamId, params, step: 'run' };
-    let played: AnsiblePlayResult;
-    try {
-      played = await onProcessHost<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(options, (a, i) => a.ansiblePlay(i), play);
-    } catch (err) {
-      // A cancel that found no attempt running (between retries, or waiting for the launch's host)
-      // ends the step at once, while a play that outlived its worker may still be changing hosts.
-      if (CancellationScope.current().consideredCancelled && patched('ansible-stop-on-cancel')) {
-        await CancellationScope.nonCancellable(() => onProcessHost<AnsibleRunActivities, PlayInput, { running: boolean }>(options, (a, i) => a.ansibleStopPlay(i), play).catch(() => undefined));
-      }
-      throw err;
-    }
+    const played = await onProcessHostStoppable<AnsibleRunActivities, PlayInput, AnsiblePlayResult>(
+      options,
+      (a, i) => a.ansiblePlay(i),
+      (a, i) => a.ansibleStopPlay(i),
+      { runId, teamId, params, step: 'run' },
+      'ansible-stop-on-cancel',
+    );
     const failed = await ended(played, 'recap');
     if (failed) return failed;
     await report({ status: 'succeeded', step: null, summary });

@@ -1,9 +1,9 @@
-import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, patched, proxyActivities } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
 import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
 import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
-import { onProcessHost, processStepOptions } from './blocks/follow-host.ts';
+import { onProcessHostStoppable, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
 import { failureOf, recordThrown } from './blocks/run-end.ts';
 import { releaseRunFiles } from './blocks/run-files.ts';
@@ -67,15 +67,14 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
       }
       const applyStep = { runId, teamId, params, step: `apply-${planned.planId}`, planId: planned.planId };
       try {
-        await onProcessHost<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { applied: true }>(terraform, (a, i) => a.terraformApply(i), applyStep);
+        await onProcessHostStoppable<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { applied: true }>(
+          terraform,
+          (a, i) => a.terraformApply(i),
+          (a, i) => a.terraformStopApply(i),
+          applyStep,
+          'terraform-stop-on-cancel',
+        );
       } catch (err) {
-        // A cancel that found no attempt running (between retries, or waiting for the launch's host)
-        // ends the step at once, while a launch that outlived its worker may still be applying.
-        if (CancellationScope.current().consideredCancelled && patched('terraform-stop-on-cancel')) {
-          await CancellationScope.nonCancellable(() =>
-            onProcessHost<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { running: boolean }>(terraform, (a, i) => a.terraformStopApply(i), applyStep).catch(() => undefined),
-          );
-        }
         if (!isStalePlan(err) || round >= MAX_PLAN_ROUNDS) throw err;
         await report({ status: 'running', step: 'plan', message: `planning again: ${failureOf(err, FAILURE_TYPES.terraform).message}` });
         continue;

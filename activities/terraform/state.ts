@@ -44,14 +44,14 @@ function withSslmode(u: URL): URL {
   return u;
 }
 
+/** Server-side TCP keepalive of every state session: idle seconds, then probes every interval, `count` times. */
+export const STATE_SESSION_KEEPALIVES = { tcp_keepalives_idle: 30, tcp_keepalives_interval: 10, tcp_keepalives_count: 3 } as const;
+
 /**
  * The Terraform state database as the worker sees it: an administrative connection that creates each
  * team's role and schemas, reads state versions and waits on state locks. Terraform itself never gets
  * this connection, only its team's role.
  */
-/** Server-side TCP keepalive of every state session: idle seconds, then probes every interval, `count` times. */
-export const STATE_SESSION_KEEPALIVES = { tcp_keepalives_idle: 30, tcp_keepalives_interval: 10, tcp_keepalives_count: 3 } as const;
-
 export function createStateStore(opts: { adminUrl: string; roleKey: string; logger: Logger }) {
   const pool = new pg.Pool({ connectionString: opts.adminUrl, max: 4 });
   // An idle connection the server closes (a restart, a failover) must not crash the worker: the next query reconnects.

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, TimeoutFailure, workflowInfo, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, patched, proxyActivities, TimeoutFailure, workflowInfo, type ActivityInterfaceFor, type ActivityOptions } from '@temporalio/workflow';
 import { FAILURE_TYPES, hostTaskQueue } from '../../contracts/temporal.ts';
 
 type Activities = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -56,5 +56,29 @@ export async function onProcessHost<A extends Activities, I extends { hostGone?:
       if (!notPickedUp(err2)) throw err2;
       return call(proxyActivities<A>(shared), { ...input, hostGone: hostId });
     }
+  }
+}
+
+/**
+ * onProcessHost for a step whose process has side effects. A cancel that finds no attempt following the
+ * process (between retries, or while the next attempt waits for the launch's host) ends the step at
+ * once, while the process may still be changing things: `stop` is then called the same way, not
+ * cancellable, so it is stopped on its host before the cancel goes on. Runs that began before `patch`
+ * replay without the stop.
+ */
+export async function onProcessHostStoppable<A extends Activities, I extends { hostGone?: string }, R>(
+  options: ProcessStepOptions,
+  call: (activities: ActivityInterfaceFor<A>, input: I) => Promise<R>,
+  stop: (activities: ActivityInterfaceFor<A>, input: I) => Promise<unknown>,
+  input: I,
+  patch: string,
+): Promise<R> {
+  try {
+    return await onProcessHost(options, call, input);
+  } catch (err) {
+    if (CancellationScope.current().consideredCancelled && patched(patch)) {
+      await CancellationScope.nonCancellable(() => onProcessHost(options, stop, input).catch(() => undefined));
+    }
+    throw err;
   }
 }
