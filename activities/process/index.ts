@@ -5,7 +5,7 @@ import { isTerminal, type RunStatus } from '../../contracts/runs.ts';
 import type { Logger } from '../../core/logger.ts';
 import { hostsOfRun } from '../../db/repositories/run-processes.ts';
 import { isOurProcess } from './host.ts';
-import { launchMarker, recordedPid, signalGroup } from './launch.ts';
+import { launchMarker, recordedPid, signalLaunch } from './launch.ts';
 import { within } from './sandbox-files.ts';
 
 export type ProcessActivityDeps = { workRoot: string; em: EntityManager; logger: Logger };
@@ -47,10 +47,10 @@ export function createProcessActivities(deps: ProcessActivityDeps) {
       await removeRunFiles(deps.workRoot, input.runId);
     },
 
-    /** Every process of the run still running on this host, interrupted (SIGINT to its group) as a cancel would. */
+    /** Every process of the run still running on this host, interrupted (SIGINT to it and all below it) as a cancel would. */
     async interruptRunProcesses(input: { runId: string }): Promise<number> {
       const live = await liveLaunchesOf(deps, input.runId);
-      for (const { pid } of live) signalGroup(pid, 'SIGINT');
+      for (const { pid } of live) await signalLaunch(pid, 'SIGINT');
       return live.length;
     },
   };
@@ -89,7 +89,7 @@ export async function sweepEndedRuns(deps: ProcessActivityDeps, stop?: (launch: 
     if (live.length) {
       for (const { launch, pid } of live) {
         const handed = launch.side_effects && stop ? await stop({ id: launch.id, runId, teamId: run.team_id, kind: run.kind, step: launch.step, command: launch.command, params: run.params }) : false;
-        if (!handed) signalGroup(pid, 'SIGINT');
+        if (!handed) await signalLaunch(pid, 'SIGINT');
         deps.logger.warn({ runId, pid, launch: launch.id, handed }, `a process of a run that has ended was still running: ${handed ? 'its kind stops it' : 'interrupted it'}, keeping its files until it stops`);
       }
       continue;

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { appendFile, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { dropPrivileges, type Sandbox } from './sandbox.ts';
+import { signalEach, strays } from './strays.ts';
 
 /** Files in a launch's control directory (owned by the worker's user, never by the sandbox user). */
 export const CTL = { pid: 'pid', exit: 'exit', stdout: 'stdout.log', stderr: 'stderr.log' } as const;
@@ -77,4 +78,16 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Signals the launch's group and every process below it that left the group; false when the group is
+ * gone. The strays are found first: once the signal ends their parent, they are no longer below the
+ * wrapper. `sent` collects who was signalled, for later scans to reach only newcomers.
+ */
+export async function signalLaunch(pid: number, signal: NodeJS.Signals, sent?: Set<number>): Promise<boolean> {
+  const below = await strays(pid);
+  const group = signalGroup(pid, signal);
+  signalEach(below, signal, sent);
+  return group;
 }

@@ -8,8 +8,9 @@ import { storedOutputOffsets } from '../../db/repositories/run-events.ts';
 import { LaunchTakenError, latestLaunch, launchById, recordEnding, recordLaunch } from '../../db/repositories/run-processes.ts';
 import { DetachedError, FollowLock, takeOver } from './follow-lock.ts';
 import { isOurProcess } from './host.ts';
-import { launch, launchMarker, recordedExit, recordedPid, signalGroup } from './launch.ts';
+import { launch, launchMarker, recordedExit, recordedPid, signalLaunch } from './launch.ts';
 import { redactor } from './redact.ts';
+import { signalEach, strays } from './strays.ts';
 import { OutputTail, type OutputLine } from './tail.ts';
 import { recordedEnding, type CommandSpec, type Ending, type ProcessDeps } from './command.ts';
 
@@ -18,6 +19,11 @@ const POLL_MS = 250;
 const TAIL_LINES = 30;
 /** A fresh launch's pid file may lag its spawn by a moment; an old launch without one never started. */
 const START_WINDOW_MS = 10_000;
+/**
+ * How long after a cancel's SIGINT processes that left the launch's group are still looked for: one
+ * forked as the signal landed shows up within moments, and later scans would cost a /proc walk a poll.
+ */
+const STRAY_WINDOW_MS = 2_000;
 
 export const ctlDirOf = (stepDir: string, command: string, launchNo: number) => path.join(stepDir, `ctl-${command}-${launchNo}`);
 
@@ -103,6 +109,7 @@ export function createProcessRunner(deps: ProcessDeps) {
     const stderrTail: string[] = [];
     let pid = opts.pid ?? null;
     let interruptedAt: number | undefined;
+    const strayed = new Set<number>();
     let killed = false;
     let warned = false;
     let detach: string | undefined;
@@ -145,7 +152,9 @@ export function createProcessRunner(deps: ProcessDeps) {
         detach = why.workerShutdown ? 'worker shutting down' : why.timedOut ? 'attempt timed out' : 'activity no longer current';
       } else if (pid !== null && interruptedAt === undefined) {
         interruptedAt = Date.now();
-        signalGroup(pid, 'SIGINT');
+        // Not awaited: a listener cannot wait, and the signal must not wait for the loop either (it
+        // may be blocked storing output while PostgreSQL is away). signalLaunch never rejects.
+        void signalLaunch(pid, 'SIGINT', strayed);
       }
       wake?.();
     };
@@ -159,6 +168,7 @@ export function createProcessRunner(deps: ProcessDeps) {
 
     try {
       for (;;) {
+        if (interruptedAt !== undefined && pid !== null && Date.now() - interruptedAt < STRAY_WINDOW_MS) signalEach(await strays(pid), 'SIGINT', strayed);
         if (!lock.held) {
           // The lock's connection ended (PostgreSQL restarted): take it again before storing another line.
           if (detach) throw new DetachedError(detach);
@@ -218,11 +228,11 @@ export function createProcessRunner(deps: ProcessDeps) {
     async function escalate(pidNow: number, elapsedMs: number): Promise<void> {
       if (killed) return;
       if (!spec.sideEffects) {
-        if (elapsedMs >= deps.graceMs) killed = signalGroup(pidNow, 'SIGKILL');
+        if (elapsedMs >= deps.graceMs) killed = await signalLaunch(pidNow, 'SIGKILL');
         return;
       }
       if (await forceRequested(spec.runId)) {
-        killed = signalGroup(pidNow, 'SIGKILL');
+        killed = await signalLaunch(pidNow, 'SIGKILL');
         return;
       }
       if (!warned && elapsedMs >= deps.graceMs) {
