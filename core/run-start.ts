@@ -133,7 +133,7 @@ export async function startRunWorkflow(deps: RunStartDeps, em: EntityManager, in
  * runs:approve is not enough (that would be approving one's own run). The workflow applies without
  * approval only when its input carries the grant this returns.
  */
-export function autoApprovalFor(principal: Principal, team: Team, kind: string): AutoApprove {
+export function autoApprovalFor(principal: Principal, team: Pick<Team, 'id' | 'settings'>, kind: string): AutoApprove {
   const settings = settingsOf(team);
   const grant = (reason: AutoApprove['reason']): AutoApprove => ({ by: principal.id, byEmail: principal.email, reason });
   if (settings.autoApply.kinds.includes(kind)) return grant('team-setting');

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { teamPathSchema, teamSettingsPatchSchema } from '../../contracts/teams.ts';
+import { cacheTags } from '../../core/cache/tags.ts';
 import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
@@ -21,6 +22,9 @@ export function teamSettingsRoutes(deps: AppDeps): AppRouter {
     const team = await teamFor(ctx.state.em, ctx.state.principal, slug, 'team:manage');
     const patch = teamSettingsPatchSchema.parse(ctx.request.body ?? {});
     ctx.body = await updateTeamSettings(ctx.state.em, { principal: ctx.state.principal, ip: ctx.ip }, team.id, patch);
+    // Run starts read the team's settings from the cache: the trigger's notification follows, and the
+    // admin's next start must not beat it.
+    await deps.cache.invalidate([cacheTags.teams]);
   });
 
   return router;

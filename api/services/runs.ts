@@ -6,13 +6,14 @@ import { decisionSignal } from '../../contracts/temporal.ts';
 import { approvalReaches, assertCan, can, type Principal } from '../../core/access.ts';
 import { ConflictError, InputError, NotAllowedError, NotFoundError } from '../../core/errors.ts';
 import { publishRunChange, type RunChange } from '../../core/run-events.ts';
-import { TeamSchema, type Run } from '../../db/entities/index.ts';
+import type { Run } from '../../db/entities/index.ts';
 import { recordAudit, runStarter } from '../../db/repositories/audit.ts';
 import { UnknownIntegrationError } from '../../db/repositories/integrations.ts';
 import { TargetBusyError, claimCancel, findActiveRunOn, findRun, toRunView } from '../../db/repositories/runs.ts';
 import { autoApprovalFor, startRunWorkflow } from '../../core/run-start.ts';
 import { settingsOf } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
+import { teamBySlug } from './team-list.ts';
 import { inputErrorFrom } from '../middleware/errors.ts';
 
 type Caller = { principal: Principal; ip: string };
@@ -41,7 +42,7 @@ export async function startRun(
   // Input first: whether it is valid says nothing about the team, which may be one the caller cannot see.
   const parsed = kind.parse(body.params);
   if (!parsed.ok) throw inputErrorFrom(parsed.error, 'params');
-  const team = await em.findOne(TeamSchema, { slug: body.team });
+  const team = await teamBySlug(deps, () => em, body.team);
   if (!team) throw new NotFoundError('team not found');
   assertCan(caller.principal, team.id, `runs:start:${kind.kind}`, 'team');
   const autoApprove = parsed.value.params.autoApply === true ? autoApprovalFor(caller.principal, team, kind.kind) : undefined;
@@ -56,7 +57,8 @@ export async function startRun(
       ...(autoApprove ? { autoApprove } : {}),
       ...(rerunOf ? { rerunOf } : {}),
     });
-    return { ...toRunView(run), lastSeq: 1 };
+    // The run's team reference is not loaded (the team came from the cache): its slug is known here.
+    return { ...toRunView(run), team: team.slug, lastSeq: 1 };
   } catch (err) {
     if (err instanceof UnknownIntegrationError) {
       throw new InputError('the params name integrations of another team, or none', err.ids.map((id) => ({ field: 'params', message: `${id} is not an integration of ${team.slug}` })));

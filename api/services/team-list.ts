@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { cacheTags } from '../../core/cache/tags.ts';
-import { listTeams, toTeamView, type TeamView } from '../../db/repositories/teams.ts';
+import { findTeamRecord, listTeams, toTeamView, type TeamRecord, type TeamView } from '../../db/repositories/teams.ts';
 import type { AppDeps } from '../context.ts';
 
 /** Bounds memory; changes reach the cache through the teams_changed trigger (core/cache/run-list-changes.ts). */
@@ -19,5 +19,22 @@ export async function allTeams(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, 
     const before = changes.generation([]);
     const teams = await read();
     return changes.generation([]) === before ? teams : read();
+  });
+}
+
+/**
+ * One team by slug, for a request that acts in it (a run start): from the cache like the list, so a
+ * start does not pay an ORM read for a row that changes a few times a year. Its settings decide
+ * auto-apply; a change to them reaches every process through the same trigger as a rename, and a
+ * record read while one arrived is read again.
+ */
+export async function teamBySlug(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, em: () => EntityManager, slug: string): Promise<TeamRecord | null> {
+  const changes = deps.runListChanges;
+  const read = () => findTeamRecord(em(), slug);
+  if (!changes.trusted()) return read();
+  return deps.cache.getOrSet(`team:${slug}`, { ttlMs: TEAMS_TTL_MS, tags: [cacheTags.teams] }, async () => {
+    const before = changes.generation([]);
+    const team = await read();
+    return changes.generation([]) === before ? team : read();
   });
 }

@@ -23,6 +23,14 @@ export async function findTeamBySlug(em: EntityManager, slug: string): Promise<T
   return em.findOne(TeamSchema, { slug });
 }
 
+/** What a request needs of a team to act in it: no entity, so it can be cached as it is. */
+export type TeamRecord = Pick<Team, 'id' | 'slug' | 'name' | 'settings'>;
+
+export async function findTeamRecord(em: EntityManager, slug: string): Promise<TeamRecord | null> {
+  const [row] = await em.getConnection().execute<TeamRecord[]>('select id, slug, name, settings from teams where slug = ?', [slug]);
+  return row ?? null;
+}
+
 /** The team's settings with defaults for whatever the stored document does not say. */
 export const settingsOf = (team: Pick<Team, 'settings'>): TeamSettings => teamSettingsSchema.parse(team.settings ?? {});
 

@@ -48,6 +48,20 @@ describe('GET/PATCH /api/v1/teams/:slug/settings', () => {
     expect(partial.body).toEqual({ ...after, terraform: { forbidProvisioners: ['local-exec', 'remote-exec'], forbidExternalData: true } });
   });
 
+  it('a run start goes by the settings as they are now: auto-apply allowed, then refused again, each at the next request', async () => {
+    const t = await team();
+    const start = (n: number) =>
+      client(api, t.admin).post('/api/v1/runs', { kind: 'terraform', team: t.slug, params: { workspace: `auto-${n}`, files: { 'main.tf': 'resource "terraform_data" "x" {}\n' }, autoApply: true } });
+    // Four-eyes is on: the admin may not approve their own run. This start also caches the team.
+    const refused = await start(1);
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toMatch(/four-eyes/);
+    expect((await client(api, t.admin).patch(`/api/v1/teams/${t.slug}/settings`, { fourEyes: false })).status).toBe(200);
+    expect((await start(2)).status).toBe(201);
+    expect((await client(api, t.admin).patch(`/api/v1/teams/${t.slug}/settings`, { fourEyes: true })).status).toBe(200);
+    expect((await start(3)).status).toBe(403);
+  });
+
   it('reads a stored document with only some keys (what the migration leaves on existing teams: four-eyes off) with the rest defaulted', async () => {
     // A row written without settings beyond the migrated default, as the migration leaves existing teams.
     const existing = await createTeam(api.deps.db.em, undefined, {});
