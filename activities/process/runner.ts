@@ -110,6 +110,7 @@ export function createProcessRunner(deps: ProcessDeps) {
     let pid = opts.pid ?? null;
     let interruptedAt: number | undefined;
     const strayed = new Set<number>();
+    let strayScan = 0;
     let killed = false;
     let warned = false;
     let detach: string | undefined;
@@ -168,7 +169,11 @@ export function createProcessRunner(deps: ProcessDeps) {
 
     try {
       for (;;) {
-        if (interruptedAt !== undefined && pid !== null && Date.now() - interruptedAt < STRAY_WINDOW_MS) signalEach(await strays(pid), 'SIGINT', strayed);
+        // At most once a poll: while output flows the loop turns once per batch.
+        if (interruptedAt !== undefined && pid !== null && Date.now() - interruptedAt < STRAY_WINDOW_MS && Date.now() - strayScan >= POLL_MS) {
+          strayScan = Date.now();
+          signalEach(await strays(pid), 'SIGINT', strayed);
+        }
         if (!lock.held) {
           // The lock's connection ended (PostgreSQL restarted): take it again before storing another line.
           if (detach) throw new DetachedError(detach);
