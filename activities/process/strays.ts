@@ -20,7 +20,11 @@ export async function strays(wrapperPid: number): Promise<number[]> {
   const names = await readdir('/proc').catch(() => [] as string[]);
   const stats = (await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => statOf(Number(n))))).filter((s) => s !== null);
   const children = new Map<number, ProcStat[]>();
-  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  for (const s of stats) {
+    const siblings = children.get(s.ppid);
+    if (siblings) siblings.push(s);
+    else children.set(s.ppid, [s]);
+  }
   const found: number[] = [];
   for (let todo = [wrapperPid]; todo.length > 0; ) {
     const next: number[] = [];
