@@ -15,6 +15,10 @@ export type TaskQueue = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
  */
 export const hostTaskQueue = (taskQueue: string, hostId: string) => `${taskQueue}@${hostId}`;
 
+/** A Terraform apply's step is named after its saved plan: the launch's step says which plan it applies. */
+export const applyStepOf = (planId: string) => `apply-${planId}`;
+export const planOfApplyStep = (step: string) => step.slice('apply-'.length);
+
 export type DecisionInput = { userId: string; email: string; comment: string };
 export type DecisionResult = { status: RunStatus };
 

@@ -1,7 +1,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { AnsibleParams } from '../contracts/kinds/ansible.ts';
 import type { TerraformParams } from '../contracts/kinds/terraform.ts';
-import { hostTaskQueue } from '../contracts/temporal.ts';
+import { hostTaskQueue, planOfApplyStep } from '../contracts/temporal.ts';
 import type { AnsibleRunActivities } from './ansible-run.ts';
 import type { RunBookkeepingActivities } from './blocks/reporter.ts';
 import type { TerraformRunActivities } from './terraform-run.ts';
@@ -33,7 +33,7 @@ export async function stopEndedLaunch(input: StopEndedLaunchInput): Promise<void
   const onHost = proxyActivities<StopEndedLaunchActivities>(options);
   const { runId, teamId, step } = input;
   try {
-    if (input.command === 'apply') await onHost.terraformStopApply({ runId, teamId, step, params: input.params, planId: step.slice('apply-'.length) });
+    if (input.command === 'apply') await onHost.terraformStopApply({ runId, teamId, step, params: input.params, planId: planOfApplyStep(step) });
     else await onHost.ansibleStopPlay({ runId, teamId, step, params: input.params });
   } catch {
     // The kind could not follow it (its integration deleted since, say): it is still interrupted, as the

@@ -1,7 +1,7 @@
 import { allHandlersFinished, ApplicationFailure, CancellationScope, condition, proxyActivities } from '@temporalio/workflow';
 import type { TerraformParams, TerraformPlanResult } from '../contracts/kinds/terraform.ts';
 import type { PlanSummary, RunStatus } from '../contracts/runs.ts';
-import { FAILURE_TYPES, type TerraformRunInput } from '../contracts/temporal.ts';
+import { FAILURE_TYPES, applyStepOf, type TerraformRunInput } from '../contracts/temporal.ts';
 import { createApprovalGate } from './blocks/approval-gate.ts';
 import { onProcessHostStoppable, processStepOptions } from './blocks/follow-host.ts';
 import { createReporter, type RunBookkeepingActivities } from './blocks/reporter.ts';
@@ -65,7 +65,7 @@ export async function terraformRun(input: TerraformRunInput): Promise<TerraformR
         const decided = await gate.decide({ summary, timeoutMs: input.approvalTimeoutMs, next: 'apply' });
         if (decided !== 'approved') return { status: decided, summary };
       }
-      const applyStep = { runId, teamId, params, step: `apply-${planned.planId}`, planId: planned.planId };
+      const applyStep = { runId, teamId, params, step: applyStepOf(planned.planId), planId: planned.planId };
       try {
         await onProcessHostStoppable<TerraformRunActivities, typeof applyStep & { hostGone?: string }, { applied: true }>(
           terraform,

@@ -153,6 +153,8 @@ export function createProcessRunner(deps: ProcessDeps) {
         detach = why.workerShutdown ? 'worker shutting down' : why.timedOut ? 'attempt timed out' : 'activity no longer current';
       } else if (pid !== null && interruptedAt === undefined) {
         interruptedAt = Date.now();
+        // signalLaunch looks for strays now: the loop's next look is a poll later.
+        strayScan = interruptedAt;
         // Not awaited: a listener cannot wait, and the signal must not wait for the loop either (it
         // may be blocked storing output while PostgreSQL is away). signalLaunch never rejects.
         void signalLaunch(pid, 'SIGINT', strayed);
