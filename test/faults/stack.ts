@@ -110,8 +110,13 @@ export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string
     }
     const started = await spawnWorkerProcess({ ...env, WORKER_HOST_ID: hostId, WORK_DIR: workDirs.get(hostId)! });
     children.push(started.child);
+    workers.push(started);
     return started;
   };
+  const workers: Array<{ child: ChildProcess; output: string[] }> = [];
+  /** The tail of each worker process still running. */
+  const lastWorkerOutput = () =>
+    workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).flatMap((w) => [`  worker ${w.child.pid}:`, ...w.output.slice(-10).map((l) => `    ${l}`)]);
 
   /** Reads the record directly (a fresh connection each time: the server may have been restarted). */
   const query = async <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> => {
@@ -133,9 +138,24 @@ export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string
   const logLines = async (runId: string) =>
     (await query<{ seq: number; message: string }>(`select seq, message from run_events where run_id = $1 and type = 'log' order by seq`, [runId]));
 
+  /** Each run's status and its last events: what a timed-out wait prints, so a CI failure says where a run stood. */
+  const explain = async (runIds: string[]) => {
+    const lines = await Promise.all(runIds.map(async (runId) => {
+      const s = await status(runId).catch((err: Error) => ({ status: `unreadable (${err.message})`, error: null }));
+      const last = await query<{ type: string; message: string }>(`select type, message from run_events where run_id = $1 order by seq desc limit 6`, [runId]).catch(() => []);
+      return `${runId} ${s.status}${s.error ? ` (${s.error})` : ''}:\n${last.reverse().map((e) => `    ${e.type} ${e.message}`).join('\n')}`;
+    }));
+    return `${lines.join('\n')}\nthe last worker output:\n${lastWorkerOutput().join('\n')}`;
+  };
+  /** `until` for runs: a timeout names where each of `runIds` stood. */
+  const untilRuns = <T>(runIds: string[], what: string, probe: () => Promise<T | undefined>, timeoutMs?: number, everyMs?: number) =>
+    until(what, probe, timeoutMs, everyMs).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the runs:\n${await explain(runIds)}`);
+    });
+
   /** Waits until the run's row says it ended (the server may be down meanwhile: failed reads are retried). */
   const ended = (runId: string, timeoutMs = 240_000) =>
-    until(`run ${runId} to end`, async () => {
+    untilRuns([runId], `run ${runId} to end`, async () => {
       const s = await status(runId).catch(() => undefined);
       return s && ['succeeded', 'failed', 'discarded', 'cancelled', 'timed_out'].includes(s.status) ? s : undefined;
     }, timeoutMs, 250);
@@ -146,7 +166,7 @@ export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string
     await effects.close();
     db.destroy();
   };
-  return { db, redis, env, team, token, effects, wsUrl, call, worker, workDirs, query, startRun, status, ended, logLines, apiLog, close };
+  return { db, redis, env, team, token, effects, wsUrl, call, worker, workDirs, query, startRun, status, ended, untilRuns, logLines, apiLog, close };
 }
 export type FaultStack = Awaited<ReturnType<typeof faultStack>>;
 

@@ -27,12 +27,12 @@ it('worker kill -9 mid-apply: every resource created exactly once, every line st
       }),
     );
     // Mid-apply for every run of the batch: at least one creation reported, the apply not finished.
-    await until('every apply to be under way', async () => (runs.every((r) => RESOURCES.some((n) => stack().effects.counts.has(`${r.tag}/${n}`))) ? true : undefined), 120_000);
+    await stack().untilRuns(runs.map((r) => r.runId), 'every apply to be under way', async () => (runs.every((r) => RESOURCES.some((n) => stack().effects.counts.has(`${r.tag}/${n}`))) ? true : undefined), 120_000);
     for (const w of workers) await stopProcess(w.child, 'SIGKILL');
     workers = [await stack().worker(), await stack().worker()];
 
     for (const { runId, tag } of runs) {
-      const final = await until(`run ${runId} to end`, async () => {
+      const final = await stack().untilRuns([runId], `run ${runId} to end`, async () => {
         const s = await stack().status(runId);
         return ['succeeded', 'failed', 'cancelled'].includes(s.status) ? s : undefined;
       }, 180_000);
