@@ -4,7 +4,6 @@ import { loadConfig } from '../../core/config.ts';
 import { keyringFromConfig } from '../../core/secrets/keyring.ts';
 import { initOrm } from '../../db/orm.ts';
 import { hostsDir, inventoryOf, storeSshIntegration } from '../fixtures/ansible.ts';
-import { until } from '../fixtures/until.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { stopProcess } from '../peers/processes.ts';
 import { recordFault, rounds } from './report.ts';
@@ -72,7 +71,7 @@ it('worker kill -9 mid-play: the play is not replayed, each host appends exactly
       }),
     );
     // Mid-play for every run: the first task has a result on both hosts, the append has none yet.
-    await until('every play to be past its first task', async () => {
+    await stack().untilRuns(runs.map((r) => r.runId), 'every play to be past its first task', async () => {
       for (const r of runs) {
         const steps = await hostSteps(r.runId);
         if (steps.filter((s) => s.task === 'before').length < 2 || steps.some((s) => s.task === 'append a line')) return undefined;

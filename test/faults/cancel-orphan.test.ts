@@ -27,7 +27,7 @@ it('a cancel while no attempt follows the apply interrupts it on its host before
   const a = await stack().worker('host-a');
   const b = await stack().worker('host-b');
   const runId = await stack().startRun({ workspace: `orphan-${tag}`, files: xThenY(stack().effects, tag), autoApply: true });
-  await until('the apply to start', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
+  await stack().untilRuns([runId], 'the apply to start', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
   const [launch] = await stack().query<{ dir: string; host_id: string }>(`select dir, host_id from run_processes where run_id = $1 and command = 'apply'`, [runId]);
   const pid = Number(readFileSync(path.join(launch!.dir, 'pid'), 'utf8'));
   // Host A's worker may have taken the run; the apply ran where its launch is recorded.

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { AllocateAddressCommand, CreateVolumeCommand, DescribeAddressesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { initOrm } from '../../db/orm.ts';
-import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startAwsRelay, type AwsRelay } from '../peers/aws-relay.ts';
 import { startMoto, type Moto } from '../peers/moto.ts';
@@ -83,7 +82,7 @@ it('worker kill -9 mid cost-action: the run finishes on another worker, the effe
     const res = await stack().call('POST', '/api/v1/runs', token, { kind: 'cost-action', team: stack().team.slug, params: { integration, region, action, resourceId } });
     expect(res.status).toBe(201);
     const runId = res.body.id as string;
-    await until(`run ${runId} to await approval`, async () => ((await stack().status(runId)).status === 'awaiting_approval' ? true : undefined), 60_000, 50);
+    await stack().untilRuns([runId], `run ${runId} to await approval`, async () => ((await stack().status(runId)).status === 'awaiting_approval' ? true : undefined), 60_000, 50);
     const reached = relay.hold(killAfter);
     expect((await stack().call('POST', `/api/v1/runs/${runId}/approve`, token, { comment: 'fault test' })).status).toBe(200);
     await reached;

@@ -22,7 +22,7 @@ async function applyPid(runId: string): Promise<{ pid: number; hostId: string }>
 async function applyOnHostA(tag: string, names: string[]) {
   const a = await stack().worker('host-a');
   const runId = await stack().startRun({ workspace: `host-${tag}`, files: countedResources(stack().effects, tag, names, 8), autoApply: true });
-  await until('the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
+  await stack().untilRuns([runId], 'the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/${names[0]}`) ? true : undefined), 120_000, 20);
   return { a, runId };
 }
 
@@ -47,7 +47,7 @@ it('host A dies with its apply: the run stops and names what may exist outside t
   // The case under test is a host lost after its output showed a resource starting: wait until that line
   // is stored (the effect can start a moment before it is). Lost before it, the platform rightly sees no
   // resource started and launches the apply again (docs/durability.md), which is the other case.
-  await until('the stored output to show p being created', async () => ((await stack().logLines(runId)).some((l) => /terraform_data\.p.*Creating/.test(l.message)) ? true : undefined), 60_000, 20);
+  await stack().untilRuns([runId], 'the stored output to show p being created', async () => ((await stack().logLines(runId)).some((l) => /terraform_data\.p.*Creating/.test(l.message)) ? true : undefined), 60_000, 20);
   // The whole host: the worker and every process it started.
   const apply = await applyPid(runId);
   expect(apply.hostId).toBe('host-a');
@@ -68,7 +68,7 @@ it('a run cancelled while its apply\'s host is away: when that host\'s worker st
   const tag = crypto.randomUUID().slice(0, 8);
   const a = await stack().worker('host-a');
   const runId = await stack().startRun({ workspace: `away-${tag}`, files: xThenY(stack().effects, tag), autoApply: true });
-  await until('the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
+  await stack().untilRuns([runId], 'the apply to start on host A', async () => (stack().effects.counts.has(`${tag}/x`) ? true : undefined), 120_000, 20);
   const apply = await applyPid(runId);
   await stopProcess(a.child, 'SIGKILL');
   // Host A stays away past the host wait: the run ends cancelled, saying terraform may still run there.
@@ -82,7 +82,7 @@ it('a run cancelled while its apply\'s host is away: when that host\'s worker st
 
   // Host A's worker starts again: it finds the apply of the ended run still running and hands it to its kind.
   const back = await stack().worker('host-a');
-  const note = await until('the stop to say what the apply left', async () => (await messages()).find((m) => m.startsWith('the apply still running on host host-a')), 120_000, 100);
+  const note = await stack().untilRuns([runId], 'the stop to say what the apply left', async () => (await messages()).find((m) => m.startsWith('the apply still running on host host-a')), 120_000, 100);
   const stored = await messages();
   const created = ['x', 'y'].map((n) => stack().effects.counts.get(`${tag}/${n}`) ?? 0);
   const filesLeft = await until('the run\'s files on host A to go', async () => (existsSync(path.join(stack().workDirs.get('host-a')!, runId)) ? undefined : false), 60_000, 100);

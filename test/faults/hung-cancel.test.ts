@@ -39,7 +39,7 @@ it('a hung terraform is reported after a cancel, force cancel kills it, and the 
   const workspace = `hung-${tag}`;
   const upstream = await startHangingServer();
   const runId = await stack().startRun({ workspace, files: hung(tag, upstream.url), autoApply: true });
-  await until('the provisioner to run', async () => (stack().effects.counts.has(`${tag}/stuck`) ? true : undefined), 120_000);
+  await stack().untilRuns([runId], 'the provisioner to run', async () => (stack().effects.counts.has(`${tag}/stuck`) ? true : undefined), 120_000);
   await upstream.requested;
 
   expect((await stack().call('POST', `/api/v1/runs/${runId}/cancel`, stack().token, { force: true })).status).toBe(409);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { initOrm } from '../../db/orm.ts';
-import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startGitHubActionsSim, type GitHubActionsSim } from '../peers/github-actions.ts';
 import { startJenkinsSim, type JenkinsSim } from '../peers/jenkins.ts';
@@ -85,7 +84,7 @@ it('worker kill -9 after the CI system created the build, and again mid-log: one
     await killAll();
     held.drop();
     // The second kill: some of the build's first lines are stored, not all of its lines.
-    await until(`${c.name}: the first lines to be stored`, async () => ((await stack().logLines(runId)).some((l) => l.message === c.expected[0]) ? true : undefined), 60_000, 50);
+    await stack().untilRuns([runId], `${c.name}: the first lines to be stored`, async () => ((await stack().logLines(runId)).some((l) => l.message === c.expected[0]) ? true : undefined), 60_000, 50);
     await killAll();
 
     const final = await stack().ended(runId, 120_000);

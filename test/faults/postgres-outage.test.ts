@@ -80,7 +80,7 @@ it('PostgreSQL stopped while terraform saves the state: the unsaved state is pus
     const names = ['a', 'b'];
     const runId = await stack().startRun({ workspace: `pgsave-${tag}`, files: countedResources(stack().effects, tag, names, 1), autoApply: true });
     // Both creations reported: terraform finishes them a second later and then saves the state.
-    await until('both creations', async () => (names.every((x) => stack().effects.counts.has(`${tag}/${x}`)) ? true : undefined), 120_000, 20);
+    await stack().untilRuns([runId], 'both creations', async () => (names.every((x) => stack().effects.counts.has(`${tag}/${x}`)) ? true : undefined), 120_000, 20);
     await outage();
     const final = await stack().ended(runId);
     const created = names.map((x) => stack().effects.counts.get(`${tag}/${x}`));

@@ -44,7 +44,7 @@ it('Redis stopped mid-apply: no 500, every event stored, and a watcher ends with
     const chatter = `for i in $(seq 1 ${LINES}); do echo line-$i; sleep 0.02; done && `;
     const runId = await s.startRun({ workspace: `redis-${tag}`, files: countedResources(s.effects, tag, ['talker'], 1, chatter), autoApply: true });
     const watcher = watch(s.wsUrl, s.token, runId);
-    await until('output to flow', async () => ((await s.logLines(runId)).length > 20 ? true : undefined), 120_000, 50);
+    await s.untilRuns([runId], 'output to flow', async () => ((await s.logLines(runId)).length > 20 ? true : undefined), 120_000, 50);
 
     await s.redis!.stop();
     const during: number[] = [];

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { initOrm } from '../../db/orm.ts';
-import { until } from '../fixtures/until.ts';
 import { createUser } from '../fixtures/users.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { stopProcess } from '../peers/processes.ts';
@@ -62,7 +61,7 @@ it('worker kill -9 mid-command: the command ran once on each host, every line st
       return Object.fromEntries(hosts.map((h) => [h.name, rows.filter((r) => r.host === h.name).map((r) => r.message)]));
     };
     // Mid-command on both hosts: some lines stored, not all.
-    await until('both hosts to be under way', async () => {
+    await stack().untilRuns([runId], 'both hosts to be under way', async () => {
       const lines = await perHost();
       // Two worker processes and two SSH sessions come first: on a loaded CI machine that took over a minute.
       return hosts.every((h) => lines[h.name]!.length >= 3) ? true : undefined;
