@@ -8,7 +8,7 @@ import { FAILURE_TYPES } from '../../contracts/temporal.ts';
 import { stateSchema } from '../../activities/terraform/state.ts';
 import { createRunWithTeam, insertRun } from '../fixtures/runs.ts';
 import { keepUnsavedState } from '../../db/repositories/terraform-states.ts';
-import { badHcl, destroyThenOutage, ownBackend, resources, slowApply, stoppedMidProvisioner } from '../fixtures/terraform/configs.ts';
+import { badHcl, destroyThenOutage, ownBackend, resources, slowApply, expectStoppedMidProvisioner } from '../fixtures/terraform/configs.ts';
 import { peerContext } from '../peers/context.ts';
 import { createDatabase, dropDatabase } from '../peers/postgres.ts';
 import { initOrm, type Db } from '../../db/orm.ts';
@@ -199,7 +199,7 @@ describe('terraformPlan / terraformApply against the pg backend', () => {
     expect(err).toBeInstanceOf(CancelledFailure);
     expect(Date.now() - started).toBeLessThan(30_000);
     const messages = (await eventsOf(runId)).map((e) => e.message);
-    expect(stoppedMidProvisioner(messages) ? 'stopped' : messages.slice(-20).join('\n')).toBe('stopped');
+    expectStoppedMidProvisioner(messages);
     expect(messages).not.toContain('provisioner-done');
 
     // The lock is free: a plan on the same workspace (which locks the state) goes through.

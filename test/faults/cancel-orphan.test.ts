@@ -11,7 +11,7 @@ import { hostsDir, inventoryOf, storeSshIntegration } from '../fixtures/ansible.
 import { hostOf } from '../fixtures/ssh-command.ts';
 import { startCuttableLink } from '../fixtures/cuttable-link.ts';
 import { until } from '../fixtures/until.ts';
-import { stoppedMidProvisioner } from '../fixtures/terraform/configs.ts';
+import { expectStoppedMidProvisioner } from '../fixtures/terraform/configs.ts';
 import { startSshd, type SshdPeer } from '../peers/sshd.ts';
 import { processAlive, stopProcess } from '../peers/processes.ts';
 import { useFaultStack, xThenY } from './stack.ts';
@@ -49,7 +49,7 @@ it('a cancel while no attempt follows the apply interrupts it on its host before
   recordFault({ fault: 'cancel while no attempt follows the apply', passed: ok ? 1 : 0, rounds: 1, detail: 'the launch was interrupted on its host before the run reported cancelled; nothing after it was applied' });
   expect(final.status).toBe('cancelled');
   expect(stillRunning).toBe(false);
-  expect(stoppedMidProvisioner(messages) ? 'stopped' : messages.slice(-20).join('\n')).toBe('stopped');
+  expectStoppedMidProvisioner(messages);
   // y was to be created after x: the interrupted apply never got there, and nothing made it later.
   expect(created).toEqual([1, 0]);
   await stopProcess(back.child, 'SIGKILL');

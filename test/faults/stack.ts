@@ -100,6 +100,7 @@ export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string
   });
   const token = login.body.accessToken as string;
 
+  const workers: Array<{ child: ChildProcess; output: string[] }> = [];
   /** A worker process on host `hostId` (workers sharing a host share its work dir). */
   const workDirs = new Map<string, string>();
   const worker = async (hostId = 'host-a') => {
@@ -113,7 +114,6 @@ export async function faultStack(opts: { ownRedis?: boolean; env?: Record<string
     workers.push(started);
     return started;
   };
-  const workers: Array<{ child: ChildProcess; output: string[] }> = [];
   /** The tail of each worker process still running. */
   const lastWorkerOutput = () =>
     workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).flatMap((w) => [`  worker ${w.child.pid}:`, ...w.output.slice(-10).map((l) => `    ${l}`)]);
