@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { ESCALATION_VERSION, alertChangeSignal, type EscalationActivities, type EscalationInput, type TimelineEntry } from '../../contracts/alerts/escalation.ts';
 import { until } from '../fixtures/until.ts';
+import { answeringRetries } from '../fixtures/workflow-env.ts';
 import { quietTemporalRuntime, workflowBundle } from '../peers/worker.ts';
 import { HISTORIES_DIR, historyToPlainJson } from './record-histories.ts';
 
@@ -45,7 +46,7 @@ afterAll(async () => {
 });
 
 async function startWorker() {
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: answeringRetries(activities) });
   const running = worker.run();
   return async () => {
     worker.shutdown();

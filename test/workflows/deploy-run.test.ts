@@ -7,7 +7,7 @@ import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, rejectUpdate, stateQuery } from '../../contracts/temporal.ts';
 import type { DeployRunActivities } from '../../workflows/deploy-run.ts';
 import { until } from '../fixtures/until.ts';
-import { cancelTaken, useWorkflowWorker } from '../fixtures/workflow-env.ts';
+import { answeringRetries, cancelTaken, useWorkflowWorker } from '../fixtures/workflow-env.ts';
 import { workflowBundle } from '../peers/worker.ts';
 
 // The deployRun workflow's decisions in isolation (approval, rollback outcomes), activities scripted
@@ -146,7 +146,7 @@ describe('deployRun', () => {
       connection: workflows.env.nativeConnection,
       taskQueue: `${taskQueue}-plan-fails`,
       workflowBundle: await workflowBundle(),
-      activities: { ...activities, deployPlan: () => Promise.reject(failure('not found while reading deployment shop/web')) },
+      activities: answeringRetries({ ...activities, deployPlan: () => Promise.reject(failure('not found while reading deployment shop/web')) }),
     });
     const run = failing.run();
     try {

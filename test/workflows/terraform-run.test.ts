@@ -7,7 +7,7 @@ import type { TerraformPlanResult } from '../../contracts/kinds/terraform.ts';
 import type { RunStatus } from '../../contracts/runs.ts';
 import { approveUpdate, decisionSignal, FAILURE_TYPES, hostTaskQueue, rejectUpdate, stateQuery, type TerraformRunInput } from '../../contracts/temporal.ts';
 import type { TerraformRunActivities } from '../../workflows/terraform-run.ts';
-import { useWorkflowWorker } from '../fixtures/workflow-env.ts';
+import { answeringRetries, useWorkflowWorker } from '../fixtures/workflow-env.ts';
 import { until } from '../fixtures/until.ts';
 
 // Workflow logic in isolation: the real workflow code on the Temporal dev server, activities replaced by
@@ -157,7 +157,7 @@ describe('terraformRun', () => {
     const hostWorker = await Worker.create({
       connection: workflows.env.nativeConnection,
       taskQueue: hostTaskQueue(taskQueue, 'h-live'),
-      activities: { ...activities, terraformApply: async (input: ApplyInput) => (onHost.push(input.runId), activities.terraformApply(input)) },
+      activities: answeringRetries({ ...activities, terraformApply: async (input: ApplyInput) => (onHost.push(input.runId), activities.terraformApply(input)) }),
     });
     const hostRunning = hostWorker.run();
     try {
