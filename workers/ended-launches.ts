@@ -4,8 +4,11 @@ import { kindNamed } from '../contracts/kinds/index.ts';
 import type { Logger } from '../core/logger.ts';
 import type { StopEndedLaunchInput } from '../workflows/stop-ended-launch.ts';
 
-/** The commands whose kind can stop them and say what they left (terraformStopApply, ansibleStopPlay). */
-const STOPPABLE = new Set<string>(['apply', 'ansible-playbook']);
+/**
+ * The commands whose kind can stop them and say what they left: keyed by stopEndedLaunch's own command
+ * type, so the compiler holds the two lists together.
+ */
+const STOPPABLE: Record<StopEndedLaunchInput['command'], true> = { apply: true, 'ansible-playbook': true };
 
 /**
  * How a starting worker hands a process of an ended run, still running on its host, to the process's
@@ -17,7 +20,7 @@ const STOPPABLE = new Set<string>(['apply', 'ansible-playbook']);
 export function endedLaunchStopper(temporal: Client, hostId: string, logger: Logger) {
   return async (launch: EndedLaunch): Promise<boolean> => {
     const kind = kindNamed(launch.kind);
-    if (!kind || !STOPPABLE.has(launch.command)) return false;
+    if (!kind || !Object.hasOwn(STOPPABLE, launch.command)) return false;
     const input = { hostId, runId: launch.runId, teamId: launch.teamId, step: launch.step, command: launch.command, params: launch.params } as StopEndedLaunchInput;
     try {
       await temporal.workflow.start('stopEndedLaunch', { taskQueue: kind.taskQueue, workflowId: `stop-launch-${launch.id}`, args: [input] });
