@@ -9,7 +9,7 @@ import { playOnce, stopPlay, type PlayInput } from './play.ts';
 import { closeMasters, controlDirOf } from './connection.ts';
 import { openSession, type AnsibleStepInput } from './session.ts';
 import { outcomeOf } from './outcome.ts';
-import { removeDir } from './workdir.ts';
+import { removeDir } from '../process/step-dir.ts';
 
 export type AnsibleDeps = {
   config: Pick<Config, 'ANSIBLE_PLAYBOOK_BIN' | 'NSS_WRAPPER_LIB' | 'WORK_DIR'>;

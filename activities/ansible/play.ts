@@ -10,7 +10,7 @@ import { recordedEnding, type Ending } from '../process/command.ts';
 import { closeMasters, controlDirOf } from './connection.ts';
 import { outcomeOf } from './outcome.ts';
 import { openSession, type AnsibleStepInput, type SessionDeps } from './session.ts';
-import { removeDir } from './workdir.ts';
+import { removeDir } from '../process/step-dir.ts';
 
 export type PlayInput = AnsibleStepInput & {
   /** Set by the workflow once the host that ran this step's play stopped answering: judge without it. */

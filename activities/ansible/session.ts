@@ -11,7 +11,8 @@ import type { ProcessRunner } from '../process/runner.ts';
 import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
 import { connectionFiles, controlDirOf, openKey, sshArgs, type SshLogin } from './connection.ts';
 import { describeAnsibleLine } from './lines.ts';
-import { OWN_DIR, prepareWorkDir, type StepDirs } from './workdir.ts';
+import type { StepDirs } from '../process/step-dir.ts';
+import { OWN_DIR, prepareWorkDir } from './workdir.ts';
 import { storedRecap } from '../../db/repositories/ansible-output.ts';
 
 export type AnsibleStepInput = {

@@ -17,7 +17,8 @@ import { loadPlan, type SavedPlan } from './plans.ts';
 import { readSandboxFile, writeSandboxFile } from '../process/sandbox-files.ts';
 import { initArgs, LOCK_WAIT, openSession, type Session, type SessionDeps, type TerraformStepInput } from './session.ts';
 import type { StateVersion } from './state.ts';
-import { ERRORED_STATE, PLAN_FILE, removeDir } from './workdir.ts';
+import { removeDir } from '../process/step-dir.ts';
+import { ERRORED_STATE, PLAN_FILE } from './workdir.ts';
 
 export type ApplyInput = TerraformStepInput & {
   planId: string;

@@ -18,7 +18,8 @@ import { NO_POLICY } from './policy.ts';
 import { initArgs, LOCK_WAIT, openSession, type TerraformStepInput } from './session.ts';
 import type { StateStore } from './state.ts';
 import { summarisePlan } from './summary.ts';
-import { PLAN_FILE, removeDir } from './workdir.ts';
+import { removeDir } from '../process/step-dir.ts';
+import { PLAN_FILE } from './workdir.ts';
 
 export type TerraformDeps = {
   config: Pick<Config, 'TERRAFORM_BIN' | 'WORK_DIR'>;

@@ -9,7 +9,8 @@ import { leaseSandbox, type Sandbox } from '../process/sandbox.ts';
 import { commandFailure } from './failures.ts';
 import { checkConfiguration, type TerraformPolicy } from './policy.ts';
 import type { StateStore, WorkspaceState } from './state.ts';
-import { configurationFiles, prepareWorkDir, type stepDirs } from './workdir.ts';
+import type { StepDirs } from '../process/step-dir.ts';
+import { configurationFiles, prepareWorkDir } from './workdir.ts';
 import { checkout, type GitCredentials } from '../git/checkout.ts';
 
 // One active run per workspace is enforced before terraform starts, so a held lock is almost always a
@@ -40,7 +41,7 @@ export type SessionDeps = {
 };
 
 export type Session = {
-  dirs: ReturnType<typeof stepDirs>;
+  dirs: StepDirs;
   /** The commit of the run's git source this step's configuration came from (null: inline files). */
   commit: string | null;
   state: WorkspaceState;
