@@ -5,51 +5,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { SshSecrets, SshSettings } from '../../contracts/integrations/ssh.ts';
 import type { AnsibleParams } from '../../contracts/kinds/ansible.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
-import { fingerprintOf, parseHostKeyPin } from '../../core/integrations/ssh-keys.ts';
+import { knownHostsFor, knownHostsName } from '../ssh/known-hosts.ts';
 import { OWN_DIR } from './workdir.ts';
 
 export type SshLogin = { settings: SshSettings; secrets: SshSecrets };
 type OwnFile = { text: string; mode?: number };
 
 const invalid = (message: string) => ApplicationFailure.create({ message, type: FAILURE_TYPES.invalidConfig, nonRetryable: true });
-
-/** How known_hosts and ssh name a server: `host`, or `[host]:port` off port 22. */
-export const knownHostsName = (address: string, port: number) => (port === 22 ? address : `[${address}]:${port}`);
-
-function keyscan(address: string, port: number, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve) => {
-    execFile('ssh-keyscan', ['-p', String(port), '-T', '10', address], { signal, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (_err, stdout) => resolve(stdout ?? ''));
-  });
-}
-
-/**
- * known_hosts lines for one host from its integration's pins: a pinned key is written as it is; a
- * fingerprint-only pin is matched against what the host presents now (ssh-keyscan) and only a key
- * with that fingerprint is written. ssh then runs with StrictHostKeyChecking=yes against this file
- * alone, so any other key (a changed one) is refused by ssh itself, which names what it saw.
- */
-export async function knownHostsFor(host: { address: string; port: number }, pins: readonly string[], signal: AbortSignal): Promise<{ lines: string[]; seen: string[] }> {
-  const name = knownHostsName(host.address, host.port);
-  const lines: string[] = [];
-  const seen: string[] = [];
-  const wanted = new Set<string>();
-  for (const p of pins) {
-    const pin = parseHostKeyPin(p);
-    if (typeof pin === 'string') continue;
-    if (pin.key) lines.push(`${name} ${pin.key}`);
-    else wanted.add(pin.fingerprint);
-  }
-  if (wanted.size > 0) {
-    for (const line of (await keyscan(host.address, host.port, signal)).split('\n')) {
-      const [, type, blob] = line.trim().split(/\s+/);
-      if (!type || !blob || line.startsWith('#')) continue;
-      const fingerprint = fingerprintOf(Buffer.from(blob, 'base64'));
-      seen.push(fingerprint);
-      if (wanted.has(fingerprint)) lines.push(`${name} ${type} ${blob}`);
-    }
-  }
-  return { lines, seen };
-}
 
 /**
  * The files ansible-playbook connects with, all in the run's own directory (mode 0600, owned by the

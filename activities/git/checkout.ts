@@ -6,7 +6,7 @@ import type { GitSecrets, GitSettings } from '../../contracts/integrations/git.t
 import { within } from '../process/sandbox-files.ts';
 import type { GitSource } from '../../contracts/kinds/source.ts';
 import { FAILURE_TYPES } from '../../contracts/temporal.ts';
-import { fingerprintOf, parseHostKeyPin } from '../../core/integrations/ssh-keys.ts';
+import { knownHostsFor } from '../ssh/known-hosts.ts';
 import { redactor } from '../process/redact.ts';
 
 export type GitCredentials = { settings: GitSettings; secrets: GitSecrets };
@@ -23,36 +23,10 @@ function run(bin: string, args: string[], opts: { cwd: string; env: Record<strin
   });
 }
 
-/** `[host]:port` / `host` as known_hosts and ssh-keyscan name an SSH URL's server. */
+/** The server an SSH URL names (`ssh://[user@]host[:port]/…` or scp-like `user@host:path`). */
 function sshHost(url: string): { host: string; port: number } {
   const m = /^ssh:\/\/(?:[^@/]+@)?([^/:]+)(?::(\d+))?\//.exec(url) ?? /^[^@]+@([^:]+):/.exec(url);
   return { host: m?.[1] ?? '', port: Number(m?.[2] ?? 22) };
-}
-
-/**
- * known_hosts for the server of `url` from the integration's pins. A pin that is a whole key is used
- * as it is; a fingerprint-only pin is matched against the key the server presents now (ssh-keyscan),
- * which is then trusted because its fingerprint is the pinned one.
- */
-async function knownHosts(url: string, pins: readonly string[], scratch: string, signal: AbortSignal): Promise<string> {
-  const { host, port } = sshHost(url);
-  const name = port === 22 ? host : `[${host}]:${port}`;
-  const lines: string[] = [];
-  const wanted = new Set<string>();
-  for (const p of pins) {
-    const pin = parseHostKeyPin(p);
-    if (typeof pin === 'string') continue;
-    if (pin.key) lines.push(`${name} ${pin.key}`);
-    else wanted.add(pin.fingerprint);
-  }
-  if (wanted.size > 0) {
-    const scan = await run('ssh-keyscan', ['-p', String(port), '-T', '10', host], { cwd: scratch, env: { PATH: process.env.PATH ?? '' }, signal });
-    for (const line of scan.stdout.split('\n')) {
-      const [, type, blob] = line.trim().split(/\s+/);
-      if (type && blob && wanted.has(fingerprintOf(Buffer.from(blob, 'base64')))) lines.push(`${name} ${type} ${blob}`);
-    }
-  }
-  return lines.join('\n') + '\n';
 }
 
 /**
@@ -87,7 +61,10 @@ export async function checkout(opts: { source: GitSource; dest: string; scratch:
         const opened = await run('ssh-keygen', ['-p', '-q', '-P', credentials.secrets.passphrase, '-N', '', '-f', key], { cwd: scratch, env, signal });
         if (opened.code !== 0) throw invalid('the git integration\'s key could not be opened with its passphrase');
       }
-      await writeFile(path.join(scratch, 'known_hosts'), await knownHosts(source.url, credentials.settings.hostKeys, scratch, signal));
+      // A fingerprint-only pin is matched against the key the server presents now, trusted because its fingerprint is the pinned one.
+      const { host, port } = sshHost(source.url);
+      const { lines } = await knownHostsFor({ address: host, port }, credentials.settings.hostKeys, signal);
+      await writeFile(path.join(scratch, 'known_hosts'), lines.join('\n') + '\n');
       env.GIT_SSH_COMMAND = `ssh -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${path.join(scratch, 'known_hosts')}`;
     } else if (credentials?.secrets.token) {
       const basic = Buffer.from(`${credentials.settings.username ?? 'x-access-token'}:${credentials.secrets.token}`).toString('base64');
@@ -98,7 +75,8 @@ export async function checkout(opts: { source: GitSource; dest: string; scratch:
     const git = async (args: string[]) => {
       const r = await run('git', args, { cwd: dest, env, signal });
       if (r.code !== 0) {
-        const why = redact(r.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ')) || `exit ${r.code}`;
+        // Five lines: git ends with three of its own ("Could not read from remote repository" …) after the reason ssh gave.
+        const why = redact(r.stderr.trim().split('\n').filter(Boolean).slice(-5).join('; ')) || `exit ${r.code}`;
         throw invalid(`could not fetch ${source.ref} from ${source.url}: ${why}`);
       }
       return r.stdout.trim();

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { checkout } from '../../activities/git/checkout.ts';
+import { fingerprintOf } from '../../core/integrations/ssh-keys.ts';
 import { loadIntegrationSecret } from '../../core/integrations/store.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
@@ -43,16 +45,13 @@ describe('the git server peer', () => {
   });
 
   /**
-   * What an activity does with a git integration over SSH: the key and the pinned host keys go into
-   * files only this clone reads, and OpenSSH refuses any host key not among the pins.
+   * The activities' own checkout with a git integration over SSH: its key and the known_hosts made
+   * from its pins go into files only this checkout reads, and OpenSSH refuses any other host key.
    */
   async function cloneWith(integrationId: string, dest: string) {
-    const { settings, secrets } = await loadIntegrationSecret(api.deps.db.em.fork(), api.deps.keyring, { teamId: team.id, integrationId, type: 'git' });
-    const dir = mkdtempSync(path.join(scratch, 'creds-'));
-    writeFileSync(path.join(dir, 'key'), secrets.privateKey!, { mode: 0o600 });
-    writeFileSync(path.join(dir, 'known_hosts'), settings.hostKeys.join('\n') + '\n');
-    const ssh = `ssh -i ${dir}/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${dir}/known_hosts`;
-    return run('git', ['clone', '-q', settings.url, dest], { env: { ...process.env, GIT_SSH_COMMAND: ssh } });
+    const credentials = await loadIntegrationSecret(api.deps.db.em.fork(), api.deps.keyring, { teamId: team.id, integrationId, type: 'git' });
+    const source = { url: credentials.settings.url, ref: 'main', path: '.' };
+    return checkout({ source, dest, scratch: mkdtempSync(path.join(scratch, 'creds-')), credentials, signal: AbortSignal.timeout(60_000) });
   }
 
   async function gitIntegration(hostKeys: string[]): Promise<string> {
@@ -68,23 +67,27 @@ describe('the git server peer', () => {
     return res.body.id as string;
   }
 
-  it('serves it over SSH to the key of a git integration, checking the pinned host key', async () => {
-    const dest = path.join(scratch, 'over-ssh');
-    await cloneWith(await gitIntegration([sshd.knownHostsLine]), dest);
+  it.each([
+    ['a whole host key', () => sshd.knownHostsLine],
+    ['a fingerprint only (matched against the key the host presents)', () => sshd.hostKeyFingerprint],
+  ])('serves it over SSH to the key of a git integration pinning %s', async (_, pin) => {
+    const dest = mkdtempSync(path.join(scratch, 'over-ssh-'));
+    expect(await cloneWith(await gitIntegration([pin()]), dest)).toEqual({ commit });
     expect(readFileSync(path.join(dest, 'inventory/hosts.ini'), 'utf8')).toBe('web1\n');
-    expect((await run('git', ['-C', dest, 'rev-parse', 'HEAD'])).stdout.trim()).toBe(commit);
   });
 
-  it('refuses the clone when the host key is not the pinned one', async () => {
-    const pins = [await unrelatedHostKeyLine()];
-    await expect(cloneWith(await gitIntegration(pins), path.join(scratch, 'refused'))).rejects.toThrow(/Host key verification failed/);
+  it('refuses the clone when the host key is not the pinned one, by key or by fingerprint', async () => {
+    const other = await unrelatedHostKey();
+    for (const pin of [other.line, other.fingerprint]) {
+      await expect(cloneWith(await gitIntegration([pin]), mkdtempSync(path.join(scratch, 'refused-')))).rejects.toThrow(/Host key verification failed/);
+    }
   });
 });
 
-/** A known_hosts line for the peer's address with a key it does not have (a fresh one from ssh-keygen). */
-async function unrelatedHostKeyLine(): Promise<string> {
+/** A host key the peer does not have (a fresh one from ssh-keygen): its known_hosts line for the peer's address, and its fingerprint. */
+async function unrelatedHostKey(): Promise<{ line: string; fingerprint: string }> {
   const dir = mkdtempSync(path.join(scratch, 'hostkey-'));
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'k')]);
   const [type, key] = readFileSync(path.join(dir, 'k.pub'), 'utf8').trim().split(' ');
-  return `[127.0.0.1]:${sshd.port} ${type} ${key}`;
+  return { line: `[127.0.0.1]:${sshd.port} ${type} ${key}`, fingerprint: fingerprintOf(Buffer.from(key!, 'base64')) };
 }
