@@ -37,10 +37,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const app = new Koa<AppState>({ proxy: false });
   logStreamErrors(app, deps.logger);
   app.use(liveness());
-  // Outside the error mapper, so the status it records is the one the client got.
-  app.use(httpMetrics(deps.metrics));
-  app.use(errorMapper(deps.logger));
-  app.use(requestContext(deps));
+  // Outermost after liveness: it picks the document or the REST set by the answer's final type, the
+  // error mapper's problem+json included.
   app.use(
     securityHeaders({
       contentSecurityPolicy: {
@@ -53,6 +51,10 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       },
     }),
   );
+  // Outside the error mapper, so the status it records is the one the client got.
+  app.use(httpMetrics(deps.metrics));
+  app.use(errorMapper(deps.logger));
+  app.use(requestContext(deps));
   app.use(
     cors({
       origin: (ctx) => {

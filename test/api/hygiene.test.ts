@@ -36,15 +36,26 @@ const json = (body: unknown) => ({ headers: { 'content-type': 'application/json'
 const randomLoopback = () => `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
 
 describe('request hygiene', () => {
-  it('sets security headers', async () => {
-    const res = await request('GET', '/api/v1/openapi.json');
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
-    expect(res.headers['referrer-policy']).toBe('no-referrer');
-    expect(res.headers['x-powered-by']).toBeUndefined();
-    expect(res.headers['x-request-id']).toBeTruthy();
+  it('sets security headers: the strictest on answers that are not documents, the dashboard\'s policy on HTML', async () => {
+    for (const path of ['/api/v1/openapi.json', '/api/v1/no-such-route']) {
+      const res = await request('GET', path);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['x-dns-prefetch-control']).toBeUndefined();
+      expect(res.headers['x-powered-by']).toBeUndefined();
+      expect(res.headers['x-request-id']).toBeTruthy();
+    }
+    const page = await request('GET', '/api/v1/docs');
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['x-dns-prefetch-control']).toBe('off');
   });
 
   it('marks every API answer Cache-Control: no-store: tokens, runs with their files and variables, errors', async () => {
