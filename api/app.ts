@@ -3,7 +3,7 @@ import cors from '@koa/cors';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AppDeps, AppState } from './context.ts';
 import { errorMapper, logStreamErrors } from './middleware/errors.ts';
-import { compression } from './middleware/compression.ts';
+import { COMPRESSION_THRESHOLD, compression } from './middleware/compression.ts';
 import { jsonBody } from './middleware/json-body.ts';
 import { methodNotAllowed } from './middleware/methods.ts';
 import { httpMetrics } from './middleware/metrics.ts';
@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       exposeHeaders: ['Retry-After', 'X-Request-Id'],
     }),
   );
-  app.use(compression({ threshold: 1024 }));
+  app.use(compression({ threshold: COMPRESSION_THRESHOLD }));
   app.use(jsonBody({ limit: deps.config.BODY_LIMIT }));
   // A fresh identity map per request, so nothing loaded for one caller leaks into another's; made on
   // first use, since requests answered from the cache (or /health) never touch the database. Nothing

@@ -4,6 +4,8 @@ import { brotliCompressSync, constants, gzipSync, zstdCompressSync } from 'node:
 
 /** Bodies held in memory up to this size are compressed in one call; larger ones and streams by koa-compress. */
 const IN_ONE_CALL_LIMIT = 1 << 20;
+/** Answers smaller than this go out as they are: compressing them saves less than it costs. */
+export const COMPRESSION_THRESHOLD = 1024;
 const TEXTUAL = /^(application\/([\w.+-]+\+)?json|text\/)/;
 const NO_TRANSFORM = /(?:^|,)\s*no-transform\s*(?:,|$)/;
 const UNCOMPRESSED_STATUSES = new Set([204, 205, 206, 304]);
@@ -47,6 +49,22 @@ export function compression(opts: { threshold: number }): Middleware {
       compressInMemory(ctx, opts.threshold);
     });
   };
+}
+
+/**
+ * Answers `identity` (JSON bytes that stay the same across requests) in the encoding the client
+ * prefers, compressing it once per encoding into `encoded`, which the caller keeps beside the bytes.
+ */
+export function answerSameBytes(ctx: Context, identity: Buffer, encoded: Partial<Record<Encoding, Buffer>>): void {
+  ctx.type = 'application/json';
+  ctx.vary('Accept-Encoding');
+  const encoding = identity.length >= COMPRESSION_THRESHOLD ? preferredEncoding(ctx, Object.keys(ENCODERS) as Encoding[]) : undefined;
+  if (!encoding) {
+    ctx.body = identity;
+    return;
+  }
+  ctx.set('Content-Encoding', encoding);
+  ctx.body = encoded[encoding] ??= ENCODERS[encoding](identity);
 }
 
 function compressInMemory(ctx: Context, threshold: number): void {

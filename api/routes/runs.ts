@@ -8,7 +8,7 @@ import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { kindsBody } from '../services/kinds.ts';
-import { preferredEncoding } from '../middleware/compression.ts';
+import { answerSameBytes, preferredEncoding } from '../middleware/compression.ts';
 import { runPage } from '../services/run-list.ts';
 import { rollbackDeploy } from '../services/deploy-rollback.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
@@ -47,6 +47,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   router.get('/runs', async (ctx) => {
     const body = await runPage(deps, () => ctx.state.em, ctx.state.principal, listRunsQuerySchema.parse(ctx.query));
+    if (typeof body !== 'string') return answerSameBytes(ctx, body.identity, body.encoded);
     ctx.type = 'application/json';
     ctx.body = body;
   });

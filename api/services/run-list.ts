@@ -6,6 +6,7 @@ import { cacheTags } from '../../core/cache/tags.ts';
 import { InputError } from '../../core/errors.ts';
 import { decodeCursor, listRuns, servedRunView, servedTimes, storedTimes, toStoredRunView, type StoredRunView, type Times } from '../../db/repositories/runs.ts';
 import type { AppDeps } from '../context.ts';
+import type { Encoding } from '../middleware/compression.ts';
 import { allTeams } from './team-list.ts';
 
 /** Bounds memory, not staleness: a change reaches the cache through run-list-changes within milliseconds. */
@@ -56,8 +57,24 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
   }
   const now = Date.now();
   if (fields) return JSON.stringify({ runs: page.runs.map((r): Partial<RunView> => selectRunFields(servedRunView(r, now), fields)), nextCursor: page.nextCursor });
-  return `{"runs":[${page.runs.map((r) => runJson(r, now)).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+  const settled = settledBodies.get(page);
+  if (settled) return settled;
+  const json = `{"runs":[${page.runs.map((r) => runJson(r, now)).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
+  if (!page.runs.every((r) => clockStopped(serialised.get(r)!.times))) return json;
+  const body: SettledBody = { identity: Buffer.from(json), encoded: {} };
+  settledBodies.set(page, body);
+  return body;
 }
+
+/**
+ * A page whose runs' clocks have all stopped (ended or not yet started, none waiting) is the same
+ * bytes on every read of the cached page: kept beside it, with each encoding a client asked for made
+ * once (answerSameBytes). A dashboard's run list is mostly such runs. A page read from PostgreSQL is a
+ * new object each time, so its bytes are simply not found again.
+ */
+export type SettledBody = { identity: Buffer; encoded: Partial<Record<Encoding, Buffer>> };
+const settledBodies = new WeakMap<Page, SettledBody>();
+const clockStopped = (t: Times) => t.waitingSince === null && (t.finishedAt !== null || t.startedAt === null);
 
 /**
  * A run's JSON is the same on every read but for the two times that grow (waitingMs, workingMs): the

@@ -1,13 +1,17 @@
+import http from 'node:http';
+import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RunSchema, TeamSchema, UserSchema } from '../../db/entities/index.ts';
 import { updateRunState } from '../../db/repositories/runs.ts';
 import { applyRunState } from '../../activities/run-state.ts';
+import { cacheTags } from '../../core/cache/tags.ts';
 import { createMetrics } from '../../core/metrics.ts';
 import { startApi, type TestApi } from '../peers/stack.ts';
 import { ownNamespace } from '../peers/temporal.ts';
 import { createTeam, createUser } from '../fixtures/users.ts';
 import { client, tokenFor } from '../fixtures/http.ts';
 import { simpleConfig } from '../fixtures/terraform.ts';
+import { until } from '../fixtures/until.ts';
 
 // The list's search and filters (text, starter, dates, the discarded status), the run's time split
 // into working and waiting for approval, and re-run. Rows are inserted directly (no worker); re-run
@@ -104,6 +108,63 @@ describe('time working and time waiting for approval', () => {
     await at(start + 2_000 + 6 * 60_000 + 3_000, 'succeeded');
     const run = (await client(api, aliceToken).get(`/api/v1/runs/${id}`)).body;
     expect([run.waitingMs, run.workingMs, run.waitingSince]).toEqual([6 * 60_000, 5_000, null]);
+  });
+});
+
+/** GET with exactly these request headers (fetch would add its own Accept-Encoding and decode the answer). */
+const rawGet = (url: string, headers: Record<string, string>) =>
+  new Promise<{ encoding: string | undefined; vary: string | undefined; json: unknown }>((resolve, reject) => {
+    http.get(`${api.baseUrl}${url}`, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        const encoding = res.headers['content-encoding'];
+        const decode = { zstd: zstdDecompressSync, br: brotliDecompressSync, gzip: gunzipSync }[encoding ?? ''] ?? ((b: Buffer) => b);
+        resolve({ encoding, vary: res.headers.vary, json: JSON.parse(decode(bytes).toString()) });
+      });
+    }).on('error', reject);
+  });
+
+describe('a page read again from the cache', () => {
+  it('answers the same runs in every encoding a client asks for, and keeps the clock of a run still working', async () => {
+    const own = await createTeam(api.deps.db.em);
+    const user = await createUser(api.deps.db.em, { teams: [own], role: 'operator' });
+    const auth = { authorization: `Bearer ${await tokenFor(api, user.id)}` };
+    const em = api.deps.db.em.fork();
+    const runRow = (status: 'succeeded' | 'running', startedAt: Date, finishedAt: Date | null) =>
+      em.create(RunSchema, {
+        id: crypto.randomUUID(), kind: 'terraform', team: em.getReference(TeamSchema, own.id), status, target: `t-${crypto.randomUUID().slice(0, 6)}`, activeTarget: null,
+        params: { workspace: 'w', files: simpleConfig(), variables: {}, autoApply: false }, requestedBy: em.getReference(UserSchema, user.id),
+        requester: { type: 'user', id: user.id, label: 'fixture@example.test' }, startedAt, finishedAt,
+      });
+    const ended = [1, 2, 3].map((i) => runRow('succeeded', new Date(t0 + i * 1_000), new Date(t0 + i * 61_000)));
+    await em.flush();
+    const url = `/api/v1/runs?team=${own.slug}`;
+    const plain = await rawGet(url, auth);
+    expect(plain.encoding).toBeUndefined();
+    expect((plain.json as { runs: { id: string; workingMs: number }[] }).runs.map((r) => r.id).sort()).toEqual(ended.map((r) => r.id).sort());
+    for (const encoding of ['zstd', 'br', 'gzip', 'gzip, deflate, br, zstd']) {
+      const answer = await rawGet(url, { ...auth, 'accept-encoding': encoding });
+      expect([answer.encoding, answer.vary, answer.json]).toEqual([encoding.includes(',') ? 'zstd' : encoding, expect.stringContaining('Accept-Encoding'), plain.json]);
+    }
+
+    // A run still working: its workingMs grows between two reads of the same cached page.
+    const working = runRow('running', new Date(Date.now() - 60_000), null);
+    await em.flush();
+    // Rows inserted here bypass the change feed that drops cached pages; the page is dropped by hand.
+    await api.deps.cache.invalidate([cacheTags.runs(own.id)]);
+    const workingMs = async () => ((await rawGet(url, { ...auth, 'accept-encoding': 'zstd' })).json as { runs: { id: string; workingMs: number }[] }).runs.find((r) => r.id === working.id)!.workingMs;
+    let last = await workingMs();
+    expect(last).toBeGreaterThanOrEqual(60_000);
+    // Several reads: the first after a miss answers the freshly read page, the later ones the cached one.
+    for (let read = 0; read < 4; read++) {
+      const before = last;
+      last = await until('the working run\'s clock to move on a cached page', async () => {
+        const now = await workingMs();
+        return now > before ? now : undefined;
+      }, 5_000, 5);
+    }
   });
 });
 
