@@ -40,11 +40,19 @@ export function runScript(cwd: string, args: string[], env: NodeJS.ProcessEnv): 
  * The environment for a stack of its own: none of the shared peers global-setup exported, explicit
  * ports for what a test addresses (PostgreSQL and Redis get the ones up.sh picks).
  */
-/** `n` distinct ports that nothing listens on now, below the ephemeral range (32768 and up, Linux's default). */
+/**
+ * `n` distinct ports that nothing listens on now, below the ephemeral range (32768 and up, Linux's
+ * default), from a slice of that range of this jest worker's own: the two up.sh files start together,
+ * and a port both drew could be free when each checked and taken when the second up.sh looked (a CI
+ * run lost its API port so).
+ */
 async function unephemeralPorts(n: number): Promise<number[]> {
+  const slice = 3_000;
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1) - 1;
+  const base = 20_000 + (worker % 4) * slice;
   const ports = new Set<number>();
   while (ports.size < n) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = base + Math.floor(Math.random() * slice);
     if (!ports.has(port) && (await canListen(port))) ports.add(port);
   }
   return [...ports];
