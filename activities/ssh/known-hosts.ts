@@ -39,4 +39,3 @@ export async function knownHostsFor(host: { address: string; port: number }, pin
   }
   return { lines, seen };
 }
-

@@ -22,7 +22,7 @@ export type Encoding = keyof typeof ENCODERS;
  * The first of `offered` (most preferred first) that the client names and does not refuse, whatever
  * order it names them in; `*` alone gets gzip, as koa-compress gives it. None without `Accept-Encoding`.
  */
-export function preferredEncoding<E extends Encoding>(ctx: Context, offered: readonly E[]): E | undefined {
+function preferredEncoding<E extends Encoding>(ctx: Context, offered: readonly E[]): E | undefined {
   const header = ctx.get('Accept-Encoding');
   if (!header) return undefined;
   for (const encoding of offered) {
@@ -51,20 +51,24 @@ export function compression(opts: { threshold: number }): Middleware {
   };
 }
 
+/** JSON bytes that stay the same across requests, kept with each encoding made of them so far. */
+export type SameBytes = { identity: Buffer; encoded: Partial<Record<Encoding, Buffer>> };
+
 /**
- * Answers `identity` (JSON bytes that stay the same across requests) in the encoding the client
- * prefers, compressing it once per encoding into `encoded`, which the caller keeps beside the bytes.
+ * Answers `body` in the encoding of `offered` the client prefers, compressing it once per encoding
+ * into `body.encoded` (one already there, made more thoroughly ahead of time, is used as it is). The
+ * app's compression leaves an answer alone that already names its encoding.
  */
-export function answerSameBytes(ctx: Context, identity: Buffer, encoded: Partial<Record<Encoding, Buffer>>): void {
+export function answerSameBytes(ctx: Context, body: SameBytes, offered: readonly Encoding[] = Object.keys(ENCODERS) as Encoding[]): void {
   ctx.type = 'application/json';
   ctx.vary('Accept-Encoding');
-  const encoding = identity.length >= COMPRESSION_THRESHOLD ? preferredEncoding(ctx, Object.keys(ENCODERS) as Encoding[]) : undefined;
+  const encoding = body.identity.length >= COMPRESSION_THRESHOLD ? preferredEncoding(ctx, offered) : undefined;
   if (!encoding) {
-    ctx.body = identity;
+    ctx.body = body.identity;
     return;
   }
   ctx.set('Content-Encoding', encoding);
-  ctx.body = encoded[encoding] ??= ENCODERS[encoding](identity);
+  ctx.body = body.encoded[encoding] ??= ENCODERS[encoding](body.identity);
 }
 
 function compressInMemory(ctx: Context, threshold: number): void {

@@ -8,7 +8,7 @@ import type { AppContext, AppDeps, AppRouter, AppState } from '../context.ts';
 import { authenticate } from '../middleware/auth.ts';
 import { rateLimitPerUser } from '../middleware/rate-limit.ts';
 import { kindsBody } from '../services/kinds.ts';
-import { answerSameBytes, preferredEncoding } from '../middleware/compression.ts';
+import { answerSameBytes } from '../middleware/compression.ts';
 import { runPage } from '../services/run-list.ts';
 import { rollbackDeploy } from '../services/deploy-rollback.ts';
 import { cancelRun, decide, rerun, runFor, startRun } from '../services/runs.ts';
@@ -24,15 +24,8 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   /** Each kind with the JSON Schema of its params, derived from the zod schema the API validates with. */
   router.get('/kinds', (ctx) => {
-    const body = kindsBody();
-    ctx.type = 'application/json';
-    ctx.vary('Accept-Encoding');
-    // br, the smaller, before gzip. The app's compression leaves an answer alone that already names its encoding.
-    const encoding = preferredEncoding(ctx, ['br', 'gzip'] as const);
-    if (encoding) {
-      ctx.set('Content-Encoding', encoding);
-      ctx.body = body[encoding];
-    } else ctx.body = body.identity;
+    // The two made at start, br (the smaller) before gzip.
+    answerSameBytes(ctx, kindsBody(), ['br', 'gzip']);
   });
 
   router.post('/runs', async (ctx) => {
@@ -47,7 +40,7 @@ export function runRoutes(deps: AppDeps): AppRouter {
 
   router.get('/runs', async (ctx) => {
     const body = await runPage(deps, () => ctx.state.em, ctx.state.principal, listRunsQuerySchema.parse(ctx.query));
-    if (typeof body !== 'string') return answerSameBytes(ctx, body.identity, body.encoded);
+    if (typeof body !== 'string') return answerSameBytes(ctx, body);
     ctx.type = 'application/json';
     ctx.body = body;
   });

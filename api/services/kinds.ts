@@ -1,10 +1,9 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { KINDS } from '../../contracts/kinds/index.ts';
+import type { SameBytes } from '../middleware/compression.ts';
 
-/** The same JSON as it goes on the wire: as is, and compressed for clients that accept it. */
-export type KindsBody = { identity: Buffer; br: Buffer; gzip: Buffer };
-let kinds: KindsBody | undefined;
+let kinds: SameBytes | undefined;
 
 /**
  * Each kind with the JSON Schema of its params, derived from the zod schema the API validates with.
@@ -12,7 +11,7 @@ let kinds: KindsBody | undefined;
  * slow to redo per request) and the same bytes answer every request after. Compressed once here too:
  * the body is about 25 KB, and compressing it per request cost a browser's request twice the rest of it.
  */
-export const kindsBody = (): KindsBody =>
+export const kindsBody = (): SameBytes =>
   (kinds ??= encoded(
     jsonBytes({
       kinds: Object.values(KINDS).map((k) => ({
@@ -26,10 +25,12 @@ export const kindsBody = (): KindsBody =>
     }),
   ));
 
-const encoded = (identity: Buffer): KindsBody => ({
+const encoded = (identity: Buffer): SameBytes => ({
   identity,
-  br: brotliCompressSync(identity, { params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
-  gzip: gzipSync(identity, { level: 9 }),
+  encoded: {
+    br: brotliCompressSync(identity, { params: { [constants.BROTLI_PARAM_QUALITY]: 9, [constants.BROTLI_PARAM_SIZE_HINT]: identity.length } }),
+    gzip: gzipSync(identity, { level: 9 }),
+  },
 });
 
 const jsonBytes = (value: unknown) => Buffer.from(JSON.stringify(value));

@@ -6,7 +6,7 @@ import { cacheTags } from '../../core/cache/tags.ts';
 import { InputError } from '../../core/errors.ts';
 import { decodeCursor, listRuns, servedRunView, servedTimes, storedTimes, toStoredRunView, type StoredRunView, type Times } from '../../db/repositories/runs.ts';
 import type { AppDeps } from '../context.ts';
-import type { Encoding } from '../middleware/compression.ts';
+import type { SameBytes } from '../middleware/compression.ts';
 import { allTeams } from './team-list.ts';
 
 /** Bounds memory, not staleness: a change reaches the cache through run-list-changes within milliseconds. */
@@ -61,7 +61,7 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
   if (settled) return settled;
   const json = `{"runs":[${page.runs.map((r) => runJson(r, now)).join(',')}],"nextCursor":${JSON.stringify(page.nextCursor)}}`;
   if (!page.runs.every((r) => clockStopped(serialised.get(r)!.times))) return json;
-  const body: SettledBody = { identity: Buffer.from(json), encoded: {} };
+  const body: SameBytes = { identity: Buffer.from(json), encoded: {} };
   settledBodies.set(page, body);
   return body;
 }
@@ -72,8 +72,7 @@ export async function runPage(deps: Pick<AppDeps, 'cache' | 'runListChanges'>, e
  * once (answerSameBytes). A dashboard's run list is mostly such runs. A page read from PostgreSQL is a
  * new object each time, so its bytes are simply not found again.
  */
-export type SettledBody = { identity: Buffer; encoded: Partial<Record<Encoding, Buffer>> };
-const settledBodies = new WeakMap<Page, SettledBody>();
+const settledBodies = new WeakMap<Page, SameBytes>();
 const clockStopped = (t: Times) => t.waitingSince === null && (t.finishedAt !== null || t.startedAt === null);
 
 /**
